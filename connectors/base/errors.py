@@ -1,0 +1,67 @@
+"""The one error taxonomy of nfsync.
+
+Every exception nfsync raises on purpose derives from :class:`NfsyncError`. The class says what the caller
+must do; the docstring is the default message; structured fields are attributes. Third-party exceptions are
+translated at exactly one boundary with ``raise ... from exc``.
+
+This module lives in ``connectors.base`` because ``connectors`` is the lower layer: ``workers`` imports it,
+never the other way round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NfsyncError(Exception):
+    """nfsync failed."""
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        self.message = message or (self.__class__.__doc__ or self.__class__.__name__).strip().splitlines()[0]
+        self.fields = fields
+        for name, value in fields.items():
+            setattr(self, name, value)
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(NfsyncError):
+    """A setting is missing or malformed."""
+
+
+class DependencyUnavailable(NfsyncError):
+    """A service nfsync depends on cannot be reached."""
+
+
+class DatabaseUnavailable(DependencyUnavailable):
+    """PostgreSQL cannot be reached."""
+
+
+class BrokerUnavailable(DependencyUnavailable):
+    """RabbitMQ cannot be reached."""
+
+
+class SchemaError(NfsyncError):
+    """The database schema is not what this release of nfsync expects."""
+
+
+class SecretError(NfsyncError):
+    """A secret cannot be encrypted or decrypted."""
+
+
+class UnknownKeyError(SecretError):
+    """The value was encrypted with a key id that is not in NFSYNC_SECRET_KEYS."""
+
+
+class DecryptionError(SecretError):
+    """The value does not decrypt: wrong key, tampered, or copied from another row or column."""
+
+
+class ValidationFailed(NfsyncError):
+    """The input is invalid."""
+
+
+class NotFound(NfsyncError):
+    """The object does not exist (or belongs to another organization)."""

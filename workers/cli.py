@@ -1,0 +1,145 @@
+"""The ``nfsync`` command.
+
+Every sub-command is an async function ``(settings, args) -> exit code``. Expected failures are
+:class:`NfsyncError` and end with one line on stderr and exit code 1; nothing prints a traceback except an
+unexpected crash, which is logged (structured, redacted) and exits 70.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from connectors.base.errors import NfsyncError
+from workers.config import Settings, load_settings
+from workers.logs import configure_logging, get_logger
+
+Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CRASH = 70
+EXIT_INTERRUPTED = 130
+
+log = get_logger("nfsync.cli")
+
+
+async def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
+    for name, value in settings.masked().items():
+        print(f"{name}={value}")
+    return 0
+
+
+async def cmd_db_init(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.db.schema import init_database
+
+    print(await init_database(settings, args.schema))
+    return 0
+
+
+async def cmd_db_check(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.db.schema import check_database
+
+    problems = await check_database(settings, args.schema)
+    if not problems:
+        print(f"database {settings.database_name!r} matches schema.sql")
+        return 0
+    for line in problems:
+        print(line)
+    print(f"{len(problems)} difference(s) between database {settings.database_name!r} and schema.sql")
+    return EXIT_ERROR
+
+
+async def cmd_keys_generate(_settings: Settings, args: argparse.Namespace) -> int:
+    from workers.crypto import generate_key_entry
+
+    print(generate_key_entry(args.key_id))
+    print(
+        "put it first in NFSYNC_SECRET_KEYS (comma-separated, primary first), keep the old keys after it, "
+        "then run `nfsync keys rotate`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.crypto import Keyring
+    from workers.db.connect import connect
+    from workers.keys import rotate_keys
+
+    keyring = Keyring.from_secret(settings.secret_keys)
+    conn = await connect(settings, application="nfsync-keys-rotate")
+    try:
+        report = await rotate_keys(conn, keyring, args.batch_size or settings.keys_rotate_batch_size)
+    finally:
+        await conn.close()
+    for line in report.lines(keyring.primary):
+        print(line)
+    return EXIT_ERROR if report.errors else 0
+
+
+def _add_schema_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--schema", type=Path, default=None, help="schema file (default: NFSYNC_SCHEMA_PATH)")
+
+
+def _db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    init = db.add_parser("init", help="create the database if missing and apply schema.sql (idempotent)")
+    _add_schema_option(init)
+    init.set_defaults(handler=cmd_db_init)
+    check = db.add_parser("check", help="compare the live database with schema.sql")
+    _add_schema_option(check)
+    check.set_defaults(handler=cmd_db_check)
+
+
+def _keys_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = sub.add_parser("keys", help="encryption keys for stored secrets").add_subparsers(
+        dest="keys_command", required=True
+    )
+    generate = keys.add_parser("generate", help="print a new key entry for NFSYNC_SECRET_KEYS")
+    generate.add_argument("--key-id", default=None, help="key id (default: random)")
+    generate.set_defaults(handler=cmd_keys_generate)
+    rotate = keys.add_parser("rotate", help="re-encrypt every stored secret under the primary key (resumable)")
+    rotate.add_argument("--batch-size", type=int, default=None, help="rows per transaction")
+    rotate.set_defaults(handler=cmd_keys_rotate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nfsync", description="Keeps NextFlow CRM and the marketplaces in sync. Settings: NFSYNC_* variables."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    config = sub.add_parser("config", help="print the effective settings, secrets masked")
+    config.set_defaults(handler=cmd_config)
+    _db_commands(sub)
+    _keys_commands(sub)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except NfsyncError as exc:
+        print(f"nfsync: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level, settings.log_format)
+    handler: Command = args.handler
+    try:
+        return asyncio.run(handler(settings, args))
+    except NfsyncError as exc:
+        print(f"nfsync: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("nfsync: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        log.exception("cli.crashed", command=args.command)
+        print(f"nfsync: internal error ({type(exc).__name__}); see the log above", file=sys.stderr)
+        return EXIT_CRASH
+
+
+def main() -> None:
+    sys.exit(run())

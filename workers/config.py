@@ -1,0 +1,160 @@
+"""Settings from the environment (prefix ``NFSYNC_``), validated once at start-up.
+
+A missing or malformed setting becomes a :class:`ConfigError` whose message names the variable and the
+reason in one line; the CLI prints it without a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.base.errors import ConfigError
+from connectors.base.secret import Secret
+
+ENV_PREFIX = "NFSYNC_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting nfsync reads. Each field is the environment variable ``NFSYNC_<FIELD NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/nfsync", description="PostgreSQL URL (the database is created by db init)"
+    )
+    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ URL")
+    secret_keys: Secret | None = Field(
+        None, description="Keyring 'kid:base64key[,kid:base64key...]', first key is primary (nfsync keys generate)"
+    )
+    schema_path: Path = Field(REPO_ROOT / "schema.sql", description="Path of schema.sql")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto = console on a terminal, JSON otherwise"
+    )
+    db_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for one PostgreSQL connection")
+    db_startup_timeout: float = Field(
+        30.0, ge=0, description="Seconds to keep retrying the first connection while PostgreSQL is down"
+    )
+    db_command_timeout: float = Field(30.0, gt=0, description="Client-side deadline of one statement (seconds)")
+    db_statement_timeout_ms: int = Field(30_000, gt=0, description="Server-side statement_timeout (ms)")
+    db_idle_in_transaction_timeout_ms: int = Field(
+        60_000, gt=0, description="Server-side idle_in_transaction_session_timeout (ms)"
+    )
+    db_pool_min_size: int = Field(1, ge=0, description="Minimum pooled connections per process")
+    db_pool_max_size: int = Field(10, ge=1, description="Maximum pooled connections per process")
+    keys_rotate_batch_size: int = Field(500, ge=1, le=10_000, description="Rows re-encrypted per transaction")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must start with postgresql://")
+        if not parts.hostname:
+            raise ValueError("has no host")
+        if not parts.path.strip("/"):
+            raise ValueError("names no database (postgresql://user@host:port/DATABASE)")
+        _check_port(parts.port if _port_parses(value) else -1)
+        return value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _check_amqp_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("amqp", "amqps"):
+            raise ValueError("must start with amqp:// or amqps://")
+        if not parts.hostname:
+            raise ValueError("has no host")
+        _check_port(parts.port if _port_parses(value) else -1)
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _check_secret_keys(cls, value: Secret | None) -> Secret | None:
+        if value is None or not value.reveal().strip():
+            return None
+        from workers.crypto import Keyring  # local import: crypto imports nothing from config
+
+        Keyring.parse(value.reveal())
+        return value
+
+    @property
+    def database_name(self) -> str:
+        return urlsplit(self.database_url).path.strip("/")
+
+    def database_url_for(self, database: str) -> str:
+        """The same server and credentials, another database."""
+        parts = urlsplit(self.database_url)
+        return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+    def masked(self) -> dict[str, str]:
+        """Effective settings as ``NFSYNC_*`` names and printable values, secrets masked."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            shown[ENV_PREFIX + name.upper()] = _show(name, getattr(self, name))
+        return shown
+
+
+def _port_parses(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return True
+
+
+def _check_port(port: int | None) -> None:
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("has an invalid port")
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _show(name: str, value: object) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, Secret):
+        ids = [entry.split(":", 1)[0] for entry in value.reveal().split(",") if entry.strip()]
+        return ",".join(f"{kid}:***" for kid in ids)
+    if name.endswith("_url"):
+        return mask_url(str(value))
+    return str(value)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line naming each bad variable and why."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg'].removeprefix('Value error, ')}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """Read the environment; a bad value raises ConfigError with one line of explanation."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+    except ConfigError as exc:
+        raise ConfigError(f"invalid configuration: {ENV_PREFIX}SECRET_KEYS: {exc.message}") from None
+
+
+@functools.cache
+def settings_field_names() -> frozenset[str]:
+    """All NFSYNC_* variable names (deploy files are checked against these)."""
+    return frozenset(ENV_PREFIX + name.upper() for name in Settings.model_fields)

@@ -1,0 +1,1 @@
+"""PostgreSQL access: connections with deadlines, the named-query registry, schema management."""

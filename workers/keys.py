@@ -1,0 +1,128 @@
+"""`nfsync keys rotate`: re-encrypt every stored secret under the primary key.
+
+Rows are processed in batches, each in its own transaction, ordered by id, so an interrupted rotation is
+resumed by running it again. A value whose key id is unknown, or that does not decrypt, is counted and left
+as it is; the report names how many remain on each key id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from connectors.base.errors import SecretError
+from workers.crypto import Keyring, SecretField, is_ciphertext
+from workers.db.queries import QUERIES
+from workers.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SecretTable:
+    """A table with secret columns; ``columns`` in the order the update query takes them."""
+
+    table: str
+    query_prefix: str
+    columns: tuple[str, ...]
+    json_columns: frozenset[str] = frozenset()
+
+
+SECRET_TABLES = (
+    SecretTable(
+        "marketplace_integrations", "keys_integrations", ("credentials", "webhook_secret"), frozenset({"credentials"})
+    ),
+    SecretTable(
+        "marketplace_accounts",
+        "keys_accounts",
+        ("auth_data", "access_token", "refresh_token"),
+        frozenset({"auth_data"}),
+    ),
+    SecretTable("Configuration", "keys_configurations", ("credential",)),
+)
+
+
+@dataclass
+class RotationReport:
+    before: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    reencrypted: int = 0
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self, primary: str) -> list[str]:
+        out = [f"primary key: {primary}", f"rows updated: {self.rows}, values re-encrypted: {self.reencrypted}"]
+        for kid in sorted(self.before.keys() | self.after.keys()):
+            out.append(f"key {kid}: {self.before.get(kid, 0)} values before, {self.after.get(kid, 0)} after")
+        out.extend(f"not rotated: {error}" for error in self.errors)
+        return out
+
+
+async def count_by_key_id(conn: asyncpg.Connection) -> dict[str, int]:
+    return {row["key_id"]: row["value_count"] for row in await conn.fetch(QUERIES["keys_count_by_key_id"])}
+
+
+def _rotate_value(keyring: Keyring, value: Any, where: SecretField, is_json: bool) -> tuple[Any, int]:
+    """The value re-encrypted under the primary key, and how many tokens changed."""
+    if is_json:
+        stored = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(stored, dict):
+            return value, 0
+        changed = 0
+        for name, token in stored.items():
+            if isinstance(token, str) and keyring.needs_rotation(token):
+                stored[name] = keyring.reencrypt(token, where.with_field(name))
+                changed += 1
+        return json.dumps(stored), changed
+    if is_ciphertext(value) and keyring.needs_rotation(value):
+        return keyring.reencrypt(value, where), 1
+    return value, 0
+
+
+def _rotate_row(keyring: Keyring, spec: SecretTable, row: asyncpg.Record) -> tuple[list[Any], int]:
+    values, changed = [], 0
+    for column in spec.columns:
+        where = SecretField(spec.table, column, row["organization_id"], row["row_id"])
+        new_value, count = _rotate_value(keyring, row[column], where, column in spec.json_columns)
+        values.append(new_value)
+        changed += count
+    return values, changed
+
+
+async def _rotate_batch(
+    conn: asyncpg.Connection, keyring: Keyring, spec: SecretTable, after_id: str, size: int, report: RotationReport
+) -> str | None:
+    """One transaction; returns the last id seen, or None when the table is done."""
+    async with conn.transaction():
+        rows = await conn.fetch(QUERIES[f"{spec.query_prefix}_batch"], keyring.primary, after_id, size)
+        for row in rows:
+            try:
+                values, changed = _rotate_row(keyring, spec, row)
+            except SecretError as exc:
+                report.errors.append(f"{spec.table} row {row['row_id']}: {exc}")
+                continue
+            await conn.execute(QUERIES[f"{spec.query_prefix}_update"], row["row_id"], *values)
+            report.rows += 1
+            report.reencrypted += changed
+    return rows[-1]["row_id"] if rows else None
+
+
+async def rotate_keys(conn: asyncpg.Connection, keyring: Keyring, batch_size: int = 500) -> RotationReport:
+    """Re-encrypt every secret not on the primary key; resumable."""
+    await conn.set_type_codec("jsonb", encoder=_json_encode, decoder=json.loads, schema="pg_catalog")
+    report = RotationReport(before=await count_by_key_id(conn))
+    for spec in SECRET_TABLES:
+        last: str | None = ""
+        while last is not None:
+            last = await _rotate_batch(conn, keyring, spec, last, batch_size, report)
+        log.info("keys.table_rotated", table=spec.table, rows=report.rows)
+    report.after = await count_by_key_id(conn)
+    log.info("keys.rotated", primary=keyring.primary, values=report.reencrypted, errors=len(report.errors))
+    return report
+
+
+def _json_encode(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,54 @@
+-- Queries of `nfsync keys rotate` (workers/keys.py). Each *_batch query locks the next rows (by id) holding
+-- at least one value that is not on the primary key $1; each *_update writes them back re-encrypted.
+
+-- name: keys_count_by_key_id
+SELECT key_id, count(*)::int AS value_count
+FROM (
+    SELECT nfsync_secret_key_id(webhook_secret) FROM marketplace_integrations
+    UNION ALL SELECT k FROM marketplace_integrations, nfsync_secret_key_ids(credentials) AS k
+    UNION ALL SELECT nfsync_secret_key_id(access_token) FROM marketplace_accounts
+    UNION ALL SELECT nfsync_secret_key_id(refresh_token) FROM marketplace_accounts
+    UNION ALL SELECT k FROM marketplace_accounts, nfsync_secret_key_ids(auth_data) AS k
+    UNION ALL SELECT nfsync_secret_key_id(credential) FROM "Configuration"
+) AS s(key_id)
+WHERE key_id IS NOT NULL
+GROUP BY key_id
+ORDER BY key_id;
+
+-- name: keys_integrations_batch
+SELECT id::text AS row_id, organization_id::text AS organization_id, credentials, webhook_secret
+FROM marketplace_integrations
+WHERE id::text > $2
+  AND (nfsync_secret_key_id(webhook_secret) <> $1
+       OR EXISTS (SELECT 1 FROM nfsync_secret_key_ids(credentials) AS k WHERE k <> $1))
+ORDER BY id::text
+LIMIT $3
+FOR UPDATE;
+
+-- name: keys_integrations_update
+UPDATE marketplace_integrations SET credentials = $2, webhook_secret = $3 WHERE id = $1::uuid;
+
+-- name: keys_accounts_batch
+SELECT id::text AS row_id, organization_id::text AS organization_id, auth_data, access_token, refresh_token
+FROM marketplace_accounts
+WHERE id::text > $2
+  AND (nfsync_secret_key_id(access_token) <> $1
+       OR nfsync_secret_key_id(refresh_token) <> $1
+       OR EXISTS (SELECT 1 FROM nfsync_secret_key_ids(auth_data) AS k WHERE k <> $1))
+ORDER BY id::text
+LIMIT $3
+FOR UPDATE;
+
+-- name: keys_accounts_update
+UPDATE marketplace_accounts SET auth_data = $2, access_token = $3, refresh_token = $4 WHERE id = $1::uuid;
+
+-- name: keys_configurations_batch
+SELECT id AS row_id, coalesce("principalId", 'SYSTEM') AS organization_id, credential
+FROM "Configuration"
+WHERE id > $2 AND nfsync_secret_key_id(credential) <> $1
+ORDER BY id
+LIMIT $3
+FOR UPDATE;
+
+-- name: keys_configurations_update
+UPDATE "Configuration" SET credential = $2 WHERE id = $1;
