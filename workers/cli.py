@@ -108,7 +108,8 @@ def _keys_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nfsync", description="Keeps NextFlow CRM and the marketplaces in sync. Settings: NFSYNC_* variables."
+        prog="nfsync",
+        description="Keeps NextFlow CRM and the marketplaces in sync. Settings: NFSYNC_* variables.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config = sub.add_parser("config", help="print the effective settings, secrets masked")
@@ -127,8 +128,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     configure_logging(settings.log_level, settings.log_format)
     handler: Command = args.handler
+
+    async def invoke() -> int:
+        return await handler(settings, args)
+
     try:
-        return asyncio.run(handler(settings, args))
+        return asyncio.run(invoke())
     except NfsyncError as exc:
         print(f"nfsync: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.base.errors import ConfigError
 from connectors.base.secret import Secret
+from workers.crypto import Keyring
 
 ENV_PREFIX = "NFSYNC_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,11 +28,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     database_url: str = Field(
-        "postgresql://postgres@127.0.0.1:5432/nfsync", description="PostgreSQL URL (the database is created by db init)"
+        "postgresql://postgres@127.0.0.1:5432/nfsync",
+        description="PostgreSQL URL (the database is created by db init)",
     )
     amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="RabbitMQ URL")
     secret_keys: Secret | None = Field(
-        None, description="Keyring 'kid:base64key[,kid:base64key...]', first key is primary (nfsync keys generate)"
+        None,
+        description="Keyring 'kid:base64key[,kid:base64key...]', first key is primary (nfsync keys generate)",
     )
     schema_path: Path = Field(REPO_ROOT / "schema.sql", description="Path of schema.sql")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level")
@@ -80,8 +83,6 @@ class Settings(BaseSettings):
     def _check_secret_keys(cls, value: Secret | None) -> Secret | None:
         if value is None or not value.reveal().strip():
             return None
-        from workers.crypto import Keyring  # local import: crypto imports nothing from config
-
         Keyring.parse(value.reveal())
         return value
 

@@ -33,7 +33,10 @@ class SecretTable:
 
 SECRET_TABLES = (
     SecretTable(
-        "marketplace_integrations", "keys_integrations", ("credentials", "webhook_secret"), frozenset({"credentials"})
+        "marketplace_integrations",
+        "keys_integrations",
+        ("credentials", "webhook_secret"),
+        frozenset({"credentials"}),
     ),
     SecretTable(
         "marketplace_accounts",
@@ -54,7 +57,10 @@ class RotationReport:
     errors: list[str] = field(default_factory=list)
 
     def lines(self, primary: str) -> list[str]:
-        out = [f"primary key: {primary}", f"rows updated: {self.rows}, values re-encrypted: {self.reencrypted}"]
+        out = [
+            f"primary key: {primary}",
+            f"rows updated: {self.rows}, values re-encrypted: {self.reencrypted}",
+        ]
         for kid in sorted(self.before.keys() | self.after.keys()):
             out.append(f"key {kid}: {self.before.get(kid, 0)} values before, {self.after.get(kid, 0)} after")
         out.extend(f"not rotated: {error}" for error in self.errors)
@@ -93,7 +99,13 @@ def _rotate_row(keyring: Keyring, spec: SecretTable, row: asyncpg.Record) -> tup
 
 
 async def _rotate_batch(
-    conn: asyncpg.Connection, keyring: Keyring, spec: SecretTable, after_id: str, size: int, report: RotationReport
+    conn: asyncpg.Connection,
+    keyring: Keyring,
+    spec: SecretTable,
+    *,
+    after_id: str,
+    size: int,
+    report: RotationReport,
 ) -> str | None:
     """One transaction; returns the last id seen, or None when the table is done."""
     async with conn.transaction():
@@ -117,7 +129,7 @@ async def rotate_keys(conn: asyncpg.Connection, keyring: Keyring, batch_size: in
     for spec in SECRET_TABLES:
         last: str | None = ""
         while last is not None:
-            last = await _rotate_batch(conn, keyring, spec, last, batch_size, report)
+            last = await _rotate_batch(conn, keyring, spec, after_id=last, size=batch_size, report=report)
         log.info("keys.table_rotated", table=spec.table, rows=report.rows)
     report.after = await count_by_key_id(conn)
     log.info("keys.rotated", primary=keyring.primary, values=report.reencrypted, errors=len(report.errors))

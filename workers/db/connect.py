@@ -78,7 +78,11 @@ async def connect(settings: Settings, *, url: str | None = None, application: st
 
 
 async def create_pool(
-    settings: Settings, *, application: str = "nfsync", min_size: int | None = None, max_size: int | None = None
+    settings: Settings,
+    *,
+    application: str = "nfsync",
+    min_size: int | None = None,
+    max_size: int | None = None,
 ) -> asyncpg.Pool:
     """A pool of connections with deadlines, retried while PostgreSQL is starting."""
     target = settings.database_url

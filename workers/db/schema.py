@@ -177,4 +177,6 @@ async def check_database(settings: Settings, schema_path: Path | None = None) ->
 def _version_line(installed: tuple[int, str] | None, schema: SchemaFile) -> str:
     if installed is None:
         return f"no nfsync schema version recorded (schema.sql is {schema.label})"
-    return f"recorded schema version {installed[0]} (checksum {installed[1][:12]}) differs from schema.sql {schema.label}"
+    return (
+        f"recorded schema version {installed[0]} (checksum {installed[1][:12]}) differs from schema.sql {schema.label}"
+    )

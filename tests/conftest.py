@@ -1,0 +1,103 @@
+"""Shared fixtures: a template database built once from schema.sql, a fresh copy for each test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from workers.config import Settings
+from workers.crypto import generate_key_entry
+from workers.db.schema import init_database
+
+SERVER_URL = os.environ.get("NFSYNC_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "docs" / "seeds"
+
+
+def url_for(database: str) -> str:
+    return f"{SERVER_URL}/{database}"
+
+
+def settings_for(database: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {"database_url": url_for(database), "db_startup_timeout": 5.0}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+async def admin_execute(*statements: str) -> None:
+    conn = await asyncpg.connect(url_for("postgres"), timeout=10)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def drop_database(name: str) -> None:
+    await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def template_database() -> AsyncIterator[str]:
+    conn = await asyncpg.connect(url_for("postgres"), timeout=10)
+    try:
+        stale = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'nfsync\\_t\\_%' OR datname LIKE 'nfsync\\_tpl\\_%'"
+            " OR datname LIKE 'nfsync\\_check\\_%'"
+        )
+    finally:
+        await conn.close()
+    for row in stale:
+        await drop_database(row["datname"])
+    name = f"nfsync_tpl_{os.getpid()}"
+    await init_database(settings_for(name))
+    yield name
+    await drop_database(name)
+
+
+@pytest.fixture
+async def database(template_database: str) -> AsyncIterator[Settings]:
+    """Settings pointing at a fresh copy of the template database."""
+    name = f"nfsync_t_{secrets.token_hex(5)}"
+    await admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield settings_for(name)
+    await drop_database(name)
+
+
+@pytest.fixture
+async def conn(database: Settings) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database.database_url, timeout=10, server_settings={"timezone": "UTC"})
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+def fresh_database_name() -> str:
+    """A name with no database behind it (dropped after the test if one was created)."""
+    return f"nfsync_t_{secrets.token_hex(5)}"
+
+
+@pytest.fixture
+def keyring_text() -> str:
+    return generate_key_entry("k1")
+
+
+async def make_organization(conn: asyncpg.Connection, name: str = "Org") -> str:
+    return str(await conn.fetchval("INSERT INTO organizations (name) VALUES ($1) RETURNING id", name))
+
+
+async def make_integration(conn: asyncpg.Connection, org: str, platform: str = "shopee", name: str = "Main") -> str:
+    return str(
+        await conn.fetchval(
+            "INSERT INTO marketplace_integrations (organization_id, name, platform, config)"
+            " VALUES ($1, $2, $3, '{}') RETURNING id",
+            org,
+            name,
+            platform,
+        )
+    )

@@ -1,0 +1,127 @@
+"""The nfsync command as a user runs it: one-line errors, masked settings, idempotent db init."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import drop_database, url_for
+from workers.config import Settings, load_settings, mask_url, settings_field_names
+from workers.crypto import generate_key_entry
+
+NFSYNC = [sys.executable, "-m", "workers"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
+    clean.update(env or {})
+    return subprocess.run([*NFSYNC, *args], capture_output=True, text=True, env=clean, timeout=60, check=False)
+
+
+def test_help_lists_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("config", "db", "keys"):
+        assert command in result.stdout
+
+
+def test_config_masks_secrets() -> None:
+    key = generate_key_entry("prod1")
+    result = run(
+        "config",
+        env={
+            "NFSYNC_SECRET_KEYS": key,
+            "NFSYNC_DATABASE_URL": "postgresql://app:s3cretpw@db.internal:5432/nfsync",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "NFSYNC_SECRET_KEYS=prod1:***" in result.stdout
+    assert "NFSYNC_DATABASE_URL=postgresql://app:***@db.internal:5432/nfsync" in result.stdout
+    assert key.split(":")[1] not in result.stdout + result.stderr and "s3cretpw" not in result.stdout
+    assert {line.split("=")[0] for line in result.stdout.splitlines()} == settings_field_names()
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"NFSYNC_DATABASE_URL": "mysql://x/y"}, "NFSYNC_DATABASE_URL: must start with postgresql://"),
+        ({"NFSYNC_DATABASE_URL": "postgresql://h:99999/db"}, "NFSYNC_DATABASE_URL: has an invalid port"),
+        ({"NFSYNC_DATABASE_URL": "postgresql://h:5432"}, "NFSYNC_DATABASE_URL: names no database"),
+        ({"NFSYNC_AMQP_URL": "http://x"}, "NFSYNC_AMQP_URL: must start with amqp://"),
+        ({"NFSYNC_SECRET_KEYS": "k1:short"}, "NFSYNC_SECRET_KEYS: key 'k1' is"),
+        ({"NFSYNC_DB_COMMAND_TIMEOUT": "soon"}, "NFSYNC_DB_COMMAND_TIMEOUT:"),
+        ({"NFSYNC_LOG_LEVEL": "loud"}, "NFSYNC_LOG_LEVEL:"),
+    ],
+)
+def test_bad_setting_is_one_line_without_traceback(env: dict[str, str], fragment: str) -> None:
+    result = run("config", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_one_line() -> None:
+    result = run(
+        "db",
+        "init",
+        env={
+            "NFSYNC_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x",
+            "NFSYNC_DB_STARTUP_TIMEOUT": "0",
+            "NFSYNC_LOG_LEVEL": "error",
+        },
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach PostgreSQL at postgresql://postgres@127.0.0.1:1/postgres" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_keys_rotate_without_keyring_explains() -> None:
+    result = run("keys", "rotate", env={"NFSYNC_LOG_LEVEL": "error"})
+    assert result.returncode == 1
+    assert "NFSYNC_SECRET_KEYS is not set; generate a key with `nfsync keys generate`" in result.stderr
+
+
+def test_keys_generate_prints_a_usable_entry() -> None:
+    result = run("keys", "generate", "--key-id", "k2026")
+    assert result.returncode == 0
+    entry = result.stdout.strip()
+    assert entry.startswith("k2026:")
+    assert Settings(secret_keys=entry).secret_keys is not None  # type: ignore[arg-type]
+
+
+def test_db_init_twice_and_check(fresh_database_name: str) -> None:
+    env = {"NFSYNC_DATABASE_URL": url_for(fresh_database_name), "NFSYNC_LOG_LEVEL": "error"}
+    try:
+        first = run("db", "init", env=env)
+        assert first.returncode == 0 and "initialised" in first.stdout, first.stderr
+        second = run("db", "init", env=env)
+        assert second.returncode == 0 and "nothing to do" in second.stdout
+        check = run("db", "check", env=env)
+        assert check.returncode == 0 and "matches schema.sql" in check.stdout, check.stdout
+    finally:
+        import asyncio
+
+        asyncio.run(drop_database(fresh_database_name))
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in settings_field_names():
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.database_url == "postgresql://postgres@127.0.0.1:5432/nfsync"
+    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/"
+    assert settings.secret_keys is None
+    assert mask_url(settings.amqp_url) == "amqp://guest:***@127.0.0.1:5672/"
+
+
+def test_readme_documents_every_setting() -> None:
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    missing = [name for name in settings_field_names() if f"`{name}`" not in readme]
+    assert missing == []
