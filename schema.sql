@@ -928,7 +928,6 @@ CREATE TABLE sync_tasks (
     lease_owner         text                 DEFAULT NULL,
     lease_expires_at    timestamp            DEFAULT NULL,
     heartbeat_at        timestamp            DEFAULT NULL,
-    idempotency_key     varchar(255)         DEFAULT NULL,
     dedupe_key          text GENERATED ALWAYS AS (
                             integration_id::text || '/' || COALESCE(shop_id::text, '-') || '/'
                             || task_type || '/' || direction) STORED,
@@ -966,9 +965,6 @@ CREATE INDEX sync_tasks_claim_idx ON sync_tasks (platform, priority DESC, schedu
     WHERE status = 'pending';
 -- nfsync: lease rescue scans running tasks by expiry.
 CREATE INDEX sync_tasks_lease_expires_idx ON sync_tasks (lease_expires_at) WHERE status = 'processing';
--- nfsync: an idempotency key returns the task it created before, per organization.
-CREATE UNIQUE INDEX sync_tasks_idempotency_key_idx ON sync_tasks (organization_id, idempotency_key)
-    WHERE idempotency_key IS NOT NULL;
 -- nfsync: at most one pending, never-started task per (integration, shop, task_type, direction): coalescing target.
 CREATE UNIQUE INDEX sync_tasks_coalesce_idx ON sync_tasks (dedupe_key) WHERE status = 'pending' AND attempt = 0;
 -- nfsync: at most one running task per (shop, task_type), enforced by the database.
@@ -1024,16 +1020,96 @@ COMMENT ON COLUMN sync_tasks.lease_owner IS 'nfsync: worker id holding the lease
 COMMENT ON COLUMN sync_tasks.lease_expires_at IS
     'nfsync: lease expiry (UTC), renewed by heartbeat; past it the scheduler rescues the task.';
 COMMENT ON COLUMN sync_tasks.heartbeat_at IS 'nfsync: last heartbeat of the lease owner (UTC).';
-COMMENT ON COLUMN sync_tasks.idempotency_key IS
-    'nfsync: caller-supplied key; enqueueing again with it returns this task (unique per organization).';
 COMMENT ON COLUMN sync_tasks.dedupe_key IS
     'nfsync: integration/shop/task_type/direction; at most one never-started pending task per key (coalescing).';
 COMMENT ON COLUMN sync_tasks.dispatched_at IS
-    'nfsync: when the last wake-up for this task was confirmed by the broker; the scheduler re-sends stale ones.';
+    'nfsync: when the scheduler last re-sent a wake-up for this due task because no worker had claimed it '
+    '(lost or delayed wake-up); NULL while the enqueue-time wake-up sufficed.';
 COMMENT ON COLUMN sync_tasks.cancel_requested_at IS
     'nfsync: cancellation requested for a running task; the handler stops at its next checkpoint.';
 COMMENT ON COLUMN sync_tasks.coalesced_count IS 'nfsync: how many enqueue requests were merged into this task.';
 COMMENT ON COLUMN sync_tasks.result IS 'nfsync: handler summary (counts per action, unmatched items, calls).';
+
+CREATE FUNCTION nfsync_merge_filters(a jsonb, b jsonb) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+-- Union of two filter_criteria: the merged filter selects at least every item either one selects.
+-- NULL or {} means "everything". Lists are united; updated_after / *_after / *_from take the earliest bound,
+-- updated_before / *_before / *_to the latest; any key present on one side only, or with different scalar
+-- values, is dropped (a wider sync is always safe: syncs are idempotent).
+DECLARE
+    merged jsonb := '{}'::jsonb;
+    k      text;
+    va     jsonb;
+    vb     jsonb;
+BEGIN
+    IF a IS NULL OR b IS NULL OR a = '{}'::jsonb OR b = '{}'::jsonb THEN
+        RETURN NULL;
+    END IF;
+    FOR k, va IN SELECT key, value FROM jsonb_each(a) LOOP
+        vb := b -> k;
+        CONTINUE WHEN vb IS NULL;
+        IF jsonb_typeof(va) = 'array' AND jsonb_typeof(vb) = 'array' THEN
+            merged := merged || jsonb_build_object(k, (SELECT jsonb_agg(DISTINCT e ORDER BY e)
+                                                        FROM jsonb_array_elements(va || vb) AS e));
+        ELSIF k ~ '(_after|_from)$' AND jsonb_typeof(va) = 'string' AND jsonb_typeof(vb) = 'string' THEN
+            merged := merged || jsonb_build_object(k, CASE WHEN (va #>> '{}')::timestamptz <= (vb #>> '{}')::timestamptz
+                                                       THEN va ELSE vb END);
+        ELSIF k ~ '(_before|_to)$' AND jsonb_typeof(va) = 'string' AND jsonb_typeof(vb) = 'string' THEN
+            merged := merged || jsonb_build_object(k, CASE WHEN (va #>> '{}')::timestamptz >= (vb #>> '{}')::timestamptz
+                                                       THEN va ELSE vb END);
+        ELSIF va = vb THEN
+            merged := merged || jsonb_build_object(k, va);
+        END IF;
+    END LOOP;
+    RETURN CASE WHEN merged = '{}'::jsonb THEN NULL ELSE merged END;
+END;
+$$;
+COMMENT ON FUNCTION nfsync_merge_filters(jsonb, jsonb) IS
+    'nfsync: coalescing - the union of two filter_criteria (lists merged, time bounds widened, NULL = everything).';
+
+CREATE TABLE sync_task_requests (
+    organization_id uuid         NOT NULL,
+    idempotency_key varchar(255) NOT NULL,
+    task_id         uuid         NOT NULL,
+    coalesced       boolean      NOT NULL DEFAULT false,
+    created_at      timestamp    NOT NULL DEFAULT now(),
+    CONSTRAINT sync_task_requests_pkey PRIMARY KEY (organization_id, idempotency_key),
+    CONSTRAINT sync_task_requests_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT sync_task_requests_task_id_fkey FOREIGN KEY (task_id) REFERENCES sync_tasks (id) ON DELETE CASCADE
+);
+CREATE INDEX sync_task_requests_task_id_idx ON sync_task_requests (task_id);
+COMMENT ON TABLE sync_task_requests IS
+    'nfsync: idempotency keys of enqueue requests -> the task each created or was coalesced into; enqueueing again '
+    'with a known key returns that task. Pruned with the task.';
+COMMENT ON COLUMN sync_task_requests.organization_id IS 'Organization of the caller (keys are per organization).';
+COMMENT ON COLUMN sync_task_requests.idempotency_key IS 'Caller-supplied key (Idempotency-Key header, --idempotency-key).';
+COMMENT ON COLUMN sync_task_requests.task_id IS 'The task the request created or was merged into.';
+COMMENT ON COLUMN sync_task_requests.coalesced IS 'True when the request was merged into an existing pending task.';
+COMMENT ON COLUMN sync_task_requests.created_at IS 'Request time (UTC).';
+
+CREATE TABLE nfsync_workers (
+    id           text        NOT NULL,
+    hostname     text        NOT NULL,
+    pid          integer     NOT NULL,
+    platforms    text[]      NOT NULL,
+    concurrency  integer     NOT NULL,
+    running      integer     NOT NULL DEFAULT 0,
+    started_at   timestamp   NOT NULL DEFAULT now(),
+    heartbeat_at timestamp   NOT NULL DEFAULT now(),
+    stopping     boolean     NOT NULL DEFAULT false,
+    CONSTRAINT nfsync_workers_pkey PRIMARY KEY (id)
+);
+CREATE INDEX nfsync_workers_heartbeat_at_idx ON nfsync_workers (heartbeat_at);
+COMMENT ON TABLE nfsync_workers IS
+    'nfsync: live worker processes, refreshed by their heartbeat; their tasks are sync_tasks.lease_owner = id.';
+COMMENT ON COLUMN nfsync_workers.id IS 'Worker id: host, pid and a random suffix (the lease owner of its tasks).';
+COMMENT ON COLUMN nfsync_workers.hostname IS 'Host name.';
+COMMENT ON COLUMN nfsync_workers.pid IS 'Process id.';
+COMMENT ON COLUMN nfsync_workers.platforms IS 'Platforms whose queues it consumes.';
+COMMENT ON COLUMN nfsync_workers.concurrency IS 'Tasks it runs at once per platform.';
+COMMENT ON COLUMN nfsync_workers.running IS 'Tasks running at the last heartbeat.';
+COMMENT ON COLUMN nfsync_workers.started_at IS 'Start time (UTC).';
+COMMENT ON COLUMN nfsync_workers.heartbeat_at IS 'Last heartbeat (UTC).';
+COMMENT ON COLUMN nfsync_workers.stopping IS 'True once it received SIGTERM and stopped claiming.';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- marketplace_webhooks (named by the seed, designed here): the inbox of received pushes

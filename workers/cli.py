@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     config.set_defaults(handler=cmd_config)
     _db_commands(sub)
     _keys_commands(sub)
+    from workers.engine.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

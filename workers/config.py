@@ -53,6 +53,34 @@ class Settings(BaseSettings):
     db_pool_min_size: int = Field(1, ge=0, description="Minimum pooled connections per process")
     db_pool_max_size: int = Field(10, ge=1, description="Maximum pooled connections per process")
     keys_rotate_batch_size: int = Field(500, ge=1, le=10_000, description="Rows re-encrypted per transaction")
+    amqp_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for one RabbitMQ connection")
+    amqp_startup_timeout: float = Field(
+        30.0, ge=0, description="Seconds to keep retrying the first connection while RabbitMQ is down"
+    )
+    publish_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a publisher confirm")
+    queue_delivery_limit: int = Field(
+        5, ge=1, description="Deliveries of one wake-up message before it is dead-lettered (x-delivery-limit)"
+    )
+    lease_seconds: float = Field(30.0, gt=0, description="Lease of a claimed task; renewed every third of it")
+    claim_batch: int = Field(50, ge=1, le=1000, description="Most tasks one claim statement takes")
+    worker_concurrency: int = Field(50, ge=1, description="Default tasks running at once per platform per worker")
+    idle_poll_seconds: float = Field(
+        5.0, gt=0, description="An idle worker looks for due work this often even without a wake-up"
+    )
+    progress_interval: float = Field(1.0, gt=0, description="Seconds between progress and cancellation checks")
+    shutdown_grace: float = Field(20.0, ge=0, description="Seconds in-flight tasks get after SIGTERM")
+    retry_base_seconds: float = Field(2.0, gt=0, description="First retry backoff (doubles each retry, full jitter)")
+    retry_max_seconds: float = Field(300.0, gt=0, description="Cap of the retry backoff")
+    scheduler_tick: float = Field(1.0, gt=0, description="Seconds between scheduler ticks")
+    redispatch_after: float = Field(
+        5.0, gt=0, description="A due task nobody claimed for this long gets its wake-up re-sent"
+    )
+    periodic_task_types: str = Field(
+        "order_sync", description="Comma-separated task types the scheduler enqueues every sync_interval"
+    )
+    retention_days_tasks: int = Field(30, ge=1, description="Finished tasks older than this are deleted")
+    retention_days_webhooks: int = Field(30, ge=1, description="Stored webhooks older than this are deleted")
+    retention_days_logs: int = Field(90, ge=1, description="sync_logs partitions older than this are dropped")
 
     @field_validator("database_url")
     @classmethod
@@ -84,6 +112,15 @@ class Settings(BaseSettings):
         if value is None or not value.reveal().strip():
             return None
         Keyring.parse(value.reveal())
+        return value
+
+    @field_validator("periodic_task_types")
+    @classmethod
+    def _check_task_types(cls, value: str) -> str:
+        known = {"product_sync", "order_sync", "inventory_sync", "price_sync", "shop_sync", "customer_sync"}
+        unknown = [t for t in (part.strip() for part in value.split(",")) if t and t not in known]
+        if unknown:
+            raise ValueError(f"unknown task type(s) {', '.join(unknown)}")
         return value
 
     @property

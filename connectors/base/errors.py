@@ -65,3 +65,24 @@ class ValidationFailed(NfsyncError):
 
 class NotFound(NfsyncError):
     """The object does not exist (or belongs to another organization)."""
+
+
+class TaskError(NfsyncError):
+    """The work of a task failed."""
+
+
+class RetryableError(TaskError):
+    """A transient failure: try again later (after ``retry_after`` seconds when the platform said so)."""
+
+    retry_after: float | None
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **fields: object) -> None:
+        super().__init__(message, retry_after=retry_after, **fields)
+
+
+class PermanentError(TaskError):
+    """A failure that retrying cannot fix."""
+
+
+class ReauthorizationNeeded(PermanentError):
+    """The platform refused the refresh token: the account needs re-authorization."""

@@ -19,6 +19,8 @@ from workers.logs import get_logger
 
 log = get_logger(__name__)
 
+DbConn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
 _RETRYABLE = (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
 
 
@@ -83,6 +85,7 @@ async def create_pool(
     application: str = "nfsync",
     min_size: int | None = None,
     max_size: int | None = None,
+    init: Any = None,
 ) -> asyncpg.Pool:
     """A pool of connections with deadlines, retried while PostgreSQL is starting."""
     target = settings.database_url
@@ -92,6 +95,7 @@ async def create_pool(
             target,
             min_size=settings.db_pool_min_size if min_size is None else min_size,
             max_size=settings.db_pool_max_size if max_size is None else max_size,
+            init=init,
             **connect_kwargs(settings, application),
         )
 

@@ -1,0 +1,1 @@
+"""Lazada Open Platform connector."""

@@ -1,0 +1,1 @@
+"""TikTok Shop Partner API (version 202309 and later) connector."""

@@ -1,0 +1,1 @@
+"""The task engine: enqueue, wake-ups over RabbitMQ, claims under leases, outcomes, the scheduler."""

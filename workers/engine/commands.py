@@ -1,0 +1,171 @@
+"""CLI commands of the task engine: enqueue, worker, scheduler, tasks list|show|retry|cancel."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.base.errors import ConfigError, NotFound, ValidationFailed
+from workers.config import Settings
+from workers.db.queries import QUERIES
+from workers.engine.handlers import load_registry
+from workers.engine.models import DIRECTIONS, PLATFORMS, TASK_TYPES, EnqueueRequest
+from workers.engine.runtime import install_stop_signals, runtime
+from workers.engine.scheduler import Scheduler
+from workers.engine.worker import Worker
+
+DEFAULT_HANDLERS = "workers.sync:REGISTRY"
+
+
+def _json_default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, default=_json_default, indent=2, sort_keys=True))
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    return "invalid request: " + "; ".join(parts)
+
+
+def _parse_filter(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"--filter is not valid JSON: {exc}") from None
+
+
+async def cmd_enqueue(settings: Settings, args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-enqueue", pool_size=2) as rt:
+        org = args.org or await rt.pool.fetchval(QUERIES["integration_organization"], args.integration)
+        if org is None:
+            raise NotFound(f"integration {args.integration} not found")
+        try:
+            request = EnqueueRequest(
+                organization_id=org, integration_id=args.integration, shop_id=args.shop, task_type=args.task_type,
+                direction=args.direction, priority=args.priority, scheduled_at=args.scheduled_at,
+                filter_criteria=_parse_filter(args.filter), idempotency_key=args.idempotency_key,
+            )  # fmt: skip
+        except ValidationError as exc:
+            raise ValidationFailed(_validation_message(exc)) from None
+        result = await rt.service.enqueue(request)
+    _print_json(result.model_dump(mode="json"))
+    return 0
+
+
+def _platforms(values: list[str]) -> list[str]:
+    chosen = [p for value in values for p in value.split(",") if p]
+    if "all" in chosen:
+        return list(PLATFORMS)
+    unknown = sorted(set(chosen) - set(PLATFORMS))
+    if unknown:
+        raise ConfigError(f"unknown platform(s): {', '.join(unknown)} (choose from {', '.join(PLATFORMS)}, all)")
+    return list(dict.fromkeys(chosen))
+
+
+async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    registry = load_registry(args.handlers)
+    if not registry.task_types:
+        raise ConfigError(f"no handlers registered in {args.handlers}; pass --handlers module:REGISTRY")
+    platforms = _platforms(args.platform)
+    async with runtime(settings, "nfsync-worker", pool_size=len(platforms) + 4) as rt:
+        worker = Worker(
+            settings, registry, platforms, pool=rt.pool, connection=rt.connection, concurrency=args.concurrency
+        )
+        install_stop_signals(worker.request_stop)
+        await worker.run()
+    return 0
+
+
+async def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-scheduler", pool_size=3) as rt:
+        scheduler = Scheduler(settings, rt.pool, rt.service)
+        install_stop_signals(scheduler.request_stop)
+        await scheduler.run()
+    return 0
+
+
+async def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-tasks", broker=args.tasks_command in ("retry",), pool_size=2) as rt:
+        service = rt.service
+        if args.tasks_command == "list":
+            rows = await service.list(
+                status=args.status, platform=args.platform, shop_id=args.shop, task_type=args.task_type,
+                limit=args.limit, offset=args.offset,
+            )  # fmt: skip
+            _print_table(rows)
+        elif args.tasks_command == "show":
+            _print_json(await service.get(args.id))
+        elif args.tasks_command == "cancel":
+            print(f"task {args.id}: {await service.cancel(args.id)}")
+        else:
+            print(f"task {args.id}: {await service.retry(args.id)}")
+    return 0
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    columns = ["id", "platform", "task_type", "direction", "status", "priority", "progress", "retry_count",
+               "scheduled_at", "error_message"]  # fmt: skip
+    print("\t".join(columns))
+    for row in rows:
+        print("\t".join("" if row[c] is None else str(row[c])[:80] for c in columns))
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    enqueue = sub.add_parser("enqueue", help="enqueue a sync task (coalesces into a pending one for the same shop)")
+    enqueue.add_argument("--integration", type=uuid.UUID, required=True)
+    enqueue.add_argument("--shop", type=uuid.UUID, default=None, help="marketplace_shops.id")
+    enqueue.add_argument("--task-type", required=True, choices=TASK_TYPES)
+    enqueue.add_argument("--direction", required=True, choices=DIRECTIONS)
+    enqueue.add_argument("--priority", type=int, default=5, help="1-10, higher first (default 5)")
+    enqueue.add_argument("--scheduled-at", type=_timestamp, default=None, help="ISO 8601; default now")
+    enqueue.add_argument("--filter", default=None, help="filter_criteria as JSON")
+    enqueue.add_argument("--idempotency-key", default=None)
+    enqueue.add_argument("--org", type=uuid.UUID, default=None, help="organization (default: the integration's)")
+    enqueue.set_defaults(handler=cmd_enqueue)
+
+    worker = sub.add_parser("worker", help="run a worker for one or more platforms")
+    worker.add_argument("--platform", action="append", required=True, help="platform, comma list, or 'all'")
+    worker.add_argument("--concurrency", type=int, default=None, help="tasks at once per platform")
+    worker.add_argument("--handlers", default=DEFAULT_HANDLERS, help="handler registry module:attribute")
+    worker.set_defaults(handler=cmd_worker)
+
+    scheduler = sub.add_parser("scheduler", help="run the scheduler (several may run; one leads)")
+    scheduler.set_defaults(handler=cmd_scheduler)
+
+    tasks = sub.add_parser("tasks", help="inspect and operate tasks").add_subparsers(
+        dest="tasks_command", required=True
+    )
+    listing = tasks.add_parser("list", help="list tasks, newest first")
+    listing.add_argument("--status", choices=["pending", "processing", "completed", "failed", "cancelled"])
+    listing.add_argument("--platform", choices=PLATFORMS)
+    listing.add_argument("--shop", type=uuid.UUID)
+    listing.add_argument("--task-type", choices=TASK_TYPES)
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--offset", type=int, default=0)
+    for name, text in (("show", "one task in full"), ("retry", "retry a failed or cancelled task"),
+                       ("cancel", "cancel a pending or running task")):  # fmt: skip
+        command = tasks.add_parser(name, help=text)
+        command.add_argument("id", type=uuid.UUID)
+        command.set_defaults(handler=cmd_tasks)
+    listing.set_defaults(handler=cmd_tasks)
+
+
+__all__ = ["add_commands", "asyncio"]

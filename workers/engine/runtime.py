@@ -1,0 +1,72 @@
+"""Process wiring shared by the CLI commands: pools, the broker, the task service, stop signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
+
+from workers.config import Settings
+from workers.db.connect import create_pool
+from workers.engine.broker import WakeupPublisher, connect_broker
+from workers.engine.service import TaskService, init_connection
+from workers.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    pool: asyncpg.Pool
+    connection: AbstractRobustConnection | None
+    publisher: WakeupPublisher | None
+    service: TaskService
+
+
+async def engine_pool(settings: Settings, application: str, max_size: int | None = None) -> asyncpg.Pool:
+    return await create_pool(settings, application=application, max_size=max_size, init=init_connection)
+
+
+@contextlib.asynccontextmanager
+async def runtime(
+    settings: Settings, application: str, *, broker: bool = True, pool_size: int | None = None
+) -> AsyncIterator[Runtime]:
+    pool = await engine_pool(settings, application, pool_size)
+    connection = publisher = None
+    try:
+        if broker:
+            connection = await connect_broker(settings, application)
+            publisher = WakeupPublisher(settings, connection)
+            await publisher.start()
+        yield Runtime(pool, connection, publisher, TaskService(pool, publisher))
+    finally:
+        if publisher is not None:
+            await publisher.close()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), settings.publish_timeout)
+        await asyncio.wait_for(pool.close(), settings.db_command_timeout)
+
+
+def install_stop_signals(stop: Callable[[], None]) -> None:
+    """First SIGTERM/SIGINT: graceful stop. Second: exit at once (leases recover the rest)."""
+    loop = asyncio.get_running_loop()
+    received = 0
+
+    def on_signal() -> None:
+        nonlocal received
+        received += 1
+        if received == 1:
+            stop()
+        else:
+            log.warning("process.forced_exit")
+            os._exit(143)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)

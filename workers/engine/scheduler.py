@@ -1,0 +1,203 @@
+"""The scheduler: safe to run several, one leader at a time.
+
+Leadership is a session advisory lock held on a dedicated connection (not a pooled one: the pool's reset would
+release it). When the leader dies its connection closes, PostgreSQL releases the lock, and a standby takes over
+at its next tick. Each leader tick:
+
+1. wake-ups for platforms with tasks that became due since the last tick (delayed tasks, retries);
+2. re-sent wake-ups for due tasks nobody claimed for ``redispatch_after`` seconds (a lost wake-up);
+3. rescue of expired leases (pending with the attempt counted, failed when exhausted);
+4. periodic syncs of active integrations every ``sync_interval`` minutes, with ``last_sync_at`` updated;
+5. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
+   forgotten worker rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+
+from connectors.base.errors import NfsyncError
+from workers.config import Settings
+from workers.db.connect import connect
+from workers.db.queries import QUERIES
+from workers.engine.models import EnqueueRequest, utcnow
+from workers.engine.service import TaskService
+from workers.logs import get_logger
+
+log = get_logger(__name__)
+_LEADER_LOCK = 0x6E66_7379  # "nfsy"
+_RESCUE_BATCH = 500
+_REDISPATCH_BATCH = 1000
+_PERIODIC_BATCH = 100
+_PRUNE_BATCH = 5000
+_MAINTENANCE_EVERY = 300.0
+_DEAD_WORKER_SECONDS = 3600
+_DEFAULT_DIRECTIONS = {
+    "order_sync": "marketplace_to_crm",
+    "shop_sync": "marketplace_to_crm",
+    "customer_sync": "marketplace_to_crm",
+    "product_sync": "crm_to_marketplace",
+    "inventory_sync": "crm_to_marketplace",
+    "price_sync": "crm_to_marketplace",
+}
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, service: TaskService) -> None:
+        self.settings = settings
+        self._pool = pool
+        self._service = service
+        self._leader_conn: asyncpg.Connection | None = None
+        self._last_tick: datetime = utcnow()
+        self._last_maintenance = 0.0
+        self._stopping = asyncio.Event()
+        self.is_leader = False
+        self.ticks = 0
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Scheduler]:
+        """Run in the background for the duration of the block (tests, the demo, the benchmark)."""
+        job = asyncio.create_task(self.run())
+        try:
+            yield self
+        finally:
+            self.request_stop()
+            await job
+
+    async def run(self) -> None:
+        log.info("scheduler.started")
+        while not self._stopping.is_set():
+            try:
+                if await self._ensure_leadership():
+                    await self.tick()
+            except _DB_ERRORS as exc:
+                log.warning("scheduler.tick_failed", error=str(exc) or type(exc).__name__)
+                await self._step_down()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.scheduler_tick)
+        await self._step_down()
+        log.info("scheduler.stopped")
+
+    async def _ensure_leadership(self) -> bool:
+        if self._leader_conn is not None and not self._leader_conn.is_closed():
+            await self._leader_conn.fetchval("SELECT 1")  # still alive: we still hold the lock
+            return True
+        await self._step_down()
+        conn = await connect(self.settings, application="nfsync-scheduler-leader")
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+            self._leader_conn, self.is_leader = conn, True
+            self._last_tick = utcnow()
+            log.info("scheduler.became_leader")
+            return True
+        await conn.close()
+        return False
+
+    async def _step_down(self) -> None:
+        if self._leader_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._leader_conn.close()
+            log.info("scheduler.stepped_down")
+        self._leader_conn, self.is_leader = None, False
+
+    async def tick(self) -> None:
+        started = utcnow()
+        await self._wake_newly_due(self._last_tick)
+        self._last_tick = started
+        await self._redispatch_stale()
+        await self._rescue_leases()
+        await self._periodic_syncs()
+        if time.monotonic() - self._last_maintenance >= _MAINTENANCE_EVERY:
+            await self.maintenance()
+            self._last_maintenance = time.monotonic()
+        self.ticks += 1
+
+    async def _wake_newly_due(self, since: datetime) -> None:
+        for row in await self._pool.fetch(QUERIES["newly_due_platforms"], since):
+            await self._service.wake(row["platform"], [], reason="due")
+
+    async def _redispatch_stale(self) -> None:
+        rows = await self._pool.fetch(
+            QUERIES["mark_stale_due_tasks"], self.settings.redispatch_after, _REDISPATCH_BATCH
+        )
+        await self._wake_grouped(rows, "redispatch")
+        if rows:
+            log.info("scheduler.redispatched", tasks=len(rows))
+
+    async def _rescue_leases(self) -> None:
+        while True:
+            rows = await self._pool.fetch(QUERIES["rescue_expired_leases"], _RESCUE_BATCH)
+            for row in rows:
+                log.warning("task.lease_rescued", task_id=str(row["id"]), status=row["status"])
+            await self._wake_grouped([r for r in rows if r["status"] == "pending"], "rescue")
+            if len(rows) < _RESCUE_BATCH:
+                return
+
+    async def _wake_grouped(self, rows: list[asyncpg.Record], reason: str) -> None:
+        by_platform: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for row in rows:
+            by_platform[row["platform"]].append(row["id"])
+        for platform, ids in by_platform.items():
+            await self._service.wake(platform, ids, reason=reason)
+
+    async def _periodic_syncs(self) -> None:
+        for integration in await self._pool.fetch(QUERIES["due_periodic_integrations"], _PERIODIC_BATCH):
+            shops = await self._pool.fetch(QUERIES["active_shops_of_integration"], integration["id"])
+            for shop in shops:
+                for task_type in self._periodic_types(integration["config"]):
+                    await self._enqueue_periodic(integration, shop["id"], task_type)
+            await self._pool.execute(QUERIES["touch_integration_last_sync"], integration["id"])
+            log.info("scheduler.periodic_sync", integration_id=str(integration["id"]), shops=len(shops))
+
+    def _periodic_types(self, config: object) -> list[str]:
+        configured = config.get("periodic_task_types") if isinstance(config, dict) else None
+        if isinstance(configured, list) and configured:
+            return [str(t) for t in configured]
+        return [t.strip() for t in self.settings.periodic_task_types.split(",") if t.strip()]
+
+    async def _enqueue_periodic(self, integration: asyncpg.Record, shop_id: uuid.UUID, task_type: str) -> None:
+        config = integration["config"] if isinstance(integration["config"], dict) else {}
+        directions = config.get("sync_settings", {}) if isinstance(config.get("sync_settings"), dict) else {}
+        direction = directions.get(f"{task_type}_direction", _DEFAULT_DIRECTIONS.get(task_type, "bidirectional"))
+        try:
+            await self._service.enqueue(
+                EnqueueRequest(
+                    organization_id=integration["organization_id"],
+                    integration_id=integration["id"],
+                    shop_id=shop_id,
+                    task_type=task_type,
+                    direction=direction,
+                    priority=3,
+                )
+            )
+        except (NfsyncError, ValueError) as exc:
+            log.warning("scheduler.periodic_enqueue_failed", integration_id=str(integration["id"]), error=str(exc))
+
+    async def maintenance(self) -> None:
+        """Partitions ahead, retention, forgotten workers."""
+        await self._pool.fetchval(QUERIES["ensure_sync_logs_partitions"])
+        tasks = await self._prune("prune_finished_tasks", self.settings.retention_days_tasks)
+        hooks = await self._prune("prune_webhooks", self.settings.retention_days_webhooks)
+        partitions = await self._pool.fetchval(QUERIES["prune_sync_logs"], self.settings.retention_days_logs)
+        await self._pool.execute(QUERIES["prune_dead_workers"], _DEAD_WORKER_SECONDS)
+        log.info("scheduler.maintenance", tasks_deleted=tasks, webhooks_deleted=hooks, partitions_dropped=partitions)
+
+    async def _prune(self, query: str, days: int) -> int:
+        total = 0
+        while True:
+            status = await self._pool.execute(QUERIES[query], days, _PRUNE_BATCH)
+            deleted = int(status.split()[-1])
+            total += deleted
+            if deleted < _PRUNE_BATCH:
+                return total

@@ -1,0 +1,197 @@
+"""The one Python API to enqueue, read, cancel and retry tasks; HTTP, AMQP commands, the CLI and the scheduler
+all call it. The row commits first; the wake-up is published after commit and never fails the enqueue."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from connectors.base.errors import NotFound, ValidationFailed
+from workers.db.connect import DbConn
+from workers.db.queries import QUERIES
+from workers.engine.broker import WakeupPublisher
+from workers.engine.models import EnqueueRequest, EnqueueResult
+from workers.logs import get_logger
+
+log = get_logger(__name__)
+_MAX_RETRIES_ON_RACE = 3
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb as Python objects on every engine connection."""
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _target_error(request: EnqueueRequest, row: asyncpg.Record | None) -> str | None:
+    if row is None:
+        return f"integration {request.integration_id} not found"
+    if row["integration_status"] != "active":
+        return f"integration {request.integration_id} is {row['integration_status']}, not active"
+    if request.shop_id is None:
+        return None
+    if row["shop_id"] is None or row["shop_integration_id"] != request.integration_id:
+        return f"shop {request.shop_id} not found in integration {request.integration_id}"
+    if row["shop_status"] != "active" or row["account_status"] != "active":
+        return f"shop {request.shop_id} is not active (shop {row['shop_status']}, account {row['account_status']})"
+    return None
+
+
+class TaskService:
+    def __init__(self, pool: asyncpg.Pool, publisher: WakeupPublisher | None) -> None:
+        self._pool = pool
+        self._publisher = publisher
+
+    async def enqueue(self, request: EnqueueRequest) -> EnqueueResult:
+        """Validate, insert or coalesce, commit, then wake the platform's workers."""
+        for _ in range(_MAX_RETRIES_ON_RACE):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    result = await self._enqueue_in(conn, request)
+                break
+            except _IdempotencyRace:
+                continue
+        else:  # pragma: no cover - needs three concurrent losers of the same idempotency key
+            raise ValidationFailed(f"idempotency key {request.idempotency_key!r} is being used concurrently")
+        log.info("task.enqueued", task_id=str(result.task_id), coalesced=result.coalesced, replayed=result.replayed)
+        if not result.replayed and result.status == "pending":
+            await self.wake(result.platform, [result.task_id])
+        return result
+
+    async def _enqueue_in(self, conn: DbConn, request: EnqueueRequest) -> EnqueueResult:
+        org = request.organization_id
+        if request.idempotency_key is not None:
+            known = await conn.fetchrow(QUERIES["request_lookup"], org, request.idempotency_key)
+            if known is not None:
+                return EnqueueResult(
+                    task_id=known["task_id"], platform=known["platform"], status=known["status"],
+                    created=False, coalesced=known["coalesced"], replayed=True,
+                )  # fmt: skip
+        target = await conn.fetchrow(QUERIES["enqueue_target"], org, request.integration_id, request.shop_id)
+        problem = _target_error(request, target)
+        if problem is not None or target is None:
+            raise ValidationFailed(problem or "invalid target")
+        row = await conn.fetchrow(
+            QUERIES["enqueue_insert"], org, request.integration_id, target["account_id"], request.shop_id,
+            request.task_type, request.direction, request.priority, request.scheduled_at, request.filter_criteria,
+            request.max_retries, request.created_by, target["platform"],
+        )  # fmt: skip
+        assert row is not None
+        if request.idempotency_key is not None:
+            recorded = await conn.fetchval(
+                QUERIES["request_record"], org, request.idempotency_key, row["id"], row["coalesced"]
+            )
+            if recorded is None:  # a concurrent request with the same key won: roll back and read its task
+                raise _IdempotencyRace
+        return EnqueueResult(
+            task_id=row["id"], platform=row["platform"], status=row["status"],
+            created=not row["coalesced"], coalesced=row["coalesced"],
+        )  # fmt: skip
+
+    async def enqueue_many(self, organization_id: uuid.UUID, requests: Sequence[EnqueueRequest]) -> list[uuid.UUID]:
+        """Bulk enqueue for producers that batch (no idempotency keys); validates every target first."""
+        rows = [_bulk_row(r) for r in requests]
+        inserted: list[asyncpg.Record] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            targets = await self._bulk_targets(conn, organization_id, requests)
+            for row, request in zip(rows, requests, strict=True):
+                target = targets[(request.integration_id, request.shop_id)]
+                row["account_id"], row["platform"] = target["account_id"], target["platform"]
+            for batch in _rounds(rows):
+                inserted += await conn.fetch(QUERIES["enqueue_many_insert"], organization_id, *_columns(batch))
+        for platform in {r["platform"] for r in inserted}:
+            await self.wake(platform, [r["id"] for r in inserted if r["platform"] == platform])
+        return [r["id"] for r in inserted]
+
+    async def _bulk_targets(
+        self, conn: DbConn, org: uuid.UUID, requests: Sequence[EnqueueRequest]
+    ) -> dict[tuple[uuid.UUID, uuid.UUID | None], asyncpg.Record]:
+        targets = {}
+        for key in {(r.integration_id, r.shop_id) for r in requests}:
+            row = await conn.fetchrow(QUERIES["enqueue_target"], org, key[0], key[1])
+            probe = requests[next(i for i, r in enumerate(requests) if (r.integration_id, r.shop_id) == key)]
+            problem = _target_error(probe, row)
+            if problem is not None or row is None:
+                raise ValidationFailed(problem or "invalid target")
+            targets[key] = row
+        return targets
+
+    async def wake(self, platform: str, task_ids: Sequence[uuid.UUID], reason: str = "enqueue") -> bool:
+        if self._publisher is None:
+            return False
+        return await self._publisher.wake(platform, task_ids, reason)
+
+    async def get(self, task_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> dict[str, Any]:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(QUERIES["task_get"], task_id, organization_id)
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        return dict(row)
+
+    async def list(self, organization_id: uuid.UUID | None = None, *, status: str | None = None,
+                   platform: str | None = None, shop_id: uuid.UUID | None = None, task_type: str | None = None,
+                   limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                QUERIES["task_list"], organization_id, status, platform, shop_id, task_type, limit, offset
+            )
+        return [dict(r) for r in rows]
+
+    async def cancel(self, task_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> str:
+        """Pending -> cancelled now; processing -> cancelled at the handler's next checkpoint. Returns the status."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(QUERIES["task_cancel"], task_id, organization_id)
+        if row is None:
+            current = await self.get(task_id, organization_id)
+            raise ValidationFailed(f"task {task_id} is {current['status']} and cannot be cancelled")
+        log.info("task.cancel_requested", task_id=str(task_id), status=row["status"])
+        return "cancelled" if row["status"] == "cancelled" else "cancelling"
+
+    async def retry(self, task_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> str:
+        """A failed or cancelled task back to pending with its retry budget restored."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(QUERIES["task_retry"], task_id, organization_id)
+        if row is None:
+            current = await self.get(task_id, organization_id)
+            raise ValidationFailed(f"task {task_id} is {current['status']}; only failed or cancelled tasks retry")
+        log.info("task.retried", task_id=str(task_id))
+        await self.wake(row["platform"], [task_id], reason="retry")
+        return str(row["status"])
+
+
+class _IdempotencyRace(Exception):
+    pass
+
+
+def _bulk_row(request: EnqueueRequest) -> dict[str, Any]:
+    if request.idempotency_key is not None:
+        raise ValidationFailed("enqueue_many takes no idempotency keys; use enqueue")
+    return {
+        "integration_id": request.integration_id, "account_id": None, "shop_id": request.shop_id,
+        "task_type": request.task_type, "direction": request.direction, "priority": request.priority,
+        "scheduled_at": request.scheduled_at, "filter_criteria": request.filter_criteria,
+        "max_retries": request.max_retries, "platform": None,
+    }  # fmt: skip
+
+
+def _rounds(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split rows so no statement touches one dedupe key twice (ON CONFLICT cannot update a row twice)."""
+    rounds: list[list[dict[str, Any]]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for row in rows:
+        key = (row["integration_id"], row["shop_id"], row["task_type"], row["direction"])
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(row)
+    return rounds
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    order = ["integration_id", "account_id", "shop_id", "task_type", "direction", "priority", "scheduled_at",
+             "filter_criteria", "max_retries", "platform"]  # fmt: skip
+    return [[row[name] for row in rows] for name in order]
