@@ -33,12 +33,12 @@ FAST = {
 }
 
 
-async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:
+async def wait_until(predicate: Callable[[], Awaitable[bool]], seconds: float = 20.0, what: str = "condition") -> None:
     """Wait for a condition observed in the database, with a deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while not await predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
         await asyncio.sleep(0.05)
 
 

@@ -7,12 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from tests.engine.conftest import World, seed_shops
-from workers.engine.models import TASK_TYPES
 from workers.db.queries import QUERIES
+from workers.engine.models import TASK_TYPES
 from workers.engine.repository import OutcomeRecord, Repository
 
 
-async def _insert(world: World, shop: int, priority: int, scheduled: datetime, task_type: str = "product_sync",
+async def _insert(world: World, shop: int, priority: int, scheduled: datetime, *, task_type: str = "product_sync",
                   retry_at: datetime | None = None) -> uuid.UUID:  # fmt: skip
     return await world.rt.pool.fetchval(
         "INSERT INTO sync_tasks (organization_id, integration_id, shop_id, task_type, direction, priority,"

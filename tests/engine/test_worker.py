@@ -9,7 +9,6 @@ import aio_pika
 
 from tests.engine.conftest import World, running_worker, wait_until
 from workers.engine.broker import DEAD_QUEUE, TASKS_EXCHANGE
-from workers.engine.diagnostics import REGISTRY
 from workers.engine.handlers import HandlerRegistry, TaskContext
 from workers.engine.scheduler import Scheduler
 
@@ -54,7 +53,7 @@ async def test_transient_failures_exhaust_retries_with_backoff(world: World) -> 
         return bool(row["status"] == "failed")
 
     async with running_worker(world), Scheduler(world.settings, world.rt.pool, world.rt.service).running():
-        await wait_until(observe, timeout=30, what="the task to fail")
+        await wait_until(observe, seconds=30, what="the task to fail")
     task = await world.rt.service.get(result.task_id)
     assert task["retry_count"] == 3 and task["attempt"] == 4
     assert task["error_message"].startswith("retries exhausted after 4 attempts: RetryableError")
@@ -110,7 +109,7 @@ async def test_cancel_pending_and_running(world: World) -> None:
         assert await world.rt.service.cancel(slow.task_id) == "cancelling"
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await wait_until(lambda: _status_is(world, slow.task_id, "cancelled"), timeout=5)
+        await wait_until(lambda: _status_is(world, slow.task_id, "cancelled"), seconds=5)
         assert loop.time() - started < 2.0, "a running task stops at its next checkpoint within 2 s"
     assert (await world.rt.service.get(later.task_id))["status"] == "cancelled"
 
@@ -134,7 +133,8 @@ async def test_progress_is_written_while_running(world: World) -> None:
     async with running_worker(world):
         await wait_until(
             lambda: world.rt.pool.fetchval(
-                "SELECT processed_items > 0 AND progress BETWEEN 1 AND 99 AND total_items = 30 FROM sync_tasks WHERE id = $1",
+                "SELECT processed_items > 0 AND progress BETWEEN 1 AND 99 AND total_items = 30"
+                " FROM sync_tasks WHERE id = $1",
                 slow.task_id,
             )
         )

@@ -3,7 +3,6 @@ trip for a whole batch."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ class Repository:
             [p.processed if p else None for p in progress],
             [p.successful if p else None for p in progress],
             [p.failed if p else None for p in progress],
-            [json.dumps(r.result) if r.result is not None else None for r in records],
+            [r.result for r in records],
             [r.retry_delay for r in records],
         )
         return {row["id"]: (row["status"], row["platform"]) for row in rows}

@@ -88,7 +88,7 @@ class Worker:
         self._loops: list[asyncio.Task[None]] = []
         self._channels: list[AbstractRobustChannel] = []
         self._queues: list[tuple[AbstractQueue, str]] = []
-        self.stats = {"claimed": 0, "finished": 0, "stale": 0}
+        self.stats = {"claims": 0, "claimed": 0, "finished": 0, "stale": 0}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -222,6 +222,7 @@ class Worker:
                 log.warning("task.claim_failed", platform=state.platform, error=str(exc) or type(exc).__name__)
                 await self._sleep_until_woken(state, 1.0)
                 continue
+            self.stats["claims"] += 1
             await self._ack(messages)
             for task in tasks:
                 self._start_task(state, task)
