@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workers.engine.commands import add_commands
 
     add_commands(sub)
+    from workers.bench import add_commands as add_bench_commands
+
+    add_bench_commands(sub)
     return parser
 
 

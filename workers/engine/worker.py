@@ -324,11 +324,9 @@ class Worker:
             self._after_finish(batch, written)
 
     def _after_finish(self, batch: list[OutcomeRecord], written: dict[uuid.UUID, tuple[str, str]]) -> None:
+        self.stats["finished"] += len(written)
         for record in batch:
-            if record.task_id in written:
-                self.stats["finished"] += 1
-                log.debug("task.finished", task_id=str(record.task_id), status=written[record.task_id][0])
-            else:
+            if record.task_id not in written:
                 self.stats["stale"] += 1
                 log.warning("task.stale_outcome_refused", task_id=str(record.task_id), attempt=record.attempt)
         for state in self._states.values():
