@@ -39,7 +39,9 @@ BEGIN
     RETURN NEW;
 END;
 $$;
-COMMENT ON FUNCTION nfsync_touch_updated_at() IS 'nfsync: keeps updated_at current on every UPDATE.';
+COMMENT ON FUNCTION nfsync_touch_updated_at() IS
+    'nfsync: keeps updated_at current on every UPDATE. Its triggers carry WHEN (NEW.updated_at IS DISTINCT FROM '
+    'now()): a statement that already sets updated_at = now() (the task engine''s hot path) skips the PL/pgSQL call.';
 
 CREATE FUNCTION nx_touch_modified_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -154,7 +156,7 @@ CREATE INDEX marketplace_integrations_organization_id_idx ON marketplace_integra
 CREATE INDEX marketplace_integrations_platform_idx ON marketplace_integrations (platform);
 CREATE INDEX marketplace_integrations_status_idx ON marketplace_integrations (status);
 CREATE TRIGGER marketplace_integrations_touch_updated_at BEFORE UPDATE ON marketplace_integrations
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 COMMENT ON TABLE marketplace_integrations IS 'Integration configuration with a marketplace (seed section 2).';
 COMMENT ON COLUMN marketplace_integrations.id IS 'Primary key.';
@@ -224,7 +226,7 @@ CREATE INDEX marketplace_accounts_integration_id_idx ON marketplace_accounts (in
 CREATE INDEX marketplace_accounts_platform_idx ON marketplace_accounts (platform);
 CREATE INDEX marketplace_accounts_status_idx ON marketplace_accounts (status);
 CREATE TRIGGER marketplace_accounts_touch_updated_at BEFORE UPDATE ON marketplace_accounts
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 COMMENT ON TABLE marketplace_accounts IS 'Accounts on the marketplaces (seed section 3).';
 COMMENT ON COLUMN marketplace_accounts.id IS 'Primary key.';
@@ -850,7 +852,7 @@ CREATE INDEX marketplace_shops_shop_status_idx ON marketplace_shops (shop_status
 CREATE INDEX marketplace_shops_sync_status_idx ON marketplace_shops (sync_status);
 CREATE INDEX marketplace_shops_integration_id_idx ON marketplace_shops (integration_id);
 CREATE TRIGGER marketplace_shops_touch_updated_at BEFORE UPDATE ON marketplace_shops
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 CREATE FUNCTION marketplace_shops_fill_integration() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -971,7 +973,7 @@ CREATE UNIQUE INDEX sync_tasks_coalesce_idx ON sync_tasks (dedupe_key) WHERE sta
 CREATE UNIQUE INDEX sync_tasks_one_running_idx ON sync_tasks (shop_id, task_type)
     WHERE status = 'processing' AND shop_id IS NOT NULL;
 CREATE TRIGGER sync_tasks_touch_updated_at BEFORE UPDATE ON sync_tasks
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 CREATE FUNCTION sync_tasks_fill_platform() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -1150,7 +1152,7 @@ CREATE INDEX marketplace_webhooks_shop_id_idx ON marketplace_webhooks (shop_id);
 CREATE INDEX marketplace_webhooks_status_idx ON marketplace_webhooks (status);
 CREATE INDEX marketplace_webhooks_received_at_idx ON marketplace_webhooks (received_at);
 CREATE TRIGGER marketplace_webhooks_touch_updated_at BEFORE UPDATE ON marketplace_webhooks
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 COMMENT ON TABLE marketplace_webhooks IS
     'nfsync (named by the seed): inbox of verified pushes; stored once per (integration, dedupe_key) in the same '
@@ -1328,7 +1330,7 @@ CREATE INDEX product_mappings_organization_id_idx ON product_mappings (organizat
 CREATE INDEX product_mappings_shop_platform_sku_idx ON product_mappings (shop_id, platform_sku);
 CREATE INDEX product_mappings_product_id_idx ON product_mappings (product_id);
 CREATE TRIGGER product_mappings_touch_updated_at BEFORE UPDATE ON product_mappings
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 COMMENT ON TABLE product_mappings IS
     'nfsync (named by the seed): CRM variant <-> platform listing (item + variant/model/SKU id), unique both ways '
@@ -1392,7 +1394,7 @@ CREATE UNIQUE INDEX order_mappings_crm_order_id_idx ON order_mappings (crm_order
 CREATE INDEX order_mappings_organization_id_idx ON order_mappings (organization_id);
 CREATE INDEX order_mappings_platform_updated_at_idx ON order_mappings (shop_id, platform_updated_at);
 CREATE TRIGGER order_mappings_touch_updated_at BEFORE UPDATE ON order_mappings
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 COMMENT ON TABLE order_mappings IS
     'nfsync (named by the seed): platform order <-> CRM order, unique per (shop, platform order id), so an order '
@@ -1419,9 +1421,9 @@ COMMENT ON COLUMN order_mappings.updated_at IS 'Last update time (UTC), kept by 
 -- ---------------------------------------------------------------------------------------------------------
 
 CREATE TRIGGER organizations_touch_updated_at BEFORE UPDATE ON organizations
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 CREATE TRIGGER users_touch_updated_at BEFORE UPDATE ON users
-    FOR EACH ROW EXECUTE FUNCTION nfsync_touch_updated_at();
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 
 DO $$
 DECLARE

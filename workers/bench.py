@@ -1,8 +1,8 @@
 """`nfsync bench dispatch`: the task engine's throughput with handlers that do no I/O.
 
 It builds a throw-away database ``<database>_bench`` on the configured server, seeds one organization with an
-integration per platform and enough shops that every task has its own (shop, task_type, direction) key (so
-nothing coalesces), then measures:
+integration per platform and enough shops that every task has its own (shop, task_type) - so nothing coalesces
+and no task waits on the one-running-task-per-(shop, task_type) rule - then measures:
 
 - enqueue rate: N tasks through ``TaskService.enqueue_many`` in chunks of 1,000 (rows committed, wake-ups sent);
 - drain rate: those N tasks already enqueued and due, W worker processes started -> last completion, measured in
@@ -32,13 +32,15 @@ from typing import Any
 import asyncpg
 
 from workers.config import Settings
+from workers.db.queries import QUERIES
 from workers.db.schema import _drop_database, init_database
-from workers.engine.models import DIRECTIONS, PLATFORMS, TASK_TYPES, EnqueueRequest
+from workers.engine.models import NATURAL_DIRECTION, PLATFORMS, TASK_TYPES, EnqueueRequest
 from workers.engine.runtime import runtime
+from workers.engine.seed import seed_platform_shops
 from workers.engine.service import TaskService
 
 BENCH_PLATFORMS = PLATFORMS[:4]
-KEYS_PER_SHOP = len(TASK_TYPES) * len(DIRECTIONS)
+KEYS_PER_SHOP = len(TASK_TYPES)  # one task per (shop, task_type): those never wait on each other
 CHUNK = 1000
 
 
@@ -47,22 +49,8 @@ async def _seed(pool: asyncpg.Pool, tasks: int) -> tuple[uuid.UUID, list[tuple[u
     shops_per_platform = math.ceil(tasks / KEYS_PER_SHOP / len(BENCH_PLATFORMS))
     targets: list[tuple[uuid.UUID, uuid.UUID]] = []
     for platform in BENCH_PLATFORMS:
-        integration = await pool.fetchval(
-            "INSERT INTO marketplace_integrations (organization_id, name, platform, config)"
-            " VALUES ($1, $2, $3, '{}') RETURNING id",
-            org, platform, platform,
-        )  # fmt: skip
-        account = await pool.fetchval(
-            "INSERT INTO marketplace_accounts (organization_id, integration_id, name, platform, platform_account_id)"
-            " VALUES ($1, $2, 'bench', $3, 'bench') RETURNING id",
-            org, integration, platform,
-        )  # fmt: skip
-        rows = await pool.fetch(
-            "INSERT INTO marketplace_shops (organization_id, account_id, platform, shop_id, shop_name)"
-            " SELECT $1, $2, $3, 's' || g, 'shop ' || g FROM generate_series(1, $4) g RETURNING id",
-            org, account, platform, shops_per_platform,
-        )  # fmt: skip
-        targets += [(integration, row["id"]) for row in rows]
+        integration, shops = await seed_platform_shops(pool, org, platform, shops_per_platform)
+        targets += [(integration, shop) for shop in shops]
     return org, targets
 
 
@@ -70,7 +58,7 @@ def _requests(org: uuid.UUID, targets: list[tuple[uuid.UUID, uuid.UUID]], count:
     per_platform = len(targets) // len(BENCH_PLATFORMS)
     # interleave the platforms so every worker pool has work from the start
     order = [targets[p * per_platform + j] for j in range(per_platform) for p in range(len(BENCH_PLATFORMS))]
-    keys = [(i, s, t, d) for i, s in order for t in TASK_TYPES for d in DIRECTIONS]
+    keys = [(i, s, t, NATURAL_DIRECTION[t]) for i, s in order for t in TASK_TYPES]
     return [
         EnqueueRequest(organization_id=org, integration_id=i, shop_id=s, task_type=t, direction=d)
         for i, s, t, d in keys[:count]
@@ -93,12 +81,17 @@ def _spawn_workers(settings: Settings, count: int, concurrency: int) -> list[sub
     return [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(count)]  # noqa: S603
 
 
-async def _wait_completed(pool: asyncpg.Pool, expected: int, deadline_s: float) -> None:
+async def _wait_drained(pool: asyncpg.Pool, deadline_s: float) -> None:
+    """Until no task is pending or processing. An EXISTS probe, every 50 ms: the observer must not load the
+    database it measures (a count(*) every 20 ms cost a third of a core)."""
     deadline = time.monotonic() + deadline_s
-    while await pool.fetchval("SELECT count(*) FROM sync_tasks WHERE status = 'completed'") < expected:
+    while await pool.fetchval(QUERIES["bench_unfinished"]):
         if time.monotonic() > deadline:
             raise TimeoutError(f"benchmark did not finish within {deadline_s:.0f}s")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+    failed = await pool.fetchval("SELECT count(*) FROM sync_tasks WHERE status <> 'completed'")
+    if failed:
+        raise RuntimeError(f"{failed} benchmark tasks did not complete")
 
 
 def _peak_rss_mb(processes: list[subprocess.Popen[bytes]]) -> float:
@@ -148,13 +141,13 @@ async def run_dispatch(settings: Settings, tasks: int, workers: int, concurrency
             round_one = await rt.pool.fetchval("SELECT min(created_at) FROM sync_tasks")
             spawned = time.perf_counter()
             processes = _spawn_workers(bench, workers, concurrency)
-            await _wait_completed(rt.pool, tasks, 600)
+            await _wait_drained(rt.pool, 600)
             wall = time.perf_counter() - spawned
             drain = await _window(rt.pool, round_one)
             round_two = await rt.pool.fetchval("SELECT now()::timestamp")
             await rt.pool.execute("DELETE FROM sync_tasks")
             await _enqueue_all(rt.service, org, requests)
-            await _wait_completed(rt.pool, tasks, 600)
+            await _wait_drained(rt.pool, 600)
             e2e = await _window(rt.pool, round_two)
             rss = _peak_rss_mb(processes)
     finally:

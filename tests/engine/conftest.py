@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-import asyncpg
 import pytest
 
 from workers.config import Settings
@@ -17,6 +16,7 @@ from workers.engine.diagnostics import REGISTRY
 from workers.engine.handlers import HandlerRegistry
 from workers.engine.models import EnqueueRequest
 from workers.engine.runtime import Runtime, runtime
+from workers.engine.seed import seed_platform_shops
 from workers.engine.worker import Worker
 
 FAST = {
@@ -68,27 +68,6 @@ class World:
         return await self.count("status NOT IN ('completed', 'failed', 'cancelled')") == 0
 
 
-async def seed_shops(
-    pool: asyncpg.Pool, org: uuid.UUID, platform: str, count: int
-) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    integration = await pool.fetchval(
-        "INSERT INTO marketplace_integrations (organization_id, name, platform, config) VALUES ($1, $2, $3, '{}')"
-        " RETURNING id",
-        org, f"{platform} main", platform,
-    )  # fmt: skip
-    account = await pool.fetchval(
-        "INSERT INTO marketplace_accounts (organization_id, integration_id, name, platform, platform_account_id)"
-        " VALUES ($1, $2, 'acct', $3, 'acct-1') RETURNING id",
-        org, integration, platform,
-    )  # fmt: skip
-    shops = await pool.fetch(
-        "INSERT INTO marketplace_shops (organization_id, account_id, platform, shop_id, shop_name)"
-        " SELECT $1, $2, $3, 'shop-' || g, 'Shop ' || g FROM generate_series(1, $4) g RETURNING id",
-        org, account, platform, count,
-    )  # fmt: skip
-    return integration, [r["id"] for r in shops]
-
-
 @pytest.fixture
 def engine_settings(database: Settings) -> Settings:
     return database.model_copy(update=FAST)
@@ -100,7 +79,7 @@ async def world(engine_settings: Settings) -> AsyncIterator[World]:
         org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('Test org') RETURNING id")
         integrations, shops = {}, {}
         for platform in ("shopee", "lazada", "tiktok", "woocommerce"):
-            integrations[platform], shops[platform] = await seed_shops(rt.pool, org, platform, 20)
+            integrations[platform], shops[platform] = await seed_platform_shops(rt.pool, org, platform, 20)
         yield World(engine_settings, rt, org, integrations, shops)
 
 

@@ -6,10 +6,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tests.engine.conftest import World, seed_shops
+from tests.engine.conftest import World
 from workers.db.queries import QUERIES
 from workers.engine.models import TASK_TYPES
 from workers.engine.repository import OutcomeRecord, Repository
+from workers.engine.seed import seed_platform_shops
 
 
 async def _insert(world: World, shop: int, priority: int, scheduled: datetime, *, task_type: str = "product_sync",
@@ -54,7 +55,7 @@ async def test_one_running_task_per_shop_and_type(world: World) -> None:
 
 
 async def test_eight_concurrent_claimers_claim_each_task_once(world: World) -> None:
-    integration, shops = await seed_shops(world.rt.pool, world.org, "shopify", 400)
+    integration, shops = await seed_platform_shops(world.rt.pool, world.org, "shopify", 400)
     rows = [(shop, task_type) for shop in shops for task_type in TASK_TYPES[:5]]
     await world.rt.pool.executemany(
         "INSERT INTO sync_tasks (organization_id, integration_id, shop_id, task_type, direction, scheduled_at)"

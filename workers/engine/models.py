@@ -24,6 +24,15 @@ TASK_TYPES: tuple[str, ...] = (
     "customer_sync",
 )
 DIRECTIONS: tuple[str, ...] = ("crm_to_marketplace", "marketplace_to_crm", "bidirectional")
+NATURAL_DIRECTION: dict[str, str] = {
+    "order_sync": "marketplace_to_crm",
+    "shop_sync": "marketplace_to_crm",
+    "customer_sync": "marketplace_to_crm",
+    "product_sync": "crm_to_marketplace",
+    "inventory_sync": "crm_to_marketplace",
+    "price_sync": "crm_to_marketplace",
+}
+"""The direction a task type runs in unless told otherwise (CRM owns catalog, prices, stock; platforms orders)."""
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 _LIST_KEYS = ("_ids", "categories", "statuses", "skus")
 _TIME_SUFFIXES = ("_after", "_before", "_from", "_to")

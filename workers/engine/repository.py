@@ -35,7 +35,7 @@ class Repository:
         self, platform: str, limit: int, lease_seconds: float, task_types: Sequence[str]
     ) -> list[ClaimedTask]:
         rows = await self._pool.fetch(
-            QUERIES["claim_tasks"], platform, limit, limit * 2, self.owner, lease_seconds, list(task_types)
+            QUERIES["claim_tasks"], platform, limit, limit + limit // 4 + 1, self.owner, lease_seconds, list(task_types)
         )
         # rows come from our own schema: construct without re-validating (this is the per-task hot path)
         return [ClaimedTask.model_construct(**dict(row)) for row in rows]

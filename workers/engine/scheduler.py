@@ -28,7 +28,7 @@ from connectors.base.errors import NfsyncError
 from workers.config import Settings
 from workers.db.connect import connect
 from workers.db.queries import QUERIES
-from workers.engine.models import EnqueueRequest, utcnow
+from workers.engine.models import NATURAL_DIRECTION, EnqueueRequest, utcnow
 from workers.engine.service import TaskService
 from workers.logs import get_logger
 
@@ -40,14 +40,6 @@ _PERIODIC_BATCH = 100
 _PRUNE_BATCH = 5000
 _MAINTENANCE_EVERY = 300.0
 _DEAD_WORKER_SECONDS = 3600
-_DEFAULT_DIRECTIONS = {
-    "order_sync": "marketplace_to_crm",
-    "shop_sync": "marketplace_to_crm",
-    "customer_sync": "marketplace_to_crm",
-    "product_sync": "crm_to_marketplace",
-    "inventory_sync": "crm_to_marketplace",
-    "price_sync": "crm_to_marketplace",
-}
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
 
 
@@ -169,7 +161,7 @@ class Scheduler:
     async def _enqueue_periodic(self, integration: asyncpg.Record, shop_id: uuid.UUID, task_type: str) -> None:
         config = integration["config"] if isinstance(integration["config"], dict) else {}
         directions = config.get("sync_settings", {}) if isinstance(config.get("sync_settings"), dict) else {}
-        direction = directions.get(f"{task_type}_direction", _DEFAULT_DIRECTIONS.get(task_type, "bidirectional"))
+        direction = directions.get(f"{task_type}_direction", NATURAL_DIRECTION.get(task_type, "bidirectional"))
         try:
             await self._service.enqueue(
                 EnqueueRequest(

@@ -70,16 +70,8 @@ class TaskService:
                     task_id=known["task_id"], platform=known["platform"], status=known["status"],
                     created=False, coalesced=known["coalesced"], replayed=True,
                 )  # fmt: skip
-        target = await conn.fetchrow(QUERIES["enqueue_target"], org, request.integration_id, request.shop_id)
-        problem = _target_error(request, target)
-        if problem is not None or target is None:
-            raise ValidationFailed(problem or "invalid target")
-        row = await conn.fetchrow(
-            QUERIES["enqueue_insert"], org, request.integration_id, target["account_id"], request.shop_id,
-            request.task_type, request.direction, request.priority, request.scheduled_at, request.filter_criteria,
-            request.max_retries, request.created_by, target["platform"],
-        )  # fmt: skip
-        assert row is not None
+        target = (await _targets(conn, org, [request]))[(request.integration_id, request.shop_id)]
+        [row] = await conn.fetch(QUERIES["enqueue_insert"], org, *_columns([_task_row(request, target)]))
         if request.idempotency_key is not None:
             recorded = await conn.fetchval(
                 QUERIES["request_record"], org, request.idempotency_key, row["id"], row["coalesced"]
@@ -93,31 +85,17 @@ class TaskService:
 
     async def enqueue_many(self, organization_id: uuid.UUID, requests: Sequence[EnqueueRequest]) -> list[uuid.UUID]:
         """Bulk enqueue for producers that batch (no idempotency keys); validates every target first."""
-        rows = [_bulk_row(r) for r in requests]
+        if any(r.idempotency_key is not None for r in requests):
+            raise ValidationFailed("enqueue_many takes no idempotency keys; use enqueue")
         inserted: list[asyncpg.Record] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            targets = await self._bulk_targets(conn, organization_id, requests)
-            for row, request in zip(rows, requests, strict=True):
-                target = targets[(request.integration_id, request.shop_id)]
-                row["account_id"], row["platform"] = target["account_id"], target["platform"]
+            targets = await _targets(conn, organization_id, requests)
+            rows = [_task_row(r, targets[(r.integration_id, r.shop_id)]) for r in requests]
             for batch in _rounds(rows):
-                inserted += await conn.fetch(QUERIES["enqueue_many_insert"], organization_id, *_columns(batch))
+                inserted += await conn.fetch(QUERIES["enqueue_insert"], organization_id, *_columns(batch))
         for platform in {r["platform"] for r in inserted}:
             await self.wake(platform, [r["id"] for r in inserted if r["platform"] == platform])
         return [r["id"] for r in inserted]
-
-    async def _bulk_targets(
-        self, conn: DbConn, org: uuid.UUID, requests: Sequence[EnqueueRequest]
-    ) -> dict[tuple[uuid.UUID, uuid.UUID | None], asyncpg.Record]:
-        targets = {}
-        for key in {(r.integration_id, r.shop_id) for r in requests}:
-            row = await conn.fetchrow(QUERIES["enqueue_target"], org, key[0], key[1])
-            probe = requests[next(i for i, r in enumerate(requests) if (r.integration_id, r.shop_id) == key)]
-            problem = _target_error(probe, row)
-            if problem is not None or row is None:
-                raise ValidationFailed(problem or "invalid target")
-            targets[key] = row
-        return targets
 
     async def wake(self, platform: str, task_ids: Sequence[uuid.UUID], reason: str = "enqueue") -> bool:
         if self._publisher is None:
@@ -162,18 +140,34 @@ class TaskService:
         return str(row["status"])
 
 
+async def _targets(
+    conn: DbConn, org: uuid.UUID, requests: Sequence[EnqueueRequest]
+) -> dict[tuple[uuid.UUID, uuid.UUID | None], asyncpg.Record]:
+    """The validated target of every distinct (integration, shop) in the requests, in one query; the first invalid
+    one raises ValidationFailed naming it."""
+    pairs = list(dict.fromkeys((r.integration_id, r.shop_id) for r in requests))
+    rows = await conn.fetch(QUERIES["enqueue_targets"], org, [p[0] for p in pairs], [p[1] for p in pairs])
+    by_pair = {(row["requested_integration_id"], row["requested_shop_id"]): row for row in rows}
+    probes = {(r.integration_id, r.shop_id): r for r in requests}
+    for pair in pairs:
+        row = by_pair[pair]
+        problem = _target_error(probes[pair], None if row["integration_id"] is None else row)
+        if problem is not None:
+            raise ValidationFailed(problem)
+    return by_pair
+
+
 class _IdempotencyRace(Exception):
     pass
 
 
-def _bulk_row(request: EnqueueRequest) -> dict[str, Any]:
-    if request.idempotency_key is not None:
-        raise ValidationFailed("enqueue_many takes no idempotency keys; use enqueue")
+def _task_row(request: EnqueueRequest, target: asyncpg.Record) -> dict[str, Any]:
+    """The enqueue_insert columns of one request, with the account and platform its target resolved."""
     return {
-        "integration_id": request.integration_id, "account_id": None, "shop_id": request.shop_id,
+        "integration_id": request.integration_id, "account_id": target["account_id"], "shop_id": request.shop_id,
         "task_type": request.task_type, "direction": request.direction, "priority": request.priority,
         "scheduled_at": request.scheduled_at, "filter_criteria": request.filter_criteria,
-        "max_retries": request.max_retries, "platform": None,
+        "max_retries": request.max_retries, "platform": target["platform"], "created_by": request.created_by,
     }  # fmt: skip
 
 
@@ -193,5 +187,5 @@ def _rounds(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 def _columns(rows: list[dict[str, Any]]) -> list[list[Any]]:
     order = ["integration_id", "account_id", "shop_id", "task_type", "direction", "priority", "scheduled_at",
-             "filter_criteria", "max_retries", "platform"]  # fmt: skip
+             "filter_criteria", "max_retries", "platform", "created_by"]  # fmt: skip
     return [[row[name] for row in rows] for name in order]

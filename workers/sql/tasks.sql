@@ -1,45 +1,35 @@
 -- The task engine's queries (workers/engine/). Times are UTC `timestamp`; durations arrive as seconds.
 
--- name: enqueue_target
--- Validates the integration (and shop) for an enqueue: exists, belongs to the organization, active.
-SELECT i.id AS integration_id, i.platform, i.status AS integration_status,
+-- name: enqueue_targets
+-- Validates the (integration, shop) pairs of an enqueue in one round trip: each must exist in the organization;
+-- the caller checks they are active. Missing rows come back with NULL ids.
+SELECT r.integration_id AS requested_integration_id, r.shop_id AS requested_shop_id,
+       i.id AS integration_id, i.platform, i.status AS integration_status,
        s.id AS shop_id, s.account_id, s.shop_status, s.integration_id AS shop_integration_id,
        a.status AS account_status
-FROM marketplace_integrations i
-LEFT JOIN marketplace_shops s ON s.id = $3::uuid AND s.organization_id = $1
-LEFT JOIN marketplace_accounts a ON a.id = s.account_id
-WHERE i.id = $2 AND i.organization_id = $1;
+FROM unnest($2::uuid[], $3::uuid[]) AS r(integration_id, shop_id)
+LEFT JOIN marketplace_integrations i ON i.id = r.integration_id AND i.organization_id = $1
+LEFT JOIN marketplace_shops s ON s.id = r.shop_id AND s.organization_id = $1
+LEFT JOIN marketplace_accounts a ON a.id = s.account_id;
 
 -- name: enqueue_insert
--- Inserts the task, or merges it into the pending never-started task with the same dedupe key.
+-- Inserts tasks, or merges each into the pending never-started task with the same dedupe key (coalescing).
+-- One row for a single enqueue, many for a bulk one; the dedupe keys within one call must be distinct.
 INSERT INTO sync_tasks AS t (organization_id, integration_id, account_id, shop_id, task_type, direction, priority,
-                             scheduled_at, filter_criteria, max_retries, created_by, platform)
-VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()::timestamp), $9, $10, $11, $12)
-ON CONFLICT (dedupe_key) WHERE status = 'pending' AND attempt = 0
-DO UPDATE SET filter_criteria = nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria),
-              priority = greatest(t.priority, EXCLUDED.priority),
-              scheduled_at = least(t.scheduled_at, EXCLUDED.scheduled_at),
-              max_retries = greatest(t.max_retries, EXCLUDED.max_retries),
-              coalesced_count = t.coalesced_count + 1
-RETURNING t.id, t.status, t.platform, t.priority, t.scheduled_at, t.filter_criteria, (t.xmax::text <> '0') AS coalesced;
-
--- name: enqueue_many_insert
--- Bulk form of enqueue_insert for callers that enqueue in batches; the dedupe keys in one call are distinct.
-INSERT INTO sync_tasks AS t (organization_id, integration_id, account_id, shop_id, task_type, direction, priority,
-                             scheduled_at, filter_criteria, max_retries, platform)
+                             scheduled_at, filter_criteria, max_retries, platform, created_by)
 SELECT $1, r.integration_id, r.account_id, r.shop_id, r.task_type, r.direction, r.priority,
-       coalesce(r.scheduled_at, now()::timestamp), r.filter_criteria, r.max_retries, r.platform
+       coalesce(r.scheduled_at, now()::timestamp), r.filter_criteria, r.max_retries, r.platform, r.created_by
 FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::int[], $8::timestamp[], $9::jsonb[],
-            $10::int[], $11::text[])
+            $10::int[], $11::text[], $12::uuid[])
      AS r(integration_id, account_id, shop_id, task_type, direction, priority, scheduled_at, filter_criteria,
-          max_retries, platform)
+          max_retries, platform, created_by)
 ON CONFLICT (dedupe_key) WHERE status = 'pending' AND attempt = 0
 DO UPDATE SET filter_criteria = nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria),
               priority = greatest(t.priority, EXCLUDED.priority),
               scheduled_at = least(t.scheduled_at, EXCLUDED.scheduled_at),
               max_retries = greatest(t.max_retries, EXCLUDED.max_retries),
               coalesced_count = t.coalesced_count + 1
-RETURNING t.id, t.platform, (t.xmax::text <> '0') AS coalesced;
+RETURNING t.id, t.status, t.platform, (t.xmax::text <> '0') AS coalesced;
 
 -- name: request_lookup
 SELECT r.task_id, r.coalesced, t.status, t.platform
@@ -78,7 +68,7 @@ WITH candidates AS (
     LIMIT $2
 )
 UPDATE sync_tasks t
-SET status = 'processing', started_at = now(), attempt = t.attempt + 1, lease_owner = $4,
+SET status = 'processing', started_at = now(), attempt = t.attempt + 1, lease_owner = $4, updated_at = now(),
     lease_expires_at = now() + make_interval(secs => $5), heartbeat_at = now(), completed_at = NULL
 FROM chosen
 WHERE t.id = chosen.id
@@ -105,7 +95,7 @@ WITH o AS (
     FROM o JOIN sync_tasks t ON t.id = o.id
 )
 UPDATE sync_tasks t
-SET status = d.new_status,
+SET status = d.new_status, updated_at = now(),
     completed_at = CASE WHEN d.new_status = 'pending' THEN NULL ELSE now() END,
     retry_count = t.retry_count + CASE WHEN d.outcome = 'retry' AND d.new_status = 'pending' THEN 1 ELSE 0 END,
     next_retry_at = CASE WHEN d.outcome = 'retry' AND d.new_status = 'pending'
@@ -130,14 +120,14 @@ RETURNING t.id, t.status, t.platform;
 -- name: heartbeat_tasks
 -- Extends the leases of the tasks this owner still holds; returns them with their cancellation flag.
 UPDATE sync_tasks t
-SET lease_expires_at = now() + make_interval(secs => $4), heartbeat_at = now()
+SET lease_expires_at = now() + make_interval(secs => $4), heartbeat_at = now(), updated_at = now()
 FROM unnest($2::uuid[], $3::int[]) AS h(id, attempt)
 WHERE t.id = h.id AND t.attempt = h.attempt AND t.lease_owner = $1 AND t.status = 'processing'
 RETURNING t.id, t.cancel_requested_at IS NOT NULL AS cancel_requested;
 
 -- name: progress_tasks
 UPDATE sync_tasks t
-SET total_items = p.total, processed_items = p.processed, successful_items = p.successful,
+SET updated_at = now(), total_items = p.total, processed_items = p.processed, successful_items = p.successful,
     failed_items = p.failed,
     progress = CASE WHEN p.total > 0 THEN least(99, (100 * p.processed) / p.total) ELSE t.progress END
 FROM unnest($2::uuid[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[])

@@ -1,0 +1,19 @@
+-- Synthetic data for benchmarks and tests (workers/engine/seed.py).
+
+-- name: seed_integration
+INSERT INTO marketplace_integrations (organization_id, name, platform, config)
+VALUES ($1, $2, $3, '{}')
+RETURNING id;
+
+-- name: seed_account
+INSERT INTO marketplace_accounts (organization_id, integration_id, name, platform, platform_account_id)
+VALUES ($1, $2, 'synthetic', $3, 'synthetic-1')
+RETURNING id;
+
+-- name: seed_shops
+INSERT INTO marketplace_shops (organization_id, account_id, platform, shop_id, shop_name)
+SELECT $1, $2, $3, 'shop-' || g, 'Shop ' || g FROM generate_series(1, $4::int) AS g
+RETURNING id;
+
+-- name: bench_unfinished
+SELECT EXISTS (SELECT 1 FROM sync_tasks WHERE status IN ('pending', 'processing'));
