@@ -33,7 +33,7 @@ import asyncpg
 
 from workers.config import Settings
 from workers.db.queries import QUERIES
-from workers.db.schema import _drop_database, init_database
+from workers.db.schema import drop_database, init_database
 from workers.engine.models import NATURAL_DIRECTION, PLATFORMS, TASK_TYPES, EnqueueRequest
 from workers.engine.runtime import runtime
 from workers.engine.seed import seed_platform_shops
@@ -130,7 +130,7 @@ async def _window(pool: asyncpg.Pool, since: Any) -> dict[str, float]:
 
 async def run_dispatch(settings: Settings, tasks: int, workers: int, concurrency: int) -> dict[str, Any]:
     bench = settings.model_copy(update={"database_url": settings.database_url_for(settings.database_name + "_bench")})
-    await _drop_database(settings, bench.database_name)
+    await drop_database(settings, bench.database_name)
     await init_database(bench)
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -152,7 +152,7 @@ async def run_dispatch(settings: Settings, tasks: int, workers: int, concurrency
             rss = _peak_rss_mb(processes)
     finally:
         _stop(processes)
-        await _drop_database(settings, bench.database_name)
+        await drop_database(settings, bench.database_name)
     return {
         "scenario": "dispatch", "tasks": tasks, "workers": workers, "concurrency": concurrency,
         "claim_batch": settings.claim_batch,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import structlog
@@ -80,6 +80,14 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+class _DropDuplicatedNoise(logging.Filter):
+    """aiormq logs an ERROR for every failed connect attempt; our own ``broker.connect_retry`` and the one-line
+    start-up error already say it, so that record is dropped (reconnect warnings of aio-pika still pass)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "aiormq.connection" and str(record.msg).startswith("error when creating transport"))
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog and the standard library once per process (safe to call again).
 
@@ -104,6 +112,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(out)
+    handler.addFilter(_DropDuplicatedNoise())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_shared_processors(),
@@ -118,7 +127,3 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.getLevelName(level.upper()))
-
-
-def context_snapshot() -> MutableMapping[str, Any]:
-    return dict(structlog.contextvars.get_contextvars())

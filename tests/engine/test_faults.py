@@ -86,7 +86,6 @@ async def test_broker_restart_consumption_resumes(world: World) -> None:
     first = [(await world.rt.service.enqueue(world.request(shop=i))).task_id for i in range(5)]
     async with running_worker(world, broker=True) as worker:
         await wait_until(world.all_terminal)
-        world.settings.model_copy()
         _rabbitmqctl("stop_app")
         try:
             enqueued_while_down = (await world.rt.service.enqueue(world.request(shop=9))).task_id

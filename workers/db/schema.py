@@ -65,7 +65,8 @@ async def _ensure_database(settings: Settings, name: str) -> bool:
         await conn.close()
 
 
-async def _drop_database(settings: Settings, name: str) -> None:
+async def drop_database(settings: Settings, name: str) -> None:
+    """Drop a database of the same server if it exists (scratch and benchmark databases)."""
     conn = await connect(settings, url=settings.database_url_for(MAINTENANCE_DB), application="nfsync-db-init")
     try:
         await conn.execute(await conn.fetchval(QUERIES["drop_database_statement"], name))
@@ -124,7 +125,7 @@ async def init_database(settings: Settings, schema_path: Path | None = None) -> 
             await conn.close()
     except BaseException:
         if created:
-            await _drop_database(settings, database)
+            await drop_database(settings, database)
         raise
 
 
@@ -158,7 +159,7 @@ async def _reference_catalog(settings: Settings, schema: SchemaFile) -> dict[tup
         finally:
             await conn.close()
     finally:
-        await _drop_database(settings, scratch)
+        await drop_database(settings, scratch)
 
 
 async def check_database(settings: Settings, schema_path: Path | None = None) -> list[str]:

@@ -49,10 +49,10 @@ def queue_arguments(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def connect_broker(settings: Settings, name: str) -> AbstractRobustConnection:
+async def connect_broker(settings: Settings, name: str, *, retry: bool = True) -> AbstractRobustConnection:
     """A robust connection (reconnects and restores consumers); the first connect is retried while RabbitMQ is
-    down, up to amqp_startup_timeout, then fails with one line."""
-    deadline = time.monotonic() + settings.amqp_startup_timeout
+    down, up to amqp_startup_timeout (once only with ``retry=False``), then fails with one line."""
+    deadline = time.monotonic() + (settings.amqp_startup_timeout if retry else 0.0)
     delay = 0.2
     while True:
         try:

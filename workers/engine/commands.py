@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -46,7 +45,7 @@ def _parse_filter(text: str | None) -> Any:
 
 
 async def cmd_enqueue(settings: Settings, args: argparse.Namespace) -> int:
-    async with runtime(settings, "nfsync-enqueue", pool_size=2) as rt:
+    async with runtime(settings, "nfsync-enqueue", broker="optional", pool_size=2) as rt:
         org = args.org or await rt.pool.fetchval(QUERIES["integration_organization"], args.integration)
         if org is None:
             raise NotFound(f"integration {args.integration} not found")
@@ -96,7 +95,8 @@ async def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
-    async with runtime(settings, "nfsync-tasks", broker=args.tasks_command in ("retry",), pool_size=2) as rt:
+    broker: Literal["optional", "none"] = "optional" if args.tasks_command == "retry" else "none"
+    async with runtime(settings, "nfsync-tasks", broker=broker, pool_size=2) as rt:
         service = rt.service
         if args.tasks_command == "list":
             rows = await service.list(
@@ -166,6 +166,3 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         command.add_argument("id", type=uuid.UUID)
         command.set_defaults(handler=cmd_tasks)
     listing.set_defaults(handler=cmd_tasks)
-
-
-__all__ = ["add_commands", "asyncio"]

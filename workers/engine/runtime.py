@@ -8,10 +8,12 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
+from connectors.base.errors import BrokerUnavailable
 from workers.config import Settings
 from workers.db.connect import create_pool
 from workers.engine.broker import WakeupPublisher, connect_broker
@@ -35,13 +37,20 @@ async def engine_pool(settings: Settings, application: str, max_size: int | None
 
 @contextlib.asynccontextmanager
 async def runtime(
-    settings: Settings, application: str, *, broker: bool = True, pool_size: int | None = None
+    settings: Settings,
+    application: str,
+    *,
+    broker: Literal["required", "optional", "none"] = "required",
+    pool_size: int | None = None,
 ) -> AsyncIterator[Runtime]:
+    """Pool, broker and task service for one process. With ``broker="optional"`` (enqueue, retry) an unreachable
+    RabbitMQ costs one connect attempt and a warning: the rows still commit and the scheduler sends the wake-ups."""
     pool = await engine_pool(settings, application, pool_size)
     connection = publisher = None
     try:
-        if broker:
-            connection = await connect_broker(settings, application)
+        if broker != "none":
+            connection = await _connect(settings, application, optional=broker == "optional")
+        if connection is not None:
             publisher = WakeupPublisher(settings, connection)
             await publisher.start()
         yield Runtime(pool, connection, publisher, TaskService(pool, publisher))
@@ -52,6 +61,16 @@ async def runtime(
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), settings.publish_timeout)
         await asyncio.wait_for(pool.close(), settings.db_command_timeout)
+
+
+async def _connect(settings: Settings, application: str, *, optional: bool) -> AbstractRobustConnection | None:
+    try:
+        return await connect_broker(settings, application, retry=not optional)
+    except BrokerUnavailable as exc:
+        if not optional:
+            raise
+        log.warning("wakeup.broker_unavailable", error=str(exc))
+        return None
 
 
 def install_stop_signals(stop: Callable[[], None]) -> None:

@@ -83,23 +83,24 @@ class Scheduler:
         log.info("scheduler.stopped")
 
     async def _ensure_leadership(self) -> bool:
-        if self._leader_conn is not None and not self._leader_conn.is_closed():
-            await self._leader_conn.fetchval("SELECT 1")  # still alive: we still hold the lock
+        """Leader while our dedicated session holds the advisory lock; a standby retries on the same session."""
+        conn = self._leader_conn
+        if conn is None or conn.is_closed():
+            await self._step_down()
+            conn = self._leader_conn = await connect(self.settings, application="nfsync-scheduler")
+        if self.is_leader:
+            await conn.fetchval("SELECT 1")  # the session is alive, so the lock is still ours
             return True
-        await self._step_down()
-        conn = await connect(self.settings, application="nfsync-scheduler-leader")
         if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
-            self._leader_conn, self.is_leader = conn, True
-            self._last_tick = utcnow()
+            self.is_leader, self._last_tick = True, utcnow()
             log.info("scheduler.became_leader")
-            return True
-        await conn.close()
-        return False
+        return self.is_leader
 
     async def _step_down(self) -> None:
         if self._leader_conn is not None:
             with contextlib.suppress(Exception):
                 await self._leader_conn.close()
+        if self.is_leader:
             log.info("scheduler.stepped_down")
         self._leader_conn, self.is_leader = None, False
 

@@ -1,0 +1,113 @@
+"""`nfsync enqueue` and `nfsync tasks` as an operator runs them, against the per-test database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+from tests.engine.conftest import World, running_worker, wait_until
+from workers.engine.scheduler import Scheduler
+
+
+def nfsync(world: World, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
+    env.update({"NFSYNC_DATABASE_URL": world.settings.database_url, "NFSYNC_LOG_LEVEL": "error", **env_extra})
+    return subprocess.run([sys.executable, "-m", "workers", *args], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)  # fmt: skip
+
+
+async def _run(world: World, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(nfsync, world, *args, **env)
+
+
+async def test_enqueue_list_show_cancel_retry(world: World) -> None:
+    integration, shop = str(world.integrations["lazada"]), str(world.shops["lazada"][0])
+    created = await _run(world, "enqueue", "--integration", integration, "--shop", shop, "--task-type", "order_sync",
+                         "--direction", "marketplace_to_crm", "--priority", "8", "--filter", '{"order_ids": ["A1"]}',
+                         "--idempotency-key", "cli-1")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    result = json.loads(created.stdout)
+    assert result["created"] and result["platform"] == "lazada"
+    repeat = await _run(world, "enqueue", "--integration", integration, "--shop", shop, "--task-type", "order_sync",
+                        "--direction", "marketplace_to_crm", "--idempotency-key", "cli-1")  # fmt: skip
+    again = json.loads(repeat.stdout)
+    assert again["task_id"] == result["task_id"] and again["replayed"]
+
+    listing = await _run(world, "tasks", "list", "--platform", "lazada", "--status", "pending")
+    assert listing.returncode == 0 and result["task_id"] in listing.stdout
+    shown = json.loads((await _run(world, "tasks", "show", result["task_id"])).stdout)
+    assert shown["priority"] == 8 and shown["filter_criteria"] == {"order_ids": ["A1"]}
+
+    cancelled = await _run(world, "tasks", "cancel", result["task_id"])
+    assert cancelled.returncode == 0 and cancelled.stdout.strip().endswith(": cancelled")
+    twice = await _run(world, "tasks", "cancel", result["task_id"])
+    assert twice.returncode == 1 and "is cancelled and cannot be cancelled" in twice.stderr
+    retried = await _run(world, "tasks", "retry", result["task_id"])
+    assert retried.returncode == 0 and retried.stdout.strip().endswith(": pending")
+
+
+async def test_enqueue_bad_input_is_one_line(world: World) -> None:
+    base = ["enqueue", "--integration", str(world.integrations["shopee"]), "--task-type", "order_sync",
+            "--direction", "marketplace_to_crm"]  # fmt: skip
+    for extra, fragment in (
+        (["--priority", "11"], "priority: Input should be less than or equal to 10"),
+        (["--filter", "{oops"], "--filter is not valid JSON"),
+        (["--shop", "00000000-0000-0000-0000-000000000000"], "not found in integration"),
+    ):
+        result = await _run(world, *base, *extra)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert await world.count() == 0, "nothing half-written"
+    missing = await _run(world, "tasks", "show", "00000000-0000-0000-0000-000000000000")
+    assert missing.returncode == 1 and "not found" in missing.stderr
+
+
+async def test_worker_refuses_to_start_without_handlers(world: World) -> None:
+    result = await _run(world, "worker", "--platform", "shopee")
+    assert result.returncode == 1 and "no handlers registered" in result.stderr
+    result = await _run(world, "worker", "--platform", "ebay", "--handlers", "workers.engine.diagnostics:REGISTRY")
+    assert result.returncode == 1 and "unknown platform(s): ebay" in result.stderr
+
+
+async def test_maintenance_prunes_old_tasks_and_webhooks(world: World) -> None:
+    done = [(await world.rt.service.enqueue(world.request(shop=i))).task_id for i in range(3)]
+    async with running_worker(world):
+        await wait_until(world.all_terminal)
+    await world.rt.pool.execute(
+        "UPDATE sync_tasks SET completed_at = now() - interval '40 days' WHERE id = ANY($1)", done[:2]
+    )
+    for key, age in (("old", "40 days"), ("new", "1 hour")):
+        await world.rt.pool.execute(
+            "INSERT INTO marketplace_webhooks (organization_id, integration_id, platform, event_type, dedupe_key,"
+            " payload, received_at)"
+            " VALUES ($1, $2, 'shopee', 'order_status_changed', $3, '{}', now() - $4::text::interval)",
+            world.org, world.integrations["shopee"], key, age,
+        )  # fmt: skip
+    await Scheduler(world.settings, world.rt.pool, world.rt.service).maintenance()
+    assert await world.count() == 1, "finished tasks past retention are deleted, recent ones kept"
+    assert await world.rt.pool.fetchval("SELECT array_agg(dedupe_key) FROM marketplace_webhooks") == ["new"]
+    workers = await world.rt.pool.fetchval("SELECT count(*) FROM nfsync_workers")
+    assert workers == 0, "the stopped worker unregistered itself"
+
+
+DEAD_BROKER = {"NFSYNC_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/", "NFSYNC_AMQP_STARTUP_TIMEOUT": "0.5"}
+
+
+async def test_enqueue_commits_while_rabbitmq_is_unreachable(world: World) -> None:
+    result = await _run(world, "enqueue", "--integration", str(world.integrations["tiktok"]), "--shop",
+                        str(world.shops["tiktok"][0]), "--task-type", "shop_sync", "--direction",
+                        "marketplace_to_crm", **DEAD_BROKER)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert await world.count("id = $1 AND status = 'pending'", json.loads(result.stdout)["task_id"]) == 1
+
+
+async def test_worker_without_rabbitmq_fails_with_one_line(world: World) -> None:
+    result = await _run(world, "worker", "--platform", "shopee", "--handlers", "workers.engine.diagnostics:REGISTRY",
+                        **DEAD_BROKER)  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1/" in lines[0], result.stderr
