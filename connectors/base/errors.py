@@ -86,3 +86,15 @@ class PermanentError(TaskError):
 
 class ReauthorizationNeeded(PermanentError):
     """The platform refused the refresh token: the account needs re-authorization."""
+
+
+class Throttled(RetryableError):
+    """The platform said we call too often; everyone using this key slows down."""
+
+
+class TokenRefreshNeeded(TaskError):
+    """The access token was refused as expired: refresh it, then retry once."""
+
+
+class ItemFailed(TaskError):
+    """One item of a batch failed; the rest of the batch went through (see the per-item results)."""

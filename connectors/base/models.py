@@ -1,0 +1,147 @@
+"""The shapes every connector speaks, whatever its platform: the handlers see only these.
+
+Money is ``Decimal``; times are aware UTC ``datetime``; platform ids are strings (Shopee's int64 ids included).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base.secret import Secret
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TokenPair(_Model):
+    """Credentials an authorization or a refresh returns."""
+
+    access_token: Secret
+    refresh_token: Secret | None = None
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    platform_account_id: str | None = None
+    shop_ids: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ShopInfo(_Model):
+    platform_shop_id: str
+    name: str
+    status: str = "active"
+    region: str | None = None
+    url: str | None = None
+    logo: str | None = None
+    rating: Decimal | None = None
+    created_at: datetime | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ListingVariant(_Model):
+    platform_variant_id: str | None
+    sku: str
+    price: Decimal
+    stock: int
+    options: dict[str, str] = Field(default_factory=dict)
+    status: str = "active"
+
+
+class Listing(_Model):
+    platform_item_id: str
+    name: str
+    description: str = ""
+    status: str = "active"
+    category_id: str | None = None
+    variants: list[ListingVariant]
+    updated_at: datetime | None = None
+
+
+class VariantDraft(_Model):
+    sku: str
+    price: Decimal
+    stock: int = Field(ge=0)
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class ListingDraft(_Model):
+    """What the CRM wants a listing to be (create or full update)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    category_id: str | None = None
+    images: list[str] = Field(default_factory=list)
+    variants: list[VariantDraft] = Field(min_length=1)
+    idempotency_key: str | None = None
+
+
+class StockUpdate(_Model):
+    platform_item_id: str
+    platform_variant_id: str | None
+    sku: str
+    quantity: int = Field(ge=0)
+
+
+class PriceUpdate(_Model):
+    platform_item_id: str
+    platform_variant_id: str | None
+    sku: str
+    price: Decimal = Field(ge=0)
+
+
+class ItemResult(_Model):
+    """Outcome of one item of a batched write."""
+
+    sku: str
+    ok: bool
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class OrderLine(_Model):
+    platform_line_id: str
+    platform_item_id: str | None = None
+    platform_variant_id: str | None = None
+    sku: str | None = None
+    name: str = ""
+    quantity: int
+    unit_price: Decimal
+
+
+class Order(_Model):
+    platform_order_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    currency: str
+    subtotal: Decimal = Decimal(0)
+    shipping_fee: Decimal = Decimal(0)
+    total: Decimal
+    buyer: dict[str, Any] = Field(default_factory=dict)
+    lines: list[OrderLine] = Field(default_factory=list)
+
+
+EventKind = Literal[
+    "order_status_changed",
+    "product_changed",
+    "product_deleted",
+    "shop_deauthorized",
+    "authorization_expiring",
+    "ignored",
+]
+
+
+class WebhookEvent(_Model):
+    """A verified push, normalised. ``dedupe_key`` is the platform's event id or its documented composite."""
+
+    kind: EventKind
+    dedupe_key: str
+    platform_shop_id: str | None = None
+    entity_id: str | None = None
+    status: str | None = None
+    occurred_at: datetime | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)

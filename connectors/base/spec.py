@@ -1,0 +1,53 @@
+"""What each platform package exports as ``PLATFORM``: the pieces the engine, the HTTP service, the demo and the
+contract tests need, under the same names for every platform."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from connectors.base.client import AppCredentials, BaseClient, ShopRef
+from connectors.base.models import WebhookEvent
+from connectors.base.sandbox import SandboxBase, SbShop
+
+PLATFORM_PACKAGES = ("shopee", "lazada", "tiktok", "woocommerce")
+
+WebhookVerifier = Callable[[Mapping[str, str], bytes, AppCredentials, Sequence[str], str], bool]
+"""(headers, raw body, app credentials, active webhook secrets, the externally visible URL) -> authentic?"""
+
+WebhookParser = Callable[[Mapping[str, str], bytes], list[WebhookEvent]]
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    name: str
+    client: type[BaseClient]
+    sandbox: type[SandboxBase]
+    verify_webhook: WebhookVerifier
+    parse_webhook: WebhookParser
+    sample_app: Mapping[str, str]
+    """App credentials under the platform's names, for a sandbox started pre-authorized (tests, demo)."""
+    shop_ref: Callable[[SbShop, str], ShopRef]
+    """The ShopRef a client needs for a sandbox shop, given the sandbox base URL."""
+    webhook_secrets: Callable[[AppCredentials, SandboxBase], list[str]]
+    """The secrets a receiver verifies this platform's pushes with (partner_key, app_secret, webhook secret)."""
+
+
+def load(name: str) -> PlatformSpec:
+    module = importlib.import_module(f"connectors.{name}")
+    spec = getattr(module, "PLATFORM", None)
+    if not isinstance(spec, PlatformSpec):
+        raise LookupError(f"connectors.{name} exports no PLATFORM spec")
+    return spec
+
+
+def available() -> list[PlatformSpec]:
+    """The platforms whose package exports a spec (all four once their connectors land)."""
+    specs = []
+    for name in PLATFORM_PACKAGES:
+        try:
+            specs.append(load(name))
+        except LookupError:
+            continue
+    return specs
