@@ -1113,6 +1113,81 @@ COMMENT ON COLUMN nfsync_workers.started_at IS 'Start time (UTC).';
 COMMENT ON COLUMN nfsync_workers.heartbeat_at IS 'Last heartbeat (UTC).';
 COMMENT ON COLUMN nfsync_workers.stopping IS 'True once it received SIGTERM and stopped claiming.';
 
+CREATE TABLE rate_limit_buckets (
+    key          text             NOT NULL,
+    rate         double precision NOT NULL,
+    capacity     double precision NOT NULL,
+    tokens       double precision NOT NULL,
+    refilled_at  timestamptz      NOT NULL DEFAULT clock_timestamp(),
+    paused_until timestamptz               DEFAULT NULL,
+    throttles    bigint           NOT NULL DEFAULT 0,
+    CONSTRAINT rate_limit_buckets_pkey PRIMARY KEY (key),
+    CONSTRAINT rate_limit_buckets_rate_check CHECK (rate > 0 AND capacity >= 1)
+);
+COMMENT ON TABLE rate_limit_buckets IS
+    'nfsync: the global rate limiter - one token bucket per marketplace app, shop and endpoint class, shared by '
+    'every worker process and host. Workers lease tokens in chunks (nfsync_rate_lease) so the database sees '
+    'calls / chunk, not one write per marketplace call.';
+COMMENT ON COLUMN rate_limit_buckets.key IS 'platform:app id:shop id:endpoint class.';
+COMMENT ON COLUMN rate_limit_buckets.rate IS 'Refill rate, calls per second (the platform limit or the integration''s rate_limit).';
+COMMENT ON COLUMN rate_limit_buckets.capacity IS 'Most tokens the bucket holds (the burst); half a second of budget.';
+COMMENT ON COLUMN rate_limit_buckets.tokens IS 'Tokens available at refilled_at.';
+COMMENT ON COLUMN rate_limit_buckets.refilled_at IS 'When tokens was last computed.';
+COMMENT ON COLUMN rate_limit_buckets.paused_until IS 'The platform throttled this key: nobody calls before this time.';
+COMMENT ON COLUMN rate_limit_buckets.throttles IS 'How many throttle signals this key received.';
+
+CREATE FUNCTION nfsync_rate_lease(p_key text, p_rate double precision, p_want integer,
+                                  OUT granted integer, OUT wait_seconds double precision)
+LANGUAGE plpgsql AS $$
+-- Reserves a chunk of p_want calls. The bucket may go into debt: the caller then waits until its chunk is due, so
+-- every statement buys a whole chunk and concurrent callers are served in turn. A reservation more than
+-- 5 seconds out is refused (granted 0) so a paused or oversubscribed key does not queue without bound.
+DECLARE
+    b         rate_limit_buckets;
+    now_ts    timestamptz := clock_timestamp();
+    cap       double precision := greatest(1.0, p_rate / 2);
+    available double precision;
+BEGIN
+    INSERT INTO rate_limit_buckets (key, rate, capacity, tokens, refilled_at)
+    VALUES (p_key, p_rate, cap, cap, now_ts)
+    ON CONFLICT (key) DO NOTHING;
+    SELECT * INTO b FROM rate_limit_buckets WHERE key = p_key FOR UPDATE;
+    IF b.paused_until IS NOT NULL AND b.paused_until > now_ts THEN
+        granted := 0;
+        wait_seconds := extract(epoch FROM b.paused_until - now_ts);
+        RETURN;
+    END IF;
+    available := least(cap, b.tokens + extract(epoch FROM now_ts - b.refilled_at) * p_rate);
+    wait_seconds := greatest(0.0, (p_want - available) / p_rate);
+    IF wait_seconds > 5.0 THEN
+        granted := 0;
+        wait_seconds := 1.0;
+        RETURN;
+    END IF;
+    granted := p_want;
+    UPDATE rate_limit_buckets SET tokens = available - p_want, refilled_at = now_ts, rate = p_rate, capacity = cap
+    WHERE key = p_key;
+END;
+$$;
+COMMENT ON FUNCTION nfsync_rate_lease(text, double precision, integer) IS
+    'nfsync: reserves p_want calls of a bucket (created on first use); returns how many were granted and how long '
+    'to wait before spending them.';
+
+CREATE FUNCTION nfsync_rate_return(p_key text, p_tokens integer) RETURNS void LANGUAGE sql AS $$
+    UPDATE rate_limit_buckets SET tokens = least(capacity, tokens + p_tokens) WHERE key = p_key
+$$;
+COMMENT ON FUNCTION nfsync_rate_return(text, integer) IS 'nfsync: hands back leased tokens a worker did not use.';
+
+CREATE FUNCTION nfsync_rate_pause(p_key text, p_seconds double precision) RETURNS void LANGUAGE sql AS $$
+    UPDATE rate_limit_buckets
+    SET paused_until = greatest(coalesce(paused_until, clock_timestamp()),
+                                clock_timestamp() + make_interval(secs => p_seconds)),
+        tokens = 0, throttles = throttles + 1
+    WHERE key = p_key
+$$;
+COMMENT ON FUNCTION nfsync_rate_pause(text, double precision) IS
+    'nfsync: the platform throttled this key - everyone waits p_seconds and the bucket starts empty.';
+
 -- ---------------------------------------------------------------------------------------------------------
 -- marketplace_webhooks (named by the seed, designed here): the inbox of received pushes
 -- ---------------------------------------------------------------------------------------------------------

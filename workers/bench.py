@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 
 from workers.config import Settings
+from workers.connector_bench import add_commands as add_connector_commands
 from workers.db.queries import QUERIES
 from workers.db.schema import drop_database, init_database
 from workers.engine.models import NATURAL_DIRECTION, PLATFORMS, TASK_TYPES, EnqueueRequest
@@ -177,6 +178,7 @@ async def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    add_connector_commands(sub, bench)
     dispatch = bench.add_parser("dispatch", help="task engine throughput with no-op handlers")
     dispatch.add_argument("--tasks", type=int, default=20_000)
     dispatch.add_argument("--workers", type=int, default=2, help="worker processes")
