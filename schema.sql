@@ -1519,6 +1519,73 @@ END;
 $$;
 
 -- ---------------------------------------------------------------------------------------------------------
+-- API tokens and row-level security (the HTTP service)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE api_tokens (
+    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    organization_id uuid        NOT NULL,
+    name            varchar(100) NOT NULL,
+    token_hash      varchar(64) NOT NULL,
+    scopes          text[]      NOT NULL,
+    created_at      timestamp   NOT NULL DEFAULT now(),
+    last_used_at    timestamp            DEFAULT NULL,
+    revoked_at      timestamp            DEFAULT NULL,
+    CONSTRAINT api_tokens_pkey PRIMARY KEY (id),
+    CONSTRAINT api_tokens_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT api_tokens_scopes_check CHECK (scopes <@ ARRAY['tasks:read', 'tasks:write', 'integrations:write',
+                                                              'ops:read', 'ops:write', 'admin']::text[])
+);
+CREATE UNIQUE INDEX api_tokens_token_hash_idx ON api_tokens (token_hash);
+CREATE INDEX api_tokens_organization_id_idx ON api_tokens (organization_id);
+COMMENT ON TABLE api_tokens IS
+    'nfsync: bearer tokens of the HTTP API, stored as SHA-256 hashes (the token is shown once, at creation), each '
+    'scoped to one organization; the admin scope spans organizations.';
+COMMENT ON COLUMN api_tokens.id IS 'Primary key.';
+COMMENT ON COLUMN api_tokens.organization_id IS 'Organization every call with this token is scoped to.';
+COMMENT ON COLUMN api_tokens.name IS 'Label for people.';
+COMMENT ON COLUMN api_tokens.token_hash IS 'Hex SHA-256 of the token.';
+COMMENT ON COLUMN api_tokens.scopes IS 'tasks:read, tasks:write, integrations:write, ops:read, ops:write, admin.';
+COMMENT ON COLUMN api_tokens.created_at IS 'Creation time (UTC).';
+COMMENT ON COLUMN api_tokens.last_used_at IS 'Last authenticated call (UTC), updated at most once a minute.';
+COMMENT ON COLUMN api_tokens.revoked_at IS 'Revocation time (UTC); a revoked token authenticates nothing.';
+
+-- The HTTP service's role: not the owner, no BYPASSRLS, so row-level security applies to it. Every API transaction
+-- sets app.organization_id (transaction-local); unset, it sees zero rows. app.admin = 'on' spans organizations.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nfsync_app') THEN
+        CREATE ROLE nfsync_app NOLOGIN NOBYPASSRLS;
+    END IF;
+END;
+$$;
+
+CREATE FUNCTION nfsync_tenant_visible(row_organization uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT current_setting('app.admin', true) = 'on'
+        OR row_organization = nullif(current_setting('app.organization_id', true), '')::uuid
+$$;
+COMMENT ON FUNCTION nfsync_tenant_visible(uuid) IS
+    'nfsync: row-level security predicate - the row belongs to the organization of the current API transaction.';
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['organizations', 'users', 'marketplace_integrations', 'marketplace_accounts',
+                             'marketplace_shops', 'sync_tasks', 'sync_task_requests', 'marketplace_webhooks',
+                             'sync_logs', 'product_mappings', 'order_mappings', 'api_tokens']
+    LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY %I ON %I TO nfsync_app USING (nfsync_tenant_visible(%s))',
+                       t || '_tenant', t, CASE WHEN t = 'organizations' THEN 'id' ELSE 'organization_id' END);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO nfsync_app', t);
+    END LOOP;
+    GRANT USAGE ON SCHEMA public TO nfsync_app;
+    GRANT SELECT ON nfsync_workers, rate_limit_buckets TO nfsync_app;
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------------------
 -- Schema version (written by `nfsync db init`)
 -- ---------------------------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -11,6 +12,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from connectors.base.errors import ConfigError, NotFound, ValidationFailed
+from workers.api.auth import create_organization, create_token, parse_scopes
 from workers.config import Settings
 from workers.db.queries import QUERIES
 from workers.engine.handlers import load_registry
@@ -166,3 +168,32 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         command.add_argument("id", type=uuid.UUID)
         command.set_defaults(handler=cmd_tasks)
     listing.set_defaults(handler=cmd_tasks)
+
+
+async def cmd_orgs_create(settings: Settings, args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-orgs", broker="none", pool_size=1) as rt:
+        print(await create_organization(rt.pool, args.name))
+    return 0
+
+
+async def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> int:
+    scopes = parse_scopes(args.scopes)
+    async with runtime(settings, "nfsync-tokens", broker="none", pool_size=1) as rt:
+        token = await create_token(rt.pool, args.org, scopes, args.name)
+    print(token)
+    print("store it now: it is not shown again (only its SHA-256 is kept)", file=sys.stderr)
+    return 0
+
+
+def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    orgs = sub.add_parser("orgs", help="organizations").add_subparsers(dest="orgs_command", required=True)
+    create = orgs.add_parser("create", help="create an organization and print its id")
+    create.add_argument("name")
+    create.set_defaults(handler=cmd_orgs_create)
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True)
+    token = tokens.add_parser("create", help="create a bearer token for an organization; printed once")
+    token.add_argument("--org", type=uuid.UUID, required=True)
+    token.add_argument("--scopes", required=True, help="comma list: tasks:read,tasks:write,integrations:write,"
+                       "ops:read,ops:write,admin")  # fmt: skip
+    token.add_argument("--name", default="api", help="label")
+    token.set_defaults(handler=cmd_tokens_create)

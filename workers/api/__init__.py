@@ -1,0 +1,1 @@
+"""The HTTP service: webhooks, the enqueue and integration APIs, ops monitoring."""
