@@ -86,6 +86,7 @@ async def create_pool(
     min_size: int | None = None,
     max_size: int | None = None,
     init: Any = None,
+    setup: Any = None,
 ) -> asyncpg.Pool:
     """A pool of connections with deadlines, retried while PostgreSQL is starting."""
     target = settings.database_url
@@ -96,6 +97,7 @@ async def create_pool(
             min_size=settings.db_pool_min_size if min_size is None else min_size,
             max_size=settings.db_pool_max_size if max_size is None else max_size,
             init=init,
+            setup=setup,
             **connect_kwargs(settings, application),
         )
 

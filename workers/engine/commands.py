@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from aiohttp import web
 from pydantic import ValidationError
 
 from connectors.base.errors import ConfigError, NotFound, ValidationFailed
+from workers.api.app import api_state, build_app
 from workers.api.auth import create_organization, create_token, parse_scopes
 from workers.config import Settings
 from workers.db.queries import QUERIES
@@ -197,3 +200,25 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                        "ops:read,ops:write,admin")  # fmt: skip
     token.add_argument("--name", default="api", help="label")
     token.set_defaults(handler=cmd_tokens_create)
+
+
+async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    async with api_state(settings) as state:
+        runner = web.AppRunner(build_app(state), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, args.host, args.port).start()
+        print(
+            f"nfsync api listening on http://{args.host}:{args.port} (dashboard /ops, spec /openapi.json)", flush=True
+        )
+        stop = asyncio.Event()
+        install_stop_signals(stop.set)
+        await stop.wait()
+        await runner.cleanup()
+    return 0
+
+
+def add_api_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    api = sub.add_parser("api", help="run the HTTP service (webhooks, APIs, ops dashboard)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8080)
+    api.set_defaults(handler=cmd_api)

@@ -48,8 +48,10 @@ async def runtime(
     pool = await engine_pool(settings, application, pool_size)
     connection = publisher = None
     try:
-        if broker != "none":
-            connection = await _connect(settings, application, optional=broker == "optional")
+        if broker == "required":
+            connection = await connect_broker(settings, application)
+        elif broker == "optional":
+            connection = await connect_broker_optional(settings, application)
         if connection is not None:
             publisher = WakeupPublisher(settings, connection)
             await publisher.start()
@@ -63,12 +65,11 @@ async def runtime(
         await asyncio.wait_for(pool.close(), settings.db_command_timeout)
 
 
-async def _connect(settings: Settings, application: str, *, optional: bool) -> AbstractRobustConnection | None:
+async def connect_broker_optional(settings: Settings, application: str) -> AbstractRobustConnection | None:
+    """One connect attempt; None (and a warning) when RabbitMQ is unreachable."""
     try:
-        return await connect_broker(settings, application, retry=not optional)
+        return await connect_broker(settings, application, retry=False)
     except BrokerUnavailable as exc:
-        if not optional:
-            raise
         log.warning("wakeup.broker_unavailable", error=str(exc))
         return None
 

@@ -19,3 +19,8 @@ UPDATE api_tokens SET last_used_at = now() WHERE id = $1;
 
 -- name: api_token_revoke
 UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id;
+
+-- name: api_scope
+-- Run on every connection the tenant pool hands out (workers/api/framework.py scope_connection).
+SELECT set_config('role', 'nfsync_app', false), set_config('app.organization_id', $1, false),
+       set_config('app.admin', $2, false);

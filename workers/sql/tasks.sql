@@ -238,8 +238,9 @@ DELETE FROM nfsync_workers WHERE heartbeat_at < now() - make_interval(secs => $1
 SELECT * FROM sync_tasks WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2);
 
 -- name: task_list
-SELECT id, organization_id, platform, shop_id, task_type, direction, status, priority, scheduled_at, started_at,
-       completed_at, progress, retry_count, max_retries, error_message, lease_owner
+SELECT id, organization_id, integration_id, platform, shop_id, task_type, direction, status, priority, scheduled_at,
+       started_at, completed_at, progress, total_items, processed_items, successful_items, failed_items,
+       filter_criteria, retry_count, max_retries, next_retry_at, error_message, lease_owner, created_at
 FROM sync_tasks
 WHERE ($1::uuid IS NULL OR organization_id = $1)
   AND ($2::text IS NULL OR status = $2)

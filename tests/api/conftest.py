@@ -1,0 +1,64 @@
+"""A live API on loopback, over the per-test database, with two organizations and their tokens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from workers.api.app import api_state, build_app
+from workers.api.auth import create_organization, create_token
+from workers.config import Settings
+from workers.engine.seed import seed_platform_shops
+
+
+@dataclass
+class Tenant:
+    org: uuid.UUID
+    token: str
+    integration: uuid.UUID
+    shops: list[uuid.UUID]
+
+
+@dataclass
+class LiveApi:
+    url: str
+    session: aiohttp.ClientSession
+    a: Tenant
+    b: Tenant
+    settings: Settings
+
+    async def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> tuple[int, Any]:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self.session.request(method, self.url + path, headers=headers, **kwargs) as response:
+            body = await response.json(content_type=None) if response.content_length != 0 else None
+            return response.status, body
+
+
+async def _tenant(pool: Any, name: str, scopes: list[str]) -> Tenant:
+    org = await create_organization(pool, name)
+    integration, shops = await seed_platform_shops(pool, org, "shopee", 3)
+    return Tenant(org, await create_token(pool, org, scopes, "test"), integration, shops)
+
+
+@pytest.fixture
+async def live_api(database: Settings) -> AsyncIterator[LiveApi]:
+    settings = database.model_copy(update={"amqp_startup_timeout": 2.0})
+    async with api_state(settings) as state:
+        runner = web.AppRunner(build_app(state), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        scopes = ["tasks:read", "tasks:write"]
+        a = await _tenant(state.system_pool, "Org A", scopes)
+        b = await _tenant(state.system_pool, "Org B", scopes)
+        async with aiohttp.ClientSession() as session:
+            yield LiveApi(url, session, a, b, settings)
+        await runner.cleanup()

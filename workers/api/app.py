@@ -1,0 +1,104 @@
+"""The aiohttp application of `nfsync api` and the resources it holds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp import web
+
+from workers.api import tasks
+from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
+from workers.api.openapi import build_openapi
+from workers.config import Settings
+from workers.db.connect import create_pool
+from workers.engine.broker import WakeupPublisher
+from workers.engine.runtime import connect_broker_optional
+from workers.engine.service import TaskService, init_connection
+
+health = Api()
+MAX_BODY = 1024 * 1024
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    system_pool: asyncpg.Pool
+    tenant_pool: asyncpg.Pool
+    connection: AbstractRobustConnection | None
+    publisher: WakeupPublisher | None
+
+
+STATE_KEY: web.AppKey[ApiState] = web.AppKey("state")
+
+
+@health.route("GET", "/healthz", summary="The process is alive", scope=None, public=True, tags=("health",))
+async def healthz(_call: Call) -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health.route("GET", "/readyz", summary="The database and the broker are reachable", scope=None, public=True,
+              tags=("health",))  # fmt: skip
+async def readyz(call: Call) -> web.Response:
+    state: ApiState = call.request.app[STATE_KEY]
+    checks = {"database": await _database_ok(state.system_pool),
+              "broker": state.connection is not None and not state.connection.is_closed}  # fmt: skip
+    return web.json_response(
+        {"ready": all(checks.values()), "checks": checks}, status=200 if all(checks.values()) else 503
+    )
+
+
+async def _database_ok(pool: asyncpg.Pool) -> bool:
+    try:
+        await asyncio.wait_for(pool.fetchval("SELECT 1"), 2.0)
+    except (asyncpg.PostgresError, OSError, TimeoutError, asyncpg.InterfaceError):
+        return False
+    return True
+
+
+@health.route("GET", "/openapi.json", summary="This document", scope=None, public=True, tags=("health",))
+async def openapi(call: Call) -> dict[str, Any]:
+    return build_openapi(all_routes(), version("nfsync"))
+
+
+def all_routes() -> list[Any]:
+    return [*health.routes, *tasks.api.routes]
+
+
+def build_app(state: ApiState) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
+    app[STATE_KEY] = state
+    app[PRINCIPAL_KEY] = principal_resolver(state.system_pool)
+    app[tasks.SERVICE_KEY] = TaskService(state.tenant_pool, state.publisher)
+    for api in (health, tasks.api):
+        api.install(app)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
+    """Pools (owner for authentication and health, tenant-scoped for everything else) and the broker (optional:
+    the API keeps accepting work while RabbitMQ is down; the scheduler sends the wake-ups)."""
+    system = await create_pool(settings, application="nfsync-api", max_size=4, init=init_connection)
+    tenant = await create_pool(settings, application="nfsync-api-tenant", init=init_connection, setup=scope_connection)
+    connection = await connect_broker_optional(settings, "nfsync-api")
+    publisher = None
+    if connection is not None:
+        publisher = WakeupPublisher(settings, connection)
+        await publisher.start()
+    try:
+        yield ApiState(settings, system, tenant, connection, publisher)
+    finally:
+        if publisher is not None:
+            await publisher.close()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), settings.publish_timeout)
+        await tenant.close()
+        await system.close()

@@ -1,0 +1,236 @@
+"""A thin layer over aiohttp: every route is declared once with its models and scope, and from that declaration
+come validation, the error shape, the scope check, tenant scoping and ``/openapi.json``.
+
+Error body, for every error the service returns::
+
+    {"error": {"code": "validation_failed", "message": "...", "details": [{"path": "body.priority", "reason": "..."}]}}
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
+from workers.api.auth import Principal, authenticate
+from workers.db.queries import QUERIES
+from workers.logs import get_logger
+
+log = get_logger(__name__)
+CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+Resolver = Callable[[str], Awaitable[Principal | None]]
+PRINCIPAL_KEY: web.AppKey[Resolver] = web.AppKey("principal_resolver")
+
+
+class ErrorDetail(BaseModel):
+    path: str
+    reason: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+def error_response(status: int, code: str, message: str, details: list[ErrorDetail] | None = None) -> web.Response:
+    body = ErrorBody(error=ErrorInfo(code=code, message=message, details=details or []))
+    return web.json_response(body.model_dump(), status=status)
+
+
+def validation_details(exc: ValidationError, where: str) -> list[ErrorDetail]:
+    return [ErrorDetail(path=".".join([where, *(str(p) for p in e["loc"])]), reason=e["msg"]) for e in exc.errors()]
+
+
+@dataclass
+class Call:
+    """What a handler receives: the request, the caller, the validated body and query, path parameters."""
+
+    request: web.Request
+    principal: Principal | None
+    body: Any = None
+    query: Any = None
+
+    def path(self, name: str) -> str:
+        return self.request.match_info[name]
+
+    def path_uuid(self, name: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(self.request.match_info[name])
+        except ValueError:
+            raise NotFound(f"no {name.removesuffix('_id')} {self.request.match_info[name]!r}") from None
+
+    @property
+    def organization_id(self) -> uuid.UUID:
+        assert self.principal is not None
+        return self.principal.organization_id
+
+    @property
+    def tenant(self) -> uuid.UUID | None:
+        """The organization to filter by: None for an admin token (all organizations)."""
+        return None if self.principal is None or self.principal.admin else self.principal.organization_id
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    scope: str | None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    tags: tuple[str, ...] = ()
+    raw_body: bool = False
+    public: bool = False
+
+
+@dataclass
+class Api:
+    routes: list[Route] = field(default_factory=list)
+
+    def route(
+        self, method: str, path: str, *, summary: str, scope: str | None, **options: Any
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(method, path, handler, summary, scope, **options))
+            return handler
+
+        return register
+
+    def install(self, app: web.Application) -> None:
+        for route in self.routes:
+            app.router.add_route(route.method, route.path, _endpoint(route))
+
+
+def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        principal = None if route.public else await _authorize(request, route.scope)
+        token = CURRENT_PRINCIPAL.set(principal)
+        try:
+            call = Call(request, principal, await _body(request, route), _query(request, route))
+            result = await route.handler(call)
+        finally:
+            CURRENT_PRINCIPAL.reset(token)
+        if isinstance(result, web.StreamResponse):
+            return result
+        payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        return web.json_response(payload, status=route.status, dumps=_dumps)
+
+    return endpoint
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+async def _authorize(request: web.Request, scope: str | None) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise web.HTTPUnauthorized(reason="a bearer token is required")
+    principal: Principal | None = await request.app[PRINCIPAL_KEY](token.strip())
+    if principal is None:
+        raise web.HTTPUnauthorized(reason="unknown or revoked token")
+    if scope is not None and not principal.allows(scope):
+        raise web.HTTPForbidden(reason=f"this token lacks the {scope} scope")
+    return principal
+
+
+async def _body(request: web.Request, route: Route) -> Any:
+    if route.raw_body or route.body is None:
+        return None
+    try:
+        data = await request.json() if request.can_read_body else None
+    except ValueError:
+        raise ValidationFailed("the body is not valid JSON") from None
+    try:
+        return route.body.model_validate(data)
+    except ValidationError as exc:
+        raise _Invalid(validation_details(exc, "body")) from None
+
+
+def _query(request: web.Request, route: Route) -> Any:
+    if route.query is None:
+        return None
+    try:
+        return route.query.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise _Invalid(validation_details(exc, "query")) from None
+
+
+class _Invalid(Exception):
+    def __init__(self, details: list[ErrorDetail]) -> None:
+        super().__init__("invalid request")
+        self.details = details
+
+
+_STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                 413: "payload_too_large", 415: "unsupported_media_type"}  # fmt: skip
+
+
+@web.middleware
+async def errors_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every failure becomes the one documented error shape."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, _STATUS_CODES.get(exc.status, "http_error"), exc.reason)
+    except Exception as exc:  # translated here, at the one boundary
+        return _translate(request, exc)
+
+
+_UNAVAILABLE = (DependencyUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+def _translate(request: web.Request, exc: Exception) -> web.Response:
+    if isinstance(exc, _Invalid):
+        return error_response(422, "validation_failed", "the request is invalid", exc.details)
+    if isinstance(exc, ValidationFailed):
+        return error_response(422, "validation_failed", exc.message)
+    if isinstance(exc, NotFound):
+        return error_response(404, "not_found", exc.message)
+    if isinstance(exc, _UNAVAILABLE):
+        log.warning("api.dependency_unavailable", path=request.path, error=str(exc) or type(exc).__name__)
+        return error_response(503, "unavailable", "a dependency is unavailable; retry later")
+    if isinstance(exc, NfsyncError):
+        return error_response(400, "bad_request", exc.message)
+    log.error("api.crashed", path=request.path, exc_info=exc)
+    return error_response(500, "internal", "internal error")
+
+
+def principal_resolver(system_pool: asyncpg.Pool) -> Callable[[str], Awaitable[Principal | None]]:
+    async def resolve(token: str) -> Principal | None:
+        return await authenticate(system_pool, token)
+
+    return resolve
+
+
+async def scope_connection(conn: asyncpg.Connection) -> None:
+    """Pool ``setup`` of the tenant pool: every acquired connection takes the application role and the current
+    caller's organization, so row-level security applies to whatever runs on it."""
+    principal = CURRENT_PRINCIPAL.get()
+    organization = "" if principal is None else str(principal.organization_id)
+    admin = "on" if principal is not None and principal.admin else "off"
+    await conn.execute(QUERIES["api_scope"], organization, admin)

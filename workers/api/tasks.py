@@ -1,0 +1,127 @@
+"""`/v1/sync-tasks`: the enqueue API (the same request as the Python API, the CLI and the AMQP command)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base.errors import ValidationFailed
+from workers.api.framework import Api, Call
+from workers.engine.models import Direction, EnqueueRequest, EnqueueResult, TaskType
+from workers.engine.service import TaskService
+
+api = Api()
+SERVICE_KEY = web.AppKey("task_service", TaskService)
+
+
+class SyncTaskCreate(BaseModel):
+    """Body of POST /v1/sync-tasks (the organization is the token's; the idempotency key may also come as the
+    Idempotency-Key header)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    integration_id: uuid.UUID
+    shop_id: uuid.UUID | None = None
+    task_type: TaskType
+    direction: Direction
+    priority: int = Field(5, ge=1, le=10)
+    scheduled_at: datetime | None = None
+    filter_criteria: dict[str, Any] | None = None
+    max_retries: int = Field(3, ge=0, le=100)
+    idempotency_key: str | None = Field(None, min_length=1, max_length=255)
+
+
+class SyncTask(BaseModel):
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    shop_id: uuid.UUID | None
+    platform: str | None
+    task_type: str
+    direction: str
+    status: str
+    priority: int
+    scheduled_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    progress: int
+    total_items: int = 0
+    processed_items: int = 0
+    successful_items: int = 0
+    failed_items: int = 0
+    filter_criteria: dict[str, Any] | None = None
+    error_message: str | None = None
+    retry_count: int
+    max_retries: int
+    next_retry_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+class SyncTaskPage(BaseModel):
+    items: list[SyncTask]
+    limit: int
+    offset: int
+
+
+class SyncTaskQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "processing", "completed", "failed", "cancelled"] | None = None
+    platform: Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"] | None = None
+    shop_id: uuid.UUID | None = None
+    task_type: TaskType | None = None
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+class TaskAction(BaseModel):
+    id: uuid.UUID
+    status: str
+
+
+def _service(call: Call) -> TaskService:
+    return call.request.app[SERVICE_KEY]
+
+
+@api.route("POST", "/v1/sync-tasks", summary="Enqueue a sync task (coalesces into a pending one for the same shop)",
+           scope="tasks:write", body=SyncTaskCreate, response=EnqueueResult, status=201, tags=("tasks",))  # fmt: skip
+async def create_task(call: Call) -> EnqueueResult:
+    body: SyncTaskCreate = call.body
+    header_key = call.request.headers.get("Idempotency-Key")
+    if header_key and body.idempotency_key and header_key != body.idempotency_key:
+        raise ValidationFailed("Idempotency-Key header and body idempotency_key differ")
+    request = EnqueueRequest(organization_id=call.organization_id, **body.model_dump(exclude={"idempotency_key"}),
+                             idempotency_key=header_key or body.idempotency_key)  # fmt: skip
+    return await _service(call).enqueue(request)
+
+
+@api.route("GET", "/v1/sync-tasks/{task_id}", summary="One task", scope="tasks:read", response=SyncTask,
+           tags=("tasks",))  # fmt: skip
+async def get_task(call: Call) -> SyncTask:
+    return SyncTask.model_validate(await _service(call).get(call.path_uuid("task_id"), call.tenant))
+
+
+@api.route("GET", "/v1/sync-tasks", summary="Tasks, newest first, filtered and paged", scope="tasks:read",
+           query=SyncTaskQuery, response=SyncTaskPage, tags=("tasks",))  # fmt: skip
+async def list_tasks(call: Call) -> SyncTaskPage:
+    q: SyncTaskQuery = call.query
+    rows = await _service(call).list(call.tenant, status=q.status, platform=q.platform, shop_id=q.shop_id,
+                                     task_type=q.task_type, limit=q.limit, offset=q.offset)  # fmt: skip
+    return SyncTaskPage(items=[SyncTask.model_validate(r) for r in rows], limit=q.limit, offset=q.offset)
+
+
+@api.route("POST", "/v1/sync-tasks/{task_id}/cancel", summary="Cancel a pending task, or stop a running one",
+           scope="tasks:write", response=TaskAction, tags=("tasks",))  # fmt: skip
+async def cancel_task(call: Call) -> TaskAction:
+    task_id = call.path_uuid("task_id")
+    return TaskAction(id=task_id, status=await _service(call).cancel(task_id, call.tenant))
+
+
+@api.route("POST", "/v1/sync-tasks/{task_id}/retry", summary="Retry a failed or cancelled task", scope="tasks:write",
+           response=TaskAction, tags=("tasks",))  # fmt: skip
+async def retry_task(call: Call) -> TaskAction:
+    task_id = call.path_uuid("task_id")
+    return TaskAction(id=task_id, status=await _service(call).retry(task_id, call.tenant))
