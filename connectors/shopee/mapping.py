@@ -1,0 +1,271 @@
+"""Shopee payloads to the shared models, and the shared models to Shopee request bodies.
+
+Field names follow the API reference pages summarised in /work/shared/reference/marketplaces.md section 2.4
+(``get_item_base_info``, ``get_model_list``, ``get_order_detail``, ``add_item``, ``init_tier_variation``,
+``update_price``, ``update_stock``) and section 2.1 for the token responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from connectors.base.errors import PermanentError
+from connectors.base.models import (
+    Listing,
+    ListingDraft,
+    ListingVariant,
+    Order,
+    OrderLine,
+    ShopInfo,
+    TokenPair,
+    VariantDraft,
+)
+from connectors.base.secret import Secret
+
+ACCESS_TTL = timedelta(hours=4)
+REFRESH_TTL = timedelta(days=30)
+MAX_TIERS = 2
+DEFAULT_TIER = "Variation"  # the tier name used when a multi-variant draft has no option names
+_EPOCH_THRESHOLD = 10**9  # an ``expire_in`` this large is an absolute Unix time (one docs sample), not seconds
+
+ITEM_STATUS = {
+    "NORMAL": "active",
+    "UNLIST": "inactive",
+    "BANNED": "banned",
+    "REVIEWING": "reviewing",
+    "SELLER_DELETE": "deleted",
+    "SHOPEE_DELETE": "deleted",
+}
+MODEL_STATUS = {"MODEL_NORMAL": "active", "MODEL_UNAVAILABLE": "inactive"}
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def money(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def price_number(price: Decimal) -> int | float:
+    """A price as Shopee takes it: an integer, or two decimals in the regions that allow them."""
+    if price == price.to_integral_value():
+        return int(price)
+    return float(round(price, 2))
+
+
+def utc(seconds: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(seconds), UTC) if seconds else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------- tokens
+
+
+def token_pair(body: Mapping[str, Any], owner_id: str, now: datetime | None = None) -> TokenPair:
+    access, refresh = body.get("access_token"), body.get("refresh_token")
+    if not access or not refresh:
+        raise PermanentError("shopee answered a token request without tokens")
+    now = now or datetime.now(UTC)
+    expire_in = int(body.get("expire_in") or ACCESS_TTL.total_seconds())
+    expires = utc(expire_in) if expire_in > _EPOCH_THRESHOLD else now + timedelta(seconds=expire_in)
+    shops = [str(s) for s in body.get("shop_id_list") or []] or [str(body.get("shop_id") or owner_id)]
+    extra = {name: body[name] for name in ("merchant_id_list", "main_account_id") if body.get(name)}
+    return TokenPair(
+        access_token=Secret(str(access)),
+        refresh_token=Secret(str(refresh)),
+        access_expires_at=expires,
+        refresh_expires_at=now + REFRESH_TTL,  # documented lifetime; the response does not carry it
+        platform_account_id=owner_id,
+        shop_ids=shops,
+        extra=extra,
+    )
+
+
+def shop_info(body: Mapping[str, Any], shop_id: str) -> ShopInfo:
+    """``get_shop_info`` answers at the top level (no ``response`` wrapper)."""
+    status = str(body.get("status") or "NORMAL")
+    return ShopInfo(
+        platform_shop_id=shop_id,
+        name=str(body.get("shop_name") or ""),
+        status="active" if status == "NORMAL" else status.lower(),
+        region=body.get("region") or None,
+        created_at=utc(body.get("auth_time")),
+        data={key: body[key] for key in ("auth_time", "expire_time", "is_cb", "is_sip") if key in body},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- listings
+
+
+def listing(item: Mapping[str, Any], models: Mapping[str, Any] | None) -> Listing:
+    """One listing from ``get_item_base_info`` (+ ``get_model_list`` when the item has models)."""
+    variants = _model_variants(models) if models is not None and item.get("has_model") else [_item_variant(item)]
+    category = item.get("category_id")
+    return Listing(
+        platform_item_id=str(item["item_id"]),
+        name=str(item.get("item_name") or ""),
+        description=str(item.get("description") or ""),
+        status=ITEM_STATUS.get(str(item.get("item_status")), str(item.get("item_status") or "").lower()),
+        category_id=str(category) if category else None,
+        variants=variants,
+        updated_at=utc(item.get("update_time")),
+    )
+
+
+def _item_variant(item: Mapping[str, Any]) -> ListingVariant:
+    return ListingVariant(
+        platform_variant_id=None,  # Shopee's model_id 0: the item has no models
+        sku=str(item.get("item_sku") or ""),
+        price=_original_price(item.get("price_info")),
+        stock=_seller_stock(item.get("stock_info_v2")),
+    )
+
+
+def _model_variants(models: Mapping[str, Any]) -> list[ListingVariant]:
+    tiers = models.get("tier_variation") or []
+    return [
+        ListingVariant(
+            platform_variant_id=str(model["model_id"]),
+            sku=str(model.get("model_sku") or ""),
+            price=_original_price(model.get("price_info")),
+            stock=_seller_stock(model.get("stock_info_v2")),
+            options=_options(tiers, model.get("tier_index") or []),
+            status=MODEL_STATUS.get(str(model.get("model_status") or "MODEL_NORMAL"), "active"),
+        )
+        for model in models.get("model") or []
+    ]
+
+
+def _options(tiers: Sequence[Mapping[str, Any]], index: Sequence[int]) -> dict[str, str]:
+    options = {}
+    for tier, position in zip(tiers, index, strict=False):
+        choices = tier.get("option_list") or []
+        if 0 <= position < len(choices):
+            options[str(tier.get("name") or "")] = str(choices[position].get("option") or "")
+    return options
+
+
+def _original_price(price_info: Any) -> Decimal:
+    first = price_info[0] if isinstance(price_info, list) and price_info else {}
+    return money(first.get("original_price", first.get("current_price")))
+
+
+def _seller_stock(stock_info: Any) -> int:
+    if not isinstance(stock_info, dict):
+        return 0
+    return sum(int(entry.get("stock") or 0) for entry in stock_info.get("seller_stock") or [])
+
+
+# ---------------------------------------------------------------------------------------------------- create
+
+
+def is_tiered(draft: ListingDraft) -> bool:
+    return len(draft.variants) > 1 or any(variant.options for variant in draft.variants)
+
+
+def add_item_body(draft: ListingDraft, extra: Mapping[str, str]) -> dict[str, Any]:
+    """``add_item``. Weight and logistics are not part of a draft: they come from the shop's settings
+    (``ShopRef.extra`` ``weight_kg`` and comma-separated ``logistic_ids``)."""
+    if not draft.category_id:
+        raise PermanentError("shopee needs a category_id to create a listing")
+    first = draft.variants[0]
+    body: dict[str, Any] = {
+        "item_name": draft.name,
+        "description": draft.description or draft.name,
+        "category_id": int(draft.category_id),
+        "item_sku": first.sku,  # found again by search_item(item_sku) after a lost response
+        "original_price": price_number(first.price),
+        "seller_stock": [{"stock": first.stock}],
+        "weight": float(extra.get("weight_kg") or 1.0),
+        "image": {"image_id_list": list(draft.images)},
+    }
+    logistics = [int(x) for x in (extra.get("logistic_ids") or "").split(",") if x.strip()]
+    if logistics:
+        body["logistic_info"] = [{"logistic_id": logistic, "enabled": True} for logistic in logistics]
+    return body
+
+
+def tier_body(item_id: str, variants: Sequence[VariantDraft]) -> dict[str, Any]:
+    """``init_tier_variation``: at most two tiers built from the variants' options (one tier named after the SKUs
+    when the variants carry no options)."""
+    names = list(dict.fromkeys(name for variant in variants for name in variant.options))
+    if len(names) > MAX_TIERS:
+        raise PermanentError(f"shopee allows at most {MAX_TIERS} variation tiers, the draft has {len(names)}")
+    rows = [[v.options.get(n, "") for n in names] for v in variants] if names else [[v.sku] for v in variants]
+    names = names or [DEFAULT_TIER]
+    choices = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(names))]
+    return {
+        "item_id": int(item_id),
+        "tier_variation": [
+            {"name": name, "option_list": [{"option": option} for option in options]}
+            for name, options in zip(names, choices, strict=True)
+        ],
+        "model": [
+            {
+                "tier_index": [choices[i].index(row[i]) for i in range(len(names))],
+                "original_price": price_number(variant.price),
+                "model_sku": variant.sku,
+                "seller_stock": [{"stock": variant.stock}],
+            }
+            for variant, row in zip(variants, rows, strict=True)
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- orders
+
+
+def order(detail: Mapping[str, Any]) -> Order:
+    lines = [_line(item) for item in detail.get("item_list") or []]
+    subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+    shipping = money(detail.get("estimated_shipping_fee") or detail.get("actual_shipping_fee"))
+    created = utc(detail.get("create_time")) or datetime.now(UTC)
+    total = detail.get("total_amount")
+    return Order(
+        platform_order_id=str(detail["order_sn"]),
+        status=str(detail.get("order_status") or ""),
+        created_at=created,
+        updated_at=utc(detail.get("update_time")) or created,
+        currency=str(detail.get("currency") or ""),
+        subtotal=subtotal,
+        shipping_fee=shipping,
+        total=money(total) if total is not None else subtotal + shipping,
+        buyer=_buyer(detail),
+        lines=lines,
+    )
+
+
+def _line(item: Mapping[str, Any]) -> OrderLine:
+    item_id, model_id = item.get("item_id"), item.get("model_id")
+    discounted = money(item.get("model_discounted_price"))
+    return OrderLine(
+        # Shopee has no line id of its own: order_item_id (the item, or the bundle/add-on group) plus the model
+        platform_line_id=f"{item.get('order_item_id') or item_id}:{model_id or 0}",
+        platform_item_id=str(item_id) if item_id else None,
+        platform_variant_id=str(model_id) if model_id else None,
+        sku=str(item.get("model_sku") or item.get("item_sku") or "") or None,
+        name=str(item.get("item_name") or ""),
+        quantity=int(item.get("model_quantity_purchased") or 0),
+        unit_price=discounted if discounted > 0 else money(item.get("model_original_price")),
+    )
+
+
+def _buyer(detail: Mapping[str, Any]) -> dict[str, Any]:
+    buyer: dict[str, Any] = {}
+    if detail.get("buyer_user_id"):
+        buyer["user_id"] = str(detail["buyer_user_id"])
+    if detail.get("buyer_username"):
+        buyer["username"] = str(detail["buyer_username"])
+    return buyer

@@ -1,0 +1,716 @@
+"""A local emulator of the Shopee Open Platform v2 API surface the client uses.
+
+Platform facts: /work/shared/reference/marketplaces.md section 2. The sandbox serves Shopee's own paths, methods,
+parameter names and error envelope (``request_id``, ``error``, ``message``, ``response``) and checks requests the
+way Shopee documents it:
+
+- common parameters in the query for GET and POST: an unknown ``partner_id`` or a missing ``timestamp``/``sign``
+  -> ``error_param``; a timestamp more than 5 minutes away -> ``error_param`` "Invalid timestamp."; a sign that is
+  not the HMAC of the public or shop base string -> ``error_sign`` "Wrong sign."; shop APIs need
+  ``access_token`` + ``shop_id`` and answer an unknown, expired or other shop's token with ``error_auth``
+  "Invalid access_token.";
+- authorization: ``/api/v2/shop/auth_partner`` (signed link; approves at once and redirects with ``code`` and
+  ``shop_id`` - the sandbox takes an optional ``shop_id`` query parameter to choose the shop), code exchange at
+  ``/api/v2/auth/token/get`` (code single use, 10 minutes: ``invalid_code``; wrong shop: ``invalid_shop_id``) and
+  refresh at ``/api/v2/auth/access_token/get`` (refresh token single use, 30 days: a spent or unknown one
+  -> ``error_shop_refresh_token``, an expired one -> ``refresh_token_expired``, an unknown or deauthorized shop
+  -> ``shop_no_linked``); access tokens live 4 hours and the previous access token stays valid 5 more minutes
+  after a refresh;
+- products: ``get_item_list`` (offset pages, ``page_size`` 1-100, ``item_status`` required and repeatable,
+  ``update_time_from``/``update_time_to``), ``get_item_base_info`` (1-50 ids), ``get_model_list``,
+  ``search_item`` (``item_sku`` matches any item or model SKU containing it, like a search box), ``add_item``,
+  ``init_tier_variation`` (at most 2 tiers, once per item), ``update_item``, ``update_stock`` and ``update_price``
+  (one item per call, 1-50 entries, per-model ``success_list``/``failure_list``; model_id 0 for items without
+  models; a stock call where every model fails -> ``error_busi_update_stock_failed``; prices must be integers
+  except in SG/MY/BR/MX/PL/ES/AR);
+- orders: ``get_order_list`` (``time_range_field`` create_time/update_time, windows over 15 days or reversed
+  -> ``order.order_list_invalid_time``, ``page_size`` 1-100, opaque ``cursor``), ``get_order_detail`` (1-50
+  ``order_sn``, ``response_optional_fields``); order numbers look like Shopee's (``YYMMDD`` + 8 characters);
+- pushes: code 3 (order status), 2 (deauthorization) and 12 (authorization expiry) bodies, header
+  ``Authorization`` = hex HMAC-SHA256(partner_key, callback URL + "|" + body); a delivery succeeds on a 2xx with
+  an empty body within 3 seconds and is retried after 300, 1800 and 10800 seconds (the per-topic schedule of a
+  secondary survey of Shopee's push pages; the reference says UNCONFIRMED); a push that never succeeds is kept
+  for 3 days for ``/api/v2/push/get_lost_push_message`` and ``confirm_consumed_lost_push_message`` (both
+  public-signed; ``data`` is the original push body as a JSON string);
+- throttling per (partner, shop, API module) with HTTP 429 ``error_too_many_request`` (UNCONFIRMED: Shopee
+  documents no core-API throttle code) and server faults as HTTP 500 ``error_server``.
+
+Not emulated:
+
+- HTTP statuses of errors are a choice (403 auth/sign, 400 parameter/business, 429, 500): Shopee's are
+  UNCONFIRMED; the client reads the body code whatever the status.
+- No default rate limit (Shopee publishes none); set ``rate_limit`` to throttle.
+- Merchant and main-account authorization (``main_account_id``, ``merchant_id``, the first-refresh fan-out),
+  ``auth_type``/``redirect_uri`` links of the newer authorization page, the 365-day authorization expiry and
+  ``get_token_by_resend_code``.
+- ``add_item`` does not require images, weight, logistics, brand or attributes, and checks no category tree;
+  ``add_model``, ``update_tier_variation``, ``delete_item``, ``unlist_item`` and media upload are absent.
+- ``update_stock`` ignores locations, reserved (promotion) stock and the "total stock >= reserved" rule; prices
+  have no promotion lock (``error_cannt_edit_price_in_promotion``) and ``current_price`` always equals
+  ``original_price``.
+- The offset cap of ``get_item_list`` (value UNCONFIRMED) is not enforced; ``search_item`` ignores
+  ``item_status``; cursors are offsets and shift when orders change during a listing.
+- ``get_order_detail`` silently skips unknown order numbers and returns only the optional fields listed in
+  ``sandbox_payloads.order_detail``; there are no packages, logistics, escrow or returns, and no sensitive-data
+  masking.
+- Pushes other than codes 2, 3 and 12 (Shopee sends none for ordinary product edits); the push-disable rule
+  (success rate over 6 hours) and the ``set_app_push_config`` API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from connectors.base.sandbox import Handler, SandboxBase, SbListing, SbOrder, SbShop, SbVariant
+from connectors.base.signing import hex_signatures_match
+from connectors.shopee import client as api
+from connectors.shopee import signing
+from connectors.shopee.errors import THROTTLE_CODE
+from connectors.shopee.sandbox_payloads import (
+    CURRENCY,
+    DECIMAL_REGIONS,
+    ApiError,
+    base_info,
+    error_reply,
+    is_tiered,
+    item_status,
+    model_list,
+    ok,
+    order_detail,
+    push_message,
+    reply,
+    top,
+)
+
+TIMESTAMP_WINDOW = 300
+ORDER_WINDOW = 15 * 86400
+OLD_ACCESS_GRACE = 300
+AUTHORIZATION_DAYS = 365
+LOST_PUSH_DAYS = 3
+LOST_PAGE = 100
+PUSH_TIMEOUT = 3.0
+PARTNER_LEVEL_PUSHES = frozenset({1, 2, 12})  # lost entries of these carry no shop_id
+
+Body = dict[str, Any]
+ShopEndpoint = Callable[[web.Request, SbShop], Awaitable[Body]]
+PublicEndpoint = Callable[[web.Request], Awaitable[Body | web.StreamResponse]]
+
+
+@dataclass
+class LostPush:
+    message_id: int
+    shop_id: int | None
+    code: int
+    lost_at: int
+    data: str  # the original push body
+    consumed: bool = False
+
+    def entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"code": self.code, "timestamp": self.lost_at, "data": self.data}
+        if self.shop_id is not None:
+            entry["shop_id"] = self.shop_id
+        return entry
+
+
+class Sandbox(SandboxBase):
+    platform = "shopee"
+    access_ttl = 4 * 3600.0
+    refresh_ttl = 30 * 86400.0
+    single_use_refresh = True
+    webhook_retry_schedule = (300.0, 1800.0, 10800.0)
+    order_statuses = ("UNPAID", "READY_TO_SHIP", "PROCESSED", "SHIPPED", "COMPLETED")
+
+    def __init__(self, app: Mapping[str, str], **options: Any) -> None:
+        super().__init__(app, **options)
+        self.lost_pushes: list[LostPush] = []
+        self._lost_ids = itertools.count(1)
+        self._order_numbers = itertools.count(1)
+        self._parent_sku: dict[str, str] = {}  # item_id -> item_sku of items with models
+        self._auth_time: dict[str, int] = {}
+
+    @property
+    def partner_id(self) -> int:
+        return int(self.app_credentials["partner_id"])
+
+    @property
+    def _partner_key(self) -> str:
+        return self.app_credentials["partner_key"]
+
+    # ------------------------------------------------------------------ store overrides
+
+    def add_shop(self, shop_id: str, name: str | None = None, *, access_token: str | None = None,
+                 refresh_token: str | None = None, **extra: str) -> SbShop:  # fmt: skip
+        shop = super().add_shop(shop_id, name, access_token=access_token, refresh_token=refresh_token, **extra)
+        self._auth_time.setdefault(shop.shop_id, int(time.time()))
+        return shop
+
+    def add_order(self, shop: SbShop, lines: Sequence[Mapping[str, Any]], *, status: str, currency: str = "VND",
+                  buyer: Mapping[str, Any] | None = None) -> SbOrder:  # fmt: skip
+        """As the base, numbered like Shopee (``YYMMDD`` + 8 characters, e.g. 220810QSK8S7BX)."""
+        order = super().add_order(shop, lines, status=status, currency=currency, buyer=buyer)
+        del shop.orders[order.order_id]
+        order.order_id = time.strftime("%y%m%d", time.gmtime(order.created_at)) + _base36(next(self._order_numbers))
+        shop.orders[order.order_id] = order
+        return order
+
+    def item_sku(self, listing: SbListing) -> str:
+        if not is_tiered(listing):
+            return listing.variants[0].sku if listing.variants else ""
+        return self._parent_sku.get(listing.item_id, "")
+
+    async def _admin_reset(self, request: web.Request) -> web.Response:
+        self.lost_pushes.clear()
+        self._parent_sku.clear()
+        self._auth_time.clear()
+        return await super()._admin_reset(request)
+
+    # ------------------------------------------------------------------ routes and the checks every call passes
+
+    def add_routes(self, app: web.Application) -> None:
+        for method, path, module, public in self._public_routes():
+            app.router.add_route(method, path, self._public_api(module, public))
+        for method, path, module, endpoint, write in self._shop_routes():
+            app.router.add_route(method, path, self._shop_api(module, endpoint, write=write))
+
+    def _public_routes(self) -> list[tuple[str, str, str, PublicEndpoint]]:
+        return [
+            ("GET", api.AUTH_PARTNER_PATH, "auth", self._auth_partner),
+            ("POST", api.AUTH_CODE_PATH, "auth", self._token_get),
+            ("POST", api.AUTH_REFRESH_PATH, "auth", self._refresh),
+            # The reference gives GET (SHP-DOC); a secondary survey of the same page says POST: both are served.
+            ("GET", api.LOST_PUSHES, "push", self._lost_push_list),
+            ("POST", api.LOST_PUSHES, "push", self._lost_push_list),
+            ("POST", api.CONFIRM_LOST_PUSHES, "push", self._confirm_lost_pushes),
+        ]
+
+    def _shop_routes(self) -> list[tuple[str, str, str, ShopEndpoint, bool]]:
+        return [
+            ("GET", api.SHOP_INFO, "shop", self._shop_info, False),
+            ("GET", api.ITEM_LIST, "product", self._item_list, False),
+            ("GET", api.ITEM_BASE_INFO, "product", self._item_base_info, False),
+            ("GET", api.MODEL_LIST, "product", self._model_list, False),
+            ("GET", api.SEARCH_ITEM, "product", self._search_item, False),
+            ("POST", api.ADD_ITEM, "product", self._add_item, True),
+            ("POST", api.INIT_TIER, "product", self._init_tier, True),
+            ("POST", api.UPDATE_ITEM, "product", self._update_item, True),
+            ("POST", api.UPDATE_STOCK, "product", self._update_stock, True),
+            ("POST", api.UPDATE_PRICE, "product", self._update_price, True),
+            ("GET", api.ORDER_LIST, "order", self._order_list, False),
+            ("GET", api.ORDER_DETAIL, "order", self._order_detail, False),
+        ]
+
+    def _public_api(self, module: str, endpoint: PublicEndpoint) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            gated = await self.gate(request, _limit_key(request, module))
+            if gated is not None:
+                return gated
+            try:
+                self._authenticate(request)
+                result = await endpoint(request)
+            except ApiError as exc:
+                return error_reply(exc)
+            return result if isinstance(result, web.StreamResponse) else reply(result)
+
+        return handle
+
+    def _shop_api(self, module: str, endpoint: ShopEndpoint, *, write: bool) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            gated = await self.gate(request, _limit_key(request, module))
+            if gated is not None:
+                return gated
+            try:
+                shop = self._authenticate_shop(request)
+                body = await endpoint(request, shop)
+            except ApiError as exc:
+                return error_reply(exc)
+            if write and self.lose_response(request):
+                return web.Response()
+            return reply(body)
+
+        return handle
+
+    def _authenticate(self, request: web.Request) -> None:
+        """Public API: partner_id + path + timestamp."""
+        partner_id, timestamp, sign = self._common(request.query)
+        self._check_sign(signing.base_string(partner_id=partner_id, path=request.path, timestamp=timestamp), sign)
+
+    def _authenticate_shop(self, request: web.Request) -> SbShop:
+        """Shop API: partner_id + path + timestamp + access_token + shop_id, then the token itself."""
+        query = request.query
+        partner_id, timestamp, sign = self._common(query)
+        token = query.get("access_token")
+        if not token:
+            raise ApiError("error_param", "There is no access_token in query.")
+        shop_id = _int(query.get("shop_id"), "shop_id")
+        base = signing.base_string(partner_id=partner_id, path=request.path, timestamp=timestamp,
+                                   access_token=token, shop_id=shop_id)  # fmt: skip
+        self._check_sign(base, sign)
+        shop = self.shops.get(str(shop_id))
+        if shop is None or self.check_access(shop, token) != "ok":
+            raise ApiError("error_auth", "Invalid access_token.", 403)
+        return shop
+
+    def _common(self, query: Mapping[str, str]) -> tuple[int, int, str]:
+        if _int(query.get("partner_id"), "partner_id") != self.partner_id:
+            raise ApiError("error_param", "Invalid partner_id.")
+        if not query.get("timestamp"):
+            raise ApiError("error_param", "There is no timestamp in query.")
+        timestamp = _int(query.get("timestamp"), "timestamp")
+        if abs(time.time() - timestamp) > TIMESTAMP_WINDOW:
+            raise ApiError("error_param", "Invalid timestamp.")
+        sign = query.get("sign")
+        if not sign:
+            raise ApiError("error_param", "There is no sign in query.")
+        return self.partner_id, timestamp, sign
+
+    def _check_sign(self, base: str, sign: str) -> None:
+        if not hex_signatures_match(signing.signature(base, self._partner_key), sign):
+            raise ApiError("error_sign", "Wrong sign.", 403)
+
+    def throttle_response(self) -> web.Response:
+        return reply({"request_id": "", "error": THROTTLE_CODE,
+                      "message": "Too many requests, please reduce the request rate."}, 429)  # fmt: skip
+
+    def server_error_response(self) -> web.Response:
+        return reply({"request_id": "", "error": "error_server", "message": "Something wrong. Please try later."}, 500)
+
+    # ------------------------------------------------------------------ authorization
+
+    async def _auth_partner(self, request: web.Request) -> web.StreamResponse:
+        redirect = request.query.get("redirect")
+        if not redirect:
+            raise ApiError("error_param", "There is no redirect in query.")
+        shop_id = request.query.get("shop_id") or next(iter(self.shops), None) or self.new_id()
+        shop = self.add_shop(shop_id)
+        shop.authorized = True
+        self._auth_time[shop.shop_id] = int(time.time())
+        query = urlencode({"code": self.issue_code(shop.shop_id), "shop_id": shop.shop_id})
+        location = f"{redirect}{'&' if '?' in redirect else '?'}{query}"
+        return web.Response(status=302, headers={"Location": location})
+
+    async def _token_get(self, request: web.Request) -> Body:
+        body = await self._partner_body(request)
+        shop_id = str(body.get("shop_id") or "")
+        if not shop_id:
+            raise ApiError("error_param", "shop_id is required (main accounts are not emulated).")
+        code = str(body.get("code") or "")
+        owner, expires = self.codes.get(code, ("", 0.0))
+        if not owner or expires < time.time():
+            raise ApiError("invalid_code", "The code is expired or used or invalid", 403)
+        if owner != shop_id:
+            raise ApiError("invalid_shop_id", "Invalid shop_id.", 403)
+        shop = self.redeem_code(code)
+        assert shop is not None  # checked just above
+        access, refresh = self.issue_tokens(shop)
+        return top(access_token=access.value, refresh_token=refresh.value, expire_in=int(self.token_ttl))
+
+    async def _refresh(self, request: web.Request) -> Body:
+        body = await self._partner_body(request)
+        shop = self.shops.get(str(body.get("shop_id") or ""))
+        if shop is None or not shop.authorized:
+            raise ApiError("shop_no_linked", "Partner and shop has no linked.", 403)
+        token = str(body.get("refresh_token") or "")
+        known = shop.refresh.get(token)
+        if known is not None and not known.used and known.expires_at <= time.time():
+            raise ApiError("refresh_token_expired", "Your refresh_token expired.", 403)
+        pair = self.spend_refresh(shop, token)
+        if pair is None:
+            raise ApiError("error_shop_refresh_token",
+                           "Your refresh token is error ,please check refresh token or shopid.", 403)  # fmt: skip
+        access, refresh = pair
+        self._retire_old_access(shop, access.value)
+        return top(partner_id=self.partner_id, shop_id=int(shop.shop_id), access_token=access.value,
+                   refresh_token=refresh.value, expire_in=int(self.token_ttl))  # fmt: skip
+
+    def _retire_old_access(self, shop: SbShop, keep: str) -> None:
+        """After a refresh the previous access tokens stay valid 5 more minutes."""
+        deadline = time.time() + OLD_ACCESS_GRACE
+        for value, token in shop.access.items():
+            if value != keep:
+                token.expires_at = min(token.expires_at, deadline)
+
+    async def _partner_body(self, request: web.Request) -> Body:
+        body = await _json_body(request)
+        if _int(body.get("partner_id"), "partner_id") != self.partner_id:
+            raise ApiError("error_param", "Invalid partner_id.")
+        return body
+
+    async def _shop_info(self, _request: web.Request, shop: SbShop) -> Body:
+        auth_time = self._auth_time.get(shop.shop_id, int(time.time()))
+        return top(shop_name=shop.name, region=shop.region, status="NORMAL", is_cb=False, is_sip=False,
+                   sip_affi_shops=[], auth_time=auth_time,
+                   expire_time=auth_time + AUTHORIZATION_DAYS * 86400)  # fmt: skip
+
+    # ------------------------------------------------------------------ product reads
+
+    async def _item_list(self, request: web.Request, shop: SbShop) -> Body:
+        query = request.query
+        offset, size = _int(query.get("offset"), "offset", low=0), _page_size(query)
+        statuses = set(query.getall("item_status", []))
+        if not statuses:
+            raise ApiError("error_param", "item_status is required.")
+        low, high = _update_window(query)
+        items = [listing for listing in sorted(shop.listings.values(), key=lambda x: int(x.item_id))
+                 if item_status(listing) in statuses and low <= int(listing.updated_at) <= high]  # fmt: skip
+        page = items[offset : offset + size]
+        return ok({
+            "item": [{"item_id": int(x.item_id), "item_status": item_status(x), "update_time": int(x.updated_at)}
+                     for x in page],
+            "total_count": len(items),
+            "has_next_page": offset + size < len(items),
+            "next_offset": offset + size,
+        })  # fmt: skip
+
+    async def _item_base_info(self, request: web.Request, shop: SbShop) -> Body:
+        ids = _id_list(request.query.get("item_id_list"), "item_id_list", api.ID_BATCH)
+        currency = CURRENCY.get(shop.region, "VND")
+        found = [shop.listings[item_id] for item_id in ids if item_id in shop.listings]
+        return ok({"item_list": [base_info(listing, self.item_sku(listing), currency) for listing in found]})
+
+    async def _model_list(self, request: web.Request, shop: SbShop) -> Body:
+        listing = _listing(shop, request.query.get("item_id"))
+        return ok(model_list(listing, CURRENCY.get(shop.region, "VND")))
+
+    async def _search_item(self, request: web.Request, shop: SbShop) -> Body:
+        query = request.query
+        offset, size = _int(query.get("offset") or 0, "offset", low=0), _page_size(query)
+        sku, name = query.get("item_sku", ""), query.get("item_name", "").lower()
+        matches = [
+            int(listing.item_id)
+            for listing in sorted(shop.listings.values(), key=lambda x: int(x.item_id))
+            if listing.status != "deleted"
+            and (not sku or any(sku in s for s in [self.item_sku(listing), *(v.sku for v in listing.variants)]))
+            and name in listing.name.lower()
+        ]
+        page = matches[offset : offset + size]
+        return ok({"item_id_list": page, "total_count": len(matches), "next_offset": offset + size})
+
+    # ------------------------------------------------------------------ product writes
+
+    async def _add_item(self, request: web.Request, shop: SbShop) -> Body:
+        body = await _json_body(request)
+        name = str(body.get("item_name") or "").strip()
+        if not name:
+            raise ApiError("error_param", "item_name is required.")
+        category = _int(body.get("category_id"), "category_id", low=1)
+        price, reason = _price(body.get("original_price"), shop.region)
+        if price is None:
+            raise ApiError("error_invalid_price", reason)
+        stock = _stock(body.get("seller_stock"))
+        if stock is None:
+            raise ApiError("error_param", "seller_stock is invalid.")
+        sku = str(body.get("item_sku") or "")
+        variant = {"sku": sku, "price": str(price), "stock": stock}
+        description = str(body.get("description") or "")
+        listing = self.add_listing(shop, name, [variant], description=description, category_id=str(category))
+        self._parent_sku[listing.item_id] = sku
+        self.counters.creates += 1
+        self.record_write(sku)
+        return ok({"item_id": int(listing.item_id), "item_name": name, "item_status": "NORMAL", "item_sku": sku})
+
+    async def _init_tier(self, request: web.Request, shop: SbShop) -> Body:
+        body = await _json_body(request)
+        listing = _listing(shop, body.get("item_id"))
+        if is_tiered(listing):
+            raise ApiError("error_param", "The tier variation of this item has already been initialized.")
+        tiers, models = body.get("tier_variation"), body.get("model")
+        if not isinstance(tiers, list) or not 1 <= len(tiers) <= 2 or not isinstance(models, list) or not models:
+            raise ApiError("error_param", "tier_variation needs 1 or 2 tiers and model at least one model.")
+        names = [str(tier.get("name") or "") for tier in tiers]
+        options = [[str(o.get("option") or "") for o in tier.get("option_list") or []] for tier in tiers]
+        listing.variants = [self._model_variant(model, names, options, shop.region) for model in models]
+        listing.updated_at = time.time()
+        for variant in listing.variants:
+            self.record_write(variant.sku)
+        created = [{"model_id": int(v.variant_id), "model_sku": v.sku, "tier_index": m.get("tier_index")}
+                   for v, m in zip(listing.variants, models, strict=True)]  # fmt: skip
+        return ok({"item_id": int(listing.item_id), "tier_variation": tiers, "model": created})
+
+    def _model_variant(self, model: Any, names: list[str], options: list[list[str]], region: str) -> SbVariant:
+        index = model.get("tier_index") if isinstance(model, dict) else None
+        if not isinstance(index, list) or len(index) != len(names):
+            raise ApiError("error_param", "tier_index is invalid.")
+        if not all(isinstance(i, int) and 0 <= i < len(choices) for i, choices in zip(index, options, strict=True)):
+            raise ApiError("error_param", "tier_index is out of the option_list.")
+        price, reason = _price(model.get("original_price"), region)
+        stock = _stock(model.get("seller_stock"))
+        if price is None or stock is None:
+            raise ApiError("error_param", reason or "seller_stock is invalid.")
+        chosen = {name: choices[i] for name, choices, i in zip(names, options, index, strict=True)}
+        return SbVariant(self.new_id(), str(model.get("model_sku") or ""), price, stock, chosen)
+
+    async def _update_item(self, request: web.Request, shop: SbShop) -> Body:
+        body = await _json_body(request)
+        listing = _listing(shop, body.get("item_id"))
+        if "item_name" in body and not str(body["item_name"] or "").strip():
+            raise ApiError("error_param", "item_name can not be empty.")
+        listing.name = str(body.get("item_name") or listing.name)
+        listing.description = str(body.get("description") or listing.description)
+        if body.get("category_id"):
+            listing.category_id = str(_int(body["category_id"], "category_id", low=1))
+        if body.get("item_sku") is not None:
+            self._set_item_sku(listing, str(body["item_sku"]))
+        listing.updated_at = time.time()
+        for variant in listing.variants:
+            self.record_write(variant.sku)
+        return ok({"item_id": int(listing.item_id), "item_name": listing.name})
+
+    def _set_item_sku(self, listing: SbListing, sku: str) -> None:
+        if is_tiered(listing):
+            self._parent_sku[listing.item_id] = sku
+        elif listing.variants:
+            listing.variants[0].sku = sku
+
+    async def _update_stock(self, request: web.Request, shop: SbShop) -> Body:
+        body = await _json_body(request)
+        listing = _listing(shop, body.get("item_id"))
+        successes, failures = [], []
+        for entry in _entries(body.get("stock_list"), "stock_list"):
+            variant, stock = _model(listing, entry.get("model_id")), _stock(entry.get("seller_stock"))
+            if variant is None or stock is None:
+                reason = "Model id is invalid." if variant is None else "Stock is invalid."
+                failures.append({"model_id": entry.get("model_id"), "failed_reason": reason})
+                continue
+            variant.stock = stock
+            self.record_write(variant.sku)
+            successes.append({"model_id": entry.get("model_id"), "location_id": "", "stock": stock})
+        if not successes:
+            raise ApiError("error_busi_update_stock_failed", "Update stock failed.",
+                           response={"success_list": [], "failure_list": failures})  # fmt: skip
+        listing.updated_at = time.time()
+        return ok({"success_list": successes, "failure_list": failures})
+
+    async def _update_price(self, request: web.Request, shop: SbShop) -> Body:
+        body = await _json_body(request)
+        listing = _listing(shop, body.get("item_id"))
+        successes, failures = [], []
+        for entry in _entries(body.get("price_list"), "price_list"):
+            variant = _model(listing, entry.get("model_id"))
+            price, reason = _price(entry.get("original_price"), shop.region)
+            if variant is None or price is None:
+                reason = "Model id is invalid." if variant is None else reason
+                failures.append({"model_id": entry.get("model_id"), "failed_reason": reason})
+                continue
+            variant.price = price
+            self.record_write(variant.sku)
+            successes.append({"model_id": entry.get("model_id"), "original_price": price})
+        if successes:
+            listing.updated_at = time.time()
+        return ok({"success_list": successes, "failure_list": failures})
+
+    # ------------------------------------------------------------------ orders
+
+    async def _order_list(self, request: web.Request, shop: SbShop) -> Body:
+        query = request.query
+        field = query.get("time_range_field")
+        if field not in ("create_time", "update_time"):
+            raise ApiError("error_param", "time_range_field should be create_time or update_time.")
+        start, end = _int(query.get("time_from"), "time_from"), _int(query.get("time_to"), "time_to")
+        if end < start or end - start > ORDER_WINDOW:
+            raise ApiError("order.order_list_invalid_time",
+                           "The time_from should be earlier than time_to and the range within 15 days.")  # fmt: skip
+        size, offset, status = _page_size(query), _cursor(query.get("cursor")), query.get("order_status")
+        stamped = [(_order_time(o, field), o) for o in shop.orders.values() if status in (None, o.status)]
+        orders = [
+            o for stamp, o in sorted(stamped, key=lambda pair: (pair[0], pair[1].order_id)) if start <= stamp <= end
+        ]
+        page, more = orders[offset : offset + size], offset + size < len(orders)
+        with_status = "order_status" in _fields(query)
+        entries = [{"order_sn": o.order_id, **({"order_status": o.status} if with_status else {})} for o in page]
+        return ok({"more": more, "next_cursor": str(offset + size) if more else "", "order_list": entries})
+
+    async def _order_detail(self, request: web.Request, shop: SbShop) -> Body:
+        order_sns = _id_list(request.query.get("order_sn_list"), "order_sn_list", api.ID_BATCH)
+        fields = _fields(request.query)
+        found = [shop.orders[sn] for sn in order_sns if sn in shop.orders]
+        return ok({"order_list": [order_detail(order, shop, self._parent_sku, fields) for order in found]})
+
+    # ------------------------------------------------------------------ pushes
+
+    def signed_push(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[dict[str, str], bytes, str]:
+        body = json.dumps(push_message(shop, event, self.partner_id), separators=(",", ":")).encode()
+        url = self.webhook_url or ""
+        signature = signing.webhook_signature(url, body, self._partner_key)
+        return {signing.WEBHOOK_SIGNATURE_HEADER: signature, "Content-Type": "application/json"}, body, url
+
+    async def _deliver(self, shop: SbShop, event: dict[str, Any]) -> None:
+        """As the base, with Shopee's success rule (2xx and an empty body) and the lost-push queue."""
+        headers, body, url = self.signed_push(shop, event)
+        for delay in (0.0, *self.webhook_retry_schedule):
+            await asyncio.sleep(delay * self.webhook_retry_scale)
+            if await self._push_once(url, headers, body):
+                self.counters.webhooks_sent += 1
+                return
+        self.counters.webhooks_failed += 1
+        self._keep_lost(shop, body)
+
+    async def _push_once(self, url: str, headers: Mapping[str, str], body: bytes) -> bool:
+        if self._client is None:
+            self._client = aiohttp.ClientSession()
+        try:
+            async with self._client.post(url, data=body, headers=dict(headers),
+                                         timeout=aiohttp.ClientTimeout(total=PUSH_TIMEOUT)) as response:  # fmt: skip
+                return 200 <= response.status < 300 and not await response.read()
+        except (TimeoutError, aiohttp.ClientError):
+            return False
+
+    def _keep_lost(self, shop: SbShop, body: bytes) -> None:
+        code = int(json.loads(body)["code"])
+        shop_id = None if code in PARTNER_LEVEL_PUSHES or not shop.shop_id.isdigit() else int(shop.shop_id)
+        self.lost_pushes.append(LostPush(next(self._lost_ids), shop_id, code, int(time.time()), body.decode()))
+
+    async def _lost_push_list(self, _request: web.Request) -> Body:
+        horizon = time.time() - LOST_PUSH_DAYS * 86400
+        pending = [push for push in self.lost_pushes if not push.consumed and push.lost_at >= horizon]
+        page = pending[:LOST_PAGE]
+        return ok({
+            "push_message_list": [push.entry() for push in page],
+            "has_next_page": len(pending) > LOST_PAGE,
+            "last_message_id": page[-1].message_id if page else 0,
+        })  # fmt: skip
+
+    async def _confirm_lost_pushes(self, request: web.Request) -> Body:
+        last = _int((await _json_body(request)).get("last_message_id"), "last_message_id", low=1)
+        for push in self.lost_pushes:
+            if push.message_id <= last:
+                push.consumed = True
+        return top()
+
+
+# ---------------------------------------------------------------------------------------------------- parameters
+
+
+def _limit_key(request: web.Request, module: str) -> str:
+    """Throttling is per (partner, shop, API module)."""
+    return f"{request.query.get('partner_id', '-')}:{request.query.get('shop_id', '-')}:{module}"
+
+
+def _int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    if value is None or value == "":
+        raise ApiError("error_param", f"There is no {name}.")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ApiError("error_param", f"Wrong type of {name}.") from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ApiError("error_param", f"{name} should be between {low} and {high}.")
+    return number
+
+
+def _page_size(query: Mapping[str, str]) -> int:
+    return _int(query.get("page_size"), "page_size", low=1, high=api.PAGE_SIZE)
+
+
+def _order_time(order: SbOrder, field: str) -> int:
+    return int(order.created_at if field == "create_time" else order.updated_at)
+
+
+def _cursor(value: str | None) -> int:
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise ApiError("error_param", "cursor is invalid.")
+    return int(value)
+
+
+def _id_list(value: str | None, name: str, cap: int) -> list[str]:
+    ids = [part.strip() for part in (value or "").split(",") if part.strip()]
+    if not ids:
+        raise ApiError("error_param", f"There is no {name}.")
+    if len(ids) > cap:
+        raise ApiError("error_param", f"{name} should have at most {cap} ids.")
+    return ids
+
+
+def _entries(value: Any, name: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not value or not all(isinstance(entry, dict) for entry in value):
+        raise ApiError("error_param", f"{name} should be a non-empty list.")
+    if len(value) > api.MODEL_BATCH:
+        raise ApiError("error_param", f"{name} should have at most {api.MODEL_BATCH} entries.")
+    return value
+
+
+def _fields(query: Mapping[str, str]) -> set[str]:
+    return {part.strip() for part in query.get("response_optional_fields", "").split(",") if part.strip()}
+
+
+def _update_window(query: Mapping[str, str]) -> tuple[int, float]:
+    low, high = query.get("update_time_from"), query.get("update_time_to")
+    if (low is None) != (high is None):
+        raise ApiError("error_param", "update_time_from and update_time_to should be given together.")
+    if low is None:
+        return 0, float("inf")
+    return _int(low, "update_time_from"), _int(high, "update_time_to")
+
+
+async def _json_body(request: web.Request) -> Body:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("error_param", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError("error_param", "The request body should be a JSON object.")
+    return body
+
+
+def _listing(shop: SbShop, item_id: Any) -> SbListing:
+    listing = shop.listings.get(str(_int(item_id, "item_id")))
+    if listing is None or listing.status == "deleted":
+        raise ApiError("error_item_not_found", "Item not found.")
+    return listing
+
+
+def _model(listing: SbListing, model_id: Any) -> SbVariant | None:
+    """The variant a model_id names: 0 for an item without models, else one of its models."""
+    try:
+        wanted = int(model_id)
+    except (TypeError, ValueError):
+        return None
+    if not is_tiered(listing):
+        return listing.variants[0] if wanted == 0 and listing.variants else None
+    return next((v for v in listing.variants if v.variant_id == str(wanted)), None)
+
+
+def _stock(seller_stock: Any) -> int | None:
+    """The total of a ``seller_stock`` list; None when it is missing or negative."""
+    if not isinstance(seller_stock, list) or not seller_stock:
+        return None
+    try:
+        values = [int(entry["stock"]) for entry in seller_stock]
+    except (TypeError, ValueError, KeyError):
+        return None
+    return sum(values) if all(value >= 0 for value in values) else None
+
+
+def _price(value: Any, region: str) -> tuple[Decimal | None, str]:
+    """(price, "") or (None, reason): positive, and whole unless the region takes two decimals."""
+    try:
+        price = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None, "Price is invalid."
+    if not price.is_finite() or price <= 0:
+        return None, "Price should be greater than 0."
+    places = 2 if region in DECIMAL_REGIONS else 0
+    if price != round(price, places):
+        return None, f"Price of region {region} allows {places} decimal places."
+    return price, ""
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    text = ""
+    while number:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+    return text.rjust(8, "0")
