@@ -1,0 +1,86 @@
+"""TikTok Shop error codes and what the client does about each.
+
+Sources (/work/shared/reference/marketplaces.md 4.5; TTS-DOC ``common-errors.md``, ``rate-limits.md`` and the
+per-API error lists in ``raw/tiktok/api-reference/**``). The envelope is ``{code, message, request_id, data}``
+with ``code`` 0 on success. HTTP statuses: 429 for throttling and 503 for server protection are documented; 401
+with ``106001`` is observed in the wild; the statuses of the other errors are UNCONFIRMED, so every rule below
+keys on the body code where there is one.
+"""
+
+from __future__ import annotations
+
+from connectors.base.policy import Action, ErrorTable, Rule
+
+# General and cross-domain (common-errors.md)
+THROTTLED = "36009002"
+INTERNAL = "36009003"
+INVALID_CREDENTIALS = "36009004"  # bad app_key, token, timestamp window, unexpected shop_cipher, bad version
+TIMEOUT = "36009007"
+INVALID_PATH = "36009009"
+INVALID_METHOD = "36009010"
+INVALID_VERSION = "36009014"
+INVALID_FORMAT = "36009022"
+IP_NOT_ALLOWED = "36009033"
+SHOP_MISMATCH = "101000"
+ACCESS_EXPIRED = "105002"
+SCOPE_MISSING = "105005"
+INVALID_SIGN = "106001"
+MISSING_SHOP_CIPHER = "106013"
+
+# Auth host (community-reported, EcomPHP/tiktokshop-php PR #15: "can not find related auth record",
+# "rt has expired"); official list UNCONFIRMED.
+AUTH_RECORD_NOT_FOUND = "36004005"
+REFRESH_EXPIRED = "36004001"
+
+# Orders (get-order-detail error list): transient failures to read orders.
+ORDERS_UNAVAILABLE = ("10002014", "10002015", "10037002", "10037003", "10037004")
+
+# Products (search/get/create/price/inventory error lists)
+PAGE_CURSOR_INVALID = "12019108"
+PAGE_SIZE_INVALID = "12019109"
+TOO_MANY_SELLER_SKUS = "12019027"
+TOO_MANY_SKU_IDS = "12019087"
+SEARCH_RESULT_CAP = "12052180"  # "The total number of search results can not exceed 10000."
+PRODUCT_NOT_FOUND = "12052032"
+PRODUCT_NOT_FOUND_CODES = frozenset({PRODUCT_NOT_FOUND, "12019150", "12052260", "12052048"})
+TOO_MANY_SKUS = "12052050"
+CATEGORY_NOT_FOUND = "12052023"
+INVENTORY_OUT_OF_RANGE = "12052055"
+PRICE_INVALID = "12052073"
+CURRENCY_INVALID = "12052084"
+WAREHOUSE_NOT_FOUND = "12052097"
+SKU_NOT_FOUND = "12052556"
+SKU_NOT_IN_PRODUCT = "12052557"
+SKU_DUPLICATE = "12052553"
+SKU_LIST_EMPTY = "12052902"
+PRODUCT_STATUS_INVALID = "12052901"
+CHECK_FAILED = "12052990"
+
+INVALID_RESPONSE = "invalid_response"
+"""Not a TikTok code: a 2xx answer whose body is not the JSON envelope (truncated, proxy page)."""
+
+REQUEST_LEVEL_CODES = frozenset({
+    INVALID_CREDENTIALS, INVALID_SIGN, MISSING_SHOP_CIPHER, IP_NOT_ALLOWED, SCOPE_MISSING, SHOP_MISMATCH,
+    INVALID_PATH, INVALID_METHOD, INVALID_VERSION, INVALID_FORMAT,
+})  # fmt: skip
+"""Permanent errors about the request or the credentials, never about one item: a batch re-raises them."""
+
+ERROR_TABLE = ErrorTable([
+    Rule(Action.THROTTLE, code=THROTTLED),
+    Rule(Action.THROTTLE, status=429),
+    Rule(Action.THROTTLE, status=503),  # "non-platform-controlled protective measure" (rate-limits.md)
+    Rule(Action.REFRESH, code=ACCESS_EXPIRED),
+    Rule(Action.RETRY, code=INTERNAL),
+    Rule(Action.RETRY, code=TIMEOUT),
+    Rule(Action.RETRY, code=INVALID_RESPONSE),
+    *(Rule(Action.RETRY, code=code) for code in ORDERS_UNAVAILABLE),
+    Rule(Action.REAUTHORIZE, code=SCOPE_MISSING),  # the seller must grant the scope again
+    Rule(Action.REAUTHORIZE, code=SHOP_MISMATCH),
+    Rule(Action.REAUTHORIZE, code=AUTH_RECORD_NOT_FOUND),  # refresh token unknown or already spent
+    Rule(Action.REAUTHORIZE, code=REFRESH_EXPIRED),
+    Rule(Action.PERMANENT, code=INVALID_CREDENTIALS),  # shared by token, app_key and clock errors
+    Rule(Action.PERMANENT, code=INVALID_SIGN),
+    Rule(Action.PERMANENT, code=MISSING_SHOP_CIPHER),
+    Rule(Action.PERMANENT, code=IP_NOT_ALLOWED),
+    Rule(Action.PERMANENT, code=INVALID_VERSION),
+])  # fmt: skip

@@ -1,0 +1,254 @@
+"""TikTok Shop payloads to and from the shared models.
+
+Field names follow the API reference copies in TTS-DOC ``raw/tiktok/api-reference/{products,orders,authorization}``
+(Search Products 202502, Get Product 202309, Create Product 202309, Get Order List 202309, Get Authorized Shops
+202309) and the Get Access Token response in ``authorization-overview-202407.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from connectors.base.models import (
+    Listing,
+    ListingDraft,
+    ListingVariant,
+    Order,
+    OrderLine,
+    ShopInfo,
+    TokenPair,
+    VariantDraft,
+)
+from connectors.base.secret import Secret
+
+REGION_CURRENCY = {
+    "VN": "VND", "TH": "THB", "MY": "MYR", "PH": "PHP", "SG": "SGD", "ID": "IDR", "US": "USD", "GB": "GBP",
+    "MX": "MXN", "BR": "BRL", "JP": "JPY", "DE": "EUR", "FR": "EUR", "IT": "EUR", "ES": "EUR", "IE": "EUR",
+}  # fmt: skip
+
+PRODUCT_STATUS = {
+    "ACTIVATE": "active",
+    "SELLER_DEACTIVATED": "inactive",
+    "PLATFORM_DEACTIVATED": "inactive",
+    "FREEZE": "inactive",
+    "DELETED": "deleted",
+    "DRAFT": "draft",
+    "PENDING": "pending",
+    "FAILED": "failed",
+}
+
+
+def utc(timestamp: Any) -> datetime | None:
+    """An aware UTC datetime from Unix seconds (int or numeric string); None when absent or zero."""
+    try:
+        seconds = int(timestamp)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+
+
+def money(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def amount(value: Decimal) -> str:
+    """A price as TikTok wants it: a plain decimal string, never exponent notation."""
+    return format(value, "f")
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+# ---------------------------------------------------------------------------------------------- auth and shops
+
+
+def token_pair(data: Mapping[str, Any]) -> TokenPair:
+    refresh = data.get("refresh_token")
+    return TokenPair(
+        access_token=Secret(str(data.get("access_token") or "")),
+        refresh_token=Secret(str(refresh)) if refresh else None,
+        access_expires_at=utc(data.get("access_token_expire_in")),
+        refresh_expires_at=utc(data.get("refresh_token_expire_in")),
+        platform_account_id=str(data["open_id"]) if data.get("open_id") else None,
+        extra={
+            key: data[key]
+            for key in ("seller_name", "seller_base_region", "user_type", "granted_scopes")
+            if key in data
+        },
+    )
+
+
+def shop_info(shop: Mapping[str, Any]) -> ShopInfo:
+    return ShopInfo(
+        platform_shop_id=str(shop.get("id") or ""),
+        name=str(shop.get("name") or ""),
+        region=str(shop["region"]) if shop.get("region") else None,
+        data={key: shop[key] for key in ("cipher", "code", "seller_type") if key in shop},
+    )
+
+
+# ------------------------------------------------------------------------------------------------- products
+
+
+def sku_price(sku: Mapping[str, Any]) -> Decimal:
+    """The price we write as ``amount`` reads back as ``tax_exclusive_price`` (Get Product); fall back to the
+    sale price, then to ``amount``."""
+    price = as_dict(sku.get("price"))
+    for key in ("tax_exclusive_price", "sale_price", "amount"):
+        if price.get(key) not in (None, ""):
+            return money(price[key])
+    return Decimal(0)
+
+
+def sku_stock(sku: Mapping[str, Any]) -> int:
+    return sum(int(row.get("quantity") or 0) for row in as_list(sku.get("inventory")) if isinstance(row, dict))
+
+
+def variant(sku: Mapping[str, Any]) -> ListingVariant:
+    options = {
+        str(attr.get("name") or attr.get("id") or ""): str(attr.get("value_name") or attr.get("value_id") or "")
+        for attr in as_list(sku.get("sales_attributes"))
+        if isinstance(attr, dict)
+    }
+    status = as_dict(sku.get("status_info")).get("status")
+    return ListingVariant(
+        platform_variant_id=str(sku["id"]) if sku.get("id") else None,
+        sku=str(sku.get("seller_sku") or ""),
+        price=sku_price(sku),
+        stock=sku_stock(sku),
+        options=options,
+        status="inactive" if status == "DEACTIVATED" else "active",
+    )
+
+
+def listing(product: Mapping[str, Any]) -> Listing:
+    chains = [c for c in as_list(product.get("category_chains")) if isinstance(c, dict)]
+    leaf = next((c for c in chains if c.get("is_leaf")), chains[-1] if chains else None)
+    status = str(product.get("status") or "")
+    return Listing(
+        platform_item_id=str(product.get("id") or ""),
+        name=str(product.get("title") or ""),
+        description=str(product.get("description") or ""),
+        status=PRODUCT_STATUS.get(status, status.lower() or "active"),
+        category_id=str(leaf["id"]) if leaf and leaf.get("id") else None,
+        variants=[variant(sku) for sku in as_list(product.get("skus")) if isinstance(sku, dict)],
+        updated_at=utc(product.get("update_time")),
+    )
+
+
+def sku_payload(draft: VariantDraft, warehouse_id: str, currency: str, sku_id: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "seller_sku": draft.sku,
+        "price": {"amount": amount(draft.price), "currency": currency},
+        "inventory": [{"warehouse_id": warehouse_id, "quantity": draft.stock}],
+        "sales_attributes": [{"name": name, "value_name": value} for name, value in draft.options.items()],
+    }
+    if sku_id is not None:
+        payload["id"] = sku_id
+    return payload
+
+
+def product_payload(
+    draft: ListingDraft, warehouse_id: str, currency: str, package_weight: Mapping[str, str],
+    sku_ids: Mapping[str, str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Create/Edit Product body. ``description`` is required by TikTok, so the title stands in for an empty one;
+    images must be URIs returned by TikTok's image upload (passed through as given)."""
+    ids = sku_ids or {}
+    return {
+        "save_mode": "LISTING",
+        "title": draft.name,
+        "description": draft.description or draft.name,
+        "category_id": draft.category_id or "",
+        "main_images": [{"uri": uri} for uri in draft.images],
+        "package_weight": dict(package_weight),
+        "skus": [sku_payload(v, warehouse_id, currency, ids.get(v.sku)) for v in draft.variants],
+    }
+
+
+def created_listing(draft: ListingDraft, item_id: str, skus: list[Any], status: str = "active") -> Listing:
+    """The listing a Create/Edit Product answer describes (it returns ids, not the whole product)."""
+    ids = {str(s.get("seller_sku")): str(s.get("id")) for s in skus if isinstance(s, dict) and s.get("id")}
+    return Listing(
+        platform_item_id=item_id,
+        name=draft.name,
+        description=draft.description,
+        status=status,
+        category_id=draft.category_id,
+        variants=[
+            ListingVariant(
+                platform_variant_id=ids.get(v.sku), sku=v.sku, price=v.price, stock=v.stock, options=dict(v.options)
+            )
+            for v in draft.variants
+        ],
+        updated_at=datetime.now(UTC),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- orders
+
+
+def order_lines(items: list[Any]) -> list[OrderLine]:
+    """TikTok returns one line item per unit (no quantity field): units of the same SKU at the same price become
+    one line, identified by the first unit's line id."""
+    grouped: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        key = (str(item.get("sku_id") or ""), str(item.get("seller_sku") or ""), str(item.get("sale_price") or ""))
+        first, count = grouped.get(key, (item, 0))
+        grouped[key] = (first, count + 1)
+    return [
+        OrderLine(
+            platform_line_id=str(item.get("id") or ""),
+            platform_item_id=str(item["product_id"]) if item.get("product_id") else None,
+            platform_variant_id=str(item["sku_id"]) if item.get("sku_id") else None,
+            sku=str(item["seller_sku"]) if item.get("seller_sku") else None,
+            name=str(item.get("product_name") or ""),
+            quantity=count,
+            unit_price=money(item.get("sale_price")),
+        )
+        for item, count in grouped.values()
+    ]
+
+
+def buyer(order: Mapping[str, Any]) -> dict[str, Any]:
+    address = as_dict(order.get("recipient_address"))
+    found = {
+        "user_id": order.get("user_id"),
+        "email": order.get("buyer_email"),
+        "name": address.get("name"),
+        "phone": address.get("phone_number"),
+        "address": address.get("full_address"),
+        "region": address.get("region_code"),
+        "message": order.get("buyer_message"),
+    }
+    return {key: value for key, value in found.items() if value not in (None, "")}
+
+
+def order(payload: Mapping[str, Any]) -> Order:
+    payment = as_dict(payload.get("payment"))
+    created = utc(payload.get("create_time")) or datetime.fromtimestamp(0, UTC)
+    return Order(
+        platform_order_id=str(payload.get("id") or ""),
+        status=str(payload.get("status") or ""),
+        created_at=created,
+        updated_at=utc(payload.get("update_time")) or created,
+        currency=str(payment.get("currency") or ""),
+        subtotal=money(payment.get("sub_total")),
+        shipping_fee=money(payment.get("shipping_fee")),
+        total=money(payment.get("total_amount")),
+        buyer=buyer(payload),
+        lines=order_lines(as_list(payload.get("line_items"))),
+    )

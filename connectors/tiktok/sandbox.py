@@ -1,0 +1,410 @@
+"""A local TikTok Shop Partner API (202309+) for the demo, the tests and the benchmarks.
+
+It serves, on one server, the API host paths the client uses and the auth host's token endpoints, with the
+platform's parameter names, signature check (``connectors.tiktok.signing``), timestamp window [now - 5 min,
+now + 30 s], ``x-tts-access-token`` header, ``shop_cipher`` rules (required on shop calls: ``106013``; refused on
+``/authorization/*``: ``36009004``), error envelope and codes (TTS-DOC ``common-errors.md`` and the per-API error
+lists), page-size caps, the 10,000-result cap of Search Products (``12052180``), ``seller_skus`` ≤ 10, order ids
+≤ 50, one product per price/stock call with per-SKU inventory errors, Create Product's ``idempotency_key``, the
+50 QPS per (app, shop, API) limit (HTTP 429 + ``36009002``) and signed pushes (``Authorization`` = hex
+HMAC-SHA256(app_secret, app_key + body)) retried +2 min, +30 min, +3 h, +12 h.
+
+Tokens: access 7 days; refresh token lifetime = the authorization duration (365 days here; the real value is
+whatever ``refresh_token_expire_in`` says). A refresh returns a NEW refresh token and the spent one stops working
+(``single_use_refresh``: TikTok documents only that a refresh returns a refresh token; treating it as rotating is
+the safe reading); the new one keeps the authorization's expiry (refreshing never extends the authorization).
+
+NOT emulated (behaviour of the real platform this sandbox does not reproduce):
+
+- the authorization page and its redirect (codes come from ``issue_code``, valid 10 minutes instead of 30);
+  a seller owning several shops (one token per shop here); scopes (all granted, ``105005`` never returned);
+  the IP allow list (``36009033``); user types other than seller;
+- API version errors (``36009014``), unknown paths and wrong methods (aiohttp's plain 404/405 instead of
+  ``36009009``/``36009010``); the 503 "server protection" answer; HTTP statuses other than 401 (auth), 429
+  (throttle) and 500 (internal) are a plausible 400 (UNCONFIRMED for TikTok);
+- product audit (new products are ``ACTIVATE`` at once), promotions and price locks, categories, brands,
+  attributes, images (``main_images`` are neither required nor checked), package weight and dimensions, global
+  products, multi-warehouse and backorder stock (each shop has one default sales warehouse), ``inventory/search``,
+  the product deactivate/delete APIs; search sorts products by creation (TikTok's order is undocumented);
+- orders beyond status changes: ON_HOLD (US/UK only), cancellations, returns, packages, fulfilment, discounts,
+  taxes; buyers are whatever the admin route or test put in;
+- webhook types other than 1, 15, 16, 6 and 7; the 3-second ack deadline; a 401 ack counting as delivered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbVariant
+from connectors.base.signing import signatures_match
+from connectors.tiktok import client as api
+from connectors.tiktok import errors as e
+from connectors.tiktok import sandbox_checks as c
+from connectors.tiktok import sandbox_render as r
+from connectors.tiktok import signing
+from connectors.tiktok.mapping import as_dict, as_list
+
+ApiHandler = Callable[[web.Request, SbShop, dict[str, Any]], Awaitable[web.StreamResponse]]
+TIMESTAMP_PAST = 300  # seconds: "must not be earlier than 5 minutes before the current time"
+TIMESTAMP_FUTURE = 30  # "must not exceed the current time by more than 30 seconds"
+ORDER_SORT_FIELDS = frozenset({"create_time", "update_time"})
+
+
+class Sandbox(SandboxBase):
+    platform: ClassVar[str] = "tiktok"
+    access_ttl: ClassVar[float] = 7 * 86_400.0
+    refresh_ttl: ClassVar[float] = 365 * 86_400.0
+    single_use_refresh: ClassVar[bool] = True
+    default_rate_limit: ClassVar[float | None] = 50.0
+    webhook_retry_schedule = (120.0, 1_800.0, 10_800.0, 43_200.0)
+    order_statuses = ("UNPAID", "AWAITING_SHIPMENT", "AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED")
+
+    def __init__(self, app: Mapping[str, str], **options: Any) -> None:
+        super().__init__(app, **options)
+        self.search_result_cap = api.SEARCH_RESULT_CAP  # Search Products pages through at most this many
+        self._idempotency: dict[tuple[str, str], str] = {}  # (shop id, idempotency_key) -> product id
+        self._tts_ids = itertools.count(576_461_413_038_785_752)  # 18 digits, like TikTok order ids
+        self._ciphers: dict[str, str] = {}  # shop_cipher -> shop id
+
+    def new_id(self) -> str:
+        return str(next(self._tts_ids))
+
+    def add_shop(self, shop_id: str, name: str | None = None, *, access_token: str | None = None,
+                 refresh_token: str | None = None, **extra: str) -> SbShop:  # fmt: skip
+        """A shop with a ``shop_cipher`` (as Get Authorized Shops returns) and a default sales warehouse."""
+        shop = super().add_shop(shop_id, name, access_token=access_token, refresh_token=refresh_token, **extra)
+        shop.extra.setdefault("shop_cipher", f"ROW_{secrets.token_urlsafe(24)}")
+        shop.extra.setdefault("warehouse_id", self.new_id())
+        self._ciphers[shop.extra["shop_cipher"]] = shop.shop_id
+        return shop
+
+    def shop_by_cipher(self, cipher: str | None) -> SbShop | None:
+        shop = self.shops.get(self._ciphers.get(cipher or "", ""))
+        return shop if shop is not None and cipher and shop.extra.get("shop_cipher") == cipher else None
+
+    # ------------------------------------------------------------------ answers
+
+    def throttle_response(self) -> web.Response:
+        return r.error(429, e.THROTTLED, "Too many requests. You've made too many requests in a short period of time.")
+
+    def server_error_response(self) -> web.Response:
+        return r.error(500, e.INTERNAL, "Internal error. Please try again. If the issue persists after multiple "
+                                        "attempts, please contact platform support.")  # fmt: skip
+
+    def signed_push(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[dict[str, str], bytes, str]:
+        kind, data = r.push_data(event)
+        envelope = {"type": kind, "tts_notification_id": self.new_id(), "shop_id": shop.shop_id,
+                    "timestamp": int(time.time()), "data": data}  # fmt: skip
+        body = r.json_bytes(envelope)
+        app_key, app_secret = self.app_credentials["app_key"], self.app_credentials["app_secret"]
+        headers = {signing.WEBHOOK_SIGNATURE_HEADER: signing.webhook_signature(body, app_key, app_secret),
+                   "Content-Type": "application/json"}  # fmt: skip
+        return headers, body, self.webhook_url or ""
+
+    # ------------------------------------------------------------------ routes
+
+    def add_routes(self, app: web.Application) -> None:
+        router = app.router
+        router.add_get(api.TOKEN_GET, self._token_get)
+        router.add_get(api.TOKEN_REFRESH, self._token_refresh)
+        router.add_get(api.SHOPS, self._api(self._shops, shop_scoped=False))
+        router.add_get(api.WAREHOUSES, self._api(self._warehouses))
+        router.add_post(api.PRODUCT_SEARCH, self._api(self._search_products))
+        router.add_post(api.PRODUCTS, self._api(self._create_product))
+        router.add_get(api.PRODUCTS + "/{product_id}", self._api(self._get_product))
+        router.add_put(api.PRODUCTS + "/{product_id}", self._api(self._edit_product))
+        router.add_post(api.PRODUCTS + "/{product_id}/prices/update", self._api(self._update_prices))
+        router.add_post(api.PRODUCTS + "/{product_id}/inventory/update", self._api(self._update_inventory))
+        router.add_post(api.ORDER_SEARCH, self._api(self._search_orders))
+        router.add_get(api.ORDER_DETAIL, self._api(self._order_detail))
+
+    def _api(self, handler: ApiHandler, *, shop_scoped: bool = True) -> Handler:
+        """Gate (rate limit, faults), then TikTok's checks in order: app_key, sign present, timestamp, sign,
+        access token, shop_cipher; then the handler with the shop and the JSON body."""
+
+        async def endpoint(request: web.Request) -> web.StreamResponse:
+            blocked = await self.gate(request, self._limit_key(request))
+            if blocked is not None:
+                return blocked
+            raw = await request.read()
+            shop = self._authenticate(request, raw, shop_scoped)
+            if isinstance(shop, web.Response):
+                return shop
+            body = r.json_body(raw)
+            if body is None:
+                return r.error(400, e.INVALID_FORMAT, "Invalid request format. The request body format must be "
+                                                      "`application/json`.")  # fmt: skip
+            return await handler(request, shop, body)
+
+        return endpoint
+
+    def _limit_key(self, request: web.Request) -> str:
+        """Per (app, shop, API): 50 QPS for each API, counted per app and shop (rate-limits.md)."""
+        cipher = request.query.get("shop_cipher")
+        shop = self.shop_by_cipher(cipher) if cipher else self.shop_by_token(request.headers.get(
+            signing.ACCESS_TOKEN_HEADER))  # fmt: skip
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else request.path
+        return f"{request.query.get('app_key', '')}:{shop.shop_id if shop else '-'}:{request.method} {route}"
+
+    # ------------------------------------------------------------------ authentication
+
+    def _authenticate(self, request: web.Request, raw: bytes, shop_scoped: bool) -> SbShop | web.Response:
+        problem = self._check_credentials(request.query) or self._check_sign(request, raw)
+        if problem is not None:
+            return problem
+        token = request.headers.get(signing.ACCESS_TOKEN_HEADER)
+        return self._resolve_shop(request.query.get("shop_cipher"), token, shop_scoped)
+
+    def _check_credentials(self, query: Mapping[str, str]) -> web.Response | None:
+        if query.get("app_key") != self.app_credentials["app_key"]:
+            return r.error(401, e.INVALID_CREDENTIALS, "Invalid credentials. Invalid `app_key` query parameter.")
+        if not query.get("sign"):
+            return r.error(401, e.INVALID_CREDENTIALS, "Missing credentials. The request does not include a "
+                                                       "required signature in the query.")  # fmt: skip
+        stamp = query.get("timestamp", "")
+        if not stamp.isdigit():
+            return r.error(401, e.INVALID_CREDENTIALS, "Invalid timestamp. The value of the `timestamp` query "
+                                                       "parameter must not be lesser than 0.")  # fmt: skip
+        now = time.time()
+        if int(stamp) < now - TIMESTAMP_PAST:
+            return r.error(401, e.INVALID_CREDENTIALS, "Invalid timestamp. The value of the `timestamp` query "
+                           "parameter must not be earlier than 5 minutes before the current time.")  # fmt: skip
+        if int(stamp) > now + TIMESTAMP_FUTURE:
+            return r.error(401, e.INVALID_CREDENTIALS, "Invalid timestamp. The value of the `timestamp` query "
+                           "parameter must not exceed the current time by more than 30 seconds.")  # fmt: skip
+        return None
+
+    def _check_sign(self, request: web.Request, raw: bytes) -> web.Response | None:
+        params = {key: request.query.get(key, "") for key in request.query}  # the first value of a repeated key
+        signed_body = None if request.content_type == "multipart/form-data" or not raw else raw
+        base = signing.base_string(request.path, params, signed_body)
+        expected = signing.signature(base, self.app_credentials["app_secret"])
+        if not signatures_match(expected, request.query.get("sign")):
+            return r.error(401, e.INVALID_SIGN, "Invalid credentials. The `sign` query parameter is invalid.")
+        return None
+
+    def _resolve_shop(self, cipher: str | None, token: str | None, shop_scoped: bool) -> SbShop | web.Response:
+        if shop_scoped and not cipher:
+            return r.error(400, e.MISSING_SHOP_CIPHER, "Missing identifier. The `shop_cipher` query parameter is "
+                                                       "required to identify the target shop.")  # fmt: skip
+        if not shop_scoped and cipher:
+            return r.error(400, e.INVALID_CREDENTIALS, "Unexpected identifier. The `shop_cipher` query parameter "
+                                                       "is not required for this request.")  # fmt: skip
+        owner = self.shop_by_token(token)
+        state = self.check_access(owner, token)
+        if state == "expired":
+            return r.error(401, e.ACCESS_EXPIRED, "Expired credentials. The `x-tts-access-token` header has expired.")
+        if state != "ok" or owner is None:
+            return r.error(401, e.INVALID_CREDENTIALS, "Invalid credentials. The `x-tts-access-token` header is "
+                                                       "invalid.")  # fmt: skip
+        if shop_scoped and self.shop_by_cipher(cipher) is not owner:
+            return r.error(401, e.SHOP_MISMATCH, "Invalid query or header. The shop associated with the "
+                           "`x-tts-access-token` header does not match the `shop_cipher` query parameter.")  # fmt: skip
+        return owner
+
+    # ------------------------------------------------------------------ auth host
+
+    def _check_app_secret(self, query: Mapping[str, str], grant_type: str) -> web.Response | None:
+        app_key, app_secret = self.app_credentials["app_key"], self.app_credentials["app_secret"]
+        if query.get("app_key") != app_key or not signatures_match(app_secret, query.get("app_secret")):
+            return r.error(401, e.INVALID_CREDENTIALS, "Invalid credentials. Invalid `app_key` or `app_secret`.")
+        if query.get("grant_type") != grant_type:
+            return r.error(400, e.INVALID_CREDENTIALS, f"Invalid grant_type: only `{grant_type}` is accepted.")
+        return None
+
+    async def _token_get(self, request: web.Request) -> web.StreamResponse:
+        blocked = await self.gate(request, f"auth:{request.query.get('app_key', '')}")
+        if blocked is not None:
+            return blocked
+        problem = self._check_app_secret(request.query, "authorized_code")
+        if problem is not None:
+            return problem
+        shop = self.redeem_code(request.query.get("auth_code", ""))
+        if shop is None:
+            return r.error(400, e.AUTH_RECORD_NOT_FOUND, "can not find related auth record")
+        access, refresh = self.issue_tokens(shop)
+        return r.ok(r.token_json(shop, access, refresh))
+
+    async def _token_refresh(self, request: web.Request) -> web.StreamResponse:
+        blocked = await self.gate(request, f"auth:{request.query.get('app_key', '')}")
+        if blocked is not None:
+            return blocked
+        problem = self._check_app_secret(request.query, "refresh_token")
+        if problem is not None:
+            return problem
+        value = request.query.get("refresh_token", "")
+        shop = next((s for s in self.shops.values() if value in s.refresh), None)
+        found = shop.refresh[value] if shop is not None else None
+        pair = self.spend_refresh(shop, value)
+        if pair is None or shop is None or found is None:
+            if found is not None and not found.used and found.expires_at <= time.time():
+                return r.error(400, e.REFRESH_EXPIRED, "rt has expired")
+            return r.error(400, e.AUTH_RECORD_NOT_FOUND, "can not find related auth record")
+        access, refresh = pair
+        refresh.expires_at = found.expires_at  # the authorization's end: a refresh never extends it
+        return r.ok(r.token_json(shop, access, refresh))
+
+    # ------------------------------------------------------------------ shops, warehouses
+
+    async def _shops(self, _request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
+        return r.ok({"shops": [r.shop_json(shop)]})
+
+    async def _warehouses(self, _request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
+        return r.ok({"warehouses": [{
+            "id": shop.extra["warehouse_id"], "name": "Default warehouse", "effect_status": "ENABLED",
+            "type": "SALES_WAREHOUSE", "sub_type": "DOMESTIC_WAREHOUSE", "is_default": True,
+        }]})  # fmt: skip
+
+    # ------------------------------------------------------------------ products: read
+
+    async def _search_products(self, request: web.Request, shop: SbShop, body: dict[str, Any]) -> web.StreamResponse:
+        size, offset = r.page_size(request.query), r.read_offset(request.query.get("page_token"))
+        if size is None:
+            return r.error(400, e.PAGE_SIZE_INVALID, "page size is invalid")
+        if offset is None:
+            return r.error(400, e.PAGE_CURSOR_INVALID, "page number is invalid")
+        if len(as_list(body.get("seller_skus"))) > api.SELLER_SKU_FILTER_CAP:
+            return r.error(
+                400, e.TOO_MANY_SELLER_SKUS, "The maximum count of “seller_skus” in the search filter is 10."
+            )
+        if len(as_list(body.get("sku_ids"))) > api.SELLER_SKU_FILTER_CAP:
+            return r.error(400, e.TOO_MANY_SKU_IDS, "The number of SKU IDs exceeds the limit of 10")
+        matches = [
+            item
+            for item in shop.listings.values()
+            if c.product_matches(item, body)  # creation order
+        ]
+        if min(offset + size, len(matches)) > self.search_result_cap:
+            return r.error(400, e.SEARCH_RESULT_CAP, "The total number of search results can not exceed 10000.")
+        page = matches[offset : offset + size]
+        more = offset + size < len(matches)
+        return r.ok({"products": [r.product_json(item, shop) for item in page], "total_count": len(matches),
+                     "next_page_token": r.offset_token(offset + size) if more else ""})  # fmt: skip
+
+    async def _get_product(self, request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
+        listing = c.live(shop, request.match_info["product_id"])
+        if listing is None:
+            return c.no_product()
+        return r.ok(r.product_json(listing, shop, detail=True))
+
+    # ------------------------------------------------------------------ products: create and edit
+
+    async def _create_product(self, request: web.Request, shop: SbShop, body: dict[str, Any]) -> web.StreamResponse:
+        key = str(body.get("idempotency_key") or "")
+        known = c.live(shop, self._idempotency.get((shop.shop_id, key), "")) if key else None
+        if known is not None:  # same key, same product: nothing is written again
+            return r.ok(r.created_json(known))
+        problem = c.check_product(shop, body)
+        if problem is not None:
+            return problem
+        listing = self.add_listing(shop, str(body["title"]), [c.variant_spec(sku) for sku in body["skus"]],
+                                   description=str(body.get("description") or ""),
+                                   category_id=str(body["category_id"]))  # fmt: skip
+        self.counters.creates += 1
+        if key:
+            self._idempotency[(shop.shop_id, key)] = listing.item_id
+        skus = [v.sku for v in listing.variants]
+        return self._written(request, shop, listing, kind="product_created", data=r.created_json(listing), skus=skus)
+
+    async def _edit_product(self, request: web.Request, shop: SbShop, body: dict[str, Any]) -> web.StreamResponse:
+        listing = c.live(shop, request.match_info["product_id"])
+        if listing is None:
+            return c.no_product()
+        problem = c.check_product(shop, body) or c.check_sku_ids(listing, as_list(body.get("skus")))
+        if problem is not None:
+            return problem
+        listing.name, listing.description = str(body["title"]), str(body.get("description") or "")
+        listing.category_id = str(body["category_id"])
+        known = {v.variant_id: v for v in listing.variants}
+        listing.variants = [self._edited_variant(known, as_dict(sku)) for sku in body["skus"]]
+        skus = [v.sku for v in listing.variants]
+        return self._written(request, shop, listing, kind="product_changed", data=r.created_json(listing), skus=skus)
+
+    def _edited_variant(self, known: Mapping[str, SbVariant], sku: dict[str, Any]) -> SbVariant:
+        spec = c.variant_spec(sku)
+        variant = known.get(str(sku.get("id") or "")) or SbVariant(self.new_id(), spec["sku"], Decimal(0), 0)
+        variant.sku, variant.price, variant.stock = spec["sku"], Decimal(spec["price"]), int(spec["stock"])
+        variant.options = dict(spec["options"])
+        return variant
+
+    def _written(
+        self, request: web.Request, shop: SbShop, listing: SbListing, *, kind: str | None, data: Any, skus: list[str]
+    ) -> web.StreamResponse:
+        """After a successful write: counters, a push, and maybe a lost response."""
+        listing.updated_at = max(time.time(), listing.updated_at + 0.001)
+        for sku in skus:
+            self.record_write(sku)
+        if kind is not None:
+            self.push(shop, {"kind": kind, "listing": listing})
+        if self.lose_response(request):
+            return web.Response()
+        return r.ok(data)
+
+    # ------------------------------------------------------------------ prices and inventory
+
+    async def _update_prices(self, request: web.Request, shop: SbShop, body: dict[str, Any]) -> web.StreamResponse:
+        listing = c.live(shop, request.match_info["product_id"])
+        if listing is None:
+            return c.no_product()
+        skus = [as_dict(sku) for sku in as_list(body.get("skus"))]
+        problem = c.check_prices(shop, listing, skus)
+        if problem is not None:
+            return problem
+        by_id = {v.variant_id: v for v in listing.variants}
+        for sku in skus:
+            by_id[str(sku["id"])].price = Decimal(str(as_dict(sku["price"])["amount"]))
+        written = [by_id[str(sku["id"])].sku for sku in skus]
+        return self._written(request, shop, listing, kind=None, data={}, skus=written)
+
+    async def _update_inventory(self, request: web.Request, shop: SbShop, body: dict[str, Any]) -> web.StreamResponse:
+        listing = c.live(shop, request.match_info["product_id"])
+        if listing is None:
+            return c.no_product()
+        skus = [as_dict(sku) for sku in as_list(body.get("skus"))]
+        problem = c.check_sku_list(skus)
+        if problem is not None:
+            return problem
+        by_id = {v.variant_id: v for v in listing.variants}
+        failures, written = [], []
+        for sku in skus:
+            failure = c.inventory_failure(shop, by_id, sku)
+            if failure is not None:
+                failures.append(failure)
+                continue
+            variant = by_id[str(sku["id"])]
+            variant.stock = int(as_dict(as_list(sku["inventory"])[0])["quantity"])
+            written.append(variant.sku)
+        data = {"errors": failures} if failures else {}
+        return self._written(request, shop, listing, kind=None, data=data, skus=written)
+
+    # ------------------------------------------------------------------ orders
+
+    async def _search_orders(self, request: web.Request, shop: SbShop, body: dict[str, Any]) -> web.StreamResponse:
+        size, cursor = r.page_size(request.query), r.read_cursor(request.query.get("page_token"))
+        field = request.query.get("sort_field", "create_time")
+        descending = request.query.get("sort_order", "DESC").upper() == "DESC"  # default order: UNCONFIRMED
+        if size is None or cursor is False or field not in ORDER_SORT_FIELDS:
+            return r.error(400, e.INVALID_CREDENTIALS, "Invalid parameters: page_size (1-100), page_token or "
+                                                       "sort_field.")  # fmt: skip
+        matches = sorted((o for o in shop.orders.values() if c.order_matches(o, body)),
+                         key=lambda o: r.order_key(o, field), reverse=descending)  # fmt: skip
+        rest = c.after(matches, cursor, field, descending=descending) if isinstance(cursor, tuple) else matches
+        page = rest[:size]
+        token = r.cursor_token(r.order_key(page[-1], field)) if len(rest) > size else ""
+        return r.ok({"orders": [r.order_json(o) for o in page], "next_page_token": token,
+                     "total_count": len(matches)})  # fmt: skip
+
+    async def _order_detail(self, request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
+        ids = [i.strip() for i in request.query.get("ids", "").split(",") if i.strip()]
+        if not ids or len(ids) > api.ORDER_IDS_CAP:
+            return r.error(400, e.INVALID_CREDENTIALS, "Invalid parameter: `ids` takes 1 to 50 order ids.")
+        found = [shop.orders[i] for i in dict.fromkeys(ids) if i in shop.orders]
+        return r.ok({"orders": [r.order_json(o) for o in found]})

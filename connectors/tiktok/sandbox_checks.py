@@ -1,0 +1,162 @@
+"""How the TikTok Shop sandbox judges a request: filters, and the checks behind each error code it answers.
+Codes and messages: TTS-DOC per-API error lists (``raw/tiktok/api-reference/products/*.spec.json``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
+from connectors.tiktok import errors as e
+from connectors.tiktok import sandbox_render as r
+from connectors.tiktok.mapping import as_dict, as_list
+
+MAX_SKUS = 100
+
+
+def no_product() -> web.Response:
+    return r.error(400, e.PRODUCT_NOT_FOUND, "The product does not exist")
+
+
+def live(shop: SbShop, item_id: str) -> SbListing | None:
+    listing = shop.listings.get(item_id)
+    return listing if listing is not None and listing.status != "deleted" else None
+
+
+def after(orders: list[SbOrder], cursor: tuple[int, int], field: str, *, descending: bool) -> list[SbOrder]:
+    """The orders past a cursor in the page order (keyset paging: an order updated meanwhile moves, none is lost)."""
+    if descending:
+        return [o for o in orders if r.order_key(o, field) < cursor]
+    return [o for o in orders if r.order_key(o, field) > cursor]
+
+
+def in_range(value: float, body: Mapping[str, Any], low: str, high: str, *, inclusive: bool) -> bool:
+    if body.get(low) is not None and int(value) < int(body[low]):
+        return False
+    if body.get(high) is None:
+        return True
+    return int(value) <= int(body[high]) if inclusive else int(value) < int(body[high])
+
+
+def product_matches(listing: SbListing, body: Mapping[str, Any]) -> bool:
+    status = str(body.get("status") or "ALL")
+    if status not in ("ALL", r.LISTING_STATUS.get(listing.status, listing.status.upper())):
+        return False
+    if listing.status == "deleted" and status != "DELETED":
+        return False
+    skus, ids = set(as_list(body.get("seller_skus"))), set(as_list(body.get("sku_ids")))
+    if skus and not any(v.sku in skus for v in listing.variants):
+        return False
+    if ids and not any(v.variant_id in ids for v in listing.variants):
+        return False
+    return in_range(listing.updated_at, body, "update_time_ge", "update_time_le", inclusive=True) and in_range(
+        listing.created_at, body, "create_time_ge", "create_time_le", inclusive=True)  # fmt: skip
+
+
+def order_matches(order: SbOrder, body: Mapping[str, Any]) -> bool:
+    if body.get("order_status") and order.status != body["order_status"]:
+        return False
+    return in_range(order.updated_at, body, "update_time_ge", "update_time_lt", inclusive=False) and in_range(
+        order.created_at, body, "create_time_ge", "create_time_lt", inclusive=False)  # fmt: skip
+
+
+def variant_spec(sku: Mapping[str, Any]) -> dict[str, Any]:
+    inventory = [as_dict(row) for row in as_list(sku.get("inventory"))]
+    options = {str(a.get("name") or a.get("id") or ""): str(a.get("value_name") or a.get("value_id") or "")
+               for a in map(as_dict, as_list(sku.get("sales_attributes")))}  # fmt: skip
+    return {"sku": str(sku.get("seller_sku") or ""), "price": str(as_dict(sku.get("price")).get("amount")),
+            "stock": sum(int(row.get("quantity") or 0) for row in inventory), "options": options}  # fmt: skip
+
+
+def check_product(shop: SbShop, body: Mapping[str, Any]) -> web.Response | None:
+    if not str(body.get("title") or "").strip():
+        return r.error(400, "12052910", "Invalid input parameters. The product title is required.")
+    if not str(body.get("category_id") or "").strip():
+        return r.error(400, e.CATEGORY_NOT_FOUND, "Category does not exist")
+    skus = [as_dict(sku) for sku in as_list(body.get("skus"))]
+    if not skus:
+        return r.error(400, e.SKU_LIST_EMPTY, "The SKU list is empty.")
+    if len(skus) > MAX_SKUS:
+        return r.error(400, e.TOO_MANY_SKUS, "A single product cannot have more than 100 different SKUs")
+    for sku in skus:
+        problem = check_price(shop, as_dict(sku.get("price"))) or check_inventory(shop, sku)
+        if problem is not None:
+            return problem
+    return None
+
+
+def check_price(shop: SbShop, price: Mapping[str, Any]) -> web.Response | None:
+    if r.price_of(price.get("amount")) is None:
+        return r.error(400, e.PRICE_INVALID, "The product price is invalid")
+    if price.get("currency") != r.currency_of(shop):
+        return r.error(400, e.CURRENCY_INVALID, "The provided currency is not available for this shop/region.")
+    return None
+
+
+def check_inventory(shop: SbShop, sku: Mapping[str, Any]) -> web.Response | None:
+    rows = [as_dict(row) for row in as_list(sku.get("inventory"))]
+    if not rows or any(row.get("warehouse_id") != shop.extra["warehouse_id"] for row in rows):
+        return r.error(400, e.WAREHOUSE_NOT_FOUND, "The warehouse does not exist")
+    if any(not quantity_ok(row.get("quantity")) for row in rows):
+        return r.error(400, e.INVENTORY_OUT_OF_RANGE, "The SKU inventory quantity for the warehouse must be within "
+                                                      "allowed limits.")  # fmt: skip
+    return None
+
+
+def quantity_ok(value: Any) -> bool:
+    """[0, 99,999]: the docs say [1, 99,999]; whether 0 is refused is UNCONFIRMED and a sync must set 0."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= r.MAX_QUANTITY
+
+
+def check_prices(shop: SbShop, listing: SbListing, skus: list[dict[str, Any]]) -> web.Response | None:
+    problem = check_sku_list(skus) or check_sku_ids(listing, skus, required=True)
+    if problem is None and listing.status != "active":
+        problem = r.error(400, e.PRODUCT_STATUS_INVALID, "The product in its current status is not available for "
+                                                         "this operation.")  # fmt: skip
+    for sku in skus:
+        problem = problem or check_price(shop, as_dict(sku.get("price")))
+    return problem
+
+
+def check_sku_list(skus: list[dict[str, Any]]) -> web.Response | None:
+    if not skus:
+        return r.error(400, e.SKU_LIST_EMPTY, "The SKU list is empty. Either omit the list entirely, or provide all "
+                                              "required details.")  # fmt: skip
+    if len(skus) > MAX_SKUS:
+        return r.error(400, e.TOO_MANY_SKUS, "A single product cannot have more than 100 different SKUs")
+    ids = [str(sku.get("id") or "") for sku in skus]
+    if len(set(ids)) != len(ids):
+        return r.error(400, e.SKU_DUPLICATE, "Sku id duplicate")
+    return None
+
+
+def check_sku_ids(listing: SbListing, skus: list[Any], *, required: bool = False) -> web.Response | None:
+    """Every SKU id a body names must belong to the product (price updates must name one for each SKU)."""
+    known = {v.variant_id for v in listing.variants}
+    for sku in map(as_dict, skus):
+        sku_id = str(sku.get("id") or "")
+        if (sku_id or required) and sku_id not in known:
+            return r.error(400, e.SKU_NOT_IN_PRODUCT, "The SKU ID does not belong to the product.")
+    return None
+
+
+def inventory_failure(shop: SbShop, by_id: Mapping[str, SbVariant], sku: Mapping[str, Any]) -> Any:
+    """The ``data.errors`` entry for one SKU of an inventory update, or None when it can be applied."""
+    sku_id = str(sku.get("id") or "")
+    if sku_id not in by_id:
+        return r.check_failed(sku_id, e.SKU_NOT_FOUND, "The SKU id not exist.")
+    rows = [as_dict(row) for row in as_list(sku.get("inventory"))]
+    warehouse = shop.extra["warehouse_id"]
+    if len(rows) != 1 or rows[0].get("warehouse_id") != warehouse:
+        given = str(rows[0].get("warehouse_id")) if rows else ""
+        return r.check_failed(sku_id, e.WAREHOUSE_NOT_FOUND, "The warehouse does not exist", given)
+    if not quantity_ok(rows[0].get("quantity")):
+        return r.check_failed(
+            sku_id,
+            e.INVENTORY_OUT_OF_RANGE,
+            "The SKU inventory quantity for the warehouse must be within allowed limits.",
+            warehouse,
+        )
+    return None

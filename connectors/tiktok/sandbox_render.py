@@ -1,0 +1,251 @@
+"""What the TikTok Shop sandbox says: the envelope, error answers, page tokens, and the JSON of products, orders,
+tokens and pushes, shaped as the API reference copies (TTS-DOC ``raw/tiktok/api-reference/**``) show them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbToken, SbVariant
+from connectors.tiktok.mapping import REGION_CURRENCY, amount
+
+LISTING_STATUS = {"active": "ACTIVATE", "inactive": "SELLER_DEACTIVATED", "deleted": "DELETED"}
+MAX_QUANTITY = 99_999
+SCOPES = ["seller.authorization.info", "seller.shop.info", "seller.product.basic", "seller.product.write",
+          "seller.order.info", "seller.logistics"]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------ envelope
+
+
+def request_id() -> str:
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(9).upper()
+
+
+def ok(data: Any) -> web.Response:
+    return web.json_response({"code": 0, "message": "Success", "request_id": request_id(), "data": data})
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    body = {"code": int(code), "message": message, "request_id": request_id(), "data": None}
+    return web.json_response(body, status=status)
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def json_body(raw: bytes) -> dict[str, Any] | None:
+    """The request body as a JSON object ({} when empty); None when it is not one."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def currency_of(shop: SbShop) -> str:
+    return shop.extra.get("currency") or REGION_CURRENCY.get(shop.region, "USD")
+
+
+# --------------------------------------------------------------------------------------------- page tokens
+
+
+def offset_token(offset: int) -> str:
+    """Product search tokens carry an offset, like the reference sample ``b2Zmc2V0PTAK`` ("offset=0\\n")."""
+    return base64.b64encode(f"offset={offset}\n".encode()).decode()
+
+
+def read_offset(token: str | None) -> int | None:
+    if not token:
+        return 0
+    try:
+        text = base64.b64decode(token, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    name, _, value = text.strip().partition("=")
+    return int(value) if name == "offset" and value.isdigit() else None
+
+
+def cursor_token(key: tuple[int, int]) -> str:
+    """Order search tokens are opaque cursors (standard base64, may hold ``+`` and ``/`` like TikTok's)."""
+    return base64.b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def read_cursor(token: str | None) -> tuple[int, int] | bool | None:
+    """The cursor in a token; None for no token; False for a malformed one."""
+    if not token:
+        return None
+    try:
+        value = json.loads(base64.b64decode(token, validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)):
+        return False
+    return int(value[0]), int(value[1])
+
+
+def page_size(query: Mapping[str, str], cap: int = 100) -> int | None:
+    value = query.get("page_size", "")
+    return int(value) if value.isdigit() and 1 <= int(value) <= cap else None
+
+
+# ------------------------------------------------------------------------------------------------ products
+
+
+def price_of(value: Any) -> Decimal | None:
+    """A positive decimal amount, or None."""
+    try:
+        price = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return price if price.is_finite() and price > 0 else None
+
+
+def sku_json(variant: SbVariant, shop: SbShop, *, detail: bool) -> dict[str, Any]:
+    price = amount(variant.price)
+    sku: dict[str, Any] = {
+        "id": variant.variant_id,
+        "seller_sku": variant.sku,
+        "price": {"currency": currency_of(shop), "tax_exclusive_price": price, "sale_price": price},
+        "inventory": [{"warehouse_id": shop.extra.get("warehouse_id", ""), "quantity": variant.stock}],
+    }
+    if detail:
+        sku["sales_attributes"] = [{"name": name, "value_name": value} for name, value in variant.options.items()]
+    return sku
+
+
+def product_json(listing: SbListing, shop: SbShop, *, detail: bool = False) -> dict[str, Any]:
+    product: dict[str, Any] = {
+        "id": listing.item_id,
+        "title": listing.name,
+        "status": LISTING_STATUS.get(listing.status, listing.status.upper()),
+        "skus": [sku_json(v, shop, detail=detail) for v in listing.variants],
+        "sales_regions": [shop.region],
+        "create_time": int(listing.created_at),
+        "update_time": int(listing.updated_at),
+    }
+    if detail:
+        product["description"] = listing.description
+        product["category_chains"] = (
+            [{"id": listing.category_id, "parent_id": "0", "local_name": "", "is_leaf": True}]
+            if listing.category_id else []
+        )  # fmt: skip
+        product["main_images"] = []
+    return product
+
+
+def created_json(listing: SbListing) -> dict[str, Any]:
+    return {
+        "product_id": listing.item_id,
+        "skus": [{"id": v.variant_id, "seller_sku": v.sku, "sales_attributes": []} for v in listing.variants],
+        "warnings": [],
+    }
+
+
+def check_failed(sku_id: str, code: str, message: str, warehouse_id: str | None = None) -> dict[str, Any]:
+    """One entry of Update Inventory's ``data.errors`` (reference sample)."""
+    extra: dict[str, Any] = {"code": int(code), "message": message}
+    if warehouse_id is not None:
+        extra["warehouse_id"] = warehouse_id
+    return {"code": 12052990, "message": "Check failed", "detail": {"sku_id": sku_id, "extra_errors": [extra]}}
+
+
+# -------------------------------------------------------------------------------------------------- orders
+
+
+def line_items(order: SbOrder) -> list[dict[str, Any]]:
+    """One line item per unit, as TikTok returns them (there is no quantity field)."""
+    items = []
+    for line in order.lines:
+        for unit in range(line.quantity):
+            items.append({
+                "id": line.line_id if unit == 0 else str(int(line.line_id) * 100 + unit),
+                "product_id": line.item_id or "", "sku_id": line.variant_id or "", "seller_sku": line.sku,
+                "product_name": line.name, "sku_name": line.sku, "sale_price": amount(line.unit_price),
+                "original_price": amount(line.unit_price), "currency": order.currency,
+                "display_status": order.status, "package_id": "", "is_gift": False,
+            })  # fmt: skip
+    return items
+
+
+def order_json(order: SbOrder) -> dict[str, Any]:
+    subtotal = order.total - order.shipping_fee
+    buyer = order.buyer
+    return {
+        "id": order.order_id,
+        "status": order.status,
+        "create_time": int(order.created_at),
+        "update_time": int(order.updated_at),
+        "paid_time": int(order.created_at) if order.status != "UNPAID" else 0,
+        "payment": {
+            "currency": order.currency, "sub_total": amount(subtotal), "shipping_fee": amount(order.shipping_fee),
+            "seller_discount": "0", "platform_discount": "0", "tax": "0", "total_amount": amount(order.total),
+        },
+        "recipient_address": {
+            "name": str(buyer.get("name", "")), "phone_number": str(buyer.get("phone", "")),
+            "full_address": str(buyer.get("address", "")), "region_code": str(buyer.get("region", "")),
+        },
+        "buyer_email": str(buyer.get("email", "")),
+        "buyer_message": str(buyer.get("message", "")),
+        "user_id": str(buyer.get("user_id", "")),
+        "is_on_hold_order": False,
+        "line_items": line_items(order),
+    }  # fmt: skip
+
+
+def order_key(order: SbOrder, field: str) -> tuple[int, int]:
+    return int(order.updated_at if field == "update_time" else order.created_at), int(order.order_id)
+
+
+# ------------------------------------------------------------------------------------------ tokens, pushes
+
+
+def token_json(shop: SbShop, access: SbToken, refresh: SbToken) -> dict[str, Any]:
+    return {
+        "access_token": access.value,
+        "access_token_expire_in": int(access.expires_at),
+        "refresh_token": refresh.value,
+        "refresh_token_expire_in": int(refresh.expires_at),
+        "open_id": f"open-{shop.shop_id}",
+        "seller_name": shop.name,
+        "seller_base_region": shop.region,
+        "user_type": 0,
+        "granted_scopes": list(SCOPES),
+    }
+
+
+def shop_json(shop: SbShop) -> dict[str, Any]:
+    return {"id": shop.shop_id, "name": shop.name, "region": shop.region, "seller_type": "LOCAL",
+            "cipher": shop.extra.get("shop_cipher", ""), "code": f"{shop.region}LC{shop.shop_id[-6:]}"}  # fmt: skip
+
+
+def push_data(event: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(webhook type, data) for a sandbox event (webhooks/** pages: types 1, 15, 16, 6, 7)."""
+    kind = event["kind"]
+    if kind == "order_status_changed":
+        order: SbOrder = event["order"]
+        return 1, {"order_id": order.order_id, "order_status": order.status, "is_on_hold_order": False,
+                   "update_time": int(order.updated_at)}  # fmt: skip
+    if kind in ("product_changed", "product_created"):
+        listing: SbListing = event["listing"]
+        if kind == "product_created":
+            return 16, {"product_id": listing.item_id, "product_types": [], "update_time": int(listing.updated_at)}
+        return 15, {"product_id": listing.item_id, "change_source": "OPEN_API", "changed_fields": ["others"],
+                    "update_time": int(listing.updated_at)}  # fmt: skip
+    if kind == "shop_deauthorized":
+        return 6, {"message": "Shop_id {xxx} is deauthorized from your APP by merchant."}
+    if kind == "authorization_expiring":
+        return 7, {"message": "Authorization of shop_id {xxx} is expiring in {x} days. Please direct the merchant "
+                   "to re-authorize.", "expiration_time": str(int(event.get("expires_at", time.time())))}  # fmt: skip
+    raise ValueError(f"the TikTok sandbox cannot push {kind!r}")
