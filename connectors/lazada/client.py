@@ -1,0 +1,490 @@
+"""Lazada Open Platform client.
+
+Sources: /work/shared/reference/marketplaces.md sections 1, 3 and 8 (LAZ-DOC: signature algorithm, calling
+parameters, seller authorization, API reference of the product, order, seller and system APIs, inventory guide).
+
+- Every call is signed (``connectors.lazada.signing``): GET parameters go in the query, POST parameters are
+  form-encoded (``payload`` is one of them), as the official Python SDK sends them.
+- The API lives under ``/rest`` on every regional host (``https://api.lazada.vn/rest``); the client appends
+  ``/rest`` when the configured base URL lacks it. Token calls go to ``https://auth.lazada.com/rest`` for a
+  Lazada host, to ``ShopRef.extra["auth_base_url"]`` when given, else to the API base (the sandbox).
+- Limits: GetProducts ``limit`` <= 50 and ``offset`` <= 10000 (beyond: time windows, bisected while a window
+  holds more than the offset cap reaches); GetOrders ``limit`` <= 100 and ``offset`` <= 5000 (beyond: the
+  window slides to the last ``updated_at`` seen, sorted by ``updated_at`` ascending); GetMultipleOrderItems <= 50
+  order ids; UpdatePriceQuantity <= 50 SKUs per call, sent 20 at a time (the documented recommendation);
+  CreateProduct <= 50 SKUs.
+- Call budgets per endpoint class (``ENDPOINT_RATES``): 50 calls/s for the inventory API (published: "each seller
+  can only call the inventory API 50 times per second"); no other limit is published ("each API will have a
+  different traffic limit", product Q&A A10), so every other class gets the conservative ``default_rate`` of 10
+  calls/s per (app, seller, class); ``ApiCallLimit`` pauses the class for the documented 1 s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+
+from connectors.base.auth import RateLimiter, TokenProvider
+from connectors.base.client import (
+    AppCredentials,
+    BaseClient,
+    ClientSettings,
+    HttpRequest,
+    HttpResponse,
+    ResponseLost,
+    ShopRef,
+)
+from connectors.base.errors import PermanentError, ReauthorizationNeeded, RetryableError
+from connectors.base.models import (
+    ItemResult,
+    Listing,
+    ListingDraft,
+    Order,
+    PriceUpdate,
+    ShopInfo,
+    StockUpdate,
+    TokenPair,
+    VariantDraft,
+)
+from connectors.base.policy import ErrorTable
+from connectors.base.secret import Secret
+from connectors.lazada import mapping, signing
+from connectors.lazada.errors import (
+    ERROR_TABLE,
+    INVALID_RESPONSE,
+    ITEM_NOT_FOUND,
+    ORDER_NOT_FOUND,
+    PARTIAL_FAILURE,
+    effective_code,
+)
+
+log = logging.getLogger(__name__)
+
+AUTH_BASE_URL = "https://auth.lazada.com/rest"
+AUTHORIZE_URL = "https://auth.lazada.com/oauth/authorize"
+API_BASE_URLS = {
+    "sg": "https://api.lazada.sg/rest",
+    "my": "https://api.lazada.com.my/rest",
+    "th": "https://api.lazada.co.th/rest",
+    "vn": "https://api.lazada.vn/rest",
+    "ph": "https://api.lazada.com.ph/rest",
+    "id": "https://api.lazada.co.id/rest",
+}
+ENDPOINT_RATES: Mapping[str, float] = {"inventory": 50.0}
+LAZADA_EPOCH = datetime(2012, 1, 1, tzinfo=UTC)
+"""Lower bound of a product time window when none is given (Lazada opened in 2012)."""
+FORM = "application/x-www-form-urlencoded;charset=utf-8"
+
+T = TypeVar("T")
+
+
+def batched(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class EndpointRates:
+    """A RateLimiter that applies Lazada's default rate of each endpoint class (the last part of the key) unless
+    the settings fix one rate for all (``ClientSettings.rate_limit``)."""
+
+    def __init__(self, inner: RateLimiter, rates: Mapping[str, float], configured: float | None) -> None:
+        self._inner = inner
+        self._rates = rates
+        self._configured = configured
+
+    async def acquire(self, key: str, rate: float) -> None:
+        if self._configured is None:
+            rate = self._rates.get(key.rsplit(":", 1)[-1], rate)
+        await self._inner.acquire(key, rate)
+
+    async def throttled(self, key: str, pause: float) -> None:
+        await self._inner.throttled(key, pause)
+
+
+@dataclass
+class _Cursor:
+    """Where the next GetOrders window starts (None: no window left)."""
+
+    start: datetime | None
+
+
+class Client(BaseClient):
+    platform: ClassVar[str] = "lazada"
+    error_table: ClassVar[ErrorTable] = ERROR_TABLE
+    default_rate: ClassVar[float] = 10.0
+
+    product_page_size: ClassVar[int] = 50
+    product_offset_cap: ClassVar[int] = 10_000
+    order_page_size: ClassVar[int] = 100
+    order_offset_cap: ClassVar[int] = 5_000
+    order_ids_cap: ClassVar[int] = 50
+    write_batch_size: ClassVar[int] = 20
+    create_sku_cap: ClassVar[int] = 50
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        app: AppCredentials,
+        shop: ShopRef | None,
+        *,
+        session: aiohttp.ClientSession,
+        tokens: TokenProvider | None,
+        limiter: RateLimiter,
+    ) -> None:
+        rates = EndpointRates(limiter, ENDPOINT_RATES, settings.rate_limit)
+        super().__init__(settings, app, shop, session=session, tokens=tokens, limiter=rates)
+
+    # ------------------------------------------------------------------ platform hooks
+
+    @property
+    def app_id(self) -> str:
+        return self.app.text("app_key")
+
+    @property
+    def region(self) -> str | None:
+        return self.shop.extra.get("region") if self.shop else None
+
+    @property
+    def api_base(self) -> str:
+        return _with_rest(self.settings.base_url)
+
+    @property
+    def auth_base(self) -> str:
+        configured = self.shop.extra.get("auth_base_url") if self.shop else None
+        if configured:
+            return _with_rest(configured)
+        host = urlsplit(self.settings.base_url).hostname or ""
+        return AUTH_BASE_URL if ".lazada." in f".{host}" else self.api_base
+
+    def sign(self, request: HttpRequest, token: TokenPair | None, now: float) -> HttpRequest:
+        signed = signing.sign_request(
+            app_key=self.app_id, app_secret=self.app.secret("app_secret"), api_path=request.path,
+            timestamp_ms=int(now * 1000), access_token=token.access_token if token is not None else None,
+            params=request.params,
+        )  # fmt: skip
+        if request.method.upper() == "GET":
+            return replace(request, params=signed.query)
+        headers = {**request.headers, "Content-Type": FORM}
+        return replace(request, params={}, headers=headers, body=urlencode(signed.query).encode())
+
+    def error_of(self, response: HttpResponse) -> tuple[str | None, str]:
+        body = response.json()
+        if not isinstance(body, dict):
+            return (None, "") if response.status >= 400 else (INVALID_RESPONSE, "the body is not a JSON object")
+        code = mapping.text(body.get("code", "0")) or "0"
+        if code == "0" or (code in PARTIAL_FAILURE and _has_detail(body)):
+            return None, ""  # a partial failure: the caller reads the per-SKU ``detail``
+        return effective_code(code, mapping.text(body.get("type"))), mapping.text(body.get("message"))
+
+    async def _send(self, request: HttpRequest) -> HttpResponse:
+        """A 2xx answer whose body does not parse is a lost response: the call may have been applied."""
+        response = await super()._send(request)
+        if response.status < 400 and not isinstance(response.json(), dict):
+            self.stats["malformed"] += 1
+            raise ResponseLost(f"{self.platform} {request.path}: unreadable response body")
+        return response
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _get(self, path: str, endpoint: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        body = await self.call("GET", path, params=params, endpoint=endpoint, base_url=self.api_base)
+        return _checked(body)
+
+    async def _post(self, path: str, endpoint: str, params: Mapping[str, Any], *, retry_lost: bool = True) -> Any:
+        """The raw body: a partial failure (``detail``) comes back for the caller to read."""
+        return await self.call(
+            "POST", path, params=params, endpoint=endpoint, retry_lost=retry_lost, base_url=self.api_base
+        )
+
+    # ------------------------------------------------------------------ authorization
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        query = {"response_type": "code", "force_auth": "true", "redirect_uri": redirect_uri,
+                 "client_id": self.app_id, "state": state}  # fmt: skip
+        return f"{AUTHORIZE_URL}?{urlencode(query)}"
+
+    async def exchange_code(self, code: str, **params: str) -> TokenPair:
+        """GenerateAccessToken; of the extra parameters only ``uuid`` exists at Lazada."""
+        extra = {key: value for key, value in params.items() if key == "uuid"}
+        return await self._token_call("/auth/token/create", {"code": code, **extra})
+
+    async def refresh_access(self, refresh_token: Secret) -> TokenPair:
+        """RefreshAccessToken: a new access token; the refresh token keeps its original expiry."""
+        return await self._token_call("/auth/token/refresh", {"refresh_token": refresh_token.reveal()})
+
+    async def _token_call(self, path: str, params: Mapping[str, str]) -> TokenPair:
+        body = await self.call("POST", path, params=params, endpoint="auth", authed=False, base_url=self.auth_base)
+        return mapping.token_pair(_checked(body), datetime.now(UTC))
+
+    # ------------------------------------------------------------------ shop and listings
+
+    async def get_shop_info(self) -> ShopInfo:
+        body = await self._get("/seller/get", "seller", {})
+        return mapping.shop_info(body.get("data") or {}, self.region)
+
+    async def iter_listings(self, updated_since: datetime | None = None) -> AsyncIterator[Listing]:
+        """GetProducts pages; when a window holds more than the offset cap reaches, it is split in two."""
+        seen: set[str] = set()
+        windows: list[tuple[datetime | None, datetime | None]] = [(updated_since, None)]
+        while windows:
+            after, before = windows.pop()
+            async for listing in self._product_window(after, before, windows):
+                if listing.platform_item_id not in seen:
+                    seen.add(listing.platform_item_id)
+                    yield listing
+
+    async def _product_window(
+        self, after: datetime | None, before: datetime | None, windows: list[tuple[datetime | None, datetime | None]]
+    ) -> AsyncIterator[Listing]:
+        offset, reach = 0, self.product_offset_cap + self.product_page_size
+        while True:
+            products, total = await self._product_page(after, before, offset)
+            if offset == 0 and total > reach:
+                halves = _split(after, before)
+                if halves is not None:
+                    windows.extend(reversed(halves))
+                    return
+                log.warning("lazada: %d products updated in one second; %d are out of reach", total, total - reach)
+            for product in products:
+                yield mapping.listing(product)
+            offset += self.product_page_size
+            if len(products) < self.product_page_size or offset >= total or offset > self.product_offset_cap:
+                return
+
+    async def _product_page(
+        self, after: datetime | None, before: datetime | None, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        params: dict[str, Any] = {"filter": "all", "limit": self.product_page_size, "offset": offset}
+        if after is not None:
+            params["update_after"] = mapping.iso(after)
+        if before is not None:
+            params["update_before"] = mapping.iso(before)
+        data = (await self._get("/products/get", "products", params)).get("data") or {}
+        return list(data.get("products") or []), int(mapping.text(data.get("total_products")) or 0)
+
+    async def get_listings(self, item_ids: Sequence[str]) -> list[Listing]:
+        """GetProductItem, one item per call; items that do not exist (in this shop) are left out."""
+        listings = []
+        for item_id in item_ids:
+            try:
+                body = await self._get("/product/item/get", "products", {"item_id": item_id})
+            except PermanentError as exc:
+                if getattr(exc, "code", None) in ITEM_NOT_FOUND:
+                    continue
+                raise
+            listings.append(mapping.listing(body.get("data") or {}))
+        return listings
+
+    async def find_by_sku(self, sku: str) -> Listing | None:
+        """GetProducts with ``sku_seller_list`` (whole-word match); the exact SellerSku decides."""
+        params = {"filter": "all", "limit": self.product_page_size, "sku_seller_list": json.dumps([sku])}
+        data = (await self._get("/products/get", "products", params)).get("data") or {}
+        for product in data.get("products") or []:
+            listing = mapping.listing(product)
+            if any(v.sku == sku for v in listing.variants):
+                return listing
+        return None
+
+    async def _create_listing(self, draft: ListingDraft) -> Listing:
+        """CreateProduct; Lazada has no idempotency key (the SKU lookup of ``create_listing`` stands in)."""
+        if len(draft.variants) > self.create_sku_cap:
+            raise PermanentError(f"lazada creates at most {self.create_sku_cap} SKUs per product request")
+        params = {"payload": mapping.create_payload(draft)}
+        body = _checked(await self._post("/product/create", "product_write", params, retry_lost=False))
+        return mapping.created_listing(draft, body.get("data") or {})
+
+    async def update_listing(self, item_id: str, draft: ListingDraft) -> Listing:
+        """UpdateProduct in chunks of at most 50 SKUs (attributes with the first), then the item as stored."""
+        sku_ids = await self._sku_ids(item_id)
+        for index, chunk in enumerate(batched(draft.variants, self.create_sku_cap)):
+            sku_ids = await self._update_chunk(item_id, draft, chunk, sku_ids, attributes=index == 0)
+        updated = await self.get_listings([item_id])
+        if not updated:
+            raise PermanentError(f"lazada item {item_id} disappeared during the update", code="208")
+        return updated[0]
+
+    async def _sku_ids(self, item_id: str) -> dict[str, str | None]:
+        current = await self.get_listings([item_id])
+        if not current:
+            raise PermanentError(f"lazada item {item_id} does not exist in this shop", code="208")
+        return {v.sku: v.platform_variant_id for v in current[0].variants}
+
+    async def _update_chunk(
+        self, item_id: str, draft: ListingDraft, chunk: Sequence[VariantDraft], sku_ids: dict[str, str | None], *,
+        attributes: bool,
+    ) -> dict[str, str | None]:  # fmt: skip
+        """One UpdateProduct call. After a lost response the item is read again before the call is repeated, so
+        that a SKU the lost call added goes again with its new ``SkuId`` instead of being added a second time."""
+        for _ in range(self.settings.max_attempts):
+            payload = mapping.update_payload(item_id, draft, chunk, sku_ids, attributes=attributes)
+            try:
+                _checked(await self._post("/product/update", "product_write", {"payload": payload}, retry_lost=False))
+                return sku_ids
+            except ResponseLost:
+                self.stats["lost_updates"] += 1
+                sku_ids = await self._sku_ids(item_id)
+        raise RetryableError(f"{self.platform}: the update of item {item_id} never got a response")
+
+    # ------------------------------------------------------------------ stock and prices
+
+    async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
+        return await self._write_skus([(u.sku, mapping.stock_row(u)) for u in updates])
+
+    async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        return await self._write_skus([(u.sku, mapping.price_row(u)) for u in updates])
+
+    async def _write_skus(self, rows: Sequence[tuple[str, dict[str, str]]]) -> list[ItemResult]:
+        """UpdatePriceQuantity, ``write_batch_size`` SKUs of any items per call; one result per input."""
+        results: list[ItemResult] = []
+        for batch in batched(rows, self.write_batch_size):
+            results.extend(await self._write_batch(batch))
+        return results
+
+    async def _write_batch(self, batch: Sequence[tuple[str, dict[str, str]]]) -> list[ItemResult]:
+        payload = mapping.sku_payload_xml(row for _, row in batch)
+        try:
+            body = await self._post("/product/price_quantity/update", "inventory", {"payload": payload})
+        except ReauthorizationNeeded:
+            raise
+        except PermanentError as exc:
+            code = getattr(exc, "code", None)
+            return [ItemResult(sku=sku, ok=False, error_code=code, error_message=str(exc)) for sku, _ in batch]
+        return _batch_results(body, batch)
+
+    # ------------------------------------------------------------------ orders
+
+    async def iter_orders(self, updated_from: datetime, updated_to: datetime) -> AsyncIterator[Order]:
+        """GetOrders by ``updated_at`` ascending; past the offset cap the window restarts at the last time seen."""
+        cursor, seen = _Cursor(updated_from), set[str]()
+        while cursor.start is not None:
+            async for order in self._order_window(cursor, updated_from, updated_to, seen):
+                yield order
+
+    async def _order_window(
+        self, cursor: _Cursor, lower: datetime, upper: datetime, seen: set[str]
+    ) -> AsyncIterator[Order]:
+        start, cursor.start = cursor.start or lower, None
+        offset = 0
+        while True:
+            raw = await self._orders_page(start, upper, offset)
+            fresh = [o for o in raw if mapping.text(o.get("order_id")) not in seen and _within(o, lower, upper)]
+            seen.update(mapping.text(o.get("order_id")) for o in fresh)
+            for order in await self._with_lines(fresh):
+                yield order
+            offset += self.order_page_size
+            if len(raw) < self.order_page_size:
+                return
+            if offset > self.order_offset_cap:
+                cursor.start = _next_start(start, raw[-1])
+                return
+
+    async def _orders_page(self, start: datetime, upper: datetime, offset: int) -> list[dict[str, Any]]:
+        params = {
+            "update_after": mapping.iso(start), "update_before": mapping.iso(upper), "sort_by": "updated_at",
+            "sort_direction": "ASC", "limit": self.order_page_size, "offset": offset,
+        }  # fmt: skip
+        data = (await self._get("/orders/get", "orders", params)).get("data") or {}
+        return list(data.get("orders") or [])
+
+    async def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        """GetOrder per id (unknown ids are left out), items 50 orders at a time."""
+        raw_orders = []
+        for order_id in order_ids:
+            try:
+                body = await self._get("/order/get", "orders", {"order_id": order_id})
+            except PermanentError as exc:
+                if getattr(exc, "code", None) in ORDER_NOT_FOUND:
+                    continue
+                raise
+            raw_orders.append(body.get("data") or {})
+        return await self._with_lines(raw_orders)
+
+    async def _with_lines(self, raw_orders: Sequence[Mapping[str, Any]]) -> list[Order]:
+        ids = [mapping.text(o.get("order_id")) for o in raw_orders]
+        items: dict[str, list[dict[str, Any]]] = {}
+        for chunk in batched(ids, self.order_ids_cap):
+            params = {"order_ids": mapping.order_id_list(chunk)}
+            for entry in (await self._get("/orders/items/get", "order_items", params)).get("data") or []:
+                items[mapping.text(entry.get("order_id"))] = list(entry.get("order_items") or [])
+        return [
+            mapping.order(o, items.get(order_id, []), self.region) for o, order_id in zip(raw_orders, ids, strict=True)
+        ]
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _with_rest(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return base if base.endswith("/rest") else f"{base}/rest"
+
+
+def _has_detail(body: Mapping[str, Any]) -> bool:
+    detail = body.get("detail")
+    return isinstance(detail, list) and bool(detail)
+
+
+def _checked(body: Any) -> dict[str, Any]:
+    """The body of a successful call; a partial-failure body of a call that is not per SKU is an error."""
+    if not isinstance(body, dict):
+        raise ResponseLost("lazada: unreadable response body")
+    code = mapping.text(body.get("code", "0")) or "0"
+    if code == "0":
+        return body
+    reasons = "; ".join(f"{sku}: {message}" for sku, (_, message) in mapping.sku_failures(body).items())
+    text = f"lazada error {code}: {mapping.text(body.get('message'))}" + (f" ({reasons})" if reasons else "")
+    raise PermanentError(text[:500], code=code, status=200)
+
+
+def _batch_results(body: Any, batch: Sequence[tuple[str, dict[str, str]]]) -> list[ItemResult]:
+    """Per-SKU outcome of one UpdatePriceQuantity call: the SKUs its ``detail`` names failed, the others passed.
+
+    UNCONFIRMED: whether Lazada applies the other SKUs of a call with failures is not documented; the sandbox
+    does, and since the values are absolute a caller may resend any SKU reported failed."""
+    body = body if isinstance(body, dict) else {}
+    code = mapping.text(body.get("code", "0")) or "0"
+    failures = mapping.sku_failures(body)
+    matched = code == "0" or any(row.get("SellerSku") in failures or row.get("SkuId") in failures for _, row in batch)
+    results = []
+    for sku, row in batch:
+        reason = failures.get(row.get("SellerSku", "")) or failures.get(row.get("SkuId", ""))
+        if reason is None and not matched:  # a failure that names none of our SKUs: the whole batch failed
+            reason = (code, mapping.text(body.get("message")))
+        if reason is None:
+            results.append(ItemResult(sku=sku, ok=True))
+        else:
+            results.append(ItemResult(sku=sku, ok=False, error_code=reason[0], error_message=reason[1] or reason[0]))
+    return results
+
+
+def _split(after: datetime | None, before: datetime | None) -> tuple[tuple[datetime, datetime], ...] | None:
+    """Two halves of an inclusive window at second precision, or None when it is one second wide."""
+    low = mapping.floor_second(after or LAZADA_EPOCH)
+    high = mapping.floor_second(before or datetime.now(UTC))
+    span = int((high - low).total_seconds())
+    if span < 1:
+        return None
+    middle = low + timedelta(seconds=span // 2)
+    return (low, middle), (middle + timedelta(seconds=1), high)
+
+
+def _within(raw: Mapping[str, Any], lower: datetime, upper: datetime) -> bool:
+    updated = mapping.parse_time(raw.get("updated_at"))
+    return updated is None or mapping.floor_second(lower) <= updated < upper
+
+
+def _next_start(start: datetime, last: Mapping[str, Any]) -> datetime:
+    """The next window starts at the last ``updated_at`` of the page (those orders come again; ``seen`` drops
+    them). Should more than the offset cap reaches share one second, the window moves one second on."""
+    updated = mapping.parse_time(last.get("updated_at"))
+    floor = mapping.floor_second(start)
+    if updated is None or updated <= floor:
+        log.warning("lazada: more orders updated at %s than GetOrders can page through", floor.isoformat())
+        return floor + timedelta(seconds=1)
+    return updated

@@ -1,0 +1,339 @@
+"""Lazada payloads to and from the shared models.
+
+Shapes follow the response examples of the LAZ-DOC API reference (``raw/lazada/apis/**``: GetSeller, GetProducts,
+GetProductItem, CreateProduct, GetOrders, GetOrder, GetMultipleOrderItems, GenerateAccessToken,
+RefreshAccessToken) and the request examples of the inventory guide (``UpdatePriceQuantity`` XML payload). The
+examples disagree on small things (ids as numbers or strings, ``item_id`` or ``itemId``, order times as ISO 8601
+or ``"2014-10-11 22:17:11 +0800"``, money with or without thousands separators); the readers accept every form.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from connectors.base.models import (
+    Listing,
+    ListingDraft,
+    ListingVariant,
+    Order,
+    OrderLine,
+    PriceUpdate,
+    ShopInfo,
+    StockUpdate,
+    TokenPair,
+    VariantDraft,
+)
+from connectors.base.secret import Secret
+
+REGION_CURRENCY = {"sg": "SGD", "my": "MYR", "th": "THB", "vn": "VND", "ph": "PHP", "id": "IDR"}
+
+ORDER_PROGRESSION = (
+    "unpaid", "pending", "topack", "packed", "repacked", "toship", "ready_to_ship", "shipping", "shipped",
+    "delivered", "confirmed",
+)  # fmt: skip
+"""Item statuses from the least to the most advanced (GetOrders ``status`` enumeration)."""
+ORDER_ENDED = ("returned", "failed", "lost", "damaged", "canceled")
+"""Item statuses that take an item out of the order's progress, in the order an all-ended order reports them."""
+
+_PRODUCT_STATUS = {"active": "active", "inactive": "inactive", "deleted": "deleted", "pending qc": "pending"}
+
+
+# ---------------------------------------------------------------------------------------------------- scalars
+
+
+def text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def money(value: Any) -> Decimal:
+    """A Lazada amount (number, "106.00" or "1,260.00") as Decimal; empty means zero."""
+    raw = text(value).replace(",", "").strip()
+    if not raw:
+        return Decimal(0)
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {raw[:40]!r}") from None
+
+
+def from_millis(value: Any) -> datetime | None:
+    """``"1611554725000"`` (ms since the epoch) as an aware UTC datetime."""
+    raw = text(value).strip()
+    if not raw.isdigit():
+        return None
+    return datetime.fromtimestamp(int(raw) / 1000, UTC)
+
+
+def from_epoch(value: Any) -> datetime | None:
+    """Seconds or milliseconds since the epoch (push payloads use both) as an aware UTC datetime."""
+    raw = text(value).strip()
+    if not raw.isdigit():
+        return None
+    number = int(raw)
+    return datetime.fromtimestamp(number / 1000 if number > 100_000_000_000 else number, UTC)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An order time: ISO 8601 (``2018-02-09T22:44:30+08:00``), ``2014-10-11 22:17:11 +0800`` or ms."""
+    raw = text(value).strip()
+    if not raw or raw == "null":
+        return None
+    if raw.isdigit():
+        return from_millis(raw)
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        try:
+            parsed = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S %z")
+        except ValueError:
+            return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 at second precision in UTC, the form the ``*_after``/``*_before`` filters take."""
+    return floor_second(moment).isoformat(timespec="seconds")
+
+
+def floor_second(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+# ---------------------------------------------------------------------------------------------------- auth
+
+
+def token_pair(body: Mapping[str, Any], now: datetime) -> TokenPair:
+    """GenerateAccessToken / RefreshAccessToken answer (top level, not under ``data``)."""
+    refresh_left = int(text(body.get("refresh_expires_in")) or 0)
+    refresh = text(body.get("refresh_token"))
+    users = body.get("country_user_info") or body.get("country_user_info_list") or []
+    users = list(users.values()) if isinstance(users, Mapping) else list(users)
+    seller_ids = [text(user.get("seller_id")) for user in users if isinstance(user, Mapping)]
+    account = body.get("account_id") or body.get("account")
+    return TokenPair(
+        access_token=Secret(text(body.get("access_token"))),
+        refresh_token=Secret(refresh) if refresh and refresh_left > 0 else None,
+        access_expires_at=now + timedelta(seconds=int(text(body.get("expires_in")) or 0)),
+        refresh_expires_at=now + timedelta(seconds=refresh_left) if refresh_left > 0 else None,
+        platform_account_id=text(account) or None,
+        shop_ids=[seller for seller in seller_ids if seller],
+        extra={"country": text(body.get("country")), "account_platform": text(body.get("account_platform")),
+               "country_user_info": [dict(user) for user in users if isinstance(user, Mapping)]},
+    )  # fmt: skip
+
+
+def shop_info(data: Mapping[str, Any], region: str | None) -> ShopInfo:
+    """GetSeller ``data``. The e-mail address is left out (personal data the sync does not need)."""
+    short_code = text(data.get("short_code"))
+    return ShopInfo(
+        platform_shop_id=text(data.get("seller_id")),
+        name=text(data.get("name")) or text(data.get("name_company")),
+        status=text(data.get("status")).lower() or "active",
+        region=(region or short_code[:2]).upper() or None,
+        logo=text(data.get("logo_url")) or None,
+        data={key: data[key] for key in ("short_code", "name_company", "location", "verified", "cb") if key in data},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- products
+
+
+def listing(product: Mapping[str, Any]) -> Listing:
+    """A GetProducts entry or a GetProductItem ``data`` (snake_case or camelCase)."""
+    attributes = product.get("attributes") or {}
+    category = product.get("primary_category") or product.get("primaryCategory")
+    status = text(product.get("status")).lower()
+    return Listing(
+        platform_item_id=text(product.get("item_id") or product.get("itemId")),
+        name=text(attributes.get("name")),
+        description=text(attributes.get("description")),
+        status=_PRODUCT_STATUS.get(status, status or "active"),
+        category_id=text(category) or None,
+        variants=[variant(sku) for sku in product.get("skus") or []],
+        updated_at=from_millis(product.get("updated_time") or product.get("updatedTime")),
+    )
+
+
+def variant(sku: Mapping[str, Any]) -> ListingVariant:
+    """One entry of ``skus``. Stock is ``quantity`` (the total stock UpdatePriceQuantity sets), price ``price``."""
+    options = sku.get("saleProp") or {}
+    return ListingVariant(
+        platform_variant_id=text(sku.get("SkuId")) or None,
+        sku=text(sku.get("SellerSku")),
+        price=money(sku.get("price")),
+        stock=int(text(sku.get("quantity")) or 0),
+        options={text(k): text(v) for k, v in options.items()} if isinstance(options, Mapping) else {},
+        status=text(sku.get("Status")).lower() or "active",
+    )
+
+
+def created_listing(draft: ListingDraft, data: Mapping[str, Any]) -> Listing:
+    """The listing a CreateProduct answer describes (``item_id``, ``sku_list``, ``item_status``)."""
+    sku_ids = {text(entry.get("seller_sku")): text(entry.get("sku_id")) for entry in data.get("sku_list") or []}
+    status = text(data.get("item_status")).lower()
+    return Listing(
+        platform_item_id=text(data.get("item_id")),
+        name=draft.name,
+        description=draft.description,
+        status=_PRODUCT_STATUS.get(status, status or "active"),
+        category_id=draft.category_id,
+        variants=[
+            ListingVariant(platform_variant_id=sku_ids.get(v.sku) or None, sku=v.sku, price=v.price, stock=v.stock,
+                           options=dict(v.options))
+            for v in draft.variants
+        ],
+    )  # fmt: skip
+
+
+def _sku_json(draft: VariantDraft, sku_id: str | None = None) -> dict[str, Any]:
+    """Every SKU field value is a string ("all field values in the SKU are of string type", error 1001)."""
+    sku: dict[str, Any] = {"SellerSku": draft.sku, "quantity": str(draft.stock), "price": format(draft.price, "f")}
+    if sku_id:
+        sku["SkuId"] = sku_id
+    if draft.options:
+        sku["saleProp"] = dict(draft.options)
+    return sku
+
+
+def _product_json(draft: ListingDraft) -> dict[str, Any]:
+    product: dict[str, Any] = {"Attributes": {"name": draft.name, "description": draft.description}}
+    if draft.category_id:
+        product["PrimaryCategory"] = draft.category_id
+    if draft.images:
+        product["Images"] = {"Image": list(draft.images)}
+    return product
+
+
+def create_payload(draft: ListingDraft) -> str:
+    """CreateProduct ``payload`` (JSON form): every variant in one request."""
+    product = {**_product_json(draft), "Skus": {"Sku": [_sku_json(v) for v in draft.variants]}}
+    return _dump({"Request": {"Product": product}})
+
+
+def update_payload(
+    item_id: str, draft: ListingDraft, chunk: Sequence[VariantDraft], sku_ids: Mapping[str, str | None], *,
+    attributes: bool,
+) -> str:  # fmt: skip
+    """UpdateProduct ``payload``: existing SKUs carry their ``SkuId`` (error 4216 otherwise), new ones none."""
+    product = _product_json(draft) if attributes else {}
+    product["ItemId"] = item_id
+    product["Skus"] = {"Sku": [_sku_json(v, sku_ids.get(v.sku)) for v in chunk]}
+    return _dump({"Request": {"Product": product}})
+
+
+def stock_row(update: StockUpdate) -> dict[str, str]:
+    return {
+        **_sku_ids(update.platform_item_id, update.platform_variant_id, update.sku),
+        "Quantity": str(update.quantity),
+    }
+
+
+def price_row(update: PriceUpdate) -> dict[str, str]:
+    return {**_sku_ids(update.platform_item_id, update.platform_variant_id, update.sku),
+            "Price": format(update.price, "f")}  # fmt: skip
+
+
+def _sku_ids(item_id: str, sku_id: str | None, seller_sku: str) -> dict[str, str]:
+    ids = {"ItemId": item_id}
+    if sku_id:
+        ids["SkuId"] = sku_id
+    ids["SellerSku"] = seller_sku
+    return ids
+
+
+def sku_payload_xml(rows: Iterable[Mapping[str, str]]) -> str:
+    """UpdatePriceQuantity ``payload``: ``<Request><Product><Skus><Sku>...</Sku></Skus></Product></Request>``."""
+    root = Element("Request")
+    skus = SubElement(SubElement(root, "Product"), "Skus")
+    for row in rows:
+        sku = SubElement(skus, "Sku")
+        for name, value in row.items():
+            SubElement(sku, name).text = value
+    return tostring(root, encoding="unicode")
+
+
+def sku_failures(body: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """``detail`` of a partially failed write: {seller_sku or sku_id: (code, message)}."""
+    failures: dict[str, tuple[str, str]] = {}
+    code = text(body.get("code"))
+    for entry in body.get("detail") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        reason = (text(entry.get("code")) or code, text(entry.get("message")) or text(body.get("message")))
+        for key in (text(entry.get("seller_sku")), text(entry.get("sku_id"))):
+            if key:
+                failures[key] = reason
+    return failures
+
+
+# ---------------------------------------------------------------------------------------------------- orders
+
+
+def order_status(statuses: Iterable[str]) -> str:
+    """One status for an order whose items each have their own (Lazada has no order-level status).
+
+    Rule (ours, deterministic): the least advanced status among items still in progress (an order is only as far
+    as its slowest live item; see ``ORDER_PROGRESSION``; unknown statuses rank after the known ones,
+    alphabetically); when every item has ended, the first of ``ORDER_ENDED`` present (returned, failed, lost,
+    damaged, canceled), so that an order is ``canceled`` only when all its items are.
+    """
+    present = {text(status).lower() for status in statuses if text(status)}
+    live = present.difference(ORDER_ENDED)
+    if live:
+        rank = {status: index for index, status in enumerate(ORDER_PROGRESSION)}
+        return min(live, key=lambda status: (rank.get(status, len(rank)), status))
+    return next((status for status in ORDER_ENDED if status in present), "unknown")
+
+
+def order_line(item: Mapping[str, Any]) -> OrderLine:
+    """One order item: Lazada lists every unit as its own item, so the quantity is always 1."""
+    return OrderLine(
+        platform_line_id=text(item.get("order_item_id")),
+        platform_item_id=text(item.get("product_id")) or None,
+        platform_variant_id=text(item.get("sku_id")) or None,
+        sku=text(item.get("sku")) or None,
+        name=text(item.get("name")),
+        quantity=1,
+        unit_price=money(item.get("item_price")),
+    )
+
+
+def order(raw: Mapping[str, Any], items: Sequence[Mapping[str, Any]], region: str | None) -> Order:
+    """A GetOrders/GetOrder entry with its GetMultipleOrderItems items."""
+    subtotal = money(raw.get("price"))  # items total, without voucher and shipping fee
+    shipping = money(raw.get("shipping_fee"))
+    created = parse_time(raw.get("created_at")) or datetime.fromtimestamp(0, UTC)
+    statuses = raw.get("statuses") or [item.get("status") for item in items]
+    currency = next((text(item.get("currency")) for item in items if item.get("currency")), "")
+    return Order(
+        platform_order_id=text(raw.get("order_id")),
+        status=order_status(text(status) for status in statuses),
+        created_at=created,
+        updated_at=parse_time(raw.get("updated_at")) or created,
+        currency=currency or REGION_CURRENCY.get((region or "").lower(), ""),
+        subtotal=subtotal,
+        shipping_fee=shipping,
+        total=subtotal + shipping - money(raw.get("voucher")),
+        buyer=_buyer(raw),
+        lines=[order_line(item) for item in items],
+    )
+
+
+def _buyer(raw: Mapping[str, Any]) -> dict[str, Any]:
+    name = f"{text(raw.get('customer_first_name'))} {text(raw.get('customer_last_name'))}".strip()
+    address = raw.get("address_shipping")
+    return {"name": name, "shipping_address": dict(address) if isinstance(address, Mapping) else {}}
+
+
+def order_id_list(order_ids: Iterable[str]) -> str:
+    """``order_ids`` as GetMultipleOrderItems wants it: ``[1,2]``."""
+    return "[" + ",".join(order_ids) + "]"
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

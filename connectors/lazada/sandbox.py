@@ -1,0 +1,707 @@
+"""A local emulator of the Lazada Open Platform for everything the client uses.
+
+Served on the API's own paths under ``/rest`` (the auth endpoints too, on the same server), with Lazada's
+parameter names, signature check (UPPERCASE hex HMAC-SHA256 over path + sorted params, ``sign_method=sha256``),
+timestamp window (7200 s), tokens (access 30 days, refresh 180 days, refresh token reusable and its lifetime not
+reset by a refresh: an online app) and JSON envelopes (``{"code": "0", "data": ..., "request_id"}``; errors
+``{"code", "type", "message", "request_id"}`` with HTTP 200). Limits are enforced with Lazada's error codes:
+GetProducts ``limit`` <= 50 / ``offset`` <= 10000 / ``sku_seller_list`` <= 100, GetOrders ``limit`` <= 100 /
+``offset`` <= 5000, GetMultipleOrderItems <= 50 ids, UpdatePriceQuantity <= 50 SKUs (4171), CreateProduct and
+UpdateProduct <= 50 SKUs (209). Rate limit: ``default_rate_limit`` calls/s per (app, seller, endpoint class),
+answered with ``ApiCallLimit``. Pushes are signed as Lazada signs them (lowercase hex HMAC-SHA256(app_secret,
+app_key + body)) and retried every 30 minutes, 12 times.
+
+Sources: /work/shared/reference/marketplaces.md sections 3.1-3.6 and the LAZ-DOC API reference pages named in
+``connectors/lazada/mapping.py``. Codes marked UNCONFIRMED in ``connectors/lazada/errors.py`` are our choice.
+
+Choices where the sources are silent (UNCONFIRMED, see also ``connectors/lazada/errors.py``): errors come with
+HTTP 200; the codes of a stale timestamp (``InvalidTimestamp``) and of an unknown app key (``InvalidAppKey``); an
+UpdatePriceQuantity call with failed SKUs applies the others and answers ``501`` with a ``detail`` entry
+(``field``, ``seller_sku``, ``message``) per failed SKU; UpdateProduct adds a SKU sent without ``SkuId``; a
+SellerSku already used by another product is refused (``500`` + ``detail``, "SellerSku repeat"); the old access
+token stays valid after a refresh.
+
+Not emulated:
+- the consent page (``https://auth.lazada.com/oauth/authorize``): codes come from ``issue_code()`` and live
+  10 minutes (30 at Lazada); test-status apps (7-day/30-day tokens); cross-border accounts (one authorization for
+  six ventures); service-market apps whose tokens cannot be refreshed (``AUTH_TYPE_UNSUPPORTED``); more than one
+  app per sandbox;
+- per-API rate limits (one number, ``default_rate_limit``, for every endpoint class), the 1-second ban that
+  follows ``ApiCallLimit``, mega-campaign downgrades (998), ``ServiceTimeout`` on large payloads;
+- product content rules: brand, package dimensions, category attributes, images, QC review (every product is
+  ``Active`` at once), special prices and their dates, multi-warehouse stock, reserved/withheld/occupied stock
+  (``quantity`` = ``Available``), campaign stock locks, SKU removal, ``options=1``, the ``pending`` and
+  ``rejected`` filters (always empty), ``search``; the order of GetProducts (newest update first here; Lazada
+  documents none);
+- orders: payment, packing, shipping documents and logistics, vouchers and shipping-fee discounts (zero),
+  personal-data masking, reverse orders, GetOrderItems (single order) and every endpoint the client does not
+  call;
+- pushes other than trade-order status (type 0: one message for the first order line, where Lazada sends one per
+  line) and product edited/deleted (types 4 and 5); ``webhook_secret`` is unused (Lazada signs with the app
+  secret); the OV/EV certificate requirement and the 500 ms acknowledgement limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+from xml.etree.ElementTree import Element, ParseError, fromstring
+
+from aiohttp import web
+
+from connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbVariant
+from connectors.base.signing import signatures_match
+from connectors.lazada import errors as codes
+from connectors.lazada import signing
+
+API_PREFIX = "/rest"
+REGION_HOURS = {"vn": 7, "th": 7, "id": 7, "sg": 8, "my": 8, "ph": 8}
+REGION_COUNTRY = {"vn": "Vietnam", "th": "Thailand", "id": "Indonesia", "sg": "Singapore", "my": "Malaysia",
+                  "ph": "Philippines"}  # fmt: skip
+PRODUCT_FILTERS = ("all", "live", "inactive", "deleted", "pending", "rejected", "sold-out")
+ORDER_STATUS_FILTERS = ("unpaid", "pending", "packed", "canceled", "ready_to_ship", "delivered", "returned",
+                        "shipped", "failed", "topack", "toship", "shipping", "lost")  # fmt: skip
+
+
+@dataclass
+class LzCall:
+    """One verified API call: its parameters (query and form) and the seller the access token belongs to."""
+
+    request: web.Request
+    params: dict[str, str]
+    shop: SbShop | None
+
+    @property
+    def seller(self) -> SbShop:
+        assert self.shop is not None, "authed routes always have a seller"
+        return self.shop
+
+
+class LzError(Exception):
+    """A Lazada error answer raised from deep inside a handler."""
+
+    def __init__(self, code: str, message: str, *, kind: str = "ISV", detail: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.code, self.message, self.kind, self.detail = code, message, kind, detail
+
+
+LzHandler = Callable[[LzCall], Awaitable[web.StreamResponse]]
+
+
+class Sandbox(SandboxBase):
+    platform: ClassVar[str] = "lazada"
+    access_ttl: ClassVar[float] = 30 * 86_400.0  # online app (7 days for an app in test status)
+    refresh_ttl: ClassVar[float] = 180 * 86_400.0  # online app (30 days in test status)
+    single_use_refresh: ClassVar[bool] = False
+    default_rate_limit: ClassVar[float | None] = 50.0  # the published inventory limit, for every class here
+    webhook_retry_schedule: ClassVar[Sequence[float]] = (1800.0,) * 12
+    order_statuses: ClassVar[Sequence[str]] = ("unpaid", "pending", "packed", "ready_to_ship", "shipped",
+                                               "delivered")  # fmt: skip
+
+    timestamp_window: ClassVar[float] = 7200.0
+    product_limit_cap: ClassVar[int] = 50
+    product_offset_cap: ClassVar[int] = 10_000
+    sku_list_cap: ClassVar[int] = 100
+    order_limit_cap: ClassVar[int] = 100
+    order_offset_cap: ClassVar[int] = 5_000
+    order_ids_cap: ClassVar[int] = 50
+    write_sku_cap: ClassVar[int] = 50
+
+    def __init__(self, app: Mapping[str, str], **options: Any) -> None:
+        super().__init__(app, **options)
+        self._lazada_ids = itertools.count(260_000_000_000_001)  # Lazada-sized ids (15 digits, below 2**53)
+
+    def new_id(self) -> str:
+        return str(next(self._lazada_ids))
+
+    def add_shop(self, shop_id: str, name: str | None = None, *, access_token: str | None = None,
+                 refresh_token: str | None = None, **extra: str) -> SbShop:  # fmt: skip
+        """A seller; ``region`` (vn, sg, my, th, ph, id) may be passed among the extras."""
+        region = extra.pop("region", None)
+        shop = super().add_shop(shop_id, name, access_token=access_token, refresh_token=refresh_token, **extra)
+        if region:
+            shop.region = region.upper()
+        return shop
+
+    # ------------------------------------------------------------------ routes and the checks every call passes
+
+    def add_routes(self, app: web.Application) -> None:
+        routes: list[tuple[str, str, str, LzHandler, bool]] = [
+            ("GET", "/seller/get", "seller", self._seller_get, True),
+            ("GET", "/products/get", "products", self._products_get, True),
+            ("GET", "/product/item/get", "products", self._product_item_get, True),
+            ("POST", "/product/create", "product_write", self._product_create, True),
+            ("POST", "/product/update", "product_write", self._product_update, True),
+            ("POST", "/product/price_quantity/update", "inventory", self._price_quantity_update, True),
+            ("GET", "/orders/get", "orders", self._orders_get, True),
+            ("GET", "/order/get", "orders", self._order_get, True),
+            ("GET", "/orders/items/get", "order_items", self._orders_items_get, True),
+        ]
+        for method in ("GET", "POST"):
+            routes.append((method, "/auth/token/create", "auth", self._token_create, False))
+            routes.append((method, "/auth/token/refresh", "auth", self._token_refresh, False))
+        for method, path, endpoint_class, handler, authed in routes:
+            app.router.add_route(method, API_PREFIX + path, self._endpoint(path, endpoint_class, handler, authed))
+
+    def _endpoint(self, path: str, endpoint_class: str, handler: LzHandler, authed: bool) -> Callable[
+            [web.Request], Awaitable[web.StreamResponse]]:  # fmt: skip
+        async def handle(request: web.Request) -> web.StreamResponse:
+            params = await _params(request)
+            shop = self.shop_by_token(params.get("access_token")) if authed else None
+            shop_key = shop.shop_id if shop is not None else "-"
+            gated = await self.gate(request, f"{params.get('app_key', '-')}:{shop_key}:{endpoint_class}")
+            if gated is not None:
+                return gated
+            try:
+                self._check(path, params, shop, authed)
+                return await handler(LzCall(request, params, shop))
+            except LzError as exc:
+                return self.error(exc.code, exc.message, kind=exc.kind, detail=exc.detail)
+
+        return handle
+
+    def _check(self, path: str, params: Mapping[str, str], shop: SbShop | None, authed: bool) -> None:
+        """What the gateway checks before the API runs, in this order."""
+        for name in ("app_key", "sign_method", "timestamp", "sign", *(("access_token",) if authed else ())):
+            if not params.get(name):
+                raise LzError(codes.MISSING, f"the input parameter \u201c{name}\u201d that is mandatory for "
+                                             "processing this request is not supplied")  # fmt: skip
+        if params["app_key"] != self.app_credentials["app_key"]:
+            raise LzError(codes.APP_KEY, "The specified app key is invalid")
+        if not _fresh(params["timestamp"], self.timestamp_window):
+            raise LzError(codes.TIMESTAMP, "The specified timestamp is invalid or outside the 7200 seconds window")
+        expected = signing.signature(signing.base_string(path, params), self.app_credentials["app_secret"])
+        if params["sign_method"] != signing.SIGN_METHOD or not signatures_match(expected, params["sign"]):
+            raise LzError(codes.SIGNATURE, "The request signature does not conform to lazop standards")
+        if authed and self.check_access(shop, params["access_token"]) != "ok":
+            raise LzError(codes.ILLEGAL_ACCESS, "The specified access token is invalid or expired")
+
+    # ------------------------------------------------------------------ envelopes
+
+    def ok(self, data: Any = None, **top: Any) -> web.Response:
+        body: dict[str, Any] = {"code": "0"}
+        if data is not None:
+            body["data"] = data
+        return _json({**body, **top, "request_id": _request_id()})
+
+    def error(self, code: str, message: str, *, kind: str = "ISV", detail: list[dict[str, Any]] | None = None) -> (
+            web.Response):  # fmt: skip
+        body: dict[str, Any] = {"code": code, "type": kind, "message": message}
+        if detail:
+            body["detail"] = detail
+        return _json({**body, "request_id": _request_id()})
+
+    def throttle_response(self) -> web.Response:
+        return self.error(codes.THROTTLED, "Api access frequency exceeds the limit. this ban will last 1 seconds")
+
+    def server_error_response(self) -> web.Response:
+        return self.error(codes.INTERNAL, "Internal Application Error", kind="ISP")
+
+    # ------------------------------------------------------------------ auth
+
+    async def _token_create(self, call: LzCall) -> web.StreamResponse:
+        shop = self.redeem_code(call.params.get("code", ""))
+        if shop is None:
+            raise LzError(codes.INVALID_CODE, "Invalid authorization code")
+        access, refresh = self.issue_tokens(shop)
+        return self._token_answer(shop, access.value, refresh.value, refresh.expires_at, "country_user_info")
+
+    async def _token_refresh(self, call: LzCall) -> web.StreamResponse:
+        token = call.params.get("refresh_token", "")
+        shop = next((s for s in self.shops.values() if token and token in s.refresh), None)
+        spent = self.spend_refresh(shop, token)
+        if shop is None or spent is None:
+            raise LzError(codes.ILLEGAL_REFRESH, "The specified refresh token is invalid or expired")
+        access, refresh = spent
+        return self._token_answer(shop, access.value, refresh.value, refresh.expires_at, "country_user_info_list")
+
+    def _token_answer(self, shop: SbShop, access: str, refresh: str, refresh_expiry: float, users: str) -> (
+            web.Response):  # fmt: skip
+        region = shop.region.lower()
+        user = {"country": region, "seller_id": shop.shop_id, "user_id": shop.shop_id,
+                "short_code": f"{region.upper()}{shop.shop_id}"}  # fmt: skip
+        body = {"code": "0", "access_token": access, "refresh_token": refresh, "expires_in": int(self.token_ttl),
+                "refresh_expires_in": max(0, int(refresh_expiry - time.time())), "country": region,
+                "account": f"seller-{shop.shop_id}@sandbox.invalid", "account_platform": "seller_center",
+                users: [user], "request_id": _request_id()}  # fmt: skip
+        return _json(body)
+
+    # ------------------------------------------------------------------ seller and products
+
+    async def _seller_get(self, call: LzCall) -> web.StreamResponse:
+        shop = call.seller
+        return self.ok({
+            "seller_id": int(shop.shop_id) if shop.shop_id.isdigit() else shop.shop_id, "name": shop.name,
+            "name_company": shop.name, "short_code": f"{shop.region}{shop.shop_id}", "logo_url": "",
+            "email": f"seller-{shop.shop_id}@sandbox.invalid", "cb": False, "location": "", "status": "ACTIVE",
+            "verified": True,
+        })  # fmt: skip
+
+    async def _products_get(self, call: LzCall) -> web.StreamResponse:
+        params, shop = call.params, call.seller
+        limit = _bounded(params.get("limit", "20"), self.product_limit_cap, codes.INVALID_LIMIT, "Invalid Limit", 1)
+        offset = _bounded(params.get("offset", "0"), self.product_offset_cap, codes.INVALID_OFFSET, "Invalid Offset")
+        wanted = self._product_filter(params)
+        found = [listing for listing in shop.listings.values() if wanted(listing)]
+        found.sort(key=lambda listing: (int(listing.updated_at), _id_key(listing.item_id)), reverse=True)
+        page = [self._product_json(shop, listing) for listing in found[offset : offset + limit]]
+        return self.ok({"total_products": len(found), "products": page})
+
+    def _product_filter(self, params: Mapping[str, str]) -> Callable[[SbListing], bool]:
+        status = params.get("filter") or "all"
+        if status not in PRODUCT_FILTERS:
+            raise LzError("36", "E036: Invalid status filter")
+        window = {name: _time_param(params, name) for name in ("update_after", "update_before", "create_after",
+                                                                "create_before")}  # fmt: skip
+        skus = _sku_list(params.get("sku_seller_list"), self.sku_list_cap)
+
+        def wanted(listing: SbListing) -> bool:
+            return (_status_matches(listing, status)
+                    and _in_window(int(listing.updated_at), window["update_after"], window["update_before"])
+                    and _in_window(int(listing.created_at), window["create_after"], window["create_before"])
+                    and (skus is None or any(v.sku in skus for v in listing.variants)))  # fmt: skip
+
+        return wanted
+
+    async def _product_item_get(self, call: LzCall) -> web.StreamResponse:
+        item_id = call.params.get("item_id", "")
+        if not item_id:
+            raise LzError("200", "E200: Empty Item Id and Seller Sku")
+        listing = call.seller.listings.get(item_id)
+        if listing is None or listing.status == "deleted":
+            raise LzError("208", "E208: Item not exist")
+        return self.ok(self._product_json(call.seller, listing))
+
+    def _product_json(self, shop: SbShop, listing: SbListing) -> dict[str, Any]:
+        status = {"active": "Active", "inactive": "InActive", "deleted": "Deleted"}.get(listing.status, "Active")
+        return {
+            "item_id": _number(listing.item_id), "primary_category": _number(listing.category_id or "0"),
+            "attributes": {"name": listing.name, "description": listing.description, "brand": "No Brand"},
+            "skus": [self._sku_json(shop, listing, v) for v in listing.variants], "images": [], "marketImages": [],
+            "created_time": str(int(listing.created_at * 1000)), "updated_time": str(int(listing.updated_at * 1000)),
+            "status": status, "trialProduct": False, "variation": {},
+        }  # fmt: skip
+
+    def _sku_json(self, shop: SbShop, listing: SbListing, variant: SbVariant) -> dict[str, Any]:
+        return {
+            "SkuId": _number(variant.variant_id), "SellerSku": variant.sku,
+            "ShopSku": f"{listing.item_id}_{shop.region}-{variant.variant_id}", "Status": "active",
+            "quantity": variant.stock, "Available": variant.stock, "price": float(variant.price), "special_price": 0.0,
+            "saleProp": dict(variant.options), "Images": [],
+            "multiWarehouseInventories": [{"warehouseCode": "dropshipping", "quantity": variant.stock,
+                                           "totalQuantity": variant.stock, "sellableQuantity": variant.stock,
+                                           "occupyQuantity": 0, "withholdQuantity": 0}],
+        }  # fmt: skip
+
+    # ------------------------------------------------------------------ product writes
+
+    async def _product_create(self, call: LzCall) -> web.StreamResponse:
+        shop, product = call.seller, _payload_product(call.params)
+        name = str((product.get("Attributes") or {}).get("name") or "")
+        if not product.get("PrimaryCategory") or not name:
+            raise LzError("1", f"E001: Parameter {'name' if product.get('PrimaryCategory') else 'PrimaryCategory'}"
+                               " is mandatory")  # fmt: skip
+        skus = self._payload_skus(product)
+        self._refuse_taken_skus(shop, [str(sku.get("SellerSku") or "") for sku in skus])
+        variants = [{"sku": str(sku["SellerSku"]), "price": _price(sku), "stock": _quantity(sku, "quantity"),
+                     "options": sku.get("saleProp") or {}} for sku in skus]  # fmt: skip
+        listing = self.add_listing(shop, name, variants, category_id=str(product["PrimaryCategory"]),
+                                   description=str(product["Attributes"].get("description") or ""))  # fmt: skip
+        self.counters.creates += 1
+        return self._written(call, [v.sku for v in listing.variants], {
+            "item_id": listing.item_id, "item_status": "Active",
+            "sku_list": [{"seller_sku": v.sku, "sku_id": v.variant_id,
+                          "shop_sku": f"{listing.item_id}_{shop.region}-{v.variant_id}"} for v in listing.variants],
+        })  # fmt: skip
+
+    def _payload_skus(self, product: Mapping[str, Any]) -> list[dict[str, Any]]:
+        skus = _as_list((product.get("Skus") or {}).get("Sku"))
+        if not skus:
+            raise LzError("1", "E001: Parameter Skus is mandatory")
+        if len(skus) > self.write_sku_cap:
+            raise LzError(codes.INVALID_VARIATION, f"Invalid variation: at most {self.write_sku_cap} SKUs per request")
+        return skus
+
+    def _refuse_taken_skus(self, shop: SbShop, skus: Sequence[str], *, creating: bool = True) -> None:
+        """New SellerSkus must be unique in the shop (and present)."""
+        detail = []
+        for index, sku in enumerate(skus):
+            found = self.find_variant(shop, sku)
+            if not sku or sku in skus[:index] or found is not None:
+                detail.append({"field": "SellerSku", "seller_sku": sku,
+                               "message": "THD_IC_ERR_F_IC_INFRA_PRODUCT_036: SellerSku repeat"})  # fmt: skip
+        if detail and creating:
+            raise LzError(codes.CREATE_FAILED, "E500: Create product failed", detail=detail)
+        if detail:
+            raise LzError(codes.UPDATE_FAILED, "E501: Update product failed", detail=detail)
+
+    async def _product_update(self, call: LzCall) -> web.StreamResponse:
+        shop, product = call.seller, _payload_product(call.params)
+        listing = shop.listings.get(str(product.get("ItemId") or ""))
+        if listing is None or listing.status == "deleted":
+            raise LzError(codes.UPDATE_FAILED, "E501: Update product failed",
+                          detail=[{"field": "ItemId", "message": "Item not exist"}])  # fmt: skip
+        skus = self._payload_skus(product) if product.get("Skus") else []
+        changes = [self._sku_change(shop, listing, sku) for sku in skus]
+        attributes = product.get("Attributes") or {}
+        listing.name = str(attributes.get("name") or listing.name)
+        listing.description = str(attributes.get("description", listing.description))
+        listing.category_id = str(product.get("PrimaryCategory") or listing.category_id or "") or None
+        for change in changes:
+            change()
+        listing.updated_at = max(time.time(), listing.updated_at + 0.001)
+        return self._written(call, [str(sku.get("SellerSku") or "") for sku in skus], {"item_status": "Active"})
+
+    def _sku_change(self, shop: SbShop, listing: SbListing, sku: Mapping[str, Any]) -> Callable[[], None]:
+        """Validate one UpdateProduct SKU; the returned function applies it (after every SKU passed)."""
+        seller_sku, sku_id = str(sku.get("SellerSku") or ""), str(sku.get("SkuId") or "")
+        current = next((v for v in listing.variants if v.variant_id == sku_id or (not sku_id and v.sku == seller_sku)),
+                       None)  # fmt: skip
+        if current is not None and not sku_id:
+            raise LzError("4216", "skuId is a mandatory field and must be filled in.")
+        if current is None and sku_id:
+            detail = [{"field": "SkuId", "seller_sku": seller_sku, "message": "SKU not exist"}]
+            raise LzError(codes.UPDATE_FAILED, "E501: Update product failed", detail=detail)
+        if current is None:
+            self._refuse_taken_skus(shop, [seller_sku], creating=False)
+            if "price" not in sku:
+                raise LzError("1", "E001: Parameter price is mandatory")
+        price, stock = (
+            _price(sku) if "price" in sku else None,
+            _quantity(sku, "quantity") if "quantity" in sku else None,
+        )
+
+        def apply() -> None:
+            target = current or SbVariant(self.new_id(), seller_sku, price or Decimal(0), stock or 0)
+            if current is None:
+                listing.variants.append(target)
+            target.price = price if price is not None else target.price
+            target.stock = stock if stock is not None else target.stock
+            target.options = dict(sku.get("saleProp") or target.options)
+
+        return apply
+
+    async def _price_quantity_update(self, call: LzCall) -> web.StreamResponse:
+        """UpdatePriceQuantity: valid SKUs are applied; invalid ones come back in ``detail`` under code 501."""
+        shop = call.seller
+        skus = _as_list((_payload_product(call.params).get("Skus") or {}).get("Sku"))
+        if not skus:
+            raise LzError("30", "E030: Empty Request")
+        if len(skus) > self.write_sku_cap:
+            raise LzError(codes.TOO_MANY_SKUS, "The updated SKU quantity exceeds the maximum number 50, please do "
+                                               "not update more than 50 SKUs at once")  # fmt: skip
+        detail, written = [], []
+        for sku in skus:
+            applied, failure = self._apply_price_quantity(shop, sku)
+            written.extend([applied] if applied else [])
+            detail.extend([failure] if failure else [])
+        if detail:
+            for sku_name in written:
+                self.record_write(sku_name)
+            raise LzError(codes.UPDATE_FAILED, "E501: Update product failed", detail=detail)
+        return self._written(call, written, None)
+
+    def _apply_price_quantity(self, shop: SbShop, sku: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+        """(the SellerSku written, None) or (None, the ``detail`` entry of its failure)."""
+        seller_sku = str(sku.get("SellerSku") or "")
+        variant = _locate(shop, str(sku.get("ItemId") or ""), str(sku.get("SkuId") or ""), seller_sku)
+        if variant is None:
+            return None, {"field": "SkuId", "seller_sku": seller_sku, "message": "SKU not exist"}
+        try:
+            price = _price(sku, "Price") if sku.get("Price") is not None else None
+            stock = _quantity(sku, "Quantity") if sku.get("Quantity") is not None else None
+        except LzError as exc:
+            return None, {"field": "SellerSku", "seller_sku": seller_sku, "message": exc.message}
+        variant.price = price if price is not None else variant.price
+        variant.stock = stock if stock is not None else variant.stock
+        return variant.sku, None
+
+    def _written(self, call: LzCall, skus: Sequence[str], data: Any) -> web.StreamResponse:
+        for sku in skus:
+            self.record_write(sku)
+        if self.lose_response(call.request):
+            return web.Response()
+        return self.ok(data if data is not None else {})
+
+    # ------------------------------------------------------------------ orders
+
+    async def _orders_get(self, call: LzCall) -> web.StreamResponse:
+        params, shop = call.params, call.seller
+        limit = _bounded(params.get("limit", "100"), self.order_limit_cap, codes.INVALID_LIMIT, "Invalid Limit", 1)
+        offset = _bounded(params.get("offset", "0"), self.order_offset_cap, codes.INVALID_OFFSET, "Invalid Offset")
+        window = {name: _time_param(params, name) for name in ("update_after", "update_before", "created_after",
+                                                                "created_before")}  # fmt: skip
+        if window["update_after"] is None and window["created_after"] is None:
+            raise LzError("1", "E001: Parameter update_after or created_after is mandatory")
+        found = [o for o in shop.orders.values() if _order_matches(o, window, params.get("status"))]
+        found.sort(key=_order_sort(params), reverse=(params.get("sort_direction") or "DESC").upper() == "DESC")
+        page = [self._order_json(shop, order) for order in found[offset : offset + limit]]
+        return self.ok({"count": len(page), "countTotal": len(found), "orders": page})
+
+    async def _order_get(self, call: LzCall) -> web.StreamResponse:
+        order = call.seller.orders.get(call.params.get("order_id", ""))
+        if order is None:
+            raise LzError("16", f'E016: "{call.params.get("order_id", "")}" Invalid Order ID')
+        return self.ok(self._order_json(call.seller, order))
+
+    async def _orders_items_get(self, call: LzCall) -> web.StreamResponse:
+        shop, ids = call.seller, _order_ids(call.params.get("order_ids", ""))
+        if len(ids) > self.order_ids_cap:
+            raise LzError(codes.TOO_MANY_ORDERS, "E038: Too many orders were requested")
+        if any(order_id not in shop.orders for order_id in ids):
+            raise LzError("37", "E037: One or more order id in the list are incorrect")
+        data = [{"order_id": order_id, "order_number": order_id,
+                 "order_items": self._order_items(shop, shop.orders[order_id])} for order_id in ids]  # fmt: skip
+        return self.ok(data)
+
+    def _order_json(self, shop: SbShop, order: SbOrder) -> dict[str, Any]:
+        first, _, last = str(order.buyer.get("name", "")).partition(" ")
+        address = {"first_name": first, "last_name": last, "phone": "", "phone2": "", "address1": "",
+                   "city": "", "post_code": "", "country": REGION_COUNTRY.get(shop.region.lower(), "")}  # fmt: skip
+        subtotal = order.total - order.shipping_fee
+        return {
+            "order_id": order.order_id, "order_number": order.order_id,
+            "created_at": _local_iso(order.created_at, shop), "updated_at": _local_iso(order.updated_at, shop),
+            "price": f"{subtotal:.2f}", "shipping_fee": f"{order.shipping_fee:.2f}", "voucher": "0.00",
+            "voucher_platform": "0.00", "voucher_seller": "0.00", "statuses": [order.status],
+            "items_count": sum(line.quantity for line in order.lines), "customer_first_name": first,
+            "customer_last_name": last, "address_shipping": address, "address_billing": dict(address),
+            "payment_method": "COD", "warehouse_code": "dropshipping", "gift_option": False, "remarks": "",
+        }  # fmt: skip
+
+    def _order_items(self, shop: SbShop, order: SbOrder) -> list[dict[str, Any]]:
+        """Lazada lists every unit as its own order item: a line of quantity 3 is three items."""
+        items = []
+        for line in order.lines:
+            for unit in range(line.quantity):
+                items.append({
+                    "order_item_id": line.line_id if unit == 0 else f"{line.line_id}{unit:03d}",
+                    "order_id": order.order_id, "sku": line.sku, "sku_id": line.variant_id or "",
+                    "product_id": line.item_id or "", "shop_sku": f"{line.item_id}_{shop.region}-{line.variant_id}",
+                    "name": line.name, "item_price": f"{line.unit_price:.2f}", "paid_price": f"{line.unit_price:.2f}",
+                    "status": order.status, "currency": order.currency, "variation": "",
+                    "created_at": str(int(order.created_at * 1000)), "updated_at": str(int(order.updated_at * 1000)),
+                })  # fmt: skip
+        return items
+
+    # ------------------------------------------------------------------ pushes
+
+    def signed_push(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[dict[str, str], bytes, str]:
+        """A trade-order (type 0) or product edited/deleted (types 4/5) message, signed as Lazada signs it."""
+        message = {"seller_id": shop.shop_id, **self._push_message(event),
+                   "timestamp": int(time.time() * 1000), "site": f"lazada_{shop.region.lower()}"}  # fmt: skip
+        body = json.dumps(message, separators=(",", ":")).encode()
+        app_key, app_secret = self.app_credentials["app_key"], self.app_credentials["app_secret"]
+        signature = signing.webhook_signature(body, app_key, app_secret)
+        headers = {"Content-Type": "application/json", signing.WEBHOOK_SIGNATURE_HEADER: signature}
+        return headers, body, self.webhook_url or ""
+
+    def _push_message(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        if event["kind"] == "order_status_changed":
+            order: SbOrder = event["order"]
+            line_id = order.lines[0].line_id if order.lines else order.order_id
+            return {"message_type": 0, "data": {
+                "order_status": order.status, "trade_order_id": order.order_id, "trade_order_line_id": line_id,
+                "status_update_time": int(order.updated_at)}}  # fmt: skip
+        if event["kind"] in ("product_changed", "product_deleted"):
+            listing: SbListing = event["listing"]
+            deleted = event["kind"] == "product_deleted"
+            return {"message_type": 5 if deleted else 4, "data": {
+                "item_id": _number(listing.item_id), "action": "DELETED" if deleted else "EDITED_UPDATED",
+                "status_update_time": int(listing.updated_at * 1000),
+                "sku_list": [{"seller_sku": v.sku, "sku_id": _number(v.variant_id)} for v in listing.variants],
+            }}  # fmt: skip
+        raise ValueError(f"the Lazada sandbox cannot push {event['kind']!r}")
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+async def _params(request: web.Request) -> dict[str, str]:
+    """Query parameters and, for a form POST, the form fields (the gateway signs and reads both)."""
+    params = dict(request.query)
+    if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):  # fmt: skip
+        form = await request.post()
+        params.update({key: value for key, value in form.items() if isinstance(value, str)})
+    return params
+
+
+def _json(body: Mapping[str, Any]) -> web.Response:
+    return web.Response(status=200, body=json.dumps(body, default=str).encode(),
+                        content_type="application/json", charset="utf-8")  # fmt: skip
+
+
+def _request_id() -> str:
+    return secrets.token_hex(13)[:25]
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    """Numeric ids in numeric order."""
+    return len(value), value
+
+
+def _number(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _fresh(timestamp: str, window: float) -> bool:
+    """Milliseconds since the epoch (or ISO 8601) within ``window`` seconds of now, either way."""
+    try:
+        moment = int(timestamp) / 1000 if timestamp.isdigit() else datetime.fromisoformat(timestamp).timestamp()
+    except ValueError:
+        return False
+    return abs(time.time() - moment) <= window
+
+
+def _bounded(value: str, cap: int, code: str, label: str, minimum: int = 0) -> int:
+    number = int(value) if value.lstrip("-").isdigit() else -1
+    if number < minimum or number > cap:
+        raise LzError(code, f'E0{code}: "{value}" {label}')
+    return number
+
+
+def _time_param(params: Mapping[str, str], name: str) -> int | None:
+    """An ISO 8601 filter as whole seconds since the epoch (Lazada compares at second precision)."""
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise LzError(codes.INVALID_DATE, f'E017: "{value}" Invalid Date Format') from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+def _in_window(moment: int, after: int | None, before: int | None) -> bool:
+    """``*_after`` and ``*_before`` are both inclusive ("after or on", "before or on")."""
+    return (after is None or moment >= after) and (before is None or moment <= before)
+
+
+def _sku_list(value: str | None, cap: int) -> set[str] | None:
+    if not value:
+        return None
+    try:
+        skus = json.loads(value)
+    except ValueError:
+        skus = None
+    if not isinstance(skus, list) or len(skus) > cap or not all(isinstance(s, str | int) for s in skus):
+        raise LzError("70", "E070: You have corrupt data in your sku seller list.")
+    return {str(sku) for sku in skus}
+
+
+def _status_matches(listing: SbListing, status: str) -> bool:
+    if status == "all":
+        return listing.status != "deleted"
+    if status == "live":
+        return listing.status == "active"
+    if status == "sold-out":
+        return listing.status == "active" and all(v.stock == 0 for v in listing.variants)
+    return listing.status == status
+
+
+def _payload_product(params: Mapping[str, str]) -> dict[str, Any]:
+    """``payload`` (JSON or XML) -> the ``Request.Product`` object."""
+    raw = params.get("payload", "").strip()
+    if not raw:
+        raise LzError("30", "E030: Empty Request")
+    try:
+        document = _xml_value(fromstring(raw)) if raw.startswith("<") else json.loads(raw)  # noqa: S314 - see _xml_value
+    except (ValueError, ParseError):
+        raise LzError("5", "E005: Invalid Request Format") from None
+    request = document.get("Request", document) if isinstance(document, dict) else None
+    product = request.get("Product") if isinstance(request, dict) else None
+    if not isinstance(product, dict):
+        raise LzError("5", "E005: Invalid Request Format")
+    return product
+
+
+def _xml_value(element: Element) -> Any:
+    """An XML payload as JSON-like data: repeated children become lists. Only this emulator's loopback clients
+    send it (the platform's XML forms carry no entities or DTDs)."""
+    children = list(element)
+    if not children:
+        return (element.text or "").strip()
+    value: dict[str, Any] = {}
+    for child in children:
+        item = _xml_value(child)
+        if child.tag in value:
+            existing = value[child.tag]
+            value[child.tag] = [*existing, item] if isinstance(existing, list) else [existing, item]
+        else:
+            value[child.tag] = item
+    return {element.tag: value} if element.tag == "Request" else value
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value] if value else []
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _price(sku: Mapping[str, Any], name: str = "price") -> Decimal:
+    try:
+        price = Decimal(str(sku.get(name)))
+    except InvalidOperation:
+        raise LzError("4104", "BIZ_CHECK_PRICE_PRECISION_INVALID: price is not a number") from None
+    if price <= 0:
+        raise LzError("4118", "BIZ_CHECK_PRICE_IS_ZERO: the price cannot be 0")
+    return price
+
+
+def _quantity(sku: Mapping[str, Any], name: str) -> int:
+    raw = str(sku.get(name))
+    if not raw.isdigit():
+        raise LzError("4152", f"THD_INVENTORY_ERR_INV_PARAM_ILLEGAL:illegal parameter:{name.lower()}")
+    return int(raw)
+
+
+def _locate(shop: SbShop, item_id: str, sku_id: str, seller_sku: str) -> SbVariant | None:
+    listings = [shop.listings[item_id]] if item_id in shop.listings else [] if item_id else list(shop.listings.values())
+    for listing in listings:
+        for variant in listing.variants:
+            if (sku_id and variant.variant_id == sku_id) or (not sku_id and variant.sku == seller_sku):
+                return variant
+    return None
+
+
+def _order_matches(order: SbOrder, window: Mapping[str, int | None], status: str | None) -> bool:
+    if status and status not in ORDER_STATUS_FILTERS:
+        raise LzError("36", "E036: Invalid status filter")
+    return (_in_window(int(order.updated_at), window["update_after"], window["update_before"])
+            and _in_window(int(order.created_at), window["created_after"], window["created_before"])
+            and (not status or order.status == status))  # fmt: skip
+
+
+def _order_sort(params: Mapping[str, str]) -> Callable[[SbOrder], tuple[int, tuple[int, str]]]:
+    column = params.get("sort_by") or "created_at"
+    direction = (params.get("sort_direction") or "DESC").upper()
+    if column not in ("created_at", "updated_at"):
+        raise LzError("75", "E075: Invalid sort filter.")
+    if direction not in ("ASC", "DESC"):
+        raise LzError("74", "E074: Invalid sort direction.")
+    if column == "updated_at":
+        return lambda order: (int(order.updated_at), _id_key(order.order_id))
+    return lambda order: (int(order.created_at), _id_key(order.order_id))
+
+
+def _order_ids(value: str) -> list[str]:
+    try:
+        ids = json.loads(value)
+    except ValueError:
+        ids = None
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int | str) for i in ids):
+        raise LzError("56", "E056: Invalid OrdersIdList format. Must use array format [1,2]")
+    return [str(i) for i in ids]
+
+
+def _local_iso(moment: float, shop: SbShop) -> str:
+    """Order times as Lazada shows them: ISO 8601 in the venture's time zone, second precision."""
+    zone = timezone(timedelta(hours=REGION_HOURS.get(shop.region.lower(), 7)))
+    return datetime.fromtimestamp(int(moment), zone).isoformat()
