@@ -1,0 +1,401 @@
+"""WooCommerce REST API v3 client (reference section 5; WC-DOC, WC-CORE).
+
+- Credentials are the store's consumer key and secret; there are no tokens (``uses_tokens = False``). Over HTTPS
+  requests carry HTTP Basic auth, over plain HTTP a one-legged OAuth 1.0a signature (``signing.sign_request``).
+- Paths live under ``{store}/wp-json/wc/v3``; the store URL comes from ``ShopRef.extra["store_url"]`` (else the
+  settings' base URL). Collections page with ``page``/``per_page`` (at most 100) and say how many pages exist in
+  ``X-WP-TotalPages``; writes of stock and price go through the batch endpoints, at most 100 objects a request.
+- A simple product is one listing variant with ``platform_variant_id`` None; a variable product's variants are its
+  variations.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
+
+from connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
+from connectors.base.errors import PermanentError, ReauthorizationNeeded
+from connectors.base.models import (
+    ItemResult,
+    Listing,
+    ListingDraft,
+    Order,
+    PriceUpdate,
+    ShopInfo,
+    StockUpdate,
+    TokenPair,
+)
+from connectors.base.secret import Secret
+from connectors.woocommerce.errors import DUPLICATE_SKU, ERROR_TABLE
+from connectors.woocommerce.mapping import (
+    is_variable,
+    item_result,
+    listing_of,
+    order_of,
+    parent_sku,
+    product_body,
+    variation_body,
+    wc_id,
+    wc_money,
+    wc_time,
+    whole_seconds,
+)
+from connectors.woocommerce.signing import sign_request
+
+API = "/wp-json/wc/v3"
+PER_PAGE = 100  # WordPress REST maximum for per_page, also bounds include=<ids> lists (reference 5.3)
+BATCH_CAP = 100  # objects per batch request: woocommerce_rest_batch_items_limit (WC-CORE check_batch_limit)
+RECENT = timedelta(days=1)
+DEFAULT_APP_NAME = "NextFlow CRM"
+
+T = TypeVar("T")
+Write = TypeVar("Write", StockUpdate, PriceUpdate)
+
+
+class Listed(list[Any]):
+    """A JSON array answer and WordPress's ``X-WP-TotalPages`` header (None when the header is missing)."""
+
+    def __init__(self, items: Iterable[Any], total_pages: int | None) -> None:
+        super().__init__(items)
+        self.total_pages = total_pages
+
+
+class Client(BaseClient):
+    platform = "woocommerce"
+    error_table = ERROR_TABLE
+    # WooCommerce has no rate limit of its own (reference 5.4): every call boots WordPress in one of the host's PHP
+    # workers. 10 calls/s per store stays well inside what a small host serves while batches carry 100 items.
+    default_rate = 10.0
+    uses_tokens = False
+
+    # ------------------------------------------------------------------ platform hooks
+
+    @property
+    def app_id(self) -> str:
+        return self.app.text("consumer_key")
+
+    @property
+    def store_url(self) -> str:
+        extra = self.shop.extra if self.shop is not None else {}
+        return (extra.get("store_url") or self.settings.base_url).rstrip("/")
+
+    def sign(self, request: HttpRequest, token: TokenPair | None, now: float) -> HttpRequest:
+        base = (request.base_url or self.store_url).rstrip("/")
+        if not request.path.startswith(API + "/"):
+            return replace(request, base_url=base)  # the WordPress index: public, WooCommerce does not check it
+        signed = sign_request(
+            method=request.method,
+            url=base + request.path,
+            consumer_key=self.app_id,
+            consumer_secret=self.app.secret("consumer_secret"),
+            timestamp=int(now),
+            nonce=secrets.token_hex(16),  # 32 characters, as WooCommerce recommends
+            params=request.params,
+        )
+        return replace(request, params=signed.query, headers={**request.headers, **signed.headers}, base_url=base)
+
+    def error_of(self, response: HttpResponse) -> tuple[str | None, str]:
+        body = response.json()
+        if response.status < 400:
+            if body is None:
+                # A 2xx without JSON (a truncated body, a WAF page): the call may or may not have been applied.
+                raise ResponseLost(f"{self.platform}: HTTP {response.status} without a JSON body")
+            return None, ""
+        if isinstance(body, dict) and body.get("code"):
+            return str(body["code"]), str(body.get("message") or "")[:300]
+        return None, f"HTTP {response.status}"
+
+    def _outcome(self, response: HttpResponse, key: str) -> Any:
+        # The base returns only the JSON body; collections also need X-WP-TotalPages (see the report).
+        body = super()._outcome(response, key)
+        if isinstance(body, list):
+            return Listed(body, _int(_header(response.headers, "X-WP-TotalPages")))
+        return body
+
+    # ------------------------------------------------------------------ authorization
+
+    async def refresh_access(self, refresh_token: Secret) -> TokenPair:
+        raise PermanentError("WooCommerce REST API keys never expire and have no refresh token")
+
+    async def exchange_code(self, code: str, **params: str) -> TokenPair:
+        raise PermanentError(
+            "WooCommerce has no authorization code: /wc-auth/v1/authorize POSTs the consumer key and secret to the "
+            "callback_url (key_id, user_id, consumer_key, consumer_secret, key_permissions)"
+        )
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        """The wc-auth approval page; ``state`` goes as ``user_id`` and comes back in the callback body."""
+        name = self.app.text("app_name") if "app_name" in self.app.values else DEFAULT_APP_NAME
+        query = urlencode({
+            "app_name": name, "scope": "read_write", "user_id": state,
+            "return_url": redirect_uri, "callback_url": redirect_uri,
+        })  # fmt: skip
+        return f"{self.store_url}/wc-auth/v1/authorize?{query}"
+
+    # ------------------------------------------------------------------ shop
+
+    async def get_shop_info(self) -> ShopInfo:
+        settings = _objects(await self.call("GET", f"{API}/settings/general"))  # authenticated: checks the keys
+        index = await self.call("GET", "/wp-json/")
+        index = index if isinstance(index, dict) else {}
+        values = {str(item.get("id")): item.get("value") for item in settings}
+        country = str(values.get("woocommerce_default_country") or "")
+        return ShopInfo(
+            platform_shop_id=self._shop_id(),
+            name=str(index.get("name") or self._shop_id()),
+            region=country.split(":", maxsplit=1)[0] or None,
+            url=str(index.get("home") or self.store_url),
+            data={"currency": values.get("woocommerce_currency"), "timezone": index.get("timezone_string")},
+        )
+
+    def _shop_id(self) -> str:
+        if self.shop is not None:
+            return self.shop.platform_shop_id
+        parts = urlsplit(self.store_url)
+        return parts.netloc + parts.path.rstrip("/")
+
+    # ------------------------------------------------------------------ listings
+
+    async def iter_listings(self, updated_since: datetime | None = None) -> AsyncIterator[Listing]:
+        params = {"orderby": "id", "order": "asc"}  # id order: later changes never move a product to a read page
+        if updated_since is not None:
+            # modified_after is exclusive and WooCommerce keeps whole seconds: "after since - 1 s" = "from since".
+            since = whole_seconds(updated_since) - timedelta(seconds=1)
+            params.update(modified_after=wc_time(since), dates_are_gmt="true")
+        async for products in self._pages(f"{API}/products", params):
+            for product in products:
+                yield await self._listing(product)
+
+    async def get_listings(self, item_ids: Sequence[str]) -> list[Listing]:
+        ids = [item_id for item_id in dict.fromkeys(item_ids) if item_id.isdigit()]
+        products: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids, PER_PAGE):
+            params = {"include": ",".join(chunk), "per_page": PER_PAGE}
+            products.update(
+                {str(p["id"]): p for p in _objects(await self.call("GET", f"{API}/products", params=params))}
+            )
+        return [await self._listing(products[item_id]) for item_id in ids if item_id in products]
+
+    async def find_by_sku(self, sku: str) -> Listing | None:
+        """``sku`` searches products and variations alike (WC-CORE products controller, post types product and
+        product_variation); a variation leads to its parent."""
+        found = _objects(await self.call("GET", f"{API}/products", params={"sku": sku, "per_page": PER_PAGE}))
+        match = next((product for product in found if product.get("sku") == sku), None)  # "a,b" matches a or b
+        if match is None:
+            return None
+        if match.get("type") == "variation":
+            match = await self._product(str(match.get("parent_id")))
+        return await self._listing(match)
+
+    async def _listing(self, product: dict[str, Any]) -> Listing:
+        if product.get("type") != "variable" or not product.get("variations"):
+            return listing_of(product, [])
+        return listing_of(product, await self._variations(str(product["id"])))
+
+    async def _product(self, item_id: str) -> dict[str, Any]:
+        product = await self.call("GET", f"{API}/products/{quote(item_id, safe='')}")
+        if not isinstance(product, dict):
+            raise PermanentError(f"{self.platform}: product {item_id} is not a JSON object")
+        return product
+
+    async def _variations(self, product_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        path = f"{API}/products/{quote(product_id, safe='')}/variations"
+        async for variations in self._pages(path, {"orderby": "id", "order": "asc"}):
+            found.extend(variations)
+        return found
+
+    async def _pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[list[dict[str, Any]]]:
+        page = 1
+        while True:
+            body = await self.call("GET", path, params={**params, "per_page": PER_PAGE, "page": page})
+            items = _objects(body)
+            if items:
+                yield items
+            if _last_page(body, page):
+                return
+            page += 1
+
+    # ------------------------------------------------------------------ listing writes
+
+    async def _create_listing(self, draft: ListingDraft) -> Listing:
+        if not is_variable(draft):
+            product = await self.call("POST", f"{API}/products", json_body=product_body(draft), retry_lost=False)
+            return listing_of(product, [])
+        parent = await self._create_parent(draft)
+        product_id = str(parent["id"])
+        await self._sync_variations(product_id, draft, await self._variations(product_id))
+        return await self._listing(await self._product(product_id))
+
+    async def _create_parent(self, draft: ListingDraft) -> dict[str, Any]:
+        """The variable product itself; after a lost response or a duplicate-SKU refusal, the one already made."""
+        try:
+            return dict(await self.call("POST", f"{API}/products", json_body=product_body(draft), retry_lost=False))
+        except ResponseLost:
+            found = await self._product_with_sku(parent_sku(draft))
+            if found is None:
+                raise
+            return found
+        except PermanentError as exc:
+            found = await self._product_with_sku(parent_sku(draft)) if exc.fields.get("code") == DUPLICATE_SKU else None
+            if found is None:
+                raise
+            return found
+
+    async def _product_with_sku(self, sku: str) -> dict[str, Any] | None:
+        found = _objects(await self.call("GET", f"{API}/products", params={"sku": sku, "per_page": PER_PAGE}))
+        return next((product for product in found if product.get("sku") == sku), None)
+
+    async def update_listing(self, item_id: str, draft: ListingDraft) -> Listing:
+        product = await self._product(item_id)
+        variable = product.get("type") == "variable"
+        if variable != is_variable(draft):
+            raise PermanentError(
+                f"{self.platform} product {item_id} is {product.get('type')}: switching between simple and variable "
+                "products is not supported, create a new listing instead", code="type_change",
+            )  # fmt: skip
+        body = product_body(draft)
+        if variable:
+            body.pop("sku")  # the parent keeps its own SKU
+        updated = await self.call("PUT", f"{API}/products/{quote(item_id, safe='')}", json_body=body)
+        if not variable:
+            return listing_of(updated, [])
+        await self._sync_variations(item_id, draft, await self._variations(item_id))
+        return await self._listing(await self._product(item_id))
+
+    async def _sync_variations(self, product_id: str, draft: ListingDraft, existing: list[dict[str, Any]]) -> None:
+        """Make the variations the draft's: update by SKU, create the missing, delete the others (batches of 100).
+
+        Not retried after a lost response: a retry of the whole operation re-reads the variations first."""
+        by_sku = {str(v.get("sku")): v for v in existing}
+        ops: list[tuple[str, Any]] = [
+            ("update", {"id": by_sku[v.sku]["id"], **variation_body(v)}) if v.sku in by_sku
+            else ("create", variation_body(v))
+            for v in draft.variants
+        ]  # fmt: skip
+        wanted = {v.sku for v in draft.variants}
+        ops += [("delete", v["id"]) for sku, v in by_sku.items() if sku not in wanted]
+        path = f"{API}/products/{quote(product_id, safe='')}/variations/batch"
+        for chunk in _chunks(ops, BATCH_CAP):
+            body = {kind: [value for k, value in chunk if k == kind] for kind in ("create", "update", "delete")}
+            answer = await self.call("POST", path, json_body={k: v for k, v in body.items() if v}, retry_lost=False)
+            self._raise_failed(product_id, answer)
+
+    def _raise_failed(self, product_id: str, answer: Any) -> None:
+        errors = [
+            entry["error"] for kind in ("create", "update", "delete")
+            for entry in (answer.get(kind) or [] if isinstance(answer, dict) else [])
+            if isinstance(entry, dict) and isinstance(entry.get("error"), dict)
+        ]  # fmt: skip
+        if errors:
+            detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors[:5])
+            raise PermanentError(f"{self.platform}: {len(errors)} variation writes of product {product_id} failed: "
+                                 f"{detail}"[:500], code=str(errors[0].get("code")))  # fmt: skip
+
+    # ------------------------------------------------------------------ stock and prices
+
+    async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
+        return await self._write(updates, lambda u: {"manage_stock": True, "stock_quantity": u.quantity})
+
+    async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        return await self._write(updates, lambda u: {"regular_price": wc_money(u.price)})
+
+    async def _write(self, updates: Sequence[Write], fields: Callable[[Write], dict[str, Any]]) -> list[ItemResult]:
+        """Absolute values, so a batch can be repeated safely; one result per input, in input order."""
+        results: dict[int, ItemResult] = {}
+        for path, chunk in _batch_plan(updates):
+            body = {
+                "update": [{"id": wc_id(u.platform_variant_id or u.platform_item_id), **fields(u)} for _, u in chunk]
+            }
+            answers = await self._send_batch(path, body, [u.sku for _, u in chunk])
+            results.update({index: result for (index, _), result in zip(chunk, answers, strict=True)})
+        return [results[index] for index in range(len(updates))]
+
+    async def _send_batch(self, path: str, body: dict[str, Any], skus: list[str]) -> list[ItemResult]:
+        try:
+            answer = await self.call("POST", path, json_body=body)
+        except ReauthorizationNeeded:
+            raise
+        except PermanentError as exc:  # the whole request refused: each of its items failed, the others go on
+            code = str(exc.fields.get("code") or "rejected")
+            return [ItemResult(sku=sku, ok=False, error_code=code, error_message=exc.message) for sku in skus]
+        updated = answer.get("update") if isinstance(answer, dict) else None
+        answers = updated if isinstance(updated, list) else []
+        return [item_result(sku, answers[i] if i < len(answers) else None) for i, sku in enumerate(skus)]
+
+    # ------------------------------------------------------------------ orders
+
+    async def iter_orders(self, updated_from: datetime, updated_to: datetime) -> AsyncIterator[Order]:
+        """WooCommerce caps neither the window nor the offset: one window, paged in id order.
+
+        For a window ending in the last day the upper bound is applied here rather than sent: an order modified
+        while we page then stays in the result set instead of leaving it and shifting a later order onto a page
+        already read."""
+        start, end = whole_seconds(updated_from), whole_seconds(updated_to)
+        params = {"modified_after": wc_time(start - timedelta(seconds=1)), "dates_are_gmt": "true",
+                  "orderby": "id", "order": "asc"}  # fmt: skip
+        if end < datetime.now(UTC) - RECENT:
+            params["modified_before"] = wc_time(end)
+        async for orders in self._pages(f"{API}/orders", params):
+            for payload in orders:
+                order = order_of(payload)
+                if start <= order.updated_at < end:
+                    yield order
+
+    async def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        ids = [order_id for order_id in dict.fromkeys(order_ids) if order_id.isdigit()]
+        found: dict[str, Order] = {}
+        for chunk in _chunks(ids, PER_PAGE):
+            params = {"include": ",".join(chunk), "per_page": PER_PAGE}
+            found.update(
+                {str(o["id"]): order_of(o) for o in _objects(await self.call("GET", f"{API}/orders", params=params))}
+            )
+        return [found[order_id] for order_id in ids if order_id in found]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _batch_plan(updates: Sequence[Write]) -> list[tuple[str, list[tuple[int, Write]]]]:
+    """Simple products go to /products/batch, variations to their parent's /variations/batch; 100 per request."""
+    groups: dict[str, list[tuple[int, Write]]] = {}
+    for index, update in enumerate(updates):
+        parent = quote(update.platform_item_id, safe="")
+        path = (
+            f"{API}/products/batch"
+            if update.platform_variant_id is None
+            else f"{API}/products/{parent}/variations/batch"
+        )
+        groups.setdefault(path, []).append((index, update))
+    return [(path, list(chunk)) for path, items in groups.items() for chunk in _chunks(items, BATCH_CAP)]
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _objects(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, list):
+        raise PermanentError("woocommerce: expected a JSON array")
+    return [item for item in body if isinstance(item, dict)]
+
+
+def _last_page(body: Any, page: int) -> bool:
+    total = body.total_pages if isinstance(body, Listed) else None
+    return page >= total if total is not None else len(body) < PER_PAGE
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
