@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -71,7 +72,7 @@ async def _hammer(client: BaseClient, until: float, concurrency: int) -> int:
 
 
 async def calls_per_second(spec: PlatformSpec, seconds: float, concurrency: int) -> float:
-    sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=None)
+    sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=math.inf)  # explicitly unlimited
     async with sandbox.running(), aiohttp.ClientSession() as session:
         shop = sandbox.add_shop(SHOP_ID, "Bench shop", access_token=ACCESS, refresh_token=REFRESH)
         client = build_client(spec, sandbox.base_url, shop, session, limiter=LocalRateLimiter(), rate=1e9)
@@ -86,10 +87,10 @@ async def limiter_utilisation(
     """``processes`` processes share one limiter key against a sandbox enforcing ``rate``."""
     sandbox: SandboxBase = spec.sandbox(dict(spec.sample_app), rate_limit=rate)
     async with sandbox.running():
-        sandbox.add_shop(SHOP_ID, "Bench shop", access_token=ACCESS, refresh_token=REFRESH)
+        shop = sandbox.add_shop(SHOP_ID, "Bench shop", access_token=ACCESS, refresh_token=REFRESH)
         start = time.time() + 3.0  # every process connected before the window opens
         children = [
-            _spawn_child(settings, spec.name, sandbox.base_url, rate=rate, start=start, seconds=seconds)
+            _spawn_child(settings, spec.name, sandbox.base_url, shop.extra, rate=rate, start=start, seconds=seconds)
             for _ in range(processes)
         ]
         await asyncio.sleep(max(0.0, start - time.time()))
@@ -106,21 +107,24 @@ async def limiter_utilisation(
     }  # fmt: skip
 
 
-def _spawn_child(settings: Settings, platform: str, url: str, *, rate: float, start: float, seconds: float) -> Any:
+def _spawn_child(
+    settings: Settings, platform: str, url: str, extra: dict[str, str], *, rate: float, start: float, seconds: float
+) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_LOG_LEVEL": "error"})
-    command = [sys.executable, "-m", "workers.connector_bench", platform, url, str(rate), str(start), str(seconds)]
+    command = [sys.executable, "-m", "workers.connector_bench", platform, url, json.dumps(extra), str(rate),
+               str(start), str(seconds)]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
 
 
-async def _child(platform: str, url: str, rate: float, start: float, seconds: float) -> int:
+async def _child(platform: str, url: str, extra: dict[str, str], *, rate: float, start: float, seconds: float) -> int:
     """One limiter-sharing process: calls as fast as the global limiter allows inside [start, start + seconds)."""
     spec = load(platform)
     settings = Settings()
     pool = await engine_pool(settings, "nfsync-bench-connector", max_size=2)
     try:
         async with aiohttp.ClientSession() as session:
-            shop = SbShop(SHOP_ID, "Bench shop")
+            shop = SbShop(SHOP_ID, "Bench shop", extra=extra)  # the sandbox shop's extras (shop_cipher, store_url)
             client = build_client(spec, url, shop, session, limiter=PostgresRateLimiter(pool), rate=rate)
             await asyncio.sleep(max(0.0, start - time.time()))
             return await _hammer(client, start + seconds, 4)
@@ -205,4 +209,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], bench
 
 
 if __name__ == "__main__":
-    print(asyncio.run(_child(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))))
+    platform, url, extra, rate, start, seconds = sys.argv[1:7]
+    print(
+        asyncio.run(
+            _child(platform, url, json.loads(extra), rate=float(rate), start=float(start), seconds=float(seconds))
+        )
+    )
