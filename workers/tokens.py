@@ -37,7 +37,9 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class AccountTokenProvider:
-    def __init__(self, pool: asyncpg.Pool, keyring: Keyring, account_id: uuid.UUID, refresher: Refresher) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, keyring: Keyring, account_id: uuid.UUID, refresher: Refresher | None = None
+    ) -> None:
         self._pool = pool
         self._keyring = keyring
         self._account_id = account_id
@@ -45,6 +47,10 @@ class AccountTokenProvider:
         self._lock = asyncio.Lock()
         self._pair: TokenPair | None = None
         self._version = -1
+
+    def bind(self, refresher: Refresher) -> None:
+        """The client's refresh call (the client needs the provider, the provider the client's refresh)."""
+        self._refresher = refresher
 
     def _field(self, org: str, column: str) -> SecretField:
         return SecretField(TABLE, column, org, str(self._account_id))
@@ -96,6 +102,8 @@ class AccountTokenProvider:
                 return current  # another process refreshed: its pair is committed, use it
             if current.refresh_token is None:
                 raise ReauthorizationNeeded(f"account {self._account_id} has no refresh token")
+            if self._refresher is None:
+                raise PermanentError("token provider has no refresher bound")
             try:
                 fresh = await self._refresher(current.refresh_token)
             except PermanentError as exc:
