@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     )
     retention_days_tasks: int = Field(30, ge=1, description="Finished tasks older than this are deleted")
     retention_days_webhooks: int = Field(30, ge=1, description="Stored webhooks older than this are deleted")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8080", description="The API's externally visible URL (webhook URLs, Shopee push signatures)"
+    )
     retention_days_logs: int = Field(90, ge=1, description="sync_logs partitions older than this are dropped")
 
     @field_validator("database_url")

@@ -11,10 +11,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from connectors.base.secret import Secret
 from workers.api.app import api_state, build_app
 from workers.api.auth import create_organization, create_token
 from workers.config import Settings
+from workers.crypto import generate_key_entry
 from workers.engine.seed import seed_platform_shops
+
+KEY_ENTRY = generate_key_entry("api1")
 
 
 @dataclass
@@ -50,13 +54,13 @@ async def _tenant(pool: Any, name: str, scopes: list[str]) -> Tenant:
 
 @pytest.fixture
 async def live_api(database: Settings) -> AsyncIterator[LiveApi]:
-    settings = database.model_copy(update={"amqp_startup_timeout": 2.0})
+    settings = database.model_copy(update={"amqp_startup_timeout": 2.0, "secret_keys": Secret(KEY_ENTRY)})
     async with api_state(settings) as state:
         runner = web.AppRunner(build_app(state), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        scopes = ["tasks:read", "tasks:write"]
+        scopes = ["tasks:read", "tasks:write", "integrations:write"]
         a = await _tenant(state.system_pool, "Org A", scopes)
         b = await _tenant(state.system_pool, "Org B", scopes)
         async with aiohttp.ClientSession() as session:

@@ -13,10 +13,11 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from workers.api import tasks
+from workers.api import integrations, tasks
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
 from workers.api.openapi import build_openapi
 from workers.config import Settings
+from workers.crypto import Keyring
 from workers.db.connect import create_pool
 from workers.engine.broker import WakeupPublisher
 from workers.engine.runtime import connect_broker_optional
@@ -33,6 +34,7 @@ class ApiState:
     tenant_pool: asyncpg.Pool
     connection: AbstractRobustConnection | None
     publisher: WakeupPublisher | None
+    keyring: Keyring | None
 
 
 STATE_KEY: web.AppKey[ApiState] = web.AppKey("state")
@@ -68,7 +70,7 @@ async def openapi(call: Call) -> dict[str, Any]:
 
 
 def all_routes() -> list[Any]:
-    return [*health.routes, *tasks.api.routes]
+    return [*health.routes, *tasks.api.routes, *integrations.api.routes]
 
 
 def build_app(state: ApiState) -> web.Application:
@@ -76,7 +78,10 @@ def build_app(state: ApiState) -> web.Application:
     app[STATE_KEY] = state
     app[PRINCIPAL_KEY] = principal_resolver(state.system_pool)
     app[tasks.SERVICE_KEY] = TaskService(state.tenant_pool, state.publisher)
-    for api in (health, tasks.api):
+    app[integrations.KEYRING_KEY] = state.keyring
+    app[integrations.POOL_KEY] = state.tenant_pool
+    app[integrations.PUBLIC_URL_KEY] = state.settings.public_base_url.rstrip("/")
+    for api in (health, tasks.api, integrations.api):
         api.install(app)
     return app
 
@@ -93,7 +98,8 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
         publisher = WakeupPublisher(settings, connection)
         await publisher.start()
     try:
-        yield ApiState(settings, system, tenant, connection, publisher)
+        keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
+        yield ApiState(settings, system, tenant, connection, publisher, keyring)
     finally:
         if publisher is not None:
             await publisher.close()

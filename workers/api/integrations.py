@@ -1,0 +1,417 @@
+"""Integrations, accounts and shops: create, read, update, deactivate. Secrets are write-only: they are encrypted
+on the way in (AES-256-GCM bound to their row) and every response shows them as ``***``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base.errors import DependencyUnavailable, NotFound, ValidationFailed
+from connectors.base.models import TokenPair
+from connectors.base.secret import MASK, Secret
+from workers.api.framework import Api, Call
+from workers.crypto import Keyring, SecretField
+from workers.db.queries import QUERIES
+from workers.tokens import store_pair
+
+api = Api()
+KEYRING_KEY: web.AppKey[Keyring | None] = web.AppKey("keyring")
+POOL_KEY: web.AppKey[asyncpg.Pool] = web.AppKey("tenant_pool")
+PUBLIC_URL_KEY: web.AppKey[str] = web.AppKey("public_base_url")
+Platform = Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"]
+_STRICT = ConfigDict(extra="forbid")
+
+
+class IntegrationIn(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=100)
+    platform: Platform
+    description: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict, description="public settings: app ids, region, features")
+    credentials: dict[str, str] | None = Field(None, description="write-only app secrets, by the platform's names")
+    webhook_secret: str | None = Field(None, min_length=1, max_length=120, description="write-only")
+    api_version: str | None = Field(None, max_length=20)
+    api_base_url: str | None = Field(None, max_length=255)
+    rate_limit: int | None = Field(None, ge=1, description="calls per second per (app, shop, endpoint class)")
+    sync_interval: int | None = Field(None, ge=1, description="minutes between periodic syncs")
+
+
+class IntegrationPatch(BaseModel):
+    model_config = _STRICT
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = None
+    config: dict[str, Any] | None = None
+    credentials: dict[str, str | None] | None = Field(None, description="fields to set; null removes a field")
+    webhook_secret: str | None = Field(None, min_length=1, max_length=120)
+    api_version: str | None = Field(None, max_length=20)
+    api_base_url: str | None = Field(None, max_length=255)
+    rate_limit: int | None = Field(None, ge=1)
+    sync_interval: int | None = Field(None, ge=1)
+    status: Literal["active", "inactive"] | None = None
+
+
+class IntegrationOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    platform: str
+    status: str
+    description: str | None
+    config: dict[str, Any]
+    credentials: dict[str, str]
+    webhook_secret: str | None
+    webhook_url: str
+    api_version: str | None
+    api_base_url: str | None
+    rate_limit: int | None
+    sync_interval: int | None
+    last_sync_at: datetime | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountIn(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=100)
+    platform_account_id: str = Field(min_length=1, max_length=100)
+    auth_type: Literal["oauth", "api_key", "basic"] = "oauth"
+    access_token: str | None = Field(None, min_length=1, description="write-only")
+    refresh_token: str | None = Field(None, min_length=1, description="write-only")
+    token_expires_at: datetime | None = None
+    refresh_token_expires_at: datetime | None = None
+    auth_data: dict[str, str] | None = Field(None, description="write-only")
+    scopes: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class AccountPatch(BaseModel):
+    model_config = _STRICT
+    name: str | None = Field(None, min_length=1, max_length=100)
+    auth_data: dict[str, str | None] | None = None
+    scopes: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    status: Literal["active", "inactive"] | None = None
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    name: str
+    platform: str
+    platform_account_id: str
+    status: str
+    auth_type: str
+    access_token: str | None
+    refresh_token: str | None
+    auth_data: dict[str, str]
+    token_expires_at: datetime | None
+    refresh_token_expires_at: datetime | None
+    scopes: list[str] | None
+    last_connected_at: datetime | None
+    error_message: str | None
+    created_at: datetime
+
+
+class ShopIn(BaseModel):
+    model_config = _STRICT
+    shop_id: str = Field(min_length=1, max_length=100, description="the shop's id on the platform")
+    shop_name: str = Field(min_length=1, max_length=255)
+    shop_url: str | None = Field(None, max_length=255)
+    shop_region: str | None = Field(None, max_length=50)
+    sale_channel_id: str | None = Field(None, description='the CRM "SaleChannel" whose products this shop lists')
+    shop_data: dict[str, Any] | None = None
+
+
+class ShopPatch(BaseModel):
+    model_config = _STRICT
+    shop_name: str | None = Field(None, min_length=1, max_length=255)
+    shop_url: str | None = Field(None, max_length=255)
+    shop_region: str | None = Field(None, max_length=50)
+    sale_channel_id: str | None = None
+    shop_data: dict[str, Any] | None = None
+    shop_status: Literal["active", "inactive"] | None = None
+
+
+class ShopOut(BaseModel):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    integration_id: uuid.UUID | None
+    platform: str
+    shop_id: str
+    shop_name: str
+    shop_url: str | None
+    shop_region: str | None
+    shop_status: str
+    sale_channel_id: str | None
+    shop_data: dict[str, Any] | None
+    sync_status: str
+    last_sync_at: datetime | None
+    created_at: datetime
+
+
+class Listing(BaseModel):
+    items: list[dict[str, Any]]
+
+
+def _keyring(call: Call) -> Keyring:
+    keyring = call.request.app[KEYRING_KEY]
+    if keyring is None:
+        raise DependencyUnavailable("NFSYNC_SECRET_KEYS is not set: secrets cannot be stored")
+    return keyring
+
+
+def _pool(call: Call) -> asyncpg.Pool:
+    return call.request.app[POOL_KEY]
+
+
+def _masked(stored: Any) -> dict[str, str]:
+    return {name: MASK for name in (stored or {})}
+
+
+def _integration_out(call: Call, row: asyncpg.Record) -> IntegrationOut:
+    data = dict(row)
+    data["credentials"] = _masked(row["credentials"])
+    data["webhook_secret"] = MASK if row["webhook_secret"] else None
+    data["config"] = row["config"] or {}
+    data["webhook_url"] = f"{call.request.app[PUBLIC_URL_KEY]}/webhooks/{row['platform']}/{row['id']}"
+    return IntegrationOut.model_validate(data)
+
+
+def _encrypt_fields(keyring: Keyring, values: dict[str, str | None], where: SecretField, stored: Any) -> dict[str, str]:
+    merged = dict(stored or {})
+    for name, value in values.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = keyring.encrypt(Secret(value), where.with_field(name))
+    return merged
+
+
+@api.route("POST", "/v1/integrations", summary="Create an integration (secrets write-only)",
+           scope="integrations:write", body=IntegrationIn, response=IntegrationOut, status=201,
+           tags=("integrations",))  # fmt: skip
+async def create_integration(call: Call) -> IntegrationOut:
+    body: IntegrationIn = call.body
+    new_id, org = uuid.uuid4(), str(call.organization_id)
+    creds = secret = None
+    if body.credentials or body.webhook_secret:
+        keyring = _keyring(call)
+        where = SecretField("marketplace_integrations", "credentials", org, str(new_id))
+        creds = _encrypt_fields(keyring, dict(body.credentials or {}), where, None) if body.credentials else None
+        secret_where = SecretField("marketplace_integrations", "webhook_secret", org, str(new_id))
+        secret = keyring.encrypt(Secret(body.webhook_secret), secret_where) if body.webhook_secret else None
+    try:
+        row = await _pool(call).fetchrow(
+            QUERIES["integration_insert"], new_id, call.organization_id, body.name, body.description, body.platform,
+            body.config, creds, body.api_version, body.api_base_url, secret, body.rate_limit, body.sync_interval,
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError:
+        raise ValidationFailed(f"an integration named {body.name!r} already exists") from None
+    assert row is not None
+    return _integration_out(call, row)
+
+
+async def _integration(call: Call) -> asyncpg.Record:
+    row = await _pool(call).fetchrow(QUERIES["integration_get"], call.path_uuid("integration_id"), call.tenant)
+    if row is None:
+        raise NotFound(f"integration {call.path('integration_id')} not found")
+    return row
+
+
+@api.route("GET", "/v1/integrations", summary="The organization's integrations", scope=None, response=Listing,
+           tags=("integrations",))  # fmt: skip
+async def list_integrations(call: Call) -> Listing:
+    rows = await _pool(call).fetch(QUERIES["integration_list"], call.tenant, 500, 0)
+    return Listing(items=[_integration_out(call, r).model_dump(mode="json") for r in rows])
+
+
+@api.route("GET", "/v1/integrations/{integration_id}", summary="One integration (secrets masked)", scope=None,
+           response=IntegrationOut, tags=("integrations",))  # fmt: skip
+async def get_integration(call: Call) -> IntegrationOut:
+    return _integration_out(call, await _integration(call))
+
+
+@api.route("PATCH", "/v1/integrations/{integration_id}", summary="Update an integration", scope="integrations:write",
+           body=IntegrationPatch, response=IntegrationOut, tags=("integrations",))  # fmt: skip
+async def update_integration(call: Call) -> IntegrationOut:
+    return await _apply_integration_patch(call, call.body)
+
+
+@api.route("POST", "/v1/integrations/{integration_id}/deactivate", summary="Deactivate an integration",
+           scope="integrations:write", response=IntegrationOut, tags=("integrations",))  # fmt: skip
+async def deactivate_integration(call: Call) -> IntegrationOut:
+    return await _apply_integration_patch(call, IntegrationPatch(status="inactive"))
+
+
+async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> IntegrationOut:
+    row = await _integration(call)
+    org, row_id = str(row["organization_id"]), str(row["id"])
+    creds, secret = row["credentials"], row["webhook_secret"]
+    if patch.credentials is not None:
+        where = SecretField("marketplace_integrations", "credentials", org, row_id)
+        creds = _encrypt_fields(_keyring(call), dict(patch.credentials), where, creds) or None
+    if patch.webhook_secret is not None:
+        where = SecretField("marketplace_integrations", "webhook_secret", org, row_id)
+        secret = _keyring(call).encrypt(Secret(patch.webhook_secret), where)
+    merged = {**dict(row), **patch.model_dump(exclude_unset=True, exclude={"credentials", "webhook_secret"})}
+    updated = await _pool(call).fetchrow(
+        QUERIES["integration_update"], row["id"], call.tenant, merged["name"], merged["description"],
+        merged["config"], creds, merged["api_version"], merged["api_base_url"], secret, merged["rate_limit"],
+        merged["sync_interval"], merged["status"],
+    )  # fmt: skip
+    assert updated is not None
+    return _integration_out(call, updated)
+
+
+def _account_out(row: asyncpg.Record) -> AccountOut:
+    data = dict(row)
+    data["access_token"] = MASK if row["access_token"] else None
+    data["refresh_token"] = MASK if row["refresh_token"] else None
+    data["auth_data"] = _masked(row["auth_data"])
+    return AccountOut.model_validate(data)
+
+
+@api.route("POST", "/v1/integrations/{integration_id}/accounts", summary="Add an account (tokens write-only)",
+           scope="integrations:write", body=AccountIn, response=AccountOut, status=201,
+           tags=("integrations",))  # fmt: skip
+async def create_account(call: Call) -> AccountOut:
+    body: AccountIn = call.body
+    integration = await _integration(call)
+    new_id, org = uuid.uuid4(), str(integration["organization_id"])
+    auth = None
+    if body.auth_data:
+        where = SecretField("marketplace_accounts", "auth_data", org, str(new_id))
+        auth = _encrypt_fields(_keyring(call), dict(body.auth_data), where, None)
+    async with _pool(call).acquire() as conn, conn.transaction():
+        try:
+            await conn.execute(
+                QUERIES["account_insert"], new_id, integration["organization_id"], integration["id"], body.name,
+                integration["platform"], body.platform_account_id, body.auth_type, auth, body.scopes, body.metadata,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError:
+            raise ValidationFailed(f"account {body.platform_account_id!r} already exists") from None
+        if body.access_token:
+            pair = TokenPair(access_token=Secret(body.access_token), refresh_expires_at=body.refresh_token_expires_at,
+                             refresh_token=Secret(body.refresh_token) if body.refresh_token else None,
+                             access_expires_at=body.token_expires_at)  # fmt: skip
+            await store_pair(conn, _keyring(call), new_id, org, pair)
+        row = await conn.fetchrow(QUERIES["account_get"], new_id, call.tenant)
+    assert row is not None
+    return _account_out(row)
+
+
+@api.route("GET", "/v1/integrations/{integration_id}/accounts", summary="The integration's accounts", scope=None,
+           response=Listing, tags=("integrations",))  # fmt: skip
+async def list_accounts(call: Call) -> Listing:
+    integration = await _integration(call)
+    rows = await _pool(call).fetch(QUERIES["account_list"], integration["id"], call.tenant)
+    return Listing(items=[_account_out(r).model_dump(mode="json") for r in rows])
+
+
+async def _account(call: Call) -> asyncpg.Record:
+    row = await _pool(call).fetchrow(QUERIES["account_get"], call.path_uuid("account_id"), call.tenant)
+    if row is None:
+        raise NotFound(f"account {call.path('account_id')} not found")
+    return row
+
+
+@api.route("GET", "/v1/accounts/{account_id}", summary="One account (tokens masked)", scope=None,
+           response=AccountOut, tags=("integrations",))  # fmt: skip
+async def get_account(call: Call) -> AccountOut:
+    return _account_out(await _account(call))
+
+
+@api.route("PATCH", "/v1/accounts/{account_id}", summary="Update an account", scope="integrations:write",
+           body=AccountPatch, response=AccountOut, tags=("integrations",))  # fmt: skip
+async def update_account(call: Call) -> AccountOut:
+    return await _apply_account_patch(call, call.body)
+
+
+@api.route("POST", "/v1/accounts/{account_id}/deactivate", summary="Deactivate an account and stop its tasks",
+           scope="integrations:write", response=AccountOut, tags=("integrations",))  # fmt: skip
+async def deactivate_account(call: Call) -> AccountOut:
+    out = await _apply_account_patch(call, AccountPatch(status="inactive"))
+    await _pool(call).execute(QUERIES["stop_pending_tasks_of_account"], out.id, "account deactivated")
+    return out
+
+
+async def _apply_account_patch(call: Call, patch: AccountPatch) -> AccountOut:
+    row = await _account(call)
+    auth = row["auth_data"]
+    if patch.auth_data is not None:
+        where = SecretField("marketplace_accounts", "auth_data", str(row["organization_id"]), str(row["id"]))
+        auth = _encrypt_fields(_keyring(call), dict(patch.auth_data), where, auth) or None
+    merged = {**dict(row), **patch.model_dump(exclude_unset=True, exclude={"auth_data"})}
+    updated = await _pool(call).fetchrow(QUERIES["account_update"], row["id"], call.tenant, merged["name"], auth,
+                                         merged["scopes"], merged["metadata"], merged["status"])  # fmt: skip
+    assert updated is not None
+    return _account_out(updated)
+
+
+@api.route("POST", "/v1/accounts/{account_id}/shops", summary="Add a shop to an account", scope="integrations:write",
+           body=ShopIn, response=ShopOut, status=201, tags=("integrations",))  # fmt: skip
+async def create_shop(call: Call) -> ShopOut:
+    body: ShopIn = call.body
+    account = await _account(call)
+    try:
+        row = await _pool(call).fetchrow(
+            QUERIES["shop_insert"], account["organization_id"], account["id"], account["platform"], body.shop_id,
+            body.shop_name, body.shop_url, body.shop_region, body.sale_channel_id, body.shop_data,
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError:
+        raise ValidationFailed(f"shop {body.shop_id!r} already exists") from None
+    except asyncpg.ForeignKeyViolationError:
+        raise ValidationFailed(f"sale channel {body.sale_channel_id!r} does not exist") from None
+    assert row is not None
+    return ShopOut.model_validate(dict(row))
+
+
+@api.route("GET", "/v1/accounts/{account_id}/shops", summary="The account's shops", scope=None, response=Listing,
+           tags=("integrations",))  # fmt: skip
+async def list_shops(call: Call) -> Listing:
+    account = await _account(call)
+    rows = await _pool(call).fetch(QUERIES["shop_list"], account["id"], call.tenant)
+    return Listing(items=[ShopOut.model_validate(dict(r)).model_dump(mode="json") for r in rows])
+
+
+async def _shop(call: Call) -> asyncpg.Record:
+    row = await _pool(call).fetchrow(QUERIES["shop_get"], call.path_uuid("shop_id"), call.tenant)
+    if row is None:
+        raise NotFound(f"shop {call.path('shop_id')} not found")
+    return row
+
+
+@api.route("GET", "/v1/shops/{shop_id}", summary="One shop", scope=None, response=ShopOut, tags=("integrations",))
+async def get_shop(call: Call) -> ShopOut:
+    return ShopOut.model_validate(dict(await _shop(call)))
+
+
+@api.route("PATCH", "/v1/shops/{shop_id}", summary="Update a shop", scope="integrations:write", body=ShopPatch,
+           response=ShopOut, tags=("integrations",))  # fmt: skip
+async def update_shop(call: Call) -> ShopOut:
+    return await _apply_shop_patch(call, call.body)
+
+
+@api.route("POST", "/v1/shops/{shop_id}/deactivate", summary="Deactivate a shop", scope="integrations:write",
+           response=ShopOut, tags=("integrations",))  # fmt: skip
+async def deactivate_shop(call: Call) -> ShopOut:
+    return await _apply_shop_patch(call, ShopPatch(shop_status="inactive"))
+
+
+async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
+    row = await _shop(call)
+    merged = {**dict(row), **patch.model_dump(exclude_unset=True)}
+    try:
+        updated = await _pool(call).fetchrow(
+            QUERIES["shop_update"], row["id"], call.tenant, merged["shop_name"], merged["shop_url"],
+            merged["shop_region"], merged["sale_channel_id"], merged["shop_data"], merged["shop_status"],
+        )  # fmt: skip
+    except asyncpg.ForeignKeyViolationError:
+        raise ValidationFailed(f"sale channel {merged['sale_channel_id']!r} does not exist") from None
+    assert updated is not None
+    return ShopOut.model_validate(dict(updated))

@@ -1,0 +1,68 @@
+-- Integrations, accounts and shops of the HTTP API (workers/api/integrations.py). Every statement is also
+-- filtered by organization ($2 / $1) on top of row-level security.
+
+-- name: integration_insert
+INSERT INTO marketplace_integrations (id, organization_id, name, description, platform, config, credentials,
+                                      api_version, api_base_url, webhook_secret, rate_limit, sync_interval)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING *;
+
+-- name: integration_get
+SELECT * FROM marketplace_integrations WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2);
+
+-- name: integration_list
+SELECT * FROM marketplace_integrations WHERE ($1::uuid IS NULL OR organization_id = $1)
+ORDER BY created_at, id LIMIT $2 OFFSET $3;
+
+-- name: integration_update
+UPDATE marketplace_integrations
+SET name = $3, description = $4, config = $5, credentials = $6, api_version = $7, api_base_url = $8,
+    webhook_secret = $9, rate_limit = $10, sync_interval = $11, status = $12
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+RETURNING *;
+
+-- name: account_insert
+INSERT INTO marketplace_accounts (id, organization_id, integration_id, name, platform, platform_account_id, auth_type,
+                                  auth_data, scopes, metadata)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING *;
+
+-- name: account_get
+SELECT * FROM marketplace_accounts WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2);
+
+-- name: account_list
+SELECT * FROM marketplace_accounts WHERE integration_id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+ORDER BY created_at, id;
+
+-- name: account_update
+UPDATE marketplace_accounts SET name = $3, auth_data = $4, scopes = $5, metadata = $6, status = $7
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+RETURNING *;
+
+-- name: shop_insert
+INSERT INTO marketplace_shops (organization_id, account_id, platform, shop_id, shop_name, shop_url, shop_region,
+                               sale_channel_id, shop_data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: shop_get
+SELECT * FROM marketplace_shops WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2);
+
+-- name: shop_list
+SELECT * FROM marketplace_shops WHERE account_id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+ORDER BY created_at, id;
+
+-- name: shop_update
+UPDATE marketplace_shops SET shop_name = $3, shop_url = $4, shop_region = $5, sale_channel_id = $6, shop_data = $7,
+                             shop_status = $8
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+RETURNING *;
+
+-- name: stop_pending_tasks_of_account
+-- Deactivation or deauthorisation: pending tasks of the account stop (running ones stop at their checkpoint).
+UPDATE sync_tasks
+SET status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
+    completed_at = CASE WHEN status = 'pending' THEN now() ELSE completed_at END,
+    cancel_requested_at = now(),
+    error_message = coalesce(error_message, $2)
+WHERE account_id = $1 AND status IN ('pending', 'processing');
