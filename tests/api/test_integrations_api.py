@@ -46,8 +46,8 @@ async def test_secrets_are_write_only_and_encrypted(live_api: LiveApi) -> None:
 async def test_patch_merges_and_removes_credentials(live_api: LiveApi) -> None:
     created = await _integration(live_api)
     path = f"/v1/integrations/{created['id']}"
-    status, patched = await live_api.call("PATCH", path, live_api.a.token,
-                                          json={"credentials": {"previous_partner_key": "old-key-1"}, "sync_interval": 15})  # fmt: skip
+    change = {"credentials": {"previous_partner_key": "old-key-1"}, "sync_interval": 15}
+    status, patched = await live_api.call("PATCH", path, live_api.a.token, json=change)
     assert status == 200 and patched["credentials"] == {"partner_key": "***", "previous_partner_key": "***"}
     assert patched["sync_interval"] == 15 and patched["name"] == "Shopee VN"
     _, patched = await live_api.call(
@@ -109,6 +109,6 @@ async def test_writes_need_the_integrations_scope(live_api: LiveApi) -> None:
         reader = await create_token(pool, live_api.a.org, ["tasks:read"], "reader")
     finally:
         await pool.close()
-    status, body = await live_api.call("POST", "/v1/integrations", reader, json={"name": "x", "platform": "lazada"})
+    status, _ = await live_api.call("POST", "/v1/integrations", reader, json={"name": "x", "platform": "lazada"})
     assert status == 403
     assert (await live_api.call("GET", "/v1/integrations", reader))[0] == 200
