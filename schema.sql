@@ -1201,6 +1201,8 @@ CREATE TABLE marketplace_webhooks (
     event_type      varchar(100) NOT NULL,
     dedupe_key      varchar(255) NOT NULL,
     platform_shop_id varchar(100)         DEFAULT NULL,
+    entity_id       varchar(100)          DEFAULT NULL,
+    entity_status   varchar(50)           DEFAULT NULL,
     headers         jsonb                 DEFAULT NULL,
     payload         jsonb        NOT NULL,
     status          text         NOT NULL DEFAULT 'received',
@@ -1241,6 +1243,8 @@ COMMENT ON COLUMN marketplace_webhooks.event_type IS 'Normalised event type (ord
 COMMENT ON COLUMN marketplace_webhooks.dedupe_key IS
     'Platform event id where it has one, else the documented composite (shop, type, entity id, timestamp).';
 COMMENT ON COLUMN marketplace_webhooks.platform_shop_id IS 'Shop id as the platform sent it.';
+COMMENT ON COLUMN marketplace_webhooks.entity_id IS 'Order or item id the push is about, as the platform sent it.';
+COMMENT ON COLUMN marketplace_webhooks.entity_status IS 'Status the push reported (order status), when it has one.';
 COMMENT ON COLUMN marketplace_webhooks.headers IS 'Relevant request headers, signature headers removed.';
 COMMENT ON COLUMN marketplace_webhooks.payload IS 'Parsed body as received.';
 COMMENT ON COLUMN marketplace_webhooks.status IS 'received, processed, ignored, failed (text + CHECK).';

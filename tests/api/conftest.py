@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -46,6 +47,13 @@ class LiveApi:
             return response.status, body
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 async def _tenant(pool: Any, name: str, scopes: list[str]) -> Tenant:
     org = await create_organization(pool, name)
     integration, shops = await seed_platform_shops(pool, org, "shopee", 3)
@@ -53,14 +61,16 @@ async def _tenant(pool: Any, name: str, scopes: list[str]) -> Tenant:
 
 
 @pytest.fixture
-async def live_api(database: Settings) -> AsyncIterator[LiveApi]:
-    settings = database.model_copy(update={"amqp_startup_timeout": 2.0, "secret_keys": Secret(KEY_ENTRY)})
+async def live_api(database: Settings, request: pytest.FixtureRequest) -> AsyncIterator[LiveApi]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = database.model_copy(update={"amqp_startup_timeout": 2.0, "secret_keys": Secret(KEY_ENTRY),
+                                           "public_base_url": url, **getattr(request, "param", {})})  # fmt: skip
     async with api_state(settings) as state:
         runner = web.AppRunner(build_app(state), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        scopes = ["tasks:read", "tasks:write", "integrations:write"]
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        scopes = ["tasks:read", "tasks:write", "integrations:write", "ops:read", "ops:write"]
         a = await _tenant(state.system_pool, "Org A", scopes)
         b = await _tenant(state.system_pool, "Org B", scopes)
         async with aiohttp.ClientSession() as session:

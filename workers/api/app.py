@@ -13,7 +13,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from workers.api import integrations, tasks
+from workers.api import integrations, tasks, webhooks
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
 from workers.api.openapi import build_openapi
 from workers.config import Settings
@@ -24,7 +24,6 @@ from workers.engine.runtime import connect_broker_optional
 from workers.engine.service import TaskService, init_connection
 
 health = Api()
-MAX_BODY = 1024 * 1024
 
 
 @dataclass
@@ -70,18 +69,22 @@ async def openapi(call: Call) -> dict[str, Any]:
 
 
 def all_routes() -> list[Any]:
-    return [*health.routes, *tasks.api.routes, *integrations.api.routes]
+    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *webhooks.api.routes]
 
 
 def build_app(state: ApiState) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[errors_middleware], client_max_size=state.settings.webhook_max_bytes)
     app[STATE_KEY] = state
     app[PRINCIPAL_KEY] = principal_resolver(state.system_pool)
     app[tasks.SERVICE_KEY] = TaskService(state.tenant_pool, state.publisher)
     app[integrations.KEYRING_KEY] = state.keyring
     app[integrations.POOL_KEY] = state.tenant_pool
     app[integrations.PUBLIC_URL_KEY] = state.settings.public_base_url.rstrip("/")
-    for api in (health, tasks.api, integrations.api):
+    app[webhooks.WEBHOOKS_KEY] = webhooks.WebhookIntake(
+        state.system_pool, TaskService(state.system_pool, state.publisher), state.keyring,
+        state.settings.public_base_url,
+    )  # fmt: skip
+    for api in (health, tasks.api, integrations.api, webhooks.api):
         api.install(app)
     return app
 

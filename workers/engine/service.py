@@ -61,6 +61,13 @@ class TaskService:
             await self.wake(result.platform, [result.task_id])
         return result
 
+    async def enqueue_in(self, conn: DbConn, request: EnqueueRequest) -> EnqueueResult:
+        """Enqueue inside the caller's transaction (webhooks store and enqueue atomically); the caller wakes the
+        platform after its commit. No idempotency keys here."""
+        if request.idempotency_key is not None:
+            raise ValidationFailed("enqueue_in takes no idempotency key")
+        return await self._enqueue_in(conn, request)
+
     async def _enqueue_in(self, conn: DbConn, request: EnqueueRequest) -> EnqueueResult:
         org = request.organization_id
         if request.idempotency_key is not None:

@@ -1,0 +1,176 @@
+"""Marketplace pushes into the API, for each platform, signed by that platform's sandbox exactly as it signs."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+
+from connectors.base.sandbox import SandboxBase, SbOrder
+from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
+from tests.api.conftest import LiveApi
+from workers.api.webhooks import SECRET_FIELDS
+
+SHOP = "770001"
+
+
+@dataclass
+class Hook:
+    api: LiveApi
+    spec: PlatformSpec
+    sandbox: SandboxBase
+    integration: str
+    shop: str
+    path: str
+
+    def push(self, order: SbOrder) -> tuple[dict[str, str], bytes]:
+        headers, body, _url = self.sandbox.signed_push(self.sandbox.shops[SHOP], {"kind": "order_status_changed",
+                                                                                  "order": order})  # fmt: skip
+        return headers, body
+
+    async def post(self, headers: dict[str, str], body: bytes) -> int:
+        status, _ = await self.api.call("POST", self.path, None, data=body, headers=headers)
+        return status
+
+    async def rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.api.settings.database_url)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+
+def _split_credentials(spec: PlatformSpec) -> tuple[dict[str, str], dict[str, str]]:
+    secret_names = {SECRET_FIELDS[spec.name], "consumer_secret", "app_secret", "partner_key"}
+    config = {k: v for k, v in spec.sample_app.items() if k not in secret_names}
+    credentials = {k: v for k, v in spec.sample_app.items() if k in secret_names}
+    return config, credentials
+
+
+@pytest.fixture(params=PLATFORM_PACKAGES)
+async def hook(request: pytest.FixtureRequest, live_api: LiveApi) -> Any:
+    spec = load(request.param)
+    sandbox = spec.sandbox(dict(spec.sample_app))
+    sandbox.webhook_secret = sandbox.webhook_secret or "wc-webhook-secret-0001"
+    async with sandbox.running():
+        sandbox.add_shop(SHOP, "Hook shop", access_token="tok-1", refresh_token="ref-1")
+        config, credentials = _split_credentials(spec)
+        body: dict[str, Any] = {"name": f"{spec.name} hooks", "platform": spec.name, "config": config,
+                                "credentials": credentials}  # fmt: skip
+        if spec.name == "woocommerce":
+            body["webhook_secret"] = sandbox.webhook_secret
+        _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json=body)
+        _, account = await live_api.call("POST", f"/v1/integrations/{integration['id']}/accounts", live_api.a.token,
+                                         json={"name": "a", "platform_account_id": SHOP})  # fmt: skip
+        _, shop = await live_api.call("POST", f"/v1/accounts/{account['id']}/shops", live_api.a.token,
+                                      json={"shop_id": SHOP, "shop_name": "Hook shop"})  # fmt: skip
+        path = f"/webhooks/{spec.name}/{integration['id']}"
+        sandbox.webhook_url = live_api.url + path
+        sandbox.add_listing(sandbox.shops[SHOP], "Shirt", [{"sku": "HOOK-1", "price": "100000", "stock": 3}])
+        yield Hook(live_api, spec, sandbox, integration["id"], shop["id"], path)
+
+
+def _order(hook: Hook) -> SbOrder:
+    return hook.sandbox.add_order(hook.sandbox.shops[SHOP], [{"sku": "HOOK-1"}],
+                                  status=hook.sandbox.initial_order_status())  # fmt: skip
+
+
+async def test_valid_push_is_stored_once_and_enqueues_an_order_sync(hook: Hook) -> None:
+    order = _order(hook)
+    headers, body = hook.push(order)
+    assert await hook.post(headers, body) == 200
+    assert await hook.post(headers, body) == 200, "a duplicate delivery is acknowledged"
+    stored = await hook.rows("SELECT status, entity_id, task_id FROM marketplace_webhooks")
+    assert len(stored) == 1 and stored[0]["status"] == "processed" and stored[0]["entity_id"] == order.order_id
+    tasks = await hook.rows("SELECT task_type, direction, priority, filter_criteria, shop_id FROM sync_tasks")
+    assert len(tasks) == 1 and tasks[0]["task_type"] == "order_sync" and tasks[0]["priority"] == 9
+    assert json.loads(tasks[0]["filter_criteria"]) == {"order_ids": [order.order_id]}
+    assert str(tasks[0]["shop_id"]) == hook.shop
+
+
+async def test_tampered_reserialised_and_wrong_secret_are_rejected(hook: Hook) -> None:
+    order = _order(hook)
+    headers, body = hook.push(order)
+    altered = order.order_id[:-1] + ("0" if order.order_id[-1] != "0" else "1")
+    assert await hook.post(headers, body.replace(order.order_id.encode(), altered.encode())) == 401
+    reserialised = json.dumps(json.loads(body), indent=1).encode()
+    assert reserialised != body and await hook.post(headers, reserialised) == 401
+    field = SECRET_FIELDS[hook.spec.name]
+    change = {"webhook_secret": "another-secret-9999"} if field == "webhook_secret" else {
+        "credentials": {field: "another-secret-9999"}}  # fmt: skip
+    await hook.api.call("PATCH", f"/v1/integrations/{hook.integration}", hook.api.a.token, json=change)
+    assert await hook.post(headers, body) == 401
+    assert await hook.rows("SELECT id FROM marketplace_webhooks") == []
+    assert await hook.rows("SELECT id FROM sync_tasks") == []
+
+
+async def test_rotated_secret_overlap_is_accepted(hook: Hook) -> None:
+    field = SECRET_FIELDS[hook.spec.name]
+    old = hook.sandbox.webhook_secret if field == "webhook_secret" else hook.spec.sample_app[field]
+    await hook.api.call("PATCH", f"/v1/integrations/{hook.integration}", hook.api.a.token, json={
+        **({"webhook_secret": "new-secret-0002"} if field == "webhook_secret" else {}),
+        "credentials": {f"previous_{field}": old, **({} if field == "webhook_secret" else {field: "new-secret-0002"})},
+    })  # fmt: skip
+    headers, body = hook.push(_order(hook))  # still signed with the old secret
+    assert await hook.post(headers, body) == 200
+
+
+async def test_oversize_body_is_413_and_unknown_integration_404(hook: Hook) -> None:
+    headers, _ = hook.push(_order(hook))
+    big = io.BytesIO(b"{" + b" " * (1024 * 1024 + 10) + b"}")
+    status, body = await hook.api.call("POST", hook.path, None, data=big, headers=headers)
+    assert status == 413 and body["error"]["code"] == "payload_too_large"
+    status, body = await hook.api.call("POST", f"/webhooks/{hook.spec.name}/00000000-0000-0000-0000-000000000000",
+                                       None, data=b"{}")  # fmt: skip
+    assert status == 404 and body["error"]["code"] == "not_found"
+
+
+async def test_replay_processes_a_stored_push_again(hook: Hook) -> None:
+    headers, body = hook.push(_order(hook))
+    assert await hook.post(headers, body) == 200
+    [row] = await hook.rows("SELECT id FROM marketplace_webhooks")
+    status, replayed = await hook.api.call("POST", f"/ops/webhooks/{row['id']}/replay", hook.api.a.token)
+    assert status == 200 and replayed["status"] == "processed"
+    attempts = await hook.rows("SELECT attempts FROM marketplace_webhooks")
+    assert attempts[0]["attempts"] == 2
+    status, _ = await hook.api.call("POST", f"/ops/webhooks/{row['id']}/replay", hook.api.b.token)
+    assert status == 404, "another organization's webhook"
+
+
+@pytest.mark.parametrize("hook", ["woocommerce"], indirect=True)
+async def test_woocommerce_creation_ping_is_answered_not_stored(hook: Hook) -> None:
+    ping = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert await hook.post(ping, b"webhook_id=17") == 200
+    assert await hook.rows("SELECT id FROM marketplace_webhooks") == []
+    unsigned = {"Content-Type": "application/json", "X-WC-Webhook-Topic": "order.updated"}
+    assert await hook.post(unsigned, b'{"id": 1}') == 401, "only the ping goes unsigned"
+
+
+@pytest.mark.parametrize("live_api", [{"amqp_url": "amqp://guest:guest@127.0.0.1:1/"}], indirect=True)
+async def test_pushes_accepted_while_rabbitmq_is_unreachable(live_api: LiveApi) -> None:
+    spec = load("tiktok")
+    sandbox = spec.sandbox(dict(spec.sample_app))
+    async with sandbox.running():
+        shop = sandbox.add_shop(SHOP, access_token="t")
+        config, credentials = _split_credentials(spec)
+        _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={
+            "name": "tt", "platform": "tiktok", "config": config, "credentials": credentials})  # fmt: skip
+        _, account = await live_api.call("POST", f"/v1/integrations/{integration['id']}/accounts", live_api.a.token,
+                                         json={"name": "a", "platform_account_id": SHOP})  # fmt: skip
+        await live_api.call("POST", f"/v1/accounts/{account['id']}/shops", live_api.a.token,
+                            json={"shop_id": SHOP, "shop_name": "s"})  # fmt: skip
+        sandbox.webhook_url = f"{live_api.url}/webhooks/tiktok/{integration['id']}"
+        order = sandbox.add_order(shop, [{"sku": "X"}], status=sandbox.initial_order_status())
+        headers, body, _ = sandbox.signed_push(shop, {"kind": "order_status_changed", "order": order})
+        status, _ = await live_api.call("POST", f"/webhooks/tiktok/{integration['id']}", None, data=body,
+                                        headers=headers)  # fmt: skip
+    assert status == 200
+    conn = await asyncpg.connect(live_api.settings.database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM sync_tasks WHERE status = 'pending'") == 1
+    finally:
+        await conn.close()

@@ -1,0 +1,242 @@
+"""`POST /webhooks/{platform}/{integration_id}`: marketplace pushes.
+
+The raw body (capped; 413 above) is verified over its exact bytes against every active secret of the integration
+(the current one and any ``previous_*`` kept for rotation), Shopee's over the externally visible URL. A bad
+signature is a 401 and nothing is stored. A valid push is stored in ``marketplace_webhooks`` with its dedupe key
+and translated into work **in the same transaction**: an order status change -> a high-priority ``order_sync`` of
+that order; a product change or deletion -> a product import of it; deauthorisation -> the account and its shops
+marked, their pending tasks stopped; authorization expiring -> recorded on the account for the token refresher.
+A duplicate delivery is stored once and enqueues nothing. The answer (empty 200) goes out before the wake-up is
+published, so a slow or absent RabbitMQ never slows it: the scheduler sends what could not be published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel
+
+from connectors.base.client import AppCredentials
+from connectors.base.errors import NotFound
+from connectors.base.models import WebhookEvent
+from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
+from workers.api.framework import Api, Call
+from workers.crypto import Keyring, SecretField
+from workers.db.connect import DbConn
+from workers.db.queries import QUERIES
+from workers.engine.models import EnqueueRequest
+from workers.engine.service import TaskService
+from workers.logs import get_logger
+
+log = get_logger(__name__)
+api = Api()
+WEBHOOKS_KEY: web.AppKey[WebhookIntake] = web.AppKey("webhooks")
+# The credential each platform signs its pushes with (any "previous_<name>" is accepted too, for rotation).
+SECRET_FIELDS = {
+    "shopee": "partner_key",
+    "lazada": "app_secret",
+    "tiktok": "app_secret",
+    "woocommerce": "webhook_secret",
+}
+ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
+_KEPT_HEADERS = ("content-type", "user-agent", "x-wc-webhook-topic", "x-wc-webhook-resource", "x-wc-webhook-event",
+                 "x-wc-webhook-id", "x-wc-webhook-delivery-id")  # fmt: skip
+
+
+@dataclass
+class Verified:
+    integration: asyncpg.Record
+    spec: PlatformSpec
+    events: list[WebhookEvent]
+
+
+class WebhookIntake:
+    def __init__(self, pool: asyncpg.Pool, service: TaskService, keyring: Keyring | None, public_url: str) -> None:
+        self._pool = pool
+        self._service = service
+        self._keyring = keyring
+        self._public_url = public_url.rstrip("/")
+        self._wakeups: set[asyncio.Task[Any]] = set()
+
+    async def verify(self, request: web.Request, platform: str, integration_id: str, body: bytes) -> Verified | None:
+        """The parsed events when the push is authentic; None when it is not. Unknown integration: NotFound."""
+        integration = await self._integration(platform, integration_id)
+        spec = load(platform)
+        app, secrets = self._credentials(integration)
+        url = self._public_url + request.path_qs
+        if not spec.verify_webhook(dict(request.headers), body, app, secrets, url):
+            return None
+        return Verified(integration, spec, spec.parse_webhook(dict(request.headers), body))
+
+    async def _integration(self, platform: str, integration_id: str) -> asyncpg.Record:
+        try:
+            key = uuid.UUID(integration_id)
+        except ValueError:
+            raise NotFound("no such integration") from None
+        row = await self._pool.fetchrow(QUERIES["webhook_integration"], key)
+        if row is None or row["platform"] != platform or platform not in PLATFORM_PACKAGES or row["status"] != "active":
+            raise NotFound("no active integration of that platform at this URL")
+        return row
+
+    def _credentials(self, integration: asyncpg.Record) -> tuple[AppCredentials, list[str]]:
+        values: dict[str, str] = {k: v for k, v in (integration["config"] or {}).items() if isinstance(v, str)}
+        org, row_id = str(integration["organization_id"]), str(integration["id"])
+        if self._keyring is not None and integration["credentials"]:
+            where = SecretField("marketplace_integrations", "credentials", org, row_id)
+            decrypted = self._keyring.decrypt_fields(integration["credentials"], where)
+            values.update({name: secret.reveal() for name, secret in decrypted.items()})
+        if self._keyring is not None and integration["webhook_secret"]:
+            where = SecretField("marketplace_integrations", "webhook_secret", org, row_id)
+            values["webhook_secret"] = self._keyring.decrypt(integration["webhook_secret"], where).reveal()
+        field = SECRET_FIELDS[integration["platform"]]
+        secrets = [v for k, v in values.items() if k in (field, f"previous_{field}")]
+        return AppCredentials(values), secrets
+
+    async def store(self, verified: Verified, headers: dict[str, str], body: bytes) -> list[uuid.UUID]:
+        """Store every event once and enqueue its work, in one transaction; returns the tasks enqueued."""
+        integration = verified.integration
+        payload = _payload(body)
+        kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+        tasks: list[tuple[str, uuid.UUID]] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            for event in verified.events:
+                webhook_id = await conn.fetchval(
+                    QUERIES["webhook_store"], integration["organization_id"], integration["id"], None,
+                    integration["platform"], event.kind, event.dedupe_key[:255], event.platform_shop_id,
+                    event.entity_id, event.status, kept, payload,
+                )  # fmt: skip
+                if webhook_id is None:
+                    log.info("webhook.duplicate", integration_id=str(integration["id"]), dedupe_key=event.dedupe_key)
+                    continue
+                task = await self.translate(conn, integration, event, webhook_id)
+                if task is not None:
+                    tasks.append((integration["platform"], task))
+        self._wake_later(tasks)
+        return [task for _, task in tasks]
+
+    async def translate(
+        self, conn: DbConn, integration: asyncpg.Record, event: WebhookEvent, webhook_id: uuid.UUID
+    ) -> uuid.UUID | None:
+        """Turn one stored event into work; records the outcome on the webhook row."""
+        shop = await _shop(conn, integration["id"], event.platform_shop_id)
+        status, task_id, error = "processed", None, None
+        if event.kind == "ignored":
+            status = "ignored"
+        elif shop is None:
+            status, error = "ignored", f"no shop {event.platform_shop_id!r} in this integration"
+        elif event.kind in ("order_status_changed", "product_changed", "product_deleted"):
+            task_id = await self._enqueue(conn, integration, shop, event)
+        elif event.kind == "shop_deauthorized":
+            await conn.execute(QUERIES["webhook_deauthorize"], shop["account_id"], "deauthorized by the platform")
+            log.warning("account.deauthorized", account_id=str(shop["account_id"]))
+        elif event.kind == "authorization_expiring":
+            await conn.execute(QUERIES["webhook_expiring"], shop["account_id"], str(event.occurred_at or ""))
+            log.warning("account.authorization_expiring", account_id=str(shop["account_id"]))
+        await conn.execute(QUERIES["webhook_processed"], webhook_id, status, task_id, error)
+        return task_id
+
+    async def _enqueue(
+        self, conn: DbConn, integration: asyncpg.Record, shop: asyncpg.Record, event: WebhookEvent
+    ) -> uuid.UUID:
+        is_order = event.kind == "order_status_changed"
+        ids_key = "order_ids" if is_order else "product_ids"
+        request = EnqueueRequest(
+            organization_id=integration["organization_id"], integration_id=integration["id"], shop_id=shop["id"],
+            task_type="order_sync" if is_order else "product_sync", direction="marketplace_to_crm",
+            priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
+            filter_criteria={ids_key: [event.entity_id]} if event.entity_id else None,
+        )  # fmt: skip
+        return (await self._service.enqueue_in(conn, request)).task_id
+
+    async def stored(self, webhook_id: uuid.UUID, tenant: uuid.UUID | None) -> asyncpg.Record:
+        row = await self._pool.fetchrow(QUERIES["webhook_get"], webhook_id, tenant)
+        if row is None:
+            raise NotFound(f"webhook {webhook_id} not found")
+        return row
+
+    async def replay(self, row: asyncpg.Record, event: WebhookEvent) -> uuid.UUID | None:
+        integration = await self._pool.fetchrow(QUERIES["webhook_integration"], row["integration_id"])
+        assert integration is not None
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(QUERIES["webhook_replayed"], row["id"])
+            task_id = await self.translate(conn, integration, event, row["id"])
+        if task_id is not None:
+            self._wake_later([(integration["platform"], task_id)])
+        return task_id
+
+    def _wake_later(self, tasks: list[tuple[str, uuid.UUID]]) -> None:
+        for platform in {p for p, _ in tasks}:
+            job = asyncio.get_running_loop().create_task(
+                self._service.wake(platform, [t for p, t in tasks if p == platform], reason="webhook")
+            )
+            self._wakeups.add(job)
+            job.add_done_callback(self._wakeups.discard)
+
+
+async def _shop(conn: DbConn, integration_id: uuid.UUID, platform_shop_id: str | None) -> asyncpg.Record | None:
+    if platform_shop_id:
+        found: asyncpg.Record | None = await conn.fetchrow(QUERIES["webhook_shop"], integration_id, platform_shop_id)
+        if found is not None:
+            return found
+    rows = await conn.fetch(QUERIES["webhook_only_shop"], integration_id)
+    return rows[0] if len(rows) == 1 else None  # a push naming no (known) shop: the integration's only shop
+
+
+def _payload(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"raw": body.decode("utf-8", "replace")}
+
+
+def _intake(call: Call) -> WebhookIntake:
+    return call.request.app[WEBHOOKS_KEY]
+
+
+@api.route("POST", "/webhooks/{platform}/{integration_id}", summary="Receive a marketplace push (signed)",
+           scope=None, public=True, raw_body=True, tags=("webhooks",))  # fmt: skip
+async def receive(call: Call) -> web.Response:
+    request, platform = call.request, call.path("platform")
+    body = await request.read()  # capped by client_max_size: 413 above
+    if _is_woocommerce_ping(platform, request, body):
+        return web.Response(status=200)
+    intake = _intake(call)
+    verified = await intake.verify(request, platform, call.path("integration_id"), body)
+    if verified is None:
+        log.warning("webhook.rejected", platform=platform, integration_id=call.path("integration_id"))
+        raise web.HTTPUnauthorized(reason="signature does not verify")
+    await intake.store(verified, dict(request.headers), body)
+    return web.Response(status=200)
+
+
+def _is_woocommerce_ping(platform: str, request: web.Request, body: bytes) -> bool:
+    """WooCommerce's creation ping: form body webhook_id=<id>, no signature. Answered 200, not stored."""
+    return (
+        platform == "woocommerce"
+        and "X-WC-Webhook-Signature" not in request.headers
+        and body.startswith(b"webhook_id=")
+    )
+
+
+class Replayed(BaseModel):
+    id: uuid.UUID
+    status: str
+    task_id: uuid.UUID | None
+
+
+@api.route("POST", "/ops/webhooks/{webhook_id}/replay", summary="Process a stored push again", scope="ops:write",
+           response=Replayed, tags=("ops",))  # fmt: skip
+async def replay(call: Call) -> Replayed:
+    intake = _intake(call)
+    row = await intake.stored(call.path_uuid("webhook_id"), call.tenant)
+    event = WebhookEvent(kind=row["event_type"], dedupe_key=row["dedupe_key"], platform_shop_id=row["platform_shop_id"],
+                         entity_id=row["entity_id"], status=row["entity_status"])  # fmt: skip
+    task_id = await intake.replay(row, event)
+    done = await intake.stored(row["id"], call.tenant)
+    return Replayed(id=row["id"], status=done["status"], task_id=task_id)
