@@ -14,6 +14,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from workers.api import integrations, tasks, webhooks
+from workers.api.commands import CommandConsumer
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
 from workers.api.openapi import build_openapi
 from workers.config import Settings
@@ -34,6 +35,7 @@ class ApiState:
     connection: AbstractRobustConnection | None
     publisher: WakeupPublisher | None
     keyring: Keyring | None
+    commands: CommandConsumer | None = None
 
 
 STATE_KEY: web.AppKey[ApiState] = web.AppKey("state")
@@ -102,7 +104,13 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
         await publisher.start()
     try:
         keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
-        yield ApiState(settings, system, tenant, connection, publisher, keyring)
+        state = ApiState(settings, system, tenant, connection, publisher, keyring)
+        if connection is not None:
+            state.commands = CommandConsumer(settings, connection, TaskService(system, publisher))
+            await state.commands.start()
+        yield state
+        if state.commands is not None:
+            await state.commands.stop()
     finally:
         if publisher is not None:
             await publisher.close()
