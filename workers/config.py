@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     )
     retention_days_tasks: int = Field(30, ge=1, description="Finished tasks older than this are deleted")
     retention_days_webhooks: int = Field(30, ge=1, description="Stored webhooks older than this are deleted")
+    rabbitmq_management_url: str = Field(
+        "http://127.0.0.1:15672", description="RabbitMQ management API (unacked counts on /ops; optional)"
+    )
     webhook_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest webhook body accepted (413 above)")
     public_base_url: str = Field(
         "http://127.0.0.1:8080", description="The API's externally visible URL (webhook URLs, Shopee push signatures)"

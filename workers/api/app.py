@@ -13,7 +13,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from workers.api import integrations, tasks, webhooks
+from workers.api import integrations, ops, tasks, webhooks
 from workers.api.commands import CommandConsumer
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
 from workers.api.openapi import build_openapi
@@ -71,7 +71,7 @@ async def openapi(call: Call) -> dict[str, Any]:
 
 
 def all_routes() -> list[Any]:
-    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *webhooks.api.routes]
+    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *webhooks.api.routes, *ops.api.routes]
 
 
 def build_app(state: ApiState) -> web.Application:
@@ -86,7 +86,8 @@ def build_app(state: ApiState) -> web.Application:
         state.system_pool, TaskService(state.system_pool, state.publisher), state.keyring,
         state.settings.public_base_url,
     )  # fmt: skip
-    for api in (health, tasks.api, integrations.api, webhooks.api):
+    app[ops.STATE_KEY] = state
+    for api in (health, tasks.api, integrations.api, webhooks.api, ops.api):
         api.install(app)
     return app
 

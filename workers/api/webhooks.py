@@ -27,6 +27,7 @@ from connectors.base.errors import NotFound
 from connectors.base.models import WebhookEvent
 from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
 from workers.api.framework import Api, Call
+from workers.api.ops_metrics import WEBHOOKS
 from workers.crypto import Keyring, SecretField
 from workers.db.connect import DbConn
 from workers.db.queries import QUERIES
@@ -210,8 +211,10 @@ async def receive(call: Call) -> web.Response:
     verified = await intake.verify(request, platform, call.path("integration_id"), body)
     if verified is None:
         log.warning("webhook.rejected", platform=platform, integration_id=call.path("integration_id"))
+        WEBHOOKS.labels(platform, "rejected").inc()
         raise web.HTTPUnauthorized(reason="signature does not verify")
-    await intake.store(verified, dict(request.headers), body)
+    created = await intake.store(verified, dict(request.headers), body)
+    WEBHOOKS.labels(platform, "accepted" if created else "stored_or_duplicate").inc()
     return web.Response(status=200)
 
 

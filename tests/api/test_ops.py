@@ -1,0 +1,68 @@
+"""Ops JSON and /metrics against a live API with a worker running."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tests.api.conftest import LiveApi
+from workers.api.auth import create_token
+
+
+async def _admin_token(api: LiveApi) -> str:
+    pool = await asyncpg.create_pool(api.settings.database_url, min_size=1, max_size=1)
+    try:
+        return await create_token(pool, api.a.org, ["admin"], "operator")
+    finally:
+        await pool.close()
+
+
+async def _enqueue(api: LiveApi, shop: int) -> str:
+    _, created = await api.call("POST", "/v1/sync-tasks", api.a.token, json={
+        "integration_id": str(api.a.integration), "shop_id": str(api.a.shops[shop]), "task_type": "order_sync",
+        "direction": "marketplace_to_crm"})  # fmt: skip
+    return str(created["task_id"])
+
+
+async def test_queues_counts_per_platform_and_tenant(live_api: LiveApi) -> None:
+    for shop in range(3):
+        await _enqueue(live_api, shop)
+    status, own = await live_api.call("GET", "/ops/queues", live_api.a.token)
+    assert status == 200
+    shopee = next(p for p in own["platforms"] if p["platform"] == "shopee")
+    assert shopee["pending"] == 3 and shopee["due"] == 3 and shopee["oldest_due_seconds"] >= 0
+    assert "broker" not in shopee and "dead_letter" not in own, "broker numbers are for operators"
+    _, other = await live_api.call("GET", "/ops/queues", live_api.b.token)
+    assert next(p for p in other["platforms"] if p["platform"] == "shopee")["pending"] == 0
+    _, admin = await live_api.call("GET", "/ops/queues", await _admin_token(live_api))
+    row = next(p for p in admin["platforms"] if p["platform"] == "shopee")
+    assert row["pending"] == 3 and row["broker"]["consumers"] is not None and "dead_letter" in admin
+
+
+async def test_tasks_workers_webhooks_throughput(live_api: LiveApi) -> None:
+    task = await _enqueue(live_api, 0)
+    status, page = await live_api.call("GET", "/ops/tasks?status=pending", live_api.a.token)
+    assert status == 200 and [t["id"] for t in page["items"]] == [task]
+    for path, key in (("/ops/workers", "workers"), ("/ops/webhooks", "recent"), ("/ops/throughput", "minutes")):
+        status, body = await live_api.call("GET", path, live_api.a.token)
+        assert status == 200 and key in body, path
+
+
+@pytest.mark.parametrize("path", ["/ops/queues", "/metrics", "/ops/workers"])
+async def test_ops_need_the_ops_scope(live_api: LiveApi, path: str) -> None:
+    pool = await asyncpg.create_pool(live_api.settings.database_url, min_size=1, max_size=1)
+    try:
+        writer = await create_token(pool, live_api.a.org, ["tasks:write"], "writer")
+    finally:
+        await pool.close()
+    assert (await live_api.call("GET", path, writer))[0] == 403
+
+
+async def test_metrics_exposition(live_api: LiveApi) -> None:
+    await _enqueue(live_api, 1)
+    headers = {"Authorization": f"Bearer {live_api.a.token}"}
+    async with live_api.session.get(live_api.url + "/metrics", headers=headers) as response:
+        text = await response.text()
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+    assert 'nfsync_queue_pending{platform="shopee"} 1.0' in text
+    assert "nfsync_queue_oldest_due_seconds" in text and "nfsync_webhooks_total" in text

@@ -1,0 +1,78 @@
+"""Ops monitoring over HTTP: JSON for people and tools, /metrics for Prometheus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from workers import ops
+from workers.api.framework import Api, Call
+from workers.api.tasks import SyncTaskPage, SyncTaskQuery, list_tasks
+
+api = Api()
+STATE_KEY: web.AppKey[Any] = web.AppKey("ops_state")
+
+
+def _state(call: Call) -> Any:
+    return call.request.app[STATE_KEY]
+
+
+@api.route("GET", "/ops/queues", summary="Per platform: broker queue, task counts, oldest due task, throughput, "
+           "throttles, dead letters", scope="ops:read", tags=("ops",))  # fmt: skip
+async def get_queues(call: Call) -> dict[str, Any]:
+    state = _state(call)
+    return await ops.queues(state.settings, state.tenant_pool, state.connection, call.tenant)
+
+
+@api.route("GET", "/ops/tasks", summary="Tasks for operators (filters as /v1/sync-tasks)", scope="ops:read",
+           query=SyncTaskQuery, response=SyncTaskPage, tags=("ops",))  # fmt: skip
+async def get_tasks(call: Call) -> SyncTaskPage:
+    page: SyncTaskPage = await list_tasks(call)
+    return page
+
+
+@api.route("GET", "/ops/workers", summary="Live workers (by heartbeat) and the tasks they run", scope="ops:read",
+           tags=("ops",))  # fmt: skip
+async def get_workers(call: Call) -> dict[str, Any]:
+    return {"workers": await ops.workers(_state(call).tenant_pool, call.tenant)}
+
+
+@api.route("GET", "/ops/webhooks", summary="Recent webhooks and results of the last hour", scope="ops:read",
+           tags=("ops",))  # fmt: skip
+async def get_webhooks(call: Call) -> dict[str, Any]:
+    return await ops.recent_webhooks(_state(call).tenant_pool, call.tenant)
+
+
+@api.route("GET", "/ops/throughput", summary="Completions per minute per platform over the last hour",
+           scope="ops:read", tags=("ops",))  # fmt: skip
+async def get_throughput(call: Call) -> dict[str, Any]:
+    return {"minutes": await ops.throughput(_state(call).tenant_pool, call.tenant)}
+
+
+_QUEUE_GAUGES = {
+    "pending": "Pending tasks", "due": "Pending tasks that are due", "processing": "Running tasks",
+    "failed": "Failed tasks", "oldest_due_seconds": "Age of the oldest due pending task",
+    "completed_5m": "Tasks completed in the last 5 minutes", "failed_5m": "Tasks failed in the last 5 minutes",
+    "throttled_calls": "Throttle signals received from the platform (all time)",
+}  # fmt: skip
+
+
+@api.route("GET", "/metrics", summary="Prometheus metrics", scope="ops:read", tags=("ops",))
+async def metrics(call: Call) -> web.Response:
+    registry = CollectorRegistry()
+    data = await get_queues(call)
+    for field, text in _QUEUE_GAUGES.items():
+        gauge = Gauge(f"nfsync_queue_{field}", text, ["platform"], registry=registry)
+        for row in data["platforms"]:
+            gauge.labels(row["platform"]).set(row[field] or 0)
+    ready = Gauge(
+        "nfsync_broker_ready_messages", "Wake-ups ready in the platform queue", ["platform"], registry=registry
+    )
+    for row in data["platforms"]:
+        if row.get("broker", {}).get("ready") is not None:
+            ready.labels(row["platform"]).set(row["broker"]["ready"])
+    body = generate_latest(registry) + generate_latest()  # plus this process's counters (webhooks, runtime)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,61 @@
+-- Ops monitoring (workers/api/ops.py, nfsync status). $1 = organization or NULL for all.
+
+-- name: ops_queue_stats
+SELECT p.platform,
+       count(t.id) FILTER (WHERE t.status = 'pending')::int AS pending,
+       count(t.id) FILTER (WHERE t.status = 'pending' AND t.scheduled_at <= now()
+                           AND (t.next_retry_at IS NULL OR t.next_retry_at <= now()))::int AS due,
+       count(t.id) FILTER (WHERE t.status = 'processing')::int AS processing,
+       count(t.id) FILTER (WHERE t.status = 'failed')::int AS failed,
+       coalesce(extract(epoch FROM now() - min(greatest(t.scheduled_at, coalesce(t.next_retry_at, t.scheduled_at)))
+                FILTER (WHERE t.status = 'pending' AND t.scheduled_at <= now()
+                        AND (t.next_retry_at IS NULL OR t.next_retry_at <= now()))), 0)::float8 AS oldest_due_seconds,
+       count(t.id) FILTER (WHERE t.status = 'completed' AND t.completed_at > now() - interval '5 minutes')::int
+           AS completed_5m,
+       count(t.id) FILTER (WHERE t.status = 'completed' AND t.completed_at > now() - interval '60 minutes')::int
+           AS completed_60m,
+       count(t.id) FILTER (WHERE t.status = 'failed' AND t.completed_at > now() - interval '5 minutes')::int
+           AS failed_5m,
+       count(t.id) FILTER (WHERE t.status = 'failed' AND t.completed_at > now() - interval '60 minutes')::int
+           AS failed_60m
+FROM unnest($2::text[]) AS p(platform)
+LEFT JOIN sync_tasks t ON t.platform = p.platform AND ($1::uuid IS NULL OR t.organization_id = $1)
+GROUP BY p.platform
+ORDER BY p.platform;
+
+-- name: ops_throttles
+SELECT split_part(key, ':', 1) AS platform, sum(throttles)::bigint AS throttles
+FROM rate_limit_buckets GROUP BY 1;
+
+-- name: ops_throughput
+-- Completions per minute over the last hour, per platform (the dashboard's charts).
+SELECT platform, date_trunc('minute', completed_at) AS minute, count(*)::int AS completed
+FROM sync_tasks
+WHERE completed_at > now() - interval '60 minutes' AND status = 'completed' AND ($1::uuid IS NULL OR organization_id = $1)
+GROUP BY 1, 2 ORDER BY 2;
+
+-- name: ops_workers
+SELECT w.id, w.hostname, w.pid, w.platforms, w.concurrency, w.running, w.started_at, w.heartbeat_at, w.stopping,
+       coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'task_type', t.task_type, 'platform', t.platform,
+                                             'progress', t.progress, 'processed_items', t.processed_items,
+                                             'total_items', t.total_items))
+                FILTER (WHERE t.id IS NOT NULL), '[]'::jsonb) AS tasks
+FROM nfsync_workers w
+LEFT JOIN sync_tasks t ON t.lease_owner = w.id AND t.status = 'processing'
+                      AND ($1::uuid IS NULL OR t.organization_id = $1)
+WHERE w.heartbeat_at > now() - make_interval(secs => $2)
+GROUP BY w.id
+ORDER BY w.started_at;
+
+-- name: ops_recent_webhooks
+SELECT id, platform, event_type, status, entity_id, error_message, received_at
+FROM marketplace_webhooks
+WHERE ($1::uuid IS NULL OR organization_id = $1)
+ORDER BY received_at DESC
+LIMIT $2;
+
+-- name: ops_webhook_results
+SELECT platform, status, count(*)::int AS n
+FROM marketplace_webhooks
+WHERE received_at > now() - interval '60 minutes' AND ($1::uuid IS NULL OR organization_id = $1)
+GROUP BY 1, 2;
