@@ -37,6 +37,7 @@ async def test_queues_counts_per_platform_and_tenant(live_api: LiveApi) -> None:
     _, admin = await live_api.call("GET", "/ops/queues", await _admin_token(live_api))
     row = next(p for p in admin["platforms"] if p["platform"] == "shopee")
     assert row["pending"] == 3 and row["broker"]["consumers"] is not None and "dead_letter" in admin
+    assert row["broker"]["unacked"] is not None, "from the management API (.ci/run enables it)"
 
 
 async def test_tasks_workers_webhooks_throughput(live_api: LiveApi) -> None:
