@@ -116,11 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     config.set_defaults(handler=cmd_config)
     _db_commands(sub)
     _keys_commands(sub)
-    from workers.engine.commands import add_admin_commands, add_api_command, add_commands
+    from workers.engine.commands import add_admin_commands, add_api_command, add_commands, add_status_command
 
     add_commands(sub)
     add_admin_commands(sub)
     add_api_command(sub)
+    add_status_command(sub)
     from workers.bench import add_commands as add_bench_commands
 
     add_bench_commands(sub)

@@ -111,3 +111,14 @@ async def test_worker_without_rabbitmq_fails_with_one_line(world: World) -> None
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1/" in lines[0], result.stderr
+
+
+async def test_status_table_and_json(world: World) -> None:
+    for i in range(2):
+        await world.rt.service.enqueue(world.request("lazada", shop=i))
+    table = await _run(world, "status")
+    assert table.returncode == 0 and "platform" in table.stdout and "dead-letter queue" in table.stdout
+    lazada_line = next(line for line in table.stdout.splitlines() if line.strip().startswith("lazada"))
+    assert lazada_line.split()[4] == "2", lazada_line  # the pending column
+    data = json.loads((await _run(world, "status", "--json")).stdout)
+    assert next(p for p in data["platforms"] if p["platform"] == "lazada")["pending"] == 2

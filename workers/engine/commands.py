@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from connectors.base.errors import ConfigError, NotFound, ValidationFailed
+from workers import ops
 from workers.api.app import api_state, build_app
 from workers.api.auth import create_organization, create_token, parse_scopes
 from workers.config import Settings
@@ -222,3 +223,50 @@ def add_api_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8080)
     api.set_defaults(handler=cmd_api)
+
+
+_STATUS_COLUMNS = (("platform", "platform"), ("ready", "broker.ready"), ("unacked", "broker.unacked"),
+                   ("consumers", "broker.consumers"), ("pending", "pending"), ("due", "due"),
+                   ("running", "processing"), ("failed", "failed"), ("oldest due s", "oldest_due_seconds"),
+                   ("done 5m", "completed_5m"), ("failed 5m", "failed_5m"),
+                   ("throttles", "throttled_calls"))  # fmt: skip
+
+
+def _cell(row: dict[str, Any], path: str) -> str:
+    value: Any = row
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, float):
+        return f"{value:.0f}"
+    return "-" if value is None else str(value)
+
+
+def render_status(data: dict[str, Any]) -> str:
+    rows = [[title for title, _ in _STATUS_COLUMNS]]
+    rows += [[_cell(p, path) for _, path in _STATUS_COLUMNS] for p in data["platforms"]]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    dead = data.get("dead_letter", {}).get("ready")
+    lines.append(f"dead-letter queue: {'-' if dead is None else dead} message(s)")
+    return "\n".join(lines)
+
+
+async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-status", broker="optional", pool_size=2) as rt:
+        while True:
+            data = await ops.queues(settings, rt.pool, rt.connection, None)
+            if args.json:
+                print(json.dumps(data, default=_json_default))
+            else:
+                print(("\033[2J\033[H" if args.watch else "") + render_status(data), flush=True)
+            if not args.watch:
+                return 0
+            await asyncio.sleep(args.interval)
+
+
+def add_status_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = sub.add_parser("status", help="the queue table: broker queues and task counts per platform")
+    status.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes with --watch")
+    status.add_argument("--json", action="store_true", help="one JSON object (per refresh)")
+    status.set_defaults(handler=cmd_status)
