@@ -1036,7 +1036,7 @@ CREATE FUNCTION nfsync_merge_filters(a jsonb, b jsonb) RETURNS jsonb LANGUAGE pl
 -- Union of two filter_criteria: the merged filter selects at least every item either one selects.
 -- NULL or {} means "everything". Lists are united; updated_after / *_after / *_from take the earliest bound,
 -- updated_before / *_before / *_to the latest; any key present on one side only, or with different scalar
--- values, is dropped (a wider sync is always safe: syncs are idempotent).
+-- values, is dropped (a wider sync is always safe: syncs are idempotent); so is an id list past 1000 ids.
 DECLARE
     merged jsonb := '{}'::jsonb;
     k      text;
@@ -1050,8 +1050,13 @@ BEGIN
         vb := b -> k;
         CONTINUE WHEN vb IS NULL;
         IF jsonb_typeof(va) = 'array' AND jsonb_typeof(vb) = 'array' THEN
-            merged := merged || jsonb_build_object(k, (SELECT jsonb_agg(DISTINCT e ORDER BY e)
-                                                        FROM jsonb_array_elements(va || vb) AS e));
+            -- past 1000 ids the list is worse than the incremental sync it narrows: drop it (sync everything)
+            CONTINUE WHEN jsonb_array_length(va) + jsonb_array_length(vb) > 1000;
+            -- containment first: the usual merge (one more id, often already there) stays O(n), no sort
+            merged := merged || jsonb_build_object(k, CASE WHEN va @> vb THEN va WHEN vb @> va THEN vb
+                                                           ELSE va || (SELECT coalesce(jsonb_agg(e), '[]'::jsonb)
+                                                                       FROM jsonb_array_elements(vb) AS e
+                                                                       WHERE NOT va @> jsonb_build_array(e)) END);
         ELSIF k ~ '(_after|_from)$' AND jsonb_typeof(va) = 'string' AND jsonb_typeof(vb) = 'string' THEN
             merged := merged || jsonb_build_object(k, CASE WHEN (va #>> '{}')::timestamptz <= (vb #>> '{}')::timestamptz
                                                        THEN va ELSE vb END);

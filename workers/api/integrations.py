@@ -15,6 +15,7 @@ from connectors.base.errors import DependencyUnavailable, NotFound, ValidationFa
 from connectors.base.models import TokenPair
 from connectors.base.secret import MASK, Secret
 from workers.api.framework import Api, Call
+from workers.api.webhooks import WEBHOOKS_KEY
 from workers.crypto import Keyring, SecretField
 from workers.db.queries import QUERIES
 from workers.tokens import store_pair
@@ -265,6 +266,7 @@ async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> Integ
         merged["sync_interval"], merged["status"],
     )  # fmt: skip
     assert updated is not None
+    call.request.app[WEBHOOKS_KEY].forget(updated["id"])
     return _integration_out(call, updated)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ SECRET_FIELDS = {
     "woocommerce": "webhook_secret",
 }
 ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
+CACHE_SECONDS = 5.0
 _KEPT_HEADERS = ("content-type", "user-agent", "x-wc-webhook-topic", "x-wc-webhook-resource", "x-wc-webhook-event",
                  "x-wc-webhook-id", "x-wc-webhook-delivery-id")  # fmt: skip
 
@@ -64,16 +66,31 @@ class WebhookIntake:
         self._keyring = keyring
         self._public_url = public_url.rstrip("/")
         self._wakeups: set[asyncio.Task[Any]] = set()
+        self._cache: dict[str, tuple[float, asyncpg.Record, AppCredentials, list[str]]] = {}
 
     async def verify(self, request: web.Request, platform: str, integration_id: str, body: bytes) -> Verified | None:
         """The parsed events when the push is authentic; None when it is not. Unknown integration: NotFound."""
-        integration = await self._integration(platform, integration_id)
+        integration, app, secrets = await self._cached(platform, integration_id)
         spec = load(platform)
-        app, secrets = self._credentials(integration)
         url = self._public_url + request.path_qs
         if not spec.verify_webhook(dict(request.headers), body, app, secrets, url):
             return None
         return Verified(integration, spec, spec.parse_webhook(dict(request.headers), body))
+
+    async def _cached(self, platform: str, integration_id: str) -> tuple[asyncpg.Record, AppCredentials, list[str]]:
+        """The integration and its decrypted credentials, kept CACHE_SECONDS (a rotated secret or a deactivation
+        takes effect within that)."""
+        hit = self._cache.get(integration_id)
+        if hit is not None and hit[0] > time.monotonic() and hit[1]["platform"] == platform:
+            return hit[1], hit[2], hit[3]
+        integration = await self._integration(platform, integration_id)
+        app, secrets = self._credentials(integration)
+        self._cache[integration_id] = (time.monotonic() + CACHE_SECONDS, integration, app, secrets)
+        return integration, app, secrets
+
+    def forget(self, integration_id: uuid.UUID) -> None:
+        """Drop a cached integration (its secrets or status changed through this process)."""
+        self._cache.pop(str(integration_id), None)
 
     async def _integration(self, platform: str, integration_id: str) -> asyncpg.Record:
         try:
@@ -107,25 +124,31 @@ class WebhookIntake:
         tasks: list[tuple[str, uuid.UUID]] = []
         async with self._pool.acquire() as conn, conn.transaction():
             for event in verified.events:
-                webhook_id = await conn.fetchval(
-                    QUERIES["webhook_store"], integration["organization_id"], integration["id"], None,
+                stored = await conn.fetchrow(
+                    QUERIES["webhook_store"], integration["organization_id"], integration["id"],
                     integration["platform"], event.kind, event.dedupe_key[:255], event.platform_shop_id,
                     event.entity_id, event.status, kept, payload,
                 )  # fmt: skip
-                if webhook_id is None:
+                if stored is None:
                     log.info("webhook.duplicate", integration_id=str(integration["id"]), dedupe_key=event.dedupe_key)
                     continue
-                task = await self.translate(conn, integration, event, webhook_id)
+                shop = stored if stored["shop_id"] is not None else await _only_shop(conn, integration["id"])
+                task = await self.translate(conn, integration, event, stored["id"], shop)
                 if task is not None:
                     tasks.append((integration["platform"], task))
         self._wake_later(tasks)
         return [task for _, task in tasks]
 
     async def translate(
-        self, conn: DbConn, integration: asyncpg.Record, event: WebhookEvent, webhook_id: uuid.UUID
+        self,
+        conn: DbConn,
+        integration: asyncpg.Record,
+        event: WebhookEvent,
+        webhook_id: uuid.UUID,
+        shop: asyncpg.Record | None,
     ) -> uuid.UUID | None:
-        """Turn one stored event into work; records the outcome on the webhook row."""
-        shop = await _shop(conn, integration["id"], event.platform_shop_id)
+        """Turn one stored event into work; records the outcome on the webhook row. ``shop`` has shop_id and
+        account_id (None: the push names no active shop of this integration)."""
         status, task_id, error = "processed", None, None
         if event.kind == "ignored":
             status = "ignored"
@@ -148,12 +171,14 @@ class WebhookIntake:
         is_order = event.kind == "order_status_changed"
         ids_key = "order_ids" if is_order else "product_ids"
         request = EnqueueRequest(
-            organization_id=integration["organization_id"], integration_id=integration["id"], shop_id=shop["id"],
+            organization_id=integration["organization_id"], integration_id=integration["id"], shop_id=shop["shop_id"],
             task_type="order_sync" if is_order else "product_sync", direction="marketplace_to_crm",
             priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
             filter_criteria={ids_key: [event.entity_id]} if event.entity_id else None,
         )  # fmt: skip
-        return (await self._service.enqueue_in(conn, request)).task_id
+        result = await self._service.enqueue_resolved(conn, request, account_id=shop["account_id"],
+                                                      platform=integration["platform"])  # fmt: skip
+        return result.task_id
 
     async def stored(self, webhook_id: uuid.UUID, tenant: uuid.UUID | None) -> asyncpg.Record:
         row = await self._pool.fetchrow(QUERIES["webhook_get"], webhook_id, tenant)
@@ -166,7 +191,12 @@ class WebhookIntake:
         assert integration is not None
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(QUERIES["webhook_replayed"], row["id"])
-            task_id = await self.translate(conn, integration, event, row["id"])
+            shop = None
+            if row["shop_id"] is not None:
+                shop = await conn.fetchrow(QUERIES["webhook_shop_by_id"], row["shop_id"])
+            task_id = await self.translate(
+                conn, integration, event, row["id"], shop or await _only_shop(conn, integration["id"])
+            )
         if task_id is not None:
             self._wake_later([(integration["platform"], task_id)])
         return task_id
@@ -180,13 +210,10 @@ class WebhookIntake:
             job.add_done_callback(self._wakeups.discard)
 
 
-async def _shop(conn: DbConn, integration_id: uuid.UUID, platform_shop_id: str | None) -> asyncpg.Record | None:
-    if platform_shop_id:
-        found: asyncpg.Record | None = await conn.fetchrow(QUERIES["webhook_shop"], integration_id, platform_shop_id)
-        if found is not None:
-            return found
+async def _only_shop(conn: DbConn, integration_id: uuid.UUID) -> asyncpg.Record | None:
+    """A push naming no shop we know goes to the integration's only active shop, if it has exactly one."""
     rows = await conn.fetch(QUERIES["webhook_only_shop"], integration_id)
-    return rows[0] if len(rows) == 1 else None  # a push naming no (known) shop: the integration's only shop
+    return rows[0] if len(rows) == 1 else None
 
 
 def _payload(body: bytes) -> Any:

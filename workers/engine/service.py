@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -67,6 +67,18 @@ class TaskService:
         if request.idempotency_key is not None:
             raise ValidationFailed("enqueue_in takes no idempotency key")
         return await self._enqueue_in(conn, request)
+
+    async def enqueue_resolved(
+        self, conn: DbConn, request: EnqueueRequest, *, account_id: uuid.UUID | None, platform: str
+    ) -> EnqueueResult:
+        """Enqueue inside the caller's transaction for a target the caller already resolved and checked (the
+        webhook path: the shop comes from the same statement that stored the push)."""
+        target = {"account_id": account_id, "platform": platform}
+        [row] = await conn.fetch(
+            QUERIES["enqueue_insert"], request.organization_id, *_columns([_task_row(request, target)])
+        )
+        return EnqueueResult(task_id=row["id"], platform=row["platform"], status=row["status"],
+                             created=not row["coalesced"], coalesced=row["coalesced"])  # fmt: skip
 
     async def _enqueue_in(self, conn: DbConn, request: EnqueueRequest) -> EnqueueResult:
         org = request.organization_id
@@ -168,7 +180,7 @@ class _IdempotencyRace(Exception):
     pass
 
 
-def _task_row(request: EnqueueRequest, target: asyncpg.Record) -> dict[str, Any]:
+def _task_row(request: EnqueueRequest, target: Mapping[str, Any] | asyncpg.Record) -> dict[str, Any]:
     """The enqueue_insert columns of one request, with the account and platform its target resolved."""
     return {
         "integration_id": request.integration_id, "account_id": target["account_id"], "shop_id": request.shop_id,

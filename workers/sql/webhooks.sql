@@ -5,22 +5,26 @@ SELECT id, organization_id, platform, status, config, credentials, webhook_secre
 FROM marketplace_integrations WHERE id = $1;
 
 -- name: webhook_store
+-- Stores the push once per dedupe key, resolving the active shop it names in the same statement.
+WITH shop AS (
+    SELECT s.id, s.account_id FROM marketplace_shops s
+    JOIN marketplace_accounts a ON a.id = s.account_id
+    WHERE a.integration_id = $2 AND s.shop_id = $6 AND s.shop_status = 'active' AND a.status = 'active'
+)
 INSERT INTO marketplace_webhooks (organization_id, integration_id, shop_id, platform, event_type, dedupe_key,
                                   platform_shop_id, entity_id, entity_status, headers, payload, status, attempts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'received', 1)
+VALUES ($1, $2, (SELECT id FROM shop), $3, $4, $5, $6, $7, $8, $9, $10, 'received', 1)
 ON CONFLICT (integration_id, dedupe_key) DO NOTHING
-RETURNING id;
+RETURNING id, shop_id, (SELECT account_id FROM shop) AS account_id;
 
--- name: webhook_shop
-SELECT s.id, s.account_id FROM marketplace_shops s
-JOIN marketplace_accounts a ON a.id = s.account_id
-WHERE a.integration_id = $1 AND s.shop_id = $2;
+-- name: webhook_shop_by_id
+SELECT id AS shop_id, account_id FROM marketplace_shops WHERE id = $1;
 
 -- name: webhook_only_shop
--- Platforms whose push names no shop (WooCommerce: one store per integration).
-SELECT s.id, s.account_id FROM marketplace_shops s
+-- Platforms whose push names no shop we know (WooCommerce: one store per integration).
+SELECT s.id AS shop_id, s.account_id FROM marketplace_shops s
 JOIN marketplace_accounts a ON a.id = s.account_id
-WHERE a.integration_id = $1
+WHERE a.integration_id = $1 AND s.shop_status = 'active' AND a.status = 'active'
 ORDER BY s.created_at
 LIMIT 2;
 

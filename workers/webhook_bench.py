@@ -1,0 +1,173 @@
+"""`nfsync bench webhooks --rate R --duration S`: the webhook endpoint under an open-loop load on loopback.
+
+It builds ``<database>_bench``, starts ``nfsync api`` as a subprocess on a free port with a throw-away key, seeds an
+organization with a TikTok Shop integration and 20 shops, pre-signs ``rate x duration`` distinct order pushes
+exactly as TikTok signs them (so the generator only sends), then fires them on schedule - request i at
+start + i / rate, never waiting for answers - and measures each latency from its scheduled time. Every request is
+verified over its raw bytes, decrypts the integration's secret, and stores and enqueues durably before its 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from connectors.base.spec import load
+from workers.api.auth import create_organization
+from workers.config import Settings
+from workers.crypto import Keyring, SecretField, generate_key_entry
+from workers.db.schema import drop_database, init_database
+from workers.engine.runtime import engine_pool
+from workers.engine.seed import seed_platform_shops
+
+SHOPS = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _seed(settings: Settings, keyring: Keyring) -> tuple[str, list[str]]:
+    spec = load("tiktok")
+    pool = await engine_pool(settings, "nfsync-bench-webhooks", max_size=2)
+    try:
+        org = await create_organization(pool, "bench")
+        integration, _ = await seed_platform_shops(pool, org, "tiktok", SHOPS)
+        where = SecretField("marketplace_integrations", "credentials", str(org), str(integration))
+        secrets = keyring.encrypt_fields({"app_secret": spec.sample_app["app_secret"]}, where)
+        await pool.execute(
+            "UPDATE marketplace_integrations SET config = $2, credentials = $3 WHERE id = $1",
+            integration, {"app_key": spec.sample_app["app_key"]}, secrets,
+        )  # fmt: skip
+        shops = [r["shop_id"] for r in await pool.fetch("SELECT shop_id FROM marketplace_shops ORDER BY shop_id")]
+        return str(integration), shops
+    finally:
+        await pool.close()
+
+
+def _pushes(url: str, shops: list[str], count: int) -> list[tuple[dict[str, str], bytes]]:
+    spec = load("tiktok")
+    sandbox = spec.sandbox(dict(spec.sample_app))
+    sandbox.webhook_url = url
+    pushes = []
+    for i in range(count):
+        shop = sandbox.add_shop(shops[i % len(shops)])
+        order = sandbox.add_order(shop, [{"sku": "BENCH-1"}], status=sandbox.initial_order_status())
+        headers, body, _ = sandbox.signed_push(shop, {"kind": "order_status_changed", "order": order})
+        pushes.append((headers, body))
+        shop.orders.clear()
+    return pushes
+
+
+def _start_api(settings: Settings, key: str, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
+    env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_AMQP_URL": settings.amqp_url,
+                "NFSYNC_SECRET_KEYS": key, "NFSYNC_LOG_LEVEL": "error",
+                "NFSYNC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"})  # fmt: skip
+    command = [sys.executable, "-m", "workers", "api", "--port", str(port)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # noqa: S603
+
+
+async def _wait_ready(url: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError("the API did not start")
+
+
+async def _fire(url: str, pushes: list[tuple[dict[str, str], bytes]], rate: float) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    failures = 0
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(headers: dict[str, str], body: bytes, due: float) -> None:
+            nonlocal failures
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    ok = response.status == 200
+            except aiohttp.ClientError:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - due)
+            else:
+                failures += 1
+
+        start = time.perf_counter() + 0.2
+        jobs = []
+        for i, (headers, body) in enumerate(pushes):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            jobs.append(asyncio.create_task(one(headers, body, due)))
+        await asyncio.gather(*jobs)
+        elapsed = time.perf_counter() - start
+    return latencies, failures, elapsed
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def run_webhook_bench(settings: Settings, rate: float, duration: float) -> dict[str, Any]:
+    bench = settings.model_copy(update={"database_url": settings.database_url_for(settings.database_name + "_bench")})
+    await drop_database(settings, bench.database_name)
+    await init_database(bench)
+    key = generate_key_entry("bench")
+    port = _free_port()
+    api = _start_api(bench, key, port)
+    try:
+        integration, shops = await _seed(bench, Keyring.parse(key))
+        url = f"http://127.0.0.1:{port}/webhooks/tiktok/{integration}"
+        pushes = _pushes(url, shops, int(rate * duration))
+        await _wait_ready(f"http://127.0.0.1:{port}")
+        latencies, failures, elapsed = await _fire(url, pushes, rate)
+    finally:
+        api.terminate()
+        await asyncio.to_thread(api.wait, 20)
+        if api.stdout is not None:
+            api.stdout.close()
+        await drop_database(settings, bench.database_name)
+    return {
+        "scenario": "webhooks", "offered_rate": rate, "duration_s": duration, "requests": len(pushes),
+        "achieved_per_s": round(len(latencies) / elapsed, 1), "failures": failures,
+        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "targets": {"sustained_per_s": 1500, "p99_ms_at_500_per_s": 25},
+    }  # fmt: skip
+
+
+async def cmd_bench_webhooks(settings: Settings, args: argparse.Namespace) -> int:
+    result = await run_webhook_bench(settings, args.rate, args.duration)
+    print(json.dumps(result) if args.json else "\n".join(f"{k:>16}: {v}" for k, v in result.items()))
+    return 0
+
+
+def add_commands(bench: Any) -> None:
+    command = bench.add_parser("webhooks", help="webhook endpoint: achieved rate and latency under an open-loop load")
+    command.add_argument("--rate", type=float, default=500.0, help="requests per second offered")
+    command.add_argument("--duration", type=float, default=10.0, help="seconds")
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(handler=cmd_bench_webhooks)
