@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         60_000, gt=0, description="Server-side idle_in_transaction_session_timeout (ms)"
     )
     db_pool_min_size: int = Field(1, ge=0, description="Minimum pooled connections per process")
-    db_pool_max_size: int = Field(10, ge=1, description="Maximum pooled connections per process")
+    db_pool_max_size: int = Field(20, ge=1, description="Maximum pooled connections per process (and pool)")
     keys_rotate_batch_size: int = Field(500, ge=1, le=10_000, description="Rows re-encrypted per transaction")
     amqp_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for one RabbitMQ connection")
     amqp_startup_timeout: float = Field(

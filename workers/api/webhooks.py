@@ -122,6 +122,11 @@ class WebhookIntake:
         payload = _payload(body)
         kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
         tasks: list[tuple[str, uuid.UUID]] = []
+        if len(verified.events) == 1 and _wants_work(verified.events[0]):
+            stored = await self._ingest_work(integration, verified.events[0], kept, payload)
+            if stored is not None:  # the common case, done in one statement
+                self._wake_later([(integration["platform"], stored["task_id"])])
+                return [stored["task_id"]]
         async with self._pool.acquire() as conn, conn.transaction():
             for event in verified.events:
                 stored = await conn.fetchrow(
@@ -138,6 +143,22 @@ class WebhookIntake:
                     tasks.append((integration["platform"], task))
         self._wake_later(tasks)
         return [task for _, task in tasks]
+
+    async def _ingest_work(
+        self, integration: asyncpg.Record, event: WebhookEvent, kept: dict[str, str], payload: Any
+    ) -> asyncpg.Record | None:
+        """One statement for an order or product push naming a shop we know; None (nothing written) for a known
+        dedupe key or an unknown shop: the general path then logs the duplicate or finds the integration's only
+        shop."""
+        is_order = event.kind == "order_status_changed"
+        ids_key = "order_ids" if is_order else "product_ids"
+        row: asyncpg.Record | None = await self._pool.fetchrow(
+            QUERIES["webhook_ingest_work"], integration["organization_id"], integration["id"], integration["platform"],
+            event.kind, event.dedupe_key[:255], event.platform_shop_id, event.entity_id, event.status, kept, payload,
+            "order_sync" if is_order else "product_sync", ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
+            {ids_key: [event.entity_id]} if event.entity_id else None,
+        )  # fmt: skip
+        return row
 
     async def translate(
         self,
@@ -214,6 +235,10 @@ async def _only_shop(conn: DbConn, integration_id: uuid.UUID) -> asyncpg.Record 
     """A push naming no shop we know goes to the integration's only active shop, if it has exactly one."""
     rows = await conn.fetch(QUERIES["webhook_only_shop"], integration_id)
     return rows[0] if len(rows) == 1 else None
+
+
+def _wants_work(event: WebhookEvent) -> bool:
+    return event.kind in ("order_status_changed", "product_changed", "product_deleted") and bool(event.platform_shop_id)
 
 
 def _payload(body: bytes) -> Any:

@@ -55,3 +55,39 @@ SELECT * FROM marketplace_webhooks WHERE id = $1 AND ($2::uuid IS NULL OR organi
 
 -- name: webhook_replayed
 UPDATE marketplace_webhooks SET attempts = attempts + 1 WHERE id = $1;
+
+-- name: webhook_ingest_work
+-- The hot path for a push that asks for work (order status, product change), in ONE autocommitted statement:
+-- resolve the active shop it names, upsert (coalesce) the sync task unless this dedupe key was stored before, and
+-- store the push - processed, with its task - once per dedupe key. Two identical deliveries racing may both reach
+-- the upsert; the second is a no-op merge (same id, same filter). The ON CONFLICT clause is enqueue_insert's.
+-- Writes nothing when the shop is unknown or the key known: the caller then takes the general path.
+-- $1 org, $2 integration, $3 platform, $4 event kind, $5 dedupe key, $6 platform shop id, $7 entity id,
+-- $8 entity status, $9 headers, $10 payload, $11 task type, $12 priority, $13 filter criteria.
+WITH known AS (
+    SELECT 1 FROM marketplace_webhooks WHERE integration_id = $2 AND dedupe_key = $5
+), shop AS (
+    SELECT s.id, s.account_id FROM marketplace_shops s
+    JOIN marketplace_accounts a ON a.id = s.account_id
+    WHERE a.integration_id = $2 AND s.shop_id = $6 AND s.shop_status = 'active' AND a.status = 'active'
+), task AS (
+    INSERT INTO sync_tasks AS t (organization_id, integration_id, account_id, shop_id, task_type, direction, priority,
+                                 filter_criteria, platform)
+    SELECT $1, $2, shop.account_id, shop.id, $11, 'marketplace_to_crm', $12, $13, $3
+    FROM shop WHERE NOT EXISTS (SELECT 1 FROM known)
+    ON CONFLICT (dedupe_key) WHERE status = 'pending' AND attempt = 0
+    DO UPDATE SET filter_criteria = nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria),
+                  priority = greatest(t.priority, EXCLUDED.priority),
+                  scheduled_at = least(t.scheduled_at, EXCLUDED.scheduled_at),
+                  max_retries = greatest(t.max_retries, EXCLUDED.max_retries),
+                  coalesced_count = t.coalesced_count + 1
+    RETURNING t.id
+)
+INSERT INTO marketplace_webhooks (organization_id, integration_id, shop_id, platform, event_type, dedupe_key,
+                                  platform_shop_id, entity_id, entity_status, headers, payload, status, task_id,
+                                  attempts, processed_at, error_message)
+SELECT $1, $2, shop.id, $3, $4, $5, $6, $7, $8, $9, $10, 'processed', (SELECT id FROM task), 1, now(), NULL
+FROM shop
+WHERE NOT EXISTS (SELECT 1 FROM known)
+ON CONFLICT (integration_id, dedupe_key) DO NOTHING
+RETURNING id, task_id, shop_id;
