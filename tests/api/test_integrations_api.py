@@ -112,3 +112,24 @@ async def test_writes_need_the_integrations_scope(live_api: LiveApi) -> None:
     status, _ = await live_api.call("POST", "/v1/integrations", reader, json={"name": "x", "platform": "lazada"})
     assert status == 403
     assert (await live_api.call("GET", "/v1/integrations", reader))[0] == 200
+
+
+async def test_inputs_the_database_would_refuse_are_422(live_api: LiveApi) -> None:
+    """Found by schemathesis: each of these used to surface as a 503."""
+    created = await _integration(live_api)
+    path = f"/v1/integrations/{created['id']}"
+    cases = [
+        ("PATCH", path, {"name": None}, "body"),
+        ("PATCH", path, {"rate_limit": 10**12}, "body.rate_limit"),
+        ("POST", "/v1/integrations", {"name": "nul\u0000name", "platform": "lazada"}, "body.name"),
+        ("PATCH", f"/v1/shops/{live_api.a.shops[0]}", {"shop_status": None}, "body"),
+    ]
+    for method, target, body, where in cases:
+        status, answer = await live_api.call(method, target, live_api.a.token, json=body)
+        assert status == 422, (body, answer)
+        assert any(d["path"].startswith(where) for d in answer["error"]["details"]), answer
+    await _integration(live_api, name="Second")
+    status, answer = await live_api.call("PATCH", path, live_api.a.token, json={"name": "Second"})
+    assert status == 422 and answer["error"]["code"] == "validation_failed"
+    _, read = await live_api.call("GET", path, live_api.a.token)
+    assert read["created_at"].endswith("+00:00") or read["created_at"].endswith("Z"), "RFC 3339 with a zone"

@@ -13,11 +13,12 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
 from workers.api.auth import Principal, authenticate
@@ -28,6 +29,27 @@ log = get_logger(__name__)
 CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 Resolver = Callable[[str], Awaitable[Principal | None]]
 PRINCIPAL_KEY: web.AppKey[Resolver] = web.AppKey("principal_resolver")
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A time in a response: the database's UTC `timestamp` with its zone made explicit (RFC 3339)."""
+
+
+def reject_nul(value: Any, where: str) -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them at the door with a 422, not a 503 later."""
+    if isinstance(value, str) and "\x00" in value:
+        raise _Invalid([ErrorDetail(path=where, reason="NUL characters are not allowed")])
+    if isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key, where)
+            reject_nul(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            reject_nul(item, f"{where}.{index}")
 
 
 class ErrorDetail(BaseModel):
@@ -161,6 +183,7 @@ async def _body(request: web.Request, route: Route) -> Any:
         data = await request.json() if request.can_read_body else None
     except ValueError:
         raise ValidationFailed("the body is not valid JSON") from None
+    reject_nul(data, "body")
     try:
         return route.body.model_validate(data)
     except ValidationError as exc:
@@ -170,6 +193,7 @@ async def _body(request: web.Request, route: Route) -> Any:
 def _query(request: web.Request, route: Route) -> Any:
     if route.query is None:
         return None
+    reject_nul(dict(request.query), "query")
     try:
         return route.query.model_validate(dict(request.query))
     except ValidationError as exc:
@@ -202,22 +226,33 @@ async def errors_middleware(
 
 
 _UNAVAILABLE = (DependencyUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# Errors PostgreSQL raises because of what the request carried (a constraint, a value out of range): the
+# handlers check what they can; these are the safety net, still a 4xx.
+_BAD_DATA = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 
 
 def _translate(request: web.Request, exc: Exception) -> web.Response:
     if isinstance(exc, _Invalid):
         return error_response(422, "validation_failed", "the request is invalid", exc.details)
-    if isinstance(exc, ValidationFailed):
-        return error_response(422, "validation_failed", exc.message)
-    if isinstance(exc, NotFound):
-        return error_response(404, "not_found", exc.message)
-    if isinstance(exc, _UNAVAILABLE):
-        log.warning("api.dependency_unavailable", path=request.path, error=str(exc) or type(exc).__name__)
-        return error_response(503, "unavailable", "a dependency is unavailable; retry later")
-    if isinstance(exc, NfsyncError):
-        return error_response(400, "bad_request", exc.message)
+    for kinds, status, code, message, event in _TRANSLATIONS:
+        if isinstance(exc, kinds):
+            if event:
+                log.info(event, path=request.path, error=(str(exc) or type(exc).__name__)[:300])
+            text = exc.message if isinstance(exc, NfsyncError) and message is None else message
+            return error_response(status, code, text or "")
     log.error("api.crashed", path=request.path, exc_info=exc)
     return error_response(500, "internal", "internal error")
+
+
+# (exception types, status, code, message (None: the exception's own), log event) - first match wins.
+_TRANSLATIONS: list[tuple[tuple[type[Exception], ...], int, str, str | None, str | None]] = [
+    ((ValidationFailed,), 422, "validation_failed", None, None),
+    ((NotFound,), 404, "not_found", None, None),
+    (_BAD_DATA, 422, "validation_failed", "the request conflicts with stored data or a constraint",
+     "api.rejected_by_database"),
+    (_UNAVAILABLE, 503, "unavailable", "a dependency is unavailable; retry later", "api.dependency_unavailable"),
+    ((NfsyncError,), 400, "bad_request", None, None),
+]  # fmt: skip
 
 
 def principal_resolver(system_pool: asyncpg.Pool) -> Callable[[str], Awaitable[Principal | None]]:

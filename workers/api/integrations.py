@@ -4,17 +4,16 @@ on the way in (AES-256-GCM bound to their row) and every response shows them as 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base.errors import DependencyUnavailable, NotFound, ValidationFailed
 from connectors.base.models import TokenPair
 from connectors.base.secret import MASK, Secret
-from workers.api.framework import Api, Call
+from workers.api.framework import Api, Call, UtcDateTime
 from workers.api.webhooks import WEBHOOKS_KEY
 from workers.crypto import Keyring, SecretField
 from workers.db.queries import QUERIES
@@ -26,6 +25,21 @@ POOL_KEY: web.AppKey[asyncpg.Pool] = web.AppKey("tenant_pool")
 PUBLIC_URL_KEY: web.AppKey[str] = web.AppKey("public_base_url")
 Platform = Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"]
 _STRICT = ConfigDict(extra="forbid")
+MAX_RATE, MAX_INTERVAL = 100_000, 525_600  # calls per second; minutes (a year)
+
+
+class _Patch(BaseModel):
+    """A partial update: an absent field keeps its value; ``null`` is refused where the column cannot be null."""
+
+    model_config = _STRICT
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_where_required(self) -> _Patch:
+        bad = sorted(f for f in self.model_fields_set if f in self.not_nullable and getattr(self, f) is None)
+        if bad:
+            raise ValueError(f"{', '.join(bad)} cannot be null")
+        return self
 
 
 class IntegrationIn(BaseModel):
@@ -38,12 +52,12 @@ class IntegrationIn(BaseModel):
     webhook_secret: str | None = Field(None, min_length=1, max_length=120, description="write-only")
     api_version: str | None = Field(None, max_length=20)
     api_base_url: str | None = Field(None, max_length=255)
-    rate_limit: int | None = Field(None, ge=1, description="calls per second per (app, shop, endpoint class)")
-    sync_interval: int | None = Field(None, ge=1, description="minutes between periodic syncs")
+    rate_limit: int | None = Field(None, ge=1, le=MAX_RATE, description="calls/s per (app, shop, endpoint class)")
+    sync_interval: int | None = Field(None, ge=1, le=MAX_INTERVAL, description="minutes between periodic syncs")
 
 
-class IntegrationPatch(BaseModel):
-    model_config = _STRICT
+class IntegrationPatch(_Patch):
+    not_nullable: ClassVar[frozenset[str]] = frozenset({"name", "config", "status"})
     name: str | None = Field(None, min_length=1, max_length=100)
     description: str | None = None
     config: dict[str, Any] | None = None
@@ -51,8 +65,8 @@ class IntegrationPatch(BaseModel):
     webhook_secret: str | None = Field(None, min_length=1, max_length=120)
     api_version: str | None = Field(None, max_length=20)
     api_base_url: str | None = Field(None, max_length=255)
-    rate_limit: int | None = Field(None, ge=1)
-    sync_interval: int | None = Field(None, ge=1)
+    rate_limit: int | None = Field(None, ge=1, le=MAX_RATE)
+    sync_interval: int | None = Field(None, ge=1, le=MAX_INTERVAL)
     status: Literal["active", "inactive"] | None = None
 
 
@@ -70,10 +84,10 @@ class IntegrationOut(BaseModel):
     api_base_url: str | None
     rate_limit: int | None
     sync_interval: int | None
-    last_sync_at: datetime | None
+    last_sync_at: UtcDateTime | None
     error_message: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class AccountIn(BaseModel):
@@ -83,15 +97,15 @@ class AccountIn(BaseModel):
     auth_type: Literal["oauth", "api_key", "basic"] = "oauth"
     access_token: str | None = Field(None, min_length=1, description="write-only")
     refresh_token: str | None = Field(None, min_length=1, description="write-only")
-    token_expires_at: datetime | None = None
-    refresh_token_expires_at: datetime | None = None
+    token_expires_at: UtcDateTime | None = None
+    refresh_token_expires_at: UtcDateTime | None = None
     auth_data: dict[str, str] | None = Field(None, description="write-only")
     scopes: list[str] | None = None
     metadata: dict[str, Any] | None = None
 
 
-class AccountPatch(BaseModel):
-    model_config = _STRICT
+class AccountPatch(_Patch):
+    not_nullable: ClassVar[frozenset[str]] = frozenset({"name", "status"})
     name: str | None = Field(None, min_length=1, max_length=100)
     auth_data: dict[str, str | None] | None = None
     scopes: list[str] | None = None
@@ -110,12 +124,12 @@ class AccountOut(BaseModel):
     access_token: str | None
     refresh_token: str | None
     auth_data: dict[str, str]
-    token_expires_at: datetime | None
-    refresh_token_expires_at: datetime | None
+    token_expires_at: UtcDateTime | None
+    refresh_token_expires_at: UtcDateTime | None
     scopes: list[str] | None
-    last_connected_at: datetime | None
+    last_connected_at: UtcDateTime | None
     error_message: str | None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class ShopIn(BaseModel):
@@ -128,8 +142,8 @@ class ShopIn(BaseModel):
     shop_data: dict[str, Any] | None = None
 
 
-class ShopPatch(BaseModel):
-    model_config = _STRICT
+class ShopPatch(_Patch):
+    not_nullable: ClassVar[frozenset[str]] = frozenset({"shop_name", "shop_status"})
     shop_name: str | None = Field(None, min_length=1, max_length=255)
     shop_url: str | None = Field(None, max_length=255)
     shop_region: str | None = Field(None, max_length=50)
@@ -151,8 +165,8 @@ class ShopOut(BaseModel):
     sale_channel_id: str | None
     shop_data: dict[str, Any] | None
     sync_status: str
-    last_sync_at: datetime | None
-    created_at: datetime
+    last_sync_at: UtcDateTime | None
+    created_at: UtcDateTime
 
 
 class Listing(BaseModel):

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base.errors import ValidationFailed
-from workers.api.framework import Api, Call
+from workers.api.framework import Api, Call, UtcDateTime
 from workers.engine.models import Direction, EnqueueRequest, EnqueueResult, TaskType
 from workers.engine.service import TaskService
 
@@ -44,9 +44,9 @@ class SyncTask(BaseModel):
     direction: str
     status: str
     priority: int
-    scheduled_at: datetime
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
+    scheduled_at: UtcDateTime
+    started_at: UtcDateTime | None = None
+    completed_at: UtcDateTime | None = None
     progress: int
     total_items: int = 0
     processed_items: int = 0
@@ -56,8 +56,8 @@ class SyncTask(BaseModel):
     error_message: str | None = None
     retry_count: int
     max_retries: int
-    next_retry_at: datetime | None = None
-    created_at: datetime | None = None
+    next_retry_at: UtcDateTime | None = None
+    created_at: UtcDateTime | None = None
 
 
 class SyncTaskPage(BaseModel):
