@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -78,7 +80,12 @@ class Keyring:
 
     def __init__(self, keys: dict[str, bytes], primary: str) -> None:
         self._ciphers = {kid: AESGCM(key) for kid, key in keys.items()}
+        self._primary_key = keys[primary]
         self.primary = primary
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for another purpose (OAuth state signing), derived from the primary key by HMAC."""
+        return hmac.new(self._primary_key, f"nfsync/{purpose}".encode(), hashlib.sha256).digest()
 
     @classmethod
     def parse(cls, text: str) -> Keyring:

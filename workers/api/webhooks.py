@@ -29,23 +29,18 @@ from connectors.base.models import WebhookEvent
 from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
 from workers.api.framework import Api, Call
 from workers.api.ops_metrics import WEBHOOKS
-from workers.crypto import Keyring, SecretField
+from workers.crypto import Keyring
 from workers.db.connect import DbConn
 from workers.db.queries import QUERIES
 from workers.engine.models import EnqueueRequest
 from workers.engine.service import TaskService
 from workers.logs import get_logger
+from workers.marketplaces import WEBHOOK_SECRET_FIELDS, app_credentials, webhook_secrets
 
 log = get_logger(__name__)
 api = Api()
 WEBHOOKS_KEY: web.AppKey[WebhookIntake] = web.AppKey("webhooks")
-# The credential each platform signs its pushes with (any "previous_<name>" is accepted too, for rotation).
-SECRET_FIELDS = {
-    "shopee": "partner_key",
-    "lazada": "app_secret",
-    "tiktok": "app_secret",
-    "woocommerce": "webhook_secret",
-}
+SECRET_FIELDS = WEBHOOK_SECRET_FIELDS
 ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
 CACHE_SECONDS = 5.0
 _KEPT_HEADERS = ("content-type", "user-agent", "x-wc-webhook-topic", "x-wc-webhook-resource", "x-wc-webhook-event",
@@ -103,18 +98,8 @@ class WebhookIntake:
         return row
 
     def _credentials(self, integration: asyncpg.Record) -> tuple[AppCredentials, list[str]]:
-        values: dict[str, str] = {k: v for k, v in (integration["config"] or {}).items() if isinstance(v, str)}
-        org, row_id = str(integration["organization_id"]), str(integration["id"])
-        if self._keyring is not None and integration["credentials"]:
-            where = SecretField("marketplace_integrations", "credentials", org, row_id)
-            decrypted = self._keyring.decrypt_fields(integration["credentials"], where)
-            values.update({name: secret.reveal() for name, secret in decrypted.items()})
-        if self._keyring is not None and integration["webhook_secret"]:
-            where = SecretField("marketplace_integrations", "webhook_secret", org, row_id)
-            values["webhook_secret"] = self._keyring.decrypt(integration["webhook_secret"], where).reveal()
-        field = SECRET_FIELDS[integration["platform"]]
-        secrets = [v for k, v in values.items() if k in (field, f"previous_{field}")]
-        return AppCredentials(values), secrets
+        app = app_credentials(self._keyring, integration)
+        return app, webhook_secrets(integration["platform"], app)
 
     async def store(self, verified: Verified, headers: dict[str, str], body: bytes) -> list[uuid.UUID]:
         """Store every event once and enqueue its work, in one transaction; returns the tasks enqueued."""
