@@ -132,10 +132,8 @@ class Client(BaseClient):
 
     async def exchange_code(self, code: str, **params: str) -> TokenPair:
         """``params``: the ``shop_id`` or ``main_account_id`` the redirect carried (default: this client's shop)."""
-        owner, owner_id = next(
-            ((name, params[name]) for name in ("shop_id", "main_account_id") if params.get(name)),
-            ("shop_id", self._shop_id()),
-        )
+        given = [(name, params[name]) for name in ("shop_id", "main_account_id") if params.get(name)]
+        owner, owner_id = given[0] if given else ("shop_id", self._shop_id())  # the default only when needed
         body = {"code": code, "partner_id": int(self.app_id), owner: int(owner_id)}  # exactly one owner
         # A code is single use: a lost answer is not blindly repeated.
         answer = await self.call("POST", AUTH_CODE_PATH, json_body=body, endpoint="auth", authed=False,

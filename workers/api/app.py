@@ -13,7 +13,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from workers.api import integrations, ops, tasks, webhooks
+from workers.api import integrations, oauth, ops, tasks, webhooks
 from workers.api.commands import CommandConsumer
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
 from workers.api.openapi import build_openapi
@@ -23,6 +23,8 @@ from workers.db.connect import create_pool
 from workers.engine.broker import WakeupPublisher
 from workers.engine.runtime import connect_broker_optional
 from workers.engine.service import TaskService, init_connection
+from workers.marketplaces import ClientFactory
+from workers.ratelimit import PostgresRateLimiter
 
 health = Api()
 
@@ -35,6 +37,7 @@ class ApiState:
     connection: AbstractRobustConnection | None
     publisher: WakeupPublisher | None
     keyring: Keyring | None
+    clients: ClientFactory
     commands: CommandConsumer | None = None
 
 
@@ -71,7 +74,8 @@ async def openapi(call: Call) -> dict[str, Any]:
 
 
 def all_routes() -> list[Any]:
-    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *webhooks.api.routes, *ops.api.routes]
+    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *oauth.api.routes, *webhooks.api.routes,
+            *ops.api.routes]  # fmt: skip
 
 
 def build_app(state: ApiState) -> web.Application:
@@ -87,7 +91,9 @@ def build_app(state: ApiState) -> web.Application:
         state.settings.public_base_url,
     )  # fmt: skip
     app[ops.STATE_KEY] = state
-    for api in (health, tasks.api, integrations.api, webhooks.api, ops.api):
+    app[oauth.FACTORY_KEY] = state.clients
+    app[oauth.SYSTEM_POOL_KEY] = state.system_pool
+    for api in (health, tasks.api, integrations.api, oauth.api, webhooks.api, ops.api):
         api.install(app)
     return app
 
@@ -105,13 +111,15 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
         await publisher.start()
     try:
         keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
-        state = ApiState(settings, system, tenant, connection, publisher, keyring)
+        clients = ClientFactory(keyring, PostgresRateLimiter(system))
+        state = ApiState(settings, system, tenant, connection, publisher, keyring, clients)
         if connection is not None:
             state.commands = CommandConsumer(settings, connection, TaskService(system, publisher))
             await state.commands.start()
         yield state
         if state.commands is not None:
             await state.commands.stop()
+        await clients.close()
     finally:
         if publisher is not None:
             await publisher.close()

@@ -231,7 +231,7 @@ async def create_integration(call: Call) -> IntegrationOut:
     return _integration_out(call, row)
 
 
-async def _integration(call: Call) -> asyncpg.Record:
+async def integration_for_path(call: Call) -> asyncpg.Record:
     row = await _pool(call).fetchrow(QUERIES["integration_get"], call.path_uuid("integration_id"), call.tenant)
     if row is None:
         raise NotFound(f"integration {call.path('integration_id')} not found")
@@ -248,7 +248,7 @@ async def list_integrations(call: Call) -> Listing:
 @api.route("GET", "/v1/integrations/{integration_id}", summary="One integration (secrets masked)", scope=None,
            response=IntegrationOut, tags=("integrations",))  # fmt: skip
 async def get_integration(call: Call) -> IntegrationOut:
-    return _integration_out(call, await _integration(call))
+    return _integration_out(call, await integration_for_path(call))
 
 
 @api.route("PATCH", "/v1/integrations/{integration_id}", summary="Update an integration", scope="integrations:write",
@@ -264,7 +264,7 @@ async def deactivate_integration(call: Call) -> IntegrationOut:
 
 
 async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> IntegrationOut:
-    row = await _integration(call)
+    row = await integration_for_path(call)
     org, row_id = str(row["organization_id"]), str(row["id"])
     creds, secret = row["credentials"], row["webhook_secret"]
     if patch.credentials is not None:
@@ -297,7 +297,7 @@ def _account_out(row: asyncpg.Record) -> AccountOut:
            tags=("integrations",))  # fmt: skip
 async def create_account(call: Call) -> AccountOut:
     body: AccountIn = call.body
-    integration = await _integration(call)
+    integration = await integration_for_path(call)
     new_id, org = uuid.uuid4(), str(integration["organization_id"])
     auth = None
     if body.auth_data:
@@ -324,7 +324,7 @@ async def create_account(call: Call) -> AccountOut:
 @api.route("GET", "/v1/integrations/{integration_id}/accounts", summary="The integration's accounts", scope=None,
            response=Listing, tags=("integrations",))  # fmt: skip
 async def list_accounts(call: Call) -> Listing:
-    integration = await _integration(call)
+    integration = await integration_for_path(call)
     rows = await _pool(call).fetch(QUERIES["account_list"], integration["id"], call.tenant)
     return Listing(items=[_account_out(r).model_dump(mode="json") for r in rows])
 

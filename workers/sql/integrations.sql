@@ -66,3 +66,18 @@ SET status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
     cancel_requested_at = now(),
     error_message = coalesce(error_message, $2)
 WHERE account_id = $1 AND status IN ('pending', 'processing');
+
+-- name: oauth_account_upsert
+INSERT INTO marketplace_accounts (organization_id, integration_id, name, platform, platform_account_id, auth_type)
+VALUES ($1, $2, $3, $4, $5, 'oauth')
+ON CONFLICT (organization_id, platform, platform_account_id)
+DO UPDATE SET status = 'active', error_message = NULL, integration_id = EXCLUDED.integration_id
+RETURNING id;
+
+-- name: oauth_shop_upsert
+INSERT INTO marketplace_shops (organization_id, account_id, platform, shop_id, shop_name, shop_data)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (organization_id, platform, shop_id)
+DO UPDATE SET account_id = EXCLUDED.account_id, shop_status = 'active', sync_status = 'pending',
+              shop_data = coalesce(marketplace_shops.shop_data, '{}'::jsonb) || coalesce(EXCLUDED.shop_data, '{}'::jsonb)
+RETURNING id;
