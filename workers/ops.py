@@ -81,8 +81,11 @@ async def workers(pool: asyncpg.Pool, tenant: uuid.UUID | None) -> list[dict[str
     return [dict(r) for r in await pool.fetch(QUERIES["ops_workers"], tenant, LIVE_WORKER_SECONDS)]
 
 
-async def throughput(pool: asyncpg.Pool, tenant: uuid.UUID | None) -> list[dict[str, Any]]:
-    return [dict(r) for r in await pool.fetch(QUERIES["ops_throughput"], tenant)]
+async def throughput(pool: asyncpg.Pool, tenant: uuid.UUID | None) -> dict[str, list[dict[str, Any]]]:
+    """Completions per minute and pending depth per minute, per platform, over the last hour."""
+    completed = [dict(r) for r in await pool.fetch(QUERIES["ops_throughput"], tenant)]
+    depth = [dict(r) for r in await pool.fetch(QUERIES["ops_depth_history"], tenant)]
+    return {"minutes": completed, "depth": depth}
 
 
 async def recent_webhooks(pool: asyncpg.Pool, tenant: uuid.UUID | None, limit: int = 50) -> dict[str, Any]:

@@ -49,7 +49,7 @@ async def get_webhooks(call: Call) -> dict[str, Any]:
 @api.route("GET", "/ops/throughput", summary="Completions per minute per platform over the last hour",
            scope="ops:read", tags=("ops",))  # fmt: skip
 async def get_throughput(call: Call) -> dict[str, Any]:
-    return {"minutes": await ops.throughput(_state(call).tenant_pool, call.tenant)}
+    return await ops.throughput(_state(call).tenant_pool, call.tenant)
 
 
 _QUEUE_GAUGES = {

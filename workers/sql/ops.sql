@@ -59,3 +59,14 @@ SELECT platform, status, count(*)::int AS n
 FROM marketplace_webhooks
 WHERE received_at > now() - interval '60 minutes' AND ($1::uuid IS NULL OR organization_id = $1)
 GROUP BY 1, 2;
+
+-- name: ops_depth_history
+-- Pending tasks per platform at each of the last 60 minutes, reconstructed from task times (created before the
+-- minute, not started by then): the dashboard's queue-depth chart without a metrics store.
+SELECT t.platform, m.minute, count(*)::int AS pending
+FROM generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
+                     interval '1 minute') AS m(minute)
+JOIN sync_tasks t ON t.created_at <= m.minute AND (t.started_at IS NULL OR t.started_at > m.minute)
+                 AND (t.completed_at IS NULL OR t.completed_at > m.minute)
+WHERE t.created_at > now() - interval '2 hours' AND ($1::uuid IS NULL OR t.organization_id = $1)
+GROUP BY 1, 2 ORDER BY 2;

@@ -1,0 +1,89 @@
+"""The /ops dashboard in Debian's headless Chromium, driven by Playwright: it loads, a number changes while tasks
+run, Retry works, and a screenshot is kept as a test artifact (artifacts/dashboard.png)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.api.conftest import LiveApi
+from workers.api.auth import create_token
+from workers.engine.diagnostics import REGISTRY
+from workers.engine.runtime import engine_pool
+from workers.engine.worker import Worker
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+async def _db(api: LiveApi, sql: str, *args: object) -> object:
+    conn = await asyncpg.connect(api.settings.database_url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def _enqueue(api: LiveApi, shop: int, task_type: str, diag: dict[str, object]) -> str:
+    status, created = await api.call("POST", "/v1/sync-tasks", api.a.token, json={
+        "integration_id": str(api.a.integration), "shop_id": str(api.a.shops[shop]), "task_type": task_type,
+        "direction": "crm_to_marketplace", "filter_criteria": {"diag": diag}})  # fmt: skip
+    assert status == 201, created
+    return str(created["task_id"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+async def test_dashboard_in_headless_chromium(live_api: LiveApi) -> None:
+    from playwright.async_api import async_playwright
+
+    token = await create_token_for(live_api)
+    for shop in range(3):
+        await _enqueue(live_api, shop, "order_sync", {"sleep": 0.2})
+    failing = await _enqueue(live_api, 0, "inventory_sync", {"fail": "permanent"})
+    settings = live_api.settings.model_copy(update={"idle_poll_seconds": 0.2})
+    pool = await engine_pool(settings, "dashboard-test-worker", max_size=4)
+    worker = Worker(settings, REGISTRY, ["shopee"], pool=pool, connection=None, concurrency=4)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        page = await browser.new_page(viewport={"width": 1400, "height": 1100})
+        try:
+            await page.goto(f"{live_api.url}/ops?token={token}")
+            done = page.locator('#queues tr[data-platform="shopee"] td[data-field="completed_60m"]')
+            await done.wait_for(timeout=10_000)
+            assert await done.inner_text() == "0"
+            await worker.start()
+            await page.wait_for_function(
+                """() => document.querySelector('#queues tr[data-platform="shopee"] td[data-field="completed_60m"]')
+                        ?.textContent === '3'""", timeout=20_000,
+            )  # fmt: skip
+            retry = page.locator(f'button[data-action="retry"][data-task="{failing}"]')
+            await retry.wait_for(timeout=20_000)
+            await page.wait_for_selector(".chart svg rect.bar", timeout=10_000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            await retry.click()
+            deadline = time.monotonic() + 10
+            while await _db(live_api, "SELECT retry_count FROM sync_tasks WHERE id = $1::uuid", failing) != 0 or (
+                await _db(live_api, "SELECT completed_at FROM sync_tasks WHERE id = $1::uuid", failing) is not None
+            ):
+                assert time.monotonic() < deadline, "Retry did not reach the task"
+                await page.wait_for_timeout(100)
+        finally:
+            await browser.close()
+            await worker.shutdown()
+            await pool.close()
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+
+async def create_token_for(api: LiveApi) -> str:
+    pool = await asyncpg.create_pool(api.settings.database_url, min_size=1, max_size=1)
+    try:
+        return await create_token(pool, api.a.org, ["admin"], "dashboard")
+    finally:
+        await pool.close()
