@@ -1126,6 +1126,8 @@ CREATE TABLE rate_limit_buckets (
     refilled_at  timestamptz      NOT NULL DEFAULT clock_timestamp(),
     paused_until timestamptz               DEFAULT NULL,
     throttles    bigint           NOT NULL DEFAULT 0,
+    granted      bigint           NOT NULL DEFAULT 0,
+    wait_seconds_total double precision NOT NULL DEFAULT 0,
     CONSTRAINT rate_limit_buckets_pkey PRIMARY KEY (key),
     CONSTRAINT rate_limit_buckets_rate_check CHECK (rate > 0 AND capacity >= 1)
 );
@@ -1140,6 +1142,9 @@ COMMENT ON COLUMN rate_limit_buckets.tokens IS 'Tokens available at refilled_at.
 COMMENT ON COLUMN rate_limit_buckets.refilled_at IS 'When tokens was last computed.';
 COMMENT ON COLUMN rate_limit_buckets.paused_until IS 'The platform throttled this key: nobody calls before this time.';
 COMMENT ON COLUMN rate_limit_buckets.throttles IS 'How many throttle signals this key received.';
+COMMENT ON COLUMN rate_limit_buckets.granted IS 'Calls granted on this key (the marketplace-calls counter of /metrics).';
+COMMENT ON COLUMN rate_limit_buckets.wait_seconds_total IS
+    'Seconds callers were told to wait for this key, summed (the limiter-wait counter of /metrics).';
 
 CREATE FUNCTION nfsync_rate_lease(p_key text, p_rate double precision, p_want integer,
                                   OUT granted integer, OUT wait_seconds double precision)
@@ -1170,7 +1175,9 @@ BEGIN
         RETURN;
     END IF;
     granted := p_want;
-    UPDATE rate_limit_buckets SET tokens = available - p_want, refilled_at = now_ts, rate = p_rate, capacity = cap
+    UPDATE rate_limit_buckets SET tokens = available - p_want, refilled_at = now_ts, rate = p_rate, capacity = cap,
+                                  granted = rate_limit_buckets.granted + p_want,
+                                  wait_seconds_total = wait_seconds_total + wait_seconds
     WHERE key = p_key;
 END;
 $$;

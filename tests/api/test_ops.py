@@ -67,3 +67,27 @@ async def test_metrics_exposition(live_api: LiveApi) -> None:
         assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
     assert 'nfsync_queue_pending{platform="shopee"} 1.0' in text
     assert "nfsync_queue_oldest_due_seconds" in text and "nfsync_webhooks_total" in text
+
+
+async def test_metrics_carry_worker_side_series(live_api: LiveApi) -> None:
+    task = await _enqueue(live_api, 2)
+    conn = await asyncpg.connect(live_api.settings.database_url)
+    try:
+        await conn.execute(
+            "UPDATE sync_tasks SET status = 'completed', started_at = now() - interval '2 seconds',"
+            " completed_at = now(), retry_count = 1 WHERE id = $1::uuid", task,
+        )  # fmt: skip
+        await conn.fetch("SELECT * FROM nfsync_rate_lease('shopee:app:shop:default', 50, 5)")
+        await conn.execute("SELECT nfsync_rate_pause('shopee:app:shop:default', 0.1)")
+    finally:
+        await conn.close()
+    headers = {"Authorization": f"Bearer {await _admin_token(live_api)}"}
+    async with live_api.session.get(live_api.url + "/metrics", headers=headers) as response:
+        text = await response.text()
+    labels = 'outcome="completed",platform="shopee",task_type="order_sync"'
+    assert f"nfsync_tasks_finished_last_hour{{{labels}}} 1.0" in text
+    assert f"nfsync_task_retries_last_hour{{{labels}}} 1.0" in text
+    assert "nfsync_task_duration_seconds_last_hour{" in text
+    assert 'nfsync_marketplace_calls_total{platform="shopee"} 5.0' in text
+    assert 'nfsync_marketplace_throttles_total{platform="shopee"} 1.0' in text
+    assert "nfsync_limiter_wait_seconds_total" in text

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from workers import ops
 from workers.api.framework import Api, Call
 from workers.api.tasks import SyncTaskPage, SyncTaskQuery, list_tasks
+from workers.db.queries import QUERIES
 
 api = Api()
 STATE_KEY: web.AppKey[Any] = web.AppKey("ops_state")
@@ -74,5 +75,39 @@ async def metrics(call: Call) -> web.Response:
     for row in data["platforms"]:
         if row.get("broker", {}).get("ready") is not None:
             ready.labels(row["platform"]).set(row["broker"]["ready"])
+    await _task_metrics(call, registry)
+    await _limiter_metrics(call, registry)
     body = generate_latest(registry) + generate_latest()  # plus this process's counters (webhooks, runtime)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _task_metrics(call: Call, registry: CollectorRegistry) -> None:
+    """Worker-side series from the database, so one scrape sees every worker process: a last-hour window."""
+    labels = ["platform", "task_type", "outcome"]
+    count = Gauge("nfsync_tasks_finished_last_hour", "Tasks that finished in the last hour", labels, registry=registry)
+    seconds = Gauge("nfsync_task_duration_seconds_last_hour_sum", "Run time of those tasks", labels, registry=registry)
+    quantile = Gauge("nfsync_task_duration_seconds_last_hour", "Run-time quantiles of those tasks",
+                     [*labels, "quantile"], registry=registry)  # fmt: skip
+    retries = Gauge("nfsync_task_retries_last_hour", "Retries those tasks took", labels, registry=registry)
+    for row in await call.request.app[STATE_KEY].tenant_pool.fetch(QUERIES["ops_task_durations"], call.tenant):
+        key = (row["platform"], row["task_type"], row["status"])
+        count.labels(*key).set(row["n"])
+        seconds.labels(*key).set(row["seconds"])
+        quantile.labels(*key, "0.5").set(row["p50"])
+        quantile.labels(*key, "0.95").set(row["p95"])
+        retries.labels(*key).set(row["retries"])
+
+
+async def _limiter_metrics(call: Call, registry: CollectorRegistry) -> None:
+    if call.tenant is not None:
+        return  # shared infrastructure: operators (admin) only
+    calls = Counter("nfsync_marketplace_calls", "Marketplace calls granted by the global limiter", ["platform"],
+                    registry=registry)  # fmt: skip
+    throttles = Counter("nfsync_marketplace_throttles", "Throttle signals from the platform", ["platform"],
+                        registry=registry)  # fmt: skip
+    waits = Counter("nfsync_limiter_wait_seconds", "Seconds callers waited for the limiter", ["platform"],
+                    registry=registry)  # fmt: skip
+    for row in await call.request.app[STATE_KEY].system_pool.fetch(QUERIES["ops_limiter_totals"]):
+        calls.labels(row["platform"]).inc(row["calls"])
+        throttles.labels(row["platform"]).inc(row["throttles"])
+        waits.labels(row["platform"]).inc(row["wait_seconds"])

@@ -70,3 +70,24 @@ JOIN sync_tasks t ON t.created_at <= m.minute AND (t.started_at IS NULL OR t.sta
                  AND (t.completed_at IS NULL OR t.completed_at > m.minute)
 WHERE t.created_at > now() - interval '2 hours' AND ($1::uuid IS NULL OR t.organization_id = $1)
 GROUP BY 1, 2 ORDER BY 2;
+
+-- name: ops_limiter_totals
+-- Monotonic counters of the global limiter, per platform (keys are platform:app:shop:endpoint).
+SELECT split_part(key, ':', 1) AS platform, sum(granted)::bigint AS calls, sum(throttles)::bigint AS throttles,
+       sum(wait_seconds_total)::float8 AS wait_seconds
+FROM rate_limit_buckets GROUP BY 1;
+
+-- name: ops_task_durations
+-- Tasks finished in the last hour per platform, task type and outcome: count, total and quantiles of the run
+-- time, and the retries they took.
+SELECT platform, task_type, status, count(*)::int AS n,
+       coalesce(sum(extract(epoch FROM completed_at - started_at)), 0)::float8 AS seconds,
+       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at)), 0)::float8
+           AS p50,
+       coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at)), 0)::float8
+           AS p95,
+       sum(retry_count)::int AS retries
+FROM sync_tasks
+WHERE completed_at > now() - interval '60 minutes' AND status IN ('completed', 'failed', 'cancelled')
+  AND started_at IS NOT NULL AND ($1::uuid IS NULL OR organization_id = $1)
+GROUP BY 1, 2, 3;
