@@ -174,3 +174,27 @@ async def test_pushes_accepted_while_rabbitmq_is_unreachable(live_api: LiveApi) 
         assert await conn.fetchval("SELECT count(*) FROM sync_tasks WHERE status = 'pending'") == 1
     finally:
         await conn.close()
+
+
+async def test_503_while_the_database_is_unreachable(database: Any) -> None:
+    """The platform must retry: with the database gone the push is answered 503, not 2xx and not 500."""
+    from aiohttp import web
+
+    from tests.api.conftest import free_port
+    from workers.api.app import api_state, build_app
+
+    settings = database.model_copy(update={"amqp_startup_timeout": 1.0})
+    async with api_state(settings) as state:
+        runner = web.AppRunner(build_app(state), access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await state.system_pool.close()  # every connection gone, as when PostgreSQL stops
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session, session.post(
+            f"http://127.0.0.1:{port}/webhooks/tiktok/00000000-0000-0000-0000-000000000001", data=b"{}"
+        ) as response:  # fmt: skip
+            body = await response.json()
+        await runner.cleanup()
+    assert response.status == 503 and body["error"]["code"] == "unavailable"
