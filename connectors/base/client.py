@@ -45,6 +45,10 @@ from connectors.base.policy import Action, ErrorTable
 from connectors.base.secret import Secret
 
 
+class MissingCredential(PermanentError):
+    """The integration lacks an app credential the platform needs."""
+
+
 class ResponseLost(RetryableError):
     """The request may have been applied but no response arrived (timeout, dropped connection)."""
 
@@ -67,12 +71,17 @@ class AppCredentials:
 
     values: Mapping[str, str | Secret]
 
+    def _value(self, name: str) -> str | Secret:
+        if name not in self.values:
+            raise MissingCredential(f"the integration has no app credential {name!r} (set it in config or credentials)")
+        return self.values[name]
+
     def text(self, name: str) -> str:
-        value = self.values[name]
+        value = self._value(name)
         return value.reveal() if isinstance(value, Secret) else value
 
     def secret(self, name: str) -> Secret:
-        value = self.values[name]
+        value = self._value(name)
         return value if isinstance(value, Secret) else Secret(value)
 
 

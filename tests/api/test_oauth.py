@@ -60,3 +60,12 @@ async def test_forged_or_expired_state_is_refused(live_api: LiveApi) -> None:
     for state in (forged, expired, "nonsense"):
         status, body = await live_api.call("GET", f"/oauth/callback/shopee?code=abc&state={state}", None)
         assert status == 422 and body["error"]["code"] == "validation_failed", state
+
+
+async def test_authorize_url_without_app_credentials_is_422(live_api: LiveApi) -> None:
+    _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token,
+                                         json={"name": "bare", "platform": "tiktok"})  # fmt: skip
+    status, body = await live_api.call(
+        "GET", f"/v1/integrations/{integration['id']}/authorize-url?redirect_uri=https://x.example/cb", live_api.a.token
+    )
+    assert status == 422 and "app credential 'app_key'" in body["error"]["message"]

@@ -26,7 +26,7 @@ async def test_schemathesis_finds_no_server_error(live_api: LiveApi, tmp_path: P
         str(Path(sys.executable).parent / "schemathesis"), "run", f"{live_api.url}/openapi.json",
         "--header", f"Authorization: Bearer {token}",
         "--checks", "not_a_server_error,response_schema_conformance",
-        "--max-examples", "15", "--seed", "1", "--no-color",
+        "--max-examples", "15", "--seed", os.environ.get("NFSYNC_SCHEMATHESIS_SEED", "1"), "--no-color",
     ]  # fmt: skip
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "HOME": str(tmp_path)}
     process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,

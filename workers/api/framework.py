@@ -20,6 +20,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ValidationError
 
+from connectors.base.client import MissingCredential
 from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
 from workers.api.auth import Principal, authenticate
 from workers.db.queries import QUERIES
@@ -246,7 +247,7 @@ def _translate(request: web.Request, exc: Exception) -> web.Response:
 
 # (exception types, status, code, message (None: the exception's own), log event) - first match wins.
 _TRANSLATIONS: list[tuple[tuple[type[Exception], ...], int, str, str | None, str | None]] = [
-    ((ValidationFailed,), 422, "validation_failed", None, None),
+    ((ValidationFailed, MissingCredential), 422, "validation_failed", None, None),
     ((NotFound,), 404, "not_found", None, None),
     (_BAD_DATA, 422, "validation_failed", "the request conflicts with stored data or a constraint",
      "api.rejected_by_database"),

@@ -11,7 +11,8 @@ from pydantic.json_schema import models_json_schema
 from workers.api.framework import ErrorBody, Route
 
 REF = "#/components/schemas/{model}"
-_ERRORS = {"401": "No or unknown bearer token", "403": "The token lacks the scope", "404": "Not found (or another "
+_ERRORS = {"400": "Refused (by the platform, or a request nfsync cannot carry out)",
+           "401": "No or unknown bearer token", "403": "The token lacks the scope", "404": "Not found (or another "
            "organization's)", "422": "Invalid request", "503": "A dependency is unavailable"}  # fmt: skip
 
 
