@@ -88,8 +88,20 @@ async def test_valid_push_is_stored_once_and_enqueues_an_order_sync(hook: Hook) 
     assert len(stored) == 1 and stored[0]["status"] == "processed" and stored[0]["entity_id"] == order.order_id
     tasks = await hook.rows("SELECT task_type, direction, priority, filter_criteria, shop_id FROM sync_tasks")
     assert len(tasks) == 1 and tasks[0]["task_type"] == "order_sync" and tasks[0]["priority"] == 9
-    assert json.loads(tasks[0]["filter_criteria"]) == {"order_ids": [order.order_id]}
+    assert json.loads(tasks[0]["filter_criteria"]) == {"webhook_orders": True}
     assert str(tasks[0]["shop_id"]) == hook.shop
+    linked = await hook.rows("SELECT entity_id FROM marketplace_webhooks w JOIN sync_tasks t ON t.id = w.task_id")
+    assert [r["entity_id"] for r in linked] == [order.order_id], "the handler finds the order through its task"
+
+
+async def test_a_burst_for_one_shop_is_one_task_linking_every_order(hook: Hook) -> None:
+    orders = [_order(hook) for _ in range(5)]
+    for order in orders:
+        assert await hook.post(*hook.push(order)) == 200
+    tasks = await hook.rows("SELECT id FROM sync_tasks")
+    linked = await hook.rows("SELECT entity_id, task_id FROM marketplace_webhooks")
+    assert len(tasks) == 1 and {r["task_id"] for r in linked} == {tasks[0]["id"]}
+    assert sorted(r["entity_id"] for r in linked) == sorted(o.order_id for o in orders)
 
 
 async def test_tampered_reserialised_and_wrong_secret_are_rejected(hook: Hook) -> None:

@@ -136,12 +136,11 @@ class WebhookIntake:
         dedupe key or an unknown shop: the general path then logs the duplicate or finds the integration's only
         shop."""
         is_order = event.kind == "order_status_changed"
-        ids_key = "order_ids" if is_order else "product_ids"
         row: asyncpg.Record | None = await self._pool.fetchrow(
             QUERIES["webhook_ingest_work"], integration["organization_id"], integration["id"], integration["platform"],
             event.kind, event.dedupe_key[:255], event.platform_shop_id, event.entity_id, event.status, kept, payload,
             "order_sync" if is_order else "product_sync", ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
-            {ids_key: [event.entity_id]} if event.entity_id else None,
+            _work_filter(event),
         )  # fmt: skip
         return row
 
@@ -175,12 +174,11 @@ class WebhookIntake:
         self, conn: DbConn, integration: asyncpg.Record, shop: asyncpg.Record, event: WebhookEvent
     ) -> uuid.UUID:
         is_order = event.kind == "order_status_changed"
-        ids_key = "order_ids" if is_order else "product_ids"
         request = EnqueueRequest(
             organization_id=integration["organization_id"], integration_id=integration["id"], shop_id=shop["shop_id"],
             task_type="order_sync" if is_order else "product_sync", direction="marketplace_to_crm",
             priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
-            filter_criteria={ids_key: [event.entity_id]} if event.entity_id else None,
+            filter_criteria=_work_filter(event),
         )  # fmt: skip
         result = await self._service.enqueue_resolved(conn, request, account_id=shop["account_id"],
                                                       platform=integration["platform"])  # fmt: skip
@@ -220,6 +218,14 @@ async def _only_shop(conn: DbConn, integration_id: uuid.UUID) -> asyncpg.Record 
     """A push naming no shop we know goes to the integration's only active shop, if it has exactly one."""
     rows = await conn.fetch(QUERIES["webhook_only_shop"], integration_id)
     return rows[0] if len(rows) == 1 else None
+
+
+def _work_filter(event: WebhookEvent) -> dict[str, Any] | None:
+    """Order pushes: ``{"webhook_orders": true}`` - the order_sync handler reads the orders from the pushes stored
+    with its task id, so a burst for one shop never rewrites its task. Product pushes name their product."""
+    if event.kind == "order_status_changed":
+        return {"webhook_orders": True}
+    return {"product_ids": [event.entity_id]} if event.entity_id else None
 
 
 def _wants_work(event: WebhookEvent) -> bool:

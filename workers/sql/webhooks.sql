@@ -70,6 +70,11 @@ WITH known AS (
     SELECT s.id, s.account_id FROM marketplace_shops s
     JOIN marketplace_accounts a ON a.id = s.account_id
     WHERE a.integration_id = $2 AND s.shop_id = $6 AND s.shop_status = 'active' AND a.status = 'active'
+), existing AS (
+    -- the pending task this push coalesces into, found through sync_tasks_coalesce_idx
+    SELECT t.id FROM sync_tasks t, shop
+    WHERE t.dedupe_key = $2::text || '/' || shop.id::text || '/' || $11 || '/marketplace_to_crm'
+      AND t.status = 'pending' AND t.attempt = 0
 ), task AS (
     INSERT INTO sync_tasks AS t (organization_id, integration_id, account_id, shop_id, task_type, direction, priority,
                                  filter_criteria, platform)
@@ -81,12 +86,16 @@ WITH known AS (
                   scheduled_at = least(t.scheduled_at, EXCLUDED.scheduled_at),
                   max_retries = greatest(t.max_retries, EXCLUDED.max_retries),
                   coalesced_count = t.coalesced_count + 1
+    -- a burst of pushes for one shop changes nothing after the first: no write, no per-shop row queue
+    WHERE t.filter_criteria IS DISTINCT FROM nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria)
+       OR EXCLUDED.priority > t.priority
     RETURNING t.id
 )
 INSERT INTO marketplace_webhooks (organization_id, integration_id, shop_id, platform, event_type, dedupe_key,
                                   platform_shop_id, entity_id, entity_status, headers, payload, status, task_id,
                                   attempts, processed_at, error_message)
-SELECT $1, $2, shop.id, $3, $4, $5, $6, $7, $8, $9, $10, 'processed', (SELECT id FROM task), 1, now(), NULL
+SELECT $1, $2, shop.id, $3, $4, $5, $6, $7, $8, $9, $10, 'processed',
+       coalesce((SELECT id FROM task), (SELECT id FROM existing)), 1, now(), NULL
 FROM shop
 WHERE NOT EXISTS (SELECT 1 FROM known)
 ON CONFLICT (integration_id, dedupe_key) DO NOTHING
