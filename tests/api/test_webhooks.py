@@ -210,3 +210,24 @@ async def test_503_while_the_database_is_unreachable(database: Any) -> None:
             body = await response.json()
         await runner.cleanup()
     assert response.status == 503 and body["error"]["code"] == "unavailable"
+
+
+@pytest.mark.parametrize("hook", ["shopee", "tiktok"], indirect=True)
+async def test_deauthorization_and_expiry_pushes(hook: Hook) -> None:
+    shop = hook.sandbox.shops[SHOP]
+    pending = await hook.api.call("POST", "/v1/sync-tasks", hook.api.a.token, json={
+        "integration_id": hook.integration, "shop_id": hook.shop, "task_type": "inventory_sync",
+        "direction": "crm_to_marketplace"})  # fmt: skip
+    headers, body, _ = hook.sandbox.signed_push(shop, {"kind": "authorization_expiring"})
+    assert await hook.post(headers, body) == 200
+    expiring = await hook.rows("SELECT metadata FROM marketplace_accounts WHERE platform_account_id = $1", SHOP)
+    assert "authorization_expiring_at" in json.loads(expiring[0]["metadata"])
+    headers, body, _ = hook.sandbox.signed_push(shop, {"kind": "shop_deauthorized"})
+    assert await hook.post(headers, body) == 200
+    account = await hook.rows("SELECT status, error_message FROM marketplace_accounts WHERE platform_account_id = $1",
+                              SHOP)  # fmt: skip
+    assert account[0]["status"] == "error" and "deauthorized" in account[0]["error_message"]
+    shops = await hook.rows("SELECT shop_status FROM marketplace_shops WHERE shop_id = $1", SHOP)
+    assert shops[0]["shop_status"] == "inactive"
+    task = await hook.rows("SELECT status FROM sync_tasks WHERE id = $1::uuid", pending[1]["task_id"])
+    assert task[0]["status"] == "cancelled", "the shop's pending work stopped"
