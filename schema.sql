@@ -806,6 +806,43 @@ CREATE UNIQUE INDEX "SalesOrderLine_order_line_key" ON "SalesOrderLine" ("orderI
 COMMENT ON TABLE "SalesOrderLine" IS
     'nfsync: STAND-IN for the CRM sales module''s order lines; variantId is null when no CRM variant matched.';
 
+-- CRM change outbox: stock and price changes of variants, so the scheduler can push them within seconds.
+CREATE TABLE crm_change_events (
+    id         bigint      GENERATED ALWAYS AS IDENTITY,
+    variant_id text        NOT NULL,
+    kind       text        NOT NULL,
+    created_at timestamp   NOT NULL DEFAULT now(),
+    CONSTRAINT crm_change_events_pkey PRIMARY KEY (id),
+    CONSTRAINT crm_change_events_kind_check CHECK (kind IN ('stock', 'price'))
+);
+COMMENT ON TABLE crm_change_events IS
+    'nfsync: outbox written by triggers on "StockLevel" and "VariantPrice"; the scheduler turns it into '
+    'inventory_sync / price_sync tasks (variant_ids filter) for every shop where the variant is listed, then deletes '
+    'the rows it handled.';
+COMMENT ON COLUMN crm_change_events.id IS 'Increasing id (the order changes were recorded in).';
+COMMENT ON COLUMN crm_change_events.variant_id IS 'CRM "ProductVariant".id whose stock or price changed.';
+COMMENT ON COLUMN crm_change_events.kind IS 'stock or price.';
+COMMENT ON COLUMN crm_change_events.created_at IS 'When the change was recorded (UTC).';
+
+CREATE FUNCTION nfsync_record_crm_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO crm_change_events (variant_id, kind) VALUES (NEW."variantId", TG_ARGV[0]);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION nfsync_record_crm_change() IS
+    'nfsync: AFTER trigger of "StockLevel" / "VariantPrice": records the variant in crm_change_events.';
+CREATE TRIGGER "StockLevel_nfsync_insert" AFTER INSERT ON "StockLevel"
+    FOR EACH ROW EXECUTE FUNCTION nfsync_record_crm_change('stock');
+CREATE TRIGGER "StockLevel_nfsync_update" AFTER UPDATE ON "StockLevel"
+    FOR EACH ROW WHEN (OLD."onHand" IS DISTINCT FROM NEW."onHand" OR OLD.reserved IS DISTINCT FROM NEW.reserved)
+    EXECUTE FUNCTION nfsync_record_crm_change('stock');
+CREATE TRIGGER "VariantPrice_nfsync_insert" AFTER INSERT ON "VariantPrice"
+    FOR EACH ROW EXECUTE FUNCTION nfsync_record_crm_change('price');
+CREATE TRIGGER "VariantPrice_nfsync_update" AFTER UPDATE ON "VariantPrice"
+    FOR EACH ROW WHEN (OLD.amount IS DISTINCT FROM NEW.amount OR OLD."deletedAt" IS DISTINCT FROM NEW."deletedAt")
+    EXECUTE FUNCTION nfsync_record_crm_change('price');
+
 -- ---------------------------------------------------------------------------------------------------------
 -- marketplace_shops (seed section 4)
 -- ---------------------------------------------------------------------------------------------------------

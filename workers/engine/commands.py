@@ -83,10 +83,11 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if not registry.task_types:
         raise ConfigError(f"no handlers registered in {args.handlers}; pass --handlers module:REGISTRY")
     platforms = _platforms(args.platform)
-    async with runtime(settings, "nfsync-worker", pool_size=len(platforms) + 4) as rt:
-        worker = Worker(
-            settings, registry, platforms, pool=rt.pool, connection=rt.connection, concurrency=args.concurrency
-        )
+    pool_size = len(platforms) + 12  # claims, outcomes, heartbeats, and the handlers' short statements
+    async with runtime(settings, "nfsync-worker", pool_size=pool_size) as rt, \
+            registry.open_resources(settings, rt.pool) as resources:  # fmt: skip
+        worker = Worker(settings, registry, platforms, pool=rt.pool, connection=rt.connection,
+                        concurrency=args.concurrency, resources=resources)  # fmt: skip
         install_stop_signals(worker.request_stop)
         await worker.run()
     return 0

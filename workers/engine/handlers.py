@@ -3,12 +3,14 @@
 A handler is ``async def handler(ctx: TaskContext) -> dict | None``. It reports progress through ``ctx.report``
 and calls ``await ctx.checkpoint()`` between pages or batches: that is where cancellation, shutdown and a lost
 lease stop it. It raises ``PermanentError`` for failures retrying cannot fix; any other exception is transient.
+A result's ``error_message`` key (items failed, the task still completed) becomes the task's ``error_message``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,8 @@ from connectors.base.errors import ConfigError
 from workers.engine.models import TASK_TYPES, ClaimedTask
 
 Handler = Callable[["TaskContext"], Awaitable[dict[str, Any] | None]]
+ResourceFactory = Callable[[Any, Any], contextlib.AbstractAsyncContextManager[Any]]
+"""(settings, pool) -> an async context manager yielding what the handlers share (clients, keyring, limiter)."""
 
 
 class TaskCancelled(Exception):
@@ -42,6 +46,7 @@ class Progress:
 @dataclass
 class TaskContext:
     task: ClaimedTask
+    resources: Any = None  # what the registry's resource factory yielded (None without one)
     progress: Progress = field(default_factory=Progress)
     cancel_requested: bool = False
     shutdown_requested: bool = False
@@ -76,8 +81,18 @@ class TaskContext:
 class HandlerRegistry:
     """Handlers keyed by task type. Workers claim only the task types their registry handles."""
 
-    def __init__(self) -> None:
+    def __init__(self, resources: ResourceFactory | None = None) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._resources = resources
+
+    @contextlib.asynccontextmanager
+    async def open_resources(self, settings: Any, pool: Any) -> AsyncIterator[Any]:
+        """The shared resources for the lifetime of a worker (None when the registry declares none)."""
+        if self._resources is None:
+            yield None
+            return
+        async with self._resources(settings, pool) as resources:
+            yield resources
 
     def register(self, task_type: str, handler: Handler) -> None:
         if task_type not in TASK_TYPES:

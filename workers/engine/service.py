@@ -21,9 +21,19 @@ log = get_logger(__name__)
 _MAX_RETRIES_ON_RACE = 3
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value).encode()
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """jsonb as Python objects on every engine connection."""
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    """jsonb as Python objects on every engine connection, in the binary format (version byte + JSON text) so
+    that COPY (sync_logs, bulk seeds) can write jsonb columns too."""
+    await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog",
+                              format="binary")  # fmt: skip
 
 
 def _target_error(request: EnqueueRequest, row: asyncpg.Record | None) -> str | None:

@@ -72,8 +72,10 @@ class Worker:
         connection: AbstractRobustConnection | None,
         concurrency: int | None = None,
         worker_id: str | None = None,
+        resources: Any = None,
     ) -> None:
         self.settings = settings
+        self.resources = resources
         self.registry = registry
         self.id = worker_id or new_worker_id()
         self.concurrency = concurrency or settings.worker_concurrency
@@ -242,7 +244,7 @@ class Worker:
     # ---------------------------------------------------------------- running
 
     def _start_task(self, state: _PlatformState, task: ClaimedTask) -> None:
-        ctx = TaskContext(task)
+        ctx = TaskContext(task, self.resources)
         state.running += 1
         self.stats["claimed"] += 1
         job = asyncio.create_task(self._run(state, ctx))
@@ -263,7 +265,8 @@ class Worker:
         task = ctx.task
         try:
             result = await self.registry.get(task.task_type)(ctx)
-            return self._record(ctx, "completed", None, result)
+            summary = result.pop("error_message", None) if result else None  # items failed, the task completed
+            return self._record(ctx, "completed", summary, result)
         except TaskCancelled:
             return self._record(ctx, "cancelled", "cancelled on request")
         except (ShutdownRequested, asyncio.CancelledError):

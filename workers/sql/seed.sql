@@ -17,3 +17,14 @@ RETURNING id;
 
 -- name: bench_unfinished
 SELECT EXISTS (SELECT 1 FROM sync_tasks WHERE status IN ('pending', 'processing'));
+
+-- name: sandbox_account_insert
+INSERT INTO marketplace_accounts (organization_id, integration_id, name, platform, platform_account_id, auth_type)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id;
+
+-- name: sandbox_shop_insert
+INSERT INTO marketplace_shops (organization_id, account_id, platform, shop_id, shop_name, shop_url, shop_region,
+                               sale_channel_id, shop_data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id;

@@ -1,6 +1,18 @@
-"""The sync handlers (product, inventory, price, order, shop). They register into REGISTRY; until they land the
-registry is empty and `nfsync worker` refuses to start without `--handlers`."""
+"""The sync handlers, registered for the seed's task types. ``nfsync worker`` loads ``workers.sync:REGISTRY``;
+each worker process opens the shared resources (limiter, clients, keyring) once."""
 
 from workers.engine.handlers import HandlerRegistry
+from workers.sync.orders import order_sync
+from workers.sync.products import product_sync
+from workers.sync.session import open_resources
+from workers.sync.shops import shop_sync
+from workers.sync.stock import inventory_sync, price_sync
 
-REGISTRY = HandlerRegistry()
+REGISTRY = HandlerRegistry(resources=open_resources)
+REGISTRY.register("product_sync", product_sync)
+REGISTRY.register("inventory_sync", inventory_sync)
+REGISTRY.register("price_sync", price_sync)
+REGISTRY.register("order_sync", order_sync)
+REGISTRY.register("shop_sync", shop_sync)
+
+__all__ = ["REGISTRY"]

@@ -1,0 +1,115 @@
+"""Sync fixtures: a real database and RabbitMQ, a catalog in the CRM tables, one sandbox shop per platform over real
+HTTP, and a worker running the real handlers (workers.sync:REGISTRY)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+
+from connectors.base.sandbox import SandboxBase
+from connectors.base.secret import Secret
+from connectors.base.spec import load
+from tests.engine.conftest import FAST, wait_until
+from workers.config import Settings
+from workers.crypto import Keyring
+from workers.demo_data import DemoCatalog, seed_catalog
+from workers.engine.models import EnqueueRequest
+from workers.engine.runtime import Runtime, runtime
+from workers.engine.worker import Worker
+from workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
+from workers.sync import REGISTRY
+
+PLATFORMS = ["shopee", "lazada", "tiktok", "woocommerce"]
+
+
+@dataclass
+class SyncEnv:
+    settings: Settings
+    rt: Runtime
+    org: uuid.UUID
+    catalog: DemoCatalog
+    shop: ConnectedShop
+    worker: Worker
+
+    @property
+    def sandbox(self) -> SandboxBase:
+        return self.shop.sandbox
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.rt.pool
+
+    async def run(self, task_type: str, direction: str | None = None, filters: dict[str, Any] | None = None,
+                  seconds: float = 120.0) -> asyncpg.Record:  # fmt: skip
+        """Enqueue a task for the shop and wait until it is terminal; returns its row."""
+        directions = {"order_sync": "marketplace_to_crm", "shop_sync": "marketplace_to_crm"}
+        request = EnqueueRequest(
+            organization_id=self.org, integration_id=self.shop.integration_id, shop_id=self.shop.shop_id,
+            task_type=task_type,  # type: ignore[arg-type]
+            direction=direction or directions.get(task_type, "crm_to_marketplace"),  # type: ignore[arg-type]
+            filter_criteria=filters, max_retries=2,
+        )  # fmt: skip
+        task_id = (await self.rt.service.enqueue(request)).task_id
+        return await self.wait(task_id, seconds)
+
+    async def wait(self, task_id: uuid.UUID, seconds: float = 120.0) -> asyncpg.Record:
+        async def done() -> bool:
+            status = await self.pool.fetchval("SELECT status FROM sync_tasks WHERE id = $1", task_id)
+            return status in ("completed", "failed", "cancelled")
+
+        await wait_until(done, seconds, f"task {task_id}")
+        row = await self.pool.fetchrow("SELECT * FROM sync_tasks WHERE id = $1", task_id)
+        assert row is not None
+        return row
+
+    def listings(self) -> list[Any]:
+        return list(self.shop.sb_shop.listings.values())
+
+    def sandbox_variant(self, sku: str) -> Any:
+        found = self.sandbox.find_variant(self.shop.sb_shop, sku)
+        assert found is not None, f"{sku} is not listed in the sandbox"
+        return found[1]
+
+    def write_calls(self) -> int:
+        return sum(self.sandbox.counters.writes_per_sku.values())
+
+
+@pytest.fixture
+def sync_settings(database: Settings, keyring_text: str) -> Settings:
+    return database.model_copy(update={**FAST, "secret_keys": Secret(keyring_text)})
+
+
+@contextlib.asynccontextmanager
+async def sync_env(settings: Settings, platform: str, *, variants: int, rate: int = 1000,
+                   config: dict[str, Any] | None = None) -> AsyncIterator[SyncEnv]:  # fmt: skip
+    spec = load(platform)
+    sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=float("inf"))
+    keyring = Keyring.from_secret(settings.secret_keys)
+    async with sandbox.running(), runtime(settings, "nfsync-test", pool_size=16) as rt:
+        org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('Sync org') RETURNING id")
+        async with rt.pool.acquire() as conn:
+            catalog = await seed_catalog(conn, variants=variants)
+            integration = await create_integration(conn, keyring, org, sandbox, name=f"{platform} main",
+                                                   rate_limit=rate, config=config)  # fmt: skip
+        shop = await connect_shop(rt.pool, keyring, org, integration, sandbox, platform_shop_id="880001",
+                                  channel_id=catalog.sale_channel_id)  # fmt: skip
+        async with REGISTRY.open_resources(settings, rt.pool) as resources:
+            worker = Worker(settings, REGISTRY, [platform], pool=rt.pool, connection=rt.connection, concurrency=8,
+                            resources=resources)  # fmt: skip
+            await worker.start()
+            try:
+                yield SyncEnv(settings, rt, org, catalog, shop, worker)
+            finally:
+                await worker.shutdown()
+
+
+@pytest.fixture(params=PLATFORMS)
+async def env(request: pytest.FixtureRequest, sync_settings: Settings) -> AsyncIterator[SyncEnv]:
+    async with sync_env(sync_settings, request.param, variants=60) as made:
+        yield made

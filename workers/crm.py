@@ -1,0 +1,216 @@
+"""The one module through which nfsync reads and writes the CRM: the ``@nx/core`` catalog, and the stand-ins for
+prices (``"VariantPrice"``), stock (``"StockLevel"``) and orders (``"SalesOrder"``, ``"SalesOrderLine"``).
+
+Pointing nfsync at the real pricing, inventory and sales modules later changes this module and ``crm.sql`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from connectors.base.errors import PermanentError
+from workers.db.connect import DbConn
+from workers.db.queries import QUERIES
+
+# The CRM order statuses and their order: an update never moves an order to a lower rank. Cancelled and
+# returned end an order's life (rank above every open status).
+ORDER_STATUS_RANK = {"PENDING": 0, "CONFIRMED": 1, "PROCESSING": 2, "SHIPPED": 3, "DELIVERED": 4, "COMPLETED": 5,
+                     "CANCELLED": 6, "RETURNED": 7}  # fmt: skip
+OPEN_STATUSES = frozenset({"PENDING", "CONFIRMED", "PROCESSING"})  # stock is reserved
+GONE_STATUSES = frozenset({"SHIPPED", "DELIVERED", "COMPLETED"})  # stock has left the warehouse
+
+
+@dataclass(frozen=True)
+class CatalogFilter:
+    """Which part of a sale channel a product sync covers (``filter_criteria``); None = no restriction."""
+
+    product_ids: list[str] | None = None
+    variant_ids: list[str] | None = None
+    category_ids: list[str] | None = None
+    updated_after: datetime | None = None
+    statuses: list[str] | None = None
+
+
+@dataclass
+class CrmVariant:
+    variant_id: str
+    sku: str | None
+    price: Decimal | None
+    on_hand: Decimal
+    reserved: Decimal
+    options: dict[str, str]
+    active: bool
+
+    @property
+    def available(self) -> int:
+        """On hand minus reserved, never below zero, whole units."""
+        return max(0, int(self.on_hand - self.reserved))
+
+
+@dataclass
+class CrmProduct:
+    product_id: str
+    name: str
+    description: str
+    category_id: str | None
+    active: bool
+    variants: list[CrmVariant] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VariantValue:
+    """A mapped variant's current CRM values beside what was last pushed (inventory_sync, price_sync)."""
+
+    variant_id: str
+    product_id: str
+    platform_item_id: str
+    platform_variant_id: str | None
+    platform_sku: str | None
+    active: bool
+    price: Decimal | None
+    available: int
+    last_pushed_price: Decimal | None
+    last_pushed_stock: int | None
+
+
+@dataclass(frozen=True)
+class OrderLineRow:
+    line_no: int
+    variant_id: str | None
+    sku: str | None
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+    line_id: str
+
+
+async def channel_merchant(conn: DbConn, sale_channel_id: str) -> tuple[str, str]:
+    """(merchant id, merchant currency) of a sale channel."""
+    row = await conn.fetchrow(QUERIES["crm_channel_merchant"], sale_channel_id)
+    if row is None:
+        raise PermanentError(f"sale channel {sale_channel_id} does not exist in the CRM")
+    return row["merchant_id"], row["currency"]
+
+
+async def channel_products(
+    conn: DbConn, *, sale_channel_id: str, shop_id: Any, filters: CatalogFilter, currency: str, locale: str
+) -> list[CrmProduct]:
+    """The channel's products (and those still mapped in this shop), each with its variants."""
+    rows = await conn.fetch(
+        QUERIES["crm_channel_variants"], sale_channel_id, filters.product_ids, filters.variant_ids,
+        filters.category_ids, filters.updated_after, filters.statuses, currency, locale, shop_id,
+    )  # fmt: skip
+    products: dict[str, CrmProduct] = {}
+    for row in rows:
+        product = products.get(row["product_id"])
+        if product is None:
+            product = products[row["product_id"]] = CrmProduct(
+                row["product_id"], row["product_name"], row["product_description"], row["category_id"],
+                row["product_active"],
+            )  # fmt: skip
+        product.variants.append(CrmVariant(
+            row["variant_id"], row["sku"], row["price"], row["on_hand"], row["reserved"],
+            {str(k): str(v) for k, v in (row["options"] or {}).items()},
+            bool(row["variant_active"]) and product.active,
+        ))  # fmt: skip
+    return list(products.values())
+
+
+async def variant_values(
+    conn: DbConn, shop_id: Any, variant_ids: Sequence[str] | None, currency: str
+) -> list[VariantValue]:
+    rows = await conn.fetch(
+        QUERIES["crm_variant_values"], list(variant_ids) if variant_ids else None, shop_id, currency
+    )
+    return [
+        VariantValue(
+            r["variant_id"],
+            r["product_id"],
+            r["platform_item_id"],
+            r["platform_variant_id"],
+            r["platform_sku"],
+            bool(r["active"]),
+            r["price"],
+            max(0, int(r["on_hand"] - r["reserved"])),
+            r["last_pushed_price"],
+            r["last_pushed_stock"],
+        )
+        for r in rows
+    ]
+
+
+async def variants_by_sku(conn: DbConn, merchant_id: str, skus: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """SKU -> (variant id, product id) among the merchant's live variants."""
+    if not skus:
+        return {}
+    rows = await conn.fetch(QUERIES["crm_variants_by_sku"], merchant_id, list(set(skus)))
+    return {r["sku"]: (r["variant_id"], r["product_id"]) for r in rows}
+
+
+async def find_order(conn: DbConn, platform: str, shop: str, external_id: str) -> tuple[str, str] | None:
+    row = await conn.fetchrow(QUERIES["crm_order_by_source"], platform, shop, external_id)
+    return None if row is None else (row["id"], row["status"])
+
+
+async def insert_order(conn: DbConn, values: dict[str, Any]) -> str | None:
+    """The new CRM order's id, or None when it already exists."""
+    order_id: str | None = await conn.fetchval(
+        QUERIES["crm_order_insert"], values["merchant_id"], values["sale_channel_id"], values["platform"],
+        values["shop"], values["external_id"], values["status"], values["currency"], values["subtotal"],
+        values["shipping_fee"], values["total"], values["buyer"], values["placed_at"],
+    )  # fmt: skip
+    return order_id
+
+
+async def update_order(conn: DbConn, order_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(QUERIES["crm_order_update"], order_id, values["status"], values["subtotal"],
+                       values["shipping_fee"], values["total"], values["buyer"])  # fmt: skip
+
+
+async def replace_lines(conn: DbConn, order_id: str, lines: Sequence[OrderLineRow]) -> None:
+    await conn.execute(
+        QUERIES["crm_order_lines_replace"], order_id, [ln.line_no for ln in lines], [ln.variant_id for ln in lines],
+        [ln.sku for ln in lines], [ln.name for ln in lines], [ln.quantity for ln in lines],
+        [ln.unit_price for ln in lines], [ln.line_id for ln in lines],
+    )  # fmt: skip
+
+
+async def adjust_stock(conn: DbConn, merchant_id: str, deltas: Sequence[tuple[str, Decimal, Decimal]]) -> None:
+    """Apply (variant id, reserved delta, on-hand delta) at the default location."""
+    if not deltas:
+        return
+    await conn.execute(QUERIES["crm_stock_adjust"], [d[0] for d in deltas], [d[1] for d in deltas],
+                       [d[2] for d in deltas], merchant_id)  # fmt: skip
+
+
+def stock_effect(status: str) -> str:
+    """What an order in a CRM status does to stock: ``reserved``, ``consumed`` or ``none``."""
+    if status in OPEN_STATUSES:
+        return "reserved"
+    if status in GONE_STATUSES:
+        return "consumed"
+    return "none"
+
+
+def stock_transition(
+    before: Sequence[tuple[str, Decimal]], effect_before: str, after: Sequence[tuple[str, Decimal]], effect_after: str
+) -> list[tuple[str, Decimal, Decimal]]:
+    """(variant, reserved delta, on-hand delta) moving an order's matched lines from one stock effect to another.
+
+    The old reservation is released and the new effect applied with the current lines: reserved while open,
+    taken off hand once shipped. Once consumed, nothing changes any more: a returned order does not put goods
+    back on hand (returns are inspected in the CRM first)."""
+    if effect_before == "consumed" or (effect_before == effect_after and list(before) == list(after)):
+        return []
+    deltas: list[tuple[str, Decimal, Decimal]] = []
+    if effect_before == "reserved":
+        deltas += [(variant, -quantity, Decimal(0)) for variant, quantity in before]
+    if effect_after == "reserved":
+        deltas += [(variant, quantity, Decimal(0)) for variant, quantity in after]
+    elif effect_after == "consumed":
+        deltas += [(variant, Decimal(0), -quantity) for variant, quantity in after]
+    return deltas

@@ -1,0 +1,160 @@
+"""What a product sync would do to one CRM product, decided without any write: the listing draft, its content hash,
+and whether the product is to be created, updated, only re-priced / re-stocked, delisted or skipped.
+
+``product_sync`` executes these decisions; ``nfsync plan`` prints them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from connectors.base.models import ListingDraft, VariantDraft
+from workers.crm import CrmProduct, CrmVariant
+from workers.sync.rules import CatalogRules, StockRules, money
+
+
+@dataclass(frozen=True)
+class Mapping:
+    variant_id: str
+    product_id: str
+    platform_item_id: str
+    platform_variant_id: str | None
+    platform_sku: str | None
+    status: str
+    last_pushed_hash: str | None
+    last_pushed_price: Decimal | None
+    last_pushed_stock: int | None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Mapping:
+        return cls(row["variant_id"], row["product_id"], row["platform_item_id"], row["platform_variant_id"],
+                   row["platform_sku"], row["status"], row["last_pushed_hash"], row["last_pushed_price"],
+                   row["last_pushed_stock"])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """A price and/or stock write of one mapped variant (None = leave it)."""
+
+    variant_id: str
+    platform_item_id: str
+    platform_variant_id: str | None
+    sku: str
+    price: Decimal | None = None
+    stock: int | None = None
+    status: str = "active"
+
+    @classmethod
+    def of(cls, mapping: Mapping, sku: str | None, *, price: Decimal | None = None, stock: int | None = None,
+           status: str = "active") -> ValueChange:  # fmt: skip
+        return cls(mapping.variant_id, mapping.platform_item_id, mapping.platform_variant_id,
+                   mapping.platform_sku or sku or mapping.variant_id, price, stock, status)  # fmt: skip
+
+
+@dataclass
+class Decision:
+    product: CrmProduct
+    action: str  # create | update | values | skip | delist | fail
+    draft: ListingDraft | None = None
+    content_hash: str | None = None
+    item_id: str | None = None
+    changes: list[ValueChange] = field(default_factory=list)
+    delists: list[ValueChange] = field(default_factory=list)
+    invalid: list[tuple[CrmVariant, str]] = field(default_factory=list)  # (variant, reason)
+    reason: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"product_id": self.product.product_id, "name": self.product.name,
+                               "action": self.action}  # fmt: skip
+        if self.item_id:
+            out["platform_item_id"] = self.item_id
+        if self.changes:
+            out["prices"] = sum(1 for c in self.changes if c.price is not None)
+            out["stocks"] = sum(1 for c in self.changes if c.stock is not None)
+        if self.delists:
+            out["delist_variants"] = [c.variant_id for c in self.delists]
+        if self.invalid:
+            out["invalid"] = [{"variant_id": v.variant_id, "reason": r} for v, r in self.invalid]
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def content_hash(draft: ListingDraft) -> str:
+    """SHA-256 of the catalog content of a listing (not its prices and stock, which are compared one by one)."""
+    content = {
+        "name": draft.name, "description": draft.description, "category_id": draft.category_id,
+        "variants": sorted([[v.sku, sorted(v.options.items())] for v in draft.variants]),
+    }  # fmt: skip
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _missing(variant: CrmVariant) -> str | None:
+    fields = [name for name, value in (("sku", variant.sku), ("price", variant.price)) if value is None]
+    return f"missing required fields: {', '.join(fields)}" if fields else None
+
+
+def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRules, stock: StockRules) -> Decision:
+    """The action for one product against its mappings in the shop."""
+    live = [m for m in (mappings.get(v.variant_id) for v in product.variants) if m and m.status == "active"]
+    delists = [ValueChange.of(mappings[v.variant_id], v.sku, stock=0, status="delisted") for v in product.variants
+               if not v.active and v.variant_id in mappings and mappings[v.variant_id].status == "active"]  # fmt: skip
+    active = [v for v in product.variants if v.active]
+    invalid = [(v, reason) for v in active if (reason := _missing(v)) is not None]
+    valid = [v for v in active if _missing(v) is None]
+    decision = Decision(product, "skip", delists=delists, invalid=invalid)
+    if not valid:
+        decision.action = "delist" if delists else ("fail" if invalid else "skip")
+        decision.reason = None if delists or invalid else "no active variant on this channel"
+        return decision
+    category = catalog.platform_category(product.category_id)
+    if category is None:
+        decision.action, decision.reason = "fail", "missing required fields: platform category (config.catalog)"
+        return decision
+    try:
+        draft = ListingDraft(
+            name=product.name, description=product.description, category_id=category,
+            variants=[VariantDraft(sku=str(v.sku), price=money(v.price) or Decimal(0),
+                                   stock=stock.quantity(v.available), options=v.options) for v in valid],
+        )  # fmt: skip
+    except ValidationError as exc:
+        decision.action = "fail"
+        decision.reason = "missing required fields: " + ", ".join(str(e["loc"][0]) for e in exc.errors())
+        return decision
+    decision.draft, decision.content_hash = draft, content_hash(draft)
+    mapped = {v.variant_id: mappings[v.variant_id] for v in valid if v.variant_id in mappings
+              and mappings[v.variant_id].status in ("active", "delisted")}  # fmt: skip
+    items = {m.platform_item_id for m in mapped.values()} | {m.platform_item_id for m in live}
+    if not mapped:
+        decision.action = "create"
+        return decision
+    decision.item_id = max(items, key=lambda i: sum(1 for m in mapped.values() if m.platform_item_id == i))
+    same_content = (
+        len(mapped) == len(valid)
+        and len(items) == 1
+        and all(m.last_pushed_hash == decision.content_hash for m in mapped.values())
+    )
+    if not same_content:
+        decision.action = "update"
+        return decision
+    decision.changes = _value_changes(valid, mapped, draft)
+    decision.action = "values" if decision.changes or delists else "skip"
+    return decision
+
+
+def _value_changes(valid: list[CrmVariant], mapped: dict[str, Mapping], draft: ListingDraft) -> list[ValueChange]:
+    changes = []
+    for variant, wanted in zip(valid, draft.variants, strict=True):
+        mapping = mapped[variant.variant_id]
+        price = wanted.price if money(mapping.last_pushed_price) != wanted.price else None
+        quantity = wanted.stock if mapping.last_pushed_stock != wanted.stock or mapping.status != "active" else None
+        if price is not None or quantity is not None:
+            changes.append(ValueChange.of(mapping, variant.sku, price=price, stock=quantity))
+    return changes

@@ -1,0 +1,106 @@
+"""Item outcomes: one ``sync_logs`` row per item (created, updated, skipped, failed with reason and platform error
+code), copied in batches, plus the counts the task's progress and summary are made of."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from workers.engine.handlers import TaskContext
+from workers.logs import get_logger
+
+log = get_logger(__name__)
+FLUSH_EVERY = 500
+_COLUMNS = ["created_at", "organization_id", "integration_id", "shop_id", "task_id", "task_type", "direction",
+            "entity_type", "entity_id", "platform_entity_id", "action", "status", "error_code", "error_message",
+            "details"]  # fmt: skip
+# The plural noun per entity type, for the task summary ("2 products could not be synced: ...").
+_NOUNS = {"product": ("product", "products"), "variant": ("variant", "variants"), "inventory": ("stock level",
+          "stock levels"), "price": ("price", "prices"), "order": ("order", "orders"), "shop": ("shop", "shops"),
+          "account": ("account", "accounts")}  # fmt: skip
+
+
+@dataclass
+class ItemLog:
+    ctx: TaskContext
+    pool: Any
+    shop_id: Any
+    pending: list[tuple[Any, ...]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)  # (entity type, reason) -> count
+    unmatched: list[str] = field(default_factory=list)
+
+    async def add(
+        self,
+        entity_type: str,
+        action: str,
+        status: str,
+        *,
+        entity_id: str | None = None,
+        platform_entity_id: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Record one item outcome; counts it in the task's progress."""
+        task = self.ctx.task
+        self.pending.append((
+            datetime.now(UTC).replace(tzinfo=None), task.organization_id, task.integration_id, self.shop_id, task.id,
+            task.task_type, task.direction, entity_type, entity_id, platform_entity_id, action, status,
+            error_code, (error_message or None) and error_message[:2000],
+            None if details is None else json.loads(json.dumps(details, default=str)),
+        ))  # fmt: skip
+        self.counts[f"{action}:{status}"] += 1
+        self.counts[status] += 1
+        if status == "failed":
+            self.failures[(entity_type, _reason(error_message))] += 1
+            self.ctx.report(processed=1, failed=1)
+        else:
+            self.ctx.report(processed=1, successful=1)
+        if len(self.pending) >= FLUSH_EVERY:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self.pending:
+            return
+        rows, self.pending = self.pending, []
+        async with self.pool.acquire() as conn:
+            await conn.copy_records_to_table("sync_logs", records=rows, columns=_COLUMNS)
+
+    def summary(self) -> str | None:
+        """The task's error_message when items failed, the way the seed's example reads:
+        "2 products could not be synced: missing required fields"."""
+        if not self.failures:
+            return None
+        parts = []
+        by_type: Counter[str] = Counter()
+        for (entity_type, _), count in self.failures.items():
+            by_type[entity_type] += count
+        for entity_type, count in by_type.most_common():
+            reasons = [r for (t, r), _ in self.failures.most_common() if t == entity_type]
+            singular, plural = _NOUNS.get(entity_type, (entity_type, entity_type + "s"))
+            noun = singular if count == 1 else plural
+            shown = "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
+            parts.append(f"{count} {noun} could not be synced: {shown}")
+        return ". ".join(parts)[:2000]
+
+    def result(self, **extra: Any) -> dict[str, Any]:
+        """The task's ``result``: counts per action and status, plus what the handler adds."""
+        result: dict[str, Any] = {"items": dict(sorted(self.counts.items()))}
+        if self.unmatched:
+            result["unmatched_skus"] = self.unmatched[:100]
+            result["unmatched_count"] = len(self.unmatched)
+        result.update(extra)
+        summary = self.summary()
+        if summary:
+            result["error_message"] = summary
+        return result
+
+
+def _reason(message: str | None) -> str:
+    """The reason without per-item detail: the first clause of the message."""
+    text = (message or "unknown error").strip()
+    return text.split(": ", 1)[-1][:200] if text.count(": ") == 1 else text[:200]

@@ -1,0 +1,248 @@
+"""product_sync.
+
+crm_to_marketplace: the shop's sale-channel products matching ``filter_criteria`` become listings. Unchanged
+content (hash equal to the mapping's) is skipped, only changed prices and stock are written; a changed product
+updates its mapped listing; an unmapped one is looked up by SKU on the platform before anything is created. A CRM
+variant deactivated, soft-deleted or removed from the channel gets stock 0 and its mapping ``delisted`` (every
+platform: a listing at zero stock cannot be bought and comes back with its reviews when the variant returns).
+
+marketplace_to_crm: the shop's listings (all, or ``product_ids`` = platform item ids from a push) are matched to CRM
+variants by SKU and recorded in product_mappings; nothing is created in the CRM - unmatched SKUs are reported.
+
+bidirectional: the pull, then the push (the CRM wins for catalog fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from connectors.base.errors import PermanentError, ReauthorizationNeeded
+from connectors.base.models import Listing
+from workers import crm
+from workers.db.queries import QUERIES
+from workers.engine.handlers import TaskContext
+from workers.sync.catalog import Decision, Mapping, ValueChange, decide
+from workers.sync.common import bounded, chunks, concurrency, run_shop_task
+from workers.sync.logs import ItemLog
+from workers.sync.mappings import MappingRow, MappingWriter, load_mappings
+from workers.sync.rules import CatalogRules, StockRules, catalog_filter, ids
+from workers.sync.session import ShopSession
+from workers.sync.values import push_values, units
+
+PULL_PAGE = 100
+
+
+async def product_sync(ctx: TaskContext) -> dict[str, Any]:
+    return await run_shop_task(ctx, _product_sync)
+
+
+async def _product_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
+    filters = shop.ctx.task.filter_criteria or {}
+    if filters.get("reconcile"):
+        from workers.sync.reconcile import reconcile_task  # noqa: PLC0415 - reconcile builds on this module
+
+        return await reconcile_task(shop, items)
+    direction = shop.ctx.task.direction
+    out: dict[str, Any] = {}
+    if direction in ("marketplace_to_crm", "bidirectional"):
+        out["pulled_listings"] = await pull_listings(shop, items, filters if direction == "marketplace_to_crm" else {})
+    if direction in ("crm_to_marketplace", "bidirectional"):
+        out["actions"] = await push_catalog(shop, items, filters)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- CRM -> marketplace
+
+
+async def plan_catalog(shop: ShopSession, filters: dict[str, Any]) -> list[Decision]:
+    """The decisions of a push, read-only (``nfsync plan`` and the push itself)."""
+    channel = shop.row["sale_channel_id"]
+    if not channel:
+        raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
+    catalog, stock = CatalogRules.parse(shop.rules("catalog")), StockRules.parse(shop.rules("inventory"))
+    async with shop.pool.acquire() as conn:
+        _, currency = await crm.channel_merchant(conn, channel)
+        products = await crm.channel_products(conn, sale_channel_id=channel, shop_id=shop.shop_id,
+                                              filters=catalog_filter(filters), currency=currency,
+                                              locale=catalog.locale)  # fmt: skip
+    mappings = await load_mappings(shop)
+    return [decide(p, mappings, catalog, stock) for p in products]
+
+
+async def push_catalog(shop: ShopSession, items: ItemLog, filters: dict[str, Any]) -> dict[str, int]:
+    decisions = await plan_catalog(shop, filters)
+    shop.ctx.report(total=sum(_units(d) for d in decisions))
+    writer = MappingWriter(shop)
+    changes: list[ValueChange] = []
+    try:
+        for decision in decisions:
+            await _log_quiet(items, decision)
+            changes += decision.changes + decision.delists
+        jobs = [_listing_job(shop, items, writer, d, changes) for d in decisions if d.action in ("create", "update")]
+        await bounded(jobs, concurrency(shop))
+    finally:
+        await writer.flush()
+    await push_values(shop, items, changes)
+    counts: dict[str, int] = {}
+    for decision in decisions:
+        counts[decision.action] = counts.get(decision.action, 0) + 1
+    return counts
+
+
+def _units(decision: Decision) -> int:
+    listing = 1 if decision.action in ("create", "update", "skip", "fail") else 0
+    return listing + len(decision.invalid) + units(decision.changes) + units(decision.delists)
+
+
+async def _log_quiet(items: ItemLog, d: Decision) -> None:
+    """Outcomes decided without a call: skips, failures of the CRM data."""
+    pid = d.product.product_id
+    for variant, reason in d.invalid:
+        await items.add("variant", "create" if d.action == "create" else "update", "failed",
+                        entity_id=variant.variant_id, error_message=reason)  # fmt: skip
+    if d.action == "skip":
+        await items.add("product", "skip", "skipped", entity_id=pid, platform_entity_id=d.item_id,
+                        error_message=d.reason or "unchanged since the last push")  # fmt: skip
+    elif d.action == "fail":
+        await items.add("product", "create" if d.item_id is None else "update", "failed", entity_id=pid,
+                        error_message=d.reason)  # fmt: skip
+
+
+def _listing_job(
+    shop: ShopSession, items: ItemLog, writer: MappingWriter, d: Decision, changes: list[ValueChange]
+) -> Any:
+    async def job() -> None:
+        await shop.ctx.checkpoint()
+        assert d.draft is not None
+        try:
+            if d.action == "create":
+                listing = await shop.client.create_listing(d.draft)
+                changes.extend(_drift(d, listing))
+            else:
+                listing = await shop.client.update_listing(str(d.item_id), d.draft)
+        except ReauthorizationNeeded:
+            raise
+        except PermanentError as exc:
+            code = getattr(exc, "code", None)
+            await items.add("product", d.action, "failed", entity_id=d.product.product_id,
+                            platform_entity_id=d.item_id, error_code=code, error_message=str(exc))  # fmt: skip
+            return
+        rows, missing = _rows(d, listing)
+        await writer.add(rows)
+        await items.add("product", d.action, "success", entity_id=d.product.product_id,
+                        platform_entity_id=listing.platform_item_id,
+                        details={"variants": len(rows), "missing_on_platform": missing or None})  # fmt: skip
+
+    return job
+
+
+def _rows(d: Decision, listing: Listing) -> tuple[list[MappingRow], list[str]]:
+    """Mapping rows for the draft's variants as the platform lists them (by SKU)."""
+    assert d.draft is not None
+    by_sku = {v.sku: v for v in listing.variants}
+    single = len(listing.variants) == 1 and len(d.draft.variants) == 1
+    crm_variants = [v for v in d.product.variants if v.active and v.sku in {x.sku for x in d.draft.variants}]
+    by_crm_sku = {str(v.sku): v for v in crm_variants}
+    rows, missing = [], []
+    for wanted in d.draft.variants:
+        found = by_sku.get(wanted.sku) or (listing.variants[0] if single else None)
+        if found is None:
+            missing.append(wanted.sku)
+            continue
+        rows.append(MappingRow(
+            d.product.product_id, by_crm_sku[wanted.sku].variant_id, listing.platform_item_id,
+            found.platform_variant_id, found.sku or wanted.sku, d.content_hash, wanted.price, wanted.stock,
+        ))  # fmt: skip
+    return rows, missing
+
+
+def _drift(d: Decision, listing: Listing) -> list[ValueChange]:
+    """After a create that adopted an existing listing: its prices and stock where they differ from the CRM's."""
+    assert d.draft is not None
+    by_sku = {v.sku: v for v in listing.variants}
+    crm_by_sku = {str(v.sku): v for v in d.product.variants}
+    drift = []
+    for wanted in d.draft.variants:
+        found = by_sku.get(wanted.sku)
+        if found is None:
+            continue
+        price = wanted.price if found.price != wanted.price else None
+        stock = wanted.stock if found.stock != wanted.stock else None
+        if price is not None or stock is not None:
+            mapping = Mapping(crm_by_sku[wanted.sku].variant_id, d.product.product_id, listing.platform_item_id,
+                              found.platform_variant_id, found.sku, "active", d.content_hash, None, None)  # fmt: skip
+            drift.append(ValueChange.of(mapping, wanted.sku, price=price, stock=stock))
+    return drift
+
+
+# ---------------------------------------------------------------------------------------------- marketplace -> CRM
+
+
+async def pull_listings(shop: ShopSession, items: ItemLog, filters: dict[str, Any]) -> int:
+    """Match the shop's listings to CRM variants by SKU; returns how many listings were read."""
+    channel = shop.row["sale_channel_id"]
+    if not channel:
+        raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
+    async with shop.pool.acquire() as conn:
+        merchant, _ = await crm.channel_merchant(conn, channel)
+    writer = MappingWriter(shop)
+    seen: set[str] = set()
+    wanted = ids(filters, "product_ids")
+    async for page in _listing_pages(shop, wanted):
+        await shop.ctx.checkpoint()
+        seen.update(listing.platform_item_id for listing in page)
+        await _match_page(shop, items, writer, merchant, page)
+    await writer.flush()
+    gone = sorted(set(wanted) - seen)
+    if gone:
+        await _mark_deleted(shop, items, gone)
+    return len(seen)
+
+
+async def _listing_pages(shop: ShopSession, wanted: list[str]) -> AsyncIterator[list[Listing]]:
+    if wanted:
+        for chunk in chunks(wanted, 50):
+            yield await shop.client.get_listings(chunk)
+        return
+    page: list[Listing] = []
+    async for listing in shop.client.iter_listings():
+        page.append(listing)
+        if len(page) >= PULL_PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+async def _match_page(
+    shop: ShopSession, items: ItemLog, writer: MappingWriter, merchant: str, page: list[Listing]
+) -> None:
+    skus = [v.sku for listing in page for v in listing.variants if v.sku]
+    async with shop.pool.acquire() as conn:
+        known = await crm.variants_by_sku(conn, merchant, skus)
+    rows = []
+    for listing in page:
+        for variant in listing.variants:
+            match = known.get(variant.sku)
+            if match is None:
+                items.unmatched.append(variant.sku)
+                await items.add("variant", "match", "skipped", platform_entity_id=variant.platform_variant_id
+                                or listing.platform_item_id, error_message=f"no CRM variant has SKU {variant.sku!r}",
+                                details={"sku": variant.sku, "name": listing.name})  # fmt: skip
+                continue
+            rows.append(MappingRow(match[1], match[0], listing.platform_item_id, variant.platform_variant_id,
+                                   variant.sku, None, None, None))  # fmt: skip
+            await items.add("variant", "match", "success", entity_id=match[0],
+                            platform_entity_id=variant.platform_variant_id or listing.platform_item_id)  # fmt: skip
+    await writer.add(rows)
+
+
+async def _mark_deleted(shop: ShopSession, items: ItemLog, gone: list[str]) -> None:
+    """Listings a push named that the platform no longer has: their mappings are marked deleted (a later push
+    lists the CRM product again)."""
+    rows = await shop.pool.fetch(QUERIES["sync_mappings_mark_deleted"], shop.shop_id, gone)
+    for row in rows:
+        await items.add("product", "delete", "success", entity_id=row["variant_id"],
+                        platform_entity_id=row["platform_item_id"],
+                        error_message="the listing no longer exists on the platform")  # fmt: skip

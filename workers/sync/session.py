@@ -1,0 +1,130 @@
+"""What the sync handlers share in a worker process (pool, keyring, limiter, clients), and the per-task view of
+one shop: its rows, its connector client with the account's tokens, its sync rules."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from connectors.base.auth import RateLimiter
+from connectors.base.client import BaseClient, ShopRef
+from connectors.base.errors import ConfigError, PermanentError
+from connectors.base.spec import load
+from workers.config import Settings
+from workers.crypto import Keyring
+from workers.db.queries import QUERIES
+from workers.engine.handlers import TaskContext
+from workers.marketplaces import ClientFactory
+from workers.ratelimit import PostgresRateLimiter
+from workers.tokens import AccountTokenProvider
+
+# ShopRef extras a shop row may carry in shop_data (TikTok's shop_cipher, a store URL, a warehouse).
+_SHOP_EXTRA_KEYS = ("shop_cipher", "warehouse_id", "store_url", "currency", "auth_base_url")
+
+
+@dataclass
+class SyncResources:
+    settings: Settings
+    pool: asyncpg.Pool
+    keyring: Keyring | None
+    limiter: RateLimiter
+    factory: ClientFactory
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[SyncResources]:
+    """For the lifetime of a worker: one limiter and one HTTP session per platform."""
+    keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
+    limiter = PostgresRateLimiter(pool)
+    factory = ClientFactory(keyring, limiter)
+    try:
+        yield SyncResources(settings, pool, keyring, limiter, factory)
+    finally:
+        await factory.close()
+
+
+def shop_ref(row: asyncpg.Record | Mapping[str, Any]) -> ShopRef:
+    """The ShopRef a client needs, from a marketplace_shops row joined with its integration."""
+    data = row["shop_data"] if isinstance(row["shop_data"], dict) else {}
+    config = row["config"] if isinstance(row["config"], dict) else {}
+    extra = {k: str(data[k]) for k in _SHOP_EXTRA_KEYS if data.get(k) is not None}
+    if config.get("auth_base_url") and "auth_base_url" not in extra:
+        extra["auth_base_url"] = str(config["auth_base_url"])
+    if row["shop_region"]:
+        extra["region"] = str(row["shop_region"])
+    if row["platform"] == "woocommerce" and "store_url" not in extra and row["shop_url"]:
+        extra["store_url"] = str(row["shop_url"])
+    return ShopRef(str(row["platform_shop_id"]), extra)
+
+
+@dataclass
+class ShopSession:
+    """One task's shop: rows, client, rules."""
+
+    ctx: TaskContext
+    res: SyncResources
+    row: asyncpg.Record
+    client: BaseClient
+
+    @property
+    def shop_id(self) -> uuid.UUID:
+        return uuid.UUID(str(self.row["shop_id"]))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        config = self.row["config"]
+        return config if isinstance(config, dict) else {}
+
+    @property
+    def platform(self) -> str:
+        return str(self.row["platform"])
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.res.pool
+
+    def rules(self, section: str) -> dict[str, Any]:
+        """``config[section]`` with the shop's own overrides from ``config[section]["shops"][<shop>]``."""
+        base = self.config.get(section)
+        rules = dict(base) if isinstance(base, dict) else {}
+        overrides = rules.pop("shops", None)
+        if isinstance(overrides, dict):
+            for key in (str(self.row["shop_id"]), str(self.row["platform_shop_id"])):
+                if isinstance(overrides.get(key), dict):
+                    rules.update(overrides[key])
+        return rules
+
+
+async def open_shop(ctx: TaskContext) -> ShopSession:
+    """The task's shop with a ready client; a permanent error when it cannot be synced at all."""
+    res = ctx.resources
+    if not isinstance(res, SyncResources):
+        raise ConfigError("the sync handlers need the worker's SyncResources (workers.sync:REGISTRY)")
+    if ctx.task.shop_id is None:
+        raise PermanentError(f"{ctx.task.task_type} needs a shop (shop_id is empty)")
+    row = await res.pool.fetchrow(QUERIES["sync_shop_context"], ctx.task.shop_id)
+    if row is None:
+        raise PermanentError(f"shop {ctx.task.shop_id} no longer exists")
+    if row["shop_status"] != "active" or row["account_status"] != "active" or row["integration_status"] != "active":
+        raise PermanentError(
+            f"shop {row['shop_name']} is not syncable (shop {row['shop_status']}, account {row['account_status']}, "
+            f"integration {row['integration_status']})"
+        )
+    return ShopSession(ctx, res, row, _client(res, row))
+
+
+def _client(res: SyncResources, row: asyncpg.Record) -> BaseClient:
+    tokens = None
+    if load(row["platform"]).client.uses_tokens:
+        if res.keyring is None:
+            raise ConfigError("NFSYNC_SECRET_KEYS is not set: account tokens cannot be decrypted")
+        tokens = AccountTokenProvider(res.pool, res.keyring, row["account_id"])
+    client = res.factory.client(row, shop=shop_ref(row), tokens=tokens)
+    if tokens is not None:
+        tokens.bind(client.refresh_access)
+    return client

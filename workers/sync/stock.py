@@ -1,0 +1,97 @@
+"""inventory_sync and price_sync: the CRM's current values of mapped variants, pushed only where they differ from
+what was last pushed (``filter_criteria.force`` pushes them all).
+
+Stock is the absolute available quantity (on hand - reserved) after the shop's rules (config.inventory: safety
+buffer, allocation percentage, zero-below threshold); a variant no longer active on the channel is pushed 0. Prices
+are the merchant-currency ``"VariantPrice"``, two decimals; each connector writes them in its platform's format
+(Shopee integers where the region has no decimals, Lazada and TikTok strings, WooCommerce ``regular_price``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base.errors import PermanentError
+from workers import crm
+from workers.engine.handlers import TaskContext
+from workers.sync.catalog import ValueChange
+from workers.sync.common import run_shop_task
+from workers.sync.logs import ItemLog
+from workers.sync.rules import StockRules, ids, money
+from workers.sync.session import ShopSession
+from workers.sync.values import push_values, units
+
+
+async def inventory_sync(ctx: TaskContext) -> dict[str, Any]:
+    return await run_shop_task(ctx, _inventory)
+
+
+async def price_sync(ctx: TaskContext) -> dict[str, Any]:
+    return await run_shop_task(ctx, _prices)
+
+
+async def _values(shop: ShopSession) -> list[crm.VariantValue]:
+    channel = shop.row["sale_channel_id"]
+    if not channel:
+        raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
+    variant_ids = ids(shop.ctx.task.filter_criteria, "variant_ids") or None
+    async with shop.pool.acquire() as conn:
+        _, currency = await crm.channel_merchant(conn, channel)
+        return await crm.variant_values(conn, shop.shop_id, variant_ids, currency)
+
+
+def stock_changes(values: list[crm.VariantValue], rules: StockRules, *, force: bool) -> list[ValueChange]:
+    changes = []
+    for v in values:
+        quantity = rules.quantity(v.available) if v.active else 0
+        if force or quantity != v.last_pushed_stock:
+            changes.append(ValueChange(v.variant_id, v.platform_item_id, v.platform_variant_id,
+                                       v.platform_sku or v.variant_id, stock=quantity,
+                                       status="active" if v.active else "delisted"))  # fmt: skip
+    return changes
+
+
+def price_changes(values: list[crm.VariantValue], *, force: bool) -> list[ValueChange]:
+    return [
+        ValueChange(
+            v.variant_id,
+            v.platform_item_id,
+            v.platform_variant_id,
+            v.platform_sku or v.variant_id,
+            price=money(v.price),
+        )
+        for v in values
+        if v.price is not None and (force or money(v.price) != money(v.last_pushed_price))
+    ]
+
+
+async def _inventory(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
+    values = await _values(shop)
+    force = bool((shop.ctx.task.filter_criteria or {}).get("force"))
+    changes = stock_changes(values, StockRules.parse(shop.rules("inventory")), force=force)
+    return await _push(shop, items, values, changes, "inventory")
+
+
+async def _prices(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
+    values = await _values(shop)
+    force = bool((shop.ctx.task.filter_criteria or {}).get("force"))
+    for v in values:
+        if v.price is None:
+            await items.add("price", "update", "failed", entity_id=v.variant_id,
+                            error_message="missing required fields: price")  # fmt: skip
+    return await _push(shop, items, values, price_changes(values, force=force), "price")
+
+
+async def _push(
+    shop: ShopSession, items: ItemLog, values: list[crm.VariantValue], changes: list[ValueChange], entity: str
+) -> dict[str, Any]:
+    unchanged = len(values) - len(changes)
+    shop.ctx.report(total=units(changes) + unchanged)
+    changed = {c.variant_id for c in changes}
+    for v in values:
+        if v.variant_id not in changed and (entity != "price" or v.price is not None):
+            await items.add(entity, "skip", "skipped", entity_id=v.variant_id,
+                            platform_entity_id=v.platform_variant_id or v.platform_item_id,
+                            error_message="unchanged since the last push")  # fmt: skip
+    await push_values(shop, items, changes)
+    return {"changed": len(changes), "unchanged": unchanged}
