@@ -172,8 +172,9 @@ async def update_order(conn: DbConn, order_id: str, values: dict[str, Any]) -> N
 
 
 async def replace_lines(conn: DbConn, order_id: str, lines: Sequence[OrderLineRow]) -> None:
+    await conn.execute(QUERIES["crm_order_lines_delete"], order_id)
     await conn.execute(
-        QUERIES["crm_order_lines_replace"], order_id, [ln.line_no for ln in lines], [ln.variant_id for ln in lines],
+        QUERIES["crm_order_lines_insert"], order_id, [ln.line_no for ln in lines], [ln.variant_id for ln in lines],
         [ln.sku for ln in lines], [ln.name for ln in lines], [ln.quantity for ln in lines],
         [ln.unit_price for ln in lines], [ln.line_id for ln in lines],
     )  # fmt: skip

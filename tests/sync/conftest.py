@@ -11,11 +11,14 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import web
 
 from connectors.base.sandbox import SandboxBase
 from connectors.base.secret import Secret
 from connectors.base.spec import load
+from tests.api.conftest import free_port
 from tests.engine.conftest import FAST, wait_until
+from workers.api.app import api_state, build_app
 from workers.config import Settings
 from workers.crypto import Keyring
 from workers.demo_data import DemoCatalog, seed_catalog
@@ -24,6 +27,7 @@ from workers.engine.runtime import Runtime, runtime
 from workers.engine.worker import Worker
 from workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
 from workers.sync import REGISTRY
+from workers.sync.session import ShopSession, open_shop_by_id
 
 PLATFORMS = ["shopee", "lazada", "tiktok", "woocommerce"]
 
@@ -79,6 +83,15 @@ class SyncEnv:
     def write_calls(self) -> int:
         return sum(self.sandbox.counters.writes_per_sku.values())
 
+    async def session(self, task_type: str = "product_sync", direction: str = "crm_to_marketplace") -> ShopSession:
+        return await open_shop_by_id(self.worker.resources, self.shop.shop_id, task_type=task_type,
+                                     direction=direction)  # fmt: skip
+
+    async def stock(self, variant: str) -> tuple[Any, Any]:
+        row = await self.pool.fetchrow('SELECT "onHand", reserved FROM "StockLevel" WHERE "variantId" = $1', variant)
+        assert row is not None
+        return row["onHand"], row["reserved"]
+
 
 @pytest.fixture
 def sync_settings(database: Settings, keyring_text: str) -> Settings:
@@ -87,7 +100,22 @@ def sync_settings(database: Settings, keyring_text: str) -> Settings:
 
 @contextlib.asynccontextmanager
 async def sync_env(settings: Settings, platform: str, *, variants: int, rate: int = 1000,
-                   config: dict[str, Any] | None = None) -> AsyncIterator[SyncEnv]:  # fmt: skip
+                   config: dict[str, Any] | None = None, api: bool = False) -> AsyncIterator[SyncEnv]:  # fmt: skip
+    if api:
+        port = free_port()
+        settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
+        async with api_state(settings) as state:
+            runner = web.AppRunner(build_app(state), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            try:
+                async with sync_env(settings, platform, variants=variants, rate=rate, config=config) as env:
+                    base = settings.public_base_url
+                    env.sandbox.webhook_url = f"{base}/webhooks/{platform}/{env.shop.integration_id}"
+                    yield env
+            finally:
+                await runner.cleanup()
+        return
     spec = load(platform)
     sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=float("inf"))
     keyring = Keyring.from_secret(settings.secret_keys)
@@ -107,6 +135,13 @@ async def sync_env(settings: Settings, platform: str, *, variants: int, rate: in
                 yield SyncEnv(settings, rt, org, catalog, shop, worker)
             finally:
                 await worker.shutdown()
+
+
+@pytest.fixture(params=PLATFORMS)
+async def hooked(request: pytest.FixtureRequest, sync_settings: Settings) -> AsyncIterator[SyncEnv]:
+    """An environment whose sandbox pushes its webhooks to a live API."""
+    async with sync_env(sync_settings, request.param, variants=12, api=True) as made:
+        yield made
 
 
 @pytest.fixture(params=PLATFORMS)

@@ -126,7 +126,7 @@ class WakeupPublisher:
             batch.done.set_result(ok)
 
     async def _publish(self, platform: str, batch: _Batch) -> bool:
-        body = Wakeup(platform=platform, reason=",".join(sorted(batch.reasons)), task_ids=batch.ids[:MAX_HINT_IDS])
+        body = Wakeup(platform=platform, reason=",".join(sorted(batch.reasons))[:40], task_ids=batch.ids[:MAX_HINT_IDS])
         message = aio_pika.Message(
             body=body.model_dump_json().encode(),
             content_type="application/json",

@@ -8,7 +8,10 @@ at its next tick. Each leader tick:
 2. re-sent wake-ups for due tasks nobody claimed for ``redispatch_after`` seconds (a lost wake-up);
 3. rescue of expired leases (pending with the attempt counted, failed when exhausted);
 4. periodic syncs of active integrations every ``sync_interval`` minutes, with ``last_sync_at`` updated;
-5. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
+5. CRM changes (the ``crm_change_events`` outbox: stock and price of variants) turned into ``inventory_sync`` /
+   ``price_sync`` tasks with a ``variant_ids`` filter for every active shop listing the variant;
+6. periodic reconciliation of integrations whose ``config.reconcile_interval`` (minutes) is due;
+7. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
    forgotten worker rows.
 """
 
@@ -37,6 +40,9 @@ _LEADER_LOCK = 0x6E66_7379  # "nfsy"
 _RESCUE_BATCH = 500
 _REDISPATCH_BATCH = 1000
 _PERIODIC_BATCH = 100
+_CHANGES_BATCH = 2000
+_CHANGE_PRIORITY = 7
+_CHANGE_TASKS = {"stock": "inventory_sync", "price": "price_sync"}
 _PRUNE_BATCH = 5000
 _MAINTENANCE_EVERY = 300.0
 _DEAD_WORKER_SECONDS = 3600
@@ -111,6 +117,8 @@ class Scheduler:
         await self._redispatch_stale()
         await self._rescue_leases()
         await self._periodic_syncs()
+        await self.propagate_crm_changes()
+        await self._periodic_reconcile()
         if time.monotonic() - self._last_maintenance >= _MAINTENANCE_EVERY:
             await self.maintenance()
             self._last_maintenance = time.monotonic()
@@ -176,6 +184,52 @@ class Scheduler:
             )
         except (NfsyncError, ValueError) as exc:
             log.warning("scheduler.periodic_enqueue_failed", integration_id=str(integration["id"]), error=str(exc))
+
+    async def propagate_crm_changes(self) -> int:
+        """Recorded CRM stock/price changes -> one coalescing task per (shop, kind); returns the events handled."""
+        handled = 0
+        while True:
+            rows = await self._pool.fetch(QUERIES["crm_changes_take"], _CHANGES_BATCH)
+            events = {row["id"] for row in rows}
+            groups: dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str], set[str]] = defaultdict(set)
+            for row in rows:
+                if row["shop_id"] is not None:
+                    key = (row["organization_id"], row["integration_id"], row["shop_id"], row["kind"])
+                    groups[key].add(row["variant_id"])
+            for (org, integration, shop, kind), variants in groups.items():
+                await self._enqueue_change(org, integration, shop, kind, sorted(variants))
+            if events:
+                await self._pool.execute(QUERIES["crm_changes_done"], list(events))
+            handled += len(events)
+            if len(events) < _CHANGES_BATCH:
+                return handled
+
+    async def _enqueue_change(
+        self, org: uuid.UUID, integration: uuid.UUID, shop: uuid.UUID, kind: str, variants: list[str]
+    ) -> None:
+        request = EnqueueRequest(
+            organization_id=org, integration_id=integration, shop_id=shop, task_type=_CHANGE_TASKS[kind],
+            direction="crm_to_marketplace", priority=_CHANGE_PRIORITY, filter_criteria={"variant_ids": variants},
+        )  # fmt: skip
+        try:
+            await self._service.enqueue(request)
+        except (NfsyncError, ValueError) as exc:
+            log.warning("scheduler.change_enqueue_failed", shop_id=str(shop), kind=kind, error=str(exc))
+
+    async def _periodic_reconcile(self) -> None:
+        for integration in await self._pool.fetch(QUERIES["reconcile_due_integrations"], _PERIODIC_BATCH):
+            for shop in await self._pool.fetch(QUERIES["active_shops_of_integration"], integration["id"]):
+                request = EnqueueRequest(
+                    organization_id=integration["organization_id"], integration_id=integration["id"],
+                    shop_id=shop["id"], task_type="product_sync", direction="crm_to_marketplace", priority=2,
+                    filter_criteria={"reconcile": True},
+                )  # fmt: skip
+                try:
+                    await self._service.enqueue(request)
+                except (NfsyncError, ValueError) as exc:
+                    log.warning("scheduler.reconcile_enqueue_failed", shop_id=str(shop["id"]), error=str(exc))
+            await self._pool.execute(QUERIES["reconcile_touch"], integration["id"])
+            log.info("scheduler.periodic_reconcile", integration_id=str(integration["id"]))
 
     async def maintenance(self) -> None:
         """Partitions ahead, retention, forgotten workers."""

@@ -98,9 +98,11 @@ SELECT id, status FROM "SalesOrder" WHERE "sourcePlatform" = $1 AND "sourceShopI
 -- name: crm_order_update
 UPDATE "SalesOrder" SET status = $2, subtotal = $3, "shippingFee" = $4, total = $5, buyer = $6 WHERE id = $1;
 
--- name: crm_order_lines_replace
--- The lines as the platform has them now: delete and insert in the order's transaction.
-WITH gone AS (DELETE FROM "SalesOrderLine" WHERE "orderId" = $1)
+-- name: crm_order_lines_delete
+DELETE FROM "SalesOrderLine" WHERE "orderId" = $1;
+
+-- name: crm_order_lines_insert
+-- The lines as the platform has them now (after crm_order_lines_delete, in the order's transaction).
 INSERT INTO "SalesOrderLine" ("orderId", "lineNo", "variantId", sku, name, quantity, "unitPrice", total,
                               "externalLineId")
 SELECT $1, l.line_no, l.variant_id, l.sku, l.name, l.quantity, l.unit_price, l.quantity * l.unit_price, l.line_id

@@ -93,7 +93,7 @@ async def _incremental(shop: ShopSession, store: OrderStore, filters: dict[str, 
     start, end = order_window(filters)
     explicit = start is not None
     rules = shop.rules("orders")
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # windows end on whole seconds, as platforms count
     end = min(end or now, now)
     if start is None:
         cursor = shop.row["order_cursor_at"]
