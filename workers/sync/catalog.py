@@ -118,11 +118,15 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
     if category is None:
         decision.action, decision.reason = "fail", "missing required fields: platform category (config.catalog)"
         return decision
+    # mapped variants no longer active stay on the listing at zero stock (they come back with their history)
+    kept = [v for v in product.variants if not v.active and _missing(v) is None and v.variant_id in mappings
+            and mappings[v.variant_id].status in ("active", "delisted")]  # fmt: skip
     try:
         draft = ListingDraft(
             name=product.name, description=product.description, category_id=category,
             variants=[VariantDraft(sku=str(v.sku), price=money(v.price) or Decimal(0),
-                                   stock=stock.quantity(v.available), options=v.options) for v in valid],
+                                   stock=stock.quantity(v.available) if v.active else 0, options=v.options)
+                      for v in [*valid, *kept]],
         )  # fmt: skip
     except ValidationError as exc:
         decision.action = "fail"
@@ -133,7 +137,7 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
               and mappings[v.variant_id].status in ("active", "delisted")}  # fmt: skip
     items = {m.platform_item_id for m in mapped.values()} | {m.platform_item_id for m in live}
     if not mapped:
-        decision.action = "create"
+        decision.action, decision.delists = "create", []
         return decision
     decision.item_id = max(items, key=lambda i: sum(1 for m in mapped.values() if m.platform_item_id == i))
     same_content = (
@@ -142,16 +146,18 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
         and all(m.last_pushed_hash == decision.content_hash for m in mapped.values())
     )
     if not same_content:
-        decision.action = "update"
+        decision.action, decision.delists = "update", []  # the update writes the zero stock itself
         return decision
-    decision.changes = _value_changes(valid, mapped, draft)
+    decision.changes = _value_changes(valid, mapped, draft.variants[: len(valid)])
     decision.action = "values" if decision.changes or delists else "skip"
     return decision
 
 
-def _value_changes(valid: list[CrmVariant], mapped: dict[str, Mapping], draft: ListingDraft) -> list[ValueChange]:
+def _value_changes(
+    valid: list[CrmVariant], mapped: dict[str, Mapping], wanted_variants: list[VariantDraft]
+) -> list[ValueChange]:
     changes = []
-    for variant, wanted in zip(valid, draft.variants, strict=True):
+    for variant, wanted in zip(valid, wanted_variants, strict=True):
         mapping = mapped[variant.variant_id]
         price = wanted.price if money(mapping.last_pushed_price) != wanted.price else None
         quantity = wanted.stock if mapping.last_pushed_stock != wanted.stock or mapping.status != "active" else None

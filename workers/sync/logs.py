@@ -101,6 +101,4 @@ class ItemLog:
 
 
 def _reason(message: str | None) -> str:
-    """The reason without per-item detail: the first clause of the message."""
-    text = (message or "unknown error").strip()
-    return text.split(": ", 1)[-1][:200] if text.count(": ") == 1 else text[:200]
+    return (message or "unknown error").strip()[:200]

@@ -91,7 +91,7 @@ async def push_catalog(shop: ShopSession, items: ItemLog, filters: dict[str, Any
 
 
 def _units(decision: Decision) -> int:
-    listing = 1 if decision.action in ("create", "update", "skip", "fail") else 0
+    listing = 1 if decision.action in ("create", "update", "skip") or decision.reason else 0
     return listing + len(decision.invalid) + units(decision.changes) + units(decision.delists)
 
 
@@ -104,7 +104,7 @@ async def _log_quiet(items: ItemLog, d: Decision) -> None:
     if d.action == "skip":
         await items.add("product", "skip", "skipped", entity_id=pid, platform_entity_id=d.item_id,
                         error_message=d.reason or "unchanged since the last push")  # fmt: skip
-    elif d.action == "fail":
+    elif d.action == "fail" and d.reason:
         await items.add("product", "create" if d.item_id is None else "update", "failed", entity_id=pid,
                         error_message=d.reason)  # fmt: skip
 
@@ -142,17 +142,18 @@ def _rows(d: Decision, listing: Listing) -> tuple[list[MappingRow], list[str]]:
     assert d.draft is not None
     by_sku = {v.sku: v for v in listing.variants}
     single = len(listing.variants) == 1 and len(d.draft.variants) == 1
-    crm_variants = [v for v in d.product.variants if v.active and v.sku in {x.sku for x in d.draft.variants}]
-    by_crm_sku = {str(v.sku): v for v in crm_variants}
+    by_crm_sku = {str(v.sku): v for v in d.product.variants if v.sku in {x.sku for x in d.draft.variants}}
     rows, missing = [], []
     for wanted in d.draft.variants:
         found = by_sku.get(wanted.sku) or (listing.variants[0] if single else None)
         if found is None:
             missing.append(wanted.sku)
             continue
+        crm_variant = by_crm_sku[wanted.sku]
         rows.append(MappingRow(
-            d.product.product_id, by_crm_sku[wanted.sku].variant_id, listing.platform_item_id,
-            found.platform_variant_id, found.sku or wanted.sku, d.content_hash, wanted.price, wanted.stock,
+            d.product.product_id, crm_variant.variant_id, listing.platform_item_id, found.platform_variant_id,
+            found.sku or wanted.sku, d.content_hash, wanted.price, wanted.stock,
+            "active" if crm_variant.active else "delisted",
         ))  # fmt: skip
     return rows, missing
 
