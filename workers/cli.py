@@ -122,9 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(sub)
     add_api_command(sub)
     add_status_command(sub)
+    from workers.sync.commands import add_sync_commands
+
+    add_sync_commands(sub)
     from workers.bench import add_commands as add_bench_commands
 
     add_bench_commands(sub)
+    from workers.demo import add_command as add_demo_command
+
+    add_demo_command(sub)
     return parser
 
 

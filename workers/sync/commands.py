@@ -1,0 +1,123 @@
+"""`nfsync plan` (what a sync would do, no writes anywhere) and `nfsync reconcile` (CRM vs platform, with --fix)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+from connectors.base.errors import ValidationFailed
+from workers import crm
+from workers.config import Settings
+from workers.engine.models import NATURAL_DIRECTION
+from workers.engine.runtime import runtime
+from workers.sync.catalog import ValueChange
+from workers.sync.products import plan_catalog
+from workers.sync.reconcile import apply_fixes, reconcile_shop
+from workers.sync.rules import StockRules
+from workers.sync.session import ShopSession, open_resources, open_shop_by_id
+from workers.sync.stock import price_changes, stock_changes
+
+PLAN_TYPES = ("product_sync", "inventory_sync", "price_sync")
+
+
+def _shop_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ValidationFailed(f"--shop must be a marketplace_shops id (uuid), got {text!r}") from None
+
+
+def _filters(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"--filter is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValidationFailed("--filter must be a JSON object")
+    return value
+
+
+async def plan(shop: ShopSession, task_type: str, filters: dict[str, Any] | None) -> dict[str, Any]:
+    """The actions a sync would take, computed from the CRM and the mappings only (no platform call, no write)."""
+    if task_type == "product_sync":
+        decisions = await plan_catalog(shop, filters or {})
+        counts = Counter(d.action for d in decisions)
+        return {"task_type": task_type, "summary": dict(counts), "items": [d.describe() for d in decisions]}
+    channel = shop.row["sale_channel_id"]
+    variant_ids = (filters or {}).get("variant_ids")
+    async with shop.pool.acquire() as conn:
+        _, currency = await crm.channel_merchant(conn, channel)
+        values = await crm.variant_values(conn, shop.shop_id, variant_ids, currency)
+    force = bool((filters or {}).get("force"))
+    if task_type == "inventory_sync":
+        changes = stock_changes(values, StockRules.parse(shop.rules("inventory")), force=force)
+    else:
+        changes = price_changes(values, force=force)
+    return {"task_type": task_type, "summary": {"update": len(changes), "skip": len(values) - len(changes)},
+            "items": [_change(c) for c in changes]}  # fmt: skip
+
+
+def _change(change: ValueChange) -> dict[str, Any]:
+    value = change.stock if change.stock is not None else change.price
+    return {"variant_id": change.variant_id, "platform_item_id": change.platform_item_id, "sku": change.sku,
+            "action": "update", "value": str(value)}  # fmt: skip
+
+
+async def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
+    shop_id, filters = _shop_id(args.shop), _filters(args.filter)
+    async with runtime(settings, "nfsync-plan", broker="none", pool_size=3) as rt, \
+            open_resources(settings, rt.pool) as res:  # fmt: skip
+        shop = await open_shop_by_id(res, shop_id, task_type=args.task_type,
+                                     direction=NATURAL_DIRECTION[args.task_type], filters=filters)  # fmt: skip
+        result = await plan(shop, args.task_type, filters)
+    if args.json:
+        print(json.dumps(result, default=str))
+        return 0
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(result["summary"].items()))
+    print(f"{args.task_type} for shop {shop_id}: {summary}")
+    for item in result["items"]:
+        if item["action"] != "skip" or args.verbose:
+            print("  " + "  ".join(f"{k}={v}" for k, v in item.items()))
+    return 0
+
+
+async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    shop_id = _shop_id(args.shop)
+    async with runtime(settings, "nfsync-reconcile", broker="optional", pool_size=3) as rt, \
+            open_resources(settings, rt.pool) as res:  # fmt: skip
+        shop = await open_shop_by_id(res, shop_id)
+        diffs, counts = await reconcile_shop(shop, order_days=args.order_days)
+        fixes = await apply_fixes(shop, rt.service, diffs) if args.fix and diffs else []
+    if args.json:
+        print(json.dumps({"shop_id": str(shop_id), "compared": counts, "differences": [d.row() for d in diffs],
+                          "fix_tasks": [str(t) for t in fixes]}))  # fmt: skip
+    else:
+        compared = ", ".join(f"{k} {v}" for k, v in counts.items())
+        print(f"shop {shop_id}: {len(diffs)} difference(s) ({compared})")
+        for d in diffs:
+            print(f"  {d.kind:<17} crm={d.entity_id or '-'} platform={d.platform_id or '-'} "
+                  f"crm_value={d.crm_value or '-'} platform_value={d.platform_value or '-'}")  # fmt: skip
+        if fixes:
+            print(f"enqueued {len(fixes)} fix task(s): {', '.join(str(t) for t in fixes)}")
+    return 1 if diffs and not args.fix else 0
+
+
+def add_sync_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan_cmd = sub.add_parser("plan", help="dry run: what a sync of one shop would create, update, skip (no writes)")
+    plan_cmd.add_argument("--shop", required=True, help="marketplace_shops id")
+    plan_cmd.add_argument("--task-type", required=True, choices=PLAN_TYPES)
+    plan_cmd.add_argument("--filter", default=None, help="filter_criteria as JSON")
+    plan_cmd.add_argument("--verbose", action="store_true", help="list skipped items too")
+    plan_cmd.add_argument("--json", action="store_true", help="one JSON object")
+    plan_cmd.set_defaults(handler=cmd_plan)
+    rec = sub.add_parser("reconcile", help="compare CRM and platform for one shop; --fix enqueues the syncs")
+    rec.add_argument("--shop", required=True, help="marketplace_shops id")
+    rec.add_argument("--fix", action="store_true", help="enqueue the syncs that close the differences")
+    rec.add_argument("--order-days", type=int, default=3, help="how many days of orders to compare (default 3)")
+    rec.add_argument("--json", action="store_true", help="one JSON object")
+    rec.set_defaults(handler=cmd_reconcile)
