@@ -827,11 +827,13 @@ COMMENT ON COLUMN crm_change_events.created_at IS 'When the change was recorded 
 CREATE FUNCTION nfsync_record_crm_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO crm_change_events (variant_id, kind) VALUES (NEW."variantId", TG_ARGV[0]);
+    PERFORM pg_notify('nfsync_crm_changes', '');  -- collapsed to one per transaction by PostgreSQL
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION nfsync_record_crm_change() IS
-    'nfsync: AFTER trigger of "StockLevel" / "VariantPrice": records the variant in crm_change_events.';
+    'nfsync: AFTER trigger of "StockLevel" / "VariantPrice": records the variant in crm_change_events and notifies '
+    'channel nfsync_crm_changes, on which the scheduler leader listens to push changes at once.';
 CREATE TRIGGER "StockLevel_nfsync_insert" AFTER INSERT ON "StockLevel"
     FOR EACH ROW EXECUTE FUNCTION nfsync_record_crm_change('stock');
 CREATE TRIGGER "StockLevel_nfsync_update" AFTER UPDATE ON "StockLevel"

@@ -39,6 +39,7 @@ from workers.engine.models import NATURAL_DIRECTION, PLATFORMS, TASK_TYPES, Enqu
 from workers.engine.runtime import runtime
 from workers.engine.seed import seed_platform_shops
 from workers.engine.service import TaskService
+from workers.sync_bench import add_commands as add_sync_commands
 from workers.webhook_bench import add_commands as add_webhook_commands
 
 BENCH_PLATFORMS = PLATFORMS[:4]
@@ -181,6 +182,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     add_connector_commands(sub, bench)
     add_webhook_commands(bench)
+    add_sync_commands(bench)
     dispatch = bench.add_parser("dispatch", help="task engine throughput with no-op handlers")
     dispatch.add_argument("--tasks", type=int, default=20_000)
     dispatch.add_argument("--workers", type=int, default=2, help="worker processes")

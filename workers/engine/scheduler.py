@@ -9,7 +9,8 @@ at its next tick. Each leader tick:
 3. rescue of expired leases (pending with the attempt counted, failed when exhausted);
 4. periodic syncs of active integrations every ``sync_interval`` minutes, with ``last_sync_at`` updated;
 5. CRM changes (the ``crm_change_events`` outbox: stock and price of variants) turned into ``inventory_sync`` /
-   ``price_sync`` tasks with a ``variant_ids`` filter for every active shop listing the variant;
+   ``price_sync`` tasks with a ``variant_ids`` filter for every active shop listing the variant - also at once,
+   between ticks, when the leader's session hears ``NOTIFY nfsync_crm_changes`` (sent by the outbox trigger);
 6. periodic reconciliation of integrations whose ``config.reconcile_interval`` (minutes) is due;
 7. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
    forgotten worker rows.
@@ -43,6 +44,7 @@ _PERIODIC_BATCH = 100
 _CHANGES_BATCH = 2000
 _CHANGE_PRIORITY = 7
 _CHANGE_TASKS = {"stock": "inventory_sync", "price": "price_sync"}
+_CHANGE_CHANNEL = "nfsync_crm_changes"
 _PRUNE_BATCH = 5000
 _MAINTENANCE_EVERY = 300.0
 _DEAD_WORKER_SECONDS = 3600
@@ -58,6 +60,7 @@ class Scheduler:
         self._last_tick: datetime = utcnow()
         self._last_maintenance = 0.0
         self._stopping = asyncio.Event()
+        self._changed = asyncio.Event()
         self.is_leader = False
         self.ticks = 0
 
@@ -83,10 +86,28 @@ class Scheduler:
             except _DB_ERRORS as exc:
                 log.warning("scheduler.tick_failed", error=str(exc) or type(exc).__name__)
                 await self._step_down()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.settings.scheduler_tick)
+            await self._until_next_tick()
         await self._step_down()
         log.info("scheduler.stopped")
+
+    async def _until_next_tick(self) -> None:
+        """Sleep one tick; CRM changes heard meanwhile are propagated at once."""
+        deadline = time.monotonic() + self.settings.scheduler_tick
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            waits = [asyncio.ensure_future(self._stopping.wait()), asyncio.ensure_future(self._changed.wait())]
+            await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waits:
+                waiter.cancel()
+            if self._changed.is_set() and not self._stopping.is_set():
+                self._changed.clear()
+                try:
+                    if self.is_leader:
+                        await self.propagate_crm_changes()
+                except _DB_ERRORS as exc:
+                    log.warning("scheduler.tick_failed", error=str(exc) or type(exc).__name__)
+
+    def _on_change(self, *_: object) -> None:
+        self._changed.set()
 
     async def _ensure_leadership(self) -> bool:
         """Leader while our dedicated session holds the advisory lock; a standby retries on the same session."""
@@ -98,6 +119,7 @@ class Scheduler:
             await conn.fetchval("SELECT 1")  # the session is alive, so the lock is still ours
             return True
         if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+            await conn.add_listener(_CHANGE_CHANNEL, self._on_change)
             self.is_leader, self._last_tick = True, utcnow()
             log.info("scheduler.became_leader")
         return self.is_leader

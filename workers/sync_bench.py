@@ -1,0 +1,251 @@
+"""`nfsync bench sync`: the sync handlers against an in-process sandbox over real HTTP, with the real task engine
+(PostgreSQL, RabbitMQ), the PostgreSQL rate limiter, a worker and the scheduler, in a throw-away database.
+
+1. Full push of ``--variants`` variants to a sandbox enforcing ``--rate-limit`` calls/s (the integration set to the
+   same rate): time from the task's start to its completion, against the theoretical minimum - for every limiter
+   key (app, shop, endpoint class) the calls made through it divided by its rate, the largest of those. Target: the
+   ratio <= 1.05, and no throttled response.
+2. Unchanged re-sync of ``--resync-variants`` variants (pushed first to an unthrottled sandbox): write calls (target
+   0) and duration (target <= 3 s).
+3. CRM stock change -> sandbox updated, with the scheduler and the worker running: ``--changes`` changes one after
+   another, each timed from the committed ``UPDATE "StockLevel"`` until the sandbox shows the new quantity; p50 /
+   p95 (target p95 <= 5 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from connectors.base.auth import RateLimiter
+from connectors.base.sandbox import SandboxBase
+from connectors.base.secret import Secret
+from connectors.base.spec import load
+from workers.config import Settings
+from workers.crypto import Keyring, generate_key_entry
+from workers.db.schema import drop_database, init_database
+from workers.demo_data import DemoCatalog, seed_catalog
+from workers.engine.models import EnqueueRequest
+from workers.engine.runtime import Runtime, runtime
+from workers.engine.scheduler import Scheduler
+from workers.engine.worker import Worker
+from workers.marketplaces import ClientFactory
+from workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
+from workers.sync import REGISTRY
+from workers.sync.session import SyncResources
+
+DEADLINE = 900.0
+
+
+@dataclass
+class CountingLimiter:
+    """The real limiter, counting acquisitions per key and remembering each key's rate."""
+
+    inner: RateLimiter
+    calls: Counter[str] = field(default_factory=Counter)
+    rates: dict[str, float] = field(default_factory=dict)
+
+    async def acquire(self, key: str, rate: float) -> None:
+        self.calls[key] += 1
+        self.rates[key] = rate
+        await self.inner.acquire(key, rate)
+
+    async def throttled(self, key: str, retry_after: float) -> None:
+        await self.inner.throttled(key, retry_after)
+
+    def minimum_seconds(self) -> float:
+        return max((count / self.rates[key] for key, count in self.calls.items()), default=0.0)
+
+
+@dataclass
+class Bench:
+    settings: Settings
+    rt: Runtime
+    keyring: Keyring
+    org: uuid.UUID
+    resources: SyncResources
+    limiter: CountingLimiter
+
+
+@contextlib.asynccontextmanager
+async def _bench(settings: Settings, platform: str) -> AsyncIterator[Bench]:
+    keyring = Keyring.from_secret(settings.secret_keys)
+    async with runtime(settings, "nfsync-bench-sync", pool_size=16) as rt, \
+            REGISTRY.open_resources(settings, rt.pool) as base:  # fmt: skip
+        limiter = CountingLimiter(base.limiter)
+        resources = SyncResources(settings, rt.pool, keyring, limiter, ClientFactory(keyring, limiter))
+        org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('sync bench') RETURNING id")
+        worker = Worker(settings, REGISTRY, [platform], pool=rt.pool, connection=rt.connection, concurrency=8,
+                        resources=resources)  # fmt: skip
+        await worker.start()
+        try:
+            async with Scheduler(settings, rt.pool, rt.service).running():
+                yield Bench(settings, rt, keyring, org, resources, limiter)
+        finally:
+            await worker.shutdown()
+            await resources.factory.close()
+
+
+async def _shop(
+    bench: Bench, sandbox: SandboxBase, variants: int, rate: int, name: str
+) -> tuple[DemoCatalog, ConnectedShop]:
+    async with bench.rt.pool.acquire() as conn:
+        catalog = await seed_catalog(conn, variants=variants, name=name)
+        integration = await create_integration(conn, bench.keyring, bench.org, sandbox, name=name, rate_limit=rate)
+    shop_number = str(700000 + uuid.uuid4().int % 100000)
+    shop = await connect_shop(bench.rt.pool, bench.keyring, bench.org, integration, sandbox,
+                              platform_shop_id=shop_number, channel_id=catalog.sale_channel_id)  # fmt: skip
+    await bench.rt.pool.execute("DELETE FROM crm_change_events")  # the seed's own rows: nothing is listed yet
+    return catalog, shop
+
+
+async def _run(
+    bench: Bench, shop: ConnectedShop, task_type: str, filters: dict[str, Any] | None = None
+) -> asyncpg.Record:
+    request = EnqueueRequest(
+        organization_id=bench.org,
+        integration_id=shop.integration_id,
+        shop_id=shop.shop_id,
+        task_type=task_type,
+        direction="crm_to_marketplace",
+        filter_criteria=filters,
+    )
+    task_id = (await bench.rt.service.enqueue(request)).task_id
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        row = await bench.rt.pool.fetchrow("SELECT * FROM sync_tasks WHERE id = $1", task_id)
+        if row is not None and row["status"] in ("completed", "failed", "cancelled"):
+            if row["status"] != "completed" or row["error_message"]:
+                raise RuntimeError(f"{task_type} ended {row['status']}: {row['error_message']}")
+            return row
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"{task_type} did not finish within {DEADLINE} s")
+
+
+def _seconds(row: asyncpg.Record) -> float:
+    return float((row["completed_at"] - row["started_at"]).total_seconds())
+
+
+async def full_push(bench: Bench, platform: str, variants: int, rate: int) -> tuple[dict[str, Any], Any]:
+    spec = load(platform)
+    sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=float(rate))
+    await sandbox.start()
+    catalog, shop = await _shop(bench, sandbox, variants, rate, f"{platform} rate {rate}")
+    bench.limiter.calls.clear()
+    row = await _run(bench, shop, "product_sync")
+    seconds, minimum = _seconds(row), bench.limiter.minimum_seconds()
+    listed = sum(len(listing.variants) for listing in shop.sb_shop.listings.values())
+    result = {
+        "variants": variants, "listed": listed, "rate_limit": rate, "calls": sum(bench.limiter.calls.values()),
+        "throttled": sandbox.counters.throttled, "seconds": round(seconds, 2),
+        "theoretical_min_seconds": round(minimum, 2), "ratio": round(seconds / minimum, 3) if minimum else None,
+        "target_ratio": 1.05,
+    }  # fmt: skip
+    return result, (sandbox, catalog, shop)
+
+
+async def unchanged_resync(bench: Bench, platform: str, variants: int) -> dict[str, Any]:
+    spec = load(platform)
+    sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=float("inf"))
+    async with sandbox.running():
+        _, shop = await _shop(bench, sandbox, variants, 5000, f"{platform} resync")
+        first = await _run(bench, shop, "product_sync")
+        writes = sum(sandbox.counters.writes_per_sku.values()) + sandbox.counters.creates
+        requests = sandbox.counters.requests
+        started = time.perf_counter()
+        again = await _run(bench, shop, "product_sync")
+        wall = time.perf_counter() - started
+        return {
+            "variants": variants, "first_push_seconds": round(_seconds(first), 2),
+            "write_calls": sum(sandbox.counters.writes_per_sku.values()) + sandbox.counters.creates - writes,
+            "calls": sandbox.counters.requests - requests, "seconds": round(_seconds(again), 3),
+            "wall_seconds_incl_dispatch": round(wall, 3), "target_write_calls": 0, "target_seconds": 3.0,
+        }  # fmt: skip
+
+
+async def stock_latency(bench: Bench, pushed: Any, changes: int) -> dict[str, Any]:
+    sandbox, catalog, shop = pushed
+    latencies = []
+    for index in range(changes):
+        variant = catalog.variant_ids[(index * 7) % len(catalog.variant_ids)]
+        quantity = 300 + index
+        started = time.perf_counter()
+        await bench.rt.pool.execute('UPDATE "StockLevel" SET "onHand" = $2, reserved = 0 WHERE "variantId" = $1',
+                                    variant, quantity)  # fmt: skip
+        await _until_stock(sandbox, shop, catalog.skus[variant], quantity)
+        latencies.append(time.perf_counter() - started)
+    ordered = sorted(latencies)
+    return {
+        "changes": changes, "p50_s": round(statistics.median(ordered), 3),
+        "p95_s": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 3), "max_s": round(ordered[-1], 3),
+        "target_p95_s": 5.0,
+    }  # fmt: skip
+
+
+async def _until_stock(sandbox: SandboxBase, shop: ConnectedShop, sku: str, quantity: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = sandbox.find_variant(shop.sb_shop, sku)
+        if found is not None and found[1].stock == quantity:
+            return
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"the stock of {sku} did not reach the sandbox within 60 s")
+
+
+async def run_sync_bench(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    name = settings.database_name + "_syncbench"
+    bench_settings = settings.model_copy(update={
+        "database_url": settings.database_url_for(name),
+        "secret_keys": settings.secret_keys or Secret(generate_key_entry("bench")),
+    })  # fmt: skip
+    await drop_database(settings, name)
+    await init_database(bench_settings)
+    try:
+        async with _bench(bench_settings, args.platform) as bench:
+            push, pushed = await full_push(bench, args.platform, args.variants, args.rate_limit)
+            try:
+                latency = await stock_latency(bench, pushed, args.changes)
+            finally:
+                await pushed[0].stop()
+            resync = await unchanged_resync(bench, args.platform, args.resync_variants)
+    finally:
+        await drop_database(settings, name)
+    return {"scenario": "sync", "platform": args.platform, "full_push": push, "unchanged_resync": resync,
+            "stock_change_latency": latency}  # fmt: skip
+
+
+async def cmd_bench_sync(settings: Settings, args: argparse.Namespace) -> int:
+    result = await run_sync_bench(settings, args)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for section, values in result.items():
+        if isinstance(values, dict):
+            print(f"{section}:")
+            for key, value in values.items():
+                print(f"  {key:>28}: {value}")
+        else:
+            print(f"{section}: {values}")
+    return 0
+
+
+def add_commands(bench: Any) -> None:
+    command = bench.add_parser("sync", help="full push vs the rate-limit minimum, unchanged re-sync, stock latency")
+    command.add_argument("--platform", required=True, choices=["shopee", "lazada", "tiktok", "woocommerce"])
+    command.add_argument("--variants", type=int, default=2000, help="variants in the full push")
+    command.add_argument("--rate-limit", type=int, default=50, help="calls per second the sandbox allows")
+    command.add_argument("--resync-variants", type=int, default=10_000, help="variants in the unchanged re-sync")
+    command.add_argument("--changes", type=int, default=20, help="stock changes timed")
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(handler=cmd_bench_sync)
