@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from workers.db.connect import DbConn
+from workers.db.queries import QUERIES
 
 CATEGORIES = [("ao", "Áo", "Shirts"), ("quan", "Quần", "Trousers"), ("giay", "Giày", "Shoes"),
               ("tui", "Túi xách", "Bags"), ("phu-kien", "Phụ kiện", "Accessories")]  # fmt: skip
@@ -81,6 +82,7 @@ async def seed_catalog(conn: DbConn, *, variants: int, name: str = "Demo Fashion
         number += 1
     for table, values in rows.tables.items():
         await conn.copy_records_to_table(table, records=values, columns=_COLUMNS[table])
+    await conn.execute(QUERIES["demo_analyze_catalog"])  # a bulk load: planner statistics now, not at autovacuum
     return catalog
 
 

@@ -28,3 +28,7 @@ INSERT INTO marketplace_shops (organization_id, account_id, platform, shop_id, s
                                sale_channel_id, shop_data)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING id;
+
+-- name: demo_analyze_catalog
+ANALYZE "Product", "ProductVariant", "ProductInfo", "ProductIdentifier", "ProductOption", "ProductOptionValue",
+        "ProductVariantOption", "VariantPrice", "StockLevel", "SaleChannelProduct", "Category";
