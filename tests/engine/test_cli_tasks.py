@@ -67,7 +67,7 @@ async def test_enqueue_bad_input_is_one_line(world: World) -> None:
 
 
 async def test_worker_refuses_to_start_without_handlers(world: World) -> None:
-    result = await _run(world, "worker", "--platform", "shopee")
+    result = await _run(world, "worker", "--platform", "shopee", "--handlers", "tests.engine.empty_registry:REGISTRY")
     assert result.returncode == 1 and "no handlers registered" in result.stderr
     result = await _run(world, "worker", "--platform", "ebay", "--handlers", "workers.engine.diagnostics:REGISTRY")
     assert result.returncode == 1 and "unknown platform(s): ebay" in result.stderr
