@@ -2,6 +2,7 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
+DEMO_ARGS ?=
 
 .PHONY: install test lint typecheck pytest demo clean
 
@@ -26,10 +27,10 @@ pytest: install
 ## test: lint, type-check and the full test suite against the local PostgreSQL and RabbitMQ
 test: lint typecheck pytest
 
-## demo: not available yet - it arrives with the sync issue (#6)
-demo:
-	@echo "make demo is not available yet: the end-to-end demo arrives with the sync handlers (issue #6)." >&2
-	@exit 2
+## demo: the whole service end to end against the four sandboxes (extra flags: make demo DEMO_ARGS="--json")
+demo: install
+	bash scripts/services.sh
+	$(BIN)/nfsync demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -101,3 +101,26 @@ def _now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC).replace(microsecond=0)
+
+
+async def test_concurrent_order_pushes_for_one_shop_all_arrive(hooked: SyncEnv) -> None:
+    """Ten pushes at once race on the shop's pending order_sync; none may be stored without its task."""
+    env = hooked
+    assert (await env.run("product_sync"))["status"] == "completed"
+    sku = env.catalog.skus[env.catalog.variant_ids[0]]
+    orders = [env.sandbox.add_order(env.shop.sb_shop, [{"sku": sku, "quantity": 1}],
+                                    status=env.sandbox.initial_order_status()) for _ in range(10)]  # fmt: skip
+    for order in orders:
+        env.sandbox.push(env.shop.sb_shop, {"kind": "order_status_changed", "order": order})
+    await env.sandbox.drain_pushes()
+
+    async def all_imported() -> bool:
+        ids = [o.order_id for o in orders]
+        count = await env.pool.fetchval('SELECT count(*) FROM "SalesOrder" WHERE "externalOrderId" = ANY($1)', ids)
+        return int(count) == len(orders) and await _settled(env)
+
+    await wait_until(all_imported, 60, "every pushed order in the CRM")
+    orphans = await env.pool.fetchval(
+        "SELECT count(*) FROM marketplace_webhooks WHERE event_type = 'order_status_changed' AND task_id IS NULL"
+    )
+    assert orphans == 0

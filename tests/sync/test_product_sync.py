@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.sync.conftest import SyncEnv
+import pytest
+
+from tests.sync.conftest import PLATFORMS, SyncEnv, sync_env
+from workers.config import Settings
 
 
 async def test_full_push_then_unchanged_resync_writes_nothing(env: SyncEnv) -> None:
@@ -40,3 +43,16 @@ async def test_changed_price_and_stock_reach_the_sandbox(env: SyncEnv) -> None:
     assert price["result"]["changed"] == 1 and stock["result"]["changed"] == 1
     assert env.sandbox_variant(sku).price == Decimal("123000")
     assert env.sandbox_variant(sku).stock == 40
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_full_push_of_2000_variants(sync_settings: Settings, platform: str) -> None:
+    async with sync_env(sync_settings, platform, variants=2000) as env:
+        task = await env.run("product_sync", seconds=300)
+        assert task["status"] == "completed", task["error_message"]
+        assert task["successful_items"] == len(env.catalog.product_ids) and task["failed_items"] == 0
+        listed = sorted(v.sku for listing in env.listings() for v in listing.variants)
+        assert listed == sorted(env.catalog.skus.values())
+        writes = env.write_calls()
+        again = await env.run("product_sync", seconds=120)
+        assert again["status"] == "completed" and env.write_calls() == writes

@@ -16,6 +16,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,7 +206,8 @@ class WebhookIntake:
             self._wake_later([(integration["platform"], task_id)])
         return task_id
 
-    def _wake_later(self, tasks: list[tuple[str, uuid.UUID]]) -> None:
+    def _wake_later(self, hinted: Sequence[tuple[str, uuid.UUID | None]]) -> None:
+        tasks = [(p, t) for p, t in hinted if t is not None]
         for platform in {p for p, _ in tasks}:
             job = asyncio.get_running_loop().create_task(
                 self._service.wake(platform, [t for p, t in tasks if p == platform], reason="webhook")

@@ -1,22 +1,22 @@
 -- `nfsync demo` (workers/demo.py): what the live view and the summary read from the demo's own database.
 
 -- name: demo_tasks
--- Every task of the demo, oldest first: one progress bar each.
-SELECT t.id, t.shop_id, t.platform, t.task_type, t.status, t.total_items, t.processed_items, t.successful_items,
-       t.failed_items, t.error_message, t.result, t.started_at, t.completed_at, s.shop_id AS platform_shop_id
-FROM sync_tasks t
-LEFT JOIN marketplace_shops s ON s.id = t.shop_id
-ORDER BY t.created_at, t.id
-LIMIT $1;
+-- The demo's newest $1 tasks, oldest first (one progress bar each).
+SELECT * FROM (
+    SELECT t.id, t.platform, t.task_type, t.direction, t.status, t.total_items, t.processed_items, t.created_at,
+           s.shop_id AS platform_shop_id
+    FROM sync_tasks t
+    LEFT JOIN marketplace_shops s ON s.id = t.shop_id
+    ORDER BY t.created_at DESC, t.id DESC
+    LIMIT $1
+) newest
+ORDER BY created_at, id;
 
--- name: demo_shop_calls
--- Marketplace calls and throttled answers per shop, over all of its finished tasks.
-SELECT shop_id, count(*)::int AS tasks,
-       coalesce(sum((result ->> 'calls')::int), 0)::int AS calls,
-       coalesce(sum((result ->> 'throttled')::int), 0)::int AS throttled
+-- name: demo_tasks_by_id
+SELECT id, shop_id, platform, task_type, status, successful_items, failed_items, error_message, result, started_at,
+       completed_at
 FROM sync_tasks
-WHERE shop_id = ANY ($1::uuid[]) AND result IS NOT NULL
-GROUP BY shop_id;
+WHERE id = ANY ($1::uuid[]);
 
 -- name: demo_listed_variants
 -- CRM variants listed (mapped, active) per shop.

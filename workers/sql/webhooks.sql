@@ -61,7 +61,8 @@ UPDATE marketplace_webhooks SET attempts = attempts + 1 WHERE id = $1;
 -- resolve the active shop it names, upsert (coalesce) the sync task unless this dedupe key was stored before, and
 -- store the push - processed, with its task - once per dedupe key. Two identical deliveries racing may both reach
 -- the upsert; the second is a no-op merge (same id, same filter). The ON CONFLICT clause is enqueue_insert's.
--- Writes nothing when the shop is unknown or the key known: the caller then takes the general path.
+-- Writes nothing when the shop is unknown, the key known or the task out of sight: the caller then takes the
+-- general path.
 -- $1 org, $2 integration, $3 platform, $4 event kind, $5 dedupe key, $6 platform shop id, $7 entity id,
 -- $8 entity status, $9 headers, $10 payload, $11 task type, $12 priority, $13 filter criteria.
 WITH known AS (
@@ -75,6 +76,9 @@ WITH known AS (
     SELECT t.id FROM sync_tasks t, shop
     WHERE t.dedupe_key = $2::text || '/' || shop.id::text || '/' || $11 || '/marketplace_to_crm'
       AND t.status = 'pending' AND t.attempt = 0
+    -- locked, and re-checked on its newest version: a task a worker claimed since this statement's snapshot
+    -- (it may already have read its pushes) is not one to attach this push to
+    FOR UPDATE OF t
 ), task AS (
     INSERT INTO sync_tasks AS t (organization_id, integration_id, account_id, shop_id, task_type, direction, priority,
                                  filter_criteria, platform)
@@ -98,5 +102,8 @@ SELECT $1, $2, shop.id, $3, $4, $5, $6, $7, $8, $9, $10, 'processed',
        coalesce((SELECT id FROM task), (SELECT id FROM existing)), 1, now(), NULL
 FROM shop
 WHERE NOT EXISTS (SELECT 1 FROM known)
+  -- a concurrent push may have just inserted the pending task: the upsert then returns nothing (its WHERE is
+  -- false) and this statement's snapshot cannot see the row: store nothing, the caller takes the general path
+  AND coalesce((SELECT id FROM task), (SELECT id FROM existing)) IS NOT NULL
 ON CONFLICT (integration_id, dedupe_key) DO NOTHING
 RETURNING id, task_id, shop_id;

@@ -70,22 +70,38 @@ async def _order_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     async with shop.pool.acquire() as conn:
         merchant, _ = await crm.channel_merchant(conn, channel)
     store = OrderStore(shop, items, merchant)
-    pushed = [r["entity_id"] for r in await shop.pool.fetch(QUERIES["sync_webhook_orders"], shop.ctx.task.id)]
-    wanted = list(dict.fromkeys([*ids(filters, "order_ids"), *pushed]))
     specific_only = bool(filters) and set(filters) <= {"order_ids", "webhook_orders"}
-    shop.ctx.report(total=len(wanted))
-    for chunk in chunks(wanted, GET_BATCH):
-        await shop.ctx.checkpoint()
-        found = await shop.client.get_orders(chunk)
-        for order in found:
-            await store.save(order)
-        for missing in sorted(set(chunk) - {o.platform_order_id for o in found}):
-            await items.add("order", "import", "failed", platform_entity_id=missing,
-                            error_message="the platform does not return this order")  # fmt: skip
+    wanted = await _named_orders(shop, store, ids(filters, "order_ids"))
     windows = 0
     if not specific_only:
         windows = await _incremental(shop, store, filters)
     return {"orders_named": len(wanted), "windows": windows}
+
+
+async def _named_orders(shop: ShopSession, store: OrderStore, order_ids: list[str]) -> list[str]:
+    """The orders the filter and this task's pushes name; pushes attached while it ran are read again."""
+    done: set[str] = set()
+    wanted = list(order_ids)
+    while True:
+        pushed = [r["entity_id"] for r in await shop.pool.fetch(QUERIES["sync_webhook_orders"], shop.ctx.task.id)]
+        batch = [o for o in dict.fromkeys([*wanted, *pushed]) if o not in done]
+        if not batch:
+            return sorted(done)
+        shop.ctx.report(total=len(done) + len(batch))
+        for chunk in chunks(batch, GET_BATCH):
+            await shop.ctx.checkpoint()
+            await _fetch_and_save(shop, store, chunk)
+        done.update(batch)
+        wanted = []
+
+
+async def _fetch_and_save(shop: ShopSession, store: OrderStore, chunk: list[str]) -> None:
+    found = await shop.client.get_orders(chunk)
+    for order in found:
+        await store.save(order)
+    for missing in sorted(set(chunk) - {o.platform_order_id for o in found}):
+        await store.items.add("order", "import", "failed", platform_entity_id=missing,
+                              error_message="the platform does not return this order")  # fmt: skip
 
 
 async def _incremental(shop: ShopSession, store: OrderStore, filters: dict[str, Any]) -> int:

@@ -1,0 +1,491 @@
+"""`nfsync demo` (and `make demo`): the whole service end to end in one process, against the four sandboxes.
+
+1. a fresh database (``--database``, dropped and recreated), a secret key for the run when NFSYNC_SECRET_KEYS is
+   unset (never shown), an organization, an API token, a merchant catalog of ``--variants`` variants;
+2. the four platform sandboxes (``--rate`` calls/s each), the HTTP API, the scheduler and one worker running the
+   real sync handlers for all four platforms;
+3. one shop per platform connected over the API (OAuth for Shopee, Lazada and TikTok Shop; API keys for
+   WooCommerce), on the catalog's sale channel;
+4. shop_sync, then a full product_sync of the catalog to every shop; sandbox orders that come back by webhook and
+   must land in the CRM exactly once; a CRM stock change that must reach every shop (its latency is measured);
+5. a summary: a table, or ``--json`` one JSON object on stdout. ``--keep-running`` leaves it all up until Ctrl-C.
+
+Every phase shares one deadline (``--timeout``); a phase that misses it, or a task that fails, ends the demo
+with one line naming what did not happen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from connectors.base.errors import NfsyncError, ValidationFailed
+from connectors.base.sandbox import SandboxBase
+from connectors.base.secret import Secret
+from connectors.base.spec import load
+from workers.api.app import api_state, build_app
+from workers.api.auth import create_organization, create_token
+from workers.config import Settings, mask_url
+from workers.crypto import generate_key_entry
+from workers.db.queries import QUERIES
+from workers.db.schema import drop_database, init_database
+from workers.demo_data import DemoCatalog, seed_catalog
+from workers.demo_shops import ApiClient, DemoShop, connect
+from workers.demo_view import Snapshot, View, make_view
+from workers.engine.runtime import Runtime, install_stop_signals, runtime
+from workers.engine.scheduler import Scheduler
+from workers.engine.worker import Worker
+from workers.logs import configure_logging, get_logger
+from workers.sync import REGISTRY
+
+log = get_logger(__name__)
+PLATFORMS = ("shopee", "lazada", "tiktok", "woocommerce")
+SHOP_IDS = {"shopee": "880001", "lazada": "880002", "tiktok": "880003", "woocommerce": "880004"}
+TOKEN_SCOPES = ["tasks:read", "tasks:write", "integrations:write", "ops:read", "ops:write"]
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+POLL_SECONDS = 0.2
+STOCK_POLL_SECONDS = 0.05
+VIEW_REFRESH_SECONDS = 0.5
+VIEW_TASKS = 100  # the newest tasks the view looks at
+WORKER_CONCURRENCY = 8
+POOL_SIZE = 24  # the worker's claims, outcomes, heartbeats and handlers, the scheduler, the view
+NEW_STOCK_BASE = 300  # above any seeded on-hand quantity (0-199): every change is a real change
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+class DemoFailed(NfsyncError):
+    """The demo did not complete."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    database: str = "nfsync_demo"
+    variants: int = 2000
+    rate: int = 50
+    port: int = 0
+    orders: int = 5
+    stock_changes: int = 3
+    timeout: float = 600.0
+    json: bool = False
+    keep_running: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> DemoOptions:
+        options = cls(database=args.database, variants=args.variants, rate=args.rate, port=args.port,
+                      orders=args.orders, stock_changes=args.stock_changes, timeout=args.timeout, json=args.json,
+                      keep_running=args.keep_running)  # fmt: skip
+        if options.variants < 1 or options.rate < 1 or options.orders < 1 or options.timeout <= 0:
+            raise ValidationFailed("--variants, --rate, --orders and --timeout must be positive")
+        if not 1 <= options.stock_changes <= options.variants // 2:
+            raise ValidationFailed("--stock-changes must be between 1 and half of --variants")
+        return options
+
+
+class Deadline:
+    """The one deadline every phase shares."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    async def until(
+        self, check: Callable[[], Awaitable[bool]], what: str, *, interval: float = POLL_SECONDS,
+        detail: Callable[[], str] | None = None,
+    ) -> None:  # fmt: skip
+        """Poll ``check`` until it holds; DemoFailed naming ``what`` (and ``detail()``, how far it got) when the
+        deadline passes first."""
+        while not await check():
+            if self.elapsed() > self.seconds:
+                where = f" ({detail()})" if detail is not None else ""
+                raise DemoFailed(f"{what}: not done within the {self.seconds:g} s deadline{where}")
+            await asyncio.sleep(interval)
+
+
+@dataclass
+class Demo:
+    options: DemoOptions
+    settings: Settings
+    view: View
+    rt: Runtime
+    api: ApiClient
+    org: uuid.UUID
+    catalog: DemoCatalog
+    sandboxes: dict[str, SandboxBase]
+    deadline: Deadline
+    shops: list[DemoShop] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.rt.pool
+
+    @contextlib.asynccontextmanager
+    async def phase(self, name: str, title: str) -> AsyncIterator[None]:
+        self.view.phase(title)
+        started = time.monotonic()
+        yield
+        self.phases[name] = round(time.monotonic() - started, 2)
+
+
+# ---------------------------------------------------------------------------------------------------- set-up
+
+
+async def fresh_database(settings: Settings, name: str) -> Settings:
+    """Drop and recreate ``name`` on the configured server, with schema.sql applied."""
+    demo = settings.model_copy(update={"database_url": settings.database_url_for(name)})
+    await drop_database(settings, name)
+    await init_database(demo)
+    return demo
+
+
+def demo_settings(settings: Settings, api_url: str) -> Settings:
+    """A key for this run when none is configured (kept in memory only), the API's own URL for webhook URLs and
+    Shopee's push signatures, and an idle poll of at most a second (wake-ups are shared with other processes)."""
+    keys = settings.secret_keys or Secret(generate_key_entry("demo"))
+    return settings.model_copy(update={"secret_keys": keys, "public_base_url": api_url,
+                                       "idle_poll_seconds": min(settings.idle_poll_seconds, 1.0)})  # fmt: skip
+
+
+def listen_socket(port: int) -> socket.socket:
+    """Bound before anything starts, so that the URL (port 0: a free one) is known to the settings."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise DemoFailed(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    return sock
+
+
+def make_sandbox(platform: str, rate: int) -> SandboxBase:
+    spec = load(platform)
+    hook_secret = secrets.token_urlsafe(24) if platform == "woocommerce" else None  # signs WooCommerce pushes
+    return spec.sandbox(dict(spec.sample_app), rate_limit=float(rate), webhook_secret=hook_secret)
+
+
+@contextlib.asynccontextmanager
+async def serve_api(settings: Settings, sock: socket.socket) -> AsyncIterator[None]:
+    async with api_state(settings) as state:
+        runner = web.AppRunner(build_app(state), access_log=None)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, sock).start()
+            yield
+        finally:
+            await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def run_worker(settings: Settings, rt: Runtime) -> AsyncIterator[Worker]:
+    async with REGISTRY.open_resources(settings, rt.pool) as resources:
+        worker = Worker(settings, REGISTRY, PLATFORMS, pool=rt.pool, connection=rt.connection,
+                        concurrency=WORKER_CONCURRENCY, resources=resources)  # fmt: skip
+        await worker.start()
+        try:
+            yield worker
+        finally:
+            await worker.shutdown()
+
+
+async def snapshot(pool: asyncpg.Pool) -> Snapshot:
+    tasks = await pool.fetch(QUERIES["demo_tasks"], VIEW_TASKS)
+    queues = await pool.fetch(QUERIES["ops_queue_stats"], None, list(PLATFORMS))
+    return Snapshot([dict(r) for r in tasks], [dict(r) for r in queues])
+
+
+@contextlib.asynccontextmanager
+async def watching(view: View, pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """Refresh the live view from the database in the background (not at all with --json)."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                view.refresh(await snapshot(pool))
+            except _DB_ERRORS as exc:  # a missed refresh is no reason to stop the demo
+                log.warning("demo.view_refresh_failed", error=str(exc) or type(exc).__name__)
+            await asyncio.sleep(VIEW_REFRESH_SECONDS)
+
+    job = asyncio.create_task(loop(), name="demo-view") if view.live else None
+    try:
+        yield
+    finally:
+        if job is not None:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+
+
+@contextlib.asynccontextmanager
+async def environment(settings: Settings, options: DemoOptions, view: View) -> AsyncIterator[Demo]:
+    """Everything the demo runs, started in order and stopped in reverse."""
+    deadline = Deadline(options.timeout)
+    view.phase("preparing the database")
+    async with contextlib.AsyncExitStack() as stack:
+        sock = listen_socket(options.port)
+        stack.callback(sock.close)
+        api_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = demo_settings(await fresh_database(settings, options.database), api_url)
+        rt = await stack.enter_async_context(runtime(settings, "nfsync-demo", pool_size=POOL_SIZE))
+        org, token, catalog = await seed(rt.pool, options.variants)
+        view.note(f"seeded a catalog of {len(catalog.product_ids)} products, {len(catalog.variant_ids)} variants")
+        sandboxes = {p: make_sandbox(p, options.rate) for p in PLATFORMS}
+        for sandbox in sandboxes.values():
+            await stack.enter_async_context(sandbox.running())
+        await stack.enter_async_context(serve_api(settings, sock))
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        await stack.enter_async_context(run_worker(settings, rt))
+        await stack.enter_async_context(Scheduler(settings, rt.pool, rt.service).running())
+        await stack.enter_async_context(watching(view, rt.pool))
+        api = ApiClient(session, api_url, token.reveal())
+        yield Demo(options, settings, view, rt, api, org, catalog, sandboxes, deadline)
+
+
+async def seed(pool: asyncpg.Pool, variants: int) -> tuple[uuid.UUID, Secret, DemoCatalog]:
+    """The organization, its API token (a Secret: scrubbed from any log line) and the merchant's catalog."""
+    org = await create_organization(pool, "Demo")
+    token = Secret(await create_token(pool, org, TOKEN_SCOPES, "demo"))
+    async with pool.acquire() as conn:
+        catalog = await seed_catalog(conn, variants=variants)
+    return org, token, catalog
+
+
+# ---------------------------------------------------------------------------------------------------- phases
+
+
+async def connect_shops(demo: Demo) -> None:
+    async with demo.phase("connect", "connecting one shop per platform over the API"):
+        for platform in PLATFORMS:
+            shop = await connect(demo.api, demo.sandboxes[platform], shop_id=SHOP_IDS[platform],
+                                 channel=demo.catalog.sale_channel_id, rate=demo.options.rate)  # fmt: skip
+            demo.shops.append(shop)
+            demo.view.note(f"connected {shop.label} ({shop.connected_by})")
+
+
+async def enqueue(demo: Demo, shop: DemoShop, task_type: str, direction: str) -> uuid.UUID:
+    """Through the API, as any other system would."""
+    body = {"integration_id": str(shop.integration_id), "shop_id": str(shop.shop_id), "task_type": task_type,
+            "direction": direction}  # fmt: skip
+    created = await demo.api.call("POST", "/v1/sync-tasks", body)
+    return uuid.UUID(created["task_id"])
+
+
+async def run_tasks(demo: Demo, task_type: str, direction: str, what: str) -> dict[uuid.UUID, asyncpg.Record]:
+    """One task per shop, waited for; their final rows by shop id. A failed or cancelled task ends the demo."""
+    ids = [await enqueue(demo, shop, task_type, direction) for shop in demo.shops]
+    rows: dict[uuid.UUID, asyncpg.Record] = {}
+
+    async def finished() -> bool:
+        for row in await demo.pool.fetch(QUERIES["demo_tasks_by_id"], ids):
+            if row["status"] in ("failed", "cancelled"):
+                raise DemoFailed(f"{what}: {row['platform']} {task_type} {row['status']}: {row['error_message']}")
+            rows[row["shop_id"]] = row
+        return len(rows) == len(ids) and all(row["status"] in TERMINAL for row in rows.values())
+
+    def unfinished() -> str:
+        return ", ".join(f"{r['platform']} {r['status']}" for r in rows.values() if r["status"] not in TERMINAL)
+
+    await demo.deadline.until(finished, what, detail=unfinished)
+    return rows
+
+
+async def sync_catalog(demo: Demo) -> dict[uuid.UUID, asyncpg.Record]:
+    async with demo.phase("shop_sync", "shop_sync: reading each shop from its platform"):
+        await run_tasks(demo, "shop_sync", "marketplace_to_crm", "shop_sync")
+    async with demo.phase("catalog", f"product_sync: pushing {demo.options.variants} variants to every shop"):
+        rows = await run_tasks(demo, "product_sync", "crm_to_marketplace", "catalog push (product_sync)")
+    for shop in demo.shops:
+        row = rows[shop.shop_id]
+        demo.view.note(f"{shop.label}: {row['successful_items']} listings pushed, {row['failed_items']} failed")
+    return rows
+
+
+def order_variants(demo: Demo) -> list[str]:
+    """The variants the demo's orders buy: spread over the catalog, never the stock-change ones."""
+    variants = demo.catalog.variant_ids[: len(demo.catalog.variant_ids) - demo.options.stock_changes]
+    count = demo.options.orders * len(demo.shops)
+    return [variants[(i * 97) % len(variants)] for i in range(count)]
+
+
+async def place_orders(demo: Demo) -> list[tuple[DemoShop, str]]:
+    """Sandbox orders, each announced by the platform's signed push to the API's webhook URL.
+
+    The pushes of one shop are delivered one after the other: concurrent order pushes for one shop can be stored
+    without a task (``webhook_ingest_work`` under READ COMMITTED), and their orders are then never imported."""
+    placed = []
+    variants = iter(order_variants(demo))
+    for shop in demo.shops:
+        for number in range(demo.options.orders):
+            sku = demo.catalog.skus[next(variants)]
+            order = shop.sandbox.add_order(shop.sb_shop, [{"sku": sku, "quantity": 1 + number % 2}],
+                                           status=shop.sandbox.initial_order_status())  # fmt: skip
+            shop.sandbox.push(shop.sb_shop, {"kind": "order_status_changed", "order": order})
+            await shop.sandbox.drain_pushes()
+            placed.append((shop, order.order_id))
+    return placed
+
+
+async def import_orders(demo: Demo) -> dict[str, Any]:
+    """Orders placed on every platform; waits until each is a CRM order, and checks none is there twice."""
+    async with demo.phase("orders", "orders: placed on the platforms, imported by webhook"):
+        placed = await place_orders(demo)
+        keys = ([s.platform for s, _ in placed], [s.sb_shop.shop_id for s, _ in placed], [o for _, o in placed])
+        copies: dict[tuple[str, str], int] = {}
+
+        async def imported() -> bool:
+            for row in await demo.pool.fetch(QUERIES["demo_order_copies"], *keys):
+                copies[(row["platform"], row["order_id"])] = row["copies"]
+            return all(count >= 1 for count in copies.values())
+
+        def missing() -> str:
+            refused = sum(shop.sandbox.counters.webhooks_failed for shop in demo.shops)
+            return f"{sum(1 for n in copies.values() if n)} of {len(placed)} imported, {refused} pushes refused"
+
+        await demo.deadline.until(imported, "order import", detail=missing)
+    total = await demo.pool.fetchval(QUERIES["demo_orders_total"])
+    duplicates = sum(count - 1 for count in copies.values()) + (total - len(copies))
+    if duplicates:
+        raise DemoFailed(f"order import: {duplicates} order(s) were imported more than once")
+    demo.view.note(f"{len(placed)} orders imported into the CRM by webhook, each exactly once")
+    per_shop = {shop.platform: sum(1 for (p, _), n in copies.items() if p == shop.platform and n)
+                for shop in demo.shops}  # fmt: skip
+    return {"placed": len(placed), "imported": total, "duplicates": duplicates, "per_shop": per_shop}
+
+
+async def change_stock(demo: Demo) -> dict[str, Any]:
+    """New CRM stock for a few listed variants; how long until every shop shows it."""
+    async with demo.phase("stock", "stock change: CRM -> every shop"):
+        variants = demo.catalog.variant_ids[-demo.options.stock_changes :]
+        quantities = [NEW_STOCK_BASE + 7 * i for i in range(len(variants))]
+        started = time.monotonic()
+        rows = await demo.pool.fetch(QUERIES["demo_stock_set"], variants, quantities)
+        wanted = {demo.catalog.skus[r["variant_id"]]: r["available"] for r in rows}
+        seen: dict[uuid.UUID, float] = {}
+
+        async def everywhere() -> bool:
+            for shop in demo.shops:
+                if shop.shop_id not in seen and _shows(shop, wanted):
+                    seen[shop.shop_id] = time.monotonic() - started
+            return len(seen) == len(demo.shops)
+
+        def behind() -> str:
+            return "not yet on " + ", ".join(s.label for s in demo.shops if s.shop_id not in seen)
+
+        await demo.deadline.until(everywhere, f"stock change of {len(variants)} variants", interval=STOCK_POLL_SECONDS,
+                                  detail=behind)  # fmt: skip
+    latency = {shop: round(seconds * 1000) for shop, seconds in seen.items()}
+    demo.view.note(f"stock change seen on every shop after {max(latency.values())} ms")
+    return {"variants": sorted(wanted), "latency_ms": max(latency.values()), "per_shop": latency}
+
+
+def _shows(shop: DemoShop, wanted: Mapping[str, int]) -> bool:
+    for sku, quantity in wanted.items():
+        found = shop.sandbox.find_variant(shop.sb_shop, sku)
+        if found is None or found[1].stock != quantity:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------- summary
+
+
+async def summarize(
+    demo: Demo, catalog_rows: dict[uuid.UUID, asyncpg.Record], orders: dict[str, Any], stock: dict[str, Any]
+) -> dict[str, Any]:
+    shop_ids = [s.shop_id for s in demo.shops]
+    listed = {r["shop_id"]: r["variants"] for r in await demo.pool.fetch(QUERIES["demo_listed_variants"], shop_ids)}
+    shops = [_shop_summary(s, catalog_rows[s.shop_id], listed.get(s.shop_id, 0), orders, stock) for s in demo.shops]
+    return {
+        "ok": True, "database": demo.options.database, "variants": len(demo.catalog.variant_ids),
+        "products": len(demo.catalog.product_ids), "rate_limit": demo.options.rate, "shops": shops,
+        "orders": {k: orders[k] for k in ("placed", "imported", "duplicates")},
+        "stock_change": {"variants": stock["variants"], "latency_ms": stock["latency_ms"],
+                         "seen_on_every_shop": len(stock["per_shop"]) == len(demo.shops)},
+        "phases_seconds": demo.phases, "wall_seconds": round(demo.deadline.elapsed(), 2),
+        "dashboard_url": f"{demo.api.base_url}/ops", "token_hint": _token_hint(demo),
+    }  # fmt: skip
+
+
+def _shop_summary(
+    shop: DemoShop, row: asyncpg.Record, listed: int, orders: dict[str, Any], stock: dict[str, Any]
+) -> dict[str, Any]:
+    """The shop's catalog push (items, calls, throttles, duration), its orders and its stock-change latency."""
+    result = row["result"] if isinstance(row["result"], dict) else {}
+    seconds = (row["completed_at"] - row["started_at"]).total_seconds()
+    return {
+        "platform": shop.platform, "shop": shop.sb_shop.shop_id, "connected_by": shop.connected_by,
+        "items_successful": row["successful_items"], "items_failed": row["failed_items"],
+        "variants_listed": listed, "calls": int(result.get("calls", 0)), "throttled": int(result.get("throttled", 0)),
+        "catalog_seconds": round(seconds, 2), "orders_placed": orders["placed"] // len(orders["per_shop"]),
+        "orders_imported": orders["per_shop"][shop.platform], "stock_latency_ms": stock["per_shop"][shop.shop_id],
+    }  # fmt: skip
+
+
+def _token_hint(demo: Demo) -> str:
+    """How to get a dashboard token: the demo's own token is never shown."""
+    return (f"NFSYNC_DATABASE_URL={mask_url(demo.settings.database_url)} nfsync tokens create --org {demo.org} "
+            "--scopes ops:read,tasks:write")  # fmt: skip
+
+
+async def run_demo(settings: Settings, options: DemoOptions, view: View) -> dict[str, Any]:
+    async with environment(settings, options, view) as demo:
+        await connect_shops(demo)
+        catalog_rows = await sync_catalog(demo)
+        orders = await import_orders(demo)
+        stock = await change_stock(demo)
+        summary = await summarize(demo, catalog_rows, orders, stock)
+        view.refresh(await snapshot(demo.pool))
+        view.finish(summary)
+        if options.keep_running:
+            await keep_running(view, summary["dashboard_url"])
+        return summary
+
+
+async def keep_running(view: View, dashboard: str) -> None:
+    stop = asyncio.Event()
+    install_stop_signals(stop.set)
+    view.note(f"everything keeps running: {dashboard}; Ctrl-C stops it")
+    await stop.wait()
+
+
+# ---------------------------------------------------------------------------------------------------- command
+
+
+async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    options = DemoOptions.from_args(args)
+    configure_logging("warning", settings.log_format)
+    view = make_view(options.json)
+    try:
+        await run_demo(settings, options, view)
+    finally:
+        view.close()
+    return 0
+
+
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser("demo", help="the whole service end to end against the four sandboxes (a fresh database)")
+    demo.add_argument("--database", default="nfsync_demo", help="database to drop and recreate (default nfsync_demo)")
+    demo.add_argument("--variants", type=int, default=2000, help="catalog size in variants (default 2000)")
+    demo.add_argument("--rate", type=int, default=50, help="calls/s per shop, sandboxes and integrations (default 50)")
+    demo.add_argument("--port", type=int, default=0, help="API port on 127.0.0.1 (default: a free one)")
+    demo.add_argument("--orders", type=int, default=5, help="orders placed per shop (default 5)")
+    demo.add_argument("--stock-changes", type=int, default=3, help="variants whose stock changes (default 3)")
+    demo.add_argument("--timeout", type=float, default=600.0, help="seconds for the whole run (default 600)")
+    demo.add_argument("--json", action="store_true", help="no live view: the summary as one JSON object on stdout")
+    demo.add_argument("--keep-running", action="store_true", help="leave everything up until Ctrl-C")
+    demo.set_defaults(handler=cmd_demo)
