@@ -323,10 +323,8 @@ def order_variants(demo: Demo) -> list[str]:
 
 
 async def place_orders(demo: Demo) -> list[tuple[DemoShop, str]]:
-    """Sandbox orders, each announced by the platform's signed push to the API's webhook URL.
-
-    The pushes of one shop are delivered one after the other: concurrent order pushes for one shop can be stored
-    without a task (``webhook_ingest_work`` under READ COMMITTED), and their orders are then never imported."""
+    """Sandbox orders, each announced by the platform's signed push to the API's webhook URL (all at once, as a
+    busy shop sends them)."""
     placed = []
     variants = iter(order_variants(demo))
     for shop in demo.shops:
@@ -335,8 +333,9 @@ async def place_orders(demo: Demo) -> list[tuple[DemoShop, str]]:
             order = shop.sandbox.add_order(shop.sb_shop, [{"sku": sku, "quantity": 1 + number % 2}],
                                            status=shop.sandbox.initial_order_status())  # fmt: skip
             shop.sandbox.push(shop.sb_shop, {"kind": "order_status_changed", "order": order})
-            await shop.sandbox.drain_pushes()
             placed.append((shop, order.order_id))
+    for shop in demo.shops:
+        await shop.sandbox.drain_pushes()
     return placed
 
 
