@@ -7,7 +7,6 @@ and whether the product is to be created, updated, only re-priced / re-stocked, 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -88,12 +87,14 @@ class Decision:
 
 
 def content_hash(draft: ListingDraft) -> str:
-    """SHA-256 of the catalog content of a listing (not its prices and stock, which are compared one by one)."""
-    content = {
-        "name": draft.name, "description": draft.description, "category_id": draft.category_id,
-        "variants": sorted([[v.sku, sorted(v.options.items())] for v in draft.variants]),
-    }  # fmt: skip
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """SHA-256 of the catalog content of a listing (not its prices and stock, which are compared one by one).
+
+    Fields are joined with ASCII separators (unit, record, group) that never occur in catalog text."""
+    variants = sorted(
+        "\x1f".join([v.sku, *(f"{k}\x1d{value}" for k, value in sorted(v.options.items()))]) for v in draft.variants
+    )
+    content = "\x1e".join([draft.name, draft.description, draft.category_id or "", *variants])
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _missing(variant: CrmVariant) -> str | None:
