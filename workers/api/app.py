@@ -102,7 +102,8 @@ def build_app(state: ApiState) -> web.Application:
 async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
     """Pools (owner for authentication and health, tenant-scoped for everything else) and the broker (optional:
     the API keeps accepting work while RabbitMQ is down; the scheduler sends the wake-ups)."""
-    system = await create_pool(settings, application="nfsync-api", init=init_connection)  # webhooks, auth, health
+    # webhooks, auth, health: plain statements only, so no reset round trip per acquire
+    system = await create_pool(settings, application="nfsync-api", init=init_connection, stateless=True)
     tenant = await create_pool(settings, application="nfsync-api-tenant", init=init_connection, setup=scope_connection)
     connection = await connect_broker_optional(settings, "nfsync-api")
     publisher = None

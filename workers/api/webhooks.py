@@ -44,6 +44,7 @@ WEBHOOKS_KEY: web.AppKey[WebhookIntake] = web.AppKey("webhooks")
 SECRET_FIELDS = WEBHOOK_SECRET_FIELDS
 ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
 CACHE_SECONDS = 5.0
+WAKE_LINGER = 0.01  # a stream of pushes shares one wake-up message per 10 ms (most coalesce into one task anyway)
 _KEPT_HEADERS = ("content-type", "user-agent", "x-wc-webhook-topic", "x-wc-webhook-resource", "x-wc-webhook-event",
                  "x-wc-webhook-id", "x-wc-webhook-delivery-id")  # fmt: skip
 
@@ -210,7 +211,9 @@ class WebhookIntake:
         tasks = [(p, t) for p, t in hinted if t is not None]
         for platform in {p for p, _ in tasks}:
             job = asyncio.get_running_loop().create_task(
-                self._service.wake(platform, [t for p, t in tasks if p == platform], reason="webhook")
+                self._service.wake(
+                    platform, [t for p, t in tasks if p == platform], reason="webhook", linger=WAKE_LINGER
+                )
             )
             self._wakeups.add(job)
             job.add_done_callback(self._wakeups.discard)

@@ -79,6 +79,11 @@ async def connect(settings: Settings, *, url: str | None = None, application: st
     return conn
 
 
+async def _rollback_only(conn: asyncpg.Connection) -> None:
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(
     settings: Settings,
     *,
@@ -87,8 +92,13 @@ async def create_pool(
     max_size: int | None = None,
     init: Any = None,
     setup: Any = None,
+    stateless: bool = False,
 ) -> asyncpg.Pool:
-    """A pool of connections with deadlines, retried while PostgreSQL is starting."""
+    """A pool of connections with deadlines, retried while PostgreSQL is starting.
+
+    ``stateless``: the pool's users never change session state (no SET, LISTEN, advisory locks), so a connection
+    goes back without asyncpg's reset statement - one round trip less per acquire (the webhook path). A
+    transaction left open is still rolled back."""
     target = settings.database_url
 
     async def attempt() -> asyncpg.Pool:
@@ -98,6 +108,7 @@ async def create_pool(
             max_size=settings.db_pool_max_size if max_size is None else max_size,
             init=init,
             setup=setup,
+            reset=_rollback_only if stateless else None,
             **connect_kwargs(settings, application),
         )
 

@@ -82,6 +82,7 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Abst
 class _Batch:
     ids: list[uuid.UUID] = field(default_factory=list)
     reasons: set[str] = field(default_factory=set)
+    linger: float = 0.0
     done: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -106,11 +107,14 @@ class WakeupPublisher:
         self._channel = channel  # robust channels are held weakly by the connection: keep a strong reference
         self._exchange = await declare_topology(channel, self._settings)
 
-    async def wake(self, platform: str, task_ids: Iterable[uuid.UUID] = (), reason: str = "enqueue") -> bool:
-        """Ask workers of ``platform`` to look for work; True once a broker confirmed the message."""
+    async def wake(
+        self, platform: str, task_ids: Iterable[uuid.UUID] = (), reason: str = "enqueue", linger: float = 0.0
+    ) -> bool:
+        """Ask workers of ``platform`` to look for work; True once a broker confirmed the message. ``linger``: wait
+        that long before publishing, so a stream of callers (webhooks) shares one message."""
         batch = self._next.get(platform)
         if batch is None:
-            batch = self._next[platform] = _Batch()
+            batch = self._next[platform] = _Batch(linger=linger)
             flush = asyncio.create_task(self._flush(platform, batch))
             self._flushes.add(flush)
             flush.add_done_callback(self._flushes.discard)
@@ -119,6 +123,8 @@ class WakeupPublisher:
         return await asyncio.shield(batch.done)
 
     async def _flush(self, platform: str, batch: _Batch) -> None:
+        if batch.linger > 0:
+            await asyncio.sleep(batch.linger)
         async with self._locks[platform]:
             if self._next.get(platform) is batch:
                 del self._next[platform]

@@ -205,10 +205,12 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    if args.processes > 1:
+        return await _api_processes(args)
     async with api_state(settings) as state:
         runner = web.AppRunner(build_app(state), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, args.host, args.port).start()
+        await web.TCPSite(runner, args.host, args.port, reuse_port=args.reuse_port or None).start()
         print(
             f"nfsync api listening on http://{args.host}:{args.port} (dashboard /ops, spec /openapi.json)", flush=True
         )
@@ -219,10 +221,32 @@ async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _api_processes(args: argparse.Namespace) -> int:
+    """N API processes on one port (SO_REUSEPORT: the kernel spreads connections); stops them all when one ends or
+    on SIGTERM/SIGINT."""
+    command = [sys.executable, "-m", "workers", "api", "--host", args.host, "--port", str(args.port),
+               "--processes", "1", "--reuse-port"]  # fmt: skip
+    children = [await asyncio.create_subprocess_exec(*command) for _ in range(args.processes)]
+    stop = asyncio.Event()
+    install_stop_signals(stop.set)
+    waits = [asyncio.ensure_future(child.wait()) for child in children]
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([*waits, stopping], return_when=asyncio.FIRST_COMPLETED)
+    failed = any(w.done() for w in waits) and not stop.is_set()
+    for child in children:
+        if child.returncode is None:
+            child.terminate()
+    await asyncio.gather(*waits)
+    stopping.cancel()
+    return 1 if failed else 0
+
+
 def add_api_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     api = sub.add_parser("api", help="run the HTTP service (webhooks, APIs, ops dashboard)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8080)
+    api.add_argument("--processes", type=int, default=1, help="processes serving the port (SO_REUSEPORT)")
+    api.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     api.set_defaults(handler=cmd_api)
 
 

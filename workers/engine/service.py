@@ -126,10 +126,12 @@ class TaskService:
             await self.wake(platform, [r["id"] for r in inserted if r["platform"] == platform])
         return [r["id"] for r in inserted]
 
-    async def wake(self, platform: str, task_ids: Sequence[uuid.UUID], reason: str = "enqueue") -> bool:
+    async def wake(
+        self, platform: str, task_ids: Sequence[uuid.UUID], reason: str = "enqueue", linger: float = 0.0
+    ) -> bool:
         if self._publisher is None:
             return False
-        return await self._publisher.wake(platform, task_ids, reason)
+        return await self._publisher.wake(platform, task_ids, reason, linger)
 
     async def get(self, task_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> dict[str, Any]:
         async with self._pool.acquire() as conn:
