@@ -106,14 +106,14 @@ class WebhookIntake:
     async def store(self, verified: Verified, headers: dict[str, str], body: bytes) -> list[uuid.UUID]:
         """Store every event once and enqueue its work, in one transaction; returns the tasks enqueued."""
         integration = verified.integration
-        payload = _payload(body)
         kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
         tasks: list[tuple[str, uuid.UUID]] = []
         if len(verified.events) == 1 and _wants_work(verified.events[0]):
-            stored = await self._ingest_work(integration, verified.events[0], kept, payload)
+            stored = await self._ingest_work(integration, verified.events[0], kept, body)
             if stored is not None:  # the common case, done in one statement
                 self._wake_later([(integration["platform"], stored["task_id"])])
                 return [stored["task_id"]]
+        payload = _payload(body)
         async with self._pool.acquire() as conn, conn.transaction():
             for event in verified.events:
                 stored = await conn.fetchrow(
@@ -132,18 +132,22 @@ class WebhookIntake:
         return [task for _, task in tasks]
 
     async def _ingest_work(
-        self, integration: asyncpg.Record, event: WebhookEvent, kept: dict[str, str], payload: Any
+        self, integration: asyncpg.Record, event: WebhookEvent, kept: dict[str, str], body: bytes
     ) -> asyncpg.Record | None:
         """One statement for an order or product push naming a shop we know; None (nothing written) for a known
         dedupe key or an unknown shop: the general path then logs the duplicate or finds the integration's only
-        shop."""
+        shop. The body goes in as the JSON text it is (PostgreSQL parses it once; no decode and re-encode here)."""
         is_order = event.kind == "order_status_changed"
-        row: asyncpg.Record | None = await self._pool.fetchrow(
-            QUERIES["webhook_ingest_work"], integration["organization_id"], integration["id"], integration["platform"],
-            event.kind, event.dedupe_key[:255], event.platform_shop_id, event.entity_id, event.status, kept, payload,
-            "order_sync" if is_order else "product_sync", ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
-            _work_filter(event),
-        )  # fmt: skip
+        try:
+            text = body.decode()
+            row: asyncpg.Record | None = await self._pool.fetchrow(
+                QUERIES["webhook_ingest_work"], integration["organization_id"], integration["id"],
+                integration["platform"], event.kind, event.dedupe_key[:255], event.platform_shop_id, event.entity_id,
+                event.status, kept, text, "order_sync" if is_order else "product_sync",
+                ORDER_PRIORITY if is_order else PRODUCT_PRIORITY, _work_filter(event),
+            )  # fmt: skip
+        except (UnicodeDecodeError, asyncpg.DataError):  # JSON PostgreSQL refuses (\u0000): the general path
+            return None
         return row
 
     async def translate(

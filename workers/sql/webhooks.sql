@@ -64,7 +64,7 @@ UPDATE marketplace_webhooks SET attempts = attempts + 1 WHERE id = $1;
 -- Writes nothing when the shop is unknown, the key known or the task out of sight: the caller then takes the
 -- general path.
 -- $1 org, $2 integration, $3 platform, $4 event kind, $5 dedupe key, $6 platform shop id, $7 entity id,
--- $8 entity status, $9 headers, $10 payload, $11 task type, $12 priority, $13 filter criteria.
+-- $8 entity status, $9 headers, $10 payload (the raw JSON text), $11 task type, $12 priority, $13 filter criteria.
 WITH known AS (
     SELECT 1 FROM marketplace_webhooks WHERE integration_id = $2 AND dedupe_key = $5
 ), shop AS (
@@ -98,7 +98,7 @@ WITH known AS (
 INSERT INTO marketplace_webhooks (organization_id, integration_id, shop_id, platform, event_type, dedupe_key,
                                   platform_shop_id, entity_id, entity_status, headers, payload, status, task_id,
                                   attempts, processed_at, error_message)
-SELECT $1, $2, shop.id, $3, $4, $5, $6, $7, $8, $9, $10, 'processed',
+SELECT $1, $2, shop.id, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, 'processed',
        coalesce((SELECT id FROM task), (SELECT id FROM existing)), 1, now(), NULL
 FROM shop
 WHERE NOT EXISTS (SELECT 1 FROM known)
