@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workers.sync.commands import add_sync_commands
 
     add_sync_commands(sub)
+    from workers.chaos import add_command as add_chaos_command
+
+    add_chaos_command(sub)
     from workers.bench import add_commands as add_bench_commands
 
     add_bench_commands(sub)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     db_pool_max_size: int = Field(20, ge=1, description="Maximum pooled connections per process (and pool)")
     keys_rotate_batch_size: int = Field(500, ge=1, le=10_000, description="Rows re-encrypted per transaction")
     amqp_connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for one RabbitMQ connection")
+    marketplace_read_timeout: float = Field(
+        30.0, gt=0, description="Seconds a marketplace call may take before it counts as lost (and is retried)"
+    )
     amqp_startup_timeout: float = Field(
         30.0, ge=0, description="Seconds to keep retrying the first connection while RabbitMQ is down"
     )

@@ -41,9 +41,10 @@ def webhook_secrets(platform: str, app: AppCredentials) -> list[str]:
 class ClientFactory:
     """One aiohttp session per platform for this process; clients are cheap views over it."""
 
-    def __init__(self, keyring: Keyring | None, limiter: RateLimiter) -> None:
+    def __init__(self, keyring: Keyring | None, limiter: RateLimiter, read_timeout: float = 30.0) -> None:
         self._keyring = keyring
         self._limiter = limiter
+        self._read_timeout = read_timeout
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     def client(
@@ -55,7 +56,8 @@ class ClientFactory:
         session = self._sessions.get(platform)
         if session is None or session.closed:
             session = self._sessions[platform] = aiohttp.ClientSession()
-        settings = ClientSettings(base_url=integration["api_base_url"] or "", rate_limit=integration["rate_limit"])
+        settings = ClientSettings(base_url=integration["api_base_url"] or "", rate_limit=integration["rate_limit"],
+                                  read_timeout=self._read_timeout)  # fmt: skip
         return spec.client(settings, app_credentials(self._keyring, integration), shop, session=session,
                            tokens=tokens, limiter=self._limiter)  # fmt: skip
 

@@ -141,6 +141,8 @@ class WakeupPublisher:
         try:
             if self._exchange is None:
                 raise BrokerUnavailable("publisher not started")
+            if self._channel.is_closed:  # closed under us (broker restart): open a fresh one
+                await self.start()
             await self._exchange.publish(
                 message, routing_key=platform, mandatory=True, timeout=self._settings.publish_timeout
             )

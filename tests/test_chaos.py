@@ -1,0 +1,19 @@
+"""The chaos suite in its reduced form (`nfsync chaos --quick`): crashes, broker and database restarts, flaky
+sandboxes - then every invariant it checks must hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.chaos import QUICK, passed, run_chaos, summary_line
+from workers.config import Settings
+
+
+@pytest.mark.timeout(600)
+async def test_reduced_chaos_run_keeps_every_invariant(database: Settings) -> None:
+    result, events = await run_chaos(database, QUICK)
+    line = summary_line(result, events)
+    print(line)  # the one-line summary in the test log
+    assert passed(result), line
+    assert result["tasks"] > 0 and result["completed"] > 0
+    assert {"SIGKILL worker-shopee-1", "rabbitmq stop_app", "postgresql restart -m immediate"} <= set(events), line
