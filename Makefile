@@ -3,8 +3,9 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install test lint typecheck pytest demo clean
+.PHONY: install test lint typecheck pytest demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ test: lint typecheck pytest
 demo: install
 	bash scripts/services.sh
 	$(BIN)/nfsync demo $(DEMO_ARGS)
+
+## bench: every `nfsync bench` scenario three times -> BENCHMARKS.md; needs an idle machine and the local PostgreSQL
+## and RabbitMQ already up (starts and purges nothing). Smoke run: make bench BENCH_ARGS="--quick --runs 1 --output /tmp/B.md"
+bench: install
+	$(BIN)/python -m workers.bench_report $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
