@@ -1392,7 +1392,7 @@ $$;
 COMMENT ON FUNCTION sync_logs_ensure_partitions(integer, integer) IS
     'nfsync: creates the monthly sync_logs partitions from months_back before to months_ahead after the current '
     'month, moving any rows that had landed in sync_logs_default; returns how many it created. The scheduler '
-    'calls it daily.';
+    'calls it in its maintenance, every 5 minutes.';
 
 CREATE FUNCTION sync_logs_drop_partitions_before(cutoff timestamp) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
