@@ -122,9 +122,9 @@ def _spawn(chaos: Chaos, name: str, *args: str) -> None:
     env.update(PROCESS_ENV)
     env.update({"NFSYNC_DATABASE_URL": chaos.settings.database_url, "NFSYNC_AMQP_URL": chaos.settings.amqp_url,
                 "NFSYNC_SECRET_KEYS": chaos.key, "NFSYNC_PUBLIC_BASE_URL": chaos.settings.public_base_url})  # fmt: skip
-    out = (chaos.logs / f"{name}.log").open("ab")
     command = [sys.executable, "-m", "workers", *args]
-    chaos.processes[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    with (chaos.logs / f"{name}.log").open("ab") as out:  # the child keeps its own descriptor
+        chaos.processes[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
 
 
 def _start_all(chaos: Chaos, port: int) -> None:
