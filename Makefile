@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install test lint typecheck pytest demo bench clean
+.PHONY: install test lint typecheck pytest demo chaos bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ demo: install
 ## and RabbitMQ already up (starts and purges nothing). Smoke run: make bench BENCH_ARGS="--quick --runs 1 --output /tmp/B.md"
 bench: install
 	$(BIN)/python -m workers.bench_report $(BENCH_ARGS)
+
+## chaos: the chaos suite at full size (nfsync chaos; CI runs the reduced form, tests/test_chaos.py)
+chaos: install
+	bash scripts/services.sh
+	$(BIN)/nfsync chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
