@@ -226,7 +226,8 @@ async def _api_processes(args: argparse.Namespace) -> int:
     on SIGTERM/SIGINT."""
     command = [sys.executable, "-m", "workers", "api", "--host", args.host, "--port", str(args.port),
                "--processes", "1", "--reuse-port"]  # fmt: skip
-    children = [await asyncio.create_subprocess_exec(*command) for _ in range(args.processes)]
+    # own sessions: a signal to the whole group reaches the parent only, which sends each child one SIGTERM
+    children = [await asyncio.create_subprocess_exec(*command, start_new_session=True) for _ in range(args.processes)]
     stop = asyncio.Event()
     install_stop_signals(stop.set)
     waits = [asyncio.ensure_future(child.wait()) for child in children]
