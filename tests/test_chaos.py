@@ -16,4 +16,5 @@ async def test_reduced_chaos_run_keeps_every_invariant(database: Settings) -> No
     print(line)  # the one-line summary in the test log
     assert passed(result), line
     assert result["tasks"] > 0 and result["completed"] > 0
+    assert result["injected_5xx_and_timeouts"] > 0 and result["lost_write_responses"] > 0, line
     assert {"SIGKILL worker-shopee-1", "rabbitmq stop_app", "postgresql restart -m immediate"} <= set(events), line

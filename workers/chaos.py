@@ -313,6 +313,9 @@ async def _checks(chaos: Chaos) -> dict[str, Any]:
         "orders_placed": len(placed), "orders_imported": sum(1 for r in imported if r["copies"] >= 1),
         "duplicate_orders": sum(1 for r in imported if r["copies"] > 1) + row["duplicate_orders"],
         "reconcile_differences": await _differences(chaos), "secrets_in_logs": _leaks(chaos),
+        "injected_5xx_and_timeouts": sum(s.counters.injected_errors for s in chaos.sandboxes.values()),
+        "lost_write_responses": sum(s.counters.lost_writes for s in chaos.sandboxes.values()),
+        "throttled_responses": sum(s.counters.throttled for s in chaos.sandboxes.values()),
     }  # fmt: skip
 
 
