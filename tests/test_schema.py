@@ -141,6 +141,8 @@ async def test_sync_logs_partitions(conn: asyncpg.Connection) -> None:
 
 async def test_every_named_query_prepares(conn: asyncpg.Connection) -> None:
     assert len(QUERIES) > 5
+    for setup in ("chaos_audit_table", "chaos_audit_function", "chaos_audit_trigger"):
+        await conn.execute(QUERIES[setup])  # the chaos suite's queries read its audit table (its own database)
     for name, sql in QUERIES.items():
         try:
             await conn.prepare(sql)

@@ -114,7 +114,8 @@ async def _seed(chaos: Chaos, api_url: str) -> None:
             chaos.shops.append(await connect_shop(chaos.pool, keyring, org, integration, sandbox,
                                                   platform_shop_id=str(910000 + number),
                                                   channel_id=chaos.catalog.sale_channel_id))  # fmt: skip
-    await chaos.pool.execute(QUERIES["chaos_audit"])
+    for part in ("chaos_audit_table", "chaos_audit_function", "chaos_audit_trigger"):
+        await chaos.pool.execute(QUERIES[part])
 
 
 def _spawn(chaos: Chaos, name: str, *args: str) -> None:

@@ -1,14 +1,18 @@
 -- The chaos suite (workers/chaos.py), in its own throw-away database.
 
--- name: chaos_audit
+-- name: chaos_audit_table
 -- Every transition of a task to completed, recorded by a trigger: a task completed twice shows up twice.
 CREATE TABLE chaos_completions (task_id uuid NOT NULL, attempt integer NOT NULL, at timestamp NOT NULL DEFAULT now());
+
+-- name: chaos_audit_function
 CREATE FUNCTION chaos_record_completion() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO chaos_completions (task_id, attempt) VALUES (NEW.id, NEW.attempt);
     RETURN NULL;
 END;
 $$;
+
+-- name: chaos_audit_trigger
 CREATE TRIGGER sync_tasks_chaos_completion AFTER UPDATE OF status ON sync_tasks
     FOR EACH ROW WHEN (NEW.status = 'completed' AND OLD.status IS DISTINCT FROM 'completed')
     EXECUTE FUNCTION chaos_record_completion();
