@@ -1112,6 +1112,26 @@ $$;
 COMMENT ON FUNCTION nfsync_merge_filters(jsonb, jsonb) IS
     'nfsync: coalescing - the union of two filter_criteria (lists merged, time bounds widened, NULL = everything).';
 
+CREATE FUNCTION nfsync_merge_filters_step(state jsonb, filter jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    -- state: the JSON string "none" before the first filter, JSON null once a filter meant "everything"
+    SELECT CASE WHEN state = '"none"'::jsonb THEN coalesce(filter, 'null'::jsonb)
+                WHEN state = 'null'::jsonb OR filter IS NULL THEN 'null'::jsonb
+                ELSE coalesce(nfsync_merge_filters(state, filter), 'null'::jsonb) END
+$$;
+COMMENT ON FUNCTION nfsync_merge_filters_step(jsonb, jsonb) IS 'nfsync: state function of nfsync_merge_filters_agg.';
+
+CREATE FUNCTION nfsync_merge_filters_final(state jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN state IN ('"none"'::jsonb, 'null'::jsonb) THEN NULL ELSE state END
+$$;
+COMMENT ON FUNCTION nfsync_merge_filters_final(jsonb) IS 'nfsync: final function of nfsync_merge_filters_agg.';
+
+CREATE AGGREGATE nfsync_merge_filters_agg(jsonb) (
+    SFUNC = nfsync_merge_filters_step, STYPE = jsonb, FINALFUNC = nfsync_merge_filters_final, INITCOND = '"none"'
+);
+COMMENT ON AGGREGATE nfsync_merge_filters_agg(jsonb) IS
+    'nfsync: nfsync_merge_filters over a group - the filter of one task that many coalescing requests ask for '
+    '(the webhook batch, workers/sql/webhooks.sql webhook_ingest_batch).';
+
 CREATE TABLE sync_task_requests (
     organization_id uuid         NOT NULL,
     idempotency_key varchar(255) NOT NULL,
@@ -1277,7 +1297,7 @@ CREATE TABLE marketplace_webhooks (
 CREATE UNIQUE INDEX marketplace_webhooks_integration_dedupe_key_idx ON marketplace_webhooks (integration_id, dedupe_key);
 CREATE INDEX marketplace_webhooks_organization_id_idx ON marketplace_webhooks (organization_id);
 CREATE INDEX marketplace_webhooks_shop_id_idx ON marketplace_webhooks (shop_id);
-CREATE INDEX marketplace_webhooks_status_idx ON marketplace_webhooks (status);
+CREATE INDEX marketplace_webhooks_task_id_idx ON marketplace_webhooks (task_id);
 CREATE INDEX marketplace_webhooks_received_at_idx ON marketplace_webhooks (received_at);
 CREATE TRIGGER marketplace_webhooks_touch_updated_at BEFORE UPDATE ON marketplace_webhooks
     FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();

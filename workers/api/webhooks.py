@@ -29,6 +29,7 @@ from connectors.base.errors import NotFound
 from connectors.base.models import WebhookEvent
 from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
 from workers.api.framework import Api, Call
+from workers.api.ingest import IngestBatcher, Ingested, IngestItem
 from workers.api.ops_metrics import WEBHOOKS
 from workers.crypto import Keyring
 from workers.db.connect import DbConn
@@ -64,6 +65,7 @@ class WebhookIntake:
         self._public_url = public_url.rstrip("/")
         self._wakeups: set[asyncio.Task[Any]] = set()
         self._cache: dict[str, tuple[float, asyncpg.Record, AppCredentials, list[str]]] = {}
+        self._batcher = IngestBatcher(pool)
 
     async def verify(self, request: web.Request, platform: str, integration_id: str, body: bytes) -> Verified | None:
         """The parsed events when the push is authentic; None when it is not. Unknown integration: NotFound."""
@@ -109,10 +111,10 @@ class WebhookIntake:
         kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
         tasks: list[tuple[str, uuid.UUID]] = []
         if len(verified.events) == 1 and _wants_work(verified.events[0]):
-            stored = await self._ingest_work(integration, verified.events[0], kept, body)
-            if stored is not None:  # the common case, done in one statement
-                self._wake_later([(integration["platform"], stored["task_id"])])
-                return [stored["task_id"]]
+            ingested = await self._ingest_work(integration, verified.events[0], kept, body)
+            if ingested is not None:  # the common case, done in one statement (shared with concurrent pushes)
+                self._wake_later([(integration["platform"], ingested.task_id)])
+                return [ingested.task_id]
         payload = _payload(body)
         async with self._pool.acquire() as conn, conn.transaction():
             for event in verified.events:
@@ -133,22 +135,26 @@ class WebhookIntake:
 
     async def _ingest_work(
         self, integration: asyncpg.Record, event: WebhookEvent, kept: dict[str, str], body: bytes
-    ) -> asyncpg.Record | None:
-        """One statement for an order or product push naming a shop we know; None (nothing written) for a known
-        dedupe key or an unknown shop: the general path then logs the duplicate or finds the integration's only
-        shop. The body goes in as the JSON text it is (PostgreSQL parses it once; no decode and re-encode here)."""
+    ) -> Ingested | None:
+        """The hot path for an order or product push naming a shop we know: stored with its work by the batcher
+        (many pushes per statement under load). None (nothing written) for a known dedupe key or an unknown shop:
+        the general path then logs the duplicate or finds the integration's only shop. The body goes in as the JSON
+        text it is (PostgreSQL parses it once; no decode and re-encode here)."""
         is_order = event.kind == "order_status_changed"
         try:
             text = body.decode()
-            row: asyncpg.Record | None = await self._pool.fetchrow(
-                QUERIES["webhook_ingest_work"], integration["organization_id"], integration["id"],
-                integration["platform"], event.kind, event.dedupe_key[:255], event.platform_shop_id, event.entity_id,
-                event.status, kept, text, "order_sync" if is_order else "product_sync",
-                ORDER_PRIORITY if is_order else PRODUCT_PRIORITY, _work_filter(event),
-            )  # fmt: skip
-        except (UnicodeDecodeError, asyncpg.DataError):  # JSON PostgreSQL refuses (\u0000): the general path
+        except UnicodeDecodeError:  # not UTF-8: the general path stores what it can
             return None
-        return row
+        work_filter = _work_filter(event)
+        item = IngestItem(
+            organization_id=integration["organization_id"], integration_id=integration["id"],
+            platform=integration["platform"], kind=event.kind, dedupe_key=event.dedupe_key[:255],
+            platform_shop_id=event.platform_shop_id, entity_id=event.entity_id, status=event.status,
+            headers=json.dumps(kept), payload=text, task_type="order_sync" if is_order else "product_sync",
+            priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
+            filter_criteria=None if work_filter is None else json.dumps(work_filter),
+        )  # fmt: skip
+        return await self._batcher.ingest(item)
 
     async def translate(
         self,

@@ -56,34 +56,51 @@ SELECT * FROM marketplace_webhooks WHERE id = $1 AND ($2::uuid IS NULL OR organi
 -- name: webhook_replayed
 UPDATE marketplace_webhooks SET attempts = attempts + 1 WHERE id = $1;
 
--- name: webhook_ingest_work
--- The hot path for a push that asks for work (order status, product change), in ONE autocommitted statement:
--- resolve the active shop it names, upsert (coalesce) the sync task unless this dedupe key was stored before, and
--- store the push - processed, with its task - once per dedupe key. Two identical deliveries racing may both reach
--- the upsert; the second is a no-op merge (same id, same filter). The ON CONFLICT clause is enqueue_insert's.
--- Writes nothing when the shop is unknown, the key known or the task out of sight: the caller then takes the
--- general path.
--- $1 org, $2 integration, $3 platform, $4 event kind, $5 dedupe key, $6 platform shop id, $7 entity id,
--- $8 entity status, $9 headers, $10 payload (the raw JSON text), $11 task type, $12 priority, $13 filter criteria.
-WITH known AS (
-    SELECT 1 FROM marketplace_webhooks WHERE integration_id = $2 AND dedupe_key = $5
-), shop AS (
-    SELECT s.id, s.account_id FROM marketplace_shops s
-    JOIN marketplace_accounts a ON a.id = s.account_id
-    WHERE a.integration_id = $2 AND s.shop_id = $6 AND s.shop_status = 'active' AND a.status = 'active'
+-- name: webhook_ingest_batch
+-- The hot path for pushes that ask for work (order status, product change), many in ONE autocommitted statement
+-- (workers/api/ingest.py): one round trip and one commit for a batch. Per push: resolve the active shop it names;
+-- unless its dedupe key was stored before, its work joins the one task upserted (coalesced) per (integration, shop,
+-- task type) of the batch, with the batch's filters merged; and it is stored - processed, with that task - once per
+-- dedupe key. Returns (integration_id, dedupe_key, id, task_id, shop_id) per push stored; a push with no row was not
+-- written (a known dedupe key, an unknown shop, a task out of sight) and takes the caller's general path. The
+-- dedupe keys of one batch are distinct (the caller sees to it). Tasks are locked in dedupe-key order, so
+-- concurrent batches do not deadlock on them.
+-- $1 orgs, $2 integrations, $3 platforms, $4 event kinds, $5 dedupe keys, $6 platform shop ids, $7 entity ids,
+-- $8 entity statuses, $9 headers (JSON text), $10 payloads (the raw JSON text), $11 task types, $12 priorities,
+-- $13 filter criteria (JSON text): parallel arrays, one element per push.
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::text[], $11::text[], $12::integer[], $13::text[])
+        AS u(org, integration, platform, kind, dedupe, shop, entity, status, headers, payload, task_type, priority,
+             filter)
+), fresh AS (
+    -- pushes naming an active shop of their integration whose dedupe key is new
+    SELECT u.*, s.id AS shop_uuid, s.account_id,
+           u.integration::text || '/' || s.id::text || '/' || u.task_type || '/marketplace_to_crm' AS task_key
+    FROM input u
+    JOIN marketplace_accounts a ON a.integration_id = u.integration AND a.status = 'active'
+    JOIN marketplace_shops s ON s.account_id = a.id AND s.shop_id = u.shop AND s.shop_status = 'active'
+    WHERE NOT EXISTS (SELECT 1 FROM marketplace_webhooks w WHERE w.integration_id = u.integration
+                                                             AND w.dedupe_key = u.dedupe)
+), wanted AS (
+    -- one task per (integration, shop, task type): what all its pushes ask for
+    SELECT task_key, (array_agg(org))[1] AS org, integration, shop_uuid, (array_agg(account_id))[1] AS account_id,
+           task_type, (array_agg(platform))[1] AS platform, max(priority) AS priority,
+           nfsync_merge_filters_agg(filter::jsonb) AS filter
+    FROM fresh GROUP BY task_key, integration, shop_uuid, task_type
 ), existing AS (
-    -- the pending task this push coalesces into, found through sync_tasks_coalesce_idx
-    SELECT t.id FROM sync_tasks t, shop
-    WHERE t.dedupe_key = $2::text || '/' || shop.id::text || '/' || $11 || '/marketplace_to_crm'
-      AND t.status = 'pending' AND t.attempt = 0
-    -- locked, and re-checked on its newest version: a task a worker claimed since this statement's snapshot
-    -- (it may already have read its pushes) is not one to attach this push to
+    -- the pending tasks these pushes coalesce into, found through sync_tasks_coalesce_idx; locked, and re-checked
+    -- on their newest version: a task a worker claimed since this statement's snapshot (it may already have read
+    -- its pushes) is not one to attach pushes to
+    SELECT t.id, t.dedupe_key FROM sync_tasks t
+    WHERE t.dedupe_key IN (SELECT task_key FROM wanted) AND t.status = 'pending' AND t.attempt = 0
+    ORDER BY t.dedupe_key
     FOR UPDATE OF t
 ), task AS (
     INSERT INTO sync_tasks AS t (organization_id, integration_id, account_id, shop_id, task_type, direction, priority,
                                  filter_criteria, platform)
-    SELECT $1, $2, shop.account_id, shop.id, $11, 'marketplace_to_crm', $12, $13, $3
-    FROM shop WHERE NOT EXISTS (SELECT 1 FROM known)
+    SELECT org, integration, account_id, shop_uuid, task_type, 'marketplace_to_crm', priority, filter, platform
+    FROM wanted ORDER BY task_key
     ON CONFLICT (dedupe_key) WHERE status = 'pending' AND attempt = 0
     DO UPDATE SET filter_criteria = nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria),
                   priority = greatest(t.priority, EXCLUDED.priority),
@@ -93,17 +110,21 @@ WITH known AS (
     -- a burst of pushes for one shop changes nothing after the first: no write, no per-shop row queue
     WHERE t.filter_criteria IS DISTINCT FROM nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria)
        OR EXCLUDED.priority > t.priority
-    RETURNING t.id
+    RETURNING t.id, t.dedupe_key
+), resolved AS (
+    SELECT w.task_key, coalesce(task.id, existing.id) AS task_id
+    FROM wanted w
+    LEFT JOIN task ON task.dedupe_key = w.task_key
+    LEFT JOIN existing ON existing.dedupe_key = w.task_key
 )
 INSERT INTO marketplace_webhooks (organization_id, integration_id, shop_id, platform, event_type, dedupe_key,
                                   platform_shop_id, entity_id, entity_status, headers, payload, status, task_id,
                                   attempts, processed_at, error_message)
-SELECT $1, $2, shop.id, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, 'processed',
-       coalesce((SELECT id FROM task), (SELECT id FROM existing)), 1, now(), NULL
-FROM shop
-WHERE NOT EXISTS (SELECT 1 FROM known)
-  -- a concurrent push may have just inserted the pending task: the upsert then returns nothing (its WHERE is
-  -- false) and this statement's snapshot cannot see the row: store nothing, the caller takes the general path
-  AND coalesce((SELECT id FROM task), (SELECT id FROM existing)) IS NOT NULL
+SELECT f.org, f.integration, f.shop_uuid, f.platform, f.kind, f.dedupe, f.shop, f.entity, f.status,
+       f.headers::jsonb, f.payload::jsonb, 'processed', r.task_id, 1, now(), NULL
+FROM fresh f JOIN resolved r ON r.task_key = f.task_key
+-- a concurrent push may have just inserted the pending task: the upsert then returns nothing (its WHERE is false)
+-- and this statement's snapshot cannot see the row: store nothing, the caller takes the general path
+WHERE r.task_id IS NOT NULL
 ON CONFLICT (integration_id, dedupe_key) DO NOTHING
-RETURNING id, task_id, shop_id;
+RETURNING integration_id, dedupe_key, id, task_id, shop_id;
