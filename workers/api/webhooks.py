@@ -46,6 +46,8 @@ SECRET_FIELDS = WEBHOOK_SECRET_FIELDS
 ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
 CACHE_SECONDS = 5.0
 WAKE_LINGER = 0.01  # a stream of pushes shares one wake-up message per 10 ms (most coalesce into one task anyway)
+WAKE_REPEAT_SECONDS = 1.0  # a task woken this recently is not woken again for the next push that joins it
+WOKEN_KEPT = 10_000  # past this many remembered wake-ups the expired ones are dropped
 _KEPT_HEADERS = ("content-type", "user-agent", "x-wc-webhook-topic", "x-wc-webhook-resource", "x-wc-webhook-event",
                  "x-wc-webhook-id", "x-wc-webhook-delivery-id")  # fmt: skip
 
@@ -66,6 +68,7 @@ class WebhookIntake:
         self._wakeups: set[asyncio.Task[Any]] = set()
         self._cache: dict[str, tuple[float, asyncpg.Record, AppCredentials, list[str]]] = {}
         self._batcher = IngestBatcher(pool)
+        self._woken: dict[uuid.UUID, float] = {}  # task id -> until when it counts as just woken
 
     async def verify(self, request: web.Request, platform: str, integration_id: str, body: bytes) -> Verified | None:
         """The parsed events when the push is authentic; None when it is not. Unknown integration: NotFound."""
@@ -218,7 +221,17 @@ class WebhookIntake:
         return task_id
 
     def _wake_later(self, hinted: Sequence[tuple[str, uuid.UUID | None]]) -> None:
-        tasks = [(p, t) for p, t in hinted if t is not None]
+        """Wake the platforms' workers for these tasks - except a task woken less than WAKE_REPEAT_SECONDS ago: a
+        burst of pushes for one shop coalesces into one pending task, and one wake-up per task is enough (the
+        scheduler re-sends the wake-up of a due task nobody claimed)."""
+        now = time.monotonic()
+        tasks = [(p, t) for p, t in hinted if t is not None and self._woken.get(t, 0.0) <= now]
+        if not tasks:
+            return
+        if len(self._woken) > WOKEN_KEPT:
+            self._woken = {t: until for t, until in self._woken.items() if until > now}
+        for _, task in tasks:
+            self._woken[task] = now + WAKE_REPEAT_SECONDS
         for platform in {p for p, _ in tasks}:
             job = asyncio.get_running_loop().create_task(
                 self._service.wake(
