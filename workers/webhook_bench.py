@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -108,52 +108,85 @@ def _raw_request(url: str, headers: dict[str, str], body: bytes) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-@dataclass
-class _Lane:
-    """One keep-alive connection: requests go out when due, answers come back in order."""
+class _Lane(asyncio.Protocol):
+    """One keep-alive connection: requests go out when due, answers come back in order. A plain protocol (no
+    stream reader, no future per answer): the generator shares the cores with what it measures."""
 
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    pending: collections.deque[float] = field(default_factory=collections.deque)
-    latencies: list[float] = field(default_factory=list)
-    failures: int = 0
+    def __init__(self, expected: int) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.pending: collections.deque[float] = collections.deque()
+        self.latencies: list[float] = []
+        self.failures = 0
+        self._buffer = bytearray()
+        self._expected = expected
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if expected == 0:
+            self.done.set_result(None)
 
-    async def read_answers(self, expected: int) -> None:
-        for _ in range(expected):
-            head = await self.reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            if length:
-                await self.reader.readexactly(length)
-            due = self.pending.popleft()
-            if status == 200:
-                self.latencies.append(time.perf_counter() - due)
-            else:
-                self.failures += 1
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        now = time.perf_counter()
+        while (end := self._buffer.find(b"\r\n\r\n")) >= 0:
+            head = bytes(self._buffer[:end])
+            length = _content_length(head)
+            if len(self._buffer) < end + 4 + length:
+                return  # the body is still on its way
+            del self._buffer[: end + 4 + length]
+            self._answered(int(head.split(b" ", 2)[1]), now)
+
+    def _answered(self, status: int, now: float) -> None:
+        due = self.pending.popleft()
+        if status == 200:
+            self.latencies.append(now - due)
+        else:
+            self.failures += 1
+        self._expected -= 1
+        if self._expected == 0 and not self.done.done():
+            self.done.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(ConnectionError(f"the API closed a connection: {exc}"))
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            return int(line[15:])
+    return 0
 
 
 async def _fire(url: str, pushes: list[bytes], rate: float, lanes: int = LANES) -> tuple[list[float], int, float]:
-    """Open loop: request i leaves at start + i / rate on lane i % lanes, whatever the answers do."""
+    """Open loop: request i leaves at start + i / rate on lane i % lanes, whatever the answers do. Requests due
+    by the same loop turn leave together, so the generator never lags behind its schedule."""
     parts = urlsplit(url)
-    opened = [await asyncio.open_connection(parts.hostname, parts.port) for _ in range(lanes)]
-    conns = [_Lane(reader, writer) for reader, writer in opened]
-    readers = [asyncio.create_task(c.read_answers(len(pushes[i::lanes]))) for i, c in enumerate(conns)]
+    loop = asyncio.get_running_loop()
+    conns: list[_Lane] = []
+    for index in range(lanes):
+        expected = len(pushes[index::lanes])
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        _, lane = await loop.create_connection(functools.partial(_Lane, expected), host, port)
+        conns.append(lane)
     start = time.perf_counter() + 0.1
-    for i, raw in enumerate(pushes):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0.0005:
-            await asyncio.sleep(delay)
-        lane = conns[i % lanes]
-        lane.pending.append(due)
-        lane.writer.write(raw)
-    await asyncio.gather(*readers)
+    sent = 0
+    while sent < len(pushes):
+        due = min(len(pushes), max(sent, int((time.perf_counter() - start) * rate) + 1))
+        for i in range(sent, due):
+            lane = conns[i % lanes]
+            lane.pending.append(start + i / rate)
+            assert lane.transport is not None
+            lane.transport.write(pushes[i])
+        sent = due
+        await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
+    await asyncio.gather(*(c.done for c in conns))
     elapsed = time.perf_counter() - start
     for lane in conns:
-        lane.writer.close()
+        assert lane.transport is not None
+        lane.transport.close()
     return [x for c in conns for x in c.latencies], sum(c.failures for c in conns), elapsed
 
 

@@ -27,7 +27,7 @@ MAX_BATCH = 200
 CONCURRENCY = 1  # batches at the database at once, per API process
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IngestItem:
     """One push to store, with the work it asks for. JSON fields are text (stored as they came)."""
 

@@ -70,14 +70,16 @@ class WebhookIntake:
         self._batcher = IngestBatcher(pool)
         self._woken: dict[uuid.UUID, float] = {}  # task id -> until when it counts as just woken
 
-    async def verify(self, request: web.Request, platform: str, integration_id: str, body: bytes) -> Verified | None:
+    async def verify(
+        self, request: web.Request, platform: str, integration_id: str, headers: dict[str, str], body: bytes
+    ) -> Verified | None:
         """The parsed events when the push is authentic; None when it is not. Unknown integration: NotFound."""
         integration, app, secrets = await self._cached(platform, integration_id)
         spec = load(platform)
         url = self._public_url + request.path_qs
-        if not spec.verify_webhook(dict(request.headers), body, app, secrets, url):
+        if not spec.verify_webhook(headers, body, app, secrets, url):
             return None
-        return Verified(integration, spec, spec.parse_webhook(dict(request.headers), body))
+        return Verified(integration, spec, spec.parse_webhook(headers, body))
 
     async def _cached(self, platform: str, integration_id: str) -> tuple[asyncpg.Record, AppCredentials, list[str]]:
         """The integration and its decrypted credentials, kept CACHE_SECONDS (a rotated secret or a deactivation
@@ -149,13 +151,14 @@ class WebhookIntake:
         except UnicodeDecodeError:  # not UTF-8: the general path stores what it can
             return None
         work_filter = _work_filter(event)
+        filter_text = _ORDER_FILTER_JSON if is_order else None if work_filter is None else json.dumps(work_filter)
         item = IngestItem(
             organization_id=integration["organization_id"], integration_id=integration["id"],
             platform=integration["platform"], kind=event.kind, dedupe_key=event.dedupe_key[:255],
             platform_shop_id=event.platform_shop_id, entity_id=event.entity_id, status=event.status,
             headers=json.dumps(kept), payload=text, task_type="order_sync" if is_order else "product_sync",
             priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
-            filter_criteria=None if work_filter is None else json.dumps(work_filter),
+            filter_criteria=filter_text,
         )  # fmt: skip
         return await self._batcher.ingest(item)
 
@@ -256,6 +259,9 @@ def _work_filter(event: WebhookEvent) -> dict[str, Any] | None:
     return {"product_ids": [event.entity_id]} if event.entity_id else None
 
 
+_ORDER_FILTER_JSON = json.dumps({"webhook_orders": True})
+
+
 def _wants_work(event: WebhookEvent) -> bool:
     return event.kind in ("order_status_changed", "product_changed", "product_deleted") and bool(event.platform_shop_id)
 
@@ -279,12 +285,13 @@ async def receive(call: Call) -> web.Response:
     if _is_woocommerce_ping(platform, request, body):
         return web.Response(status=200)
     intake = _intake(call)
-    verified = await intake.verify(request, platform, call.path("integration_id"), body)
+    headers = dict(request.headers)
+    verified = await intake.verify(request, platform, call.path("integration_id"), headers, body)
     if verified is None:
         log.warning("webhook.rejected", platform=platform, integration_id=call.path("integration_id"))
         WEBHOOKS.labels(platform, "rejected").inc()
         raise web.HTTPUnauthorized(reason="signature does not verify")
-    created = await intake.store(verified, dict(request.headers), body)
+    created = await intake.store(verified, headers, body)
     WEBHOOKS.labels(platform, "accepted" if created else "stored_or_duplicate").inc()
     return web.Response(status=200)
 

@@ -1,0 +1,151 @@
+"""The webhook hot path's group commit (workers/api/ingest.py) against real PostgreSQL: many concurrent pushes share
+statements, yet each is stored once, every shop's pushes join one task, duplicates enqueue nothing, and one bad
+push does not fail the others."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+
+from workers.api.auth import create_organization
+from workers.api.ingest import IngestBatcher, IngestItem
+from workers.config import Settings
+from workers.engine.runtime import engine_pool
+from workers.engine.seed import seed_platform_shops
+
+SHOPS = 5
+
+
+@dataclass
+class Seeded:
+    pool: asyncpg.Pool
+    organization: uuid.UUID
+    integration: uuid.UUID
+    shop_ids: list[str]  # the platform's shop ids
+
+
+@pytest.fixture
+async def seeded(database: Settings) -> AsyncIterator[Seeded]:
+    pool = await engine_pool(database, "test-ingest", max_size=6)
+    try:
+        org = await create_organization(pool, "batches")
+        integration, shops = await seed_platform_shops(pool, org, "tiktok", SHOPS)
+        rows = await pool.fetch("SELECT shop_id FROM marketplace_shops WHERE id = ANY($1) ORDER BY shop_id", shops)
+        yield Seeded(pool, org, integration, [r["shop_id"] for r in rows])
+    finally:
+        await pool.close()
+
+
+def _order(seeded: Seeded, n: int, shop: str, dedupe: str | None = None, payload: str | None = None) -> IngestItem:
+    return IngestItem(
+        organization_id=seeded.organization, integration_id=seeded.integration, platform="tiktok",
+        kind="order_status_changed", dedupe_key=dedupe or f"evt-{n}", platform_shop_id=shop, entity_id=f"order-{n}",
+        status="AWAITING_SHIPMENT", headers=json.dumps({"content-type": "application/json"}),
+        payload=payload or json.dumps({"order": n}), task_type="order_sync", priority=9,
+        filter_criteria=json.dumps({"webhook_orders": True}),
+    )  # fmt: skip
+
+
+def _product(seeded: Seeded, n: int, shop: str, product: str) -> IngestItem:
+    return IngestItem(
+        organization_id=seeded.organization, integration_id=seeded.integration, platform="tiktok",
+        kind="product_changed", dedupe_key=f"prod-evt-{n}", platform_shop_id=shop, entity_id=product, status=None,
+        headers="{}", payload=json.dumps({"product": product}), task_type="product_sync", priority=6,
+        filter_criteria=json.dumps({"product_ids": [product]}),
+    )  # fmt: skip
+
+
+async def test_a_concurrent_burst_shares_statements_and_each_push_is_stored_once(seeded: Seeded) -> None:
+    batcher = IngestBatcher(seeded.pool, max_batch=50, concurrency=1)
+    items = [_order(seeded, n, seeded.shop_ids[n % SHOPS]) for n in range(300)]
+    repeats = [_order(seeded, n, seeded.shop_ids[n % SHOPS]) for n in range(0, 300, 10)]  # duplicate deliveries
+    results = await asyncio.gather(*(batcher.ingest(item) for item in [*items, *repeats]))
+    assert batcher.batches < len(items) / 5, f"{batcher.batches} statements for {batcher.items} pushes"
+    stored = [r for r in results if r is not None]
+    assert len(stored) == len(items), "every new push stored, no duplicate delivery stored"
+    assert all(r is None for r in results[len(items) :]), "a repeat of a stored key gets the general path"
+    rows = await seeded.pool.fetch("SELECT dedupe_key, task_id, shop_id FROM marketplace_webhooks")
+    assert sorted(r["dedupe_key"] for r in rows) == sorted(i.dedupe_key for i in items)
+    tasks = await seeded.pool.fetch("SELECT id, shop_id, filter_criteria, priority FROM sync_tasks")
+    assert len(tasks) == SHOPS, "one pending order_sync per shop"
+    by_shop = {t["shop_id"]: t["id"] for t in tasks}
+    assert all(by_shop[r["shop_id"]] == r["task_id"] for r in rows), "each push is linked to its shop's task"
+    assert all(t["filter_criteria"] == {"webhook_orders": True} and t["priority"] == 9 for t in tasks)
+    assert {r.task_id for r in stored} == set(by_shop.values())
+
+
+async def test_duplicates_within_one_batch_count_once(seeded: Seeded) -> None:
+    batcher = IngestBatcher(seeded.pool)
+    first, again = _order(seeded, 1, seeded.shop_ids[0]), _order(seeded, 1, seeded.shop_ids[0])
+    results = await batcher._store([first, again])
+    assert results[0] is not None and results[1] is None
+    assert await seeded.pool.fetchval("SELECT count(*) FROM marketplace_webhooks") == 1
+
+
+async def test_product_pushes_of_one_batch_merge_into_one_filter(seeded: Seeded) -> None:
+    batcher = IngestBatcher(seeded.pool)
+    shop = seeded.shop_ids[0]
+    results = await batcher._store([_product(seeded, n, shop, f"P{n % 3}") for n in range(6)])
+    assert all(r is not None for r in results)
+    filters = await seeded.pool.fetch("SELECT filter_criteria FROM sync_tasks WHERE task_type = 'product_sync'")
+    assert len(filters) == 1
+    assert sorted(filters[0]["filter_criteria"]["product_ids"]) == ["P0", "P1", "P2"]
+    # a later batch widens the same pending task
+    await batcher._store([_product(seeded, 10, shop, "P9")])
+    merged = await seeded.pool.fetchval("SELECT filter_criteria FROM sync_tasks WHERE task_type = 'product_sync'")
+    assert sorted(merged["product_ids"]) == ["P0", "P1", "P2", "P9"]
+
+
+async def test_unknown_shop_and_claimed_task_take_the_general_path(seeded: Seeded) -> None:
+    batcher = IngestBatcher(seeded.pool)
+    unknown, known = _order(seeded, 1, "no-such-shop"), _order(seeded, 2, seeded.shop_ids[0])
+    results = await batcher._store([unknown, known])
+    assert results[0] is None and results[1] is not None
+    # a worker claims the task: the next push for that shop gets a new pending task, never the claimed one
+    await seeded.pool.execute("UPDATE sync_tasks SET status = 'processing', attempt = 1, lease_owner = 'test-worker', "
+                              "lease_expires_at = now() + interval '1 minute' WHERE id = $1",
+                              results[1].task_id)  # fmt: skip
+    later = await batcher._store([_order(seeded, 3, seeded.shop_ids[0])])
+    assert later[0] is not None and later[0].task_id != results[1].task_id
+
+
+async def test_a_push_postgresql_refuses_does_not_fail_its_batch(seeded: Seeded) -> None:
+    batcher = IngestBatcher(seeded.pool, concurrency=1)
+    bad = _order(seeded, 1, seeded.shop_ids[0], payload='{"note": "\\u0000"}')  # jsonb refuses NUL
+    good = [_order(seeded, n, seeded.shop_ids[n % SHOPS]) for n in range(2, 12)]
+    results = await asyncio.gather(*(batcher.ingest(item) for item in [bad, *good]))
+    assert results[0] is None, "the refused push takes the general path"
+    assert all(r is not None for r in results[1:])
+    assert await seeded.pool.fetchval("SELECT count(*) FROM marketplace_webhooks") == len(good)
+
+
+async def test_an_unreachable_database_fails_every_caller(seeded: Seeded, database: Settings) -> None:
+    pool = await engine_pool(database, "test-ingest-down", max_size=1)
+    batcher = IngestBatcher(pool)
+    await pool.close()
+    outcomes = await asyncio.gather(*(batcher.ingest(_order(seeded, n, seeded.shop_ids[0])) for n in range(3)),
+                                    return_exceptions=True)  # fmt: skip
+    assert all(isinstance(o, Exception) for o in outcomes)
+    assert await seeded.pool.fetchval("SELECT count(*) FROM marketplace_webhooks") == 0
+
+
+async def test_merge_filters_aggregate(seeded: Seeded) -> None:
+    cases = [
+        (['{"webhook_orders": true}', '{"webhook_orders": true}'], {"webhook_orders": True}),
+        (['{"product_ids": ["a"]}', '{"product_ids": ["b", "a"]}'], {"product_ids": ["a", "b"]}),
+        (['{"product_ids": ["a"]}', None], None),  # one push asking for everything widens to everything
+        ([None], None),
+    ]
+    for filters, expected in cases:
+        merged = await seeded.pool.fetchval(
+            "SELECT nfsync_merge_filters_agg(f::jsonb) FROM unnest($1::text[]) AS f", filters
+        )
+        if merged is not None and "product_ids" in merged:
+            merged["product_ids"] = sorted(merged["product_ids"])
+        assert merged == expected, filters
