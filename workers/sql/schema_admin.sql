@@ -67,7 +67,12 @@ SELECT 'trigger', r.nspname || '.' || r.relname || '.' || t.tgname, pg_get_trigg
 FROM rels r JOIN pg_trigger t ON t.tgrelid = r.oid AND NOT t.tgisinternal
 UNION ALL
 SELECT 'function', n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-       md5(pg_get_functiondef(p.oid))
+       -- an aggregate has no function definition: its parts (state and final functions, state type, initial state)
+       CASE WHEN p.prokind = 'a'
+            THEN (SELECT md5(concat_ws(' ', g.aggtransfn::regproc, g.aggfinalfn::regproc, g.aggtranstype::regtype,
+                                       g.agginitval))
+                  FROM pg_aggregate g WHERE g.aggfnoid = p.oid)
+            ELSE md5(pg_get_functiondef(p.oid)) END
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname IN ('public', 'allocation')
