@@ -92,29 +92,45 @@ WITH input AS (
     -- the pending tasks these pushes coalesce into, found through sync_tasks_coalesce_idx; locked, and re-checked
     -- on their newest version: a task a worker claimed since this statement's snapshot (it may already have read
     -- its pushes) is not one to attach pushes to
-    SELECT t.id, t.dedupe_key FROM sync_tasks t
+    SELECT t.id, t.dedupe_key, t.filter_criteria, t.priority FROM sync_tasks t
     WHERE t.dedupe_key IN (SELECT task_key FROM wanted) AND t.status = 'pending' AND t.attempt = 0
     ORDER BY t.dedupe_key
     FOR UPDATE OF t
-), task AS (
+), widened AS (
+    -- an existing task takes what the batch asks for beyond its own filter and priority (enqueue_insert's merge);
+    -- a burst of pushes for one shop changes nothing after the first: no write, no per-shop row queue
+    UPDATE sync_tasks t
+    SET filter_criteria = nfsync_merge_filters(e.filter_criteria, w.filter), priority = greatest(e.priority, w.priority),
+        scheduled_at = least(t.scheduled_at, now()::timestamp),
+        max_retries = greatest(t.max_retries, 3),  -- 3: the column default, what a new task of a push gets
+        coalesced_count = t.coalesced_count + 1
+    FROM existing e JOIN wanted w ON w.task_key = e.dedupe_key
+    WHERE t.id = e.id
+      AND (w.priority > e.priority
+           OR (e.filter_criteria IS DISTINCT FROM w.filter
+               AND e.filter_criteria IS DISTINCT FROM nfsync_merge_filters(e.filter_criteria, w.filter)))
+), created AS (
+    -- a task for each shop that has none pending; one a concurrent statement just created is merged into (the
+    -- ON CONFLICT clause is enqueue_insert's)
     INSERT INTO sync_tasks AS t (organization_id, integration_id, account_id, shop_id, task_type, direction, priority,
                                  filter_criteria, platform)
-    SELECT org, integration, account_id, shop_uuid, task_type, 'marketplace_to_crm', priority, filter, platform
-    FROM wanted ORDER BY task_key
+    SELECT w.org, w.integration, w.account_id, w.shop_uuid, w.task_type, 'marketplace_to_crm', w.priority, w.filter,
+           w.platform
+    FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.dedupe_key = w.task_key)
+    ORDER BY w.task_key
     ON CONFLICT (dedupe_key) WHERE status = 'pending' AND attempt = 0
     DO UPDATE SET filter_criteria = nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria),
                   priority = greatest(t.priority, EXCLUDED.priority),
                   scheduled_at = least(t.scheduled_at, EXCLUDED.scheduled_at),
                   max_retries = greatest(t.max_retries, EXCLUDED.max_retries),
                   coalesced_count = t.coalesced_count + 1
-    -- a burst of pushes for one shop changes nothing after the first: no write, no per-shop row queue
     WHERE t.filter_criteria IS DISTINCT FROM nfsync_merge_filters(t.filter_criteria, EXCLUDED.filter_criteria)
        OR EXCLUDED.priority > t.priority
     RETURNING t.id, t.dedupe_key
 ), resolved AS (
-    SELECT w.task_key, coalesce(task.id, existing.id) AS task_id
+    SELECT w.task_key, coalesce(created.id, existing.id) AS task_id
     FROM wanted w
-    LEFT JOIN task ON task.dedupe_key = w.task_key
+    LEFT JOIN created ON created.dedupe_key = w.task_key
     LEFT JOIN existing ON existing.dedupe_key = w.task_key
 )
 INSERT INTO marketplace_webhooks (organization_id, integration_id, shop_id, platform, event_type, dedupe_key,
@@ -123,8 +139,8 @@ INSERT INTO marketplace_webhooks (organization_id, integration_id, shop_id, plat
 SELECT f.org, f.integration, f.shop_uuid, f.platform, f.kind, f.dedupe, f.shop, f.entity, f.status,
        f.headers::jsonb, f.payload::jsonb, 'processed', r.task_id, 1, now(), NULL
 FROM fresh f JOIN resolved r ON r.task_key = f.task_key
--- a concurrent push may have just inserted the pending task: the upsert then returns nothing (its WHERE is false)
--- and this statement's snapshot cannot see the row: store nothing, the caller takes the general path
+-- a concurrent statement may have just created the pending task: the insert's merge then returns nothing (its
+-- WHERE is false) and this statement's snapshot cannot see the row: store nothing, the caller takes the general path
 WHERE r.task_id IS NOT NULL
 ON CONFLICT (integration_id, dedupe_key) DO NOTHING
 RETURNING integration_id, dedupe_key, id, task_id, shop_id;
