@@ -13,11 +13,16 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
+from connectors.base.models import WebhookEvent
+from connectors.base.spec import load
 from workers.api.auth import create_organization
-from workers.api.ingest import IngestBatcher, IngestItem
+from workers.api.ingest import IngestBatcher, IngestItem, ingest_pool
+from workers.api.webhooks import Verified, WebhookIntake
 from workers.config import Settings
+from workers.db.queries import QUERIES
 from workers.engine.runtime import engine_pool
 from workers.engine.seed import seed_platform_shops
+from workers.engine.service import TaskService
 
 SHOPS = 5
 
@@ -149,3 +154,69 @@ async def test_merge_filters_aggregate(seeded: Seeded) -> None:
         if merged is not None and "product_ids" in merged:
             merged["product_ids"] = sorted(merged["product_ids"])
         assert merged == expected, filters
+
+
+async def _claim_loop(pool: asyncpg.Pool, stop: asyncio.Event, seen: dict[uuid.UUID, int]) -> None:
+    """A stand-in worker: finishes what it runs and claims every pending task, recording how many pushes each task
+    had when it was claimed (a push attached later would never be read by the handler)."""
+    while not stop.is_set():
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("UPDATE sync_tasks SET status = 'completed', completed_at = now() "
+                               "WHERE status = 'processing'")  # fmt: skip
+            claimed = await conn.fetch(
+                "UPDATE sync_tasks SET status = 'processing', attempt = 1, lease_owner = 'stand-in', "
+                "lease_expires_at = now() + interval '1 minute', started_at = now() "
+                "WHERE status = 'pending' RETURNING id"
+            )
+            ids = [r["id"] for r in claimed]
+            for row in await conn.fetch("SELECT task_id, count(*)::int AS n FROM marketplace_webhooks "
+                                        "WHERE task_id = ANY($1) GROUP BY 1", ids):  # fmt: skip
+                seen[row["task_id"]] = row["n"]
+            seen.update({i: 0 for i in ids if i not in seen})
+        await asyncio.sleep(0.005)
+
+
+async def test_two_processes_and_a_worker_lose_nothing(seeded: Seeded, database: Settings) -> None:
+    """Two intakes (two API processes' batchers, own pools) take overlapping bursts with duplicate deliveries while a
+    worker claims tasks: every push is stored once, through the batch or the general path, linked to a task of its
+    shop, and no push joins a task after the worker claimed it."""
+    pools = [await engine_pool(database, f"test-intake-{n}", max_size=4) for n in range(2)]
+    ingest = [await ingest_pool(database, f"test-ingest-{n}") for n in range(2)]
+    intakes = [WebhookIntake(pool, TaskService(pool, None), None, "http://127.0.0.1", batcher_pool)
+               for pool, batcher_pool in zip(pools, ingest, strict=True)]  # fmt: skip
+    integration = await seeded.pool.fetchrow(QUERIES["webhook_integration"], seeded.integration)
+    spec = load("tiktok")
+    events = [WebhookEvent(kind="order_status_changed", dedupe_key=f"evt-{n}", platform_shop_id=seeded.shop_ids[n % 3],
+                           entity_id=f"order-{n}", status="AWAITING_SHIPMENT") for n in range(400)]  # fmt: skip
+    deliveries = [*events, *events[::7]]  # duplicates, racing their originals on the other process
+    stop, seen = asyncio.Event(), {}
+    worker = asyncio.create_task(_claim_loop(seeded.pool, stop, seen))
+    try:
+        await asyncio.gather(*(
+            intakes[n % 2].store(Verified(integration, spec, [event]), {"content-type": "application/json"},
+                                 json.dumps({"n": n}).encode())
+            for n, event in enumerate(deliveries)
+        ))  # fmt: skip
+    finally:
+        stop.set()
+        await worker
+        for pool in [*pools, *ingest]:
+            await pool.close()
+    rows = await seeded.pool.fetch(
+        "SELECT w.dedupe_key, w.task_id, w.shop_id AS push_shop, t.shop_id AS task_shop "
+        "FROM marketplace_webhooks w LEFT JOIN sync_tasks t ON t.id = w.task_id"
+    )
+    assert sorted(r["dedupe_key"] for r in rows) == sorted(e.dedupe_key for e in events), "each push stored once"
+    assert all(r["task_id"] is not None and r["push_shop"] == r["task_shop"] for r in rows)
+    final = _counts(rows)
+    late = {task: (seen[task], final[task]) for task in seen if final.get(task, 0) != seen[task]}
+    assert not late, f"pushes joined tasks after they were claimed: {late}"
+    assert len(seen) > 3, "the worker claimed tasks during the burst (new tasks were made for later pushes)"
+    assert sum(i._batcher.batches for i in intakes) < len(deliveries) / 3, "the pushes shared statements"
+
+
+def _counts(rows: list[asyncpg.Record]) -> dict[uuid.UUID, int]:
+    counts: dict[uuid.UUID, int] = {}
+    for row in rows:
+        counts[row["task_id"]] = counts.get(row["task_id"], 0) + 1
+    return counts

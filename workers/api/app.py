@@ -16,6 +16,7 @@ from aiohttp import web
 from workers.api import dashboard, integrations, oauth, ops, tasks, webhooks
 from workers.api.commands import CommandConsumer
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
+from workers.api.ingest import ingest_pool
 from workers.api.openapi import build_openapi
 from workers.config import Settings
 from workers.crypto import Keyring
@@ -39,6 +40,7 @@ class ApiState:
     keyring: Keyring | None
     clients: ClientFactory
     commands: CommandConsumer | None = None
+    ingest_pool: asyncpg.Pool | None = None  # the webhook batcher's connections (workers.api.ingest)
 
 
 STATE_KEY: web.AppKey[ApiState] = web.AppKey("state")
@@ -88,7 +90,7 @@ def build_app(state: ApiState) -> web.Application:
     app[integrations.PUBLIC_URL_KEY] = state.settings.public_base_url.rstrip("/")
     app[webhooks.WEBHOOKS_KEY] = webhooks.WebhookIntake(
         state.system_pool, TaskService(state.system_pool, state.publisher), state.keyring,
-        state.settings.public_base_url,
+        state.settings.public_base_url, state.ingest_pool,
     )  # fmt: skip
     app[ops.STATE_KEY] = state
     app[oauth.FACTORY_KEY] = state.clients
@@ -105,6 +107,7 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
     # webhooks, auth, health: plain statements only, so no reset round trip per acquire
     system = await create_pool(settings, application="nfsync-api", init=init_connection, stateless=True)
     tenant = await create_pool(settings, application="nfsync-api-tenant", init=init_connection, setup=scope_connection)
+    ingest = await ingest_pool(settings)
     connection = await connect_broker_optional(settings, "nfsync-api")
     publisher = None
     if connection is not None:
@@ -113,7 +116,7 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
     try:
         keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
         clients = ClientFactory(keyring, PostgresRateLimiter(system))
-        state = ApiState(settings, system, tenant, connection, publisher, keyring, clients)
+        state = ApiState(settings, system, tenant, connection, publisher, keyring, clients, ingest_pool=ingest)
         if connection is not None:
             state.commands = CommandConsumer(settings, connection, TaskService(system, publisher))
             await state.commands.start()
@@ -127,5 +130,6 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
         if connection is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), settings.publish_timeout)
+        await ingest.close()
         await tenant.close()
         await system.close()

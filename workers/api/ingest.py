@@ -10,6 +10,13 @@ its own answer only after its push has committed.
 A batch that PostgreSQL refuses for what one push carried (JSON it will not store) is split: each push is tried
 alone, so only that push falls back to the general path. Any other failure (the database unreachable) fails every
 push of the batch, and each caller answers 503 so the platform retries.
+
+Locks. A batch locks the pending tasks its pushes join, in dedupe-key order, so two batches never deadlock. But
+PostgreSQL keeps the lock on a task a worker claimed after the batch's snapshot (the row failed the re-check, the
+lock stays), and a worker's batched outcome statement may then wait for the batch while holding a task the batch
+waits for. The batch's connections therefore give up waiting for a lock after LOCK_TIMEOUT_MS - long before
+PostgreSQL's deadlock check (1 s) would abort either side - and the batch runs again on a fresh snapshot (up to
+ATTEMPTS times): the worker never waits long and never sees an error.
 """
 
 from __future__ import annotations
@@ -21,10 +28,28 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from workers.config import Settings
+from workers.db.connect import create_pool
 from workers.db.queries import QUERIES
+from workers.logs import get_logger
+
+log = get_logger(__name__)
 
 MAX_BATCH = 200
-CONCURRENCY = 1  # batches at the database at once, per API process
+CONCURRENCY = 1  # batches at the database at once, per API process: the queue behind it is what makes batches
+ATTEMPTS = 3  # runs of a batch that lost a lock wait (timeout or deadlock) before its callers answer 503
+LOCK_TIMEOUT_MS = 200
+_LOCK_LOST = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
+
+
+async def ingest_pool(settings: Settings, application: str = "nfsync-api-ingest") -> asyncpg.Pool:
+    """The batcher's own connections: CONCURRENCY of them (one spare), each with the short lock timeout."""
+    return await create_pool(settings, application=application, min_size=1, max_size=CONCURRENCY + 1,
+                             init=_init_connection, stateless=True)  # fmt: skip
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.execute(QUERIES["webhook_ingest_session"], f"{LOCK_TIMEOUT_MS}ms")
 
 
 @dataclass(slots=True)
@@ -106,18 +131,22 @@ class IngestBatcher:
                 future.set_result(result)
 
     async def _store(self, items: Sequence[IngestItem]) -> list[Ingested | None]:
-        """One statement for the batch; a deadlock with a concurrent batch (possible in a narrow race with tasks
-        created meanwhile) is retried once. Within a batch a dedupe key counts once: a repeat gets None."""
+        """One statement for the batch, run again when it lost a lock wait (see the module doc). Within a batch a
+        dedupe key counts once: a repeat gets None."""
         self.batches += 1
         self.items += len(items)
         first: dict[tuple[uuid.UUID, str], int] = {}
         for index, item in enumerate(items):
             first.setdefault((item.integration_id, item.dedupe_key), index)
         unique = [items[index] for index in first.values()]
-        try:
-            rows = await self._fetch(unique)
-        except asyncpg.DeadlockDetectedError:
-            rows = await self._fetch(unique)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                rows = await self._fetch(unique)
+                break
+            except _LOCK_LOST as exc:
+                log.info("webhook.batch_lock_lost", attempt=attempt, pushes=len(unique), error=type(exc).__name__)
+                if attempt == ATTEMPTS:
+                    raise
         stored = {(row["integration_id"], row["dedupe_key"]): row for row in rows}
         results: list[Ingested | None] = [None] * len(items)
         for key, index in first.items():

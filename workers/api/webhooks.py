@@ -60,14 +60,22 @@ class Verified:
 
 
 class WebhookIntake:
-    def __init__(self, pool: asyncpg.Pool, service: TaskService, keyring: Keyring | None, public_url: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        service: TaskService,
+        keyring: Keyring | None,
+        public_url: str,
+        ingest: asyncpg.Pool | None = None,
+    ) -> None:
+        """``ingest``: the batcher's pool (workers.api.ingest.ingest_pool); ``pool`` when None."""
         self._pool = pool
         self._service = service
         self._keyring = keyring
         self._public_url = public_url.rstrip("/")
         self._wakeups: set[asyncio.Task[Any]] = set()
         self._cache: dict[str, tuple[float, asyncpg.Record, AppCredentials, list[str]]] = {}
-        self._batcher = IngestBatcher(pool)
+        self._batcher = IngestBatcher(ingest or pool)
         self._woken: dict[uuid.UUID, float] = {}  # task id -> until when it counts as just woken
 
     async def verify(

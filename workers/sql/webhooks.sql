@@ -56,6 +56,10 @@ SELECT * FROM marketplace_webhooks WHERE id = $1 AND ($2::uuid IS NULL OR organi
 -- name: webhook_replayed
 UPDATE marketplace_webhooks SET attempts = attempts + 1 WHERE id = $1;
 
+-- name: webhook_ingest_session
+-- Each connection of the webhook batcher (workers/api/ingest.py): give up a lock wait after $1 (see there).
+SELECT set_config('lock_timeout', $1, false);
+
 -- name: webhook_ingest_batch
 -- The hot path for pushes that ask for work (order status, product change), many in ONE autocommitted statement
 -- (workers/api/ingest.py): one round trip and one commit for a batch. Per push: resolve the active shop it names;
