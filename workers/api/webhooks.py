@@ -239,8 +239,10 @@ class WebhookIntake:
         tasks = [(p, t) for p, t in hinted if t is not None and self._woken.get(t, 0.0) <= now]
         if not tasks:
             return
-        if len(self._woken) > WOKEN_KEPT:
-            self._woken = {t: until for t, until in self._woken.items() if until > now}
+        if len(self._woken) > WOKEN_KEPT:  # expired ones out; all of them if that is not enough (a wake-up too many
+            self._woken = {t: until for t, until in self._woken.items() if until > now}  # is harmless)
+            if len(self._woken) > WOKEN_KEPT:
+                self._woken.clear()
         for _, task in tasks:
             self._woken[task] = now + WAKE_REPEAT_SECONDS
         for platform in {p for p, _ in tasks}:
