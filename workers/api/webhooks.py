@@ -159,14 +159,13 @@ class WebhookIntake:
         except UnicodeDecodeError:  # not UTF-8: the general path stores what it can
             return None
         work_filter = _work_filter(event)
-        filter_text = _ORDER_FILTER_JSON if is_order else None if work_filter is None else json.dumps(work_filter)
         item = IngestItem(
             organization_id=integration["organization_id"], integration_id=integration["id"],
             platform=integration["platform"], kind=event.kind, dedupe_key=event.dedupe_key[:255],
             platform_shop_id=event.platform_shop_id, entity_id=event.entity_id, status=event.status,
             headers=json.dumps(kept), payload=text, task_type="order_sync" if is_order else "product_sync",
             priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
-            filter_criteria=filter_text,
+            filter_criteria=None if work_filter is None else json.dumps(work_filter),
         )  # fmt: skip
         return await self._batcher.ingest(item)
 
@@ -267,9 +266,6 @@ def _work_filter(event: WebhookEvent) -> dict[str, Any] | None:
     if event.kind == "order_status_changed":
         return {"webhook_orders": True}
     return {"product_ids": [event.entity_id]} if event.entity_id else None
-
-
-_ORDER_FILTER_JSON = json.dumps({"webhook_orders": True})
 
 
 def _wants_work(event: WebhookEvent) -> bool:

@@ -104,7 +104,8 @@ WITH input AS (
     -- an existing task takes what the batch asks for beyond its own filter and priority (enqueue_insert's merge);
     -- a burst of pushes for one shop changes nothing after the first: no write, no per-shop row queue
     UPDATE sync_tasks t
-    SET filter_criteria = nfsync_merge_filters(e.filter_criteria, w.filter), priority = greatest(e.priority, w.priority),
+    SET filter_criteria = nfsync_merge_filters(e.filter_criteria, w.filter),
+        priority = greatest(e.priority, w.priority),
         scheduled_at = least(t.scheduled_at, now()::timestamp),
         max_retries = greatest(t.max_retries, 3),  -- 3: the column default, what a new task of a push gets
         coalesced_count = t.coalesced_count + 1
