@@ -1,7 +1,10 @@
--- nfsync-schema-version: 1
+-- nfsync-schema-version: 2
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
+-- A database at an older version is upgraded by `nfsync db migrate` (workers/sql/migrations/NNNN_*.sql): every
+-- change here ships as the next numbered migration, the version line above equals the last one's number, and
+-- tests/migrations proves that migrating the first release's schema equals applying this file.
 --
 -- Sources:
 --   * docs/seeds/000_418f04a3c09a7a38.txt  - the integration schema (marketplace_* and sync_tasks as specified;
@@ -1661,16 +1664,25 @@ END;
 $$;
 
 -- ---------------------------------------------------------------------------------------------------------
--- Schema version (written by `nfsync db init`)
+-- Schema history (written by `nfsync db init` and `nfsync db migrate`)
 -- ---------------------------------------------------------------------------------------------------------
 
 CREATE TABLE nfsync_schema_version (
-    version    integer     NOT NULL,
-    checksum   varchar(64) NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
+    version     integer     NOT NULL,
+    checksum    varchar(64) NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    name        text,
+    duration_ms integer,
     CONSTRAINT nfsync_schema_version_pkey PRIMARY KEY (version)
 );
-COMMENT ON TABLE nfsync_schema_version IS 'nfsync: the schema.sql version and checksum this database was built from.';
-COMMENT ON COLUMN nfsync_schema_version.version IS 'The version number in schema.sql''s first line.';
-COMMENT ON COLUMN nfsync_schema_version.checksum IS 'SHA-256 of schema.sql.';
-COMMENT ON COLUMN nfsync_schema_version.applied_at IS 'When db init applied it.';
+COMMENT ON TABLE nfsync_schema_version IS
+    'nfsync: the schema history - the schema.sql version a database was installed from (its lowest version), then '
+    'one row per migration applied by `nfsync db migrate`.';
+COMMENT ON COLUMN nfsync_schema_version.version IS
+    'Schema version after this step: schema.sql''s first line, or the migration''s number.';
+COMMENT ON COLUMN nfsync_schema_version.checksum IS
+    'SHA-256 of schema.sql or of the migration file; a migration whose file has changed since is refused.';
+COMMENT ON COLUMN nfsync_schema_version.applied_at IS 'When db init or db migrate applied it.';
+COMMENT ON COLUMN nfsync_schema_version.name IS
+    'nfsync: ''schema.sql'' for the install, NNNN_name for a migration (NULL only before this column existed).';
+COMMENT ON COLUMN nfsync_schema_version.duration_ms IS 'nfsync: how long the migration ran (NULL for the install).';

@@ -52,6 +52,22 @@ async def cmd_db_check(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_ERROR
 
 
+async def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.db.migrate import migrate_database
+
+    lines = await migrate_database(settings, dry_run=args.dry_run, wait_seconds=args.wait,
+                                   lock_timeout_seconds=args.lock_timeout, schema_path=args.schema)  # fmt: skip
+    print("\n".join(lines))
+    return 0
+
+
+async def cmd_db_status(settings: Settings, _args: argparse.Namespace) -> int:
+    from workers.db.migrate import status_lines
+
+    print("\n".join(await status_lines(settings)))
+    return 0
+
+
 async def cmd_keys_generate(_settings: Settings, args: argparse.Namespace) -> int:
     from workers.crypto import generate_key_entry
 
@@ -80,6 +96,16 @@ async def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_ERROR if report.errors else 0
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"not a number of seconds between 0 and 86400: {text!r}")
+    return value
+
+
 def _add_schema_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schema", type=Path, default=None, help="schema file (default: NFSYNC_SCHEMA_PATH)")
 
@@ -89,6 +115,17 @@ def _db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     init = db.add_parser("init", help="create the database if missing and apply schema.sql (idempotent)")
     _add_schema_option(init)
     init.set_defaults(handler=cmd_db_init)
+    migrate = db.add_parser("migrate", help="apply the pending numbered migrations (schema.sql on an empty database)")
+    _add_schema_option(migrate)
+    migrate.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    migrate.add_argument("--wait", type=_positive_seconds, default=600.0,
+                         help="seconds to wait for another db init/migrate to finish (default 600)")  # fmt: skip
+    migrate.add_argument("--lock-timeout", type=_positive_seconds, default=10.0,
+                         help="seconds one statement may wait for a table lock before the migration is rolled back "
+                         "(default 10: the service's queries queue behind a waiting ALTER)")  # fmt: skip
+    migrate.set_defaults(handler=cmd_db_migrate)
+    status = db.add_parser("status", help="installed and available schema versions, pending migrations")
+    status.set_defaults(handler=cmd_db_status)
     check = db.add_parser("check", help="compare the live database with schema.sql")
     _add_schema_option(check)
     check.set_defaults(handler=cmd_db_check)

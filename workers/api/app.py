@@ -21,6 +21,7 @@ from workers.api.openapi import build_openapi
 from workers.config import Settings
 from workers.crypto import Keyring
 from workers.db.connect import create_pool
+from workers.db.migrate import require_current_schema
 from workers.engine.broker import WakeupPublisher
 from workers.engine.runtime import connect_broker_optional
 from workers.engine.service import TaskService, init_connection
@@ -106,6 +107,11 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
     the API keeps accepting work while RabbitMQ is down; the scheduler sends the wake-ups)."""
     # webhooks, auth, health: plain statements only, so no reset round trip per acquire
     system = await create_pool(settings, application="nfsync-api", init=init_connection, stateless=True)
+    try:
+        await require_current_schema(system, settings.database_name)
+    except BaseException:
+        await system.close()
+        raise
     tenant = await create_pool(settings, application="nfsync-api-tenant", init=init_connection, setup=scope_connection)
     ingest = await ingest_pool(settings)
     connection = await connect_broker_optional(settings, "nfsync-api")

@@ -1,9 +1,9 @@
 """`nfsync db init` and `nfsync db check`.
 
 ``init`` creates the database named in the URL when it is missing, applies ``schema.sql`` in one transaction
-and records its version and checksum; run again it is a no-op; a database holding another version, or
-unrelated tables, is refused. ``check`` builds ``schema.sql`` in a scratch database and compares the two
-catalogs object by object.
+and records its version and checksum; run again it is a no-op; an older database is sent to ``nfsync db migrate``
+(``workers/db/migrate.py``), a newer one or unrelated tables are refused. ``check`` builds ``schema.sql`` in a
+scratch database and compares the two catalogs object by object (a migrated database must match it exactly).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class SchemaFile:
         return f"version {self.version} (checksum {self.checksum[:12]})"
 
 
-async def _ensure_database(settings: Settings, name: str) -> bool:
+async def ensure_database(settings: Settings, name: str) -> bool:
     """Create the database if missing; True when this call created it."""
     conn = await connect(settings, url=settings.database_url_for(MAINTENANCE_DB), application="nfsync-db-init")
     try:
@@ -82,19 +82,25 @@ async def _installed(conn: asyncpg.Connection) -> tuple[int, str] | None:
 
 
 def _refusal(database: str, installed: tuple[int, str], schema: SchemaFile) -> SchemaError:
-    version, checksum = installed
+    version = installed[0]
+    if version < schema.version:
+        return SchemaError(
+            f"database {database!r} is at nfsync schema version {version} and this release is at {schema.version}; "
+            "it is left untouched - run `nfsync db migrate` to upgrade it"
+        )
     return SchemaError(
-        f"database {database!r} holds nfsync schema version {version} (checksum {checksum[:12]}) but this release "
-        f"expects {schema.label}; it is left untouched - migrate it, or point NFSYNC_DATABASE_URL at a new database"
+        f"database {database!r} is at nfsync schema version {version}, newer than this release ({schema.label}); "
+        "it is left untouched - run the release that created it, or a newer one"
     )
 
 
-async def _apply(conn: asyncpg.Connection, schema: SchemaFile, database: str) -> str:
+async def install_schema(conn: asyncpg.Connection, schema: SchemaFile, database: str) -> str:
+    """Apply schema.sql in one transaction to a database without nfsync tables; a no-op at the same version."""
     async with conn.transaction():
         await conn.execute(QUERIES["schema_lock"])
         installed = await _installed(conn)
-        if installed == (schema.version, schema.checksum):
-            return f"database {database!r} is already at schema {schema.label}; nothing to do"
+        if installed is not None and installed[0] == schema.version:
+            return f"database {database!r} is already at schema version {schema.version}; nothing to do"
         if installed is not None:
             raise _refusal(database, installed, schema)
         if await conn.fetchval(QUERIES["user_relation_count"]):
@@ -115,12 +121,12 @@ async def init_database(settings: Settings, schema_path: Path | None = None) -> 
     """Create (if needed) and initialise the database; returns a one-line report."""
     schema = SchemaFile.load(schema_path or settings.schema_path)
     database = settings.database_name
-    created = await _ensure_database(settings, database)
+    created = await ensure_database(settings, database)
     try:
         conn = await connect(settings, application="nfsync-db-init")
         try:
             await conn.execute("SET statement_timeout = 0")
-            return await _apply(conn, schema, database)
+            return await install_schema(conn, schema, database)
         finally:
             await conn.close()
     except BaseException:
@@ -171,13 +177,11 @@ async def check_database(settings: Settings, schema_path: Path | None = None) ->
         actual = await describe(conn)
     finally:
         await conn.close()
-    problems = [] if installed == (schema.version, schema.checksum) else [_version_line(installed, schema)]
+    problems = [] if installed is not None and installed[0] == schema.version else [_version_line(installed, schema)]
     return problems + diff_catalogs(await _reference_catalog(settings, schema), actual)
 
 
 def _version_line(installed: tuple[int, str] | None, schema: SchemaFile) -> str:
     if installed is None:
         return f"no nfsync schema version recorded (schema.sql is {schema.label})"
-    return (
-        f"recorded schema version {installed[0]} (checksum {installed[1][:12]}) differs from schema.sql {schema.label}"
-    )
+    return f"recorded schema version {installed[0]} differs from schema.sql {schema.label}"

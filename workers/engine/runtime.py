@@ -16,6 +16,7 @@ from aio_pika.abc import AbstractRobustConnection
 from connectors.base.errors import BrokerUnavailable
 from workers.config import Settings
 from workers.db.connect import create_pool
+from workers.db.migrate import require_current_schema
 from workers.engine.broker import WakeupPublisher, connect_broker
 from workers.engine.service import TaskService, init_connection
 from workers.logs import get_logger
@@ -48,6 +49,7 @@ async def runtime(
     pool = await engine_pool(settings, application, pool_size)
     connection = publisher = None
     try:
+        await require_current_schema(pool, settings.database_name)
         if broker == "required":
             connection = await connect_broker(settings, application)
         elif broker == "optional":
