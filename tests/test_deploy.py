@@ -618,7 +618,7 @@ def test_no_real_key_anywhere_under_deploy() -> None:
 
 def compose_problems(doc: dict[str, Any], grace: float) -> list[str]:
     services = doc["services"]
-    problems = [f"missing service {name}" for name in ("postgres", "rabbitmq", "rabbitmq-definitions", "db-init",
+    problems = [f"missing service {name}" for name in ("postgres", "rabbitmq", "rabbitmq-definitions", "db-migrate",
                                                        "api", "scheduler") if name not in services]  # fmt: skip
     problems += [f"missing service {role}-{p}" for p in PLATFORM_PACKAGES for role in ("worker", "sandbox")
                  if f"{role}-{p}" not in services]  # fmt: skip
@@ -675,7 +675,7 @@ def test_compose() -> None:
     doc = compose_doc()
     assert doc["services"]["postgres"]["image"].startswith("postgres:15")
     assert "management" in doc["services"]["rabbitmq"]["image"]
-    assert doc["services"]["db-init"]["command"] == ["db", "init"]
+    assert doc["services"]["db-migrate"]["command"] == ["db", "migrate"]
     for name, service in doc["services"].items():
         environment = service.get("environment", {})
         assert not any(key.startswith(ENV_PREFIX) for key in environment), f"{name}: NFSYNC_* come from nfsync.env"
@@ -836,7 +836,7 @@ def test_k8s_manifests() -> None:
     docs = k8s_docs()
     assert k8s_problems(docs, shutdown_grace()) == []
     (job,) = by_kind(docs, "Job").values()
-    assert container_argv(containers(job)[0]) == ("db", "init")
+    assert container_argv(containers(job)[0]) == ("db", "migrate")
     scheduler = by_kind(docs, "Deployment")["nfsync-scheduler"]
     assert container_argv(containers(scheduler)[0]) == ("scheduler",) and scheduler["spec"]["replicas"] == 2
 
@@ -844,7 +844,7 @@ def test_k8s_manifests() -> None:
 def test_kustomization_lists_the_long_lived_manifests() -> None:
     (kustomization,) = load_yaml_docs(K8S / "kustomization.yaml")
     listed = set(kustomization["resources"])
-    on_their_own = {"secret.template.yaml", "db-init-job.yaml"}
+    on_their_own = {"secret.template.yaml", "db-migrate-job.yaml"}
     assert listed == {path.name for path in K8S.glob("*.yaml")} - on_their_own - {"kustomization.yaml"}
     assert "namespace" not in kustomization
 
