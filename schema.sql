@@ -1,4 +1,4 @@
--- nfsync-schema-version: 2
+-- nfsync-schema-version: 3
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
@@ -1662,6 +1662,57 @@ BEGIN
     GRANT SELECT ON nfsync_workers, rate_limit_buckets TO nfsync_app;
 END;
 $$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Tenancy of the CRM: which organization owns a merchant, and the check every shop write makes (issue #13)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE organization_merchants (
+    merchant_id     text      NOT NULL,
+    organization_id uuid      NOT NULL,
+    created_at      timestamp NOT NULL DEFAULT now(),
+    CONSTRAINT organization_merchants_pkey PRIMARY KEY (merchant_id),
+    CONSTRAINT organization_merchants_merchant_id_fkey FOREIGN KEY (merchant_id) REFERENCES "Merchant" (id),
+    CONSTRAINT organization_merchants_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id)
+);
+CREATE INDEX organization_merchants_organization_id_idx ON organization_merchants (organization_id);
+COMMENT ON TABLE organization_merchants IS
+    'nfsync: which organization owns a CRM merchant (the tenant boundary below the API); one organization per '
+    'merchant. Written by operators (nfsync orgs link-merchant), read by the shop trigger and the sync handlers.';
+COMMENT ON COLUMN organization_merchants.merchant_id IS 'The CRM "Merchant".';
+COMMENT ON COLUMN organization_merchants.organization_id IS 'The organization whose shops may sell its catalog.';
+COMMENT ON COLUMN organization_merchants.created_at IS 'When it was linked (UTC).';
+ALTER TABLE organization_merchants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY organization_merchants_tenant ON organization_merchants TO nfsync_app
+    USING (nfsync_tenant_visible(organization_id));
+GRANT SELECT ON organization_merchants TO nfsync_app;
+
+CREATE FUNCTION marketplace_shops_check_sale_channel() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NEW.sale_channel_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.sale_channel_id IS NOT DISTINCT FROM OLD.sale_channel_id
+                                           AND NEW.organization_id = OLD.organization_id) THEN
+        RETURN NEW;  -- an unchanged channel is not checked again (a shop with a channel unlinked since can be deactivated)
+    END IF;
+    -- KEY SHARE: the link cannot be removed until this transaction ends
+    PERFORM 1
+    FROM "SaleChannel" c
+    JOIN organization_merchants om ON om.merchant_id = c."merchantId"
+    WHERE c.id = NEW.sale_channel_id AND c."deletedAt" IS NULL AND om.organization_id = NEW.organization_id
+    FOR KEY SHARE OF om;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'sale channel % is not a channel of this organization''s merchants', NEW.sale_channel_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'marketplace_shops_sale_channel_tenant';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION marketplace_shops_check_sale_channel() IS
+    'nfsync: a shop may only name a live sale channel of a merchant linked to its own organization '
+    '(organization_merchants); answers like a missing foreign key. SECURITY DEFINER: the API role reads no CRM table.';
+CREATE TRIGGER marketplace_shops_check_sale_channel
+    BEFORE INSERT OR UPDATE OF sale_channel_id, organization_id ON marketplace_shops
+    FOR EACH ROW EXECUTE FUNCTION marketplace_shops_check_sale_channel();
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Schema history (written by `nfsync db init` and `nfsync db migrate`)

@@ -100,7 +100,7 @@ async def _seed(chaos: Chaos, api_url: str) -> None:
     keyring = Keyring.parse(chaos.key)
     org = chaos.org = await chaos.pool.fetchval("INSERT INTO organizations (name) VALUES ('chaos') RETURNING id")
     async with chaos.pool.acquire() as conn:
-        chaos.catalog = await seed_catalog(conn, variants=chaos.options.variants, name="Chaos")
+        chaos.catalog = await seed_catalog(conn, organization_id=org, variants=chaos.options.variants, name="Chaos")
     for platform in PLATFORM_PACKAGES:
         spec = load(platform)
         sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=500.0, webhook_retry_scale=0.01, seed=7)

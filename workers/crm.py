@@ -12,7 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.base.errors import PermanentError
+import asyncpg
+
+from connectors.base.errors import NotFound, PermanentError, ValidationFailed
 from workers.db.connect import DbConn
 from workers.db.queries import QUERIES
 
@@ -88,11 +90,40 @@ class OrderLineRow:
     line_id: str
 
 
-async def channel_merchant(conn: DbConn, sale_channel_id: str) -> tuple[str, str]:
-    """(merchant id, merchant currency) of a sale channel."""
-    row = await conn.fetchrow(QUERIES["crm_channel_merchant"], sale_channel_id)
+async def link_merchant(conn: DbConn, organization_id: Any, merchant_id: str) -> None:
+    """Make the organization the owner of a CRM merchant (operators only: it opens the merchant's catalog, prices,
+    stock and orders to the organization's shops). A no-op when it already is; refused when another one is."""
+    try:
+        owner = await conn.fetchval(QUERIES["crm_merchant_link"], merchant_id, organization_id)
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFound(f"merchant {merchant_id} or organization {organization_id} not found") from None
+    if str(owner) != str(organization_id):
+        raise ValidationFailed(f"merchant {merchant_id} belongs to another organization; unlink it there first")
+
+
+async def unlink_merchant(conn: DbConn, merchant_id: str) -> None:
+    shops = await conn.fetchval(QUERIES["crm_merchant_shops"], merchant_id)
+    if shops:
+        raise ValidationFailed(f"{shops} shop(s) still sell merchant {merchant_id}'s sale channels; repoint them first")
+    if await conn.fetchval(QUERIES["crm_merchant_unlink"], merchant_id) is None:
+        raise NotFound(f"merchant {merchant_id} is linked to no organization")
+
+
+async def organization_merchants(conn: DbConn, organization_id: Any) -> list[tuple[str, str]]:
+    """(merchant id, slug) of the merchants an organization owns."""
+    rows = await conn.fetch(QUERIES["crm_merchants_of_organization"], organization_id)
+    return [(r["merchant_id"], r["slug"]) for r in rows]
+
+
+async def channel_merchant(conn: DbConn, sale_channel_id: str, organization_id: Any) -> tuple[str, str]:
+    """(merchant id, merchant currency) of a sale channel of the organization's merchants - the tenant check every
+    handler makes before it reads or writes the CRM through that channel."""
+    row = await conn.fetchrow(QUERIES["crm_channel_merchant"], sale_channel_id, organization_id)
     if row is None:
-        raise PermanentError(f"sale channel {sale_channel_id} does not exist in the CRM")
+        raise PermanentError(
+            f"sale channel {sale_channel_id} is not a live channel of this organization's merchants (an operator "
+            "links a merchant with `nfsync orgs link-merchant`)"
+        )
     return row["merchant_id"], row["currency"]
 
 

@@ -261,7 +261,7 @@ async def seed(pool: asyncpg.Pool, variants: int) -> tuple[uuid.UUID, Secret, De
     org = await create_organization(pool, "Demo")
     token = Secret(await create_token(pool, org, TOKEN_SCOPES, "demo"))
     async with pool.acquire() as conn:
-        catalog = await seed_catalog(conn, variants=variants)
+        catalog = await seed_catalog(conn, organization_id=org, variants=variants)
     return org, token, catalog
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from workers.crm import link_merchant
 from workers.db.connect import DbConn
 from workers.db.queries import QUERIES
 
@@ -57,8 +58,10 @@ _COLUMNS = {
 }
 
 
-async def seed_catalog(conn: DbConn, *, variants: int, name: str = "Demo Fashion", seed: int = 7) -> DemoCatalog:
-    """A merchant with one sale channel holding ``variants`` variants; returns the ids."""
+async def seed_catalog(
+    conn: DbConn, *, organization_id: Any, variants: int, name: str = "Demo Fashion", seed: int = 7
+) -> DemoCatalog:
+    """A merchant of the organization with one sale channel holding ``variants`` variants; returns the ids."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not cryptography
     prefix = secrets.token_hex(3)
     now = datetime.now(UTC)
@@ -69,6 +72,7 @@ async def seed_catalog(conn: DbConn, *, variants: int, name: str = "Demo Fashion
         'INSERT INTO "SaleChannel" (slug, name, "merchantId") VALUES ($1, $2, $3) RETURNING id',
         f"marketplaces-{prefix}", {"vi": "Sàn TMĐT", "en": "Marketplaces"}, merchant,
     )  # fmt: skip
+    await link_merchant(conn, organization_id, merchant)
     rows = _Rows()
     catalog = DemoCatalog(merchant, channel, [])
     for index, (key, vi, en) in enumerate(CATEGORIES):

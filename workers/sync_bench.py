@@ -101,7 +101,7 @@ async def _shop(
     bench: Bench, sandbox: SandboxBase, variants: int, rate: int, name: str
 ) -> tuple[DemoCatalog, ConnectedShop]:
     async with bench.rt.pool.acquire() as conn:
-        catalog = await seed_catalog(conn, variants=variants, name=name)
+        catalog = await seed_catalog(conn, organization_id=bench.org, variants=variants, name=name)
         integration = await create_integration(conn, bench.keyring, bench.org, sandbox, name=name, rate_limit=rate)
     shop_number = str(700000 + uuid.uuid4().int % 100000)
     shop = await connect_shop(bench.rt.pool, bench.keyring, bench.org, integration, sandbox,

@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 RELEASE_1 = HERE / "schema_v1.sql"
 RELEASE_1_SHA256 = "78dc3a014e0ebf1f6ac547690297f7c32c73ec3813da9f0615367533ecc30a74"
 ORG_A = "00000000-0000-4000-8000-00000000a001"
+ORG_B = "00000000-0000-4000-8000-00000000b001"
 INTEGRATION_A = "00000000-0000-4000-8000-00000000a010"
 ACCOUNT_A = "00000000-0000-4000-8000-00000000a020"
 # every table v1_data.sql fills, with the columns that order its rows
@@ -156,10 +157,40 @@ async def test_release_1_migrates_to_the_current_schema(release_1: Settings) -> 
     assert rotation.errors == [] and rotation.reencrypted == 4, "keys rotate reads every migrated secret"
     assert [(r["version"], r["name"]) for r in history][:2] == [(1, "schema.sql"), (2, "0002_migration_history")]
     assert all(r["duration_ms"] is not None for r in history[1:])
+    assert await _merchant_links(release_1) == {"m-a": ORG_A, "m-b": ORG_B}, "0003: each shop's merchant is linked"
     again = await migrate_database(release_1)
     assert again == [
         f"database {release_1.database_name!r} is at schema version {code_schema_version()}; nothing to do"
     ]
+
+
+async def _merchant_links(settings: Settings) -> dict[str, str]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        rows = await conn.fetch("SELECT merchant_id, organization_id::text FROM organization_merchants")
+        return {r[0]: r[1] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def test_0003_links_no_merchant_two_organizations_reached(release_1: Settings) -> None:
+    """Release 1 let organization B point its shop at A's channel: after the migration that merchant belongs to no
+    one (an operator decides), and B's shop can no longer be attached to it again."""
+    conn = await asyncpg.connect(release_1.database_url)
+    try:
+        await conn.execute((HERE / "v1_data.sql").read_text())
+        await conn.execute("UPDATE marketplace_shops SET sale_channel_id = 'sc-a' WHERE organization_id = $1", ORG_B)
+    finally:
+        await conn.close()
+    await migrate_database(release_1)
+    assert await _merchant_links(release_1) == {}
+    conn = await asyncpg.connect(release_1.database_url)
+    try:
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await conn.execute("UPDATE marketplace_shops SET sale_channel_id = 'sc-b' WHERE organization_id = $1",
+                               ORG_B)  # fmt: skip
+    finally:
+        await conn.close()
 
 
 def test_schema_sql_version_is_the_last_migration() -> None:

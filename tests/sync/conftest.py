@@ -122,7 +122,7 @@ async def sync_env(settings: Settings, platform: str, *, variants: int, rate: in
     async with sandbox.running(), runtime(settings, "nfsync-test", pool_size=16) as rt:
         org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('Sync org') RETURNING id")
         async with rt.pool.acquire() as conn:
-            catalog = await seed_catalog(conn, variants=variants)
+            catalog = await seed_catalog(conn, organization_id=org, variants=variants)
             integration = await create_integration(conn, keyring, org, sandbox, name=f"{platform} main",
                                                    rate_limit=rate, config=config)  # fmt: skip
         shop = await connect_shop(rt.pool, keyring, org, integration, sandbox, platform_shop_id="880001",

@@ -382,7 +382,7 @@ async def create_shop(call: Call) -> ShopOut:
     except asyncpg.UniqueViolationError:
         raise ValidationFailed(f"shop {body.shop_id!r} already exists") from None
     except asyncpg.ForeignKeyViolationError:
-        raise ValidationFailed(f"sale channel {body.sale_channel_id!r} does not exist") from None
+        raise _channel_not_found(body.sale_channel_id) from None
     assert row is not None
     return ShopOut.model_validate(dict(row))
 
@@ -419,6 +419,12 @@ async def deactivate_shop(call: Call) -> ShopOut:
     return await _apply_shop_patch(call, ShopPatch(shop_status="inactive"))
 
 
+def _channel_not_found(channel: str | None) -> NotFound:
+    """One answer for a sale channel that does not exist and one of another organization's merchants (the database
+    refuses both, schema.sql marketplace_shops_check_sale_channel): nothing tells them apart."""
+    return NotFound(f"sale channel {channel!r} not found")
+
+
 async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
     row = await _shop(call)
     merged = {**dict(row), **patch.model_dump(exclude_unset=True)}
@@ -428,6 +434,6 @@ async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
             merged["shop_region"], merged["sale_channel_id"], merged["shop_data"], merged["shop_status"],
         )  # fmt: skip
     except asyncpg.ForeignKeyViolationError:
-        raise ValidationFailed(f"sale channel {merged['sale_channel_id']!r} does not exist") from None
+        raise _channel_not_found(merged["sale_channel_id"]) from None
     assert updated is not None
     return ShopOut.model_validate(dict(updated))

@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from connectors.base.errors import ConfigError, NotFound, ValidationFailed
-from workers import ops
+from workers import crm, ops
 from workers.api.app import api_state, build_app
 from workers.api.auth import create_organization, create_token, parse_scopes
 from workers.config import Settings
@@ -190,11 +190,38 @@ async def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> int
     return 0
 
 
+async def cmd_orgs_merchants(settings: Settings, args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-orgs", broker="none", pool_size=1) as rt, rt.pool.acquire() as conn:
+        if args.orgs_command == "link-merchant":
+            async with conn.transaction():
+                for merchant in args.merchant:
+                    await crm.link_merchant(conn, args.org, merchant)
+            print(f"organization {args.org} owns merchant(s) {', '.join(args.merchant)}")
+        elif args.orgs_command == "unlink-merchant":
+            await crm.unlink_merchant(conn, args.merchant)
+            print(f"merchant {args.merchant} is linked to no organization")
+        else:
+            for merchant, slug in await crm.organization_merchants(conn, args.org):
+                print(f"{merchant}\t{slug}")
+    return 0
+
+
 def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     orgs = sub.add_parser("orgs", help="organizations").add_subparsers(dest="orgs_command", required=True)
     create = orgs.add_parser("create", help="create an organization and print its id")
     create.add_argument("name")
     create.set_defaults(handler=cmd_orgs_create)
+    link = orgs.add_parser("link-merchant", help="make an organization the owner of CRM merchants (their catalog, "
+                           "stock and orders become reachable by its shops)")  # fmt: skip
+    link.add_argument("--org", type=uuid.UUID, required=True)
+    link.add_argument("merchant", nargs="+", help='"Merchant".id')
+    link.set_defaults(handler=cmd_orgs_merchants)
+    unlink = orgs.add_parser("unlink-merchant", help="remove a merchant from its organization (no shop may use it)")
+    unlink.add_argument("merchant", help='"Merchant".id')
+    unlink.set_defaults(handler=cmd_orgs_merchants)
+    merchants = orgs.add_parser("merchants", help="the merchants an organization owns")
+    merchants.add_argument("--org", type=uuid.UUID, required=True)
+    merchants.set_defaults(handler=cmd_orgs_merchants)
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True)
     token = tokens.add_parser("create", help="create a bearer token for an organization; printed once")
     token.add_argument("--org", type=uuid.UUID, required=True)

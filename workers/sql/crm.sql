@@ -80,9 +80,13 @@ WHERE i."principalType" = 'ProductVariant' AND i.scheme = 'SKU' AND i."deletedAt
   AND i.identifier = ANY ($2::text[]);
 
 -- name: crm_channel_merchant
+-- The tenant boundary of every CRM read and write: a sale channel counts only when its merchant is linked to the
+-- shop's organization $2 (organization_merchants).
 SELECT c.id, c."merchantId" AS merchant_id, m.currency
-FROM "SaleChannel" c JOIN "Merchant" m ON m.id = c."merchantId"
-WHERE c.id = $1;
+FROM "SaleChannel" c
+JOIN "Merchant" m ON m.id = c."merchantId"
+JOIN organization_merchants om ON om.merchant_id = c."merchantId" AND om.organization_id = $2
+WHERE c.id = $1 AND c."deletedAt" IS NULL;
 
 -- name: crm_order_insert
 -- A marketplace order imported once: the unique (sourcePlatform, sourceShopId, externalOrderId) decides.
@@ -122,3 +126,29 @@ SELECT d.variant_id, $4, 'default', d.on_hand, greatest(d.reserved, 0) FROM d
 ON CONFLICT ("variantId", "locationId") DO UPDATE
 SET reserved = greatest("StockLevel".reserved + (SELECT d.reserved FROM d WHERE d.variant_id = EXCLUDED."variantId"), 0),
     "onHand" = "StockLevel"."onHand" + (SELECT d.on_hand FROM d WHERE d.variant_id = EXCLUDED."variantId");
+
+-- name: crm_merchant_link
+-- Links merchant $1 to organization $2; returns the organization the merchant belongs to afterwards (another one
+-- when it was already linked elsewhere: the caller refuses).
+WITH added AS (
+    INSERT INTO organization_merchants (merchant_id, organization_id) VALUES ($1, $2)
+    ON CONFLICT (merchant_id) DO NOTHING
+    RETURNING organization_id
+)
+SELECT organization_id FROM added
+UNION ALL
+SELECT organization_id FROM organization_merchants WHERE merchant_id = $1
+LIMIT 1;
+
+-- name: crm_merchant_shops
+-- Shops whose sale channel belongs to merchant $1 (an unlink would stop their syncs).
+SELECT count(*) FROM marketplace_shops s JOIN "SaleChannel" c ON c.id = s.sale_channel_id WHERE c."merchantId" = $1;
+
+-- name: crm_merchant_unlink
+DELETE FROM organization_merchants WHERE merchant_id = $1 RETURNING organization_id;
+
+-- name: crm_merchants_of_organization
+SELECT om.merchant_id, m.slug, om.created_at
+FROM organization_merchants om JOIN "Merchant" m ON m.id = om.merchant_id
+WHERE om.organization_id = $1
+ORDER BY om.created_at, om.merchant_id;

@@ -51,7 +51,7 @@ async def plan(shop: ShopSession, task_type: str, filters: dict[str, Any] | None
     channel = shop.row["sale_channel_id"]
     variant_ids = (filters or {}).get("variant_ids")
     async with shop.pool.acquire() as conn:
-        _, currency = await crm.channel_merchant(conn, channel)
+        _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         values = await crm.variant_values(conn, shop.shop_id, variant_ids, currency)
     force = bool((filters or {}).get("force"))
     if task_type == "inventory_sync":

@@ -68,7 +68,7 @@ async def _order_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     if not channel:
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
     async with shop.pool.acquire() as conn:
-        merchant, _ = await crm.channel_merchant(conn, channel)
+        merchant, _ = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
     store = OrderStore(shop, items, merchant)
     specific_only = bool(filters) and set(filters) <= {"order_ids", "webhook_orders"}
     wanted = await _named_orders(shop, store, ids(filters, "order_ids"))

@@ -62,7 +62,7 @@ async def plan_catalog(shop: ShopSession, filters: dict[str, Any]) -> list[Decis
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
     catalog, stock = CatalogRules.parse(shop.rules("catalog")), StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
-        _, currency = await crm.channel_merchant(conn, channel)
+        _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         products = await crm.channel_products(conn, sale_channel_id=channel, shop_id=shop.shop_id,
                                               filters=catalog_filter(filters), currency=currency,
                                               locale=catalog.locale)  # fmt: skip
@@ -186,7 +186,7 @@ async def pull_listings(shop: ShopSession, items: ItemLog, filters: dict[str, An
     if not channel:
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
     async with shop.pool.acquire() as conn:
-        merchant, _ = await crm.channel_merchant(conn, channel)
+        merchant, _ = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
     writer = MappingWriter(shop)
     seen: set[str] = set()
     wanted = ids(filters, "product_ids")

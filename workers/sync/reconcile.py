@@ -54,7 +54,7 @@ async def reconcile_shop(shop: ShopSession, *, order_days: int = ORDER_DAYS) -> 
     channel = shop.row["sale_channel_id"]
     catalog, rules = CatalogRules.parse(shop.rules("catalog")), StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
-        merchant, currency = await crm.channel_merchant(conn, channel)
+        merchant, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         products = await crm.channel_products(conn, sale_channel_id=channel, shop_id=shop.shop_id,
                                               filters=crm.CatalogFilter(), currency=currency,
                                               locale=catalog.locale)  # fmt: skip

@@ -36,7 +36,7 @@ async def _values(shop: ShopSession) -> list[crm.VariantValue]:
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
     variant_ids = ids(shop.ctx.task.filter_criteria, "variant_ids") or None
     async with shop.pool.acquire() as conn:
-        _, currency = await crm.channel_merchant(conn, channel)
+        _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         return await crm.variant_values(conn, shop.shop_id, variant_ids, currency)
 
 
