@@ -32,8 +32,17 @@ Resolver = Callable[[str], Awaitable[Principal | None]]
 PRINCIPAL_KEY: web.AppKey[Resolver] = web.AppKey("principal_resolver")
 
 
+MAX_JSON_DEPTH = 32  # nesting of a request body; deeper is refused with 422 (nothing nfsync takes is that deep)
+MAX_TOKEN_LENGTH = 200
+
+
 def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 and the like
+        raise ValueError("time is out of range once converted to UTC") from None
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
@@ -41,16 +50,20 @@ UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 def reject_nul(value: Any, where: str) -> None:
-    """PostgreSQL text cannot hold NUL characters: refuse them at the door with a 422, not a 503 later."""
-    if isinstance(value, str) and "\x00" in value:
-        raise _Invalid([ErrorDetail(path=where, reason="NUL characters are not allowed")])
-    if isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key, where)
-            reject_nul(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            reject_nul(item, f"{where}.{index}")
+    """PostgreSQL text cannot hold NUL characters: refuse them at the door with a 422, not a 503 later. Nesting
+    deeper than MAX_JSON_DEPTH is refused too (walked with a stack: no recursion for a hostile body to exhaust)."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _Invalid([ErrorDetail(path=path, reason=f"nested deeper than {MAX_JSON_DEPTH} levels")])
+        if isinstance(item, str) and "\x00" in item:
+            raise _Invalid([ErrorDetail(path=path, reason="NUL characters are not allowed")])
+        if isinstance(item, dict):
+            stack.extend((key, path, depth + 1) for key in item)
+            stack.extend((child, f"{path}.{key}", depth + 1) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}.{index}", depth + 1) for index, child in enumerate(item))
 
 
 class ErrorDetail(BaseModel):
@@ -169,6 +182,9 @@ async def _authorize(request: web.Request, scope: str | None) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise web.HTTPUnauthorized(reason="a bearer token is required")
+    token = token.strip()
+    if not token.isascii() or len(token) > MAX_TOKEN_LENGTH:  # no token nfsync issues looks like that
+        raise web.HTTPUnauthorized(reason="unknown or revoked token")
     principal: Principal | None = await request.app[PRINCIPAL_KEY](token.strip())
     if principal is None:
         raise web.HTTPUnauthorized(reason="unknown or revoked token")
@@ -182,8 +198,8 @@ async def _body(request: web.Request, route: Route) -> Any:
         return None
     try:
         data = await request.json() if request.can_read_body else None
-    except ValueError:
-        raise ValidationFailed("the body is not valid JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        raise ValidationFailed("the body is not valid JSON (or is nested too deeply)") from None
     reject_nul(data, "body")
     try:
         return route.body.model_validate(data)
@@ -235,6 +251,8 @@ _BAD_DATA = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 def _translate(request: web.Request, exc: Exception) -> web.Response:
     if isinstance(exc, _Invalid):
         return error_response(422, "validation_failed", "the request is invalid", exc.details)
+    if isinstance(exc, ValidationError):  # a model a handler builds from the request (headers, merged values)
+        return error_response(422, "validation_failed", "the request is invalid", validation_details(exc, "request"))
     for kinds, status, code, message, event in _TRANSLATIONS:
         if isinstance(exc, kinds):
             if event:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 import uuid
@@ -33,6 +34,7 @@ FACTORY_KEY: web.AppKey[ClientFactory] = web.AppKey("client_factory")
 SYSTEM_POOL_KEY: web.AppKey[Any] = web.AppKey("system_pool")
 STATE_TTL = 3600
 OAUTH_PLATFORMS = ("shopee", "lazada", "tiktok")
+_SHOP_ID = re.compile(r"[0-9]{1,20}")  # Shopee names the shop in its redirect; a numeric id (SHP-DOC auth)
 
 
 class AuthorizeQuery(BaseModel):
@@ -101,8 +103,10 @@ async def callback(call: Call) -> Connected:
     integration_id = verify_state(_keyring(call), state)
     pool = call.request.app[SYSTEM_POOL_KEY]
     integration = await pool.fetchrow(QUERIES["integration_get"], integration_id, None)
-    if integration is None or integration["platform"] != call.path("platform"):
-        raise NotFound("no such integration for this platform")
+    if integration is None or integration["platform"] != call.path("platform") or integration["status"] != "active":
+        raise NotFound("no such active integration for this platform")
+    if params.get("shop_id") and not _SHOP_ID.fullmatch(params["shop_id"]):
+        raise ValidationFailed("shop_id must be the platform's numeric shop id")
     shop = ShopRef(params["shop_id"]) if params.get("shop_id") else None  # the shop the redirect names, if any
     pair = await call.request.app[FACTORY_KEY].client(integration, shop=shop).exchange_code(code, **params)
     return await _connect(call, integration, pair, params)

@@ -42,7 +42,10 @@ def to_utc_naive(value: datetime) -> datetime:
     """The seed's `timestamp` columns hold UTC without a zone."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00: past what a datetime holds once in UTC
+        raise ValueError("time is out of range once converted to UTC") from None
 
 
 class EnqueueRequest(BaseModel):
