@@ -31,14 +31,19 @@ async def test_commands_enqueue_reply_and_dead_letter(live_api: LiveApi) -> None
         await dead.purge()
         replies = await channel.declare_queue(exclusive=True)
         exchange = await channel.get_exchange(COMMANDS_EXCHANGE)
-        good = {"organization_id": str(live_api.a.org), "integration_id": str(live_api.a.integration),
-                "shop_id": str(live_api.a.shops[0]), "task_type": "inventory_sync",
-                "direction": "crm_to_marketplace", "idempotency_key": "amqp-1"}  # fmt: skip
+        good = {
+            "integration_id": str(live_api.a.integration),
+            "shop_id": str(live_api.a.shops[0]),
+            "task_type": "inventory_sync",
+            "direction": "crm_to_marketplace",
+            "idempotency_key": "amqp-1",
+        }
         bad = [b"{not json", json.dumps({**good, "priority": 42}).encode(),
                json.dumps({**good, "integration_id": str(uuid.uuid4())}).encode()]  # fmt: skip
+        credential = {"authorization": f"Bearer {live_api.a.token}"}
         for body in bad:
-            await exchange.publish(aio_pika.Message(body), routing_key=CREATE_KEY)
-        await exchange.publish(aio_pika.Message(json.dumps(good).encode(), reply_to=replies.name,
+            await exchange.publish(aio_pika.Message(body, headers=credential), routing_key=CREATE_KEY)
+        await exchange.publish(aio_pika.Message(json.dumps(good).encode(), reply_to=replies.name, headers=credential,
                                                 correlation_id="c-1"), routing_key=CREATE_KEY)  # fmt: skip
         reply = await _next(replies)
         assert reply.correlation_id == "c-1" and json.loads(reply.body)["created"] is True

@@ -124,7 +124,8 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
         clients = ClientFactory(keyring, PostgresRateLimiter(system))
         state = ApiState(settings, system, tenant, connection, publisher, keyring, clients, ingest_pool=ingest)
         if connection is not None:
-            state.commands = CommandConsumer(settings, connection, TaskService(system, publisher))
+            state.commands = CommandConsumer(settings, connection, TaskService(system, publisher),
+                                             principal_resolver(system))  # fmt: skip
             await state.commands.start()
         yield state
         if state.commands is not None:

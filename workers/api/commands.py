@@ -1,9 +1,12 @@
 """The enqueue command over AMQP: JSON on exchange ``nfsync.commands``, routing key ``sync-task.create``.
 
-The body is the Python ``EnqueueRequest`` (organization_id, integration_id, shop_id, task_type, direction, ...),
-validated the same way as HTTP. A valid command enqueues (an ``idempotency_key`` makes redelivery harmless) and,
-when the message has ``reply_to``, the result is published there with its ``correlation_id``. An invalid command is
-published, with its reason in the ``x-nfsync-error`` header, to the dead-letter queue ``nfsync.commands.dead``
+Every command carries a credential: an API token with the ``tasks:write`` scope in the message header
+``authorization`` (``Bearer nfs_...``), verified like an HTTP call. The task is enqueued for the token's
+organization; the body is the HTTP body of ``POST /v1/sync-tasks`` and never names an organization. A valid command
+enqueues (an ``idempotency_key`` makes redelivery harmless) and, when the message has ``reply_to``, the result is
+published there with its ``correlation_id``. Every command that cannot run - no or a bad credential, invalid JSON,
+invalid values, a target of another organization, or anything unexpected - is published, with its reason in the
+``x-nfsync-error`` header and without its credential, to the dead-letter queue ``nfsync.commands.dead``
 (confirmed) and then acked: it never stops the consumer. When the database is down the command is requeued; the
 queue's delivery limit dead-letters it if that lasts.
 """
@@ -11,14 +14,17 @@ queue's delivery limit dead-letters it if that lasts.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
 from connectors.base.errors import DependencyUnavailable, NfsyncError
+from workers.api.auth import Principal
+from workers.api.tasks import SyncTaskCreate
 from workers.config import Settings
-from workers.engine.models import EnqueueRequest
+from workers.engine.models import EnqueueRequest, EnqueueResult
 from workers.engine.service import TaskService
 from workers.logs import get_logger
 
@@ -29,6 +35,13 @@ COMMANDS_QUEUE = "nfsync.commands.sync-task.create"
 DEAD_EXCHANGE = "nfsync.commands.dlx"
 DEAD_QUEUE = "nfsync.commands.dead"
 ERROR_HEADER = "x-nfsync-error"
+AUTH_HEADER = "authorization"
+REQUIRED_SCOPE = "tasks:write"
+Resolver = Callable[[str], Awaitable[Principal | None]]
+
+
+class Unauthenticated(NfsyncError):
+    """The command carries no valid credential (an API token with tasks:write in the authorization header)."""
 
 
 async def declare_commands(channel: AbstractChannel, settings: Settings) -> tuple[AbstractExchange, AbstractQueue]:
@@ -53,11 +66,16 @@ def _reason(exc: Exception) -> str:
 
 class CommandConsumer:
     def __init__(
-        self, settings: Settings, connection: aio_pika.abc.AbstractRobustConnection, service: TaskService
+        self,
+        settings: Settings,
+        connection: aio_pika.abc.AbstractRobustConnection,
+        service: TaskService,
+        resolve: Resolver,
     ) -> None:
         self._settings = settings
         self._connection = connection
         self._service = service
+        self._resolve = resolve
         self.handled = {"created": 0, "dead_lettered": 0}
 
     async def start(self) -> None:
@@ -72,9 +90,17 @@ class CommandConsumer:
             await self._channel.close()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        """Every delivery is settled: acked after its effect, dead-lettered, or requeued when it cannot be either."""
         try:
-            request = EnqueueRequest.model_validate_json(message.body)
-            result = await self._service.enqueue(request)
+            await self._handle(message)
+        except Exception:
+            log.exception("command.unsettled")
+            with contextlib.suppress(Exception):
+                await message.reject(requeue=True)  # the queue's delivery limit dead-letters a message that loops
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            result = await self._enqueue(message)
         except DependencyUnavailable as exc:
             log.warning("command.retry_later", error=str(exc))
             await message.reject(requeue=True)
@@ -82,6 +108,31 @@ class CommandConsumer:
         except (ValidationError, NfsyncError, ValueError) as exc:
             await self._dead_letter(message, _reason(exc))
             return
+        except Exception as exc:  # an input nothing above foresaw: never a stalled consumer
+            log.exception("command.crashed")
+            await self._dead_letter(message, f"internal error ({type(exc).__name__})")
+            return
+        await self._reply_and_ack(message, result)
+
+    async def _enqueue(self, message: AbstractIncomingMessage) -> EnqueueResult:
+        principal = await self._principal(message)
+        body = SyncTaskCreate.model_validate_json(message.body)
+        request = EnqueueRequest(organization_id=principal.organization_id, **body.model_dump())
+        return await self._service.enqueue(request)
+
+    async def _principal(self, message: AbstractIncomingMessage) -> Principal:
+        value = (message.headers or {}).get(AUTH_HEADER)
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
+        scheme, _, token = text.partition(" ") if isinstance(text, str) else ("", "", "")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or not token.isascii() or len(token) > 200:
+            raise Unauthenticated()
+        principal = await self._resolve(token)
+        if principal is None or principal.organization_id is None or not principal.allows(REQUIRED_SCOPE):
+            raise Unauthenticated("the command's token is unknown, revoked, or lacks the tasks:write scope")
+        return principal
+
+    async def _reply_and_ack(self, message: AbstractIncomingMessage, result: EnqueueResult) -> None:
         self.handled["created"] += 1
         if message.reply_to:
             reply = aio_pika.Message(result.model_dump_json().encode(), correlation_id=message.correlation_id,
@@ -91,7 +142,8 @@ class CommandConsumer:
         await message.ack()
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
-        headers = {**(message.headers or {}), ERROR_HEADER: reason}
+        headers = {k: v for k, v in (message.headers or {}).items() if k.lower() != AUTH_HEADER}  # no credential kept
+        headers[ERROR_HEADER] = reason
         copy = aio_pika.Message(
             message.body, headers=headers, content_type=message.content_type, correlation_id=message.correlation_id,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
