@@ -1,4 +1,4 @@
--- nfsync-schema-version: 3
+-- nfsync-schema-version: 4
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
@@ -1602,34 +1602,43 @@ $$;
 
 CREATE TABLE api_tokens (
     id              uuid        NOT NULL DEFAULT gen_random_uuid(),
-    organization_id uuid        NOT NULL,
+    organization_id uuid                 DEFAULT NULL,
     name            varchar(100) NOT NULL,
     token_hash      varchar(64) NOT NULL,
     scopes          text[]      NOT NULL,
     created_at      timestamp   NOT NULL DEFAULT now(),
     last_used_at    timestamp            DEFAULT NULL,
     revoked_at      timestamp            DEFAULT NULL,
+    kind            text        NOT NULL DEFAULT 'tenant',
+    expires_at      timestamp            DEFAULT NULL,
     CONSTRAINT api_tokens_pkey PRIMARY KEY (id),
     CONSTRAINT api_tokens_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
     CONSTRAINT api_tokens_scopes_check CHECK (scopes <@ ARRAY['tasks:read', 'tasks:write', 'integrations:write',
-                                                              'ops:read', 'ops:write', 'admin']::text[])
+                                                              'ops:read', 'ops:write', 'admin']::text[]),
+    CONSTRAINT api_tokens_kind_check CHECK (kind IN ('tenant', 'operator')),
+    CONSTRAINT api_tokens_organization_check CHECK ((kind = 'operator') = (organization_id IS NULL)),
+    CONSTRAINT api_tokens_admin_check CHECK (kind = 'operator' OR NOT ('admin' = ANY (scopes)))
 );
 CREATE UNIQUE INDEX api_tokens_token_hash_idx ON api_tokens (token_hash);
 CREATE INDEX api_tokens_organization_id_idx ON api_tokens (organization_id);
 COMMENT ON TABLE api_tokens IS
-    'nfsync: bearer tokens of the HTTP API, stored as SHA-256 hashes (the token is shown once, at creation), each '
-    'scoped to one organization; the admin scope spans organizations.';
+    'nfsync: bearer tokens of the HTTP API and the AMQP commands, stored as SHA-256 hashes (the token is shown once, '
+    'at creation). A tenant token is scoped to one organization; an operator token to none, and only it may hold '
+    'the fleet-wide admin scope.';
 COMMENT ON COLUMN api_tokens.id IS 'Primary key.';
-COMMENT ON COLUMN api_tokens.organization_id IS 'Organization every call with this token is scoped to.';
+COMMENT ON COLUMN api_tokens.organization_id IS
+    'Organization every call with this token is scoped to (NULL for an operator token).';
 COMMENT ON COLUMN api_tokens.name IS 'Label for people.';
 COMMENT ON COLUMN api_tokens.token_hash IS 'Hex SHA-256 of the token.';
 COMMENT ON COLUMN api_tokens.scopes IS 'tasks:read, tasks:write, integrations:write, ops:read, ops:write, admin.';
 COMMENT ON COLUMN api_tokens.created_at IS 'Creation time (UTC).';
 COMMENT ON COLUMN api_tokens.last_used_at IS 'Last authenticated call (UTC), updated at most once a minute.';
 COMMENT ON COLUMN api_tokens.revoked_at IS 'Revocation time (UTC); a revoked token authenticates nothing.';
+COMMENT ON COLUMN api_tokens.kind IS 'nfsync: tenant (one organization) or operator (the fleet, no organization).';
+COMMENT ON COLUMN api_tokens.expires_at IS 'nfsync: end of validity (UTC); NULL = until revoked.';
 
 -- The HTTP service's role: not the owner, no BYPASSRLS, so row-level security applies to it. Every API transaction
--- sets app.organization_id (transaction-local); unset, it sees zero rows. app.admin = 'on' spans organizations.
+-- sets app.organization_id; unset, it sees zero rows. Operator calls do not take this role (the owner's).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nfsync_app') THEN
@@ -1639,11 +1648,11 @@ END;
 $$;
 
 CREATE FUNCTION nfsync_tenant_visible(row_organization uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT current_setting('app.admin', true) = 'on'
-        OR row_organization = nullif(current_setting('app.organization_id', true), '')::uuid
+    SELECT row_organization = nullif(current_setting('app.organization_id', true), '')::uuid
 $$;
 COMMENT ON FUNCTION nfsync_tenant_visible(uuid) IS
-    'nfsync: row-level security predicate - the row belongs to the organization of the current API transaction.';
+    'nfsync: row-level security predicate - the row belongs to the organization of the current API transaction. '
+    'Nothing the role can set widens it: operators do not run under this role.';
 
 DO $$
 DECLARE

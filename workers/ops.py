@@ -63,12 +63,14 @@ async def queues(
     settings: Settings, pool: asyncpg.Pool, connection: AbstractRobustConnection | None, tenant: uuid.UUID | None
 ) -> dict[str, Any]:
     rows = await pool.fetch(QUERIES["ops_queue_stats"], tenant, list(PLATFORMS))
-    throttles = {r["platform"]: int(r["throttles"]) for r in await pool.fetch(QUERIES["ops_throttles"])}
+    throttles = {}
+    if tenant is None:  # fleet-wide figures: operators only
+        throttles = {r["platform"]: int(r["throttles"]) for r in await pool.fetch(QUERIES["ops_throttles"])}
     platforms = []
     for row in rows:
         entry = dict(row)
-        entry["throttled_calls"] = throttles.get(row["platform"], 0)
-        if tenant is None:  # broker numbers are shared infrastructure: operators (admin) only
+        if tenant is None:  # broker numbers and throttles are shared infrastructure: operators only
+            entry["throttled_calls"] = throttles.get(row["platform"], 0)
             entry["broker"] = await broker_queue(settings, connection, queue_name(row["platform"]))
         platforms.append(entry)
     result: dict[str, Any] = {"platforms": platforms}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 
@@ -37,6 +38,14 @@ class LiveApi:
     a: Tenant
     b: Tenant
     settings: Settings
+
+    async def token(self, org: uuid.UUID | None, scopes: list[str], **options: Any) -> str:
+        """A new token of the organization (an operator token for None)."""
+        pool = await asyncpg.create_pool(self.settings.database_url, min_size=1, max_size=1)
+        try:
+            return await create_token(pool, org, scopes, "test", **options)
+        finally:
+            await pool.close()
 
     async def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> tuple[int, Any]:
         headers = dict(kwargs.pop("headers", {}))

@@ -10,11 +10,7 @@ from workers.api.auth import create_token
 
 
 async def _admin_token(api: LiveApi) -> str:
-    pool = await asyncpg.create_pool(api.settings.database_url, min_size=1, max_size=1)
-    try:
-        return await create_token(pool, api.a.org, ["admin"], "operator")
-    finally:
-        await pool.close()
+    return await api.token(None, ["admin"])
 
 
 async def _enqueue(api: LiveApi, shop: int) -> str:
@@ -66,7 +62,12 @@ async def test_metrics_exposition(live_api: LiveApi) -> None:
         text = await response.text()
         assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
     assert 'nfsync_queue_pending{platform="shopee"} 1.0' in text
-    assert "nfsync_queue_oldest_due_seconds" in text and "nfsync_webhooks_total" in text
+    assert "nfsync_queue_oldest_due_seconds" in text
+    fleet = ("nfsync_webhooks_total", "nfsync_queue_throttled_calls{", "nfsync_marketplace_calls")
+    assert not [name for name in fleet if name in text], "fleet-wide series are for operators (issue #13)"
+    operator = {"Authorization": f"Bearer {await _admin_token(live_api)}"}
+    async with live_api.session.get(live_api.url + "/metrics", headers=operator) as response:
+        assert "nfsync_webhooks_total" in await response.text()
 
 
 async def test_metrics_carry_worker_side_series(live_api: LiveApi) -> None:

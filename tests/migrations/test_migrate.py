@@ -193,6 +193,23 @@ async def test_0003_links_no_merchant_two_organizations_reached(release_1: Setti
         await conn.close()
 
 
+async def test_0004_makes_admin_tokens_operator_tokens(release_1: Settings) -> None:
+    conn = await asyncpg.connect(release_1.database_url)
+    try:
+        await conn.execute((HERE / "v1_data.sql").read_text())
+        await conn.execute("INSERT INTO api_tokens (organization_id, name, token_hash, scopes)"
+                           " VALUES ($1, 'ops', repeat('cd', 32), ARRAY['admin', 'ops:read'])", ORG_B)  # fmt: skip
+    finally:
+        await conn.close()
+    await migrate_database(release_1)
+    conn = await asyncpg.connect(release_1.database_url)
+    try:
+        rows = await conn.fetch("SELECT name, kind, organization_id::text FROM api_tokens ORDER BY name")
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in rows] == [("ci", "tenant", ORG_A), ("ops", "operator", None)]
+
+
 def test_schema_sql_version_is_the_last_migration() -> None:
     assert SchemaFile.load(Settings().schema_path).version == code_schema_version()
     assert code_schema_version() >= 2

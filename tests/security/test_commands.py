@@ -8,12 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
-import asyncpg
 import pytest
 
 from tests.api.conftest import LiveApi
-from tests.api.test_commands import _next
-from workers.api.auth import create_token
+from tests.api.test_commands import _count, _next
 from workers.api.commands import COMMANDS_EXCHANGE, CREATE_KEY, DEAD_QUEUE, ERROR_HEADER
 
 
@@ -52,25 +50,13 @@ def _task(live_api: LiveApi, **extra: Any) -> dict[str, Any]:
             "task_type": "inventory_sync", "direction": "crm_to_marketplace", **extra}  # fmt: skip
 
 
-async def _tasks(live_api: LiveApi) -> int:
-    conn = await asyncpg.connect(live_api.settings.database_url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM sync_tasks"))
-    finally:
-        await conn.close()
-
-
 async def test_a_command_without_a_valid_credential_does_nothing(live_api: LiveApi, broker: Broker) -> None:
-    pool = await asyncpg.create_pool(live_api.settings.database_url, min_size=1, max_size=1)
-    try:
-        reader = await create_token(pool, live_api.a.org, ["tasks:read"], "reader")
-    finally:
-        await pool.close()
+    reader = await live_api.token(live_api.a.org, ["tasks:read"])
     for token in (None, "nfs_forged", reader):
         await broker.send(_task(live_api), token)
         reason, _ = await broker.dead_letter()
         assert "token" in reason or "credential" in reason, reason
-    assert await _tasks(live_api) == 0
+    assert await _count(live_api) == 0
 
 
 async def test_the_body_never_names_the_organization(live_api: LiveApi, broker: Broker) -> None:
@@ -80,7 +66,7 @@ async def test_the_body_never_names_the_organization(live_api: LiveApi, broker: 
     await broker.send(_task(live_api), live_api.b.token)  # A's integration with B's token
     reason, headers = await broker.dead_letter()
     assert "not found" in reason and "authorization" not in headers, "no credential kept in the dead-letter queue"
-    assert await _tasks(live_api) == 0, "B enqueued nothing for A"
+    assert await _count(live_api) == 0, "B enqueued nothing for A"
 
 
 async def test_poison_commands_never_stall_the_consumer(live_api: LiveApi, broker: Broker) -> None:
@@ -93,4 +79,4 @@ async def test_poison_commands_never_stall_the_consumer(live_api: LiveApi, broke
     assert json.loads(reply.body)["created"] is True
     reasons = [(await broker.dead_letter())[0] for _ in range(26)]
     assert sum("scheduled_at" in r for r in reasons) == 25, reasons[:3]
-    assert await _tasks(live_api) == 1
+    assert await _count(live_api) == 1

@@ -13,7 +13,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from workers.api import dashboard, integrations, oauth, ops, tasks, webhooks
+from workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, webhooks
 from workers.api.commands import CommandConsumer
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
 from workers.api.ingest import ingest_pool
@@ -77,8 +77,8 @@ async def openapi(call: Call) -> dict[str, Any]:
 
 
 def all_routes() -> list[Any]:
-    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *oauth.api.routes, *webhooks.api.routes,
-            *ops.api.routes, *dashboard.api.routes]  # fmt: skip
+    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *api_tokens.api.routes, *oauth.api.routes,
+            *webhooks.api.routes, *ops.api.routes, *dashboard.api.routes]  # fmt: skip
 
 
 def build_app(state: ApiState) -> web.Application:
@@ -96,7 +96,7 @@ def build_app(state: ApiState) -> web.Application:
     app[ops.STATE_KEY] = state
     app[oauth.FACTORY_KEY] = state.clients
     app[oauth.SYSTEM_POOL_KEY] = state.system_pool
-    for api in (health, tasks.api, integrations.api, oauth.api, webhooks.api, ops.api, dashboard.api):
+    for api in (health, tasks.api, integrations.api, api_tokens.api, oauth.api, webhooks.api, ops.api, dashboard.api):
         api.install(app)
     return app
 

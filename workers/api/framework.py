@@ -110,13 +110,16 @@ class Call:
 
     @property
     def organization_id(self) -> uuid.UUID:
+        """The caller's organization, for what is created in one; an operator has none (403)."""
         assert self.principal is not None
+        if self.principal.organization_id is None:
+            raise web.HTTPForbidden(reason="an operator token belongs to no organization; use one of the organization")
         return self.principal.organization_id
 
     @property
     def tenant(self) -> uuid.UUID | None:
-        """The organization to filter by: None for an admin token (all organizations)."""
-        return None if self.principal is None or self.principal.admin else self.principal.organization_id
+        """The organization to filter by: None for an operator token (all organizations)."""
+        return None if self.principal is None else self.principal.organization_id
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -285,6 +288,6 @@ async def scope_connection(conn: asyncpg.Connection) -> None:
     """Pool ``setup`` of the tenant pool: every acquired connection takes the application role and the current
     caller's organization, so row-level security applies to whatever runs on it."""
     principal = CURRENT_PRINCIPAL.get()
-    organization = "" if principal is None else str(principal.organization_id)
-    admin = "on" if principal is not None and principal.admin else "off"
-    await conn.execute(QUERIES["api_scope"], organization, admin)
+    operator = principal is not None and principal.operator
+    organization = "" if principal is None or principal.organization_id is None else str(principal.organization_id)
+    await conn.execute(QUERIES["api_scope"], organization, "none" if operator else "nfsync_app")

@@ -66,6 +66,8 @@ async def metrics(call: Call) -> web.Response:
     registry = CollectorRegistry()
     data = await get_queues(call)
     for field, text in _QUEUE_GAUGES.items():
+        if field == "throttled_calls" and call.tenant is not None:
+            continue  # fleet-wide: operators only
         gauge = Gauge(f"nfsync_queue_{field}", text, ["platform"], registry=registry)
         for row in data["platforms"]:
             gauge.labels(row["platform"]).set(row[field] or 0)
@@ -77,7 +79,9 @@ async def metrics(call: Call) -> web.Response:
             ready.labels(row["platform"]).set(row["broker"]["ready"])
     await _task_metrics(call, registry)
     await _limiter_metrics(call, registry)
-    body = generate_latest(registry) + generate_latest()  # plus this process's counters (webhooks, runtime)
+    body = generate_latest(registry)
+    if call.tenant is None:  # this process's counters (every tenant's webhooks, the runtime): operators only
+        body += generate_latest()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -100,7 +104,7 @@ async def _task_metrics(call: Call, registry: CollectorRegistry) -> None:
 
 async def _limiter_metrics(call: Call, registry: CollectorRegistry) -> None:
     if call.tenant is not None:
-        return  # shared infrastructure: operators (admin) only
+        return  # shared infrastructure: operators only
     calls = Counter("nfsync_marketplace_calls", "Marketplace calls granted by the global limiter", ["platform"],
                     registry=registry)  # fmt: skip
     throttles = Counter("nfsync_marketplace_throttles", "Throttle signals from the platform", ["platform"],

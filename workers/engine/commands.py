@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from connectors.base.errors import ConfigError, NotFound, ValidationFailed
 from workers import crm, ops
 from workers.api.app import api_state, build_app
-from workers.api.auth import create_organization, create_token, parse_scopes
+from workers.api.auth import create_organization, create_token, list_tokens, parse_scopes, revoke_token
 from workers.config import Settings
 from workers.db.queries import QUERIES
 from workers.engine.handlers import load_registry
@@ -184,9 +184,26 @@ async def cmd_orgs_create(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scopes)
     async with runtime(settings, "nfsync-tokens", broker="none", pool_size=1) as rt:
-        token = await create_token(rt.pool, args.org, scopes, args.name)
+        token = await create_token(rt.pool, args.org, scopes, args.name, expires_at=args.expires_at)
     print(token)
     print("store it now: it is not shown again (only its SHA-256 is kept)", file=sys.stderr)
+    return 0
+
+
+_TOKEN_COLUMNS = ("id", "kind", "organization_id", "name", "scopes", "created_at", "last_used_at", "expires_at",
+                  "revoked_at")  # fmt: skip
+
+
+async def cmd_tokens_manage(settings: Settings, args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-tokens", broker="none", pool_size=1) as rt:
+        if args.tokens_command == "revoke":
+            rows = [await revoke_token(rt.pool, args.id, None)]
+        else:
+            rows = await list_tokens(rt.pool, args.org)
+    print("\t".join(_TOKEN_COLUMNS))
+    for row in rows:
+        print("\t".join("" if row[c] is None else ",".join(row[c]) if c == "scopes" else str(row[c])
+                        for c in _TOKEN_COLUMNS))  # fmt: skip
     return 0
 
 
@@ -222,13 +239,27 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     merchants = orgs.add_parser("merchants", help="the merchants an organization owns")
     merchants.add_argument("--org", type=uuid.UUID, required=True)
     merchants.set_defaults(handler=cmd_orgs_merchants)
+    _tokens_commands(sub)
+
+
+def _tokens_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True)
-    token = tokens.add_parser("create", help="create a bearer token for an organization; printed once")
-    token.add_argument("--org", type=uuid.UUID, required=True)
+    token = tokens.add_parser("create", help="create a bearer token (an organization's, or an operator's); printed "
+                              "once")  # fmt: skip
+    owner = token.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--org", type=uuid.UUID, help="the organization the token acts for")
+    owner.add_argument("--operator", action="store_true", help="a fleet-wide operator token (no organization)")
     token.add_argument("--scopes", required=True, help="comma list: tasks:read,tasks:write,integrations:write,"
-                       "ops:read,ops:write,admin")  # fmt: skip
+                       "ops:read,ops:write; admin (operators only)")  # fmt: skip
     token.add_argument("--name", default="api", help="label")
+    token.add_argument("--expires-at", type=_timestamp, default=None, help="ISO 8601 end of validity (default: none)")
     token.set_defaults(handler=cmd_tokens_create)
+    listing = tokens.add_parser("list", help="tokens (never their values): kind, scopes, last use, expiry, revocation")
+    listing.add_argument("--org", type=uuid.UUID, default=None, help="one organization's (default: all)")
+    listing.set_defaults(handler=cmd_tokens_manage)
+    revoke = tokens.add_parser("revoke", help="revoke a token at once (it authenticates nothing afterwards)")
+    revoke.add_argument("id", type=uuid.UUID)
+    revoke.set_defaults(handler=cmd_tokens_manage)
 
 
 async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:

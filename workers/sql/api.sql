@@ -7,20 +7,38 @@ INSERT INTO organizations (name) VALUES ($1) RETURNING id;
 SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1);
 
 -- name: api_token_create
-INSERT INTO api_tokens (organization_id, name, token_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING id;
+-- $1 NULL: an operator token (kind and organization are checked together by api_tokens_organization_check).
+INSERT INTO api_tokens (organization_id, name, token_hash, scopes, kind, expires_at)
+VALUES ($1, $2, $3, $4, CASE WHEN $1::uuid IS NULL THEN 'operator' ELSE 'tenant' END, $5)
+RETURNING id;
 
 -- name: api_token_lookup
--- Runs as the table owner: authentication happens before the tenant is known.
-SELECT id, organization_id, scopes, last_used_at < now() - interval '60 seconds' AS stale_use
-FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL;
+-- Runs as the table owner: authentication happens before the tenant is known. Revoked and expired tokens, and the
+-- tokens of an inactive organization, authenticate nothing.
+SELECT t.id, t.organization_id, t.scopes, t.kind, t.last_used_at < now() - interval '60 seconds' AS stale_use
+FROM api_tokens t
+LEFT JOIN organizations o ON o.id = t.organization_id
+WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+  AND (t.kind = 'operator' OR o.status = 'active');
+
+-- name: api_token_list
+-- $1 NULL: every token (operators); else the organization's.
+SELECT t.id, t.organization_id, t.kind, t.name, t.scopes, t.created_at, t.last_used_at, t.expires_at, t.revoked_at
+FROM api_tokens t
+WHERE $1::uuid IS NULL OR t.organization_id = $1
+ORDER BY t.created_at, t.id;
 
 -- name: api_token_touch
 UPDATE api_tokens SET last_used_at = now() WHERE id = $1;
 
 -- name: api_token_revoke
-UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id;
+-- $2 NULL: any token (operators); else only the organization's. Revoking twice keeps the first time.
+UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+RETURNING id, organization_id, kind, name, scopes, created_at, last_used_at, expires_at, revoked_at;
 
 -- name: api_scope
 -- Run on every connection the tenant pool hands out (workers/api/framework.py scope_connection).
-SELECT set_config('role', 'nfsync_app', false), set_config('app.organization_id', $1, false),
-       set_config('app.admin', $2, false);
+-- An operator's connection keeps the pool's own (owner) role: row-level security is not lifted by a setting the
+-- application role could make itself, but by not taking that role. $2: 'none' (operator) or 'nfsync_app'.
+SELECT set_config('role', $2, false), set_config('app.organization_id', $1, false);

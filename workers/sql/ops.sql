@@ -35,7 +35,9 @@ WHERE completed_at > now() - interval '60 minutes' AND status = 'completed' AND 
 GROUP BY 1, 2 ORDER BY 2;
 
 -- name: ops_workers
-SELECT w.id, w.hostname, w.pid, w.platforms, w.concurrency, w.running, w.started_at, w.heartbeat_at, w.stopping,
+-- Operators ($1 NULL): every live worker. A tenant: only the workers running its tasks, without host or pid.
+SELECT w.id, CASE WHEN $1::uuid IS NULL THEN w.hostname END AS hostname,
+       CASE WHEN $1::uuid IS NULL THEN w.pid END AS pid, w.platforms, w.concurrency, w.running, w.started_at, w.heartbeat_at, w.stopping,
        coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'task_type', t.task_type, 'platform', t.platform,
                                              'progress', t.progress, 'processed_items', t.processed_items,
                                              'total_items', t.total_items))
@@ -45,6 +47,7 @@ LEFT JOIN sync_tasks t ON t.lease_owner = w.id AND t.status = 'processing'
                       AND ($1::uuid IS NULL OR t.organization_id = $1)
 WHERE w.heartbeat_at > now() - make_interval(secs => $2)
 GROUP BY w.id
+HAVING $1::uuid IS NULL OR count(t.id) > 0
 ORDER BY w.started_at;
 
 -- name: ops_recent_webhooks
