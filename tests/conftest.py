@@ -24,7 +24,11 @@ def url_for(database: str) -> str:
 
 
 def settings_for(database: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": url_for(database), "db_startup_timeout": 5.0}
+    values: dict[str, object] = {
+        "database_url": url_for(database),
+        "db_startup_timeout": 5.0,
+        "outbound_allowed_hosts": "127.0.0.1,localhost",
+    }  # the sandboxes run here
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

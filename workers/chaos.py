@@ -122,7 +122,8 @@ def _spawn(chaos: Chaos, name: str, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update(PROCESS_ENV)
     env.update({"NFSYNC_DATABASE_URL": chaos.settings.database_url, "NFSYNC_AMQP_URL": chaos.settings.amqp_url,
-                "NFSYNC_SECRET_KEYS": chaos.key, "NFSYNC_PUBLIC_BASE_URL": chaos.settings.public_base_url})  # fmt: skip
+                "NFSYNC_SECRET_KEYS": chaos.key, "NFSYNC_PUBLIC_BASE_URL": chaos.settings.public_base_url,
+                "NFSYNC_OUTBOUND_ALLOWED_HOSTS": chaos.settings.outbound_allowed_hosts})  # fmt: skip
     command = [sys.executable, "-m", "workers", *args]
     with (chaos.logs / f"{name}.log").open("ab") as out:  # the child keeps its own descriptor
         chaos.processes[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
@@ -340,7 +341,7 @@ async def run_chaos(settings: Settings, options: Options) -> tuple[dict[str, Any
     name = settings.database_name + "_chaos"
     port = _free_port()
     key = generate_key_entry("chaos")
-    chaos_settings = settings.model_copy(update={
+    chaos_settings = settings.with_local_sandboxes().model_copy(update={
         "database_url": settings.database_url_for(name), "secret_keys": Secret(key),
         "public_base_url": f"http://127.0.0.1:{port}",
     })  # fmt: skip

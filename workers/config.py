@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.base.errors import ConfigError
+from connectors.base.outbound import OutboundPolicy
 from connectors.base.secret import Secret
 from workers.crypto import Keyring
 
@@ -87,6 +88,12 @@ class Settings(BaseSettings):
         "http://127.0.0.1:15672", description="RabbitMQ management API (unacked counts on /ops; optional)"
     )
     webhook_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest webhook body accepted (413 above)")
+    outbound_allowed_hosts: str = Field(
+        "", description="Comma list of hosts outbound calls may reach though not public or a platform's (sandboxes)"
+    )
+    webhook_read_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds a webhook body may take to arrive (408 after)"
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8080", description="The API's externally visible URL (webhook URLs, Shopee push signatures)"
     )
@@ -136,6 +143,16 @@ class Settings(BaseSettings):
     @property
     def database_name(self) -> str:
         return urlsplit(self.database_url).path.strip("/")
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        return OutboundPolicy.parse(self.outbound_allowed_hosts)
+
+    def with_local_sandboxes(self) -> Settings:
+        """These settings with the loopback hosts allowed for outbound calls: the demo, benchmarks and chaos run the
+        platform sandboxes on this machine."""
+        hosts = ",".join(filter(None, [self.outbound_allowed_hosts, "127.0.0.1", "localhost", "::1"]))
+        return self.model_copy(update={"outbound_allowed_hosts": hosts})
 
     def database_url_for(self, database: str) -> str:
         """The same server and credentials, another database."""

@@ -442,7 +442,7 @@ def _token_hint(demo: Demo) -> str:
 
 
 async def run_demo(settings: Settings, options: DemoOptions, view: View) -> dict[str, Any]:
-    async with environment(settings, options, view) as demo:
+    async with environment(settings.with_local_sandboxes(), options, view) as demo:
         await connect_shops(demo)
         catalog_rows = await sync_catalog(demo)
         orders = await import_orders(demo)

@@ -11,6 +11,7 @@ import asyncpg
 
 from connectors.base.auth import RateLimiter, TokenProvider
 from connectors.base.client import AppCredentials, BaseClient, ClientSettings, ShopRef
+from connectors.base.outbound import GuardedResolver, OutboundPolicy, check_url
 from connectors.base.spec import load
 from workers.crypto import Keyring, SecretField
 
@@ -39,12 +40,21 @@ def webhook_secrets(platform: str, app: AppCredentials) -> list[str]:
 
 
 class ClientFactory:
-    """One aiohttp session per platform for this process; clients are cheap views over it."""
+    """One aiohttp session per platform for this process; clients are cheap views over it. Every session resolves
+    through the outbound policy, and every URL a tenant can set (api_base_url, a shop's auth_base_url or store_url)
+    is checked against the platform's hosts before a client is made (connectors/base/outbound.py)."""
 
-    def __init__(self, keyring: Keyring | None, limiter: RateLimiter, read_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        keyring: Keyring | None,
+        limiter: RateLimiter,
+        read_timeout: float = 30.0,
+        outbound: OutboundPolicy | None = None,
+    ) -> None:
         self._keyring = keyring
         self._limiter = limiter
         self._read_timeout = read_timeout
+        self._outbound = outbound or OutboundPolicy()
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     def client(
@@ -53,13 +63,23 @@ class ClientFactory:
     ) -> BaseClient:  # fmt: skip
         platform = integration["platform"]
         spec = load(platform)
+        self._check_urls(spec.api_hosts, integration["api_base_url"], shop)
         session = self._sessions.get(platform)
         if session is None or session.closed:
-            session = self._sessions[platform] = aiohttp.ClientSession()
+            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self._outbound))
+            session = self._sessions[platform] = aiohttp.ClientSession(connector=connector)
         settings = ClientSettings(base_url=integration["api_base_url"] or "", rate_limit=integration["rate_limit"],
-                                  read_timeout=self._read_timeout)  # fmt: skip
+                                  read_timeout=self._read_timeout, outbound=self._outbound)  # fmt: skip
         return spec.client(settings, app_credentials(self._keyring, integration), shop, session=session,
                            tokens=tokens, limiter=self._limiter)  # fmt: skip
+
+    def _check_urls(self, api_hosts: frozenset[str] | None, base_url: str | None, shop: ShopRef | None) -> None:
+        if base_url:
+            check_url(base_url, api_hosts, self._outbound)
+        for name in ("auth_base_url", "store_url"):
+            value = shop.extra.get(name) if shop is not None else None
+            if value:
+                check_url(str(value), api_hosts, self._outbound, what=f"shop {name}")
 
     async def close(self) -> None:
         for session in self._sessions.values():

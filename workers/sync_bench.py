@@ -84,7 +84,8 @@ async def _bench(settings: Settings, platform: str) -> AsyncIterator[Bench]:
     async with runtime(settings, "nfsync-bench-sync", pool_size=16) as rt, \
             REGISTRY.open_resources(settings, rt.pool) as base:  # fmt: skip
         limiter = CountingLimiter(base.limiter)
-        resources = SyncResources(settings, rt.pool, keyring, limiter, ClientFactory(keyring, limiter))
+        factory = ClientFactory(keyring, limiter, outbound=settings.outbound_policy)
+        resources = SyncResources(settings, rt.pool, keyring, limiter, factory)
         org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('sync bench') RETURNING id")
         worker = Worker(settings, REGISTRY, [platform], pool=rt.pool, connection=rt.connection, concurrency=8,
                         resources=resources)  # fmt: skip
@@ -205,7 +206,7 @@ async def _until_stock(sandbox: SandboxBase, shop: ConnectedShop, sku: str, quan
 
 async def run_sync_bench(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     name = settings.database_name + "_syncbench"
-    bench_settings = settings.model_copy(update={
+    bench_settings = settings.with_local_sandboxes().model_copy(update={
         "database_url": settings.database_url_for(name),
         "secret_keys": settings.secret_keys or Secret(generate_key_entry("bench")),
     })  # fmt: skip

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -41,6 +42,7 @@ from connectors.base.models import (
     StockUpdate,
     TokenPair,
 )
+from connectors.base.outbound import OutboundPolicy, OutboundRefused, ResolvedInward, check_connect_target
 from connectors.base.policy import Action, ErrorTable
 from connectors.base.secret import Secret
 
@@ -62,6 +64,7 @@ class ClientSettings:
     backoff_base: float = 0.25
     backoff_cap: float = 20.0
     rate_limit: float | None = None  # calls per second per (app, shop, endpoint class); None = platform default
+    outbound: OutboundPolicy | None = None  # None: no address checks (a sandbox driven directly by tests or benches)
 
 
 @dataclass(frozen=True)
@@ -225,14 +228,21 @@ class BaseClient(ABC):
 
     async def _send(self, request: HttpRequest) -> HttpResponse:
         url = (request.base_url or self.settings.base_url).rstrip("/") + request.path
+        if self.settings.outbound is not None:
+            check_connect_target(urlsplit(url).hostname or "", self.settings.outbound)
         timeout = aiohttp.ClientTimeout(sock_connect=self.settings.connect_timeout, total=self.settings.read_timeout)
         self.stats["calls"] += 1
         try:
             async with self._session.request(
                 request.method, url, params=request.params, headers=dict(request.headers), data=request.body,
-                timeout=timeout,
+                timeout=timeout, allow_redirects=False,  # a redirect could lead anywhere: platforms' APIs send none
             ) as raw:  # fmt: skip
                 return HttpResponse(raw.status, dict(raw.headers), await raw.read())
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, ResolvedInward):
+                raise OutboundRefused(str(exc.os_error)) from None
+            self.stats["transport_errors"] += 1
+            raise ResponseLost(f"{self.platform} {request.path}: {type(exc).__name__}: {exc}") from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             self.stats["transport_errors"] += 1
             raise ResponseLost(f"{self.platform} {request.path}: {type(exc).__name__}: {exc}") from None

@@ -32,6 +32,9 @@ class PlatformSpec:
     """The ShopRef a client needs for a sandbox shop, given the sandbox base URL."""
     webhook_secrets: Callable[[AppCredentials, SandboxBase], list[str]]
     """The secrets a receiver verifies this platform's pushes with (partner_key, app_secret, webhook secret)."""
+    api_hosts: frozenset[str] | None
+    """The platform's published API and auth hosts (an api_base_url must be one of them, https); None for a platform
+    on the merchant's own host (WooCommerce: any host with public addresses). connectors/base/outbound.py"""
 
 
 def load(name: str) -> PlatformSpec:

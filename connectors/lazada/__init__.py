@@ -22,6 +22,11 @@ def _webhook_secrets(app: AppCredentials, _sandbox: SandboxBase) -> list[str]:
     return [app.text("app_secret")]
 
 
+# Lazada Open Platform hosts (LAZ-DOC developers-guide "call API with HTTP requests": one API host per venture,
+# api.lazada.{sg,co.th,com.my,vn,com.ph,co.id}/rest; tokens on auth.lazada.com/rest). connectors/base/outbound.py
+API_HOSTS = frozenset({"api.lazada.sg", "api.lazada.co.th", "api.lazada.com.my", "api.lazada.vn", "api.lazada.com.ph",
+                       "api.lazada.co.id", "auth.lazada.com"})  # fmt: skip
+
 PLATFORM = PlatformSpec(
     name="lazada",
     client=Client,
@@ -31,4 +36,5 @@ PLATFORM = PlatformSpec(
     sample_app={"app_key": "100001", "app_secret": "sandbox-app-secret-0000000000000000"},
     shop_ref=_shop_ref,
     webhook_secrets=_webhook_secrets,
+    api_hosts=API_HOSTS,
 )

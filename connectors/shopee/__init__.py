@@ -20,6 +20,12 @@ def _webhook_secrets(app: AppCredentials, sandbox: SandboxBase) -> list[str]:
     return [app.text("partner_key")]
 
 
+# Shopee Open Platform hosts (SHP-DOC developer-guide.20 "Authorization and Authentication" and the API call
+# guide: partner.shopeemobile.com live (SG), openplatform.shopee.cn (CN), openplatform.shopee.com.br (BR/US); sandbox
+# openplatform.sandbox.test-stable.shopee.sg). An api_base_url must be one of these (connectors/base/outbound.py).
+API_HOSTS = frozenset({"partner.shopeemobile.com", "openplatform.shopee.cn", "openplatform.shopee.com.br",
+                       "openplatform.sandbox.test-stable.shopee.sg"})  # fmt: skip
+
 PLATFORM = PlatformSpec(
     name="shopee",
     client=Client,
@@ -29,6 +35,7 @@ PLATFORM = PlatformSpec(
     sample_app={"partner_id": "2001887", "partner_key": "sandbox-partner-key-0000-0000-0000-not-a-real-key"},
     shop_ref=_shop_ref,
     webhook_secrets=_webhook_secrets,
+    api_hosts=API_HOSTS,
 )
 
 __all__ = ["PLATFORM", "Client", "Sandbox"]

@@ -21,6 +21,10 @@ def _webhook_secrets(app: AppCredentials, _sandbox: SandboxBase) -> list[str]:
     return [app.text("app_secret")]
 
 
+# TikTok Shop Partner API hosts (TTS-DOC "common parameters" and "authorization overview 202407":
+# open-api.tiktokglobalshop.com for the API, auth.tiktok-shops.com for tokens). connectors/base/outbound.py
+API_HOSTS = frozenset({"open-api.tiktokglobalshop.com", "auth.tiktok-shops.com"})
+
 PLATFORM = PlatformSpec(
     name="tiktok",
     client=Client,
@@ -30,6 +34,7 @@ PLATFORM = PlatformSpec(
     sample_app={"app_key": "sandboxappkey0000", "app_secret": "sandbox-app-secret-00000000000000000000"},
     shop_ref=_shop_ref,
     webhook_secrets=_webhook_secrets,
+    api_hosts=API_HOSTS,
 )
 
 __all__ = ["PLATFORM", "Client", "Sandbox"]

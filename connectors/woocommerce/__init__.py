@@ -20,6 +20,10 @@ def webhook_secrets(app: AppCredentials, sandbox: SandboxBase) -> list[str]:
     return [sandbox.webhook_secret] if sandbox.webhook_secret else []
 
 
+# WooCommerce runs on the merchant's own site (WC-DOC "Introduction": https://{store}/wp-json/wc/v3/): no fixed host,
+# so any https host with public addresses (connectors/base/outbound.py).
+API_HOSTS = None
+
 PLATFORM = PlatformSpec(
     name="woocommerce",
     client=Client,
@@ -32,4 +36,5 @@ PLATFORM = PlatformSpec(
     },
     shop_ref=shop_ref,
     webhook_secrets=webhook_secrets,
+    api_hosts=API_HOSTS,
 )

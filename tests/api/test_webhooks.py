@@ -131,14 +131,14 @@ async def test_rotated_secret_overlap_is_accepted(hook: Hook) -> None:
     assert await hook.post(headers, body) == 200
 
 
-async def test_oversize_body_is_413_and_unknown_integration_404(hook: Hook) -> None:
+async def test_oversize_body_is_413_and_unknown_integration_401(hook: Hook) -> None:
     headers, _ = hook.push(_order(hook))
     big = io.BytesIO(b"{" + b" " * (1024 * 1024 + 10) + b"}")
     status, body = await hook.api.call("POST", hook.path, None, data=big, headers=headers)
     assert status == 413 and body["error"]["code"] == "payload_too_large"
     status, body = await hook.api.call("POST", f"/webhooks/{hook.spec.name}/00000000-0000-0000-0000-000000000000",
                                        None, data=b"{}")  # fmt: skip
-    assert status == 404 and body["error"]["code"] == "not_found"
+    assert status == 401 and body["error"]["code"] == "unauthorized", "like a bad signature: no existence oracle"
 
 
 async def test_replay_processes_a_stored_push_again(hook: Hook) -> None:

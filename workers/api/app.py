@@ -89,9 +89,11 @@ def build_app(state: ApiState) -> web.Application:
     app[integrations.KEYRING_KEY] = state.keyring
     app[integrations.POOL_KEY] = state.tenant_pool
     app[integrations.PUBLIC_URL_KEY] = state.settings.public_base_url.rstrip("/")
+    app[integrations.OUTBOUND_KEY] = state.settings.outbound_policy
     app[webhooks.WEBHOOKS_KEY] = webhooks.WebhookIntake(
         state.system_pool, TaskService(state.system_pool, state.publisher), state.keyring,
-        state.settings.public_base_url, state.ingest_pool,
+        state.settings.public_base_url, state.ingest_pool, read_timeout=state.settings.webhook_read_timeout,
+        max_bytes=state.settings.webhook_max_bytes,
     )  # fmt: skip
     app[ops.STATE_KEY] = state
     app[oauth.FACTORY_KEY] = state.clients
@@ -121,7 +123,8 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
         await publisher.start()
     try:
         keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
-        clients = ClientFactory(keyring, PostgresRateLimiter(system))
+        clients = ClientFactory(keyring, PostgresRateLimiter(system), settings.marketplace_read_timeout,
+                                settings.outbound_policy)  # fmt: skip
         state = ApiState(settings, system, tenant, connection, publisher, keyring, clients, ingest_pool=ingest)
         if connection is not None:
             state.commands = CommandConsumer(settings, connection, TaskService(system, publisher),

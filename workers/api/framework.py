@@ -227,7 +227,7 @@ class _Invalid(Exception):
 
 
 _STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 413: "payload_too_large", 415: "unsupported_media_type"}  # fmt: skip
+                 408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type"}  # fmt: skip
 
 
 @web.middleware

@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base.errors import DependencyUnavailable, NotFound, ValidationFailed
 from connectors.base.models import TokenPair
+from connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
 from connectors.base.secret import MASK, Secret
+from connectors.base.spec import PLATFORM_PACKAGES, load
 from workers.api.framework import Api, Call, UtcDateTime
 from workers.api.webhooks import WEBHOOKS_KEY
 from workers.crypto import Keyring, SecretField
@@ -23,6 +25,8 @@ api = Api()
 KEYRING_KEY: web.AppKey[Keyring | None] = web.AppKey("keyring")
 POOL_KEY: web.AppKey[asyncpg.Pool] = web.AppKey("tenant_pool")
 PUBLIC_URL_KEY: web.AppKey[str] = web.AppKey("public_base_url")
+OUTBOUND_KEY: web.AppKey[OutboundPolicy] = web.AppKey("outbound_policy")
+_SHOP_URL_KEYS = ("auth_base_url", "store_url")  # shop_data entries a client calls (workers/sync/session.py)
 Platform = Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"]
 _STRICT = ConfigDict(extra="forbid")
 MAX_RATE, MAX_INTERVAL = 100_000, 525_600  # calls per second; minutes (a year)
@@ -212,6 +216,9 @@ def _encrypt_fields(keyring: Keyring, values: dict[str, str | None], where: Secr
            tags=("integrations",))  # fmt: skip
 async def create_integration(call: Call) -> IntegrationOut:
     body: IntegrationIn = call.body
+    if body.platform not in PLATFORM_PACKAGES:
+        raise ValidationFailed(f"no connector for {body.platform} yet: its integrations would never sync")
+    _check_outbound(call, body.platform, {"api_base_url": body.api_base_url})
     new_id, org = uuid.uuid4(), str(call.organization_id)
     creds = secret = None
     if body.credentials or body.webhook_secret:
@@ -263,6 +270,23 @@ async def deactivate_integration(call: Call) -> IntegrationOut:
     return await _apply_integration_patch(call, IntegrationPatch(status="inactive"))
 
 
+def _check_outbound(call: Call, platform: str, urls: dict[str, Any]) -> None:
+    """A URL the service will call on the tenant's behalf must be the platform's (connectors/base/outbound.py); the
+    answer names the field, never what the host answers."""
+    hosts = load(platform).api_hosts if platform in PLATFORM_PACKAGES else frozenset()
+    for name, url in urls.items():
+        if not url:
+            continue
+        try:
+            check_url(str(url), hosts, call.request.app[OUTBOUND_KEY], what=name)
+        except OutboundRefused as exc:
+            raise ValidationFailed(exc.message) from None
+
+
+def _shop_urls(shop_data: dict[str, Any] | None) -> dict[str, Any]:
+    return {f"shop_data.{key}": (shop_data or {}).get(key) for key in _SHOP_URL_KEYS}
+
+
 async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> IntegrationOut:
     row = await integration_for_path(call)
     org, row_id = str(row["organization_id"]), str(row["id"])
@@ -274,6 +298,8 @@ async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> Integ
         where = SecretField("marketplace_integrations", "webhook_secret", org, row_id)
         secret = _keyring(call).encrypt(Secret(patch.webhook_secret), where)
     merged = {**dict(row), **patch.model_dump(exclude_unset=True, exclude={"credentials", "webhook_secret"})}
+    if patch.api_base_url is not None:
+        _check_outbound(call, row["platform"], {"api_base_url": patch.api_base_url})
     updated = await _pool(call).fetchrow(
         QUERIES["integration_update"], row["id"], call.tenant, merged["name"], merged["description"],
         merged["config"], creds, merged["api_version"], merged["api_base_url"], secret, merged["rate_limit"],
@@ -374,6 +400,7 @@ async def _apply_account_patch(call: Call, patch: AccountPatch) -> AccountOut:
 async def create_shop(call: Call) -> ShopOut:
     body: ShopIn = call.body
     account = await _account(call)
+    _check_outbound(call, account["platform"], _shop_urls(body.shop_data))
     try:
         row = await _pool(call).fetchrow(
             QUERIES["shop_insert"], account["organization_id"], account["id"], account["platform"], body.shop_id,
@@ -428,6 +455,8 @@ def _channel_not_found(channel: str | None) -> NotFound:
 async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
     row = await _shop(call)
     merged = {**dict(row), **patch.model_dump(exclude_unset=True)}
+    if patch.shop_data is not None:
+        _check_outbound(call, row["platform"], _shop_urls(patch.shop_data))
     try:
         updated = await _pool(call).fetchrow(
             QUERIES["shop_update"], row["id"], call.tenant, merged["shop_name"], merged["shop_url"],

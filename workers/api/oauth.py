@@ -20,15 +20,17 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base.client import ShopRef
-from connectors.base.errors import DependencyUnavailable, NotFound, ValidationFailed
+from connectors.base.errors import DependencyUnavailable, NotFound, TaskError, ValidationFailed
 from connectors.base.models import TokenPair
 from workers.api.framework import Api, Call
 from workers.api.integrations import KEYRING_KEY, integration_for_path
 from workers.crypto import Keyring
 from workers.db.queries import QUERIES
+from workers.logs import get_logger
 from workers.marketplaces import ClientFactory
 from workers.tokens import store_pair
 
+log = get_logger(__name__)
 api = Api()
 FACTORY_KEY: web.AppKey[ClientFactory] = web.AppKey("client_factory")
 SYSTEM_POOL_KEY: web.AppKey[Any] = web.AppKey("system_pool")
@@ -108,7 +110,11 @@ async def callback(call: Call) -> Connected:
     if params.get("shop_id") and not _SHOP_ID.fullmatch(params["shop_id"]):
         raise ValidationFailed("shop_id must be the platform's numeric shop id")
     shop = ShopRef(params["shop_id"]) if params.get("shop_id") else None  # the shop the redirect names, if any
-    pair = await call.request.app[FACTORY_KEY].client(integration, shop=shop).exchange_code(code, **params)
+    try:
+        pair = await call.request.app[FACTORY_KEY].client(integration, shop=shop).exchange_code(code, **params)
+    except TaskError as exc:  # the platform's (or any host's) words stay in the log: this caller is unauthenticated
+        log.warning("oauth.exchange_failed", integration_id=str(integration_id), error=str(exc)[:300])
+        raise ValidationFailed("the platform did not accept this authorization; start the connect again") from None
     return await _connect(call, integration, pair, params)
 
 

@@ -1,8 +1,13 @@
 """`POST /webhooks/{platform}/{integration_id}`: marketplace pushes.
 
-The raw body (capped; 413 above) is verified over its exact bytes against every active secret of the integration
-(the current one and any ``previous_*`` kept for rotation), Shopee's over the externally visible URL. A bad
-signature is a 401 and nothing is stored. A valid push is stored in ``marketplace_webhooks`` with its dedupe key
+The integration is looked up (cached, unknown ones too) before any byte of the body is read; an unknown
+integration and a bad signature get the same 401, so the URL tells nothing. A declared ``Content-Length`` over the
+cap is refused at once (413), and the body must arrive within ``NFSYNC_WEBHOOK_READ_TIMEOUT`` (408). The raw body is
+verified over its exact bytes against every active secret of the integration (the current one and any
+``previous_*`` kept for rotation), Shopee's over the externally visible URL. A bad signature is a 401 and nothing is
+stored. A verified push that cannot be parsed (JSON nested too deeply, ``Infinity``, a time out of range) is
+stored as ``unparseable`` with the reason and answered 200: the platform would otherwise retry it forever. A valid
+push is stored in ``marketplace_webhooks`` with its dedupe key
 and translated into work **in the same transaction**: an order status change -> a high-priority ``order_sync`` of
 that order; a product change or deletion -> a product import of it; deauthorisation -> the account and its shops
 marked, their pending tasks stopped; authorization expiring -> recorded on the account for the token refresher.
@@ -13,6 +18,7 @@ published, so a slow or absent RabbitMQ never slows it: the scheduler sends what
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -45,6 +51,8 @@ WEBHOOKS_KEY: web.AppKey[WebhookIntake] = web.AppKey("webhooks")
 SECRET_FIELDS = WEBHOOK_SECRET_FIELDS
 ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
 CACHE_SECONDS = 5.0
+MISSING_KEPT = 10_000  # remembered unknown integrations; past this the memory is cleared (hostile random ids)
+MAX_PUSH_DEPTH = 64  # JSON nesting of a push; deeper is stored as unparseable
 WAKE_LINGER = 0.01  # a stream of pushes shares one wake-up message per 10 ms (most coalesce into one task anyway)
 WAKE_REPEAT_SECONDS = 1.0  # a task woken this recently is not woken again for the next push that joins it
 WOKEN_KEPT = 10_000  # past this many remembered wake-ups the expired ones are dropped
@@ -57,6 +65,38 @@ class Verified:
     integration: asyncpg.Record
     spec: PlatformSpec
     events: list[WebhookEvent]
+    unparseable: str | None = None  # why a verified push could not be parsed
+
+
+def parse_push(spec: PlatformSpec, headers: dict[str, str], body: bytes) -> tuple[list[WebhookEvent], str | None]:
+    """The events of an authentic push, or none and the reason it cannot be parsed. Never raises: whatever a
+    platform (or someone holding its secret) sends is stored, not answered with a 5xx it would retry forever."""
+    try:
+        _strict_json(body)
+        return spec.parse_webhook(headers, body), None
+    except Exception as exc:  # the one boundary where any parser failure becomes data
+        return [], f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _strict_json(body: bytes) -> None:
+    """Refuse what PostgreSQL's jsonb or the parsers cannot take: NaN/Infinity, \\u0000, deep nesting."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        value = json.loads(body, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_PUSH_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_PUSH_DEPTH} levels")
+        if isinstance(item, str) and "\x00" in item:
+            raise ValueError("holds a NUL character")
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item if isinstance(item, list) else []
+        stack.extend((child, depth + 1) for child in children)
 
 
 class WebhookIntake:
@@ -67,8 +107,14 @@ class WebhookIntake:
         keyring: Keyring | None,
         public_url: str,
         ingest: asyncpg.Pool | None = None,
+        *,
+        read_timeout: float = 10.0,
+        max_bytes: int = 1024 * 1024,
     ) -> None:
         """``ingest``: the batcher's pool (workers.api.ingest.ingest_pool); ``pool`` when None."""
+        self.read_timeout = read_timeout
+        self.max_bytes = max_bytes
+        self._missing: dict[str, float] = {}  # "platform/integration id" -> until when it counts as unknown
         self._pool = pool
         self._service = service
         self._keyring = keyring
@@ -87,7 +133,23 @@ class WebhookIntake:
         url = self._public_url + request.path_qs
         if not spec.verify_webhook(headers, body, app, secrets, url):
             return None
-        return Verified(integration, spec, spec.parse_webhook(headers, body))
+        events, unparseable = parse_push(spec, headers, body)
+        if unparseable is not None:
+            log.warning("webhook.unparseable", platform=platform, integration_id=integration_id, reason=unparseable)
+        return Verified(integration, spec, events, unparseable)
+
+    async def known(self, platform: str, integration_id: str) -> None:
+        """NotFound unless an active integration of the platform has this id (unknown ids are remembered too)."""
+        key = f"{platform}/{integration_id}"
+        if self._missing.get(key, 0.0) > time.monotonic():
+            raise NotFound("no active integration of that platform at this URL")
+        try:
+            await self._cached(platform, integration_id)
+        except NotFound:
+            if len(self._missing) >= MISSING_KEPT:
+                self._missing.clear()
+            self._missing[key] = time.monotonic() + CACHE_SECONDS
+            raise
 
     async def _cached(self, platform: str, integration_id: str) -> tuple[asyncpg.Record, AppCredentials, list[str]]:
         """The integration and its decrypted credentials, kept CACHE_SECONDS (a rotated secret or a deactivation
@@ -122,6 +184,9 @@ class WebhookIntake:
         """Store every event once and enqueue its work, in one transaction; returns the tasks enqueued."""
         integration = verified.integration
         kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+        if verified.unparseable is not None:
+            await self._store_unparseable(integration, kept, body, verified.unparseable)
+            return []
         tasks: list[tuple[str, uuid.UUID]] = []
         if len(verified.events) == 1 and _wants_work(verified.events[0]):
             ingested = await self._ingest_work(integration, verified.events[0], kept, body)
@@ -145,6 +210,20 @@ class WebhookIntake:
                     tasks.append((integration["platform"], task))
         self._wake_later(tasks)
         return [task for _, task in tasks]
+
+    async def _store_unparseable(
+        self, integration: asyncpg.Record, kept: dict[str, str], body: bytes, reason: str
+    ) -> None:
+        """Once per distinct body (its SHA-256 is the dedupe key), with the text as a JSON string and the reason."""
+        text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+        dedupe = "unparseable:" + hashlib.sha256(body).hexdigest()
+        async with self._pool.acquire() as conn, conn.transaction():
+            stored = await conn.fetchrow(
+                QUERIES["webhook_store"], integration["organization_id"], integration["id"], integration["platform"],
+                "unparseable", dedupe, None, None, None, kept, {"raw": text},
+            )  # fmt: skip
+            if stored is not None:
+                await conn.execute(QUERIES["webhook_processed"], stored["id"], "failed", None, reason)
 
     async def _ingest_work(
         self, integration: asyncpg.Record, event: WebhookEvent, kept: dict[str, str], body: bytes
@@ -273,10 +352,11 @@ def _wants_work(event: WebhookEvent) -> bool:
 
 
 def _payload(body: bytes) -> Any:
+    """The push as JSON (verify() has refused what jsonb cannot hold); a non-JSON body as a string."""
     try:
         return json.loads(body)
     except ValueError:
-        return {"raw": body.decode("utf-8", "replace")}
+        return {"raw": body.decode("utf-8", "replace").replace("\x00", "\ufffd")}
 
 
 def _intake(call: Call) -> WebhookIntake:
@@ -286,20 +366,41 @@ def _intake(call: Call) -> WebhookIntake:
 @api.route("POST", "/webhooks/{platform}/{integration_id}", summary="Receive a marketplace push (signed)",
            scope=None, public=True, raw_body=True, tags=("webhooks",))  # fmt: skip
 async def receive(call: Call) -> web.Response:
-    request, platform = call.request, call.path("platform")
-    body = await request.read()  # capped by client_max_size: 413 above
+    request, platform, integration_id = call.request, call.path("platform"), call.path("integration_id")
+    intake = _intake(call)
+    try:
+        await intake.known(platform, integration_id)  # before reading the body: nothing to pin for an unknown URL
+    except NotFound:
+        raise _unauthorized(platform, integration_id) from None
+    body = await _read_body(request, intake)
     if _is_woocommerce_ping(platform, request, body):
         return web.Response(status=200)
-    intake = _intake(call)
     headers = dict(request.headers)
-    verified = await intake.verify(request, platform, call.path("integration_id"), headers, body)
+    verified = await intake.verify(request, platform, integration_id, headers, body)
     if verified is None:
-        log.warning("webhook.rejected", platform=platform, integration_id=call.path("integration_id"))
-        WEBHOOKS.labels(platform, "rejected").inc()
-        raise web.HTTPUnauthorized(reason="signature does not verify")
+        raise _unauthorized(platform, integration_id)
     created = await intake.store(verified, headers, body)
     WEBHOOKS.labels(platform, "accepted" if created else "stored_or_duplicate").inc()
     return web.Response(status=200)
+
+
+def _unauthorized(platform: str, integration_id: str) -> web.HTTPUnauthorized:
+    """One answer for an unknown integration and a bad signature (no existence oracle)."""
+    log.warning("webhook.rejected", platform=platform, integration_id=integration_id[:64])
+    if platform in PLATFORM_PACKAGES:
+        WEBHOOKS.labels(platform, "rejected").inc()
+    return web.HTTPUnauthorized(reason="signature does not verify")
+
+
+async def _read_body(request: web.Request, intake: WebhookIntake) -> bytes:
+    """The body within the size cap and the read deadline: 413 at once for a declared length over the cap, 408 for
+    a body that does not arrive in time."""
+    if request.content_length is not None and request.content_length > intake.max_bytes:
+        raise web.HTTPRequestEntityTooLarge(max_size=intake.max_bytes, actual_size=request.content_length)
+    try:
+        return await asyncio.wait_for(request.read(), intake.read_timeout)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(reason="the body did not arrive in time") from None
 
 
 def _is_woocommerce_ping(platform: str, request: web.Request, body: bytes) -> bool:

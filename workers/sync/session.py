@@ -42,7 +42,7 @@ async def open_resources(settings: Settings, pool: asyncpg.Pool) -> AsyncIterato
     """For the lifetime of a worker: one limiter and one HTTP session per platform."""
     keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
     limiter = PostgresRateLimiter(pool)
-    factory = ClientFactory(keyring, limiter, settings.marketplace_read_timeout)
+    factory = ClientFactory(keyring, limiter, settings.marketplace_read_timeout, settings.outbound_policy)
     try:
         yield SyncResources(settings, pool, keyring, limiter, factory)
     finally:
