@@ -1,4 +1,4 @@
--- nfsync-schema-version: 4
+-- nfsync-schema-version: 5
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
@@ -1722,6 +1722,24 @@ COMMENT ON FUNCTION marketplace_shops_check_sale_channel() IS
 CREATE TRIGGER marketplace_shops_check_sale_channel
     BEFORE INSERT OR UPDATE OF sale_channel_id, organization_id ON marketplace_shops
     FOR EACH ROW EXECUTE FUNCTION marketplace_shops_check_sale_channel();
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The keyring check value (issue #13)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE nfsync_key_check (
+    id         boolean   NOT NULL DEFAULT true,
+    value      text      NOT NULL,
+    updated_at timestamp NOT NULL DEFAULT now(),
+    CONSTRAINT nfsync_key_check_pkey PRIMARY KEY (id),
+    CONSTRAINT nfsync_key_check_one_row CHECK (id)
+);
+COMMENT ON TABLE nfsync_key_check IS
+    'nfsync: a known text encrypted with the keyring (enc:v1 token): processes refuse to start with a keyring that '
+    'cannot decrypt it. One row.';
+COMMENT ON COLUMN nfsync_key_check.id IS 'Always true: the table holds one row.';
+COMMENT ON COLUMN nfsync_key_check.value IS 'The check text encrypted under the primary key of its time.';
+COMMENT ON COLUMN nfsync_key_check.updated_at IS 'When it was written or re-encrypted (UTC).';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Schema history (written by `nfsync db init` and `nfsync db migrate`)

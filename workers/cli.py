@@ -36,7 +36,23 @@ async def cmd_db_init(settings: Settings, args: argparse.Namespace) -> int:
     from workers.db.schema import init_database
 
     print(await init_database(settings, args.schema))
+    await _write_key_check(settings)
     return 0
+
+
+async def _write_key_check(settings: Settings) -> None:
+    """With NFSYNC_SECRET_KEYS set, db init and db migrate write (or verify) the keyring check value."""
+    if settings.secret_keys is None:
+        return
+    from workers.crypto import Keyring
+    from workers.db.connect import connect
+    from workers.keys import verify_keyring
+
+    conn = await connect(settings, application="nfsync-db-init")
+    try:
+        await verify_keyring(conn, Keyring.from_secret(settings.secret_keys))
+    finally:
+        await conn.close()
 
 
 async def cmd_db_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -58,6 +74,8 @@ async def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
     lines = await migrate_database(settings, dry_run=args.dry_run, wait_seconds=args.wait,
                                    lock_timeout_seconds=args.lock_timeout, schema_path=args.schema)  # fmt: skip
     print("\n".join(lines))
+    if not args.dry_run:
+        await _write_key_check(settings)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""`nfsync keys rotate`: re-encrypt every stored secret under the primary key.
+"""`nfsync keys rotate`: re-encrypt every stored secret under the primary key; and the keyring check every process
+makes at start (``verify_keyring``).
 
 Rows are processed in batches, each in its own transaction, ordered by id, so an interrupted rotation is
 resumed by running it again. A value whose key id is unknown, or that does not decrypt, is counted and left
@@ -13,12 +14,15 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.errors import SecretError
-from workers.crypto import Keyring, SecretField, is_ciphertext
+from connectors.base.errors import ConfigError, DecryptionError, SecretError, UnknownKeyError
+from workers.crypto import Keyring, SecretField, is_ciphertext, key_id_of
+from workers.db.connect import DbConn
 from workers.db.queries import QUERIES
 from workers.logs import get_logger
 
 log = get_logger(__name__)
+CHECK_TEXT = "nfsync keyring check v1"
+CHECK_FIELD = SecretField("nfsync_key_check", "value", "fleet", "1")
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,33 @@ async def _rotate_batch(
     return rows[-1]["row_id"] if rows else None
 
 
+async def verify_keyring(conn: DbConn | asyncpg.Pool, keyring: Keyring) -> None:
+    """Refuse a keyring that cannot decrypt the database's check value (ConfigError naming the key id, never a key);
+    the first keyring to start writes the check."""
+    stored = await conn.fetchval(QUERIES["key_check_get"])
+    if stored is None:
+        await conn.execute(QUERIES["key_check_set"], keyring.encrypt(CHECK_TEXT, CHECK_FIELD))
+        stored = await conn.fetchval(QUERIES["key_check_get"])
+    try:
+        matches = keyring.decrypt(stored, CHECK_FIELD).reveal() == CHECK_TEXT
+    except UnknownKeyError:
+        raise ConfigError(
+            f"NFSYNC_SECRET_KEYS lacks key {key_id_of(stored)!r}, which encrypted this database's secrets; add it "
+            "(primary first, older keys after it)"
+        ) from None
+    except DecryptionError:
+        matches = False
+    if not matches:
+        raise ConfigError(
+            f"the key {key_id_of(stored)!r} in NFSYNC_SECRET_KEYS is not the key that encrypted this database's "
+            "secrets; use the deployment's keyring"
+        )
+
+
 async def rotate_keys(conn: asyncpg.Connection, keyring: Keyring, batch_size: int = 500) -> RotationReport:
-    """Re-encrypt every secret not on the primary key; resumable."""
+    """Re-encrypt every secret not on the primary key, then the keyring check; resumable. A keyring that fails the
+    check rotates nothing."""
+    await verify_keyring(conn, keyring)
     await conn.set_type_codec("jsonb", encoder=_json_encode, decoder=json.loads, schema="pg_catalog")
     report = RotationReport(before=await count_by_key_id(conn))
     for spec in SECRET_TABLES:
@@ -132,6 +161,7 @@ async def rotate_keys(conn: asyncpg.Connection, keyring: Keyring, batch_size: in
             last = await _rotate_batch(conn, keyring, spec, after_id=last, size=batch_size, report=report)
         log.info("keys.table_rotated", table=spec.table, rows=report.rows)
     report.after = await count_by_key_id(conn)
+    await conn.execute(QUERIES["key_check_rotate"], keyring.encrypt(CHECK_TEXT, CHECK_FIELD))
     log.info("keys.rotated", primary=keyring.primary, values=report.reencrypted, errors=len(report.errors))
     return report
 

@@ -20,7 +20,7 @@ from workers.db.queries import QUERIES
 from workers.marketplaces import WEBHOOK_SECRET_FIELDS
 from workers.tokens import store_pair
 
-PUBLIC_IDS = ("partner_id", "app_key", "consumer_key")
+PUBLIC_IDS = ("partner_id", "app_key")  # WooCommerce's consumer_key is half of its API key pair: a credential
 DEFAULT_CATEGORY = "100100"  # a numeric category id every sandbox accepts
 
 

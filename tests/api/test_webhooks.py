@@ -45,7 +45,7 @@ class Hook:
 
 
 def _split_credentials(spec: PlatformSpec) -> tuple[dict[str, str], dict[str, str]]:
-    secret_names = {SECRET_FIELDS[spec.name], "consumer_secret", "app_secret", "partner_key"}
+    secret_names = {SECRET_FIELDS[spec.name], "consumer_key", "consumer_secret", "app_secret", "partner_key"}
     config = {k: v for k, v in spec.sample_app.items() if k not in secret_names}
     credentials = {k: v for k, v in spec.sample_app.items() if k in secret_names}
     return config, credentials

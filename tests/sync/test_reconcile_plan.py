@@ -49,7 +49,8 @@ async def test_reconcile_command_reports_and_fixes(env: SyncEnv) -> None:
     env.sandbox_variant(env.catalog.skus[env.catalog.variant_ids[2]]).price += 5000
     environ = {**os.environ, "NFSYNC_DATABASE_URL": env.settings.database_url,
                "NFSYNC_SECRET_KEYS": env.settings.secret_keys.reveal() if env.settings.secret_keys else "",
-               "NFSYNC_LOG_LEVEL": "error"}  # fmt: skip
+               "NFSYNC_LOG_LEVEL": "error",
+               "NFSYNC_OUTBOUND_ALLOWED_HOSTS": env.settings.outbound_allowed_hosts}  # fmt: skip
     nfsync = str(Path(sys.executable).parent / "nfsync")
     command = [nfsync, "reconcile", "--shop", str(env.shop.shop_id), "--json", "--fix"]
     # asynchronously: the sandbox answering the command runs on this event loop

@@ -25,6 +25,7 @@ from workers.db.migrate import require_current_schema
 from workers.engine.broker import WakeupPublisher
 from workers.engine.runtime import connect_broker_optional
 from workers.engine.service import TaskService, init_connection
+from workers.keys import verify_keyring
 from workers.marketplaces import ClientFactory
 from workers.ratelimit import PostgresRateLimiter
 
@@ -111,6 +112,8 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
     system = await create_pool(settings, application="nfsync-api", init=init_connection, stateless=True)
     try:
         await require_current_schema(system, settings.database_name)
+        if settings.secret_keys is not None:
+            await verify_keyring(system, Keyring.from_secret(settings.secret_keys))
     except BaseException:
         await system.close()
         raise

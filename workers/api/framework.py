@@ -21,7 +21,7 @@ from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ValidationError
 
 from connectors.base.client import MissingCredential
-from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
+from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, SecretError, ValidationFailed
 from workers.api.auth import Principal, authenticate
 from workers.db.queries import QUERIES
 from workers.logs import get_logger
@@ -270,6 +270,7 @@ def _translate(request: web.Request, exc: Exception) -> web.Response:
 _TRANSLATIONS: list[tuple[tuple[type[Exception], ...], int, str, str | None, str | None]] = [
     ((ValidationFailed, MissingCredential), 422, "validation_failed", None, None),
     ((NotFound,), 404, "not_found", None, None),
+    ((SecretError,), 503, "unavailable", "a stored secret cannot be read; retry later", "api.secret_unreadable"),
     (_BAD_DATA, 422, "validation_failed", "the request conflicts with stored data or a constraint",
      "api.rejected_by_database"),
     (_UNAVAILABLE, 503, "unavailable", "a dependency is unavailable; retry later", "api.dependency_unavailable"),

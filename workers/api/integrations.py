@@ -4,11 +4,11 @@ on the way in (AES-256-GCM bound to their row) and every response shows them as 
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base.errors import DependencyUnavailable, NotFound, ValidationFailed
 from connectors.base.models import TokenPair
@@ -19,6 +19,7 @@ from workers.api.framework import Api, Call, UtcDateTime
 from workers.api.webhooks import WEBHOOKS_KEY
 from workers.crypto import Keyring, SecretField
 from workers.db.queries import QUERIES
+from workers.logs import is_secret_key
 from workers.tokens import store_pair
 
 api = Api()
@@ -46,12 +47,36 @@ class _Patch(BaseModel):
         return self
 
 
+# Public app ids that the log-redaction names would otherwise call secret: Lazada's and TikTok Shop's app_key is
+# sent in the clear (Lazada's authorize URL client_id, TikTok's signed query string: see marketplaces reference).
+PUBLIC_CONFIG_NAMES = frozenset({"app_key"})
+
+
+def public_config(value: dict[str, Any]) -> dict[str, Any]:
+    """``config`` is shown to every token of the organization: a name that looks like a secret (the log redaction's
+    names) is refused there - it belongs in the write-only ``credentials``."""
+    stack: list[tuple[Any, str]] = [(value, "config")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if is_secret_key(str(key)) and key not in PUBLIC_CONFIG_NAMES:
+                    raise ValueError(f"{path}.{key} looks like a secret: set it in credentials (write-only)")
+                stack.append((child, f"{path}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, path) for child in item)
+    return value
+
+
+PublicConfig = Annotated[dict[str, Any], AfterValidator(public_config)]
+
+
 class IntegrationIn(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=100)
     platform: Platform
     description: str | None = None
-    config: dict[str, Any] = Field(default_factory=dict, description="public settings: app ids, region, features")
+    config: PublicConfig = Field(default_factory=dict, description="public settings: app ids, region, features")
     credentials: dict[str, str] | None = Field(None, description="write-only app secrets, by the platform's names")
     webhook_secret: str | None = Field(None, min_length=1, max_length=120, description="write-only")
     api_version: str | None = Field(None, max_length=20)
@@ -64,7 +89,7 @@ class IntegrationPatch(_Patch):
     not_nullable: ClassVar[frozenset[str]] = frozenset({"name", "config", "status"})
     name: str | None = Field(None, min_length=1, max_length=100)
     description: str | None = None
-    config: dict[str, Any] | None = None
+    config: PublicConfig | None = None
     credentials: dict[str, str | None] | None = Field(None, description="fields to set; null removes a field")
     webhook_secret: str | None = Field(None, min_length=1, max_length=120)
     api_version: str | None = Field(None, max_length=20)
@@ -218,7 +243,8 @@ async def create_integration(call: Call) -> IntegrationOut:
     body: IntegrationIn = call.body
     if body.platform not in PLATFORM_PACKAGES:
         raise ValidationFailed(f"no connector for {body.platform} yet: its integrations would never sync")
-    _check_outbound(call, body.platform, {"api_base_url": body.api_base_url})
+    _check_outbound(call, body.platform, {"api_base_url": body.api_base_url,
+                                          "config.auth_base_url": body.config.get("auth_base_url")})  # fmt: skip
     new_id, org = uuid.uuid4(), str(call.organization_id)
     creds = secret = None
     if body.credentials or body.webhook_secret:
@@ -283,8 +309,10 @@ def _check_outbound(call: Call, platform: str, urls: dict[str, Any]) -> None:
             raise ValidationFailed(exc.message) from None
 
 
-def _shop_urls(shop_data: dict[str, Any] | None) -> dict[str, Any]:
-    return {f"shop_data.{key}": (shop_data or {}).get(key) for key in _SHOP_URL_KEYS}
+def _shop_urls(shop_data: dict[str, Any] | None, shop_url: str | None = None) -> dict[str, Any]:
+    """The URLs of a shop a client may call: shop_data's hosts, and a WooCommerce shop's own URL."""
+    urls = {f"shop_data.{key}": (shop_data or {}).get(key) for key in _SHOP_URL_KEYS}
+    return {**urls, "shop_url": shop_url}
 
 
 async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> IntegrationOut:
@@ -298,8 +326,11 @@ async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> Integ
         where = SecretField("marketplace_integrations", "webhook_secret", org, row_id)
         secret = _keyring(call).encrypt(Secret(patch.webhook_secret), where)
     merged = {**dict(row), **patch.model_dump(exclude_unset=True, exclude={"credentials", "webhook_secret"})}
-    if patch.api_base_url is not None:
-        _check_outbound(call, row["platform"], {"api_base_url": patch.api_base_url})
+    _check_outbound(
+        call,
+        row["platform"],
+        {"api_base_url": patch.api_base_url, "config.auth_base_url": (patch.config or {}).get("auth_base_url")},
+    )
     updated = await _pool(call).fetchrow(
         QUERIES["integration_update"], row["id"], call.tenant, merged["name"], merged["description"],
         merged["config"], creds, merged["api_version"], merged["api_base_url"], secret, merged["rate_limit"],
@@ -400,7 +431,8 @@ async def _apply_account_patch(call: Call, patch: AccountPatch) -> AccountOut:
 async def create_shop(call: Call) -> ShopOut:
     body: ShopIn = call.body
     account = await _account(call)
-    _check_outbound(call, account["platform"], _shop_urls(body.shop_data))
+    woo_url = body.shop_url if account["platform"] == "woocommerce" else None
+    _check_outbound(call, account["platform"], _shop_urls(body.shop_data, woo_url))
     try:
         row = await _pool(call).fetchrow(
             QUERIES["shop_insert"], account["organization_id"], account["id"], account["platform"], body.shop_id,
@@ -455,8 +487,8 @@ def _channel_not_found(channel: str | None) -> NotFound:
 async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
     row = await _shop(call)
     merged = {**dict(row), **patch.model_dump(exclude_unset=True)}
-    if patch.shop_data is not None:
-        _check_outbound(call, row["platform"], _shop_urls(patch.shop_data))
+    woo_url = patch.shop_url if row["platform"] == "woocommerce" else None
+    _check_outbound(call, row["platform"], _shop_urls(patch.shop_data, woo_url))
     try:
         updated = await _pool(call).fetchrow(
             QUERIES["shop_update"], row["id"], call.tenant, merged["shop_name"], merged["shop_url"],

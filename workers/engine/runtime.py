@@ -15,10 +15,12 @@ from aio_pika.abc import AbstractRobustConnection
 
 from connectors.base.errors import BrokerUnavailable
 from workers.config import Settings
+from workers.crypto import Keyring
 from workers.db.connect import create_pool
 from workers.db.migrate import require_current_schema
 from workers.engine.broker import WakeupPublisher, connect_broker
 from workers.engine.service import TaskService, init_connection
+from workers.keys import verify_keyring
 from workers.logs import get_logger
 
 log = get_logger(__name__)
@@ -50,6 +52,8 @@ async def runtime(
     connection = publisher = None
     try:
         await require_current_schema(pool, settings.database_name)
+        if settings.secret_keys is not None:
+            await verify_keyring(pool, Keyring.from_secret(settings.secret_keys))
         if broker == "required":
             connection = await connect_broker(settings, application)
         elif broker == "optional":

@@ -52,3 +52,13 @@ FOR UPDATE;
 
 -- name: keys_configurations_update
 UPDATE "Configuration" SET credential = $2 WHERE id = $1;
+
+-- name: key_check_get
+SELECT value FROM nfsync_key_check;
+
+-- name: key_check_set
+-- The first keyring to start writes the check; a concurrent first start keeps the row that won (re-read after).
+INSERT INTO nfsync_key_check (value) VALUES ($1) ON CONFLICT (id) DO NOTHING;
+
+-- name: key_check_rotate
+UPDATE nfsync_key_check SET value = $1, updated_at = now();
