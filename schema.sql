@@ -1,4 +1,4 @@
--- nfsync-schema-version: 5
+-- nfsync-schema-version: 6
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
@@ -1722,6 +1722,38 @@ COMMENT ON FUNCTION marketplace_shops_check_sale_channel() IS
 CREATE TRIGGER marketplace_shops_check_sale_channel
     BEFORE INSERT OR UPDATE OF sale_channel_id, organization_id ON marketplace_shops
     FOR EACH ROW EXECUTE FUNCTION marketplace_shops_check_sale_channel();
+
+-- ---------------------------------------------------------------------------------------------------------
+-- OAuth states (issue #13)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE oauth_states (
+    nonce           varchar(64)  NOT NULL,
+    organization_id uuid         NOT NULL,
+    integration_id  uuid         NOT NULL,
+    token_id        uuid         NOT NULL,
+    redirect_uri    varchar(500) NOT NULL,
+    created_at      timestamp    NOT NULL DEFAULT now(),
+    expires_at      timestamp    NOT NULL,
+    used_at         timestamp             DEFAULT NULL,
+    CONSTRAINT oauth_states_pkey PRIMARY KEY (nonce),
+    CONSTRAINT oauth_states_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT oauth_states_integration_id_fkey
+        FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id) ON DELETE CASCADE,
+    CONSTRAINT oauth_states_token_id_fkey FOREIGN KEY (token_id) REFERENCES api_tokens (id) ON DELETE CASCADE
+);
+CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at);
+COMMENT ON TABLE oauth_states IS
+    'nfsync: one row per OAuth authorize URL handed out: the state''s nonce, who asked, for which integration; '
+    'consumed once by the callback. Pruned after expiry by the scheduler''s retention.';
+COMMENT ON COLUMN oauth_states.nonce IS 'The random part of the signed state value.';
+COMMENT ON COLUMN oauth_states.organization_id IS 'Organization of the integration.';
+COMMENT ON COLUMN oauth_states.integration_id IS 'The integration the merchant is connecting.';
+COMMENT ON COLUMN oauth_states.token_id IS 'The API token that asked for the URL: revoked, the state is dead.';
+COMMENT ON COLUMN oauth_states.redirect_uri IS 'Where the platform was told to send the merchant back.';
+COMMENT ON COLUMN oauth_states.created_at IS 'When the URL was handed out (UTC).';
+COMMENT ON COLUMN oauth_states.expires_at IS 'After this (UTC) the callback refuses the state.';
+COMMENT ON COLUMN oauth_states.used_at IS 'When a callback consumed it (UTC); a used state is refused.';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- The keyring check value (issue #13)

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         "http://127.0.0.1:15672", description="RabbitMQ management API (unacked counts on /ops; optional)"
     )
     webhook_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest webhook body accepted (413 above)")
+    api_rate_per_token: float = Field(
+        50.0, ge=0, description="Requests per second per API token and API process (burst twice that; 0 = off)"
+    )
+    api_rate_per_ip: float = Field(
+        20.0, ge=0, description="Requests per second per client address without a valid token (0 = off; not webhooks)"
+    )
+    oauth_redirect_origins: str = Field(
+        "", description="Comma list of origins an OAuth redirect_uri may use, besides NFSYNC_PUBLIC_BASE_URL's"
+    )
     outbound_allowed_hosts: str = Field(
         "", description="Comma list of hosts outbound calls may reach though not public or a platform's (sandboxes)"
     )

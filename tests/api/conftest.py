@@ -21,6 +21,8 @@ from workers.crypto import generate_key_entry
 from workers.engine.seed import seed_platform_shops
 
 KEY_ENTRY = generate_key_entry("api1")
+# Request limits far above what the tests send (schemathesis included); tests/security/test_limits.py sets its own.
+RELAXED_LIMITS = {"api_rate_per_token": 10_000.0, "api_rate_per_ip": 10_000.0}
 
 
 @dataclass
@@ -74,7 +76,8 @@ async def live_api(database: Settings, request: pytest.FixtureRequest) -> AsyncI
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = database.model_copy(update={"amqp_startup_timeout": 2.0, "secret_keys": Secret(KEY_ENTRY),
-                                           "public_base_url": url, **getattr(request, "param", {})})  # fmt: skip
+                                           "public_base_url": url, **RELAXED_LIMITS,
+                                           **getattr(request, "param", {})})  # fmt: skip
     async with api_state(settings) as state:
         runner = web.AppRunner(build_app(state), access_log=None)
         await runner.setup()

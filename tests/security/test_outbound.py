@@ -12,9 +12,7 @@ from aiohttp import web
 
 from connectors.base.outbound import GuardedResolver, OutboundPolicy, OutboundRefused, ResolvedInward, check_url
 from connectors.shopee import API_HOSTS as SHOPEE_HOSTS
-from tests.api.conftest import KEY_ENTRY, LiveApi, free_port
-from workers.api.oauth import sign_state
-from workers.crypto import Keyring
+from tests.api.conftest import LiveApi, free_port
 
 STRICT = {"outbound_allowed_hosts": ""}  # as in production: no local host allowed
 
@@ -96,7 +94,9 @@ async def test_upstream_text_is_never_reflected(live_api: LiveApi, chatty_host: 
     _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={
         "name": "chatty", "platform": "shopee", "api_base_url": chatty_host,
         "config": {"partner_id": "1"}, "credentials": {"partner_key": "k"}})  # fmt: skip
-    state = sign_state(Keyring.parse(KEY_ENTRY), integration["id"])
+    _, link = await live_api.call("GET", f"/v1/integrations/{integration['id']}/authorize-url?redirect_uri="
+                                  f"{live_api.url}/done", live_api.a.token)  # fmt: skip
+    state = link["state"]
     status, body = await live_api.call("GET", f"/oauth/callback/shopee?code=c&state={state}&shop_id=1", None)
     assert status == 422, body
     assert "canary" not in str(body)

@@ -17,6 +17,7 @@ from workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, 
 from workers.api.commands import CommandConsumer
 from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
 from workers.api.ingest import ingest_pool
+from workers.api.limits import LIMITS_KEY, Limits, RequestLimiter
 from workers.api.openapi import build_openapi
 from workers.config import Settings
 from workers.crypto import Keyring
@@ -99,6 +100,9 @@ def build_app(state: ApiState) -> web.Application:
     app[ops.STATE_KEY] = state
     app[oauth.FACTORY_KEY] = state.clients
     app[oauth.SYSTEM_POOL_KEY] = state.system_pool
+    app[oauth.REDIRECT_ORIGINS_KEY] = oauth.redirect_origins(state.settings)
+    app[LIMITS_KEY] = Limits(RequestLimiter(state.settings.api_rate_per_token),
+                             RequestLimiter(state.settings.api_rate_per_ip))  # fmt: skip
     for api in (health, tasks.api, integrations.api, api_tokens.api, oauth.api, webhooks.api, ops.api, dashboard.api):
         api.install(app)
     return app

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 from connectors.base.client import MissingCredential
 from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, SecretError, ValidationFailed
 from workers.api.auth import Principal, authenticate
+from workers.api.limits import LIMITS_KEY, enforce
 from workers.db.queries import QUERIES
 from workers.logs import get_logger
 
@@ -161,6 +162,8 @@ class Api:
 
 def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
+        if route.public and not route.path.startswith("/webhooks/"):
+            _limit(request, "ip", request.remote or "-")
         principal = None if route.public else await _authorize(request, route.scope)
         token = CURRENT_PRINCIPAL.set(principal)
         try:
@@ -190,10 +193,18 @@ async def _authorize(request: web.Request, scope: str | None) -> Principal:
         raise web.HTTPUnauthorized(reason="unknown or revoked token")
     principal: Principal | None = await request.app[PRINCIPAL_KEY](token.strip())
     if principal is None:
+        _limit(request, "ip", request.remote or "-")  # guessing tokens costs the caller's address its budget
         raise web.HTTPUnauthorized(reason="unknown or revoked token")
+    _limit(request, "token", str(principal.token_id))
     if scope is not None and not principal.allows(scope):
         raise web.HTTPForbidden(reason=f"this token lacks the {scope} scope")
     return principal
+
+
+def _limit(request: web.Request, kind: str, key: str) -> None:
+    limits = request.app.get(LIMITS_KEY)
+    if limits is not None:
+        enforce(limits.per_token if kind == "token" else limits.per_ip, key)
 
 
 async def _body(request: web.Request, route: Route) -> Any:
@@ -227,7 +238,8 @@ class _Invalid(Exception):
 
 
 _STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type"}  # fmt: skip
+                 408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type",
+                 429: "too_many_requests"}  # fmt: skip
 
 
 @web.middleware
@@ -240,7 +252,10 @@ async def errors_middleware(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_response(exc.status, _STATUS_CODES.get(exc.status, "http_error"), exc.reason)
+        response = error_response(exc.status, _STATUS_CODES.get(exc.status, "http_error"), exc.reason)
+        if "Retry-After" in exc.headers:
+            response.headers["Retry-After"] = exc.headers["Retry-After"]
+        return response
     except Exception as exc:  # translated here, at the one boundary
         return _translate(request, exc)
 

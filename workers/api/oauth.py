@@ -2,8 +2,10 @@
 platform, stores the encrypted tokens and creates (or re-activates) the account and its shops.
 
 ``state`` is ``<integration id>.<expiry>.<nonce>.<mac>``: an HMAC with a key derived from the primary secret key,
-so a callback can only complete a connect this service started, within the hour. WooCommerce is not connected
-this way (its keys are entered through the accounts API with ``auth_type`` api_key).
+so a callback can only complete a connect this service started. Each state is also recorded (``oauth_states``)
+with the token that asked for it: the callback uses it once, within 10 minutes, and not after that token was
+revoked; the ``redirect_uri`` must be on an allowed origin. WooCommerce is not connected this way (its keys are
+entered through the accounts API with ``auth_type`` api_key).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import secrets
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +27,7 @@ from connectors.base.errors import DependencyUnavailable, NotFound, TaskError, V
 from connectors.base.models import TokenPair
 from workers.api.framework import Api, Call
 from workers.api.integrations import KEYRING_KEY, integration_for_path
+from workers.config import Settings
 from workers.crypto import Keyring
 from workers.db.queries import QUERIES
 from workers.logs import get_logger
@@ -34,7 +38,8 @@ log = get_logger(__name__)
 api = Api()
 FACTORY_KEY: web.AppKey[ClientFactory] = web.AppKey("client_factory")
 SYSTEM_POOL_KEY: web.AppKey[Any] = web.AppKey("system_pool")
-STATE_TTL = 3600
+STATE_TTL = 600  # seconds; Shopee's authorize link itself is valid 5 minutes (marketplaces reference, SHP-DOC auth)
+REDIRECT_ORIGINS_KEY: web.AppKey[frozenset[str]] = web.AppKey("oauth_redirect_origins")
 OAUTH_PLATFORMS = ("shopee", "lazada", "tiktok")
 _SHOP_ID = re.compile(r"[0-9]{1,20}")  # Shopee names the shop in its redirect; a numeric id (SHP-DOC auth)
 
@@ -55,11 +60,26 @@ class Connected(BaseModel):
     shops: list[str]
 
 
-def sign_state(keyring: Keyring, integration_id: uuid.UUID, now: float | None = None) -> str:
+def sign_state(keyring: Keyring, integration_id: uuid.UUID, now: float | None = None, nonce: str | None = None) -> str:
     issued = time.time() if now is None else now
-    payload = f"{integration_id}.{int(issued + STATE_TTL)}.{secrets.token_urlsafe(9)}"
+    payload = f"{integration_id}.{int(issued + STATE_TTL)}.{nonce or secrets.token_urlsafe(12)}"
     mac = hmac.new(keyring.derive("oauth-state"), payload.encode(), hashlib.sha256).hexdigest()[:32]
     return f"{payload}.{mac}"
+
+
+def _nonce(state: str) -> str:
+    return state.split(".")[2]
+
+
+def redirect_origins(settings: Settings) -> frozenset[str]:
+    """Where a merchant may be sent back to: the configured origins and the API's own."""
+    configured = [part.strip() for part in settings.oauth_redirect_origins.split(",") if part.strip()]
+    return frozenset(_origin(url) for url in [*configured, settings.public_base_url])
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def verify_state(keyring: Keyring, state: str) -> uuid.UUID:
@@ -89,7 +109,16 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
     integration = await integration_for_path(call)
     if integration["platform"] not in OAUTH_PLATFORMS:
         raise ValidationFailed(f"{integration['platform']} is connected with API keys, not OAuth")
-    state = sign_state(_keyring(call), integration["id"])
+    redirect = call.query.redirect_uri
+    if _origin(redirect) not in call.request.app[REDIRECT_ORIGINS_KEY]:
+        raise ValidationFailed("redirect_uri must be on an origin in NFSYNC_OAUTH_REDIRECT_ORIGINS (or the API's own)")
+    nonce = secrets.token_urlsafe(12)
+    state = sign_state(_keyring(call), integration["id"], nonce=nonce)
+    assert call.principal is not None
+    await call.request.app[SYSTEM_POOL_KEY].execute(
+        QUERIES["oauth_state_insert"], nonce, integration["organization_id"], integration["id"],
+        call.principal.token_id, redirect, float(STATE_TTL),
+    )  # fmt: skip
     client = call.request.app[FACTORY_KEY].client(integration)
     return AuthorizeUrl(url=client.authorize_url(call.query.redirect_uri, state), state=state)
 
@@ -102,23 +131,25 @@ async def callback(call: Call) -> Connected:
     code, state = params.pop("code", ""), params.pop("state", "")
     if not code or not state:
         raise ValidationFailed("the callback needs code and state")
+    if params.get("shop_id") and not _SHOP_ID.fullmatch(params["shop_id"]):
+        raise ValidationFailed("shop_id must be the platform's numeric shop id")
     integration_id = verify_state(_keyring(call), state)
     pool = call.request.app[SYSTEM_POOL_KEY]
+    if await pool.fetchrow(QUERIES["oauth_state_usable"], _nonce(state), integration_id) is None:
+        raise ValidationFailed("state is unknown, used, expired, or its token was revoked; start the connect again")
     integration = await pool.fetchrow(QUERIES["integration_get"], integration_id, None)
     if integration is None or integration["platform"] != call.path("platform") or integration["status"] != "active":
         raise NotFound("no such active integration for this platform")
-    if params.get("shop_id") and not _SHOP_ID.fullmatch(params["shop_id"]):
-        raise ValidationFailed("shop_id must be the platform's numeric shop id")
     shop = ShopRef(params["shop_id"]) if params.get("shop_id") else None  # the shop the redirect names, if any
     try:
         pair = await call.request.app[FACTORY_KEY].client(integration, shop=shop).exchange_code(code, **params)
     except TaskError as exc:  # the platform's (or any host's) words stay in the log: this caller is unauthenticated
         log.warning("oauth.exchange_failed", integration_id=str(integration_id), error=str(exc)[:300])
         raise ValidationFailed("the platform did not accept this authorization; start the connect again") from None
-    return await _connect(call, integration, pair, params)
+    return await _connect(call, integration, pair, params, _nonce(state))
 
 
-async def _connect(call: Call, integration: Any, pair: TokenPair, params: dict[str, str]) -> Connected:
+async def _connect(call: Call, integration: Any, pair: TokenPair, params: dict[str, str], nonce: str) -> Connected:
     shops = pair.shop_ids or ([params["shop_id"]] if params.get("shop_id") else [])
     account_key = pair.platform_account_id or (shops[0] if shops else None)
     if account_key is None:
@@ -126,6 +157,8 @@ async def _connect(call: Call, integration: Any, pair: TokenPair, params: dict[s
     ciphers = pair.extra.get("shop_ciphers") or {}
     org, platform = integration["organization_id"], integration["platform"]
     async with call.request.app[SYSTEM_POOL_KEY].acquire() as conn, conn.transaction():
+        if await conn.fetchval(QUERIES["oauth_state_consume"], nonce) is None:  # a concurrent callback won
+            raise ValidationFailed("state was already used; start the connect again")
         account = await conn.fetchval(QUERIES["oauth_account_upsert"], org, integration["id"],
                                       f"{platform} {account_key}", platform, str(account_key))  # fmt: skip
         await store_pair(conn, _keyring(call), account, str(org), pair)

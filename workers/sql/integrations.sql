@@ -81,3 +81,20 @@ ON CONFLICT (organization_id, platform, shop_id)
 DO UPDATE SET account_id = EXCLUDED.account_id, shop_status = 'active', sync_status = 'pending',
               shop_data = coalesce(marketplace_shops.shop_data, '{}'::jsonb) || coalesce(EXCLUDED.shop_data, '{}'::jsonb)
 RETURNING id;
+
+-- name: oauth_state_insert
+INSERT INTO oauth_states (nonce, organization_id, integration_id, token_id, redirect_uri, expires_at)
+VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6));
+
+-- name: oauth_state_usable
+-- A state the callback may use: unused, unexpired, for this integration, and asked for by a token that still
+-- authenticates (not revoked, not expired).
+SELECT s.nonce, s.organization_id, s.integration_id
+FROM oauth_states s
+JOIN api_tokens t ON t.id = s.token_id
+WHERE s.nonce = $1 AND s.integration_id = $2 AND s.used_at IS NULL AND s.expires_at > now()
+  AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now());
+
+-- name: oauth_state_consume
+-- In the callback's transaction: exactly one callback consumes a state.
+UPDATE oauth_states SET used_at = now() WHERE nonce = $1 AND used_at IS NULL AND expires_at > now() RETURNING nonce;

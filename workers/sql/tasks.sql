@@ -272,3 +272,8 @@ SELECT platform, status, count(*)::int AS n FROM sync_tasks GROUP BY platform, s
 
 -- name: integration_organization
 SELECT organization_id FROM marketplace_integrations WHERE id = $1;
+
+-- name: prune_oauth_states
+-- States a day past their expiry ($1 days ignored: they are worthless once expired).
+WITH old AS (SELECT nonce FROM oauth_states WHERE expires_at < now() - interval '1 day' LIMIT $2)
+DELETE FROM oauth_states s USING old WHERE s.nonce = old.nonce AND $1::int >= 0;
