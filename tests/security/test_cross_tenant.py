@@ -1,0 +1,81 @@
+"""Every route that names an object, called by organization B with organization A's ids (issue #13): never a 2xx,
+never a change to A's rows, and B's answers never carry A's data. Routes are taken from the API itself, so a new
+route is swept without editing this test (it fails when a route names a parameter it cannot fill)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.api.conftest import LiveApi
+from workers.api.app import all_routes
+
+A_TABLES = ("marketplace_integrations", "marketplace_accounts", "marketplace_shops", "sync_tasks",
+            "marketplace_webhooks", "api_tokens", "product_mappings", "order_mappings")  # fmt: skip
+# A valid body for each route that takes one: validation must not be what stops B.
+BODIES: dict[str, dict[str, Any]] = {
+    "IntegrationPatch": {"name": "taken over"},
+    "AccountIn": {"name": "x", "platform_account_id": "999"},
+    "AccountPatch": {"name": "taken over"},
+    "ShopIn": {"shop_id": "990099", "shop_name": "planted"},
+    "ShopPatch": {"shop_name": "taken over"},
+}
+PUBLIC = {"/oauth/callback/{platform}", "/webhooks/{platform}/{integration_id}", "/ops/static/{name}"}
+
+
+async def _a_objects(live_api: LiveApi) -> dict[str, str]:
+    _, task = await live_api.call("POST", "/v1/sync-tasks", live_api.a.token, json={
+        "integration_id": str(live_api.a.integration), "shop_id": str(live_api.a.shops[0]),
+        "task_type": "order_sync", "direction": "marketplace_to_crm"})  # fmt: skip
+    conn = await asyncpg.connect(live_api.settings.database_url)
+    try:
+        account = await conn.fetchval("SELECT account_id FROM marketplace_shops WHERE id = $1", live_api.a.shops[0])
+        token = await conn.fetchval("SELECT id FROM api_tokens WHERE organization_id = $1", live_api.a.org)
+        webhook = await conn.fetchval(
+            "INSERT INTO marketplace_webhooks (organization_id, integration_id, platform, event_type, dedupe_key,"
+            " payload) VALUES ($1, $2, 'shopee', 'order_status_changed', 'x', '{}') RETURNING id",
+            live_api.a.org, live_api.a.integration,
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    return {
+        "integration_id": str(live_api.a.integration),
+        "account_id": str(account),
+        "shop_id": str(live_api.a.shops[0]),
+        "task_id": task["task_id"],
+        "token_id": str(token),
+        "webhook_id": str(webhook),
+    }
+
+
+async def _snapshot(live_api: LiveApi) -> dict[str, list[str]]:
+    conn = await asyncpg.connect(live_api.settings.database_url)
+    try:
+        return {table: sorted(r[0] for r in await conn.fetch(
+            f"SELECT to_jsonb(t)::text FROM {table} t WHERE organization_id = $1", live_api.a.org))
+            for table in A_TABLES}  # fmt: skip
+    finally:
+        await conn.close()
+
+
+@pytest.mark.slow
+async def test_organization_b_reaches_nothing_of_organization_a(live_api: LiveApi) -> None:
+    ids = await _a_objects(live_api)
+    before = await _snapshot(live_api)
+    secrets_of_a = set(ids.values())
+    reached = []
+    for route in all_routes():
+        if "{" not in route.path or route.path in PUBLIC:
+            continue
+        path = route.path.format(**ids)
+        body = BODIES.get(route.body.__name__) if route.body else None
+        query = "?redirect_uri=" + live_api.url if path.endswith("/authorize-url") else ""
+        status, answer = await live_api.call(route.method, path + query, live_api.b.token, json=body)
+        leaked = [value for value in secrets_of_a if value in json.dumps(answer) and value not in path]  # not an echo
+        if status < 400 or leaked or status >= 500:
+            reached.append((route.method, route.path, status, leaked))
+    assert reached == [], "B reached A's objects"
+    assert await _snapshot(live_api) == before, "none of A's rows changed"
