@@ -920,20 +920,40 @@ POLICY_KEYS = {"x-delivery-limit": "delivery-limit", "x-dead-letter-exchange": "
                "x-dead-letter-strategy": "dead-letter-strategy", "x-overflow": "overflow"}  # fmt: skip
 
 
+BOUND = {"max-length", "overflow"}  # a policy may bound a queue beyond the declared arguments (issue #13)
+
+
+def _bounded(definition: dict[str, Any]) -> bool:
+    length = definition.get("max-length")
+    return isinstance(length, int) and length > 0 and definition.get("overflow") == "reject-publish"
+
+
 def policy_problems(doc: dict[str, Any], delivery_limit: int) -> list[str]:
-    """Each nfsync queue is matched by exactly one policy that restates its declared arguments; no dead-letter queue
-    is matched (it would dead-letter into itself)."""
+    """Each nfsync queue is matched by exactly one policy that restates its declared arguments and bounds its length
+    (reject-publish: a full queue refuses, it never drops); each dead-letter queue is matched by exactly one policy
+    that bounds it and names no dead-letter exchange (it would dead-letter into itself)."""
     declared = {key: value for key, value in queue_arguments(Settings(queue_delivery_limit=delivery_limit)).items()
                 if key in POLICY_KEYS}  # fmt: skip
     expected = {queue_name(p): {POLICY_KEYS[k]: v for k, v in declared.items()} for p in PLATFORMS}
     expected[COMMANDS_QUEUE] = {**expected[queue_name(PLATFORMS[0])], "dead-letter-exchange": COMMANDS_DEAD_EXCHANGE}
     problems = []
     policies = doc.get("policies", [])
+
+    def matching(name: str) -> list[dict[str, Any]]:
+        return [p for p in policies if re.search(p["pattern"], name) and p["apply-to"] in ("queues", "all")]
+
     for queue, arguments in expected.items():
-        matched = [p for p in policies if re.search(p["pattern"], queue) and p["apply-to"] in ("queues", "all")]
-        if len(matched) != 1 or matched[0]["definition"] != arguments:
-            problems.append(f"{queue}: expected one policy with {arguments}, got {[p['name'] for p in matched]}")
-    for name in (DEAD_QUEUE, COMMANDS_DEAD_QUEUE, DEAD_EXCHANGE, COMMANDS_DEAD_EXCHANGE, TASKS_EXCHANGE):
+        matched = matching(queue)
+        restated = len(matched) == 1 and {k: v for k, v in matched[0]["definition"].items() if k != "max-length"}
+        if restated != arguments or not _bounded(matched[0]["definition"]):
+            names = [p["name"] for p in matched]
+            problems.append(f"{queue}: expected one bounded policy with {arguments}, got {names}")
+    for queue in (DEAD_QUEUE, COMMANDS_DEAD_QUEUE):
+        matched = matching(queue)
+        if len(matched) != 1 or set(matched[0]["definition"]) != BOUND or not _bounded(matched[0]["definition"]):
+            names = [p["name"] for p in matched]
+            problems.append(f"{queue}: expected one policy with only {sorted(BOUND)}, got {names}")
+    for name in (DEAD_EXCHANGE, COMMANDS_DEAD_EXCHANGE, TASKS_EXCHANGE):
         problems += [f"policy {p['name']} matches {name}" for p in policies if re.search(p["pattern"], name)]
     return problems
 
@@ -955,6 +975,15 @@ def test_broken_policies_fail() -> None:
     assert policy_problems(broken, 5)
     broken = copy.deepcopy(doc)
     broken["policies"][1]["definition"]["dead-letter-exchange"] = DEAD_EXCHANGE
+    assert policy_problems(broken, 5)
+    broken = copy.deepcopy(doc)
+    del broken["policies"][0]["definition"]["max-length"]  # an unbounded wake-up queue
+    assert policy_problems(broken, 5)
+    broken = copy.deepcopy(doc)
+    broken["policies"][2]["definition"]["dead-letter-exchange"] = DEAD_EXCHANGE  # a dead queue dead-lettering
+    assert policy_problems(broken, 5)
+    broken = copy.deepcopy(doc)
+    broken["policies"][2]["definition"]["overflow"] = "drop-head"  # a full dead queue would lose messages
     assert policy_problems(broken, 5)
 
 

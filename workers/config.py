@@ -101,7 +101,10 @@ class Settings(BaseSettings):
         "", description="Comma list of hosts outbound calls may reach though not public or a platform's (sandboxes)"
     )
     webhook_read_timeout: float = Field(
-        10.0, gt=0, le=300, description="Seconds a webhook body may take to arrive (408 after)"
+        10.0, gt=0, le=300, description="Seconds a request body (webhook or API) may take to arrive (408 after)"
+    )
+    api_header_timeout: float = Field(
+        15.0, gt=0, le=600, description="Seconds a connection may stay without a complete request head (then closed)"
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8080", description="The API's externally visible URL (webhook URLs, Shopee push signatures)"

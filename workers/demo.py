@@ -35,7 +35,7 @@ from connectors.base.errors import NfsyncError, ValidationFailed
 from connectors.base.sandbox import SandboxBase
 from connectors.base.secret import Secret
 from connectors.base.spec import load
-from workers.api.app import api_state, build_app
+from workers.api.app import api_runner, api_state
 from workers.api.auth import create_organization, create_token
 from workers.config import Settings, mask_url
 from workers.crypto import generate_key_entry
@@ -182,7 +182,7 @@ def make_sandbox(platform: str, rate: int) -> SandboxBase:
 @contextlib.asynccontextmanager
 async def serve_api(settings: Settings, sock: socket.socket) -> AsyncIterator[None]:
     async with api_state(settings) as state:
-        runner = web.AppRunner(build_app(state), access_log=None)
+        runner = api_runner(state)
         await runner.setup()
         try:
             await web.SockSite(runner, sock).start()

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from connectors.base.secret import Secret
-from workers.api.app import api_state, build_app
+from workers.api.app import api_runner, api_state
 from workers.api.auth import create_organization, create_token
 from workers.config import Settings
 from workers.crypto import generate_key_entry
@@ -79,7 +79,7 @@ async def live_api(database: Settings, request: pytest.FixtureRequest) -> AsyncI
                                            "public_base_url": url, **RELAXED_LIMITS,
                                            **getattr(request, "param", {})})  # fmt: skip
     async with api_state(settings) as state:
-        runner = web.AppRunner(build_app(state), access_log=None)
+        runner = api_runner(state)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         scopes = ["tasks:read", "tasks:write", "integrations:write", "ops:read", "ops:write"]

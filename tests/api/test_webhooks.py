@@ -193,11 +193,11 @@ async def test_503_while_the_database_is_unreachable(database: Any) -> None:
     from aiohttp import web
 
     from tests.api.conftest import free_port
-    from workers.api.app import api_state, build_app
+    from workers.api.app import api_runner, api_state
 
     settings = database.model_copy(update={"amqp_startup_timeout": 1.0})
     async with api_state(settings) as state:
-        runner = web.AppRunner(build_app(state), access_log=None)
+        runner = api_runner(state)
         await runner.setup()
         port = free_port()
         await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -18,7 +18,7 @@ from connectors.base.secret import Secret
 from connectors.base.spec import load
 from tests.api.conftest import free_port
 from tests.engine.conftest import FAST, wait_until
-from workers.api.app import api_state, build_app
+from workers.api.app import api_runner, api_state
 from workers.config import Settings
 from workers.crypto import Keyring
 from workers.demo_data import DemoCatalog, seed_catalog
@@ -105,7 +105,7 @@ async def sync_env(settings: Settings, platform: str, *, variants: int, rate: in
         port = free_port()
         settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
         async with api_state(settings) as state:
-            runner = web.AppRunner(build_app(state), access_log=None)
+            runner = api_runner(state)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
             try:

@@ -15,7 +15,15 @@ from aiohttp import web
 
 from workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, webhooks
 from workers.api.commands import CommandConsumer
-from workers.api.framework import PRINCIPAL_KEY, Api, Call, errors_middleware, principal_resolver, scope_connection
+from workers.api.framework import (
+    BODY_TIMEOUT_KEY,
+    PRINCIPAL_KEY,
+    Api,
+    Call,
+    errors_middleware,
+    principal_resolver,
+    scope_connection,
+)
 from workers.api.ingest import ingest_pool
 from workers.api.limits import LIMITS_KEY, Limits, RequestLimiter
 from workers.api.openapi import build_openapi
@@ -87,6 +95,7 @@ def build_app(state: ApiState) -> web.Application:
     app = web.Application(middlewares=[errors_middleware], client_max_size=state.settings.webhook_max_bytes)
     app[STATE_KEY] = state
     app[PRINCIPAL_KEY] = principal_resolver(state.system_pool)
+    app[BODY_TIMEOUT_KEY] = state.settings.webhook_read_timeout
     app[tasks.SERVICE_KEY] = TaskService(state.tenant_pool, state.publisher)
     app[integrations.KEYRING_KEY] = state.keyring
     app[integrations.POOL_KEY] = state.tenant_pool
@@ -106,6 +115,13 @@ def build_app(state: ApiState) -> web.Application:
     for api in (health, tasks.api, integrations.api, api_tokens.api, oauth.api, webhooks.api, ops.api, dashboard.api):
         api.install(app)
     return app
+
+
+def api_runner(state: ApiState) -> web.AppRunner:
+    """The API's runner. aiohttp's own idle limit is an hour and it has no separate head deadline; a connection that
+    has not delivered a complete request head within api_header_timeout (from its start or from the previous
+    response) is closed, which also bounds idle keep-alive connections."""
+    return web.AppRunner(build_app(state), access_log=None, keepalive_timeout=state.settings.api_header_timeout)
 
 
 @contextlib.asynccontextmanager

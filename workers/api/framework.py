@@ -8,6 +8,7 @@ Error body, for every error the service returns::
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import uuid
@@ -31,6 +32,8 @@ log = get_logger(__name__)
 CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 Resolver = Callable[[str], Awaitable[Principal | None]]
 PRINCIPAL_KEY: web.AppKey[Resolver] = web.AppKey("principal_resolver")
+BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")  # seconds a JSON body may take to arrive
+DEFAULT_BODY_TIMEOUT = 10.0
 
 
 MAX_JSON_DEPTH = 32  # nesting of a request body; deeper is refused with 422 (nothing nfsync takes is that deep)
@@ -211,7 +214,10 @@ async def _body(request: web.Request, route: Route) -> Any:
     if route.raw_body or route.body is None:
         return None
     try:
-        data = await request.json() if request.can_read_body else None
+        deadline = request.app.get(BODY_TIMEOUT_KEY, DEFAULT_BODY_TIMEOUT)
+        data = await asyncio.wait_for(request.json(), deadline) if request.can_read_body else None
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(reason="the body did not arrive in time") from None
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise ValidationFailed("the body is not valid JSON (or is nested too deeply)") from None
     reject_nul(data, "body")

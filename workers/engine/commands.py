@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from connectors.base.errors import ConfigError, NotFound, ValidationFailed
 from workers import crm, ops
-from workers.api.app import api_state, build_app
+from workers.api.app import api_runner, api_state
 from workers.api.auth import create_organization, create_token, list_tokens, parse_scopes, revoke_token
 from workers.config import Settings
 from workers.db.queries import QUERIES
@@ -266,7 +266,7 @@ async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     if args.processes > 1:
         return await _api_processes(args)
     async with api_state(settings) as state:
-        runner = web.AppRunner(build_app(state), access_log=None)
+        runner = api_runner(state)
         await runner.setup()
         await web.TCPSite(runner, args.host, args.port, reuse_port=args.reuse_port or None).start()
         print(
