@@ -1,4 +1,4 @@
--- nfsync-schema-version: 6
+-- nfsync-schema-version: 7
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
@@ -1465,6 +1465,8 @@ CREATE TABLE product_mappings (
     metadata            jsonb                  DEFAULT NULL,
     created_at          timestamp     NOT NULL DEFAULT now(),
     updated_at          timestamp     NOT NULL DEFAULT now(),
+    origin              text          NOT NULL DEFAULT 'created',
+    last_pushed_fields  jsonb                  DEFAULT NULL,
     CONSTRAINT product_mappings_pkey PRIMARY KEY (id),
     CONSTRAINT product_mappings_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
     CONSTRAINT product_mappings_integration_id_fkey
@@ -1474,7 +1476,8 @@ CREATE TABLE product_mappings (
     CONSTRAINT product_mappings_variant_id_fkey FOREIGN KEY (variant_id) REFERENCES "ProductVariant" (id),
     CONSTRAINT product_mappings_platform_check
         CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
-    CONSTRAINT product_mappings_status_check CHECK (status IN ('active', 'delisted', 'deleted', 'error'))
+    CONSTRAINT product_mappings_status_check CHECK (status IN ('active', 'delisted', 'deleted', 'error')),
+    CONSTRAINT product_mappings_origin_check CHECK (origin IN ('created', 'adopted', 'pulled'))
 );
 CREATE UNIQUE INDEX product_mappings_shop_variant_idx ON product_mappings (shop_id, variant_id);
 CREATE UNIQUE INDEX product_mappings_shop_platform_item_variant_idx
@@ -1512,6 +1515,12 @@ COMMENT ON COLUMN product_mappings.error_message IS 'Latest error for this listi
 COMMENT ON COLUMN product_mappings.metadata IS 'Extra data (platform category, listing status).';
 COMMENT ON COLUMN product_mappings.created_at IS 'Row creation time (UTC).';
 COMMENT ON COLUMN product_mappings.updated_at IS 'Last update time (UTC), kept by trigger.';
+COMMENT ON COLUMN product_mappings.origin IS
+    'How the listing was linked: created (by nfsync; the CRM owns its content), adopted (found by SKU on a push) '
+    'or pulled (matched on a pull); adopted and pulled listings get stock and price only unless '
+    'config.catalog.content is crm.';
+COMMENT ON COLUMN product_mappings.last_pushed_fields IS
+    'Digest per content field last pushed (name, description, category_id, variants): what a push would change.';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- order_mappings (named by the seed, designed here): platform order <-> CRM order, per shop

@@ -33,6 +33,7 @@ from connectors.base.errors import (
     TokenRefreshNeeded,
 )
 from connectors.base.models import (
+    Created,
     ItemResult,
     Listing,
     ListingDraft,
@@ -319,20 +320,24 @@ class BaseClient(ABC):
     async def get_orders(self, order_ids: Sequence[str]) -> list[Order]: ...
 
     async def create_listing(self, draft: ListingDraft) -> Listing:
-        """Create without ever making a duplicate: look the SKU up first, and again after a lost response.
+        return (await self.create_or_adopt(draft)).listing
+
+    async def create_or_adopt(self, draft: ListingDraft) -> Created:
+        """Create without ever making a duplicate: look the SKU up first, and again after a lost response. A
+        listing that already held the SKU is adopted, not written to (its content stays the merchant's).
 
         Subclasses make the create call with ``call(..., retry_lost=False)``: a create whose response was lost
         is never blindly repeated; only a lookup by SKU decides whether to send it again."""
         sku = draft.variants[0].sku
         existing = await self.find_by_sku(sku)
         if existing is not None:
-            return existing
+            return Created(existing, adopted=True)
         for _ in range(self.settings.max_attempts):
             try:
-                return await self._create_listing(draft)
+                return Created(await self._create_listing(draft), adopted=False)
             except ResponseLost:
                 self.stats["lost_creates"] += 1
                 found = await self.find_by_sku(sku)
                 if found is not None:
-                    return found
+                    return Created(found, adopted=False)  # our own create, whose answer was lost
         raise RetryableError(f"{self.platform}: the create of {sku} never got a response")

@@ -5,6 +5,7 @@ Money is ``Decimal``; times are aware UTC ``datetime``; platform ids are strings
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -59,6 +60,14 @@ class Listing(_Model):
     category_id: str | None = None
     variants: list[ListingVariant]
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a create left: the listing, and whether it already existed (found by SKU and adopted, not created)."""
+
+    listing: Listing
+    adopted: bool
 
 
 class VariantDraft(_Model):

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
 from connectors.base.errors import PermanentError, ReauthorizationNeeded, RetryableError
 from connectors.base.models import (
+    Created,
     ItemResult,
     Listing,
     ListingDraft,
@@ -222,15 +223,17 @@ class Client(BaseClient):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_listing(self, draft: ListingDraft) -> Listing:
+    async def create_or_adopt(self, draft: ListingDraft) -> Created:
         """The base's duplicate-free create, plus one Shopee case: when ``add_item`` went through but its answer (or
-        the ``init_tier_variation`` after it) was lost, the item found by SKU has no models yet; add them."""
-        listing = await super().create_listing(draft)
+        the ``init_tier_variation`` after it) was lost, the item found by SKU has no models yet; add them. An
+        adopted listing (the merchant's own) is never given models."""
+        created = await super().create_or_adopt(draft)
+        listing = created.listing
         lacks_models = len(listing.variants) == 1 and listing.variants[0].platform_variant_id is None
-        if mapping.is_tiered(draft) and lacks_models:
+        if mapping.is_tiered(draft) and lacks_models and not created.adopted:
             await self._ensure_tiers(listing.platform_item_id, draft)
-            listing = await self._read_back(listing.platform_item_id)
-        return listing
+            return Created(await self._read_back(listing.platform_item_id), adopted=False)
+        return created
 
     async def _create_listing(self, draft: ListingDraft) -> Listing:
         body = mapping.add_item_body(draft, self.shop.extra if self.shop else {})

@@ -14,7 +14,7 @@ WHERE s.id = $1;
 
 -- name: sync_mappings_of_shop
 SELECT variant_id, product_id, platform_item_id, platform_variant_id, platform_sku, status, last_pushed_hash,
-       last_pushed_price, last_pushed_stock
+       last_pushed_price, last_pushed_stock, origin, last_pushed_fields
 FROM product_mappings WHERE shop_id = $1;
 
 -- name: sync_mappings_free
@@ -25,26 +25,31 @@ WHERE m.shop_id = $1 AND m.platform_item_id = r.platform_item_id
   AND m.platform_variant_id IS NOT DISTINCT FROM r.platform_variant_id AND m.variant_id <> r.variant_id;
 
 -- name: sync_mappings_upsert
--- Records listings pushed or matched: one row per (shop, CRM variant). NULL hash/price/stock keep the old value.
+-- Records listings pushed or matched: one row per (shop, CRM variant). NULL hash/price/stock/fields keep the old
+-- value. $14 origin (created, adopted, pulled) is kept from the first link unless the old mapping was deleted.
 WITH rows AS (
     SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::numeric[],
-                         $12::int[], $13::text[])
-        AS r(product_id, variant_id, platform_item_id, platform_variant_id, platform_sku, hash, price, stock, status)
+                         $12::int[], $13::text[], $14::text[], $15::jsonb[])
+        AS r(product_id, variant_id, platform_item_id, platform_variant_id, platform_sku, hash, price, stock, status,
+             origin, fields)
 )
 INSERT INTO product_mappings AS m (organization_id, integration_id, shop_id, platform, product_id, variant_id,
                                    platform_item_id, platform_variant_id, platform_sku, status, last_pushed_hash,
                                    last_pushed_at, last_pushed_price, last_pushed_stock, price_pushed_at,
-                                   stock_pushed_at, last_pulled_at, error_message)
+                                   stock_pushed_at, last_pulled_at, error_message, origin, last_pushed_fields)
 SELECT $1, $2, $3, $4, r.product_id, r.variant_id, r.platform_item_id, r.platform_variant_id, r.platform_sku,
        r.status, r.hash, CASE WHEN r.hash IS NULL THEN NULL ELSE now() END, r.price, r.stock,
        CASE WHEN r.price IS NULL THEN NULL ELSE now() END, CASE WHEN r.stock IS NULL THEN NULL ELSE now() END,
-       CASE WHEN r.hash IS NULL THEN now() END, NULL
+       CASE WHEN r.origin = 'pulled' THEN now() END, NULL, r.origin, r.fields
 FROM rows r
 ON CONFLICT (shop_id, variant_id) DO UPDATE
 SET product_id = EXCLUDED.product_id, platform_item_id = EXCLUDED.platform_item_id,
     platform_variant_id = EXCLUDED.platform_variant_id, platform_sku = EXCLUDED.platform_sku,
     status = EXCLUDED.status, error_message = NULL,
+    origin = CASE WHEN m.status = 'deleted' OR m.platform_item_id <> EXCLUDED.platform_item_id
+                  THEN EXCLUDED.origin ELSE m.origin END,
     last_pushed_hash = coalesce(EXCLUDED.last_pushed_hash, m.last_pushed_hash),
+    last_pushed_fields = coalesce(EXCLUDED.last_pushed_fields, m.last_pushed_fields),
     last_pushed_at = coalesce(EXCLUDED.last_pushed_at, m.last_pushed_at),
     last_pushed_price = coalesce(EXCLUDED.last_pushed_price, m.last_pushed_price),
     price_pushed_at = coalesce(EXCLUDED.price_pushed_at, m.price_pushed_at),

@@ -7,6 +7,7 @@ and whether the product is to be created, updated, only re-priced / re-stocked, 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,12 +31,14 @@ class Mapping:
     last_pushed_hash: str | None
     last_pushed_price: Decimal | None
     last_pushed_stock: int | None
+    origin: str = "created"  # created | adopted | pulled
+    fields: dict[str, str] | None = None  # digest per content field last pushed
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Mapping:
         return cls(row["variant_id"], row["product_id"], row["platform_item_id"], row["platform_variant_id"],
                    row["platform_sku"], row["status"], row["last_pushed_hash"], row["last_pushed_price"],
-                   row["last_pushed_stock"])  # fmt: skip
+                   row["last_pushed_stock"], row["origin"], row["last_pushed_fields"])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class Decision:
     delists: list[ValueChange] = field(default_factory=list)
     invalid: list[tuple[CrmVariant, str]] = field(default_factory=list)  # (variant, reason)
     reason: str | None = None
+    content: str | None = None  # link | crm: who owns the listing's content (None: nothing mapped yet)
+    fields: list[str] = field(default_factory=list)  # what a push would change on the listing
+    unlinked: list[CrmVariant] = field(default_factory=list)  # CRM variants a linked listing does not have
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"product_id": self.product.product_id, "name": self.product.name,
@@ -83,6 +89,12 @@ class Decision:
             out["invalid"] = [{"variant_id": v.variant_id, "reason": r} for v, r in self.invalid]
         if self.reason:
             out["reason"] = self.reason
+        if self.content:
+            out["content"] = self.content
+        if self.fields:
+            out["fields"] = self.fields
+        if self.unlinked:
+            out["not_on_listing"] = [v.variant_id for v in self.unlinked]
         return out
 
 
@@ -95,6 +107,23 @@ def content_hash(draft: ListingDraft) -> str:
     )
     content = "\x1e".join([draft.name, draft.description, draft.category_id or "", *variants])
     return hashlib.sha256(content.encode()).hexdigest()
+
+
+def content_fields(draft: ListingDraft) -> dict[str, str]:
+    """A short digest per content field, so a plan can say which fields a push would change."""
+    variants = sorted(
+        "\x1f".join([v.sku, *(f"{k}\x1d{value}" for k, value in sorted(v.options.items()))]) for v in draft.variants
+    )
+    values = {"name": draft.name, "description": draft.description, "category_id": draft.category_id or "",
+              "variants": "\x1e".join(variants)}  # fmt: skip
+    return {name: hashlib.sha256(value.encode()).hexdigest()[:16] for name, value in values.items()}
+
+
+def content_owner(catalog: CatalogRules, mappings: Iterable[Mapping]) -> str:
+    """``config.catalog.content`` when set; otherwise the CRM owns only listings nfsync created itself."""
+    if catalog.content is not None:
+        return catalog.content
+    return "crm" if all(m.origin == "created" for m in mappings) else "link"
 
 
 def _missing(variant: CrmVariant) -> str | None:
@@ -136,11 +165,21 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
     decision.draft, decision.content_hash = draft, content_hash(draft)
     mapped = {v.variant_id: mappings[v.variant_id] for v in valid if v.variant_id in mappings
               and mappings[v.variant_id].status in ("active", "delisted")}  # fmt: skip
-    items = {m.platform_item_id for m in mapped.values()} | {m.platform_item_id for m in live}
     if not mapped:
         decision.action, decision.delists = "create", []
         return decision
+    decision.content = content_owner(catalog, mapped.values())
+    return _mapped(decision, valid, mapped, live, draft)
+
+
+def _mapped(
+    decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mapping], live: list[Mapping], draft: ListingDraft
+) -> Decision:
+    """A product already on the platform: update its content (the CRM owns it), or only its values."""
+    items = {m.platform_item_id for m in mapped.values()} | {m.platform_item_id for m in live}
     decision.item_id = max(items, key=lambda i: sum(1 for m in mapped.values() if m.platform_item_id == i))
+    if decision.content == "link":
+        return _linked(decision, valid, mapped, draft)
     same_content = (
         len(mapped) == len(valid)
         and len(items) == 1
@@ -148,10 +187,39 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
     )
     if not same_content:
         decision.action, decision.delists = "update", []  # the update writes the zero stock itself
+        decision.fields = _changed_fields(draft, mapped.values())
         return decision
     decision.changes = _value_changes(valid, mapped, draft.variants[: len(valid)])
-    decision.action = "values" if decision.changes or delists else "skip"
+    decision.action = "values" if decision.changes or decision.delists else "skip"
+    decision.fields = _value_fields(decision)
     return decision
+
+
+def _linked(decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mapping], draft: ListingDraft) -> Decision:
+    """A listing whose content the platform owns: its mapped variants' stock and price, nothing else - no content
+    write, no variant added or removed, no status change (a delisted variant goes to zero stock)."""
+    linked = [v for v in valid if v.variant_id in mapped]
+    decision.unlinked = [v for v in valid if v.variant_id not in mapped]
+    wanted = {w.sku: w for w in draft.variants}
+    decision.changes = _value_changes(linked, mapped, [wanted[str(v.sku)] for v in linked])
+    decision.action = "values" if decision.changes or decision.delists else "skip"
+    if decision.action == "skip":
+        decision.reason = "unchanged since the last push (content owned by the platform listing)"
+    decision.fields = _value_fields(decision)
+    return decision
+
+
+def _changed_fields(draft: ListingDraft, mappings: Iterable[Mapping]) -> list[str]:
+    pushed = next((m.fields for m in mappings if m.fields), None)
+    wanted = content_fields(draft)
+    changed = [name for name, digest in wanted.items() if pushed is None or pushed.get(name) != digest]
+    return [*(changed or list(wanted)), "price", "stock"]
+
+
+def _value_fields(decision: Decision) -> list[str]:
+    changes = [*decision.changes, *decision.delists]
+    return [name for name, present in (("price", any(c.price is not None for c in changes)),
+                                       ("stock", any(c.stock is not None for c in changes))) if present]  # fmt: skip
 
 
 def _value_changes(

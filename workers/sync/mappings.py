@@ -22,10 +22,12 @@ class MappingRow:
     platform_item_id: str
     platform_variant_id: str | None
     platform_sku: str
-    content_hash: str | None  # None: matched from the platform (pull), not pushed
+    content_hash: str | None  # None: no content pushed (matched on a pull, or an adopted listing)
     price: Decimal | None
     stock: int | None
     status: str = "active"
+    origin: str = "created"  # created | adopted | pulled (product_mappings.origin)
+    fields: dict[str, str] | None = None  # digest per content field pushed (catalog.content_fields)
 
 
 @dataclass
@@ -59,7 +61,8 @@ async def write_mappings(shop: ShopSession, rows: list[MappingRow]) -> None:
             QUERIES["sync_mappings_upsert"], row["organization_id"], row["id"], shop.shop_id, shop.platform,
             [r.product_id for r in rows], [r.variant_id for r in rows], [r.platform_item_id for r in rows],
             [r.platform_variant_id for r in rows], [r.platform_sku for r in rows], [r.content_hash for r in rows],
-            [r.price for r in rows], [r.stock for r in rows], [r.status for r in rows],
+            [r.price for r in rows], [r.stock for r in rows], [r.status for r in rows], [r.origin for r in rows],
+            [r.fields for r in rows],
         )  # fmt: skip
 
 

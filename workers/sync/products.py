@@ -22,7 +22,7 @@ from connectors.base.models import Listing
 from workers import crm
 from workers.db.queries import QUERIES
 from workers.engine.handlers import TaskContext
-from workers.sync.catalog import Decision, Mapping, ValueChange, decide
+from workers.sync.catalog import Decision, Mapping, ValueChange, content_fields, decide
 from workers.sync.common import bounded, chunks, concurrency, run_shop_task
 from workers.sync.logs import ItemLog
 from workers.sync.mappings import MappingRow, MappingWriter, load_mappings
@@ -92,7 +92,7 @@ async def push_catalog(shop: ShopSession, items: ItemLog, filters: dict[str, Any
 
 def _units(decision: Decision) -> int:
     listing = 1 if decision.action in ("create", "update", "skip") or decision.reason else 0
-    return listing + len(decision.invalid) + units(decision.changes) + units(decision.delists)
+    return listing + len(decision.invalid) + len(decision.unlinked) + units(decision.changes) + units(decision.delists)
 
 
 async def _log_quiet(items: ItemLog, d: Decision) -> None:
@@ -104,7 +104,11 @@ async def _log_quiet(items: ItemLog, d: Decision) -> None:
     if d.action == "skip":
         await items.add("product", "skip", "skipped", entity_id=pid, platform_entity_id=d.item_id,
                         error_message=d.reason or "unchanged since the last push")  # fmt: skip
-    elif d.action == "fail" and d.reason:
+    for variant in d.unlinked:
+        await items.add("variant", "update", "skipped", entity_id=variant.variant_id, platform_entity_id=d.item_id,
+                        error_message="not on the linked listing, whose content the platform owns "
+                        "(config.catalog.content = crm lets nfsync add it)")  # fmt: skip
+    if d.action == "fail" and d.reason:
         await items.add("product", "create" if d.item_id is None else "update", "failed", entity_id=pid,
                         error_message=d.reason)  # fmt: skip
 
@@ -116,8 +120,10 @@ def _listing_job(
         await shop.ctx.checkpoint()
         assert d.draft is not None
         try:
+            origin = "created"
             if d.action == "create":
-                listing = await shop.client.create_listing(d.draft)
+                created = await shop.client.create_or_adopt(d.draft)
+                listing, origin = created.listing, "adopted" if created.adopted else "created"
                 changes.extend(_drift(d, listing))
             else:
                 listing = await shop.client.update_listing(str(d.item_id), d.draft)
@@ -128,7 +134,7 @@ def _listing_job(
             await items.add("product", d.action, "failed", entity_id=d.product.product_id,
                             platform_entity_id=d.item_id, error_code=code, error_message=str(exc))  # fmt: skip
             return
-        rows, missing = _rows(d, listing)
+        rows, missing = _rows(d, listing, origin)
         await writer.add(rows)
         await items.add("product", d.action, "success", entity_id=d.product.product_id,
                         platform_entity_id=listing.platform_item_id,
@@ -137,9 +143,12 @@ def _listing_job(
     return job
 
 
-def _rows(d: Decision, listing: Listing) -> tuple[list[MappingRow], list[str]]:
-    """Mapping rows for the draft's variants as the platform lists them (by SKU)."""
+def _rows(d: Decision, listing: Listing, origin: str) -> tuple[list[MappingRow], list[str]]:
+    """Mapping rows for the draft's variants as the platform lists them (by SKU). An adopted listing records no
+    pushed content: nothing of it was written."""
     assert d.draft is not None
+    adopted = origin == "adopted"
+    pushed_hash, fields = (None, None) if adopted else (d.content_hash, content_fields(d.draft))
     by_sku = {v.sku: v for v in listing.variants}
     single = len(listing.variants) == 1 and len(d.draft.variants) == 1
     by_crm_sku = {str(v.sku): v for v in d.product.variants if v.sku in {x.sku for x in d.draft.variants}}
@@ -152,8 +161,8 @@ def _rows(d: Decision, listing: Listing) -> tuple[list[MappingRow], list[str]]:
         crm_variant = by_crm_sku[wanted.sku]
         rows.append(MappingRow(
             d.product.product_id, crm_variant.variant_id, listing.platform_item_id, found.platform_variant_id,
-            found.sku or wanted.sku, d.content_hash, wanted.price, wanted.stock,
-            "active" if crm_variant.active else "delisted",
+            found.sku or wanted.sku, pushed_hash, wanted.price, wanted.stock,
+            "active" if crm_variant.active else "delisted", origin, fields,
         ))  # fmt: skip
     return rows, missing
 
@@ -232,8 +241,9 @@ async def _match_page(
                                 or listing.platform_item_id, error_message=f"no CRM variant has SKU {variant.sku!r}",
                                 details={"sku": variant.sku, "name": listing.name})  # fmt: skip
                 continue
+            # the listing's own price and stock count as pushed: an unchanged CRM writes nothing
             rows.append(MappingRow(match[1], match[0], listing.platform_item_id, variant.platform_variant_id,
-                                   variant.sku, None, None, None))  # fmt: skip
+                                   variant.sku, None, variant.price, variant.stock, origin="pulled"))  # fmt: skip
             await items.add("variant", "match", "success", entity_id=match[0],
                             platform_entity_id=variant.platform_variant_id or listing.platform_item_id)  # fmt: skip
     await writer.add(rows)

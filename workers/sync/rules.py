@@ -46,20 +46,29 @@ class StockRules:
         return 0 if offered < self.zero_below else offered
 
 
+CONTENT_OWNERS = ("link", "crm")
+
+
 @dataclass(frozen=True)
 class CatalogRules:
     locale: str = "vi"
     category_map: dict[str, str] | None = None
     default_category_id: str | None = None
+    # who owns listing content: "link" (stock and price only), "crm" (read-modify-write of the content), or None:
+    # per listing, the CRM for listings nfsync created and "link" for those it adopted or pulled
+    content: str | None = None
 
     @classmethod
     def parse(cls, rules: dict[str, Any]) -> CatalogRules:
         mapping = rules.get("category_map")
         if mapping is not None and not isinstance(mapping, dict):
             raise PermanentError("config.catalog.category_map must be an object of CRM id -> platform id")
+        content = rules.get("content")
+        if content not in (None, *CONTENT_OWNERS):
+            raise PermanentError(f"config.catalog.content must be one of {', '.join(CONTENT_OWNERS)}: {content!r}")
         default = rules.get("default_category_id")
         return cls(str(rules.get("locale") or "vi"), {str(k): str(v) for k, v in (mapping or {}).items()},
-                   None if default is None else str(default))  # fmt: skip
+                   None if default is None else str(default), content)  # fmt: skip
 
     def platform_category(self, crm_category: str | None) -> str | None:
         if crm_category and self.category_map and crm_category in self.category_map:
