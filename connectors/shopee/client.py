@@ -207,19 +207,23 @@ class Client(BaseClient):
         return await self._get(MODEL_LIST, {"item_id": item_id}, "product")
 
     async def find_by_sku(self, sku: str) -> Listing | None:
-        """``search_item`` by ``item_sku`` may match loosely: only an exact SKU match counts."""
-        offset = 0
+        """``search_item`` by ``item_sku`` may match loosely: only an exact SKU match counts. Its paging cursor
+        (``offset``/``next_offset``) is an opaque string, empty for the first page and when there is no further
+        one (documented type string, sample "xsszxjcdeahx"): never parsed, only passed back."""
+        cursor = ""
         while True:
-            params = {"item_sku": sku, "page_size": PAGE_SIZE, "offset": offset}
+            params: dict[str, Any] = {"item_sku": sku, "page_size": PAGE_SIZE}
+            if cursor:
+                params["offset"] = cursor
             page = await self._get(SEARCH_ITEM, params, "product")
             ids = [str(item_id) for item_id in page.get("item_id_list") or []]
             for listing in await self.get_listings(ids):
                 if any(variant.sku == sku for variant in listing.variants):
                     return listing
-            following, total = int(page.get("next_offset") or 0), int(page.get("total_count") or 0)
-            if not ids or following <= offset or following >= total:
+            following = str(page.get("next_offset") or "")
+            if not ids or not following or following == cursor:
                 return None
-            offset = following
+            cursor = following
 
     # ------------------------------------------------------------------ writes
 

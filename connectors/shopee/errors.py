@@ -1,6 +1,8 @@
 """What to do about each Shopee answer.
 
-Source: /work/shared/reference/marketplaces.md sections 2.1 and 2.5 (SHP-DOC). Shopee puts the error in the JSON
+Sources: Shopee Open Platform's API reference as collected in lazykern/ecommerce-api-docs
+(data/raw/shopee/apis/<module>/*.json, fields error_list and error_example) and the developer guide on
+authorization (open.shopee.com). Our recorded contract: tests/contracts/shopee.json. Shopee puts the error in the JSON
 body (``error``, ``message``; ``error`` is the empty string on success) and the HTTP status of an error is
 UNCONFIRMED, so every rule below matches on the body code only; the shared default still covers a bare HTTP status
 (5xx -> retry, 429 -> throttle) when a proxy answers with no Shopee body.
@@ -25,22 +27,47 @@ INVALID_RESPONSE = "invalid_response"
 # with HTTP 429 and this code (UNCONFIRMED, our choice); the Ads API documents ``ads.rate_limit.*``.
 THROTTLE_CODE = "error_too_many_request"
 
+# error_auth is also Shopee's code for a stock rule of one item in update_stock's documented error examples ("Total
+# stock must be more than reserved stock.", "Lack of location_id...", holiday mode): that fails the item, not the
+# call. Only messages about the app, the shop or the permission stay call-level (the stricter reading: an unknown
+# error_auth message fails the items of that call and the task goes on; UNCONFIRMED beyond the documented examples).
+AUTH_ITEM = "error_auth.item"
+AUTH_SHOP = "error_auth.shop"  # "Invalid partner_id or shopid.": the shop's authorization is gone (stricter reading)
+# (word in the message, code), first match wins; no match: an item-level rule (AUTH_ITEM)
+AUTH_MESSAGES = (
+    ("refresh_token", REFRESH_REFUSED), ("access_token", ACCESS_REFUSED), ("invalid_code", "invalid_code"),
+    ("partner_id", AUTH_SHOP), ("shopid", AUTH_SHOP), ("shop_id", AUTH_SHOP),
+    ("permission", AUTH_OTHER), ("partner", AUTH_OTHER), ("sign", AUTH_OTHER),
+)  # fmt: skip
+
+# update_stock's documented examples also use error_server ("...full FBS shop, so normal stock must be equal to 0")
+# and error_inner ("Invalid stock location ID") for rules of one item: permanent for that item, never retried.
+ITEM_RULE = "error_item_rule"
+ITEM_RULE_WORDS = ("fbs", "location")
+
+# Expired-token codes seen in public integration code, not in Shopee's reference (UNCONFIRMED): refresh the token.
+EXPIRED_TOKEN_CODES = frozenset({"invalid_acceess_token", "invalid_access_token"})
+
 # Codes that concern the app or the credentials, never one item: a batch write re-raises them instead of turning
 # them into failed per-item results.
-CALL_LEVEL_CODES = frozenset({"error_sign", "error_permission", AUTH_OTHER, ACCESS_REFUSED})
+CALL_LEVEL_CODES = frozenset({"error_sign", "error_permission", AUTH_OTHER, AUTH_SHOP, ACCESS_REFUSED})
 
 
 def refine(code: str, message: str) -> str:
-    """One table code for Shopee's (error, message) pair."""
-    code = code.removeprefix("common.")
+    """One table code for Shopee's (error, message) pair: the module prefix of documented codes is dropped
+    (``product.error_server`` -> ``error_server``; ``ads.rate_limit.*`` and ``order.order_list_invalid_time`` keep
+    theirs, they are matched whole), and ``error_auth`` is told apart by its message."""
+    module, dot, rest = code.partition(".")
+    if dot and (module == "common" or rest.startswith("error_")):
+        code = rest
+    text = message.lower().replace(" ", "_")
+    if code in EXPIRED_TOKEN_CODES:
+        return ACCESS_REFUSED
+    if code in ("error_server", "error_inner") and any(word in text for word in ITEM_RULE_WORDS):
+        return ITEM_RULE
     if code != "error_auth":
         return code
-    text = message.lower().replace(" ", "_")
-    if "refresh_token" in text:
-        return REFRESH_REFUSED
-    if "access_token" in text:
-        return ACCESS_REFUSED
-    return AUTH_OTHER
+    return next((refined for word, refined in AUTH_MESSAGES if word in text), AUTH_ITEM)
 
 
 def _rules(action: Action, *codes: str) -> list[Rule]:
@@ -54,6 +81,9 @@ ERROR_TABLE = ErrorTable([
     *_rules(
         Action.REAUTHORIZE,
         REFRESH_REFUSED,
+        AUTH_SHOP,
+        "invalid_shop_id",
+        "invalid_main_acount_id",
         "refresh_token_expired",
         "error_shop_refresh_token",
         "error_merchant_refresh_token",
@@ -71,11 +101,15 @@ ERROR_TABLE = ErrorTable([
         "error_system_busy",
         "error_network",
         "error_update_price_fail",
+        "error_get_shop_fail",
+        "error_busi_add_item_failed",  # documented message: "Add item failed. please try later"
         INVALID_RESPONSE,
     ),
     *_rules(
         Action.PERMANENT,
         AUTH_OTHER,
+        AUTH_ITEM,
+        ITEM_RULE,
         "error_permission",
         "error_sign",
         "error_param",
@@ -85,7 +119,5 @@ ERROR_TABLE = ErrorTable([
         "error_invalid_price",
         "error_cannt_edit_price_in_promotion",
         "order.order_list_invalid_time",
-        "invalid_shop_id",
-        "invalid_main_acount_id",
     ),
 ])  # fmt: skip

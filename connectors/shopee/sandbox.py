@@ -137,6 +137,7 @@ class Sandbox(SandboxBase):
         self._lost_ids = itertools.count(1)
         self._order_numbers = itertools.count(1)
         self._parent_sku: dict[str, str] = {}  # item_id -> item_sku of items with models
+        self.reserved: dict[str, int] = {}  # SKU -> units held by open orders: stock may not go below it
         self._auth_time: dict[str, int] = {}
 
     @property
@@ -233,7 +234,7 @@ class Sandbox(SandboxBase):
                 shop = self._authenticate_shop(request)
                 body = await endpoint(request, shop)
             except ApiError as exc:
-                return error_reply(exc)
+                return error_reply(module_error(module, exc))
             if write and self.lose_response(request):
                 return web.Response()
             return reply(body)
@@ -384,7 +385,7 @@ class Sandbox(SandboxBase):
 
     async def _search_item(self, request: web.Request, shop: SbShop) -> Body:
         query = request.query
-        offset, size = _int(query.get("offset") or 0, "offset", low=0), _page_size(query)
+        offset, size = _search_cursor(query.get("offset", "")), _page_size(query)
         sku, name = query.get("item_sku", ""), query.get("item_name", "").lower()
         matches = [
             int(listing.item_id)
@@ -394,7 +395,8 @@ class Sandbox(SandboxBase):
             and name in listing.name.lower()
         ]
         page = matches[offset : offset + size]
-        return ok({"item_id_list": page, "total_count": len(matches), "next_offset": offset + size})
+        following = offset + size if offset + size < len(matches) else None
+        return ok({"item_id_list": page, "total_count": len(matches), "next_offset": _cursor_of(following)})
 
     # ------------------------------------------------------------------ product writes
 
@@ -482,6 +484,9 @@ class Sandbox(SandboxBase):
                 reason = "Model id is invalid." if variant is None else "Stock is invalid."
                 failures.append({"model_id": entry.get("model_id"), "failed_reason": reason})
                 continue
+            if stock < self.reserved.get(variant.sku, 0):
+                # documented update_stock error_example: error_auth for a stock rule of one item, whole call
+                raise ApiError("error_auth", "Total stock must be more than reserved stock.")
             variant.stock = stock
             self.record_write(variant.sku)
             successes.append({"model_id": entry.get("model_id"), "location_id": "", "stock": stock})
@@ -714,3 +719,42 @@ def _base36(number: int) -> str:
         number, rest = divmod(number, 36)
         text = digits[rest] + text
     return text.rjust(8, "0")
+
+
+# search_item pages with an opaque string cursor (documented type string, sample "xsszxjcdeahx"; empty = first page
+# and, in an answer, no further page): lazykern/ecommerce-api-docs data/raw/shopee/apis/product/ search_item.
+CURSOR_PREFIX = "sbc"
+
+
+def _search_cursor(value: str) -> int:
+    if value == "":
+        return 0
+    if not value.startswith(CURSOR_PREFIX) or not value[len(CURSOR_PREFIX) :].isalnum():
+        raise ApiError("error_param", "offset is invalid.")
+    try:
+        return int(value[len(CURSOR_PREFIX) :], 36)
+    except ValueError:
+        raise ApiError("error_param", "offset is invalid.") from None
+
+
+def _cursor_of(offset: int | None) -> str:
+    if offset is None:
+        return ""
+    digits = ""
+    while True:
+        offset, rest = divmod(offset, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if offset == 0:
+            return CURSOR_PREFIX + digits
+
+
+# Product-module business and parameter errors carry the module prefix in the documented error examples
+# (product.error_param, product.error_server, product.error_busi: lazykern/ecommerce-api-docs
+# data/raw/shopee/apis/product/*.json, field error_example); common errors (error_auth, error_sign) do not.
+MODULE_PREFIXED = ("error_param", "error_server", "error_busi")
+
+
+def module_error(module: str, exc: ApiError) -> ApiError:
+    if module == "product" and exc.error.startswith(MODULE_PREFIXED):
+        return ApiError(f"product.{exc.error}", exc.message, exc.status, exc.response)
+    return exc

@@ -206,15 +206,15 @@ async def test_sandbox_enforces_batch_and_page_caps(env: Env) -> None:
     item_id = seed(env, "Big", [f"BIG-{i}" for i in range(60)])
     entries = [{"model_id": 1, "seller_stock": [{"stock": 1}]}] * 51
     status, body = await raw(env, "POST", api.UPDATE_STOCK, body={"item_id": int(item_id), "stock_list": entries})
-    assert (status, body["error"]) == (400, "error_param")
+    assert (status, body["error"]) == (400, "product.error_param")
     ids = ",".join(str(i) for i in range(1, 52))
     status, body = await raw(env, "GET", api.ITEM_BASE_INFO, params={"item_id_list": ids})
-    assert (status, body["error"]) == (400, "error_param")
+    assert (status, body["error"]) == (400, "product.error_param")
     status, body = await raw(env, "GET", api.ORDER_DETAIL, params={"order_sn_list": ids})
     assert (status, body["error"]) == (400, "error_param")
     page = {"offset": "0", "page_size": "101", "item_status": "NORMAL"}
     status, body = await raw(env, "GET", api.ITEM_LIST, params=page)
-    assert (status, body["error"]) == (400, "error_param")
+    assert (status, body["error"]) == (400, "product.error_param")
 
 
 async def test_sandbox_rejects_an_order_window_over_15_days(env: Env) -> None:
