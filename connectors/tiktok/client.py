@@ -9,7 +9,9 @@ Platform facts: /work/shared/reference/marketplaces.md section 4 (TTS-DOC). In s
 - default rate limit 50 QPS per API per (app, shop): the limiter key carries the API;
 - products: Search Products pages with ``page_token`` (≤ 100 a page) and refuses to go past 10,000 results
   (``12052180``), so a search whose ``total_count`` exceeds that is split into halves of its update-time window;
-  price and stock updates take ONE product per call (all its SKUs);
+  price and stock updates take ONE product per call (all its SKUs); a search without ``status`` (= ALL) returns
+  DELETED and DRAFT products too, so the listing reads search the statuses a variant may be linked in one by one
+  (``LINKED_STATUSES``);
 - orders: Get Order List pages with ``page_token``; no window cap is documented; Get Order Detail takes ≤ 50 ids.
 """
 
@@ -66,6 +68,23 @@ SELLER_SKU_FILTER_CAP = 10
 ORDER_IDS_CAP = 50
 SEARCH_RESULT_CAP = 10_000
 CONCURRENT_PRODUCTS = 8
+SEARCH_STATUSES = frozenset({"ALL", *mapping.PRODUCT_STATUS})
+"""Search Products' ``status`` filter: ONE string, ``ALL`` (the default, sent or not: every status comes back,
+DELETED and DRAFT included) or one product status (lazykern/ecommerce-api-docs@eba059e
+``data/raw/tiktok/api-reference/products/search-products.spec.json``, body ``status``)."""
+LINKED_STATUSES = ("ACTIVATE", "SELLER_DEACTIVATED")
+"""The product statuses a CRM variant may be linked in (adopted by ``find_by_sku``, matched on a pull), searched in
+this order (a live product wins). Status definitions: lazykern/ecommerce-api-docs@eba059e
+``data/raw/tiktok/api-reference/products/products-api-overview.json`` "Product Status":
+
+- ACTIVATE: "visible to TikTok Shop users and available for purchase" - linked;
+- SELLER_DEACTIVATED: the seller's own published product, off the shelf, "You can reactivate this product at any
+  time" - linked, so a create never makes a second product with its SKU (price writes to it are refused and
+  reported; whether TikTok refuses stock writes too is UNCONFIRMED);
+- never DRAFT (unpublished), DELETED (gone), PENDING and FAILED (in or failed TikTok's review), PLATFORM_DEACTIVATED
+  and FREEZE (taken down by TikTok; Get Product returns no FREEZE or DELETED product: ``get-product.spec.json``).
+  Whether writes to these would work is UNCONFIRMED: the stricter reading leaves them unlinked. A product whose
+  ``status`` is omitted (documented for Indonesian products not listed on TIKTOK_SHOP) is not linked either."""
 DEFAULT_PACKAGE_WEIGHT = {"value": "0.5", "unit": "KILOGRAM"}  # required by Create Product; override in extra
 
 U = TypeVar("U", StockUpdate, PriceUpdate)
@@ -243,10 +262,10 @@ class Client(BaseClient):
         return _Page(as_list(data.get("products")), str(data.get("next_page_token") or ""),
                      int(data.get("total_count") or 0))  # fmt: skip
 
-    async def _search_window(self, low: int, high: int) -> AsyncIterator[dict[str, Any]]:
-        """Every product updated in [low, high] (seconds, inclusive as TikTok's ``_ge``/``_le``), all pages;
-        raises _WindowTooLarge when the window holds more results than a search may page through."""
-        filters = {"update_time_ge": low, "update_time_le": high}
+    async def _search_window(self, low: int, high: int, status: str) -> AsyncIterator[dict[str, Any]]:
+        """Every product in one status updated in [low, high] (seconds, inclusive as TikTok's ``_ge``/``_le``), all
+        pages; raises _WindowTooLarge when the window holds more results than a search may page through."""
+        filters = {"status": status, "update_time_ge": low, "update_time_le": high}
         page = await self._search_page(filters, None)
         if page.total > self.search_result_cap and high > low:
             raise _WindowTooLarge
@@ -263,27 +282,30 @@ class Client(BaseClient):
                     raise
                 raise _WindowTooLarge from exc
 
-    async def _search_all(self, low: int, high: int) -> AsyncIterator[dict[str, Any]]:
+    async def _search_all(self, low: int, high: int, status: str) -> AsyncIterator[dict[str, Any]]:
         """Search Products refuses to page past 10,000 results (``12052180``): a window whose ``total_count`` is
         over the cap, or that hits the refusal while paging, is split into halves of its update-time range."""
         windows = [(low, high)]
         while windows:
             low, high = windows.pop()
             try:
-                async for product in self._search_window(low, high):
+                async for product in self._search_window(low, high, status):
                     yield product
             except _WindowTooLarge:
                 middle = (low + high) // 2
                 windows += [(middle + 1, high), (low, middle)]  # the older half first
 
     async def iter_listings(self, updated_since: datetime | None = None) -> AsyncIterator[Listing]:
-        low = int(updated_since.timestamp()) if updated_since is not None else 0
+        """The products a variant may be linked in: one search per status of ``LINKED_STATUSES`` (``status`` takes
+        one value; without it DELETED and DRAFT products come back too), anything else dropped on arrival."""
+        low, high = int(updated_since.timestamp()) if updated_since is not None else 0, int(time.time())
         seen: set[str] = set()
-        async for product in self._search_all(low, int(time.time())):
-            listing = mapping.listing(product)
-            if listing.platform_item_id not in seen:
-                seen.add(listing.platform_item_id)
-                yield listing
+        for status in LINKED_STATUSES:
+            async for product in self._search_all(low, high, status):
+                listing = mapping.listing(product)
+                if _linkable(product) and listing.platform_item_id not in seen:
+                    seen.add(listing.platform_item_id)
+                    yield listing
 
     async def _get_product(self, item_id: str) -> Listing | None:
         try:
@@ -300,11 +322,20 @@ class Client(BaseClient):
         return [listing for listing in found if listing is not None]
 
     async def find_by_sku(self, sku: str) -> Listing | None:
-        page = await self._search_page({"seller_skus": [sku]}, None, SELLER_SKU_FILTER_CAP)
-        for product in page.items:
-            listing = mapping.listing(as_dict(product))
-            if any(v.sku == sku for v in listing.variants):
-                return listing
+        """The product holding this seller SKU in a status it may be linked in, a live one first: a DELETED, DRAFT
+        or other unlinked product with the SKU is never adopted (a create then makes a new product)."""
+        for status in LINKED_STATUSES:
+            filters: dict[str, Any] = {"seller_skus": [sku], "status": status}
+            token: str | None = None
+            while True:
+                page = await self._search_page(filters, token, SELLER_SKU_FILTER_CAP)
+                for product in map(as_dict, page.items):
+                    listing = mapping.listing(product)
+                    if _linkable(product) and any(v.sku == sku for v in listing.variants):
+                        return listing
+                if not page.next_token or not page.items or page.next_token == token:
+                    break
+                token = page.next_token
         return None
 
     # ------------------------------------------------------------------ products: write
@@ -456,6 +487,11 @@ class Client(BaseClient):
         chunks = [unique[i : i + ORDER_IDS_CAP] for i in range(0, len(unique), ORDER_IDS_CAP)]
         found = await self._bounded([partial(self._order_details, chunk) for chunk in chunks])
         return [order for chunk in found for order in chunk]
+
+
+def _linkable(product: Mapping[str, Any]) -> bool:
+    """Whether a Search Products result may be linked, checked on the answer too (never trusting the filter)."""
+    return product.get("status") in LINKED_STATUSES
 
 
 def _code(exc: Exception) -> str | None:

@@ -55,6 +55,7 @@ SKU_DUPLICATE = "12052553"
 SKU_LIST_EMPTY = "12052902"
 PRODUCT_STATUS_INVALID = "12052901"
 CHECK_FAILED = "12052990"
+INPUT_INVALID = "12052910"  # "Invalid input parameters. Refer to the API documentation for details."
 
 INVALID_RESPONSE = "invalid_response"
 """Not a TikTok code: a 2xx answer whose body is not the JSON envelope (truncated, proxy page)."""

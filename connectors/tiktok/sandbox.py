@@ -4,10 +4,11 @@ It serves, on one server, the API host paths the client uses and the auth host's
 platform's parameter names, signature check (``connectors.tiktok.signing``), timestamp window [now - 5 min,
 now + 30 s], ``x-tts-access-token`` header, ``shop_cipher`` rules (required on shop calls: ``106013``; refused on
 ``/authorization/*``: ``36009004``), error envelope and codes (TTS-DOC ``common-errors.md`` and the per-API error
-lists), page-size caps, the 10,000-result cap of Search Products (``12052180``), ``seller_skus`` ≤ 10, order ids
-≤ 50, one product per price/stock call with per-SKU inventory errors, Create Product's ``idempotency_key``, the
-50 QPS per (app, shop, API) limit (HTTP 429 + ``36009002``) and signed pushes (``Authorization`` = hex
-HMAC-SHA256(app_secret, app_key + body)) retried +2 min, +30 min, +3 h, +12 h.
+lists), page-size caps, the ``status`` filter of Search Products (one documented value; ALL, the default, returns
+DELETED and DRAFT products too; an undocumented value is ``12052910``), its 10,000-result cap (``12052180``),
+``seller_skus`` ≤ 10, order ids ≤ 50, one product per price/stock call with per-SKU inventory errors, Create
+Product's ``idempotency_key``, the 50 QPS per (app, shop, API) limit (HTTP 429 + ``36009002``) and signed pushes
+(``Authorization`` = hex HMAC-SHA256(app_secret, app_key + body)) retried +2 min, +30 min, +3 h, +12 h.
 
 Tokens: access 7 days; refresh token lifetime = the authorization duration (365 days here; the real value is
 whatever ``refresh_token_expire_in`` says). A refresh returns a NEW refresh token and the spent one stops working
@@ -271,12 +272,9 @@ class Sandbox(SandboxBase):
             return r.error(400, e.PAGE_SIZE_INVALID, "page size is invalid")
         if offset is None:
             return r.error(400, e.PAGE_CURSOR_INVALID, "page number is invalid")
-        if len(as_list(body.get("seller_skus"))) > api.SELLER_SKU_FILTER_CAP:
-            return r.error(
-                400, e.TOO_MANY_SELLER_SKUS, "The maximum count of “seller_skus” in the search filter is 10."
-            )
-        if len(as_list(body.get("sku_ids"))) > api.SELLER_SKU_FILTER_CAP:
-            return r.error(400, e.TOO_MANY_SKU_IDS, "The number of SKU IDs exceeds the limit of 10")
+        problem = c.check_search(body)
+        if problem is not None:
+            return problem
         matches = [
             item
             for item in shop.listings.values()

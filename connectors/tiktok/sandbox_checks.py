@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
+from connectors.tiktok import client as api
 from connectors.tiktok import errors as e
 from connectors.tiktok import sandbox_render as r
 from connectors.tiktok.mapping import as_dict, as_list
@@ -40,11 +41,32 @@ def in_range(value: float, body: Mapping[str, Any], low: str, high: str, *, incl
     return int(value) <= int(body[high]) if inclusive else int(value) < int(body[high])
 
 
+def search_status(body: Mapping[str, Any]) -> str | None:
+    """Search Products' ``status``: one documented value, ``ALL`` when not sent (an empty string counts as not sent:
+    UNCONFIRMED); None for anything else (lazykern/ecommerce-api-docs@eba059e
+    ``data/raw/tiktok/api-reference/products/search-products.spec.json``, body ``status``)."""
+    status = body.get("status")
+    if status is None or status == "":
+        return "ALL"
+    return status if isinstance(status, str) and status in api.SEARCH_STATUSES else None
+
+
+def check_search(body: Mapping[str, Any]) -> web.Response | None:
+    """The Search Products body filters: ``seller_skus`` and ``sku_ids`` ≤ 10, ``status`` one documented value."""
+    if len(as_list(body.get("seller_skus"))) > api.SELLER_SKU_FILTER_CAP:
+        return r.error(400, e.TOO_MANY_SELLER_SKUS, "The maximum count of “seller_skus” in the search filter is 10.")
+    if len(as_list(body.get("sku_ids"))) > api.SELLER_SKU_FILTER_CAP:
+        return r.error(400, e.TOO_MANY_SKU_IDS, "The number of SKU IDs exceeds the limit of 10")
+    if search_status(body) is None:
+        return r.error(400, e.INPUT_INVALID, "Invalid input parameters. Refer to the API documentation for details.")
+    return None
+
+
 def product_matches(listing: SbListing, body: Mapping[str, Any]) -> bool:
-    status = str(body.get("status") or "ALL")
-    if status not in ("ALL", r.LISTING_STATUS.get(listing.status, listing.status.upper())):
-        return False
-    if listing.status == "deleted" and status != "DELETED":
+    """ALL (the default) is every product, DELETED and DRAFT ones included (search-products.spec.json: ``status``
+    "Default: ALL", DELETED and DRAFT being values of the same list); any other value is that status only."""
+    status = search_status(body)
+    if status != "ALL" and status != r.LISTING_STATUS.get(listing.status, listing.status.upper()):
         return False
     skus, ids = set(as_list(body.get("seller_skus"))), set(as_list(body.get("sku_ids")))
     if skus and not any(v.sku in skus for v in listing.variants):
@@ -72,7 +94,7 @@ def variant_spec(sku: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_product(shop: SbShop, body: Mapping[str, Any]) -> web.Response | None:
     if not str(body.get("title") or "").strip():
-        return r.error(400, "12052910", "Invalid input parameters. The product title is required.")
+        return r.error(400, e.INPUT_INVALID, "Invalid input parameters. The product title is required.")
     if not str(body.get("category_id") or "").strip():
         return r.error(400, e.CATEGORY_NOT_FOUND, "Category does not exist")
     skus = [as_dict(sku) for sku in as_list(body.get("skus"))]

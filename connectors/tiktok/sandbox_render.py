@@ -17,7 +17,12 @@ from aiohttp import web
 from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbToken, SbVariant
 from connectors.tiktok.mapping import REGION_CURRENCY, amount
 
-LISTING_STATUS = {"active": "ACTIVATE", "inactive": "SELLER_DEACTIVATED", "deleted": "DELETED"}
+LISTING_STATUS = {
+    "active": "ACTIVATE", "inactive": "SELLER_DEACTIVATED", "deleted": "DELETED", "draft": "DRAFT",
+    "pending": "PENDING", "failed": "FAILED", "platform_deactivated": "PLATFORM_DEACTIVATED", "frozen": "FREEZE",
+}  # fmt: skip
+"""Sandbox listing status -> TikTok product status (the 8 values of lazykern/ecommerce-api-docs@eba059e
+``data/raw/tiktok/api-reference/products/search-products.spec.json``, ``data.products[].status``)."""
 MAX_QUANTITY = 99_999
 SCOPES = ["seller.authorization.info", "seller.shop.info", "seller.product.basic", "seller.product.write",
           "seller.order.info", "seller.logistics"]  # fmt: skip

@@ -1,5 +1,6 @@
 """TikTok Shop specifics the contract suite does not cover: the timestamp window, shop_cipher rules, error shapes
-and codes, rotating refresh tokens that keep the authorization's expiry, search and id caps, the 10,000-result
+and codes, rotating refresh tokens that keep the authorization's expiry, search and id caps, the search ``status``
+filter (ALL returns DELETED and DRAFT products; only linkable products are adopted or pulled), the 10,000-result
 search cap and the update-time split, one product per price/stock call with per-SKU errors, idempotent creates,
 one line item per unit, the per-API rate limit and every webhook type. Real HTTP against the in-process sandbox.
 """
@@ -27,6 +28,7 @@ from connectors.base.secret import Secret
 from connectors.tiktok import PLATFORM, signing, webhooks
 from connectors.tiktok import errors as codes
 from connectors.tiktok.client import API_BASE, AUTH_BASE, TOKEN_REFRESH, Client
+from connectors.tiktok.mapping import PRODUCT_STATUS
 from connectors.tiktok.sandbox import Sandbox
 
 APP = dict(PLATFORM.sample_app)
@@ -267,6 +269,90 @@ async def test_listings_carry_variants_price_stock_and_status(env: Env) -> None:
     found = await env.client.find_by_sku("TT-00000-2")
     assert found is not None and found.platform_item_id == item_id
     assert await env.client.find_by_sku("NOPE") is None
+
+
+def _product(env: Env, sku: str, status: str = "active") -> str:
+    """One single-SKU product in a sandbox listing status (``sandbox_render.LISTING_STATUS``)."""
+    listing = env.sandbox.add_listing(env.shop, f"{status} {sku}", [{"sku": sku, "price": "120000", "stock": 5}],
+                                      status=status)  # fmt: skip
+    return listing.item_id
+
+
+async def _search(env: Env, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return await env.raw("POST", SEARCH, params={"shop_cipher": env.cipher(), "page_size": "100"}, body=body)
+
+
+async def _statuses(env: Env, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(product id, status) of every product a search returns, in its order."""
+    status, answer = await _search(env, body)
+    assert status == 200, answer
+    return [(p["id"], p["status"]) for p in answer["data"]["products"]]
+
+
+async def test_search_status_defaults_to_all_filters_one_status_and_refuses_others(env: Env) -> None:
+    """Search Products' ``status`` (search-products.spec.json): one value, default ALL, which returns DELETED and
+    DRAFT products too; an undocumented value is the parameter error."""
+    ids = {status: _product(env, f"S-{status}", status) for status in ("active", "inactive", "deleted", "draft")}
+    everything = [(ids["active"], "ACTIVATE"), (ids["inactive"], "SELLER_DEACTIVATED"), (ids["deleted"], "DELETED"),
+                  (ids["draft"], "DRAFT")]  # fmt: skip
+    assert await _statuses(env, {}) == everything
+    assert await _statuses(env, {"status": "ALL"}) == everything
+    assert await _statuses(env, {"status": "DELETED"}) == [(ids["deleted"], "DELETED")]
+    assert await _statuses(env, {"status": "DRAFT", "seller_skus": ["S-draft"]}) == [(ids["draft"], "DRAFT")]
+    assert await _statuses(env, {"status": "ACTIVATE", "seller_skus": ["S-draft"]}) == []
+    for wrong in ("LIVE", "activate", ["ACTIVATE", "SELLER_DEACTIVATED"], 1):
+        status, body = await _search(env, {"status": wrong})
+        _envelope(body)
+        assert (status, str(body["code"]), body["data"]) == (400, codes.INPUT_INVALID, None), wrong
+
+
+async def test_find_by_sku_never_adopts_a_deleted_or_draft_product(env: Env) -> None:
+    """Issue #14: a DELETED and a DRAFT product hold the SKU, no live one does: nothing is adopted, so the create
+    makes a new product."""
+    deleted, draft = _product(env, "X-1", "deleted"), _product(env, "X-1", "draft")
+    assert await _statuses(env, {"seller_skus": ["X-1"]}) == [(deleted, "DELETED"), (draft, "DRAFT")]
+    assert await env.client.find_by_sku("X-1") is None
+    draft_of_crm = ListingDraft(name="X", category_id="600001",
+                                variants=[VariantDraft(sku="X-1", price=Decimal(5), stock=1)])  # fmt: skip
+    created = await env.client.create_or_adopt(draft_of_crm)
+    assert not created.adopted and created.listing.platform_item_id not in (deleted, draft)
+    assert env.sandbox.counters.creates == 1 and env.shop.listings[created.listing.platform_item_id].status == "active"
+
+
+async def test_find_by_sku_takes_the_live_product_over_a_deleted_one(env: Env) -> None:
+    deleted, live = _product(env, "X-2", "deleted"), _product(env, "X-2")
+    assert await _statuses(env, {"seller_skus": ["X-2"]}) == [(deleted, "DELETED"), (live, "ACTIVATE")]
+    found = await env.client.find_by_sku("X-2")
+    assert found is not None and (found.platform_item_id, found.status) == (live, "active")
+    _product(env, "X-3", "inactive")
+    live = _product(env, "X-3")
+    found = await env.client.find_by_sku("X-3")
+    assert found is not None and found.platform_item_id == live  # a live product wins over a deactivated one too
+    deactivated = _product(env, "X-6", "inactive")  # the seller's own product, reactivatable: still linked
+    found = await env.client.find_by_sku("X-6")
+    assert found is not None and (found.platform_item_id, found.status) == (deactivated, "inactive")
+
+
+async def test_iter_listings_skips_deleted_draft_and_other_unlinked_products(env: Env) -> None:
+    statuses = ("active", "inactive", "deleted", "draft", "pending", "failed", "platform_deactivated", "frozen")
+    ids = {status: _product(env, f"L-{status}", status) for status in statuses}
+    assert {status for _, status in await _statuses(env, {})} == set(PRODUCT_STATUS)  # all 8 documented statuses
+    pulled = [listing async for listing in env.client.iter_listings()]
+    assert sorted(listing.platform_item_id for listing in pulled) == sorted([ids["active"], ids["inactive"]])
+    since = datetime.fromtimestamp(time.time() - 60, UTC)
+    recent = [listing.platform_item_id async for listing in env.client.iter_listings(since)]
+    assert sorted(recent) == sorted([ids["active"], ids["inactive"]])
+
+
+async def test_unlinked_products_are_dropped_even_when_the_status_filter_is_ignored(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client checks every answer's ``status`` too: a search that ignored the filter links nothing more."""
+    monkeypatch.setattr("connectors.tiktok.sandbox_checks.search_status", lambda _body: "ALL")
+    deleted, draft, live = _product(env, "X-4", "deleted"), _product(env, "X-4", "draft"), _product(env, "X-5")
+    assert await env.client.find_by_sku("X-4") is None
+    pulled = [listing.platform_item_id async for listing in env.client.iter_listings()]
+    assert pulled == [live] and deleted not in pulled and draft not in pulled
 
 
 async def test_create_is_idempotent_on_the_key_and_edit_keeps_sku_ids(env: Env) -> None:
