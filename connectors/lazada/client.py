@@ -1,6 +1,6 @@
 """Lazada Open Platform client.
 
-Sources: /work/shared/reference/marketplaces.md sections 1, 3 and 8 (LAZ-DOC: signature algorithm, calling
+Sources: the references cited in tests/contracts (LAZ-DOC: signature algorithm, calling
 parameters, seller authorization, API reference of the product, order, seller and system APIs, inventory guide).
 
 - Every call is signed (``connectors.lazada.signing``): GET parameters go in the query, POST parameters are

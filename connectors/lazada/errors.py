@@ -5,7 +5,7 @@ backend service error, ``SYSTEM`` platform error), ``message`` and ``request_id`
 not documented (UNCONFIRMED), so every rule below matches on the body code whatever the status, and the shared
 default (401 refresh, 429 throttle, 5xx retry, other 4xx permanent) covers answers without a body code.
 
-Sources: /work/shared/reference/marketplaces.md section 3.5 (LAZ-DOC ``developers-guide/error-messages.md``,
+Sources: the references cited in tests/contracts (LAZ-DOC ``developers-guide/error-messages.md``,
 product Q&A A10, the error tables of GetProducts, GetProductItem, CreateProduct, UpdateProduct,
 UpdatePriceQuantity, GetOrders, GetOrder, GetMultipleOrderItems, GenerateAccessToken and RefreshAccessToken in
 ``raw/lazada/apis/**``).

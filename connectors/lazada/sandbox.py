@@ -11,7 +11,7 @@ UpdateProduct <= 50 SKUs (209). Rate limit: ``default_rate_limit`` calls/s per (
 answered with ``ApiCallLimit``. Pushes are signed as Lazada signs them (lowercase hex HMAC-SHA256(app_secret,
 app_key + body)) and retried every 30 minutes, 12 times.
 
-Sources: /work/shared/reference/marketplaces.md sections 3.1-3.6 and the LAZ-DOC API reference pages named in
+Sources: the references cited in tests/contracts and the LAZ-DOC API reference pages named in
 ``connectors/lazada/mapping.py``. Codes marked UNCONFIRMED in ``connectors/lazada/errors.py`` are our choice.
 
 Choices where the sources are silent (UNCONFIRMED, see also ``connectors/lazada/errors.py``): errors come with

@@ -1,6 +1,6 @@
 """Lazada Open Platform: request signing and push (webhook) verification.
 
-Sources (see /work/shared/reference/marketplaces.md, sections 3.2 and 3.3):
+Sources (see the references cited in tests/contracts):
 
 * Request signing: open.lazada.com "Signature algorithm" (processed copy ``lazykern/ecommerce-api-docs``,
   ``data/processed/lazada/guides/developers-guide/call-api-with-http-requests/signature-algorithm.md``):

@@ -1,6 +1,6 @@
 """Lazada push messages: verification and normalisation.
 
-Sources: /work/shared/reference/marketplaces.md section 3.3 (LAZ-DOC ``lazada-push-mechanism.md`` and
+Sources: the references cited in tests/contracts (LAZ-DOC ``lazada-push-mechanism.md`` and
 ``webhook-apis/*.md``).
 
 - Header ``Authorization`` = lowercase hex HMAC-SHA256(app_secret, app_key + raw body). The key is the app

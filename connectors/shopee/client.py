@@ -1,6 +1,6 @@
 """The Shopee Open Platform v2 client.
 
-Platform facts: /work/shared/reference/marketplaces.md section 2 (SHP-DOC). In short: every call carries
+Platform facts: the references cited in tests/contracts (SHP-DOC). In short: every call carries
 ``partner_id``, ``timestamp`` and ``sign`` in the query (plus ``access_token`` and ``shop_id`` for shop APIs);
 POST parameters travel in a JSON body that is not signed; errors are in the JSON body. Listings are read with
 ``get_item_list`` (offset pages of <= 100) then ``get_item_base_info`` (<= 50 ids) and ``get_model_list`` (one

@@ -1,6 +1,6 @@
 """Shopee payloads to the shared models, and the shared models to Shopee request bodies.
 
-Field names follow the API reference pages summarised in /work/shared/reference/marketplaces.md section 2.4
+Field names follow the API reference pages summarised in the references cited in tests/contracts
 (``get_item_base_info``, ``get_model_list``, ``get_order_detail``, ``add_item``, ``init_tier_variation``,
 ``update_price``, ``update_stock``) and section 2.1 for the token responses.
 """

@@ -1,6 +1,6 @@
 """A local emulator of the Shopee Open Platform v2 API surface the client uses.
 
-Platform facts: /work/shared/reference/marketplaces.md section 2. The sandbox serves Shopee's own paths, methods,
+Platform facts: the references cited in tests/contracts The sandbox serves Shopee's own paths, methods,
 parameter names and error envelope (``request_id``, ``error``, ``message``, ``response``) and checks requests the
 way Shopee documents it:
 

@@ -1,5 +1,5 @@
 """How the Shopee sandbox renders its in-memory store: the JSON shapes of the API reference pages summarised in
-/work/shared/reference/marketplaces.md sections 2.3 and 2.4, and the common envelope of section 2.5."""
+the references cited in tests/contracts, and the common envelope of section 2.5."""
 
 from __future__ import annotations
 

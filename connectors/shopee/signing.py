@@ -1,6 +1,6 @@
 """Shopee Open Platform v2: request signing and push (webhook) verification.
 
-Sources (see /work/shared/reference/marketplaces.md, sections 2.2 and 2.3):
+Sources (see the references cited in tests/contracts):
 
 * Request signing: open.shopee.com developer guide "Authorization and Authentication" (developer-guide.20)
   and its "Signature calculation" section (processed copy ``lazykern/ecommerce-api-docs``,

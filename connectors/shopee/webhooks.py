@@ -1,6 +1,6 @@
 """Shopee pushes: verification and normalisation.
 
-Sources: /work/shared/reference/marketplaces.md section 2.3 (SHP-DOC developer guide 18 "Push Mechanism") for the
+Sources: the references cited in tests/contracts (SHP-DOC developer guide 18 "Push Mechanism") for the
 signature, the order-status payload (code 3) and the dedupe composite. The shapes of the other pushes are not in
 that reference; they follow a secondary survey of the same Shopee pages (GitHub copies of the push-mechanism
 pages): code 1/2 carry ``data.shop_id`` (sometimes spelled ``shopid``) or ``data.shop_id_list``; code 12 carries

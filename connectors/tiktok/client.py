@@ -1,6 +1,6 @@
 """TikTok Shop Partner API (202309 and later) client.
 
-Platform facts: /work/shared/reference/marketplaces.md section 4 (TTS-DOC). In short:
+Platform facts: the references cited in tests/contracts (TTS-DOC). In short:
 
 - every API call is signed (``connectors.tiktok.signing``): ``app_key``, ``timestamp`` and ``sign`` in the query,
   the access token in the ``x-tts-access-token`` header, ``shop_cipher`` in the query of shop-scoped calls (taken

@@ -1,6 +1,6 @@
 """TikTok Shop error codes and what the client does about each.
 
-Sources (/work/shared/reference/marketplaces.md 4.5; TTS-DOC ``common-errors.md``, ``rate-limits.md`` and the
+Sources (the references cited in tests/contracts 4.5; TTS-DOC ``common-errors.md``, ``rate-limits.md`` and the
 per-API error lists in ``raw/tiktok/api-reference/**``). The envelope is ``{code, message, request_id, data}``
 with ``code`` 0 on success. HTTP statuses: 429 for throttling and 503 for server protection are documented; 401
 with ``106001`` is observed in the wild; the statuses of the other errors are UNCONFIRMED, so every rule below

@@ -1,6 +1,6 @@
 """TikTok Shop Partner API (version 202309 and later): request signing and webhook verification.
 
-Sources (see /work/shared/reference/marketplaces.md, sections 4.2 and 4.3):
+Sources (see the references cited in tests/contracts):
 
 * Request signing: partner.tiktokshop.com "Sign your API request" (processed copy
   ``lazykern/ecommerce-api-docs``, ``data/processed/tiktok/guides/.../sign-your-api-request.md``):

@@ -1,6 +1,6 @@
 """TikTok Shop webhooks: verification and normalisation.
 
-Sources: /work/shared/reference/marketplaces.md 4.3; TTS-DOC ``tiktok-shop-webhooks/configuration-guide.md`` and
+Sources: the references cited in tests/contracts 4.3; TTS-DOC ``tiktok-shop-webhooks/configuration-guide.md`` and
 ``webhooks/**`` (one page per type). Envelope ``{type, tts_notification_id, shop_id, timestamp, data}``;
 ``tts_notification_id`` is the dedup key. The signature is the ``Authorization`` header, lowercase hex
 HMAC-SHA256(key = app_secret, message = app_key + raw body) - a formula only community implementations confirm

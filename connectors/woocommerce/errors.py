@@ -1,6 +1,6 @@
 """WooCommerce REST API v3: what to do about each answer.
 
-Sources (/work/shared/reference/marketplaces.md, sections 5.1 and 5.4; WC-CORE ``class-wc-rest-authentication.php``,
+Sources (the references cited in tests/contracts; WC-CORE ``class-wc-rest-authentication.php``,
 ``class-wc-rest-controller.php``, ``class-wc-rest-crud-controller.php``): errors are an HTTP status plus the JSON
 body ``{"code", "message", "data": {"status"}}``. WooCommerce has no rate limit of its own; hosts and WAFs answer
 429 or 503, with or without ``Retry-After``. Keys never expire and are never refreshed, so no answer means

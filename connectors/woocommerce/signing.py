@@ -1,6 +1,6 @@
 """WooCommerce REST API v3: request authentication and webhook verification.
 
-Sources (see /work/shared/reference/marketplaces.md, sections 5.1 and 5.2):
+Sources (see the references cited in tests/contracts):
 
 * WooCommerce REST API docs ``_authentication.md`` and core ``class-wc-rest-authentication.php``
   (``woocommerce/woocommerce``): over HTTPS the server tries HTTP Basic auth (consumer key as user, consumer

@@ -1,6 +1,6 @@
 """Request signing and webhook verification for Shopee, Lazada, TikTok Shop and WooCommerce.
 
-Expected values come from the platforms' documentation (see /work/shared/reference/marketplaces.md, section 7),
+Expected values come from the platforms' documentation (see the references cited in tests/contracts),
 from RFC 5849 / OAuth Core 1.0 for OAuth 1.0a, or are computed here with the standard library from the
 documented formula, never by calling the function under test.
 """
