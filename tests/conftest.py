@@ -46,6 +46,20 @@ async def drop_database(name: str) -> None:
     await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _owner_alive(database: str) -> bool:
+    """Whether the test run that made a database (its pid is in the name) still runs: two runs may share a server."""
+    pid = next((part for part in database.split("_")[2:] if part.isdigit()), None)
+    if pid is None:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return int(pid) != os.getpid()
+
+
 @pytest.fixture(scope="session")
 async def template_database() -> AsyncIterator[str]:
     conn = await asyncpg.connect(url_for("postgres"), timeout=10)
@@ -57,7 +71,8 @@ async def template_database() -> AsyncIterator[str]:
     finally:
         await conn.close()
     for row in stale:
-        await drop_database(row["datname"])
+        if not _owner_alive(row["datname"]):
+            await drop_database(row["datname"])
     name = f"nfsync_tpl_{os.getpid()}"
     await init_database(settings_for(name))
     yield name
@@ -67,7 +82,7 @@ async def template_database() -> AsyncIterator[str]:
 @pytest.fixture
 async def database(template_database: str) -> AsyncIterator[Settings]:
     """Settings pointing at a fresh copy of the template database."""
-    name = f"nfsync_t_{secrets.token_hex(5)}"
+    name = f"nfsync_t_{os.getpid()}_{secrets.token_hex(5)}"
     await admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     yield settings_for(name)
     await drop_database(name)
@@ -83,7 +98,7 @@ async def conn(database: Settings) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 def fresh_database_name() -> str:
     """A name with no database behind it (dropped after the test if one was created)."""
-    return f"nfsync_t_{secrets.token_hex(5)}"
+    return f"nfsync_t_{os.getpid()}_{secrets.token_hex(5)}"
 
 
 @pytest.fixture

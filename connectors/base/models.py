@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +50,8 @@ class ListingVariant(_Model):
     stock: int
     options: dict[str, str] = Field(default_factory=dict)
     status: str = "active"
+    warehouses: dict[str, int] = Field(default_factory=dict)
+    """Stock per platform warehouse or location id where the platform reports it (``stock`` is their sum)."""
 
 
 class Listing(_Model):
@@ -89,10 +91,15 @@ class ListingDraft(_Model):
 
 
 class StockUpdate(_Model):
+    """``quantity`` is the sellable total. ``warehouses`` splits it per platform warehouse or location id (the shop's
+    ``config.inventory.warehouses`` maps CRM stock locations to them); empty means the listing's one warehouse, and a
+    connector refuses the item when the platform reports several."""
+
     platform_item_id: str
     platform_variant_id: str | None
     sku: str
     quantity: int = Field(ge=0)
+    warehouses: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
 
 
 class PriceUpdate(_Model):
