@@ -48,6 +48,7 @@ AUTH_CODE_PATH = "/api/v2/auth/token/get"
 AUTH_REFRESH_PATH = "/api/v2/auth/access_token/get"
 AUTH_PARTNER_PATH = "/api/v2/shop/auth_partner"
 SHOP_INFO = "/api/v2/shop/get_shop_info"
+WAREHOUSE_DETAIL = "/api/v2/shop/get_warehouse_detail"
 ITEM_LIST = "/api/v2/product/get_item_list"
 ITEM_BASE_INFO = "/api/v2/product/get_item_base_info"
 MODEL_LIST = "/api/v2/product/get_model_list"
@@ -67,6 +68,7 @@ ID_BATCH = 50  # get_item_base_info item_id_list, get_order_detail order_sn_list
 MODEL_BATCH = 50  # update_stock stock_list, update_price price_list (one item per call)
 ORDER_WINDOW = int(timedelta(days=15).total_seconds())
 LISTED_STATUSES = ("NORMAL", "UNLIST", "BANNED", "REVIEWING")  # get_item_list takes one item_status per pass here
+NOT_MULTI_WAREHOUSE = "error_not_in_whitelist"  # warehouse.error_not_in_whitelist, module prefix dropped by refine
 ORDER_FIELDS = "buyer_user_id,buyer_username,estimated_shipping_fee,item_list,total_amount,pay_time"
 
 Update = StockUpdate | PriceUpdate
@@ -86,6 +88,7 @@ class Client(BaseClient):
     platform = "shopee"
     error_table = ERROR_TABLE
     default_rate = 10.0
+    _locations: list[str] | None = None
 
     # ------------------------------------------------------------------ platform hooks
 
@@ -287,7 +290,51 @@ class Client(BaseClient):
         return await self._read_back(item_id)
 
     async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
-        return await self._write(UPDATE_STOCK, "stock_list", updates, _stock_entry)
+        """Multi-warehouse shops take ``seller_stock`` per ``location_id`` (SHP-RAW update_stock): a split names the
+        locations, one location takes the whole quantity, and the shop's locations missing from a split keep their
+        current stock (read first). Several locations and no split fail that item only."""
+        locations = await self.locations() if updates else []
+        placed, refused = await self._place(updates, locations)
+        return refused + await self._write(UPDATE_STOCK, "stock_list", placed, _stock_entry)
+
+    async def locations(self) -> list[str]:
+        """The shop's warehouse location ids, read once per client; [] for a shop not on the multi-warehouse
+        whitelist (get_warehouse_detail answers warehouse.error_not_in_whitelist)."""
+        if self._locations is None:
+            try:
+                answer = await self.call("GET", WAREHOUSE_DETAIL, params={}, endpoint="shop")
+            except PermanentError as exc:
+                if getattr(exc, "code", None) != NOT_MULTI_WAREHOUSE:
+                    raise
+                answer = {}
+            self._locations = _location_ids(answer)
+        return list(self._locations)
+
+    async def _place(
+        self, updates: Sequence[StockUpdate], locations: list[str]
+    ) -> tuple[list[StockUpdate], list[ItemResult]]:
+        placed: list[StockUpdate] = []
+        refused: list[ItemResult] = []
+        current: dict[str, dict[str, int]] = {}
+        for update in updates:
+            problem = _location_problem(update, locations)
+            if problem:
+                refused.append(ItemResult(sku=update.sku, ok=False, error_code="location", error_message=problem))
+                continue
+            split = dict(update.warehouses) or ({locations[0]: update.quantity} if locations else {})
+            if set(split) != set(locations):
+                split = {**await self._held(update, current), **split}
+            placed.append(update.model_copy(update={"warehouses": split}))
+        return placed, refused
+
+    async def _held(self, update: StockUpdate, cache: dict[str, dict[str, int]]) -> dict[str, int]:
+        """The model's stock per location as Shopee holds it now (for the locations a split leaves out)."""
+        key = f"{update.platform_item_id}/{update.platform_variant_id}"
+        if key not in cache:
+            for listing in await self.get_listings([update.platform_item_id]):
+                for variant in listing.variants:
+                    cache[f"{listing.platform_item_id}/{variant.platform_variant_id}"] = variant.warehouses
+        return cache.get(key, {})
 
     async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
         return await self._write(UPDATE_PRICE, "price_list", updates, _price_entry)
@@ -400,7 +447,23 @@ def _model_id(update: Update) -> int:
 
 
 def _stock_entry(update: StockUpdate) -> dict[str, Any]:
-    return {"model_id": _model_id(update), "seller_stock": [{"stock": update.quantity}]}
+    split = [{"location_id": location, "stock": stock} for location, stock in update.warehouses.items()]
+    return {"model_id": _model_id(update), "seller_stock": split or [{"stock": update.quantity}]}
+
+
+def _location_ids(answer: Any) -> list[str]:
+    listed = answer.get("response") if isinstance(answer, dict) else None
+    return [str(w["location_id"]) for w in listed or [] if isinstance(w, dict) and w.get("location_id")]
+
+
+def _location_problem(update: StockUpdate, locations: list[str]) -> str | None:
+    unknown = sorted(set(update.warehouses) - set(locations))
+    if unknown:
+        return f"location(s) {', '.join(unknown)} are not warehouses of this shop ({', '.join(locations) or 'none'})"
+    if len(locations) > 1 and not update.warehouses:
+        return (f"the shop has {len(locations)} warehouse locations ({', '.join(locations)}): map CRM stock "
+                "locations to them in config.inventory.warehouses")  # fmt: skip
+    return None
 
 
 def _price_entry(update: PriceUpdate) -> dict[str, Any]:

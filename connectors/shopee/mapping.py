@@ -130,6 +130,7 @@ def _item_variant(item: Mapping[str, Any]) -> ListingVariant:
         sku=str(item.get("item_sku") or ""),
         price=_original_price(item.get("price_info")),
         stock=_seller_stock(item.get("stock_info_v2")),
+        warehouses=_locations(item.get("stock_info_v2")),
     )
 
 
@@ -141,6 +142,7 @@ def _model_variants(models: Mapping[str, Any]) -> list[ListingVariant]:
             sku=str(model.get("model_sku") or ""),
             price=_original_price(model.get("price_info")),
             stock=_seller_stock(model.get("stock_info_v2")),
+            warehouses=_locations(model.get("stock_info_v2")),
             options=_options(tiers, model.get("tier_index") or []),
             status=MODEL_STATUS.get(str(model.get("model_status") or "MODEL_NORMAL"), "active"),
         )
@@ -160,6 +162,12 @@ def _options(tiers: Sequence[Mapping[str, Any]], index: Sequence[int]) -> dict[s
 def _original_price(price_info: Any) -> Decimal:
     first = price_info[0] if isinstance(price_info, list) and price_info else {}
     return money(first.get("original_price", first.get("current_price")))
+
+
+def _locations(stock_info: Any) -> dict[str, int]:
+    """Stock per warehouse location_id (multi-warehouse shops; the single-warehouse entry has no location)."""
+    entries = stock_info.get("seller_stock") if isinstance(stock_info, dict) else None
+    return {str(e["location_id"]): int(e.get("stock") or 0) for e in entries or [] if e.get("location_id")}
 
 
 def _seller_stock(stock_info: Any) -> int:

@@ -45,7 +45,7 @@ Not emulated:
   ``get_token_by_resend_code``.
 - ``add_item`` does not require images, weight, logistics, brand or attributes, and checks no category tree;
   ``add_model``, ``update_tier_variation``, ``delete_item``, ``unlist_item`` and media upload are absent.
-- ``update_stock`` ignores locations, reserved (promotion) stock and the "total stock >= reserved" rule; prices
+- ``update_stock`` knows locations (``set_warehouses``) and open-order reserved stock, but no promotion stock; prices
   have no promotion lock (``error_cannt_edit_price_in_promotion``) and ``current_price`` always equals
   ``original_price``.
 - The offset cap of ``get_item_list`` (value UNCONFIRMED) is not enforced; ``search_item`` ignores
@@ -81,6 +81,7 @@ from connectors.shopee.sandbox_payloads import (
     CURRENCY,
     DECIMAL_REGIONS,
     ApiError,
+    SellerStock,
     base_info,
     error_reply,
     is_tiered,
@@ -90,6 +91,7 @@ from connectors.shopee.sandbox_payloads import (
     order_detail,
     push_message,
     reply,
+    single_location,
     top,
 )
 
@@ -138,6 +140,8 @@ class Sandbox(SandboxBase):
         self._order_numbers = itertools.count(1)
         self._parent_sku: dict[str, str] = {}  # item_id -> item_sku of items with models
         self.reserved: dict[str, int] = {}  # SKU -> units held by open orders: stock may not go below it
+        self.warehouses: dict[str, list[str]] = {}  # shop id -> location ids of a multi-warehouse shop
+        self._location_stock: dict[int, dict[str, int]] = {}  # id(variant) -> stock per location
         self._auth_time: dict[str, int] = {}
 
     @property
@@ -164,6 +168,21 @@ class Sandbox(SandboxBase):
         order.order_id = time.strftime("%y%m%d", time.gmtime(order.created_at)) + _base36(next(self._order_numbers))
         shop.orders[order.order_id] = order
         return order
+
+    def set_warehouses(self, shop: SbShop, locations: Sequence[str]) -> None:
+        """Put the shop on the multi-warehouse whitelist; existing stock sits in the first location."""
+        self.warehouses[shop.shop_id] = list(locations)
+
+    def location_stock(self, shop: SbShop, variant: SbVariant) -> dict[str, int]:
+        locations = self.warehouses.get(shop.shop_id) or []
+        held = self._location_stock.get(id(variant)) or ({locations[0]: variant.stock} if locations else {})
+        return {location: held.get(location, 0) for location in locations}
+
+    def _seller_stock(self, shop: SbShop) -> SellerStock:
+        if not self.warehouses.get(shop.shop_id):
+            return single_location
+        return lambda variant: [{"location_id": location, "stock": stock}
+                                for location, stock in self.location_stock(shop, variant).items()]  # fmt: skip
 
     def item_sku(self, listing: SbListing) -> str:
         if not is_tiered(listing):
@@ -198,6 +217,7 @@ class Sandbox(SandboxBase):
     def _shop_routes(self) -> list[tuple[str, str, str, ShopEndpoint, bool]]:
         return [
             ("GET", api.SHOP_INFO, "shop", self._shop_info, False),
+            ("GET", api.WAREHOUSE_DETAIL, "shop", self._warehouse_detail, False),
             ("GET", api.ITEM_LIST, "product", self._item_list, False),
             ("GET", api.ITEM_BASE_INFO, "product", self._item_base_info, False),
             ("GET", api.MODEL_LIST, "product", self._model_list, False),
@@ -355,6 +375,16 @@ class Sandbox(SandboxBase):
 
     # ------------------------------------------------------------------ product reads
 
+    async def _warehouse_detail(self, _request: web.Request, shop: SbShop) -> Body:
+        """Documented answer: ``response`` is a list; a single-warehouse shop gets error_not_in_whitelist."""
+        locations = self.warehouses.get(shop.shop_id)
+        if not locations:
+            raise ApiError("warehouse.error_not_in_whitelist", "Your shop is not in multi-warehouse whitelist.")
+        warehouses = [{"warehouse_id": n, "warehouse_name": f"Warehouse {n}", "warehouse_type": 1,
+                       "location_id": location, "region": shop.region, "holiday_mode_state": 0}
+                      for n, location in enumerate(locations, 1)]  # fmt: skip
+        return {"request_id": "", "error": "", "message": "", "response": warehouses}
+
     async def _item_list(self, request: web.Request, shop: SbShop) -> Body:
         query = request.query
         offset, size = _int(query.get("offset"), "offset", low=0), _page_size(query)
@@ -377,11 +407,12 @@ class Sandbox(SandboxBase):
         ids = _id_list(request.query.get("item_id_list"), "item_id_list", api.ID_BATCH)
         currency = CURRENCY.get(shop.region, "VND")
         found = [shop.listings[item_id] for item_id in ids if item_id in shop.listings]
-        return ok({"item_list": [base_info(listing, self.item_sku(listing), currency) for listing in found]})
+        stock = self._seller_stock(shop)
+        return ok({"item_list": [base_info(listing, self.item_sku(listing), currency, stock) for listing in found]})
 
     async def _model_list(self, request: web.Request, shop: SbShop) -> Body:
         listing = _listing(shop, request.query.get("item_id"))
-        return ok(model_list(listing, CURRENCY.get(shop.region, "VND")))
+        return ok(model_list(listing, CURRENCY.get(shop.region, "VND"), self._seller_stock(shop)))
 
     async def _search_item(self, request: web.Request, shop: SbShop) -> Body:
         query = request.query
@@ -487,6 +518,7 @@ class Sandbox(SandboxBase):
             if stock < self.reserved.get(variant.sku, 0):
                 # documented update_stock error_example: error_auth for a stock rule of one item, whole call
                 raise ApiError("error_auth", "Total stock must be more than reserved stock.")
+            self._place_stock(shop, variant, entry["seller_stock"])
             variant.stock = stock
             self.record_write(variant.sku)
             successes.append({"model_id": entry.get("model_id"), "location_id": "", "stock": stock})
@@ -495,6 +527,20 @@ class Sandbox(SandboxBase):
                            response={"success_list": [], "failure_list": failures})  # fmt: skip
         listing.updated_at = time.time()
         return ok({"success_list": successes, "failure_list": failures})
+
+    def _place_stock(self, shop: SbShop, variant: SbVariant, seller_stock: list[dict[str, Any]]) -> None:
+        """update_stock's location rules (SHP-RAW update_stock error_list): a multi-warehouse shop needs a location_id
+        on every entry, each one of the shop's; a single-warehouse shop takes none. UNCONFIRMED (stricter reading of
+        "the structure must match the item's"): every location of the shop must be listed, each once."""
+        locations = self.warehouses.get(shop.shop_id) or []
+        given = [str(entry.get("location_id") or "") for entry in seller_stock]
+        if locations and not all(given):
+            raise ApiError("error_auth", "Lack of location_id, please double check.")
+        if any(given) and sorted(given) != sorted(locations):
+            raise ApiError("error_auth", "The location_id input is not matched the shop's location_id(more/wrong). "
+                                         "Please double check.")  # fmt: skip
+        if locations:
+            self._location_stock[id(variant)] = {str(e["location_id"]): int(e["stock"]) for e in seller_stock}
 
     async def _update_price(self, request: web.Request, shop: SbShop) -> Body:
         body = await _json_body(request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -81,14 +81,24 @@ def price_info(price: Decimal, currency: str) -> list[dict[str, Any]]:
     return [{"currency": currency, "original_price": price, "current_price": price}]
 
 
-def stock_info(stock: int) -> dict[str, Any]:
+SellerStock = Callable[[SbVariant], list[dict[str, Any]]]
+"""A variant's ``seller_stock`` entries: one per warehouse location on a multi-warehouse shop."""
+
+
+def single_location(variant: SbVariant) -> list[dict[str, Any]]:
+    return [{"location_id": "", "stock": variant.stock}]
+
+
+def stock_info(variant: SbVariant, seller_stock: SellerStock) -> dict[str, Any]:
     return {
-        "summary_info": {"total_reserved_stock": 0, "total_available_stock": stock},
-        "seller_stock": [{"location_id": "", "stock": stock}],
+        "summary_info": {"total_reserved_stock": 0, "total_available_stock": variant.stock},
+        "seller_stock": seller_stock(variant),
     }
 
 
-def base_info(listing: SbListing, item_sku: str, currency: str) -> dict[str, Any]:
+def base_info(
+    listing: SbListing, item_sku: str, currency: str, seller_stock: SellerStock = single_location
+) -> dict[str, Any]:
     tiered = is_tiered(listing)
     info: dict[str, Any] = {
         "item_id": int(listing.item_id),
@@ -103,7 +113,7 @@ def base_info(listing: SbListing, item_sku: str, currency: str) -> dict[str, Any
     }
     if not tiered:  # price_info and stock live on the models when there are models
         info["price_info"] = price_info(listing.variants[0].price, currency)
-        info["stock_info_v2"] = stock_info(listing.variants[0].stock)
+        info["stock_info_v2"] = stock_info(listing.variants[0], seller_stock)
     return info
 
 
@@ -118,7 +128,7 @@ def tier_layout(variants: Sequence[SbVariant]) -> tuple[list[dict[str, Any]], li
     return tiers, [[choices[i].index(row[i]) for i in range(len(names))] for row in rows]
 
 
-def model_list(listing: SbListing, currency: str) -> dict[str, Any]:
+def model_list(listing: SbListing, currency: str, seller_stock: SellerStock = single_location) -> dict[str, Any]:
     if not is_tiered(listing):
         return {"tier_variation": [], "model": []}
     tiers, indices = tier_layout(listing.variants)
@@ -129,7 +139,7 @@ def model_list(listing: SbListing, currency: str) -> dict[str, Any]:
             "tier_index": index,
             "model_status": "MODEL_NORMAL",
             "price_info": price_info(variant.price, currency),
-            "stock_info_v2": stock_info(variant.stock),
+            "stock_info_v2": stock_info(variant, seller_stock),
         }
         for variant, index in zip(listing.variants, indices, strict=True)
     ]

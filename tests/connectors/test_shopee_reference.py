@@ -14,7 +14,7 @@ import pytest
 from connectors.base.models import StockUpdate
 from connectors.base.policy import Action
 from connectors.shopee.errors import CALL_LEVEL_CODES, ERROR_TABLE, refine
-from tests.connectors.test_shopee import Env, env, seed
+from tests.connectors.test_shopee import Env, env, raw, seed
 
 __all__ = ["env"]
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "shopee.json").read_text())
@@ -82,3 +82,63 @@ def test_module_prefixed_server_errors_are_retried() -> None:
     assert ERROR_TABLE.classify(200, refine("product.error_server", "Something wrong")) is Action.RETRY
     assert ERROR_TABLE.classify(200, refine("ads.rate_limit.exceed_api", "")) is Action.THROTTLE
     assert ERROR_TABLE.classify(200, refine("order.order_list_invalid_time", "")) is Action.PERMANENT
+
+
+async def test_a_multi_warehouse_shop_gets_stock_per_location(env: Env) -> None:
+    """SHP-RAW update_stock: multi-warehouse shops need ``seller_stock[].location_id`` (error_auth "Lack of
+    location_id"). Before: the client never sent one, so every stock write to such a shop failed."""
+    item = seed(env, "Split", ["LOC-1"])
+    env.sandbox.set_warehouses(env.shop, ["VNZ", "VNN"])
+    split = StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-1", quantity=7,
+                        warehouses={"VNZ": 4, "VNN": 3})  # fmt: skip
+    assert [r.ok for r in await env.client.update_stock([split])] == [True]
+    variant = env.sandbox.find_variant(env.shop, "LOC-1")[1]  # type: ignore[index]
+    assert env.sandbox.location_stock(env.shop, variant) == {"VNZ": 4, "VNN": 3}
+    listed = (await env.client.get_listings([item]))[0].variants[0]
+    assert (listed.stock, listed.warehouses) == (7, {"VNZ": 4, "VNN": 3})
+
+
+async def test_a_split_naming_some_locations_keeps_the_others(env: Env) -> None:
+    item = seed(env, "Partial", ["LOC-2"])
+    env.sandbox.set_warehouses(env.shop, ["VNZ", "VNN"])
+    both = {"VNZ": 5, "VNN": 6}
+    await env.client.update_stock([StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-2",
+                                               quantity=11, warehouses=both)])  # fmt: skip
+    await env.client.update_stock([StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-2",
+                                               quantity=2, warehouses={"VNZ": 2})])  # fmt: skip
+    variant = env.sandbox.find_variant(env.shop, "LOC-2")[1]  # type: ignore[index]
+    assert env.sandbox.location_stock(env.shop, variant) == {"VNZ": 2, "VNN": 6}
+
+
+async def test_several_locations_and_no_split_fail_that_item_only(env: Env) -> None:
+    one, two = seed(env, "One", ["LOC-3"]), seed(env, "Two", ["LOC-4"])
+    env.sandbox.set_warehouses(env.shop, ["VNZ", "VNN"])
+    results = await env.client.update_stock([
+        StockUpdate(platform_item_id=one, platform_variant_id=None, sku="LOC-3", quantity=3),
+        StockUpdate(platform_item_id=two, platform_variant_id=None, sku="LOC-4", quantity=3, warehouses={"VNN": 3}),
+        StockUpdate(platform_item_id=two, platform_variant_id=None, sku="LOC-4", quantity=3, warehouses={"XX": 3}),
+    ])  # fmt: skip
+    assert [r.ok for r in results] == [False, False, True]  # the refused ones first, then the written ones
+    assert "config.inventory.warehouses" in (results[0].error_message or "")
+    assert "XX" in (results[1].error_message or "")
+
+
+async def test_one_location_takes_the_whole_quantity_and_single_warehouse_shops_send_none(env: Env) -> None:
+    item = seed(env, "Solo", ["LOC-5"])
+    assert await env.client.locations() == []  # warehouse.error_not_in_whitelist: a single-warehouse shop
+    update = StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-5", quantity=8)
+    assert [r.ok for r in await env.client.update_stock([update])] == [True]
+    env.sandbox.set_warehouses(env.shop, ["VNZ"])
+    env.client._locations = None  # a new task: the client reads the shop's warehouses again
+    update = update.model_copy(update={"quantity": 9})
+    assert [r.ok for r in await env.client.update_stock([update])] == [True]
+    variant = env.sandbox.find_variant(env.shop, "LOC-5")[1]  # type: ignore[index]
+    assert env.sandbox.location_stock(env.shop, variant) == {"VNZ": 9}
+
+
+async def test_the_sandbox_refuses_a_write_without_location_on_a_multi_warehouse_shop(env: Env) -> None:
+    item = seed(env, "Strict", ["LOC-6"])
+    env.sandbox.set_warehouses(env.shop, ["VNZ", "VNN"])
+    body = {"item_id": int(item), "stock_list": [{"model_id": 0, "seller_stock": [{"stock": 1}]}]}
+    _, answer = await raw(env, "POST", "/api/v2/product/update_stock", body=body)
+    assert (answer["error"], answer["message"]) == ("error_auth", "Lack of location_id, please double check.")
