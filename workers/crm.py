@@ -6,6 +6,7 @@ Pointing nfsync at the real pricing, inventory and sales modules later changes t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,7 @@ class CrmVariant:
     reserved: Decimal
     options: dict[str, str]
     active: bool
+    by_location: dict[str, int] = field(default_factory=dict)  # available per stock location, when asked for
 
     @property
     def available(self) -> int:
@@ -77,6 +79,7 @@ class VariantValue:
     available: int
     last_pushed_price: Decimal | None
     last_pushed_stock: int | None
+    by_location: dict[str, int] = field(default_factory=dict)  # available per stock location, when asked for
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,19 @@ async def channel_merchant(conn: DbConn, sale_channel_id: str, organization_id: 
 
 
 async def channel_products(
-    conn: DbConn, *, sale_channel_id: str, shop_id: Any, filters: CatalogFilter, currency: str, locale: str
+    conn: DbConn,
+    *,
+    sale_channel_id: str,
+    shop_id: Any,
+    filters: CatalogFilter,
+    currency: str,
+    locale: str,
+    per_location: bool = False,
 ) -> list[CrmProduct]:
     """The channel's products (and those still mapped in this shop), each with its variants."""
     rows = await conn.fetch(
         QUERIES["crm_channel_variants"], sale_channel_id, filters.product_ids, filters.variant_ids,
-        filters.category_ids, filters.updated_after, filters.statuses, currency, locale, shop_id,
+        filters.category_ids, filters.updated_after, filters.statuses, currency, locale, shop_id, per_location,
     )  # fmt: skip
     products: dict[str, CrmProduct] = {}
     for row in rows:
@@ -146,16 +156,16 @@ async def channel_products(
         product.variants.append(CrmVariant(
             row["variant_id"], row["sku"], row["price"], row["on_hand"], row["reserved"],
             {str(k): str(v) for k, v in (row["options"] or {}).items()},
-            bool(row["variant_active"]) and product.active,
+            bool(row["variant_active"]) and product.active, _locations(row["by_location"]),
         ))  # fmt: skip
     return list(products.values())
 
 
 async def variant_values(
-    conn: DbConn, shop_id: Any, variant_ids: Sequence[str] | None, currency: str
+    conn: DbConn, shop_id: Any, variant_ids: Sequence[str] | None, currency: str, *, per_location: bool = False
 ) -> list[VariantValue]:
     rows = await conn.fetch(
-        QUERIES["crm_variant_values"], list(variant_ids) if variant_ids else None, shop_id, currency
+        QUERIES["crm_variant_values"], list(variant_ids) if variant_ids else None, shop_id, currency, per_location
     )
     return [
         VariantValue(
@@ -169,9 +179,17 @@ async def variant_values(
             max(0, int(r["on_hand"] - r["reserved"])),
             r["last_pushed_price"],
             r["last_pushed_stock"],
+            _locations(r["by_location"]),
         )
         for r in rows
     ]
+
+
+def _locations(value: Any) -> dict[str, int]:
+    """Available units per stock location (a jsonb object, or None when not asked for), whole units."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return {str(k): int(Decimal(str(v))) for k, v in (value or {}).items()}
 
 
 async def variants_by_sku(conn: DbConn, merchant_id: str, skus: Sequence[str]) -> dict[str, tuple[str, str]]:

@@ -4,7 +4,8 @@
 -- name: crm_channel_variants
 -- One row per variant of the products of a sale channel, with what a listing needs. Filters (NULL = any):
 -- $2 product ids, $3 variant ids, $4 category ids, $5 modified after, $6 product statuses; $7 currency,
--- $8 locale. Inactive and soft-deleted rows are returned too (flagged): the caller delists what is mapped.
+-- $8 locale, $10 whether to add the available quantity per stock location (by_location). Inactive and
+-- soft-deleted rows are returned too (flagged): the caller delists what is mapped.
 SELECT p.id AS product_id, p.slug AS product_slug, p."categoryId" AS category_id,
        (p.status = 'ACTIVATED' AND p."deletedAt" IS NULL AND scp.id IS NOT NULL) AS product_active,
        coalesce(pi.name ->> $8, pi.name ->> 'en', pi.name ->> 'vi', p.slug) AS product_name,
@@ -13,7 +14,7 @@ SELECT p.id AS product_id, p.slug AS product_slug, p."categoryId" AS category_id
        (v.status = 'ACTIVATED' AND v."deletedAt" IS NULL) AS variant_active,
        sku.identifier AS sku,
        pr.amount AS price,
-       coalesce(st.on_hand, 0) AS on_hand, coalesce(st.reserved, 0) AS reserved,
+       coalesce(st.on_hand, 0) AS on_hand, coalesce(st.reserved, 0) AS reserved, st.by_location,
        coalesce(opts.options, '{}'::jsonb) AS options
 FROM "Product" p
 LEFT JOIN "SaleChannelProduct" scp
@@ -28,7 +29,9 @@ LEFT JOIN LATERAL (
 ) sku ON true
 LEFT JOIN "VariantPrice" pr ON pr."variantId" = v.id AND pr.currency = $7 AND pr."deletedAt" IS NULL
 LEFT JOIN LATERAL (
-    SELECT sum(s."onHand") AS on_hand, sum(s.reserved) AS reserved FROM "StockLevel" s WHERE s."variantId" = v.id
+    SELECT sum(s."onHand") AS on_hand, sum(s.reserved) AS reserved,
+           CASE WHEN $10::boolean THEN jsonb_object_agg(s."locationId", greatest(s."onHand" - s.reserved, 0)) END AS by_location
+    FROM "StockLevel" s WHERE s."variantId" = v.id
 ) st ON true
 LEFT JOIN LATERAL (
     SELECT jsonb_object_agg(coalesce(o.name ->> $8, o.name ->> 'en', o.key),
@@ -52,20 +55,23 @@ ORDER BY p.id, v."isDefault" DESC, v."createdAt", v.id;
 
 -- name: crm_variant_values
 -- Available quantity and price of the given variants (all mapped variants of a shop when $1 is NULL), for
--- inventory_sync and price_sync. $2 shop, $3 currency.
+-- inventory_sync and price_sync. $2 shop, $3 currency, $4 whether to add the available quantity per stock
+-- location (by_location).
 SELECT m.variant_id, m.product_id, m.platform_item_id, m.platform_variant_id, m.platform_sku,
        m.last_pushed_price, m.last_pushed_stock, m.status AS mapping_status,
        (v.status = 'ACTIVATED' AND v."deletedAt" IS NULL AND p.status = 'ACTIVATED' AND p."deletedAt" IS NULL
         AND EXISTS (SELECT 1 FROM "SaleChannelProduct" c JOIN marketplace_shops s ON s.sale_channel_id = c."saleChannelId"
                     WHERE s.id = $2 AND c."productId" = p.id AND c."deletedAt" IS NULL)) AS active,
        pr.amount AS price,
-       coalesce(st.on_hand, 0) AS on_hand, coalesce(st.reserved, 0) AS reserved
+       coalesce(st.on_hand, 0) AS on_hand, coalesce(st.reserved, 0) AS reserved, st.by_location
 FROM product_mappings m
 JOIN "ProductVariant" v ON v.id = m.variant_id
 JOIN "Product" p ON p.id = v."productId"
 LEFT JOIN "VariantPrice" pr ON pr."variantId" = v.id AND pr.currency = $3 AND pr."deletedAt" IS NULL
 LEFT JOIN LATERAL (
-    SELECT sum(s."onHand") AS on_hand, sum(s.reserved) AS reserved FROM "StockLevel" s WHERE s."variantId" = v.id
+    SELECT sum(s."onHand") AS on_hand, sum(s.reserved) AS reserved,
+           CASE WHEN $4::boolean THEN jsonb_object_agg(s."locationId", greatest(s."onHand" - s.reserved, 0)) END AS by_location
+    FROM "StockLevel" s WHERE s."variantId" = v.id
 ) st ON true
 WHERE m.shop_id = $2 AND m.status IN ('active', 'delisted') AND ($1::text[] IS NULL OR m.variant_id = ANY ($1))
 ORDER BY m.platform_item_id, m.platform_variant_id;

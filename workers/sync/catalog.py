@@ -52,12 +52,14 @@ class ValueChange:
     price: Decimal | None = None
     stock: int | None = None
     status: str = "active"
+    warehouses: dict[str, int] = field(default_factory=dict)  # the stock per platform warehouse (StockUpdate)
 
     @classmethod
     def of(cls, mapping: Mapping, sku: str | None, *, price: Decimal | None = None, stock: int | None = None,
-           status: str = "active") -> ValueChange:  # fmt: skip
+           status: str = "active", warehouses: dict[str, int] | None = None) -> ValueChange:  # fmt: skip
         return cls(mapping.variant_id, mapping.platform_item_id, mapping.platform_variant_id,
-                   mapping.platform_sku or sku or mapping.variant_id, price, stock, status)  # fmt: skip
+                   mapping.platform_sku or sku or mapping.variant_id, price, stock, status,
+                   warehouses or {})  # fmt: skip
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Decision:
     content: str | None = None  # link | crm: who owns the listing's content (None: nothing mapped yet)
     fields: list[str] = field(default_factory=list)  # what a push would change on the listing
     unlinked: list[CrmVariant] = field(default_factory=list)  # CRM variants a linked listing does not have
+    splits: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)  # variant -> StockRules.offer
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"product_id": self.product.product_id, "name": self.product.name,
@@ -134,12 +137,19 @@ def _missing(variant: CrmVariant) -> str | None:
 def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRules, stock: StockRules) -> Decision:
     """The action for one product against its mappings in the shop."""
     live = [m for m in (mappings.get(v.variant_id) for v in product.variants) if m and m.status == "active"]
-    delists = [ValueChange.of(mappings[v.variant_id], v.sku, stock=0, status="delisted") for v in product.variants
+    delists = [ValueChange.of(mappings[v.variant_id], v.sku, stock=0, status="delisted", warehouses=stock.nothing())
+               for v in product.variants
                if not v.active and v.variant_id in mappings and mappings[v.variant_id].status == "active"]  # fmt: skip
     active = [v for v in product.variants if v.active]
     invalid = [(v, reason) for v in active if (reason := _missing(v)) is not None]
     valid = [v for v in active if _missing(v) is None]
-    decision = Decision(product, "skip", delists=delists, invalid=invalid)
+    decision = Decision(
+        product,
+        "skip",
+        delists=delists,
+        invalid=invalid,
+        splits={v.variant_id: stock.offer(v.available, v.by_location) for v in valid},
+    )
     if not valid:
         decision.action = "delist" if delists else ("fail" if invalid else "skip")
         decision.reason = None if delists or invalid else "no active variant on this channel"
@@ -155,7 +165,7 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
         draft = ListingDraft(
             name=product.name, description=product.description, category_id=category,
             variants=[VariantDraft(sku=str(v.sku), price=money(v.price) or Decimal(0),
-                                   stock=stock.quantity(v.available) if v.active else 0, options=v.options)
+                                   stock=decision.splits[v.variant_id][0] if v.active else 0, options=v.options)
                       for v in [*valid, *kept]],
         )  # fmt: skip
     except ValidationError as exc:
@@ -189,7 +199,7 @@ def _mapped(
         decision.action, decision.delists = "update", []  # the update writes the zero stock itself
         decision.fields = _changed_fields(draft, mapped.values())
         return decision
-    decision.changes = _value_changes(valid, mapped, draft.variants[: len(valid)])
+    decision.changes = _value_changes(valid, mapped, draft.variants[: len(valid)], decision.splits)
     decision.action = "values" if decision.changes or decision.delists else "skip"
     decision.fields = _value_fields(decision)
     return decision
@@ -201,7 +211,7 @@ def _linked(decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mappi
     linked = [v for v in valid if v.variant_id in mapped]
     decision.unlinked = [v for v in valid if v.variant_id not in mapped]
     wanted = {w.sku: w for w in draft.variants}
-    decision.changes = _value_changes(linked, mapped, [wanted[str(v.sku)] for v in linked])
+    decision.changes = _value_changes(linked, mapped, [wanted[str(v.sku)] for v in linked], decision.splits)
     decision.action = "values" if decision.changes or decision.delists else "skip"
     if decision.action == "skip":
         decision.reason = "unchanged since the last push (content owned by the platform listing)"
@@ -223,7 +233,10 @@ def _value_fields(decision: Decision) -> list[str]:
 
 
 def _value_changes(
-    valid: list[CrmVariant], mapped: dict[str, Mapping], wanted_variants: list[VariantDraft]
+    valid: list[CrmVariant],
+    mapped: dict[str, Mapping],
+    wanted_variants: list[VariantDraft],
+    splits: dict[str, tuple[int, dict[str, int]]],
 ) -> list[ValueChange]:
     changes = []
     for variant, wanted in zip(valid, wanted_variants, strict=True):
@@ -231,5 +244,6 @@ def _value_changes(
         price = wanted.price if money(mapping.last_pushed_price) != wanted.price else None
         quantity = wanted.stock if mapping.last_pushed_stock != wanted.stock or mapping.status != "active" else None
         if price is not None or quantity is not None:
-            changes.append(ValueChange.of(mapping, variant.sku, price=price, stock=quantity))
+            split = splits[variant.variant_id][1] if quantity is not None else None
+            changes.append(ValueChange.of(mapping, variant.sku, price=price, stock=quantity, warehouses=split))
     return changes

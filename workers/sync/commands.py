@@ -50,12 +50,14 @@ async def plan(shop: ShopSession, task_type: str, filters: dict[str, Any] | None
         return {"task_type": task_type, "summary": dict(counts), "items": [d.describe() for d in decisions]}
     channel = shop.row["sale_channel_id"]
     variant_ids = (filters or {}).get("variant_ids")
+    rules = StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
-        values = await crm.variant_values(conn, shop.shop_id, variant_ids, currency)
+        values = await crm.variant_values(conn, shop.shop_id, variant_ids, currency,
+                                          per_location=bool(rules.warehouses))  # fmt: skip
     force = bool((filters or {}).get("force"))
     if task_type == "inventory_sync":
-        changes = stock_changes(values, StockRules.parse(shop.rules("inventory")), force=force)
+        changes = stock_changes(values, rules, force=force)
     else:
         changes = price_changes(values, force=force)
     return {"task_type": task_type, "summary": {"update": len(changes), "skip": len(values) - len(changes)},
@@ -64,8 +66,11 @@ async def plan(shop: ShopSession, task_type: str, filters: dict[str, Any] | None
 
 def _change(change: ValueChange) -> dict[str, Any]:
     value = change.stock if change.stock is not None else change.price
-    return {"variant_id": change.variant_id, "platform_item_id": change.platform_item_id, "sku": change.sku,
-            "action": "update", "value": str(value)}  # fmt: skip
+    out: dict[str, Any] = {"variant_id": change.variant_id, "platform_item_id": change.platform_item_id,
+                           "sku": change.sku, "action": "update", "value": str(value)}  # fmt: skip
+    if change.warehouses and change.stock is not None:
+        out["warehouses"] = {warehouse: str(units) for warehouse, units in change.warehouses.items()}
+    return out
 
 
 async def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:

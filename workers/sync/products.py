@@ -65,7 +65,7 @@ async def plan_catalog(shop: ShopSession, filters: dict[str, Any]) -> list[Decis
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         products = await crm.channel_products(conn, sale_channel_id=channel, shop_id=shop.shop_id,
                                               filters=catalog_filter(filters), currency=currency,
-                                              locale=catalog.locale)  # fmt: skip
+                                              locale=catalog.locale, per_location=bool(stock.warehouses))  # fmt: skip
     mappings = await load_mappings(shop)
     return [decide(p, mappings, catalog, stock) for p in products]
 

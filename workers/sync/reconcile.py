@@ -57,8 +57,8 @@ async def reconcile_shop(shop: ShopSession, *, order_days: int = ORDER_DAYS) -> 
         merchant, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         products = await crm.channel_products(conn, sale_channel_id=channel, shop_id=shop.shop_id,
                                               filters=crm.CatalogFilter(), currency=currency,
-                                              locale=catalog.locale)  # fmt: skip
-        values = await crm.variant_values(conn, shop.shop_id, None, currency)
+                                              locale=catalog.locale, per_location=bool(rules.warehouses))  # fmt: skip
+        values = await crm.variant_values(conn, shop.shop_id, None, currency, per_location=bool(rules.warehouses))
     mappings = await load_mappings(shop)
     listings = await _platform_listings(shop)
     diffs = _catalog_diffs(products, mappings, catalog, rules)
@@ -85,6 +85,11 @@ def _catalog_diffs(products: list[crm.CrmProduct], mappings: dict[str, Any], cat
     return diffs
 
 
+def _misplaced(split: dict[str, int], held: dict[str, int]) -> bool:
+    """The right total in the wrong warehouses (only where the platform reports stock per warehouse)."""
+    return bool(split and held) and any(held.get(warehouse, 0) != units for warehouse, units in split.items())
+
+
 def _value_diffs(values: list[crm.VariantValue], listings: list[Listing], rules: StockRules) -> list[Difference]:
     found = {(listing.platform_item_id, v.platform_variant_id): v for listing in listings for v in listing.variants}
     items = {listing.platform_item_id: listing for listing in listings}
@@ -96,8 +101,8 @@ def _value_diffs(values: list[crm.VariantValue], listings: list[Listing], rules:
         if variant is None:
             diffs.append(Difference("listing_gone", value.variant_id, value.platform_item_id))
             continue
-        quantity = rules.quantity(value.available) if value.active else 0
-        if variant.stock != quantity:
+        quantity, split = rules.offer(value.available, value.by_location) if value.active else (0, rules.nothing())
+        if variant.stock != quantity or _misplaced(split, variant.warehouses):
             diffs.append(Difference("stock", value.variant_id, value.platform_item_id, str(quantity),
                                     str(variant.stock)))  # fmt: skip
         if value.active and value.price is not None and money(variant.price) != money(value.price):

@@ -1,7 +1,10 @@
 """Per-shop sync rules from the integration's ``config`` (with per-shop overrides), and filter parsing.
 
 ``config["inventory"]``: ``safety_buffer`` (units held back, default 0), ``allocation_percent`` (share of the rest
-offered on this shop, default 100), ``zero_below`` (push 0 when the result is below it, default 0).
+offered on this shop, default 100), ``zero_below`` (push 0 when the result is below it, default 0), ``warehouses``
+(CRM stock location id -> platform warehouse or location id; unset: every location's stock goes to the listing's one
+warehouse; set: each platform warehouse gets the rules applied to the locations mapped to it, and locations not
+mapped are not offered on this shop).
 ``config["catalog"]``: ``locale`` (default "vi"), ``category_map`` (CRM category id -> platform category id),
 ``default_category_id``. ``config["orders"]``: ``initial_days`` (first incremental window, default 7),
 ``overlap_seconds`` (re-read before the cursor, default 300).
@@ -11,7 +14,7 @@ Each section may hold ``"shops": {"<shop uuid or platform shop id>": {...overrid
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,12 +29,13 @@ class StockRules:
     safety_buffer: int = 0
     allocation_percent: float = 100.0
     zero_below: int = 0
+    warehouses: dict[str, str] = field(default_factory=dict)  # CRM location -> platform warehouse
 
     @classmethod
     def parse(cls, rules: dict[str, Any]) -> StockRules:
         try:
             made = cls(int(rules.get("safety_buffer", 0)), float(rules.get("allocation_percent", 100)),
-                       int(rules.get("zero_below", 0)))  # fmt: skip
+                       int(rules.get("zero_below", 0)), _warehouses(rules.get("warehouses")))  # fmt: skip
         except (TypeError, ValueError) as exc:
             raise PermanentError(f"config.inventory is invalid: {exc}") from None
         if made.safety_buffer < 0 or made.zero_below < 0 or not 0 <= made.allocation_percent <= 100:
@@ -44,6 +48,30 @@ class StockRules:
         rest = max(0, available - self.safety_buffer)
         offered = math.floor(rest * self.allocation_percent / 100)
         return 0 if offered < self.zero_below else offered
+
+    def offer(self, available: int, by_location: dict[str, int]) -> tuple[int, dict[str, int]]:
+        """(total, per platform warehouse) this shop is offered; the split is empty without a warehouse map."""
+        if not self.warehouses:
+            return self.quantity(available), {}
+        pooled = dict.fromkeys(self.warehouses.values(), 0)
+        for location, units in by_location.items():
+            if location in self.warehouses:
+                pooled[self.warehouses[location]] += max(0, units)
+        split = {warehouse: self.quantity(units) for warehouse, units in pooled.items()}
+        return sum(split.values()), split
+
+    def nothing(self) -> dict[str, int]:
+        """The zero split (a delisted variant) in the shop's warehouses."""
+        return dict.fromkeys(self.warehouses.values(), 0)
+
+
+def _warehouses(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and k and v
+                                              for k, v in value.items()):  # fmt: skip
+        raise ValueError("warehouses must map CRM stock location ids to platform warehouse ids (non-empty strings)")
+    return dict(value)
 
 
 CONTENT_OWNERS = ("link", "crm")

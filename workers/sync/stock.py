@@ -30,24 +30,24 @@ async def price_sync(ctx: TaskContext) -> dict[str, Any]:
     return await run_shop_task(ctx, _prices)
 
 
-async def _values(shop: ShopSession) -> list[crm.VariantValue]:
+async def _values(shop: ShopSession, *, per_location: bool = False) -> list[crm.VariantValue]:
     channel = shop.row["sale_channel_id"]
     if not channel:
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
     variant_ids = ids(shop.ctx.task.filter_criteria, "variant_ids") or None
     async with shop.pool.acquire() as conn:
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
-        return await crm.variant_values(conn, shop.shop_id, variant_ids, currency)
+        return await crm.variant_values(conn, shop.shop_id, variant_ids, currency, per_location=per_location)
 
 
 def stock_changes(values: list[crm.VariantValue], rules: StockRules, *, force: bool) -> list[ValueChange]:
     changes = []
     for v in values:
-        quantity = rules.quantity(v.available) if v.active else 0
+        quantity, split = rules.offer(v.available, v.by_location) if v.active else (0, rules.nothing())
         if force or quantity != v.last_pushed_stock:
             changes.append(ValueChange(v.variant_id, v.platform_item_id, v.platform_variant_id,
                                        v.platform_sku or v.variant_id, stock=quantity,
-                                       status="active" if v.active else "delisted"))  # fmt: skip
+                                       status="active" if v.active else "delisted", warehouses=split))  # fmt: skip
     return changes
 
 
@@ -66,9 +66,10 @@ def price_changes(values: list[crm.VariantValue], *, force: bool) -> list[ValueC
 
 
 async def _inventory(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
-    values = await _values(shop)
+    rules = StockRules.parse(shop.rules("inventory"))
+    values = await _values(shop, per_location=bool(rules.warehouses))
     force = bool((shop.ctx.task.filter_criteria or {}).get("force"))
-    changes = stock_changes(values, StockRules.parse(shop.rules("inventory")), force=force)
+    changes = stock_changes(values, rules, force=force)
     return await _push(shop, items, values, changes, "inventory")
 
 

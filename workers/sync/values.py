@@ -26,7 +26,8 @@ async def push_values(shop: ShopSession, items: ItemLog, changes: Sequence[Value
     for batch in chunks(stock, BATCH):
         await shop.ctx.checkpoint()
         updates = [StockUpdate(platform_item_id=c.platform_item_id, platform_variant_id=c.platform_variant_id,
-                               sku=c.sku, quantity=int(c.stock or 0)) for c in batch]  # fmt: skip
+                               sku=c.sku, quantity=int(c.stock or 0), warehouses=c.warehouses)
+                   for c in batch]  # fmt: skip
         results = await _write(shop, "stock", updates)
         await _record(shop, items, batch, results, "inventory")
     for batch in chunks(prices, BATCH):
