@@ -28,6 +28,8 @@ from connectors.base.secret import Secret
 ACCESS_TTL = timedelta(hours=4)
 REFRESH_TTL = timedelta(days=30)
 MAX_TIERS = 2
+MAX_MODELS = 20  # init_tier_variation: "at most 50" in the text, "under 20" in error_model_count_over_limit (stricter)
+MAX_TIER_OPTIONS = 20
 DEFAULT_TIER = "Variation"  # the tier name used when a multi-variant draft has no option names
 _EPOCH_THRESHOLD = 10**9  # an ``expire_in`` this large is an absolute Unix time (one docs sample), not seconds
 
@@ -206,19 +208,24 @@ def add_item_body(draft: ListingDraft, extra: Mapping[str, str]) -> dict[str, An
 
 
 def tier_body(item_id: str, variants: Sequence[VariantDraft]) -> dict[str, Any]:
-    """``init_tier_variation``: at most two tiers built from the variants' options (one tier named after the SKUs
-    when the variants carry no options)."""
+    """``init_tier_variation`` with ``standardise_tier_variation`` (SHP-RAW update_log 2025-09-12 deprecates the
+    ``tier_variation`` shape): at most two custom tiers (variation and option ids 0, named) built from the variants'
+    options, one tier named after the SKUs when the variants carry no options. Limits: the stricter documented
+    readings, 20 models and 20 options per tier (error_model_count_over_limit, error_tier_opt_too_many)."""
     names = list(dict.fromkeys(name for variant in variants for name in variant.options))
     if len(names) > MAX_TIERS:
         raise PermanentError(f"shopee allows at most {MAX_TIERS} variation tiers, the draft has {len(names)}")
+    if len(variants) > MAX_MODELS:
+        raise PermanentError(f"shopee allows at most {MAX_MODELS} models per item, the draft has {len(variants)}")
     rows = [[v.options.get(n, "") for n in names] for v in variants] if names else [[v.sku] for v in variants]
     names = names or [DEFAULT_TIER]
     choices = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(names))]
+    if any(len(options) > MAX_TIER_OPTIONS for options in choices):
+        raise PermanentError(f"shopee allows at most {MAX_TIER_OPTIONS} options per variation tier")
     return {
         "item_id": int(item_id),
-        "tier_variation": [
-            {"name": name, "option_list": [{"option": option} for option in options]}
-            for name, options in zip(names, choices, strict=True)
+        "standardise_tier_variation": [
+            _standard_tier(name, options) for name, options in zip(names, choices, strict=True)
         ],
         "model": [
             {
@@ -230,6 +237,12 @@ def tier_body(item_id: str, variants: Sequence[VariantDraft]) -> dict[str, Any]:
             for variant, row in zip(variants, rows, strict=True)
         ],
     }
+
+
+def _standard_tier(name: str, options: Sequence[str]) -> dict[str, Any]:
+    """A custom variation: ids 0 and a name (the documented payload sample); standard ones come from get_variations."""
+    listed = [{"variation_option_id": 0, "variation_option_name": option} for option in options]
+    return {"variation_id": 0, "variation_group_id": 0, "variation_name": name, "variation_option_list": listed}
 
 
 # ---------------------------------------------------------------------------------------------------- orders

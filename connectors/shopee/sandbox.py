@@ -457,17 +457,21 @@ class Sandbox(SandboxBase):
         listing = _listing(shop, body.get("item_id"))
         if is_tiered(listing):
             raise ApiError("error_param", "The tier variation of this item has already been initialized.")
-        tiers, models = body.get("tier_variation"), body.get("model")
-        if not isinstance(tiers, list) or not 1 <= len(tiers) <= 2 or not isinstance(models, list) or not models:
-            raise ApiError("error_param", "tier_variation needs 1 or 2 tiers and model at least one model.")
-        names = [str(tier.get("name") or "") for tier in tiers]
-        options = [[str(o.get("option") or "") for o in tier.get("option_list") or []] for tier in tiers]
+        names, options = _standard_tiers(body)
+        models = body.get("model")
+        if not isinstance(models, list) or not models:
+            raise ApiError("error_param", "model needs at least one model.")
+        if len(models) > 20:
+            raise ApiError("error_model_count_over_limit", "The number of models should be under 20.")
         listing.variants = [self._model_variant(model, names, options, shop.region) for model in models]
         listing.updated_at = time.time()
         for variant in listing.variants:
             self.record_write(variant.sku)
         created = [{"model_id": int(v.variant_id), "model_sku": v.sku, "tier_index": m.get("tier_index")}
                    for v, m in zip(listing.variants, models, strict=True)]  # fmt: skip
+        tiers = [
+            {"name": n, "option_list": [{"option": o} for o in opts]} for n, opts in zip(names, options, strict=True)
+        ]
         return ok({"item_id": int(listing.item_id), "tier_variation": tiers, "model": created})
 
     def _model_variant(self, model: Any, names: list[str], options: list[list[str]], region: str) -> SbVariant:
@@ -731,6 +735,24 @@ def _model(listing: SbListing, model_id: Any) -> SbVariant | None:
     if not is_tiered(listing):
         return listing.variants[0] if wanted == 0 and listing.variants else None
     return next((v for v in listing.variants if v.variant_id == str(wanted)), None)
+
+
+def _standard_tiers(body: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(names, options) of ``standardise_tier_variation``. The deprecated ``tier_variation`` shape is refused
+    (UNCONFIRMED: SHP-RAW update_log 2025-09-12 deprecates it and the current request_params list only the new
+    one; whether Shopee still accepts it is not documented, so the sandbox takes the stricter reading)."""
+    if "tier_variation" in body:
+        raise ApiError("error_param", "tier_variation is deprecated, use standardise_tier_variation.")
+    tiers = body.get("standardise_tier_variation")
+    if not isinstance(tiers, list) or not 1 <= len(tiers) <= 2 or not all(isinstance(t, dict) for t in tiers):
+        raise ApiError("error_param", "standardise_tier_variation needs 1 or 2 variations.")
+    names = [str(tier.get("variation_name") or "") for tier in tiers]
+    lists = [tier.get("variation_option_list") for tier in tiers]
+    if not all(names) or not all(isinstance(x, list) and x for x in lists):
+        raise ApiError("error_param", "each variation needs a variation_name and at least one option.")
+    if any(len(x) > 20 for x in lists):
+        raise ApiError("error_tier_opt_too_many", "The number of options of a variation should be under 20.")
+    return names, [[str(o.get("variation_option_name") or "") for o in x] for x in lists]
 
 
 def _stock(seller_stock: Any) -> int | None:

@@ -326,9 +326,11 @@ async def test_create_with_models(env: Env, monkeypatch: pytest.MonkeyPatch) -> 
     listing = await env.client.create_listing(tee_draft())
     assert [v.sku for v in listing.variants] == ["NEW-Red-M", "NEW-Red-L", "NEW-Blue-M", "NEW-Blue-L"]
     assert listing.variants[3].options == {"Color": "Blue", "Size": "L"}
-    tiers = next(params for path, params in calls if path == api.INIT_TIER)["tier_variation"]
-    assert tiers == [{"name": "Color", "option_list": [{"option": "Red"}, {"option": "Blue"}]},
-                     {"name": "Size", "option_list": [{"option": "M"}, {"option": "L"}]}]  # fmt: skip
+    body = next(params for path, params in calls if path == api.INIT_TIER)
+    assert "tier_variation" not in body, "the deprecated shape (SHP-RAW update_log 2025-09-12)"
+    tiers = [(t["variation_id"], t["variation_name"], [o["variation_option_name"] for o in t["variation_option_list"]])
+             for t in body["standardise_tier_variation"]]  # fmt: skip
+    assert tiers == [(0, "Color", ["Red", "Blue"]), (0, "Size", ["M", "L"])]
     assert await env.client.create_listing(tee_draft()) == listing, "a second create finds the first"
     assert env.sandbox.counters.creates == 1 and env.sandbox.duplicate_listings() == 0
 

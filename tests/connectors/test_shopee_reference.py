@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base.models import StockUpdate
+from connectors.base.errors import PermanentError
+from connectors.base.models import StockUpdate, VariantDraft
 from connectors.base.policy import Action
 from connectors.shopee.errors import CALL_LEVEL_CODES, ERROR_TABLE, refine
+from connectors.shopee.mapping import tier_body
 from tests.connectors.test_shopee import Env, env, raw, seed
 
 __all__ = ["env"]
@@ -142,3 +144,18 @@ async def test_the_sandbox_refuses_a_write_without_location_on_a_multi_warehouse
     body = {"item_id": int(item), "stock_list": [{"model_id": 0, "seller_stock": [{"stock": 1}]}]}
     _, answer = await raw(env, "POST", "/api/v2/product/update_stock", body=body)
     assert (answer["error"], answer["message"]) == ("error_auth", "Lack of location_id, please double check.")
+
+
+async def test_the_sandbox_refuses_the_deprecated_tier_variation_shape(env: Env) -> None:
+    """Before: the client sent ``tier_variation`` (deprecated 2025-09-12) and the sandbox required it."""
+    item = seed(env, "Plain", ["TIER-1"])
+    body = {"item_id": int(item), "tier_variation": [{"name": "Size", "option_list": [{"option": "M"}]}],
+            "model": [{"tier_index": [0], "original_price": 10, "seller_stock": [{"stock": 1}]}]}  # fmt: skip
+    _, answer = await raw(env, "POST", "/api/v2/product/init_tier_variation", body=body)
+    assert answer["error"] == "product.error_param" and "standardise_tier_variation" in answer["message"]
+
+
+def test_more_models_or_options_than_shopee_allows_fail_before_any_call() -> None:
+    many = [VariantDraft(sku=f"M-{n}", price=1, stock=1, options={"Size": str(n)}) for n in range(21)]
+    with pytest.raises(PermanentError, match="20 models"):
+        tier_body("1", many)
