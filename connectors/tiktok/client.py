@@ -9,7 +9,8 @@ Platform facts: the references cited in tests/contracts (TTS-DOC). In short:
 - default rate limit 50 QPS per API per (app, shop): the limiter key carries the API;
 - products: Search Products pages with ``page_token`` (≤ 100 a page) and refuses to go past 10,000 results
   (``12052180``), so a search whose ``total_count`` exceeds that is split into halves of its update-time window;
-  price and stock updates take ONE product per call (all its SKUs); a search without ``status`` (= ALL) returns
+  price and stock updates take ONE product per call (all its SKUs); a stock write lists every warehouse the SKU is
+  stocked in (``connectors.tiktok.inventory``); a search without ``status`` (= ALL) returns
   DELETED and DRAFT products too, so the listing reads search the statuses a variant may be linked in one by one
   (``LINKED_STATUSES``);
 - orders: Get Order List pages with ``page_token``; no window cap is documented; Get Order Detail takes ≤ 50 ids.
@@ -46,7 +47,7 @@ from connectors.base.models import (
 )
 from connectors.base.policy import ErrorTable
 from connectors.base.secret import Secret
-from connectors.tiktok import errors, mapping, signing
+from connectors.tiktok import errors, inventory, mapping, signing
 from connectors.tiktok.mapping import as_dict, as_list
 
 API_BASE = "https://open-api.tiktokglobalshop.com"
@@ -132,6 +133,7 @@ class Client(BaseClient):
     ) -> None:
         super().__init__(settings, app, shop, session=session, tokens=tokens, limiter=limiter)
         self._warehouse_id: str | None = shop.extra.get("warehouse_id") if shop else None
+        self._warehouses: list[Any] | None = None
         self.search_result_cap = SEARCH_RESULT_CAP
 
     # ------------------------------------------------------------------ platform hooks
@@ -307,14 +309,24 @@ class Client(BaseClient):
                     seen.add(listing.platform_item_id)
                     yield listing
 
-    async def _get_product(self, item_id: str) -> Listing | None:
+    async def _get_raw(self, item_id: str) -> dict[str, Any] | None:
+        """Get Product's ``data`` as TikTok sends it; None when the product does not exist."""
         try:
-            data = await self._shop_call("GET", f"{PRODUCTS}/{_path_id(item_id)}", "product.get")
+            return await self._shop_call("GET", f"{PRODUCTS}/{_path_id(item_id)}", "product.get")
         except PermanentError as exc:
             if _code(exc) in errors.PRODUCT_NOT_FOUND_CODES:
                 return None
             raise
-        return mapping.listing(data)
+
+    async def _read_product(self, item_id: str) -> dict[str, Any]:
+        product = await self._get_raw(item_id)
+        if product is None:
+            raise PermanentError(f"tiktok: product {item_id} does not exist", code=errors.PRODUCT_NOT_FOUND)
+        return product
+
+    async def _get_product(self, item_id: str) -> Listing | None:
+        product = await self._get_raw(item_id)
+        return mapping.listing(product) if product is not None else None
 
     async def get_listings(self, item_ids: Sequence[str]) -> list[Listing]:
         """Get Product has no batch form: one call per id, a few at a time; unknown ids are left out."""
@@ -340,11 +352,17 @@ class Client(BaseClient):
 
     # ------------------------------------------------------------------ products: write
 
-    async def _warehouse(self) -> str:
-        """The shop's default sales warehouse (Get Warehouse List), unless ``extra['warehouse_id']`` names one."""
-        if self._warehouse_id is None:
+    async def _warehouse_list(self) -> list[Any]:
+        """Get Warehouse List, read once per client."""
+        if self._warehouses is None:
             data = await self._shop_call("GET", WAREHOUSES, "logistics.warehouses")
-            self._warehouse_id = _default_warehouse(as_list(data.get("warehouses")))
+            self._warehouses = as_list(data.get("warehouses"))
+        return self._warehouses
+
+    async def _warehouse(self) -> str:
+        """Where new SKUs are stocked: ``extra['warehouse_id']``, else the shop's default sales warehouse."""
+        if self._warehouse_id is None:
+            self._warehouse_id = inventory.default_warehouse(await self._warehouse_list())
         return self._warehouse_id
 
     def _package_weight(self) -> dict[str, str]:
@@ -372,16 +390,13 @@ class Client(BaseClient):
         return mapping.created_listing(draft, item_id, as_list(data.get("skus")), current.status)
 
     async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
-        """Update Inventory: one product per call, every SKU of it in that call, the quantity on one warehouse
-        (the shop's default, or ``extra['warehouse_id']``)."""
+        """Update Inventory: one product per call, every SKU of it in that call, each SKU with every warehouse it
+        is stocked in (``inventory.rows_for``). A shop with one sales warehouse needs no read; otherwise, and for
+        a per-warehouse split or an update without its SKU id, the product is read first (Get Product)."""
         if not updates:
             return []
-        warehouse = await self._warehouse()
-
-        async def send(item_id: str, group: list[StockUpdate]) -> list[ItemResult]:
-            return await self._stock_call(item_id, group, warehouse)
-
-        return await self._per_product(updates, send)
+        several = len(inventory.sales_warehouses(await self._warehouse_list())) > 1
+        return await self._per_product(updates, partial(self._stock_call, several=several))
 
     async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
         """Update Price: one product per call, every SKU of it in that call."""
@@ -412,14 +427,14 @@ class Client(BaseClient):
             results = [ItemResult(sku=u.sku, ok=False, error_code=_code(exc), error_message=str(exc)) for u in updates]
         return [(index, result) for (index, _), result in zip(group, results, strict=True)]
 
-    async def _resolve_variants(self, item_id: str, group: list[U]) -> list[U | ItemResult]:
-        """SKU ids for updates that only know the seller SKU (one Get Product); unknown SKUs fail locally."""
+    async def _resolve_variants(
+        self, item_id: str, group: list[U], product: Mapping[str, Any] | None
+    ) -> list[U | ItemResult]:
+        """SKU ids for updates that only know the seller SKU (from the product read); unknown SKUs fail locally."""
         if all(u.platform_variant_id for u in group):
             return list(group)
-        listing = await self._get_product(item_id)
-        if listing is None:
-            raise PermanentError(f"tiktok: product {item_id} does not exist", code=errors.PRODUCT_NOT_FOUND)
-        ids = {v.sku: v.platform_variant_id for v in listing.variants}
+        data = product if product is not None else await self._read_product(item_id)
+        ids = {v.sku: v.platform_variant_id for v in mapping.listing(data).variants}
         slots: list[U | ItemResult] = []
         for update in group:
             variant_id = update.platform_variant_id or ids.get(update.sku)
@@ -431,31 +446,42 @@ class Client(BaseClient):
         return slots
 
     async def _write_skus(
-        self, item_id: str, slots: list[U | ItemResult], path: str, endpoint: str, sku_body: Callable[[U], Any]
+        self, item_id: str, slots: list[tuple[U, Any] | ItemResult], path: str, endpoint: str
     ) -> list[ItemResult]:
+        """One write call for the (update, SKU body) slots; items already failed are passed through."""
         ready = [slot for slot in slots if not isinstance(slot, ItemResult)]
         failures: dict[str, tuple[str, str]] = {}
         if ready:
-            body = {"skus": [sku_body(update) for update in ready]}
+            body = {"skus": [sku_body for _, sku_body in ready]}
             data = await self._shop_call("POST", f"{PRODUCTS}/{_path_id(item_id)}/{path}", endpoint, body=body)
             failures = _sku_failures(data)
-        return [slot if isinstance(slot, ItemResult) else _item_result(slot, failures) for slot in slots]
+        return [slot if isinstance(slot, ItemResult) else _item_result(slot[0], failures) for slot in slots]
 
-    async def _stock_call(self, item_id: str, group: list[StockUpdate], warehouse: str) -> list[ItemResult]:
-        def sku(update: StockUpdate) -> Any:
-            return {"id": update.platform_variant_id,
-                    "inventory": [{"warehouse_id": warehouse, "quantity": update.quantity}]}  # fmt: skip
-
-        slots = await self._resolve_variants(item_id, group)
-        return await self._write_skus(item_id, slots, "inventory/update", "product.inventory", sku)
+    async def _stock_call(self, item_id: str, group: list[StockUpdate], *, several: bool) -> list[ItemResult]:
+        product = None
+        if several or any(u.warehouses or not u.platform_variant_id for u in group):
+            product = await self._read_product(item_id)
+        stock = inventory.sku_stock(product) if product is not None else None
+        default = await self._warehouse()
+        slots: list[tuple[StockUpdate, Any] | ItemResult] = []
+        for update in await self._resolve_variants(item_id, group, product):
+            if isinstance(update, ItemResult):
+                slots.append(update)
+                continue
+            assigned = stock.get(str(update.platform_variant_id), {}) if stock is not None else None
+            rows = inventory.rows_for(update, assigned, default)
+            slots.append(rows if isinstance(rows, ItemResult) else (update, {"id": update.platform_variant_id,
+                                                                             "inventory": rows}))  # fmt: skip
+        return await self._write_skus(item_id, slots, "inventory/update", "product.inventory")
 
     async def _price_call(self, item_id: str, group: list[PriceUpdate], *, currency: str) -> list[ItemResult]:
-        def sku(update: PriceUpdate) -> Any:
-            return {"id": update.platform_variant_id,
-                    "price": {"amount": mapping.amount(update.price), "currency": currency}}  # fmt: skip
-
-        slots = await self._resolve_variants(item_id, group)
-        return await self._write_skus(item_id, slots, "prices/update", "product.prices", sku)
+        slots: list[tuple[PriceUpdate, Any] | ItemResult] = [
+            update if isinstance(update, ItemResult) else (update, {
+                "id": update.platform_variant_id,
+                "price": {"amount": mapping.amount(update.price), "currency": currency}})
+            for update in await self._resolve_variants(item_id, group, None)
+        ]  # fmt: skip
+        return await self._write_skus(item_id, slots, "prices/update", "product.prices")
 
     # ------------------------------------------------------------------ orders
 
@@ -512,18 +538,6 @@ def _idempotency_key(body: Mapping[str, Any]) -> str:
     ``idempotency_key``, unique per shop; how long TikTok remembers a key is UNCONFIRMED)."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _default_warehouse(warehouses: list[Any]) -> str:
-    sales = [
-        w for w in warehouses
-        if isinstance(w, dict) and w.get("type", "SALES_WAREHOUSE") == "SALES_WAREHOUSE"
-        and w.get("effect_status", "ENABLED") == "ENABLED"
-    ]  # fmt: skip
-    chosen = next((w for w in sales if w.get("is_default")), sales[0] if sales else None)
-    if chosen is None or not chosen.get("id"):
-        raise PermanentError("tiktok: the shop has no enabled sales warehouse", code="12052115")
-    return str(chosen["id"])
 
 
 def _sku_failures(data: Mapping[str, Any]) -> dict[str, tuple[str, str]]:

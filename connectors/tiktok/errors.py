@@ -49,6 +49,10 @@ INVENTORY_OUT_OF_RANGE = "12052055"
 PRICE_INVALID = "12052073"
 CURRENCY_INVALID = "12052084"
 WAREHOUSE_NOT_FOUND = "12052097"
+NO_VALID_WAREHOUSE = "12019022"  # "SKU must contain a valid warehouse" (update-inventory)
+MULTI_WAREHOUSE = "12019028"  # several warehouses, not all listed (update-inventory)
+WAREHOUSE_DETAILS_MISSING = "12052516"  # edit: inventory must list every warehouse assigned to the SKU
+WAREHOUSES_CHANGED = "12052533"  # a SKU's warehouses cannot be removed, added or changed (inventory, edit)
 SKU_NOT_FOUND = "12052556"
 SKU_NOT_IN_PRODUCT = "12052557"
 SKU_DUPLICATE = "12052553"
@@ -59,6 +63,12 @@ INPUT_INVALID = "12052910"  # "Invalid input parameters. Refer to the API docume
 
 INVALID_RESPONSE = "invalid_response"
 """Not a TikTok code: a 2xx answer whose body is not the JSON envelope (truncated, proxy page)."""
+WAREHOUSE_SPLIT_REQUIRED = "warehouse_split_required"
+"""Not a TikTok code: a stock write for a SKU stocked in several warehouses came without a per-warehouse split, so
+nothing was sent (TikTok would refuse it: 12019028)."""
+WAREHOUSE_NOT_ASSIGNED = "warehouse_not_assigned"
+"""Not a TikTok code: a split names a warehouse the SKU is not assigned to, so nothing was sent (TikTok would refuse
+it: 12052533)."""
 
 REQUEST_LEVEL_CODES = frozenset({
     INVALID_CREDENTIALS, INVALID_SIGN, MISSING_SHOP_CIPHER, IP_NOT_ALLOWED, SCOPE_MISSING, SHOP_MISMATCH,

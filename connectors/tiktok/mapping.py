@@ -111,8 +111,26 @@ def sku_price(sku: Mapping[str, Any]) -> Decimal:
     return Decimal(0)
 
 
+def quantity(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def sku_stock(sku: Mapping[str, Any]) -> int:
-    return sum(int(row.get("quantity") or 0) for row in as_list(sku.get("inventory")) if isinstance(row, dict))
+    return sum(quantity(row.get("quantity")) for row in as_list(sku.get("inventory")) if isinstance(row, dict))
+
+
+def sku_warehouses(sku: Mapping[str, Any]) -> dict[str, int]:
+    """Quantity per warehouse id (Get Product / Search Products ``skus[].inventory[]``, one row per warehouse the
+    SKU is stocked in); rows without a warehouse id count in ``stock`` only."""
+    stock: dict[str, int] = {}
+    for row in map(as_dict, as_list(sku.get("inventory"))):
+        warehouse = str(row.get("warehouse_id") or "")
+        if warehouse:
+            stock[warehouse] = stock.get(warehouse, 0) + quantity(row.get("quantity"))
+    return stock
 
 
 def variant(sku: Mapping[str, Any]) -> ListingVariant:
@@ -128,6 +146,7 @@ def variant(sku: Mapping[str, Any]) -> ListingVariant:
         price=sku_price(sku),
         stock=sku_stock(sku),
         options=options,
+        warehouses=sku_warehouses(sku),
         status="inactive" if status == "DEACTIVATED" else "active",
     )
 

@@ -6,7 +6,9 @@ now + 30 s], ``x-tts-access-token`` header, ``shop_cipher`` rules (required on s
 ``/authorization/*``: ``36009004``), error envelope and codes (TTS-DOC ``common-errors.md`` and the per-API error
 lists), page-size caps, the ``status`` filter of Search Products (one documented value; ALL, the default, returns
 DELETED and DRAFT products too; an undocumented value is ``12052910``), its 10,000-result cap (``12052180``),
-``seller_skus`` ≤ 10, order ids ≤ 50, one product per price/stock call with per-SKU inventory errors, Create
+``seller_skus`` ≤ 10, order ids ≤ 50, one product per price/stock call with per-SKU inventory errors, several
+warehouses per shop and per SKU (Update Inventory must list exactly the SKU's warehouses: ``12019028`` when one is
+omitted, ``12052533`` when one is added, ``12052097`` when unknown; ``add_warehouse``, ``set_stock``), Create
 Product's ``idempotency_key``, the 50 QPS per (app, shop, API) limit (HTTP 429 + ``36009002``) and signed pushes
 (``Authorization`` = hex HMAC-SHA256(app_secret, app_key + body)) retried +2 min, +30 min, +3 h, +12 h.
 
@@ -25,7 +27,8 @@ NOT emulated (behaviour of the real platform this sandbox does not reproduce):
   (throttle) and 500 (internal) are a plausible 400 (UNCONFIRMED for TikTok);
 - product audit (new products are ``ACTIVATE`` at once), promotions and price locks, categories, brands,
   attributes, images (``main_images`` are neither required nor checked), package weight and dimensions, global
-  products, multi-warehouse and backorder stock (each shop has one default sales warehouse), ``inventory/search``,
+  products, backorder stock (``backorder_quantity``, ``handling_time``), disabled or restricted warehouses (stock
+  there is written like any other), warehouses of other shops (``12052530``), ``inventory/search``,
   the product deactivate/delete APIs; search sorts products by creation (TikTok's order is undocumented);
 - orders beyond status changes: ON_HOLD (US/UK only), cancellations, returns, packages, fulfilment, discounts,
   taxes; buyers are whatever the admin route or test put in;
@@ -51,6 +54,7 @@ from connectors.tiktok import sandbox_checks as c
 from connectors.tiktok import sandbox_render as r
 from connectors.tiktok import signing
 from connectors.tiktok.mapping import as_dict, as_list
+from connectors.tiktok.sandbox_store import Store
 
 ApiHandler = Callable[[web.Request, SbShop, dict[str, Any]], Awaitable[web.StreamResponse]]
 TIMESTAMP_PAST = 300  # seconds: "must not be earlier than 5 minutes before the current time"
@@ -73,6 +77,7 @@ class Sandbox(SandboxBase):
         self._idempotency: dict[tuple[str, str], str] = {}  # (shop id, idempotency_key) -> product id
         self._tts_ids = itertools.count(576_461_413_038_785_752)  # 18 digits, like TikTok order ids
         self._ciphers: dict[str, str] = {}  # shop_cipher -> shop id
+        self.store = Store()  # warehouses, stock per warehouse, properties the shared model lacks
 
     def new_id(self) -> str:
         return str(next(self._tts_ids))
@@ -84,7 +89,21 @@ class Sandbox(SandboxBase):
         shop.extra.setdefault("shop_cipher", f"ROW_{secrets.token_urlsafe(24)}")
         shop.extra.setdefault("warehouse_id", self.new_id())
         self._ciphers[shop.extra["shop_cipher"]] = shop.shop_id
+        if not self.store.known(shop, shop.extra["warehouse_id"]):
+            self.store.add_warehouse(shop, shop.extra["warehouse_id"], "Default warehouse", is_default=True)
         return shop
+
+    def add_warehouse(self, shop: SbShop, name: str = "Second warehouse", **properties: Any) -> str:
+        """Another warehouse of the shop (a sales warehouse, enabled, not the default unless said)."""
+        return str(self.store.add_warehouse(shop, self.new_id(), name, **properties)["id"])
+
+    def set_stock(self, shop: SbShop, sku: str, split: Mapping[str, int]) -> SbVariant:
+        """Assign a SKU to these warehouses with these quantities (its stock becomes their sum)."""
+        found = self.find_variant(shop, sku)
+        if found is None:
+            raise KeyError(sku)
+        self.store.set_stock(found[1], split)
+        return found[1]
 
     def shop_by_cipher(self, cipher: str | None) -> SbShop | None:
         shop = self.shops.get(self._ciphers.get(cipher or "", ""))
@@ -259,10 +278,7 @@ class Sandbox(SandboxBase):
         return r.ok({"shops": [r.shop_json(shop)]})
 
     async def _warehouses(self, _request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
-        return r.ok({"warehouses": [{
-            "id": shop.extra["warehouse_id"], "name": "Default warehouse", "effect_status": "ENABLED",
-            "type": "SALES_WAREHOUSE", "sub_type": "DOMESTIC_WAREHOUSE", "is_default": True,
-        }]})  # fmt: skip
+        return r.ok({"warehouses": self.store.listed(shop)})
 
     # ------------------------------------------------------------------ products: read
 
@@ -284,14 +300,14 @@ class Sandbox(SandboxBase):
             return r.error(400, e.SEARCH_RESULT_CAP, "The total number of search results can not exceed 10000.")
         page = matches[offset : offset + size]
         more = offset + size < len(matches)
-        return r.ok({"products": [r.product_json(item, shop) for item in page], "total_count": len(matches),
+        return r.ok({"products": [r.product_json(item, shop, self.store) for item in page], "total_count": len(matches),
                      "next_page_token": r.offset_token(offset + size) if more else ""})  # fmt: skip
 
     async def _get_product(self, request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
         listing = c.live(shop, request.match_info["product_id"])
         if listing is None:
             return c.no_product()
-        return r.ok(r.product_json(listing, shop, detail=True))
+        return r.ok(r.product_json(listing, shop, self.store, detail=True))
 
     # ------------------------------------------------------------------ products: create and edit
 
@@ -300,12 +316,14 @@ class Sandbox(SandboxBase):
         known = c.live(shop, self._idempotency.get((shop.shop_id, key), "")) if key else None
         if known is not None:  # same key, same product: nothing is written again
             return r.ok(r.created_json(known))
-        problem = c.check_product(shop, body)
+        problem = c.check_product(self.store, shop, body)
         if problem is not None:
             return problem
         listing = self.add_listing(shop, str(body["title"]), [c.variant_spec(sku) for sku in body["skus"]],
                                    description=str(body.get("description") or ""),
                                    category_id=str(body["category_id"]))  # fmt: skip
+        for variant, sku in zip(listing.variants, body["skus"], strict=True):
+            self.store.set_stock(variant, c.stock_split({}, as_dict(sku)))
         self.counters.creates += 1
         if key:
             self._idempotency[(shop.shop_id, key)] = listing.item_id
@@ -316,7 +334,7 @@ class Sandbox(SandboxBase):
         listing = c.live(shop, request.match_info["product_id"])
         if listing is None:
             return c.no_product()
-        problem = c.check_product(shop, body) or c.check_sku_ids(listing, as_list(body.get("skus")))
+        problem = c.check_product(self.store, shop, body) or c.check_sku_ids(listing, as_list(body.get("skus")))
         if problem is not None:
             return problem
         listing.name, listing.description = str(body["title"]), str(body.get("description") or "")
@@ -329,8 +347,9 @@ class Sandbox(SandboxBase):
     def _edited_variant(self, known: Mapping[str, SbVariant], sku: dict[str, Any]) -> SbVariant:
         spec = c.variant_spec(sku)
         variant = known.get(str(sku.get("id") or "")) or SbVariant(self.new_id(), spec["sku"], Decimal(0), 0)
-        variant.sku, variant.price, variant.stock = spec["sku"], Decimal(spec["price"]), int(spec["stock"])
+        variant.sku, variant.price = spec["sku"], Decimal(spec["price"])
         variant.options = dict(spec["options"])
+        self.store.set_stock(variant, c.stock_split({}, sku))
         return variant
 
     def _written(
@@ -373,12 +392,12 @@ class Sandbox(SandboxBase):
         by_id = {v.variant_id: v for v in listing.variants}
         failures, written = [], []
         for sku in skus:
-            failure = c.inventory_failure(shop, by_id, sku)
+            failure = c.inventory_failure(self.store, shop, by_id, sku)
             if failure is not None:
                 failures.append(failure)
                 continue
             variant = by_id[str(sku["id"])]
-            variant.stock = int(as_dict(as_list(sku["inventory"])[0])["quantity"])
+            self.store.set_stock(variant, c.stock_split(self.store.stock_of(shop, variant), sku))
             written.append(variant.sku)
         data = {"errors": failures} if failures else {}
         return self._written(request, shop, listing, kind=None, data=data, skus=written)

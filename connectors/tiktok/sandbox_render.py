@@ -16,6 +16,7 @@ from aiohttp import web
 
 from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbToken, SbVariant
 from connectors.tiktok.mapping import REGION_CURRENCY, amount
+from connectors.tiktok.sandbox_store import Store
 
 LISTING_STATUS = {
     "active": "ACTIVATE", "inactive": "SELLER_DEACTIVATED", "deleted": "DELETED", "draft": "DRAFT",
@@ -117,25 +118,26 @@ def price_of(value: Any) -> Decimal | None:
     return price if price.is_finite() and price > 0 else None
 
 
-def sku_json(variant: SbVariant, shop: SbShop, *, detail: bool) -> dict[str, Any]:
+def sku_json(variant: SbVariant, shop: SbShop, store: Store, *, detail: bool) -> dict[str, Any]:
     price = amount(variant.price)
     sku: dict[str, Any] = {
         "id": variant.variant_id,
         "seller_sku": variant.sku,
         "price": {"currency": currency_of(shop), "tax_exclusive_price": price, "sale_price": price},
-        "inventory": [{"warehouse_id": shop.extra.get("warehouse_id", ""), "quantity": variant.stock}],
-    }
+        "inventory": [{"warehouse_id": warehouse, "quantity": quantity}
+                      for warehouse, quantity in store.stock_of(shop, variant).items()],
+    }  # fmt: skip
     if detail:
         sku["sales_attributes"] = [{"name": name, "value_name": value} for name, value in variant.options.items()]
     return sku
 
 
-def product_json(listing: SbListing, shop: SbShop, *, detail: bool = False) -> dict[str, Any]:
+def product_json(listing: SbListing, shop: SbShop, store: Store, *, detail: bool = False) -> dict[str, Any]:
     product: dict[str, Any] = {
         "id": listing.item_id,
         "title": listing.name,
         "status": LISTING_STATUS.get(listing.status, listing.status.upper()),
-        "skus": [sku_json(v, shop, detail=detail) for v in listing.variants],
+        "skus": [sku_json(v, shop, store, detail=detail) for v in listing.variants],
         "sales_regions": [shop.region],
         "create_time": int(listing.created_at),
         "update_time": int(listing.updated_at),
