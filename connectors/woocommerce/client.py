@@ -31,6 +31,14 @@ from connectors.base.models import (
     TokenPair,
 )
 from connectors.base.secret import Secret
+from connectors.woocommerce.content import (
+    has_option,
+    holders,
+    new_variation,
+    product_changes,
+    sources_after,
+    variation_changes,
+)
 from connectors.woocommerce.errors import DUPLICATE_SKU, ERROR_TABLE
 from connectors.woocommerce.mapping import (
     is_variable,
@@ -197,8 +205,9 @@ class Client(BaseClient):
             return listing_of(product, [])
         return listing_of(product, await self._variations(str(product["id"])))
 
-    async def _product(self, item_id: str) -> dict[str, Any]:
-        product = await self.call("GET", f"{API}/products/{quote(item_id, safe='')}")
+    async def _product(self, item_id: str, context: str = "view") -> dict[str, Any]:
+        params = {"context": context} if context != "view" else None
+        product = await self.call("GET", f"{API}/products/{quote(item_id, safe='')}", params=params)
         if not isinstance(product, dict):
             raise PermanentError(f"{self.platform}: product {item_id} is not a JSON object")
         return product
@@ -252,37 +261,64 @@ class Client(BaseClient):
         return next((product for product in found if product.get("sku") == sku), None)
 
     async def update_listing(self, item_id: str, draft: ListingDraft) -> Listing:
-        product = await self._product(item_id)
+        """A read-modify-write (``content``): only changed fields, status never, lists merged, no deletes."""
+        product = await self._product(item_id, context="edit")  # raw description, as it is stored
         variable = product.get("type") == "variable"
         if variable != is_variable(draft):
             raise PermanentError(
                 f"{self.platform} product {item_id} is {product.get('type')}: switching between simple and variable "
                 "products is not supported, create a new listing instead", code="type_change",
             )  # fmt: skip
-        body = product_body(draft)
-        if variable:
-            body.pop("sku")  # the parent keeps its own SKU
-        updated = await self.call("PUT", f"{API}/products/{quote(item_id, safe='')}", json_body=body)
+        product = await self._put_changes(item_id, product, draft, variable=variable)
         if not variable:
-            return listing_of(updated, [])
-        await self._sync_variations(item_id, draft, await self._variations(item_id))
+            return listing_of(product, [])
+        await self._update_variations(item_id, draft, product.get("attributes") or [])
         return await self._listing(await self._product(item_id))
 
-    async def _sync_variations(self, product_id: str, draft: ListingDraft, existing: list[dict[str, Any]]) -> None:
-        """Make the variations the draft's: update by SKU, create the missing, delete the others (batches of 100).
+    async def _put_changes(self, item_id: str, product: dict[str, Any], draft: ListingDraft, *, variable: bool
+                           ) -> dict[str, Any]:  # fmt: skip
+        body = product_changes(product, draft, variable=variable)
+        path = f"{API}/products/{quote(item_id, safe='')}"
+        if body:
+            product = dict(await self.call("PUT", path, json_body=body))
+        sources = sources_after(product, body, draft.images)
+        if sources:  # which attachment holds which CRM image: never downloaded again
+            product = dict(await self.call("PUT", path, json_body=sources))
+        return product
 
-        Not retried after a lost response: a retry of the whole operation re-reads the variations first."""
-        by_sku = {str(v.get("sku")): v for v in existing}
-        ops: list[tuple[str, Any]] = [
-            ("update", {"id": by_sku[v.sku]["id"], **variation_body(v)}) if v.sku in by_sku
-            else ("create", variation_body(v))
-            for v in draft.variants
-        ]  # fmt: skip
-        wanted = {v.sku for v in draft.variants}
-        ops += [("delete", v["id"]) for sku, v in by_sku.items() if sku not in wanted]
+    async def _update_variations(self, product_id: str, draft: ListingDraft, parent: list[Any]) -> None:
+        """Update the variations whose SKU the CRM knows, create the missing ones; never delete (a variation the
+        CRM does not know is the merchant's). Batches of 100; not retried after a lost response (a retry of the
+        whole operation reads the variations again)."""
+        existing = holders(await self._variations(product_id))
+        problems = [f"{v.sku}: {n}={o} is not a variation option of the product (not applied)"
+                    for v in draft.variants for n, o in v.options.items() if not has_option(parent, n, o)]  # fmt: skip
+        refused = {p.split(":", 1)[0] for p in problems}
+        ops: list[tuple[str, Any]] = []
+        for wanted in [v for v in draft.variants if v.sku not in refused]:
+            found = existing.get(wanted.sku, [])
+            if len(found) > 1:
+                problems.append(f"{wanted.sku}: held by {len(found)} variations, none updated")
+            elif found:
+                changes = variation_changes(found[0], wanted, parent)
+                ops += [("update", {"id": found[0]["id"], **changes})] if changes else []
+            else:
+                ops.append(("create", new_variation(wanted, parent)))
+        await self._send_variation_ops(product_id, ops)
+        if problems:
+            raise PermanentError(f"{self.platform} product {product_id}: " + "; ".join(problems)[:450],
+                                 code="variation_not_applied")  # fmt: skip
+
+    async def _sync_variations(self, product_id: str, draft: ListingDraft, existing: list[dict[str, Any]]) -> None:
+        """A new product's variations (create): every draft variant the product does not hold yet."""
+        known = holders(existing)
+        ops = [("create", variation_body(v)) for v in draft.variants if v.sku not in known]
+        await self._send_variation_ops(product_id, ops)
+
+    async def _send_variation_ops(self, product_id: str, ops: list[tuple[str, Any]]) -> None:
         path = f"{API}/products/{quote(product_id, safe='')}/variations/batch"
         for chunk in _chunks(ops, BATCH_CAP):
-            body = {kind: [value for k, value in chunk if k == kind] for kind in ("create", "update", "delete")}
+            body = {kind: [value for k, value in chunk if k == kind] for kind in ("create", "update")}
             answer = await self.call("POST", path, json_body={k: v for k, v in body.items() if v}, retry_lost=False)
             self._raise_failed(product_id, answer)
 
@@ -300,15 +336,26 @@ class Client(BaseClient):
     # ------------------------------------------------------------------ stock and prices
 
     async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
-        return await self._write(updates, lambda u: {"manage_stock": True, "stock_quantity": u.quantity})
+        return await self._write(updates, _stock_fields, refuse=_warehouse_split)
 
     async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
         return await self._write(updates, lambda u: {"regular_price": wc_money(u.price)})
 
-    async def _write(self, updates: Sequence[Write], fields: Callable[[Write], dict[str, Any]]) -> list[ItemResult]:
-        """Absolute values, so a batch can be repeated safely; one result per input, in input order."""
+    async def _write(self, updates: Sequence[Write], fields: Callable[[Write], dict[str, Any]],
+                     refuse: Callable[[Write], str | None] = lambda _: None) -> list[ItemResult]:  # fmt: skip
+        """Absolute values, so a batch can be repeated safely; one result per input, in input order. An item
+        ``refuse`` names a reason for fails alone; the others are written."""
         results: dict[int, ItemResult] = {}
-        for path, chunk in _batch_plan(updates):
+        allowed: list[tuple[int, Write]] = []
+        for index, update in enumerate(updates):
+            reason = refuse(update)
+            if reason is None:
+                allowed.append((index, update))
+            else:
+                results[index] = ItemResult(
+                    sku=update.sku, ok=False, error_code="warehouse_split", error_message=reason
+                )
+        for path, chunk in _batch_plan(allowed):
             body = {
                 "update": [{"id": wc_id(u.platform_variant_id or u.platform_item_id), **fields(u)} for _, u in chunk]
             }
@@ -361,10 +408,10 @@ class Client(BaseClient):
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _batch_plan(updates: Sequence[Write]) -> list[tuple[str, list[tuple[int, Write]]]]:
+def _batch_plan(updates: Sequence[tuple[int, Write]]) -> list[tuple[str, list[tuple[int, Write]]]]:
     """Simple products go to /products/batch, variations to their parent's /variations/batch; 100 per request."""
     groups: dict[str, list[tuple[int, Write]]] = {}
-    for index, update in enumerate(updates):
+    for index, update in updates:
         parent = quote(update.platform_item_id, safe="")
         path = (
             f"{API}/products/batch"
@@ -373,6 +420,20 @@ def _batch_plan(updates: Sequence[Write]) -> list[tuple[str, list[tuple[int, Wri
         )
         groups.setdefault(path, []).append((index, update))
     return [(path, list(chunk)) for path, items in groups.items() for chunk in _chunks(items, BATCH_CAP)]
+
+
+def _stock_fields(update: StockUpdate) -> dict[str, Any]:
+    quantity = next(iter(update.warehouses.values())) if len(update.warehouses) == 1 else update.quantity
+    return {"manage_stock": True, "stock_quantity": quantity}
+
+
+def _warehouse_split(update: StockUpdate) -> str | None:
+    """WooCommerce core keeps one stock quantity per product or variation (WC-DOC _products.md stock_quantity):
+    a split over several warehouses cannot be written, and that item alone fails."""
+    if len(update.warehouses) <= 1:
+        return None
+    return (f"WooCommerce keeps one stock quantity per product; a split over {len(update.warehouses)} warehouses "
+            "cannot be written (map one CRM location to the store in config.inventory.warehouses)")  # fmt: skip
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

@@ -7,6 +7,10 @@ and ``/wc-auth/v1/authorize`` below it); the first shop is also served at the ro
 - authentication: OAuth 1.0a over plain HTTP (signature, 15-minute timestamp window, nonce reuse), Basic or
   query keys only when the request is HTTPS (``X-Forwarded-Proto: https``), key permissions, and the exact
   401 answers; keys never expire (``access_ttl``/``refresh_ttl`` only satisfy the base class);
+- product content with core's write semantics (``sandbox_content``): status set as sent, ``categories``,
+  ``images`` and ``attributes`` replace the whole list, an image ``src`` is downloaded into a new attachment on
+  every call, global (``pa_*``) attributes and their terms, ``meta_data`` upserted by key, variation attributes
+  matched to the parent's variation attributes (non-matches silently skipped), batch deletes permanent;
 - products (simple and variable), variations, their batch endpoints (at most 100 objects, else 413), orders,
   ``settings/general`` and the WordPress index, with WordPress's argument checks (``per_page`` <= 100), paging
   headers (``X-WP-Total``, ``X-WP-TotalPages``, ``Link``), exclusive whole-second date bounds, SKU uniqueness;
@@ -22,10 +26,12 @@ Not emulated:
 - Real TLS: the listener is plain HTTP; ``X-Forwarded-Proto: https`` marks a request as HTTPS (as
   ``is_ssl()`` behind a proxy configured for it).
 - Store timezone: UTC, so local and ``_gmt`` dates are equal and ``dates_are_gmt`` changes nothing.
-- Product types other than simple and variable; sale prices; images (accepted, not stored); categories (any
-  numeric id is accepted); global attributes; parent-level stock and price of a variable product; trash
-  (deletes are permanent, as batch deletes are); the ``search``, ``search_sku``, ``slug``, ``category``, ``type``
-  and price filters (ignored); orderings by price, popularity, rating or menu order (id order instead).
+- Product types other than simple and variable; sale prices; parent-level stock and price of a variable
+  product; trash (deletes are permanent, as batch deletes are); the ``woocommerce_manage_stock`` store option
+  (stock is always managed); the ``search``, ``search_sku``, ``slug``, ``category``, ``type`` and price filters
+  (ignored); orderings by price, popularity, rating or menu order (id order instead). Categories are kept as sent
+  but not checked against a category registry; image downloads never fail for an http(s) URL
+  (``sandbox_content``).
 - Parent ``date_modified``: every variation write also bumps its product (WooCommerce may not).
 - Order writes (status changes, notes, refunds) through the API: orders change through the ``/_sandbox/`` routes.
 - ``product.*`` webhooks on API writes (WooCommerce sends them, including for the connector's own writes), the
@@ -270,8 +276,15 @@ class Sandbox(SandboxBase):
         return self._written(request, written, answer)
 
     def _product_json(self, listing: SbListing, home: str) -> Json:
-        parent_sku = self.catalog.parent_skus.get(listing.item_id, "")
-        return product_json(listing, home, variable=self.catalog.is_variable(listing), parent_sku=parent_sku)
+        parent_sku, variable = self.catalog.parent_skus.get(listing.item_id, ""), self.catalog.is_variable(listing)
+        rendered = product_json(listing, home, variable=variable, parent_sku=parent_sku)
+        return {**rendered, **self.catalog.content.render(listing, home, variable=variable)}
+
+    def _variation_json(self, listing: SbListing, variant: SbVariant, home: str) -> Json:
+        return {
+            **variation_json(listing, variant, home),
+            **self.catalog.content.variation_fields(listing, variant, home),
+        }
 
     def _product_skus(self, listing: SbListing) -> list[str]:
         if self.catalog.is_variable(listing):
@@ -306,7 +319,7 @@ class Sandbox(SandboxBase):
         skus = _sku_list(request.query.get("sku", ""))
         rows = [
             Row(int(v.variant_id), listing.created_at, listing.updated_at, v.sku, "publish",
-                partial(variation_json, listing, v, home))
+                partial(self._variation_json, listing, v, home))
             for v in variants if listing is not None and (not skus or v.sku in skus)
         ]  # fmt: skip
         return self._collection(request, rows, query)
@@ -314,13 +327,13 @@ class Sandbox(SandboxBase):
     async def _create_variation(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
         body = await _json_object(request)
         listing, variant = self.catalog.create_variation(shop, request.match_info["pid"], body)
-        answer = web.json_response(variation_json(listing, variant, self._home(request)), status=201)
+        answer = web.json_response(self._variation_json(listing, variant, self._home(request)), status=201)
         return self._written(request, [variant.sku], answer)
 
     async def _update_variation(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
         ids, body = request.match_info, await _json_object(request)
         listing, variant = self.catalog.update_variation(shop, ids["pid"], ids["id"], body)
-        answer = web.json_response(variation_json(listing, variant, self._home(request)))
+        answer = web.json_response(self._variation_json(listing, variant, self._home(request)))
         return self._written(request, [variant.sku], answer)
 
     async def _variations_batch(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
@@ -330,17 +343,17 @@ class Sandbox(SandboxBase):
         def create(item: Json) -> Json:
             listing, variant = self.catalog.create_variation(shop, product_id, item)
             written.append(variant.sku)
-            return variation_json(listing, variant, home)
+            return self._variation_json(listing, variant, home)
 
         def update(item: Json) -> Json:
             listing, variant = self.catalog.update_variation(shop, product_id, str(item.get("id") or 0), item)
             written.append(variant.sku)
-            return variation_json(listing, variant, home)
+            return self._variation_json(listing, variant, home)
 
         def delete(variation_id: str) -> Json:
             listing, variant = self.catalog.delete_variation(shop, product_id, variation_id)
             written.append(variant.sku)
-            return variation_json(listing, variant, home)
+            return self._variation_json(listing, variant, home)
 
         answer = web.json_response(_run_batch(body, create, update, delete))
         return self._written(request, written, answer)

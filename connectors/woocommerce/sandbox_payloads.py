@@ -92,8 +92,7 @@ def product_json(listing: SbListing, home: str, *, variable: bool, parent_sku: s
         "price": price(own.price if own else min(prices, default=Decimal(0))),
         "regular_price": price(own.price) if own else "", "sale_price": "", "on_sale": False, "purchasable": True,
         **_stock(own.stock if own else None), "parent_id": 0,
-        "categories": _categories(listing.category_id), "images": [],
-        "attributes": _attributes(listing.variants) if variable else [],
+        "categories": [], "images": [], "attributes": [],  # the sandbox fills these (sandbox_content)
         "variations": [int(v.variant_id) for v in listing.variants] if variable else [], "meta_data": [],
     }  # fmt: skip
 
@@ -115,25 +114,6 @@ def variation_as_product_json(listing: SbListing, variant: SbVariant, home: str)
     name = " - ".join([listing.name, *variant.options.values()])
     return {**variation_json(listing, variant, home), "name": name, "slug": slug(name), "type": "variation",
             "parent_id": int(listing.item_id), "categories": [], "variations": []}  # fmt: skip
-
-
-def _categories(category_id: str | None) -> list[dict[str, Any]]:
-    if not category_id or not category_id.isdigit():
-        return []
-    return [{"id": int(category_id), "name": f"Category {category_id}", "slug": f"category-{category_id}"}]
-
-
-def _attributes(variants: list[SbVariant]) -> list[dict[str, Any]]:
-    names: dict[str, list[str]] = {}
-    for variant in variants:
-        for name, option in variant.options.items():
-            names.setdefault(name, [])
-            if option not in names[name]:
-                names[name].append(option)
-    return [
-        {"id": 0, "name": name, "position": i, "visible": True, "variation": True, "options": options}
-        for i, (name, options) in enumerate(names.items())
-    ]
 
 
 # ---------------------------------------------------------------------------------------------- orders

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.base.sandbox import SbListing, SbShop, SbVariant
 from connectors.woocommerce.errors import DUPLICATE_SKU, PRODUCT_INVALID_ID, VARIATION_INVALID_ID
+from connectors.woocommerce.sandbox_content import Store
 from connectors.woocommerce.sandbox_payloads import WcFailure
 
 INVALID_PARENT = "woocommerce_rest_product_variation_invalid_parent"
@@ -29,6 +30,10 @@ class Catalog:
     new_id: Callable[[], str]
     variable_items: set[str] = field(default_factory=set)
     parent_skus: dict[str, str] = field(default_factory=dict)
+    content: Store = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.content = Store(self.new_id)
 
     def is_variable(self, listing: SbListing) -> bool:
         if listing.item_id in self.variable_items:
@@ -83,6 +88,8 @@ class Catalog:
         self._check_sku(shop, sku, None)
         now = time.time()
         listing = SbListing(self.new_id(), "", "", "active", None, [], now, now)
+        apply_content = self.content.prepare(listing, body)  # refuses a bad image before anything is stored
+        self.content.content(listing.item_id).attributes = []  # created through the API: the attributes sent
         if body.get("type") == "variable":
             self.variable_items.add(listing.item_id)
             self.parent_skus[listing.item_id] = sku
@@ -90,6 +97,7 @@ class Catalog:
             listing.variants.append(SbVariant(self.new_id(), sku, _price(body.get("regular_price")), 0))
             _apply_stock_price(listing.variants[0], body)
         _apply_product(listing, body)
+        apply_content()
         shop.listings[listing.item_id] = listing
         return listing
 
@@ -99,6 +107,7 @@ class Catalog:
             raise WcFailure(404, VARIATION_AS_PRODUCT, "To manipulate product variations you should use the "
                             "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.")  # fmt: skip
         listing = self.product(shop, product_id, status=400)  # CRUD update_item: "Invalid ID." with 400
+        apply_content = self.content.prepare(listing, body)
         if "sku" in body:
             self._check_sku(shop, str(body["sku"] or ""), product_id)
         if self.is_variable(listing):
@@ -107,6 +116,7 @@ class Catalog:
         else:
             _apply_stock_price(listing.variants[0], body)
         _apply_product(listing, body)
+        apply_content()
         return listing
 
     def delete_product(self, shop: SbShop, product_id: str) -> SbListing:
@@ -115,6 +125,7 @@ class Catalog:
         del shop.listings[product_id]
         self.variable_items.discard(product_id)
         self.parent_skus.pop(product_id, None)
+        self.content.forget(product_id)
         return listing
 
     # ------------------------------------------------------------------ variations
@@ -126,7 +137,8 @@ class Catalog:
             raise WcFailure(404, INVALID_PARENT, "Invalid parent product.")
         sku = str(body.get("sku") or "")
         self._check_sku(shop, sku, None)
-        variant = SbVariant(self.new_id(), sku, Decimal(0), 0, _options(body.get("attributes")))
+        options = self.content.variation_options(listing, body.get("attributes"))
+        variant = SbVariant(self.new_id(), sku, Decimal(0), 0, options)
         _apply_stock_price(variant, body)
         listing.variants.append(variant)
         _touch(listing)
@@ -139,7 +151,7 @@ class Catalog:
             self._check_sku(shop, str(body["sku"] or ""), variation_id)
         _apply_stock_price(variant, body)
         if "attributes" in body:
-            variant.options = _options(body.get("attributes"))
+            variant.options = self.content.variation_options(listing, body.get("attributes"))
         _touch(listing)
         return listing, variant
 
@@ -169,10 +181,6 @@ def _apply_product(listing: SbListing, body: Mapping[str, Any]) -> None:
     if "status" in body:
         status = str(body["status"]) if body["status"] in _STATUSES else "draft"  # get_post_status_object fallback
         listing.status = "active" if status == "publish" else status
-    categories = body.get("categories")
-    if isinstance(categories, list):
-        first = categories[0] if categories and isinstance(categories[0], dict) else {}
-        listing.category_id = str(first["id"]) if first.get("id") is not None else None
     _touch(listing)
 
 
@@ -183,12 +191,6 @@ def _apply_stock_price(variant: SbVariant, body: Mapping[str, Any]) -> None:
         variant.price = _price(body["regular_price"])
     if "stock_quantity" in body:
         variant.stock = _quantity(body["stock_quantity"])
-
-
-def _options(attributes: Any) -> dict[str, str]:
-    if not isinstance(attributes, list):
-        return {}
-    return {str(a.get("name") or a.get("id")): str(a.get("option") or "") for a in attributes if isinstance(a, dict)}
 
 
 def _price(value: Any) -> Decimal:

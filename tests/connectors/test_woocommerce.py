@@ -391,8 +391,9 @@ async def test_variable_create_update_and_lost_responses(store: Store) -> None:
     ])  # fmt: skip
     updated = await store.client.update_listing(created.platform_item_id, changed)
     assert updated.name == "Tee v2"
-    assert [(v.sku, v.price, v.stock) for v in updated.variants] == [
-        ("TEE-S", Decimal(89000), 1), ("TEE-XL", Decimal(109000), 4)]  # fmt: skip
+    assert [(v.sku, v.price, v.stock) for v in updated.variants] == [  # variations the CRM lacks are never deleted
+        ("TEE-S", Decimal(89000), 1), ("TEE-M", Decimal(99000), 2), ("TEE-L", Decimal(99000), 2),
+        ("TEE-XL", Decimal(109000), 4)]  # fmt: skip
 
 
 async def test_simple_update_and_type_switch(store: Store) -> None:
