@@ -32,7 +32,8 @@ NOT emulated (behaviour of the real platform this sandbox does not reproduce):
   the product deactivate/delete APIs; search sorts products by creation (TikTok's order is undocumented);
 - orders beyond status changes: ON_HOLD (US/UK only), cancellations, returns, packages, fulfilment, discounts,
   taxes; buyers are whatever the admin route or test put in;
-- webhook types other than 1, 15, 16, 6 and 7; the 3-second ack deadline; a 401 ack counting as delivered.
+- webhook types other than 1, 11, 12, 15, 16, 6 and 7 (11 and 12 are pushed on request only: the sandbox has no
+  cancellation or return flow); the 3-second ack deadline; a 401 ack counting as delivered.
 """
 
 from __future__ import annotations

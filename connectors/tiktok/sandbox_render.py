@@ -238,12 +238,14 @@ def shop_json(shop: SbShop) -> dict[str, Any]:
 
 
 def push_data(event: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
-    """(webhook type, data) for a sandbox event (webhooks/** pages: types 1, 15, 16, 6, 7)."""
+    """(webhook type, data) for a sandbox event (webhooks/** pages: types 1, 11, 12, 15, 16, 6, 7)."""
     kind = event["kind"]
     if kind == "order_status_changed":
         order: SbOrder = event["order"]
         return 1, {"order_id": order.order_id, "order_status": order.status, "is_on_hold_order": False,
                    "update_time": int(order.updated_at)}  # fmt: skip
+    if kind in ("cancellation_status_changed", "return_status_changed"):
+        return request_push(kind, event)
     if kind in ("product_changed", "product_created"):
         listing: SbListing = event["listing"]
         if kind == "product_created":
@@ -256,3 +258,20 @@ def push_data(event: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         return 7, {"message": "Authorization of shop_id {xxx} is expiring in {x} days. Please direct the merchant "
                    "to re-authorize.", "expiration_time": str(int(event.get("expires_at", time.time())))}  # fmt: skip
     raise ValueError(f"the TikTok sandbox cannot push {kind!r}")
+
+
+def request_push(kind: str, event: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """A cancellation (type 11) or return/refund (type 12) request changing status, shaped as the pages
+    ``webhooks/order/11-cancellation-status-change.md`` and ``webhooks/return-and-refund/12-return-status-change.md``
+    of lazykern/ecommerce-api-docs@eba059e show it."""
+    order: SbOrder = event["order"]
+    now = int(time.time())
+    if kind == "cancellation_status_changed":
+        return 11, {"order_id": order.order_id, "cancellations_role": event.get("role", "BUYER"),
+                    "cancel_status": event.get("status", "CANCELLATION_REQUEST_PENDING"),
+                    "cancel_id": event.get("request_id", order.order_id + "1"), "create_time": now}  # fmt: skip
+    return 12, {"order_id": order.order_id, "return_role": event.get("role", "BUYER"),
+                "return_type": event.get("return_type", "REFUND"),
+                "return_status": event.get("status", "RETURN_OR_REFUND_REQUEST_PENDING"),
+                "return_id": event.get("request_id", order.order_id + "2"), "create_time": now,
+                "update_time": now}  # fmt: skip

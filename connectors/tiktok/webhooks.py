@@ -2,7 +2,9 @@
 
 Sources: the references cited in tests/contracts 4.3; TTS-DOC ``tiktok-shop-webhooks/configuration-guide.md`` and
 ``webhooks/**`` (one page per type). Envelope ``{type, tts_notification_id, shop_id, timestamp, data}``;
-``tts_notification_id`` is the dedup key. The signature is the ``Authorization`` header, lowercase hex
+``tts_notification_id`` is the dedup key (whether a retry keeps it is not stated: UNCONFIRMED; a duplicate only re-reads
+an order or a product). Cancellation (11) and return/refund (12) pushes carry no order status: they become
+``order_status_changed`` so the order is read again. The signature is the ``Authorization`` header, lowercase hex
 HMAC-SHA256(key = app_secret, message = app_key + raw body) - a formula only community implementations confirm
 (see ``connectors/tiktok/signing.py``).
 
@@ -26,18 +28,29 @@ ORDER_STATUS_CHANGE = 1
 PRODUCT_STATUS_CHANGE = 5  # audit results, platform status changes
 SELLER_DEAUTHORIZATION = 6
 UPCOMING_AUTHORIZATION_EXPIRATION = 7
+CANCELLATION_STATUS_CHANGE = 11  # data: order_id, cancellations_role, cancel_status, cancel_id, create_time
+RETURN_STATUS_CHANGE = 12  # data: order_id, return_role, return_type, return_status, return_id, create/update_time
 PRODUCT_INFORMATION_CHANGE = 15
 PRODUCT_CREATION = 16
 INVENTORY_STATUS_CHANGE = 27  # low stock / out of stock
 PRODUCT_TYPES = frozenset({PRODUCT_STATUS_CHANGE, PRODUCT_INFORMATION_CHANGE, PRODUCT_CREATION,
                            INVENTORY_STATUS_CHANGE})  # fmt: skip
+ORDER_TYPES = frozenset({ORDER_STATUS_CHANGE, CANCELLATION_STATUS_CHANGE, RETURN_STATUS_CHANGE})
+"""Pushes after which the order is read again: its status, and a cancellation or a return/refund request moving
+(lazykern/ecommerce-api-docs@eba059e ``data/processed/tiktok/guides/webhooks/order/11-cancellation-status-change.md``
+and ``webhooks/return-and-refund/12-return-status-change.md``)."""
+STATUS_FIELD = {ORDER_STATUS_CHANGE: "order_status", CANCELLATION_STATUS_CHANGE: "cancel_status",
+                RETURN_STATUS_CHANGE: "return_status"}  # fmt: skip
+CHANGE_ID_FIELDS = {CANCELLATION_STATUS_CHANGE: ("cancel_id", "cancel_status"),
+                    RETURN_STATUS_CHANGE: ("return_id", "return_status", "update_time")}  # fmt: skip
+"""What tells one cancellation or return state change from another when a push has no ``tts_notification_id``."""
 
 KINDS: dict[int, EventKind] = {
-    ORDER_STATUS_CHANGE: "order_status_changed",
+    **dict.fromkeys(ORDER_TYPES, "order_status_changed"),
     SELLER_DEAUTHORIZATION: "shop_deauthorized",
     UPCOMING_AUTHORIZATION_EXPIRATION: "authorization_expiring",
     **dict.fromkeys(PRODUCT_TYPES, "product_changed"),
-}  # other types (cancellation 11, return 12, package 4, address 3, ...) are "ignored"
+}  # other types (package 4, address 3, audit 37, ...) are "ignored"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -60,8 +73,8 @@ def verify(headers: Mapping[str, str], body: bytes, app: AppCredentials, secrets
 
 
 def _entity_and_status(kind: int, data: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    if kind == ORDER_STATUS_CHANGE:
-        return _text(data.get("order_id")), _text(data.get("order_status"))
+    if kind in ORDER_TYPES:
+        return _text(data.get("order_id")), _text(data.get(STATUS_FIELD[kind]))
     if kind in PRODUCT_TYPES:
         status = data.get("status") or data.get("current_inventory_status")
         return _text(data.get("product_id")), _text(status)
@@ -71,6 +84,18 @@ def _entity_and_status(kind: int, data: Mapping[str, Any]) -> tuple[str | None, 
 def _text(value: Any) -> str | None:
     """Ids arrive as strings or as numbers (the type 5 and 16 samples): always a string here."""
     return None if value is None or value == "" else str(value)
+
+
+def _dedupe_key(payload: Mapping[str, Any], kind: int, entity: str | None) -> str:
+    """``tts_notification_id``; for a push without one, the type, shop and entity with what identifies the change
+    (a cancellation or return: its id and status; other types: the push time)."""
+    notification = _text(payload.get("tts_notification_id"))
+    if notification:
+        return notification
+    data = as_dict(payload.get("data"))
+    change = [data.get(name) for name in CHANGE_ID_FIELDS[kind]] if kind in CHANGE_ID_FIELDS else []
+    parts = [kind, payload.get("shop_id"), entity, *(change or [payload.get("timestamp")])]
+    return ":".join(str(part) for part in parts)
 
 
 def parse(headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
@@ -87,11 +112,8 @@ def parse(headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         raise ValidationFailed("tiktok webhook: 'type' is not a number") from exc
     data = as_dict(payload.get("data"))
     entity, status = _entity_and_status(kind, data)
-    shop_id = _text(payload.get("shop_id"))
-    dedupe = _text(payload.get("tts_notification_id")) or ":".join(
-        str(part) for part in (kind, shop_id, entity, payload.get("timestamp"))
-    )  # older pushes without an id: type + shop + entity + push time
     return [WebhookEvent(
-        kind=KINDS.get(kind, "ignored"), dedupe_key=dedupe, platform_shop_id=shop_id, entity_id=entity,
-        status=status, occurred_at=utc(data.get("update_time")) or utc(payload.get("timestamp")), raw=payload,
+        kind=KINDS.get(kind, "ignored"), dedupe_key=_dedupe_key(payload, kind, entity),
+        platform_shop_id=_text(payload.get("shop_id")), entity_id=entity, status=status,
+        occurred_at=utc(data.get("update_time")) or utc(payload.get("timestamp")), raw=payload,
     )]  # fmt: skip

@@ -522,7 +522,9 @@ def _push(kind: int, data: dict[str, Any], notification: str | None = "732711239
               "update_time": 1644412800}, ("product_changed", "7323", "LOW_STOCK")),
         (6, {"message": "Shop_id {xxx} is deauthorized from your APP by merchant."}, ("shop_deauthorized", None, None)),
         (7, {"message": "expiring", "expiration_time": "1627587506"}, ("authorization_expiring", None, None)),
-        (11, {"order_id": "1", "cancellations_status": "CANCELLATION_REQUEST_PENDING"}, ("ignored", None, None)),
+        (11, {"order_id": "1", "cancel_status": "CANCELLATION_REQUEST_PENDING"},
+         ("order_status_changed", "1", "CANCELLATION_REQUEST_PENDING")),
+        (4, {"sc_type": "SPLIT", "package_list": [], "update_time": 1644412800}, ("ignored", None, None)),
     ],
 )  # fmt: skip
 def test_parse_every_kind(kind: int, data: dict[str, Any], expected: tuple[str, str | None, str | None]) -> None:
