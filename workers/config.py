@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     periodic_task_types: str = Field(
         "order_sync", description="Comma-separated task types the scheduler enqueues every sync_interval"
     )
+    lost_push_interval: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds between recoveries of undelivered pushes (Shopee's lost-push API; 0 = never)",
+    )
+    lost_push_platforms: str = Field("shopee", description="Comma-separated platforms whose lost pushes are recovered")
     retention_days_tasks: int = Field(30, ge=1, description="Finished tasks older than this are deleted")
     retention_days_webhooks: int = Field(30, ge=1, description="Stored webhooks older than this are deleted")
     rabbitmq_management_url: str = Field(

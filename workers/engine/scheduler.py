@@ -59,6 +59,7 @@ class Scheduler:
         self._leader_conn: asyncpg.Connection | None = None
         self._last_tick: datetime = utcnow()
         self._last_maintenance = 0.0
+        self._last_lost_pushes: float | None = None
         self._stopping = asyncio.Event()
         self._changed = asyncio.Event()
         self.is_leader = False
@@ -141,6 +142,7 @@ class Scheduler:
         await self._periodic_syncs()
         await self.propagate_crm_changes()
         await self._periodic_reconcile()
+        await self._lost_push_recovery()
         if time.monotonic() - self._last_maintenance >= _MAINTENANCE_EVERY:
             await self.maintenance()
             self._last_maintenance = time.monotonic()
@@ -238,6 +240,31 @@ class Scheduler:
         except (NfsyncError, ValueError) as exc:
             log.warning("scheduler.change_enqueue_failed", shop_id=str(shop), kind=kind, error=str(exc))
 
+    async def _enqueue_logged(self, request: EnqueueRequest, event: str) -> None:
+        """Enqueue; a refusal (the shop went away meanwhile, a bad config) is logged and the tick goes on."""
+        try:
+            await self._service.enqueue(request)
+        except (NfsyncError, ValueError) as exc:
+            log.warning(event, integration_id=str(request.integration_id), shop_id=str(request.shop_id), error=str(exc))
+
+    async def _lost_push_recovery(self) -> None:
+        """Every lost_push_interval: one shop_sync {"lost_pushes": true} per integration of a platform that keeps
+        the pushes it failed to deliver (Shopee: 3 days), so a push lost while nfsync was unreachable still becomes
+        work (workers/sync/lost_pushes.py)."""
+        interval = self.settings.lost_push_interval
+        last = self._last_lost_pushes
+        if interval <= 0 or (last is not None and time.monotonic() - last < interval):
+            return
+        self._last_lost_pushes = time.monotonic()
+        platforms = [p.strip() for p in self.settings.lost_push_platforms.split(",") if p.strip()]
+        for row in await self._pool.fetch(QUERIES["lost_push_integrations"], platforms):
+            request = EnqueueRequest(
+                organization_id=row["organization_id"], integration_id=row["id"], shop_id=row["shop_id"],
+                task_type="shop_sync", direction="marketplace_to_crm", priority=2,
+                filter_criteria={"lost_pushes": True},
+            )  # fmt: skip
+            await self._enqueue_logged(request, "scheduler.lost_push_enqueue_failed")
+
     async def _periodic_reconcile(self) -> None:
         for integration in await self._pool.fetch(QUERIES["reconcile_due_integrations"], _PERIODIC_BATCH):
             for shop in await self._pool.fetch(QUERIES["active_shops_of_integration"], integration["id"]):
@@ -246,10 +273,7 @@ class Scheduler:
                     shop_id=shop["id"], task_type="product_sync", direction="crm_to_marketplace", priority=2,
                     filter_criteria={"reconcile": True},
                 )  # fmt: skip
-                try:
-                    await self._service.enqueue(request)
-                except (NfsyncError, ValueError) as exc:
-                    log.warning("scheduler.reconcile_enqueue_failed", shop_id=str(shop["id"]), error=str(exc))
+                await self._enqueue_logged(request, "scheduler.reconcile_enqueue_failed")
             await self._pool.execute(QUERIES["reconcile_touch"], integration["id"])
             log.info("scheduler.periodic_reconcile", integration_id=str(integration["id"]))
 

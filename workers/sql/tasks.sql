@@ -277,3 +277,13 @@ SELECT organization_id FROM marketplace_integrations WHERE id = $1;
 -- States a day past their expiry ($1 days ignored: they are worthless once expired).
 WITH old AS (SELECT nonce FROM oauth_states WHERE expires_at < now() - interval '1 day' LIMIT $2)
 DELETE FROM oauth_states s USING old WHERE s.nonce = old.nonce AND $1::int >= 0;
+
+-- name: lost_push_integrations
+-- Active integrations of the given platforms (those with a lost-push API) and one active shop of each: the
+-- scheduler's periodic lost-push recovery runs as that shop's shop_sync. $1 platforms.
+SELECT DISTINCT ON (i.id) i.id, i.organization_id, s.id AS shop_id
+FROM marketplace_integrations i
+JOIN marketplace_accounts a ON a.integration_id = i.id AND a.status = 'active'
+JOIN marketplace_shops s ON s.account_id = a.id AND s.shop_status = 'active'
+WHERE i.status = 'active' AND i.platform = ANY ($1::text[])
+ORDER BY i.id, s.created_at, s.id;

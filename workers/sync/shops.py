@@ -1,5 +1,6 @@
 """shop_sync: refresh ``marketplace_shops`` (name, status, rating, region, logo, URL, data) from the platform, and
-note on the account when its shops were last read."""
+note on the account when its shops were last read. With ``{"lost_pushes": true}`` it recovers the pushes the
+platform failed to deliver instead (workers/sync/lost_pushes.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from workers.db.queries import QUERIES
 from workers.engine.handlers import TaskContext
 from workers.engine.models import to_utc_naive
+from workers.sync import lost_pushes
 from workers.sync.common import run_shop_task
 from workers.sync.logs import ItemLog
 from workers.sync.session import ShopSession
@@ -20,6 +22,8 @@ async def shop_sync(ctx: TaskContext) -> dict[str, Any]:
 
 
 async def _shop_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
+    if (shop.ctx.task.filter_criteria or {}).get("lost_pushes"):
+        return await lost_pushes.recover(shop, items)
     shop.ctx.report(total=1)
     info = await shop.client.get_shop_info()
     data = json.loads(json.dumps(info.data, default=str))
