@@ -2,6 +2,10 @@
 
 - Credentials are the store's consumer key and secret; there are no tokens (``uses_tokens = False``). Over HTTPS
   requests carry HTTP Basic auth, over plain HTTP a one-legged OAuth 1.0a signature (``signing.sign_request``).
+  A host that does not pass the ``Authorization`` header to PHP makes WooCommerce see no user: 401
+  ``woocommerce_rest_cannot_*``. The client then repeats that call once with the keys as ``consumer_key``/
+  ``consumer_secret`` query parameters (HTTPS only; WC-DOC _authentication.md "Authentication over HTTPS") and
+  keeps doing so for that store (``QUERY_AUTH_STORES``, process memory). URLs in error messages are redacted.
 - Paths live under ``{store}/wp-json/wc/v3``; the store URL comes from ``ShopRef.extra["store_url"]`` (else the
   settings' base URL). Collections page with ``page``/``per_page`` (at most 100) and say how many pages exist in
   ``X-WP-TotalPages``; writes of stock and price go through the batch endpoints, at most 100 objects a request.
@@ -11,6 +15,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -39,7 +45,7 @@ from connectors.woocommerce.content import (
     sources_after,
     variation_changes,
 )
-from connectors.woocommerce.errors import DUPLICATE_SKU, ERROR_TABLE
+from connectors.woocommerce.errors import CANNOT_PREFIX, DUPLICATE_SKU, ERROR_TABLE
 from connectors.woocommerce.mapping import (
     is_variable,
     item_result,
@@ -63,6 +69,14 @@ DEFAULT_APP_NAME = "NextFlow CRM"
 
 T = TypeVar("T")
 Write = TypeVar("Write", StockUpdate, PriceUpdate)
+QUERY_AUTH_STORES: set[str] = set()
+"""Store URLs whose host drops the ``Authorization`` header: their keys go in the query string (HTTPS only)."""
+_SECRET_PARAM = re.compile(r"(consumer_secret=)[^&#\s]*")
+log = logging.getLogger(__name__)
+
+
+class _HeaderDropped(ReauthorizationNeeded):
+    """401 ``woocommerce_rest_cannot_*`` to a request that carried the keys in the ``Authorization`` header."""
 
 
 class Listed(list[Any]):
@@ -104,8 +118,33 @@ class Client(BaseClient):
             timestamp=int(now),
             nonce=secrets.token_hex(16),  # 32 characters, as WooCommerce recommends
             params=request.params,
+            query_auth=self.store_url in QUERY_AUTH_STORES,  # honoured over HTTPS only (signing.sign_request)
         )
         return replace(request, params=signed.query, headers={**request.headers, **signed.headers}, base_url=base)
+
+    def _sends_header(self) -> bool:
+        return urlsplit(self.store_url).scheme == "https" and self.store_url not in QUERY_AUTH_STORES
+
+    async def call(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None,
+        endpoint: str = "default", authed: bool = True, retry_lost: bool = True, base_url: str | None = None,
+    ) -> Any:  # fmt: skip
+        """As the base; after a 401 that says the header never reached WooCommerce, once more with query keys."""
+        arguments = {"params": params, "json_body": json_body, "endpoint": endpoint, "authed": authed,
+                     "retry_lost": retry_lost, "base_url": base_url}  # fmt: skip
+        try:
+            return await super().call(method, path, **arguments)
+        except _HeaderDropped:  # nothing was applied: the request was refused before the endpoint ran
+            QUERY_AUTH_STORES.add(self.store_url)
+            log.warning("woocommerce: %s did not pass the Authorization header to WordPress; using query-string "
+                        "keys for this store from now on", self.store_url)  # fmt: skip
+            return await super().call(method, path, **arguments)
+
+    async def _send(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return await super()._send(request)
+        except ResponseLost as exc:  # a transport error may quote the URL, query keys included
+            raise ResponseLost(redact_url(exc.message)) from None
 
     def error_of(self, response: HttpResponse) -> tuple[str | None, str]:
         body = response.json()
@@ -120,10 +159,29 @@ class Client(BaseClient):
 
     def _outcome(self, response: HttpResponse, key: str) -> Any:
         # The base returns only the JSON body; collections also need X-WP-TotalPages (see the report).
-        body = super()._outcome(response, key)
+        try:
+            body = super()._outcome(response, key)
+        except ReauthorizationNeeded as exc:
+            raise self._refusal(response, exc) from None
         if isinstance(body, list):
             return Listed(body, _int(_header(response.headers, "X-WP-TotalPages")))
         return body
+
+    def _refusal(self, response: HttpResponse, exc: ReauthorizationNeeded) -> ReauthorizationNeeded:
+        """A 401 ``woocommerce_rest_cannot_*`` means WooCommerce saw no user (WC-CORE-AUTH authenticate returns
+        none; the endpoint's permission check refuses): the header may have been dropped on the way."""
+        code = str(exc.fields.get("code") or "")
+        if response.status != 401 or not code.startswith(CANNOT_PREFIX):
+            return exc
+        if self._sends_header():
+            return _HeaderDropped(exc.message, code=code)
+        if self.store_url not in QUERY_AUTH_STORES:
+            return exc
+        return ReauthorizationNeeded(
+            f"{self.platform}: the store saw the API keys neither in the Authorization header nor in the query "
+            "string (HTTP 401 " + code + "): check that the host passes them to WordPress and that WordPress "
+            "knows it is served over HTTPS; otherwise the keys were revoked or their user deleted", code=code,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ authorization
 
@@ -460,3 +518,8 @@ def _int(value: str | None) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+def redact_url(text: str) -> str:
+    """``text`` with every ``consumer_secret=`` query value masked."""
+    return _SECRET_PARAM.sub(r"\1***", text)

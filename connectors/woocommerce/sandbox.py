@@ -80,6 +80,7 @@ from connectors.woocommerce.sandbox_query import (
     select,
 )
 from connectors.woocommerce.sandbox_store import Catalog
+from connectors.woocommerce.sandbox_tls import Tls
 from connectors.woocommerce.signing import webhook_signature
 
 API = "/wp-json/wc/v3"
@@ -112,8 +113,13 @@ class Sandbox(SandboxBase):
     webhook_retry_schedule = ()  # no retries: a failed delivery is lost (reference 5.2)
     order_statuses: ClassVar[tuple[str, ...]] = ("pending", "processing", "completed")
 
-    def __init__(self, app: Mapping[str, str], **options: Any) -> None:
+    def __init__(self, app: Mapping[str, str], *, tls: Tls | None = None, strip_authorization: bool = False,
+                 **options: Any) -> None:  # fmt: skip
+        """``tls``: serve HTTPS with this identity (``sandbox_tls.self_signed``); ``strip_authorization``: act as a
+        host that does not pass the ``Authorization`` header to PHP."""
         super().__init__(app, **options)
+        self.tls = tls
+        self.strip_authorization = strip_authorization
         self.webhook_secret = self.webhook_secret or DEFAULT_WEBHOOK_SECRET
         self.keys = KeyStore()
         self.keys.add(app["consumer_key"], app["consumer_secret"])  # the app's keys work on every store
@@ -126,6 +132,16 @@ class Sandbox(SandboxBase):
 
     def store_url(self, shop: SbShop) -> str:
         return f"{self.base_url}/{shop.shop_id}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """As the base, over TLS when the sandbox has an identity (then ``base_url`` is ``https://``)."""
+        if self.tls is None:
+            return await super().start(host, port)
+        self._runner = web.AppRunner(self.build_app(), access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port, ssl_context=self.tls.server).start()
+        self.base_url = f"https://{host}:{self._runner.addresses[0][1]}"
+        return self.base_url
 
     # ------------------------------------------------------------------ routes
 
@@ -179,7 +195,8 @@ class Sandbox(SandboxBase):
         """A WooCommerce endpoint: authenticated, else the endpoint's own permission refusal (401)."""
 
         async def authorized(request: web.Request, shop: SbShop) -> web.StreamResponse:
-            key = await authenticate(request, self.keys, shop.shop_id, time.time())
+            key = await authenticate(request, self.keys, shop.shop_id, time.time(),
+                                     strip_authorization=self.strip_authorization)  # fmt: skip
             if key is None:
                 raise WcFailure(401, *denial)
             check_permissions(key, request.method)

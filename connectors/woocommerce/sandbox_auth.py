@@ -77,13 +77,18 @@ def is_https(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
-async def authenticate(request: web.Request, keys: KeyStore, shop_id: str, now: float) -> ApiKey | None:
-    """The key a request authenticates with, None when it carries no credentials; ``WcFailure`` when refused."""
+async def authenticate(request: web.Request, keys: KeyStore, shop_id: str, now: float, *,
+                       strip_authorization: bool = False) -> ApiKey | None:  # fmt: skip
+    """The key a request authenticates with, None when it carries no credentials; ``WcFailure`` when refused.
+
+    ``strip_authorization``: the host does not pass the ``Authorization`` header to PHP (a documented server issue,
+    WC-DOC _authentication.md "Authentication over HTTPS"): WooCommerce then sees no credentials from it."""
+    authorization = "" if strip_authorization else request.headers.get("Authorization", "")
     if is_https(request):
-        key = _basic(request, keys, shop_id)
+        key = _basic(request, keys, shop_id, authorization)
         if key is not None:
             return key
-    params = await _oauth_parameters(request)
+    params = await _oauth_parameters(request, authorization)
     if params is None:
         return None
     key = keys.find(params["oauth_consumer_key"], shop_id)
@@ -114,10 +119,10 @@ def caller_key(request: web.Request) -> str:
 # ---------------------------------------------------------------------------------------------- Basic
 
 
-def _basic(request: web.Request, keys: KeyStore, shop_id: str) -> ApiKey | None:
+def _basic(request: web.Request, keys: KeyStore, shop_id: str, authorization: str) -> ApiKey | None:
     consumer_key, consumer_secret = request.query.get("consumer_key", ""), request.query.get("consumer_secret", "")
     if not (consumer_key and consumer_secret):
-        consumer_key, consumer_secret = _basic_credentials(request.headers.get("Authorization", ""))
+        consumer_key, consumer_secret = _basic_credentials(authorization)
     if not (consumer_key and consumer_secret):
         return None
     key = keys.find(consumer_key, shop_id)
@@ -144,12 +149,12 @@ def _basic_credentials(header: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------- OAuth 1.0a
 
 
-async def _oauth_parameters(request: web.Request) -> dict[str, str] | None:
+async def _oauth_parameters(request: web.Request, authorization: str) -> dict[str, str] | None:
     """Query, form body and ``Authorization: OAuth`` parameters (PHP: later values win); None when no oauth_*."""
     params = dict(request.query)
     if request.content_type == "application/x-www-form-urlencoded":
         params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
-    params.update(_header_parameters(request.headers.get("Authorization", "").strip()))
+    params.update(_header_parameters(authorization.strip()))
     missing = [name for name in _OAUTH_PARAMS if not params.get(name)]
     if len(missing) == len(_OAUTH_PARAMS):
         return None

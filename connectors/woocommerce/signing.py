@@ -171,14 +171,19 @@ def sign_request(
     nonce: str,
     params: Mapping[str, str] | None = None,
     signature_method: str = DEFAULT_SIGNATURE_METHOD,
+    query_auth: bool = False,
 ) -> SignedRequest:
-    """What WooCommerce accepts for ``url``: Basic auth over HTTPS, OAuth 1.0a over plain HTTP.
+    """What WooCommerce accepts for ``url``: Basic auth over HTTPS (the keys as query parameters instead when
+    ``query_auth``, for hosts that drop the ``Authorization`` header), OAuth 1.0a over plain HTTP - never the keys
+    themselves over plain HTTP, whatever ``query_auth`` says.
 
     ``timestamp`` and ``nonce`` are only used over plain HTTP.
     """
     scheme = urlsplit(url).scheme.lower()
     if scheme == "https":
-        return basic_auth_request(consumer_key=consumer_key, consumer_secret=consumer_secret, params=params)
+        return basic_auth_request(
+            consumer_key=consumer_key, consumer_secret=consumer_secret, params=params, in_query=query_auth
+        )
     if scheme == "http":
         return oauth_request(
             method=method,
