@@ -11,8 +11,10 @@ parameters, seller authorization, API reference of the product, order, seller an
 - Limits: GetProducts ``limit`` <= 50 and ``offset`` <= 10000 (beyond: time windows, bisected while a window
   holds more than the offset cap reaches); GetOrders ``limit`` <= 100 and ``offset`` <= 5000 (beyond: the
   window slides to the last ``updated_at`` seen, sorted by ``updated_at`` ascending); GetMultipleOrderItems <= 50
-  order ids; UpdatePriceQuantity <= 50 SKUs per call, sent 20 at a time (the documented recommendation);
-  CreateProduct <= 50 SKUs.
+  order ids; UpdateSellableQuantity (stock) and UpdatePriceQuantity (prices only) <= 50 SKUs per call, sent 20 at
+  a time (the documented recommendation); CreateProduct <= 50 SKUs.
+- Stock is SELLABLE stock both ways (``connectors.lazada.stock``): written with UpdateSellableQuantity, read as
+  the sum of ``multiWarehouseInventories[].sellableQuantity`` (GetProducts asks for it with ``options=1``).
 - Call budgets per endpoint class (``ENDPOINT_RATES``): 50 calls/s for the inventory API (published: "each seller
   can only call the inventory API 50 times per second"); no other limit is published ("each API will have a
   different traffic limit", product Q&A A10), so every other class gets the conservative ``default_rate`` of 10
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
@@ -46,6 +48,7 @@ from connectors.base.models import (
     ItemResult,
     Listing,
     ListingDraft,
+    ListingVariant,
     Order,
     PriceUpdate,
     ShopInfo,
@@ -55,7 +58,7 @@ from connectors.base.models import (
 )
 from connectors.base.policy import ErrorTable
 from connectors.base.secret import Secret
-from connectors.lazada import mapping, signing
+from connectors.lazada import mapping, signing, stock
 from connectors.lazada.errors import (
     ERROR_TABLE,
     INVALID_RESPONSE,
@@ -83,6 +86,7 @@ LAZADA_EPOCH = datetime(2012, 1, 1, tzinfo=UTC)
 FORM = "application/x-www-form-urlencoded;charset=utf-8"
 
 T = TypeVar("T")
+U = TypeVar("U", StockUpdate, PriceUpdate)
 
 
 def batched(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -139,6 +143,7 @@ class Client(BaseClient):
     ) -> None:
         rates = EndpointRates(limiter, ENDPOINT_RATES, settings.rate_limit)
         super().__init__(settings, app, shop, session=session, tokens=tokens, limiter=rates)
+        self._warehouses: list[str] | None = None
 
     # ------------------------------------------------------------------ platform hooks
 
@@ -260,7 +265,7 @@ class Client(BaseClient):
     async def _product_page(
         self, after: datetime | None, before: datetime | None, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
-        params: dict[str, Any] = {"filter": "all", "limit": self.product_page_size, "offset": offset}
+        params: dict[str, Any] = {"filter": "all", "limit": self.product_page_size, "offset": offset, "options": "1"}
         if after is not None:
             params["update_after"] = mapping.iso(after)
         if before is not None:
@@ -283,7 +288,8 @@ class Client(BaseClient):
 
     async def find_by_sku(self, sku: str) -> Listing | None:
         """GetProducts with ``sku_seller_list`` (whole-word match); the exact SellerSku decides."""
-        params = {"filter": "all", "limit": self.product_page_size, "sku_seller_list": json.dumps([sku])}
+        params = {"filter": "all", "limit": self.product_page_size, "options": "1",
+                  "sku_seller_list": json.dumps([sku])}  # fmt: skip
         data = (await self._get("/products/get", "products", params)).get("data") or {}
         for product in data.get("products") or []:
             listing = mapping.listing(product)
@@ -334,28 +340,70 @@ class Client(BaseClient):
     # ------------------------------------------------------------------ stock and prices
 
     async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
-        return await self._write_skus([(u.sku, mapping.stock_row(u)) for u in updates])
-
-    async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
-        return await self._write_skus([(u.sku, mapping.price_row(u)) for u in updates])
-
-    async def _write_skus(self, rows: Sequence[tuple[str, dict[str, str]]]) -> list[ItemResult]:
-        """UpdatePriceQuantity, ``write_batch_size`` SKUs of any items per call; one result per input."""
+        """UpdateSellableQuantity: the SELLABLE stock (what buyers can buy), per warehouse where the seller has
+        several (``connectors.lazada.stock``); ``write_batch_size`` SKUs of any items per call."""
         results: list[ItemResult] = []
-        for batch in batched(rows, self.write_batch_size):
-            results.extend(await self._write_batch(batch))
+        for batch in batched(updates, self.write_batch_size):
+            results.extend(await self._guarded(batch, self._stock_batch))
         return results
 
-    async def _write_batch(self, batch: Sequence[tuple[str, dict[str, str]]]) -> list[ItemResult]:
-        payload = mapping.sku_payload_xml(row for _, row in batch)
+    async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        """UpdatePriceQuantity with ``Price`` only."""
+        results: list[ItemResult] = []
+        for batch in batched(updates, self.write_batch_size):
+            results.extend(await self._guarded(batch, self._price_batch))
+        return results
+
+    async def _guarded(self, batch: Sequence[U], write: Callable[[Sequence[U]], Awaitable[list[ItemResult]]]) -> (
+            list[ItemResult]):  # fmt: skip
+        """A permanent error of the whole call fails every item of the batch (a re-authorization stops all)."""
         try:
-            body = await self._post("/product/price_quantity/update", "inventory", {"payload": payload})
+            return await write(batch)
         except ReauthorizationNeeded:
             raise
         except PermanentError as exc:
             code = getattr(exc, "code", None)
-            return [ItemResult(sku=sku, ok=False, error_code=code, error_message=str(exc)) for sku, _ in batch]
-        return _batch_results(body, batch)
+            return [ItemResult(sku=u.sku, ok=False, error_code=code, error_message=str(exc)) for u in batch]
+
+    async def _stock_batch(self, batch: Sequence[StockUpdate]) -> list[ItemResult]:
+        """SKU ids and reported warehouses are looked up only where the update lacks one or the other matters."""
+        seller = await self._seller_warehouses()
+        lookup = [u.sku for u in batch if not u.platform_variant_id or (len(seller) > 1 and not u.warehouses)]
+        found = await self._listed(lookup) if lookup else {}
+        planned = [(u.sku, _stock_plan(u, found, seller)) for u in batch]
+        return await self._write_planned("/product/stock/sellable/update", planned)
+
+    async def _price_batch(self, batch: Sequence[PriceUpdate]) -> list[ItemResult]:
+        lookup = [u.sku for u in batch if not u.platform_variant_id]
+        found = await self._listed(lookup) if lookup else {}
+        planned = [(u.sku, _price_plan(u, found)) for u in batch]
+        return await self._write_planned("/product/price_quantity/update", planned)
+
+    async def _write_planned(self, path: str, planned: Sequence[tuple[str, stock.Row | str]]) -> list[ItemResult]:
+        """One call for the rows that could be planned; the others fail with their reason, in input order."""
+        rows = [(sku, row) for sku, row in planned if not isinstance(row, str)]
+        results: Iterator[ItemResult] = iter([])
+        if rows:
+            body = await self._post(path, "inventory", {"payload": stock.payload_xml(row for _, row in rows)})
+            results = iter(_batch_results(body, rows))
+        return [ItemResult(sku=sku, ok=False, error_message=row) if isinstance(row, str) else next(results)
+                for sku, row in planned]  # fmt: skip
+
+    async def _seller_warehouses(self) -> list[str]:
+        """GetMultiWarehouseBySeller (``/seller/warehouse/get``, ``addressTypes=["warehouse"]``), once per client:
+        more than one warehouse makes a multi-warehouse seller (inventory-calculation-logic.md)."""
+        if self._warehouses is None:
+            params = {"addressTypes": json.dumps(["warehouse"])}
+            self._warehouses = stock.seller_warehouses(await self._get("/seller/warehouse/get", "seller", params))
+        return self._warehouses
+
+    async def _listed(self, skus: Sequence[str]) -> dict[tuple[str, str], ListingVariant]:
+        """GetProducts by ``sku_seller_list`` with the stock breakdown: (item id, SellerSku) -> variant."""
+        params = {"filter": "all", "limit": self.product_page_size, "options": "1", "sku_seller_list": json.dumps(
+            list(skus))}  # fmt: skip
+        data = (await self._get("/products/get", "products", params)).get("data") or {}
+        listings = [mapping.listing(product) for product in data.get("products") or []]
+        return {(listing.platform_item_id, v.sku): v for listing in listings for v in listing.variants}
 
     # ------------------------------------------------------------------ orders
 
@@ -442,7 +490,35 @@ def _checked(body: Any) -> dict[str, Any]:
     raise PermanentError(text[:500], code=code, status=200)
 
 
-def _batch_results(body: Any, batch: Sequence[tuple[str, dict[str, str]]]) -> list[ItemResult]:
+Found = Mapping[tuple[str, str], ListingVariant]
+
+
+def _sku_id(update: StockUpdate | PriceUpdate, found: Found) -> tuple[str, ListingVariant | None]:
+    """The update's ``SkuId`` (looked up by item and SellerSku when the update lacks it) and the SKU as read."""
+    reported = found.get((update.platform_item_id, update.sku))
+    sku_id = update.platform_variant_id or (reported.platform_variant_id if reported else None)
+    if not sku_id:
+        raise stock.NotWritable(f"lazada item {update.platform_item_id} has no SKU {update.sku}")
+    return sku_id, reported
+
+
+def _stock_plan(update: StockUpdate, found: Found, seller: Sequence[str]) -> stock.Row | str:
+    """The row of one stock update, or why it cannot be written."""
+    try:
+        sku_id, reported = _sku_id(update, found)
+        return stock.sellable_row(update, sku_id, reported, seller)
+    except stock.NotWritable as exc:
+        return str(exc)
+
+
+def _price_plan(update: PriceUpdate, found: Found) -> stock.Row | str:
+    try:
+        return stock.price_row(update, _sku_id(update, found)[0])
+    except stock.NotWritable as exc:
+        return str(exc)
+
+
+def _batch_results(body: Any, batch: Sequence[tuple[str, stock.Row]]) -> list[ItemResult]:
     """Per-SKU outcome of one UpdatePriceQuantity call: the SKUs its ``detail`` names failed, the others passed.
 
     UNCONFIRMED: whether Lazada applies the other SKUs of a call with failures is not documented; the sandbox

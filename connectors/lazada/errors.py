@@ -36,6 +36,7 @@ INTERNAL = "1000"
 UPDATE_FAILED = "501"  # "overview error code ... check the detail field" (UpdatePriceQuantity, UpdateProduct)
 CREATE_FAILED = "500"  # same, CreateProduct
 TOO_MANY_SKUS = "4171"  # UpdatePriceQuantity: more than 50 SKUs in one request
+TOO_MANY_SKU = "204"  # UpdatePriceQuantity, UpdateSellableQuantity: "E204: Too many SKU in one request"
 INVALID_VARIATION = "209"  # CreateProduct/UpdateProduct: too many variants in the payload
 INVALID_LIMIT = "19"
 INVALID_OFFSET = "14"
@@ -77,6 +78,7 @@ _PERMANENT = (
     CREATE_FAILED,
     UPDATE_FAILED,
     TOO_MANY_SKUS,
+    TOO_MANY_SKU,
     INVALID_VARIATION,
     INVALID_LIMIT,
     INVALID_OFFSET,

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from xml.etree.ElementTree import Element, SubElement, tostring
 
 from connectors.base.models import (
     Listing,
@@ -22,9 +21,7 @@ from connectors.base.models import (
     ListingVariant,
     Order,
     OrderLine,
-    PriceUpdate,
     ShopInfo,
-    StockUpdate,
     TokenPair,
     VariantDraft,
 )
@@ -160,16 +157,38 @@ def listing(product: Mapping[str, Any]) -> Listing:
 
 
 def variant(sku: Mapping[str, Any]) -> ListingVariant:
-    """One entry of ``skus``. Stock is ``quantity`` (the total stock UpdatePriceQuantity sets), price ``price``."""
+    """One entry of ``skus``; price ``price``, stock the SELLABLE stock (``sellable_stock``)."""
     options = sku.get("saleProp") or {}
+    warehouses = sellable_stock(sku)
     return ListingVariant(
         platform_variant_id=text(sku.get("SkuId")) or None,
         sku=text(sku.get("SellerSku")),
         price=money(sku.get("price")),
-        stock=int(text(sku.get("quantity")) or 0),
+        stock=sum(warehouses.values()) if warehouses else _count(sku.get("Available", sku.get("quantity"))),
         options={text(k): text(v) for k, v in options.items()} if isinstance(options, Mapping) else {},
         status=text(sku.get("Status")).lower() or "active",
+        warehouses=warehouses,
     )
+
+
+def sellable_stock(sku: Mapping[str, Any]) -> dict[str, int]:
+    """``multiWarehouseInventories[]``: {warehouseCode: sellableQuantity}, what buyers can buy in each warehouse
+    (LAZ-GUIDE inventory-calculation-logic.md; reported by GetProductItem and by GetProducts with ``options=1``).
+    Lazada's own warehouses (``fblWarehouseInventories``) are left out: the API cannot write them. Without a
+    breakdown the SKU's ``Available`` stands in (equal to the sellable figure in every documented sample; the
+    ``quantity`` field is documented both as the total and, in a sample, as the sellable stock: UNCONFIRMED)."""
+    entries = sku.get("multiWarehouseInventories")
+    stock: dict[str, int] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and text(entry.get("warehouseCode")):
+            code = text(entry.get("warehouseCode"))
+            stock[code] = stock.get(code, 0) + _count(entry.get("sellableQuantity"))
+    return stock
+
+
+def _count(value: Any) -> int:
+    raw = text(value).strip()
+    return int(raw) if raw.lstrip("-").isdigit() else 0
 
 
 def created_listing(draft: ListingDraft, data: Mapping[str, Any]) -> Listing:
@@ -224,37 +243,6 @@ def update_payload(
     product["ItemId"] = item_id
     product["Skus"] = {"Sku": [_sku_json(v, sku_ids.get(v.sku)) for v in chunk]}
     return _dump({"Request": {"Product": product}})
-
-
-def stock_row(update: StockUpdate) -> dict[str, str]:
-    return {
-        **_sku_ids(update.platform_item_id, update.platform_variant_id, update.sku),
-        "Quantity": str(update.quantity),
-    }
-
-
-def price_row(update: PriceUpdate) -> dict[str, str]:
-    return {**_sku_ids(update.platform_item_id, update.platform_variant_id, update.sku),
-            "Price": format(update.price, "f")}  # fmt: skip
-
-
-def _sku_ids(item_id: str, sku_id: str | None, seller_sku: str) -> dict[str, str]:
-    ids = {"ItemId": item_id}
-    if sku_id:
-        ids["SkuId"] = sku_id
-    ids["SellerSku"] = seller_sku
-    return ids
-
-
-def sku_payload_xml(rows: Iterable[Mapping[str, str]]) -> str:
-    """UpdatePriceQuantity ``payload``: ``<Request><Product><Skus><Sku>...</Sku></Skus></Product></Request>``."""
-    root = Element("Request")
-    skus = SubElement(SubElement(root, "Product"), "Skus")
-    for row in rows:
-        sku = SubElement(skus, "Sku")
-        for name, value in row.items():
-            SubElement(sku, name).text = value
-    return tostring(root, encoding="unicode")
 
 
 def sku_failures(body: Mapping[str, Any]) -> dict[str, tuple[str, str]]:

@@ -6,13 +6,19 @@ timestamp window (7200 s), tokens (access 30 days, refresh 180 days, refresh tok
 reset by a refresh: an online app) and JSON envelopes (``{"code": "0", "data": ..., "request_id"}``; errors
 ``{"code", "type", "message", "request_id"}`` with HTTP 200). Limits are enforced with Lazada's error codes:
 GetProducts ``limit`` <= 50 / ``offset`` <= 10000 / ``sku_seller_list`` <= 100, GetOrders ``limit`` <= 100 /
-``offset`` <= 5000, GetMultipleOrderItems <= 50 ids, UpdatePriceQuantity <= 50 SKUs (4171), CreateProduct and
-UpdateProduct <= 50 SKUs (209). Rate limit: ``default_rate_limit`` calls/s per (app, seller, endpoint class),
-answered with ``ApiCallLimit``. Pushes are signed as Lazada signs them (lowercase hex HMAC-SHA256(app_secret,
-app_key + body)) and retried every 30 minutes, 12 times.
+``offset`` <= 5000, GetMultipleOrderItems <= 50 ids, UpdatePriceQuantity <= 50 SKUs (4171), UpdateSellableQuantity
+<= 50 SKUs (204), CreateProduct and UpdateProduct <= 50 SKUs (209). Rate limit: ``default_rate_limit`` calls/s
+per (app, seller, endpoint class), answered with ``ApiCallLimit``. Pushes are signed as Lazada signs them
+(lowercase hex HMAC-SHA256(app_secret, app_key + body)) and retried every 30 minutes, 12 times.
 
 Sources: the references cited in tests/contracts and the LAZ-DOC API reference pages named in
 ``connectors/lazada/mapping.py``. Codes marked UNCONFIRMED in ``connectors/lazada/errors.py`` are our choice.
+
+Stock (``connectors/lazada/sandbox_stock.py``): per SKU and warehouse, sellable / withhold / occupy / total, with
+orders holding units while open; UpdatePriceQuantity ``Quantity`` sets the total (refused below withhold +
+occupy), UpdateSellableQuantity and UpdateProduct ``quantity`` the sellable stock; multi-warehouse sellers
+(``set_warehouses``, GetMultiWarehouseBySeller) write ``MultiWarehouseInventories``, single-warehouse sellers may
+not; every inventory row needs ``ItemId`` and ``SkuId``.
 
 Choices where the sources are silent (UNCONFIRMED, see also ``connectors/lazada/errors.py``): errors come with
 HTTP 200; the codes of a stale timestamp (``InvalidTimestamp``) and of an unknown app key (``InvalidAppKey``); an
@@ -29,10 +35,10 @@ Not emulated:
 - per-API rate limits (one number, ``default_rate_limit``, for every endpoint class), the 1-second ban that
   follows ``ApiCallLimit``, mega-campaign downgrades (998), ``ServiceTimeout`` on large payloads;
 - product content rules: brand, package dimensions, category attributes, images, QC review (every product is
-  ``Active`` at once), special prices and their dates, multi-warehouse stock, reserved/withheld/occupied stock
-  (``quantity`` = ``Available``), campaign stock locks, SKU removal, ``options=1``, the ``pending`` and
-  ``rejected`` filters (always empty), ``search``; the order of GetProducts (newest update first here; Lazada
-  documents none);
+  ``Active`` at once), special prices and their dates, campaign stock locks (``channelInventories``, 4170),
+  Lazada's own warehouses (``fblWarehouseInventories``, always empty), semi-hosted SKUs (4225), SKU removal, the
+  ``pending`` and ``rejected`` filters (always empty), ``search``; the order of GetProducts (newest update first
+  here; Lazada documents none);
 - orders: payment, packing, shipping documents and logistics, vouchers and shipping-fee discounts (zero),
   personal-data masking, reverse orders, GetOrderItems (single order) and every endpoint the client does not
   call;
@@ -59,6 +65,7 @@ from aiohttp import web
 from connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbVariant
 from connectors.base.signing import signatures_match
 from connectors.lazada import errors as codes
+from connectors.lazada import sandbox_stock as stock
 from connectors.lazada import signing
 
 API_PREFIX = "/rest"
@@ -117,6 +124,7 @@ class Sandbox(SandboxBase):
     def __init__(self, app: Mapping[str, str], **options: Any) -> None:
         super().__init__(app, **options)
         self._lazada_ids = itertools.count(260_000_000_000_001)  # Lazada-sized ids (15 digits, below 2**53)
+        self.stock = stock.StockBook()
 
     def new_id(self) -> str:
         return str(next(self._lazada_ids))
@@ -130,6 +138,26 @@ class Sandbox(SandboxBase):
             shop.region = region.upper()
         return shop
 
+    def add_order(self, shop: SbShop, lines: Sequence[Mapping[str, Any]], *, status: str, currency: str = "VND",
+                  buyer: Mapping[str, Any] | None = None) -> SbOrder:  # fmt: skip
+        """An order, which takes its units out of the sellable stock (``sandbox_stock``)."""
+        order = super().add_order(shop, lines, status=status, currency=currency, buyer=buyer)
+        self.stock.place(shop, order)
+        return order
+
+    def set_warehouses(self, shop: SbShop, sku: str, sellable: Mapping[str, int]) -> None:
+        """Make the seller a multi-warehouse seller with these warehouses, and set the SKU's sellable stock in
+        each."""
+        found = self.find_variant(shop, sku)
+        assert found is not None, f"no SKU {sku} in shop {shop.shop_id}"
+        for code, units in sellable.items():
+            self.stock.add_warehouse(shop, code)
+            self.stock.set_sellable(found[1], code, units)
+
+    async def _admin_reset(self, request: web.Request) -> web.Response:
+        self.stock = stock.StockBook()
+        return await super()._admin_reset(request)
+
     # ------------------------------------------------------------------ routes and the checks every call passes
 
     def add_routes(self, app: web.Application) -> None:
@@ -140,6 +168,8 @@ class Sandbox(SandboxBase):
             ("POST", "/product/create", "product_write", self._product_create, True),
             ("POST", "/product/update", "product_write", self._product_update, True),
             ("POST", "/product/price_quantity/update", "inventory", self._price_quantity_update, True),
+            ("POST", "/product/stock/sellable/update", "inventory", self._sellable_update, True),
+            ("GET", "/seller/warehouse/get", "seller", self._warehouses_get, True),
             ("GET", "/orders/get", "orders", self._orders_get, True),
             ("GET", "/order/get", "orders", self._order_get, True),
             ("GET", "/orders/items/get", "order_items", self._orders_items_get, True),
@@ -251,7 +281,8 @@ class Sandbox(SandboxBase):
         wanted = self._product_filter(params)
         found = [listing for listing in shop.listings.values() if wanted(listing)]
         found.sort(key=lambda listing: (int(listing.updated_at), _id_key(listing.item_id)), reverse=True)
-        page = [self._product_json(shop, listing) for listing in found[offset : offset + limit]]
+        breakdown = params.get("options") == "1"
+        page = [self._product_json(shop, listing, breakdown) for listing in found[offset : offset + limit]]
         return self.ok({"total_products": len(found), "products": page})
 
     def _product_filter(self, params: Mapping[str, str]) -> Callable[[SbListing], bool]:
@@ -277,28 +308,35 @@ class Sandbox(SandboxBase):
         listing = call.seller.listings.get(item_id)
         if listing is None or listing.status == "deleted":
             raise LzError("208", "E208: Item not exist")
-        return self.ok(self._product_json(call.seller, listing))
+        return self.ok(self._product_json(call.seller, listing, breakdown=True))
 
-    def _product_json(self, shop: SbShop, listing: SbListing) -> dict[str, Any]:
+    def _product_json(self, shop: SbShop, listing: SbListing, breakdown: bool) -> dict[str, Any]:
         status = {"active": "Active", "inactive": "InActive", "deleted": "Deleted"}.get(listing.status, "Active")
         return {
             "item_id": _number(listing.item_id), "primary_category": _number(listing.category_id or "0"),
             "attributes": {"name": listing.name, "description": listing.description, "brand": "No Brand"},
-            "skus": [self._sku_json(shop, listing, v) for v in listing.variants], "images": [], "marketImages": [],
+            "skus": [self._sku_json(shop, listing, v, breakdown) for v in listing.variants], "images": [],
+            "marketImages": [],
             "created_time": str(int(listing.created_at * 1000)), "updated_time": str(int(listing.updated_at * 1000)),
             "status": status, "trialProduct": False, "variation": {},
         }  # fmt: skip
 
-    def _sku_json(self, shop: SbShop, listing: SbListing, variant: SbVariant) -> dict[str, Any]:
-        return {
+    def _sku_json(self, shop: SbShop, listing: SbListing, variant: SbVariant, breakdown: bool) -> dict[str, Any]:
+        """``quantity`` is the total stock (lazop-2-0-overview.md: "same as totalQuantity"; the GetProductItem demo
+        shows the sellable figure instead: the stricter reading makes them differ while orders are open),
+        ``Available`` the sellable stock; the per-warehouse breakdown only with GetProducts ``options=1`` (the doc
+        example's request; UNCONFIRMED whether it comes without) and always with GetProductItem."""
+        levels = self.stock.levels(shop, variant)
+        sku: dict[str, Any] = {
             "SkuId": _number(variant.variant_id), "SellerSku": variant.sku,
             "ShopSku": f"{listing.item_id}_{shop.region}-{variant.variant_id}", "Status": "active",
-            "quantity": variant.stock, "Available": variant.stock, "price": float(variant.price), "special_price": 0.0,
-            "saleProp": dict(variant.options), "Images": [],
-            "multiWarehouseInventories": [{"warehouseCode": "dropshipping", "quantity": variant.stock,
-                                           "totalQuantity": variant.stock, "sellableQuantity": variant.stock,
-                                           "occupyQuantity": 0, "withholdQuantity": 0}],
+            "quantity": sum(level.total for level in levels.values()), "Available": variant.stock,
+            "price": float(variant.price), "special_price": 0.0, "saleProp": dict(variant.options), "Images": [],
         }  # fmt: skip
+        if breakdown:
+            sku["multiWarehouseInventories"] = stock.inventories(levels)
+            sku["fblWarehouseInventories"], sku["channelInventories"] = [], []
+        return sku
 
     # ------------------------------------------------------------------ product writes
 
@@ -373,55 +411,80 @@ class Sandbox(SandboxBase):
             self._refuse_taken_skus(shop, [seller_sku], creating=False)
             if "price" not in sku:
                 raise LzError("1", "E001: Parameter price is mandatory")
-        price, stock = (
+        price, quantity = (
             _price(sku) if "price" in sku else None,
             _quantity(sku, "quantity") if "quantity" in sku else None,
         )
 
         def apply() -> None:
-            target = current or SbVariant(self.new_id(), seller_sku, price or Decimal(0), stock or 0)
+            """UpdateProduct ``quantity`` overwrites the dropshipping warehouse's sellable stock."""
+            target = current or SbVariant(self.new_id(), seller_sku, price or Decimal(0), quantity or 0)
             if current is None:
                 listing.variants.append(target)
             target.price = price if price is not None else target.price
-            target.stock = stock if stock is not None else target.stock
+            if quantity is not None:
+                self.stock.set_sellable(target, stock.DROPSHIPPING, quantity)
             target.options = dict(sku.get("saleProp") or target.options)
 
         return apply
 
     async def _price_quantity_update(self, call: LzCall) -> web.StreamResponse:
-        """UpdatePriceQuantity: valid SKUs are applied; invalid ones come back in ``detail`` under code 501."""
-        shop = call.seller
+        """UpdatePriceQuantity: ``Price`` and the TOTAL stock ``Quantity`` (``sandbox_stock.write_total``)."""
+        too_many = (codes.TOO_MANY_SKUS, "The updated SKU quantity exceeds the maximum number 50, please do not "
+                                         "update more than 50 SKUs at once")  # fmt: skip
+        return self._inventory_write(call, self._apply_price_quantity, too_many)
+
+    async def _sellable_update(self, call: LzCall) -> web.StreamResponse:
+        """UpdateSellableQuantity: the sellable stock, overwritten (``sandbox_stock.write_sellable``)."""
+        too_many = (codes.TOO_MANY_SKU, "E204: Too many SKU in one request")
+        return self._inventory_write(call, lambda shop, sku: stock.write_sellable(self.stock, shop, sku), too_many)
+
+    def _inventory_write(self, call: LzCall, apply: Callable[[SbShop, Mapping[str, Any]], SbVariant],
+                         too_many: tuple[str, str]) -> web.StreamResponse:  # fmt: skip
+        """Valid SKUs are applied; refused ones come back in ``detail`` under code 501 (UNCONFIRMED: the sources
+        document neither the partial apply nor the shape of ``detail``)."""
         skus = _as_list((_payload_product(call.params).get("Skus") or {}).get("Sku"))
         if not skus:
             raise LzError("30", "E030: Empty Request")
         if len(skus) > self.write_sku_cap:
-            raise LzError(codes.TOO_MANY_SKUS, "The updated SKU quantity exceeds the maximum number 50, please do "
-                                               "not update more than 50 SKUs at once")  # fmt: skip
+            raise LzError(*too_many)
         detail, written = [], []
         for sku in skus:
-            applied, failure = self._apply_price_quantity(shop, sku)
-            written.extend([applied] if applied else [])
-            detail.extend([failure] if failure else [])
+            try:
+                written.append(apply(call.seller, sku).sku)
+            except stock.SkuRefused as exc:
+                detail.append({"field": exc.field_name, "seller_sku": str(sku.get("SellerSku") or ""),
+                               "sku_id": str(sku.get("SkuId") or ""), "message": exc.message})  # fmt: skip
         if detail:
             for sku_name in written:
                 self.record_write(sku_name)
             raise LzError(codes.UPDATE_FAILED, "E501: Update product failed", detail=detail)
         return self._written(call, written, None)
 
-    def _apply_price_quantity(self, shop: SbShop, sku: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
-        """(the SellerSku written, None) or (None, the ``detail`` entry of its failure)."""
-        seller_sku = str(sku.get("SellerSku") or "")
-        variant = _locate(shop, str(sku.get("ItemId") or ""), str(sku.get("SkuId") or ""), seller_sku)
-        if variant is None:
-            return None, {"field": "SkuId", "seller_sku": seller_sku, "message": "SKU not exist"}
-        try:
-            price = _price(sku, "Price") if sku.get("Price") is not None else None
-            stock = _quantity(sku, "Quantity") if sku.get("Quantity") is not None else None
-        except LzError as exc:
-            return None, {"field": "SellerSku", "seller_sku": seller_sku, "message": exc.message}
+    def _apply_price_quantity(self, shop: SbShop, sku: Mapping[str, Any]) -> SbVariant:
+        """One UpdatePriceQuantity SKU, checked whole before anything of it is written."""
+        variant = stock.locate(shop, sku)
+        price = _row_price(sku)
+        stock.write_total(self.stock, shop, sku)
         variant.price = price if price is not None else variant.price
-        variant.stock = stock if stock is not None else variant.stock
-        return variant.sku, None
+        return variant
+
+    async def _warehouses_get(self, call: LzCall) -> web.StreamResponse:
+        """GetMultiWarehouseBySeller: the seller's warehouses, ``dropshipping`` first. Shape from the sample in
+        inventory-calculation-logic.md (``result.module[].code``, no ``data``); ``addressTypes`` must be
+        ``["warehouse"]`` ("this is a required field"). The API's own reference page is not in the collection:
+        method and error codes UNCONFIRMED."""
+        try:
+            types = json.loads(call.params.get("addressTypes") or "null")
+        except ValueError:
+            types = None
+        if not isinstance(types, list) or "warehouse" not in types:
+            raise LzError(codes.MISSING, "the input parameter \u201caddressTypes\u201d that is mandatory for "
+                                         "processing this request is not supplied")  # fmt: skip
+        module = [{"code": code, "name": code, "detailAddress": "", "needToUpdate": False, "defaultAddress": not i,
+                   "status": "ACTIVE"} for i, code in enumerate(self.stock.warehouses_of(call.seller))]  # fmt: skip
+        body = {"result": {"success": True, "module": module, "error_code": {}}, "code": "0"}
+        return _json({**body, "request_id": _request_id()})
 
     def _written(self, call: LzCall, skus: Sequence[str], data: Any) -> web.StreamResponse:
         for sku in skus:
@@ -662,13 +725,13 @@ def _quantity(sku: Mapping[str, Any], name: str) -> int:
     return int(raw)
 
 
-def _locate(shop: SbShop, item_id: str, sku_id: str, seller_sku: str) -> SbVariant | None:
-    listings = [shop.listings[item_id]] if item_id in shop.listings else [] if item_id else list(shop.listings.values())
-    for listing in listings:
-        for variant in listing.variants:
-            if (sku_id and variant.variant_id == sku_id) or (not sku_id and variant.sku == seller_sku):
-                return variant
-    return None
+def _row_price(sku: Mapping[str, Any]) -> Decimal | None:
+    if sku.get("Price") is None:
+        return None
+    try:
+        return _price(sku, "Price")
+    except LzError as exc:
+        raise stock.SkuRefused("Price", exc.message) from None
 
 
 def _order_matches(order: SbOrder, window: Mapping[str, int | None], status: str | None) -> bool:

@@ -21,7 +21,7 @@ from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, Token
 from connectors.base.policy import Action
 from connectors.base.sandbox import SbShop
 from connectors.base.secret import Secret
-from connectors.lazada import PLATFORM, mapping, signing, webhooks
+from connectors.lazada import PLATFORM, mapping, signing, stock, webhooks
 from connectors.lazada.client import AUTH_BASE_URL, Client, EndpointRates
 from connectors.lazada.errors import ERROR_TABLE, effective_code
 from connectors.lazada.sandbox import LzCall, LzError, Sandbox
@@ -93,7 +93,7 @@ def _seed(env: Env, count: int, variants: int = 1, prefix: str = "LZ") -> None:
 
 def _sku_xml(count: int) -> str:
     rows = [{"ItemId": "1", "SellerSku": f"S{i}", "Quantity": "1"} for i in range(count)]
-    return mapping.sku_payload_xml(rows)
+    return stock.payload_xml(rows)
 
 
 # ---------------------------------------------------------------------------------------------------- gateway
@@ -268,7 +268,7 @@ async def test_price_quantity_batches_are_capped(env: Env) -> None:
                for v in listing.variants]  # fmt: skip
     before = env.sandbox.counters.requests
     results = await env.client.update_stock(updates)
-    assert env.sandbox.counters.requests - before == 3, "20 SKUs per call (the documented recommendation)"
+    assert env.sandbox.counters.requests - before == 4, "the seller's warehouses once, then 20 SKUs per call"
     assert [r.sku for r in results] == [u.sku for u in updates] and all(r.ok for r in results)
     assert {v.stock for v in listing.variants} == {9}
 
@@ -292,11 +292,11 @@ async def test_failed_skus_are_reported_and_the_rest_applied(env: Env) -> None:
 
 async def test_whole_batch_permanent_error_becomes_failed_results() -> None:
     class Closed(Sandbox):
-        async def _price_quantity_update(self, call: LzCall) -> Any:
+        async def _sellable_update(self, call: LzCall) -> Any:
             raise LzError("SellerNotActive", "Seller not active,please check seller status")
 
     async with running(Closed) as env:
-        updates = [StockUpdate(platform_item_id="1", platform_variant_id=None, sku=f"S{i}", quantity=1)
+        updates = [StockUpdate(platform_item_id="1", platform_variant_id=str(i + 1), sku=f"S{i}", quantity=1)
                    for i in range(25)]  # fmt: skip
         results = await env.client.update_stock(updates)
     assert len(results) == 25 and not any(r.ok for r in results)
