@@ -9,10 +9,11 @@ parameters, seller authorization, API reference of the product, order, seller an
   ``/rest`` when the configured base URL lacks it. Token calls go to ``https://auth.lazada.com/rest`` for a
   Lazada host, to ``ShopRef.extra["auth_base_url"]`` when given, else to the API base (the sandbox).
 - Limits: GetProducts ``limit`` <= 50 and ``offset`` <= 10000 (beyond: time windows, bisected while a window
-  holds more than the offset cap reaches); GetOrders ``limit`` <= 100 and ``offset`` <= 5000 (beyond: the
-  window slides to the last ``updated_at`` seen, sorted by ``updated_at`` ascending); GetMultipleOrderItems <= 50
-  order ids; UpdateSellableQuantity (stock) and UpdatePriceQuantity (prices only) <= 50 SKUs per call, sent 20 at
-  a time (the documented recommendation); CreateProduct <= 50 SKUs.
+  holds more than the offset cap reaches); GetOrders ``limit`` <= 100 and ``offset`` <= 4500 (getorders.json's
+  Max Size; get-order.md says 5000: the stricter cap; beyond it the window slides to the last ``updated_at``
+  seen, sorted by ``updated_at`` ascending); GetMultipleOrderItems <= 50 order ids; UpdateSellableQuantity
+  (stock) and UpdatePriceQuantity (prices only) <= 50 SKUs per call, sent 20 at a time (the documented
+  recommendation); CreateProduct <= 50 SKUs.
 - Stock is SELLABLE stock both ways (``connectors.lazada.stock``): written with UpdateSellableQuantity, read as
   the sum of ``multiWarehouseInventories[].sellableQuantity`` (GetProducts asks for it with ``options=1``).
 - Call budgets per endpoint class (``ENDPOINT_RATES``): 50 calls/s for the inventory API (published: "each seller
@@ -126,7 +127,7 @@ class Client(BaseClient):
     product_page_size: ClassVar[int] = 50
     product_offset_cap: ClassVar[int] = 10_000
     order_page_size: ClassVar[int] = 100
-    order_offset_cap: ClassVar[int] = 5_000
+    order_offset_cap: ClassVar[int] = 4_500
     order_ids_cap: ClassVar[int] = 50
     write_batch_size: ClassVar[int] = 20
     create_sku_cap: ClassVar[int] = 50

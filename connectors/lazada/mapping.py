@@ -30,12 +30,24 @@ from connectors.base.secret import Secret
 REGION_CURRENCY = {"sg": "SGD", "my": "MYR", "th": "THB", "vn": "VND", "ph": "PHP", "id": "IDR"}
 
 ORDER_PROGRESSION = (
-    "unpaid", "pending", "topack", "packed", "repacked", "toship", "ready_to_ship", "shipping", "shipped",
-    "delivered", "confirmed",
+    "unpaid", "pending", "topack", "repacked", "packed", "toship", "ready_to_ship_pending", "ready_to_ship",
+    "shipping", "shipped", "delivered",
 )  # fmt: skip
-"""Item statuses from the least to the most advanced (GetOrders ``status`` enumeration)."""
-ORDER_ENDED = ("returned", "failed", "lost", "damaged", "canceled")
-"""Item statuses that take an item out of the order's progress, in the order an all-ended order reports them."""
+"""Documented order-item statuses of an item still under way, from the least to the most advanced."""
+ORDER_ENDED = (
+    "returned", "shipped_back_success", "shipped_back", "shipped_back_failed", "failed_delivery", "failed",
+    "lost_by_3pl", "lost", "damaged_by_3pl", "package_scrapped", "canceled",
+)  # fmt: skip
+"""Documented order-item statuses that take an item out of the order's progress, in the order an all-ended order
+reports them (an order is ``canceled`` only when all its items are)."""
+REPORTED_AS = {
+    "repacked": "packed", "shipping": "shipped", "lost": "lost_by_3pl", "package_scrapped": "damaged_by_3pl",
+    "shipped_back": "failed_delivery", "shipped_back_success": "failed_delivery",
+    "shipped_back_failed": "failed_delivery",
+}  # fmt: skip
+"""Documented statuses the CRM status table (workers/sync/orders.py ``STATUS_MAP["lazada"]``) does not list, reported
+as the listed status of the same meaning: a package re-packed is being packed, one on its way is shipped, a package
+lost or scrapped is lost or damaged, one shipped back after a failed delivery is a failed delivery."""
 
 _PRODUCT_STATUS = {"active": "active", "inactive": "inactive", "deleted": "deleted", "pending qc": "pending"}
 
@@ -266,23 +278,28 @@ def order_status(statuses: Iterable[str]) -> str:
     """One status for an order whose items each have their own (Lazada has no order-level status).
 
     Rule (ours, deterministic): the least advanced status among items still in progress (an order is only as far
-    as its slowest live item; see ``ORDER_PROGRESSION``; unknown statuses rank after the known ones,
-    alphabetically); when every item has ended, the first of ``ORDER_ENDED`` present (returned, failed, lost,
-    damaged, canceled), so that an order is ``canceled`` only when all its items are.
+    as its slowest live item; see ``ORDER_PROGRESSION``; undocumented statuses rank after the documented ones,
+    alphabetically); when every item has ended, the first of ``ORDER_ENDED`` present, so that an order is
+    ``canceled`` only when all its items are. The result is reported under ``REPORTED_AS``. Sources: the union of
+    the statuses documented in LAZ-RAW order-api/getorders.json and LAZ-GUIDE order-status-flow.md
+    (tests/contracts/lazada.json ``order_statuses``); ``confirmed`` and ``damaged`` are documented nowhere.
     """
-    present = {text(status).lower() for status in statuses if text(status)}
+    present = {text(status).strip().lower() for status in statuses if text(status).strip()}
     live = present.difference(ORDER_ENDED)
     if live:
         rank = {status: index for index, status in enumerate(ORDER_PROGRESSION)}
-        return min(live, key=lambda status: (rank.get(status, len(rank)), status))
-    return next((status for status in ORDER_ENDED if status in present), "unknown")
+        chosen = min(live, key=lambda status: (rank.get(status, len(rank)), status))
+    else:
+        chosen = next((status for status in ORDER_ENDED if status in present), "unknown")
+    return REPORTED_AS.get(chosen, chosen)
 
 
 def order_line(item: Mapping[str, Any]) -> OrderLine:
-    """One order item: Lazada lists every unit as its own item, so the quantity is always 1."""
+    """One GetMultipleOrderItems item: Lazada lists every unit as its own item, so the quantity is always 1. That
+    API documents no item id (``product_id`` is GetOrderItems' only): the line names its SKU and ``sku_id``."""
     return OrderLine(
         platform_line_id=text(item.get("order_item_id")),
-        platform_item_id=text(item.get("product_id")) or None,
+        platform_item_id=None,
         platform_variant_id=text(item.get("sku_id")) or None,
         sku=text(item.get("sku")) or None,
         name=text(item.get("name")),

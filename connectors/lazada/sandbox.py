@@ -6,7 +6,7 @@ timestamp window (7200 s), tokens (access 30 days, refresh 180 days, refresh tok
 reset by a refresh: an online app) and JSON envelopes (``{"code": "0", "data": ..., "request_id"}``; errors
 ``{"code", "type", "message", "request_id"}`` with HTTP 200). Limits are enforced with Lazada's error codes:
 GetProducts ``limit`` <= 50 / ``offset`` <= 10000 / ``sku_seller_list`` <= 100, GetOrders ``limit`` <= 100 /
-``offset`` <= 5000, GetMultipleOrderItems <= 50 ids, UpdatePriceQuantity <= 50 SKUs (4171), UpdateSellableQuantity
+``offset`` <= 4500, GetMultipleOrderItems <= 50 ids, UpdatePriceQuantity <= 50 SKUs (4171), UpdateSellableQuantity
 <= 50 SKUs (204), CreateProduct and UpdateProduct <= 50 SKUs (209). Rate limit: ``default_rate_limit`` calls/s
 per (app, seller, endpoint class), answered with ``ApiCallLimit``. Pushes are signed as Lazada signs them
 (lowercase hex HMAC-SHA256(app_secret, app_key + body)) and retried every 30 minutes, 12 times.
@@ -73,8 +73,12 @@ REGION_HOURS = {"vn": 7, "th": 7, "id": 7, "sg": 8, "my": 8, "ph": 8}
 REGION_COUNTRY = {"vn": "Vietnam", "th": "Thailand", "id": "Indonesia", "sg": "Singapore", "my": "Malaysia",
                   "ph": "Philippines"}  # fmt: skip
 PRODUCT_FILTERS = ("all", "live", "inactive", "deleted", "pending", "rejected", "sold-out")
-ORDER_STATUS_FILTERS = ("unpaid", "pending", "packed", "canceled", "ready_to_ship", "delivered", "returned",
-                        "shipped", "failed", "topack", "toship", "shipping", "lost")  # fmt: skip
+ORDER_STATUS_FILTERS = (
+    "unpaid", "pending", "packed", "canceled", "ready_to_ship", "delivered", "returned", "shipped", "failed", "topack",
+    "toship", "shipping", "lost", "lost_by_3pl", "damaged_by_3pl", "failed_delivery", "shipped_back",
+    "shipped_back_success", "shipped_back_failed", "package_scrapped",
+)  # fmt: skip
+"""GetOrders ``status``: the values its parameter text and its error 6 list (LAZ-RAW order-api/getorders.json)."""
 
 
 @dataclass
@@ -109,7 +113,7 @@ class Sandbox(SandboxBase):
     single_use_refresh: ClassVar[bool] = False
     default_rate_limit: ClassVar[float | None] = 50.0  # the published inventory limit, for every class here
     webhook_retry_schedule: ClassVar[Sequence[float]] = (1800.0,) * 12
-    order_statuses: ClassVar[Sequence[str]] = ("unpaid", "pending", "packed", "ready_to_ship", "shipped",
+    order_statuses: ClassVar[Sequence[str]] = ("unpaid", "pending", "packed", "ready_to_ship", "shipping",
                                                "delivered")  # fmt: skip
 
     timestamp_window: ClassVar[float] = 7200.0
@@ -117,7 +121,7 @@ class Sandbox(SandboxBase):
     product_offset_cap: ClassVar[int] = 10_000
     sku_list_cap: ClassVar[int] = 100
     order_limit_cap: ClassVar[int] = 100
-    order_offset_cap: ClassVar[int] = 5_000
+    order_offset_cap: ClassVar[int] = 4_500  # getorders.json: offset Max Size 4500 (get-order.md: 5000)
     order_ids_cap: ClassVar[int] = 50
     write_sku_cap: ClassVar[int] = 50
 
@@ -503,6 +507,8 @@ class Sandbox(SandboxBase):
                                                                 "created_before")}  # fmt: skip
         if window["update_after"] is None and window["created_after"] is None:
             raise LzError("1", "E001: Parameter update_after or created_after is mandatory")
+        if params.get("status") and params["status"] not in ORDER_STATUS_FILTERS:
+            raise LzError("36", "E036: Invalid status filter")
         found = [o for o in shop.orders.values() if _order_matches(o, window, params.get("status"))]
         found.sort(key=_order_sort(params), reverse=(params.get("sort_direction") or "DESC").upper() == "DESC")
         page = [self._order_json(shop, order) for order in found[offset : offset + limit]]
@@ -547,7 +553,7 @@ class Sandbox(SandboxBase):
                 items.append({
                     "order_item_id": line.line_id if unit == 0 else f"{line.line_id}{unit:03d}",
                     "order_id": order.order_id, "sku": line.sku, "sku_id": line.variant_id or "",
-                    "product_id": line.item_id or "", "shop_sku": f"{line.item_id}_{shop.region}-{line.variant_id}",
+                    "shop_sku": f"{line.item_id}_{shop.region}-{line.variant_id}",
                     "name": line.name, "item_price": f"{line.unit_price:.2f}", "paid_price": f"{line.unit_price:.2f}",
                     "status": order.status, "currency": order.currency, "variation": "",
                     "created_at": str(int(order.created_at * 1000)), "updated_at": str(int(order.updated_at * 1000)),
@@ -735,8 +741,6 @@ def _row_price(sku: Mapping[str, Any]) -> Decimal | None:
 
 
 def _order_matches(order: SbOrder, window: Mapping[str, int | None], status: str | None) -> bool:
-    if status and status not in ORDER_STATUS_FILTERS:
-        raise LzError("36", "E036: Invalid status filter")
     return (_in_window(int(order.updated_at), window["update_after"], window["update_before"])
             and _in_window(int(order.created_at), window["created_after"], window["created_before"])
             and (not status or order.status == status))  # fmt: skip
