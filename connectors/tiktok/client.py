@@ -47,7 +47,7 @@ from connectors.base.models import (
 )
 from connectors.base.policy import ErrorTable
 from connectors.base.secret import Secret
-from connectors.tiktok import errors, inventory, mapping, signing
+from connectors.tiktok import edit, errors, inventory, mapping, signing
 from connectors.tiktok.mapping import as_dict, as_list
 
 API_BASE = "https://open-api.tiktokglobalshop.com"
@@ -59,7 +59,8 @@ TOKEN_REFRESH = "/api/v2/token/refresh"  # noqa: S105 - a path
 SHOPS = "/authorization/202309/shops"
 WAREHOUSES = "/logistics/202309/warehouses"
 PRODUCT_SEARCH = "/product/202502/products/search"
-PRODUCTS = "/product/202309/products"
+PRODUCTS = "/product/202309/products"  # Get Product, Create Product, Update Inventory, Update Price: 202309
+EDIT_PRODUCTS = "/product/202509/products"  # Edit Product (PUT) and Partial Edit Product: documented at 202509
 ORDER_SEARCH = "/order/202309/orders/search"
 ORDER_DETAIL = "/order/202309/orders"  # the brief's version; the doc copy read is 202507 (reference 4.4)
 UNSIGNED_PATHS = frozenset({TOKEN_GET, TOKEN_REFRESH})
@@ -378,16 +379,36 @@ class Client(BaseClient):
         return mapping.created_listing(draft, str(data.get("product_id") or ""), as_list(data.get("skus")), status)
 
     async def update_listing(self, item_id: str, draft: ListingDraft) -> Listing:
-        """Edit Product (a full replacement): SKUs already on the product keep their ids; others are added."""
-        current = await self._get_product(item_id)
-        if current is None:
-            raise PermanentError(f"tiktok: product {item_id} does not exist", code=errors.PRODUCT_NOT_FOUND)
-        ids = {v.sku: v.platform_variant_id for v in current.variants if v.platform_variant_id}
-        body = mapping.product_payload(draft, await self._warehouse(), self._currency(), self._package_weight(), ids)
-        adds_skus = any(v.sku not in ids for v in draft.variants)  # a repeated edit could add them twice
-        data = await self._shop_call("PUT", f"{PRODUCTS}/{_path_id(item_id)}", "product.edit", body=body,
-                                     retry_lost=not adds_skus)  # fmt: skip
-        return mapping.created_listing(draft, item_id, as_list(data.get("skus")), current.status)
+        """The CRM's content on an existing product, as a read-modify-write (``connectors.tiktok.edit``): Partial
+        Edit, or Edit Product when the category moves; every SKU and property the CRM does not model is sent back
+        as read or left out, so it is kept. Stock is not part of the edit: the draft's SKUs whose one warehouse
+        holds another quantity get it by Update Inventory afterwards (a SKU in several warehouses keeps its stock:
+        a draft has no per-warehouse split)."""
+        product = await self._read_product(item_id)
+        known = {v.sku for v in mapping.listing(product).variants}
+        warehouse = await self._warehouse() if any(v.sku not in known for v in draft.variants) else ""
+        change = edit.plan(product, draft, self._currency(), warehouse, self._extra("region") or "")
+        path = f"{EDIT_PRODUCTS}/{_path_id(item_id)}" + ("" if change.full else "/partial_edit")
+        data = await self._shop_call("PUT" if change.full else "POST", path, "product.edit", body=change.body,
+                                     retry_lost=not change.adds_skus)  # fmt: skip
+        written = await self._edit_stock(item_id, product, change.stock)
+        return edit.edited_listing(product, draft, as_list(data.get("skus")), written, warehouse)
+
+    async def _edit_stock(self, item_id: str, product: Mapping[str, Any], wanted: Mapping[str, int]) -> dict[str, int]:
+        """Update Inventory for the draft's SKUs with one warehouse; returns what was written (seller SKU -> stock)."""
+        by_sku = {str(sku.get("seller_sku") or ""): sku for sku in map(as_dict, as_list(product.get("skus")))}
+        slots: list[tuple[StockUpdate, Any] | ItemResult] = []
+        for sku, quantity in wanted.items():
+            assigned = mapping.sku_warehouses(by_sku[sku])
+            update = StockUpdate(platform_item_id=item_id, platform_variant_id=str(by_sku[sku].get("id")), sku=sku,
+                                 quantity=quantity)  # fmt: skip
+            if len(assigned) == 1:
+                slots.append((update, {"id": update.platform_variant_id,
+                                       "inventory": inventory.rows_for(update, assigned, "")}))  # fmt: skip
+        if not slots:
+            return {}
+        results = await self._write_skus(item_id, slots, "inventory/update", "product.inventory")
+        return {result.sku: wanted[result.sku] for result in results if result.ok}
 
     async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
         """Update Inventory: one product per call, every SKU of it in that call, each SKU with every warehouse it

@@ -166,25 +166,20 @@ def listing(product: Mapping[str, Any]) -> Listing:
     )
 
 
-def sku_payload(draft: VariantDraft, warehouse_id: str, currency: str, sku_id: str | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {
+def sku_payload(draft: VariantDraft, warehouse_id: str, currency: str) -> dict[str, Any]:
+    return {
         "seller_sku": draft.sku,
         "price": {"amount": amount(draft.price), "currency": currency},
         "inventory": [{"warehouse_id": warehouse_id, "quantity": draft.stock}],
         "sales_attributes": [{"name": name, "value_name": value} for name, value in draft.options.items()],
     }
-    if sku_id is not None:
-        payload["id"] = sku_id
-    return payload
 
 
 def product_payload(
-    draft: ListingDraft, warehouse_id: str, currency: str, package_weight: Mapping[str, str],
-    sku_ids: Mapping[str, str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """Create/Edit Product body. ``description`` is required by TikTok, so the title stands in for an empty one;
+    draft: ListingDraft, warehouse_id: str, currency: str, package_weight: Mapping[str, str]
+) -> dict[str, Any]:
+    """Create Product body. ``description`` is required by TikTok, so the title stands in for an empty one;
     images must be URIs returned by TikTok's image upload (passed through as given)."""
-    ids = sku_ids or {}
     return {
         "save_mode": "LISTING",
         "title": draft.name,
@@ -192,12 +187,12 @@ def product_payload(
         "category_id": draft.category_id or "",
         "main_images": [{"uri": uri} for uri in draft.images],
         "package_weight": dict(package_weight),
-        "skus": [sku_payload(v, warehouse_id, currency, ids.get(v.sku)) for v in draft.variants],
+        "skus": [sku_payload(v, warehouse_id, currency) for v in draft.variants],
     }
 
 
 def created_listing(draft: ListingDraft, item_id: str, skus: list[Any], status: str = "active") -> Listing:
-    """The listing a Create/Edit Product answer describes (it returns ids, not the whole product)."""
+    """The listing a Create Product answer describes (it returns ids, not the whole product)."""
     ids = {str(s.get("seller_sku")): str(s.get("id")) for s in skus if isinstance(s, dict) and s.get("id")}
     return Listing(
         platform_item_id=item_id,

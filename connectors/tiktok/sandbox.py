@@ -6,11 +6,14 @@ now + 30 s], ``x-tts-access-token`` header, ``shop_cipher`` rules (required on s
 ``/authorization/*``: ``36009004``), error envelope and codes (TTS-DOC ``common-errors.md`` and the per-API error
 lists), page-size caps, the ``status`` filter of Search Products (one documented value; ALL, the default, returns
 DELETED and DRAFT products too; an undocumented value is ``12052910``), its 10,000-result cap (``12052180``),
-``seller_skus`` ≤ 10, order ids ≤ 50, one product per price/stock call with per-SKU inventory errors, several
-warehouses per shop and per SKU (Update Inventory must list exactly the SKU's warehouses: ``12019028`` when one is
-omitted, ``12052533`` when one is added, ``12052097`` when unknown; ``add_warehouse``, ``set_stock``), Create
-Product's ``idempotency_key``, the 50 QPS per (app, shop, API) limit (HTTP 429 + ``36009002``) and signed pushes
-(``Authorization`` = hex HMAC-SHA256(app_secret, app_key + body)) retried +2 min, +30 min, +3 h, +12 h.
+``seller_skus`` ≤ 10, order ids ≤ 50, Edit Product (202509) as a full replacement (what is left out is cleared,
+unlisted SKUs deleted, only SKU price and inventory kept) and Partial Edit per top-level property, with the
+properties nfsync does not model stored and shown as Get Product shows them (``set_content``, ``set_sku_fields``),
+one product per price/stock call with per-SKU inventory errors, several warehouses per shop and per SKU (Update
+Inventory must list exactly the SKU's warehouses: ``12019028`` when one is omitted, ``12052533`` when one is added,
+``12052097`` when unknown; ``add_warehouse``, ``set_stock``), Create Product's ``idempotency_key``, the 50 QPS per
+(app, shop, API) limit (HTTP 429 + ``36009002``) and signed pushes (``Authorization`` = hex HMAC-SHA256(app_secret,
+app_key + body)) retried +2 min, +30 min, +3 h, +12 h.
 
 Tokens: access 7 days; refresh token lifetime = the authorization duration (365 days here; the real value is
 whatever ``refresh_token_expire_in`` says). A refresh returns a NEW refresh token and the spent one stops working
@@ -25,8 +28,9 @@ NOT emulated (behaviour of the real platform this sandbox does not reproduce):
 - API version errors (``36009014``), unknown paths and wrong methods (aiohttp's plain 404/405 instead of
   ``36009009``/``36009010``); the 503 "server protection" answer; HTTP statuses other than 401 (auth), 429
   (throttle) and 500 (internal) are a plausible 400 (UNCONFIRMED for TikTok);
-- product audit (new products are ``ACTIVATE`` at once), promotions and price locks, categories, brands,
-  attributes, images (``main_images`` are neither required nor checked), package weight and dimensions, global
+- product audit (new and edited products are ``ACTIVATE`` at once, no v1/v2 versions), promotions and price
+  locks, categories and their rules, brands, attributes and images are not validated (Edit Product requires
+  ``main_images`` and ``package_weight``; Create Product requires neither: the client has no image upload), global
   products, backorder stock (``backorder_quantity``, ``handling_time``), disabled or restricted warehouses (stock
   there is written like any other), warehouses of other shops (``12052530``), ``inventory/search``,
   the product deactivate/delete APIs; search sorts products by creation (TikTok's order is undocumented);
@@ -41,8 +45,9 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -52,6 +57,7 @@ from connectors.base.signing import signatures_match
 from connectors.tiktok import client as api
 from connectors.tiktok import errors as e
 from connectors.tiktok import sandbox_checks as c
+from connectors.tiktok import sandbox_edit as se
 from connectors.tiktok import sandbox_render as r
 from connectors.tiktok import signing
 from connectors.tiktok.mapping import as_dict, as_list
@@ -98,6 +104,27 @@ class Sandbox(SandboxBase):
         """Another warehouse of the shop (a sales warehouse, enabled, not the default unless said)."""
         return str(self.store.add_warehouse(shop, self.new_id(), name, **properties)["id"])
 
+    def add_listing(
+        self, shop: SbShop, name: str, variants: Sequence[Mapping[str, Any]], *, description: str = "",
+        category_id: str | None = None, status: str = "active",
+    ) -> SbListing:  # fmt: skip
+        """A product as a merchant made it: with a main image and a package weight, as every TikTok product has
+        (Create Product requires them); the rest of its properties via ``set_content``."""
+        listing = super().add_listing(shop, name, variants, description=description, category_id=category_id,
+                                      status=status)  # fmt: skip
+        self.store.content[listing.item_id] = {"main_images": [{"uri": f"tos-sandbox-i/{listing.item_id}-1"}],
+                                               "package_weight": {"value": "0.5", "unit": "KILOGRAM"}}  # fmt: skip
+        return listing
+
+    def set_content(self, listing: SbListing, **properties: Any) -> None:
+        """Edit properties nfsync does not model (``brand_id``, ``product_attributes``, ``main_images``, ...),
+        stored as Edit Product takes them and shown as Get Product returns them."""
+        self.store.content.setdefault(listing.item_id, {}).update(properties)
+
+    def set_sku_fields(self, variant: SbVariant, **properties: Any) -> None:
+        """SKU properties nfsync does not model (``external_sku_id``, ``list_price``, ``sales_attributes`` ids...)."""
+        self.store.sku_fields.setdefault(variant.variant_id, {}).update(properties)
+
     def set_stock(self, shop: SbShop, sku: str, split: Mapping[str, int]) -> SbVariant:
         """Assign a SKU to these warehouses with these quantities (its stock becomes their sum)."""
         found = self.find_variant(shop, sku)
@@ -140,7 +167,9 @@ class Sandbox(SandboxBase):
         router.add_post(api.PRODUCT_SEARCH, self._api(self._search_products))
         router.add_post(api.PRODUCTS, self._api(self._create_product))
         router.add_get(api.PRODUCTS + "/{product_id}", self._api(self._get_product))
-        router.add_put(api.PRODUCTS + "/{product_id}", self._api(self._edit_product))
+        router.add_put(api.EDIT_PRODUCTS + "/{product_id}", self._api(partial(self._edit_product, full=True)))
+        router.add_post(api.EDIT_PRODUCTS + "/{product_id}/partial_edit",
+                        self._api(partial(self._edit_product, full=False)))  # fmt: skip
         router.add_post(api.PRODUCTS + "/{product_id}/prices/update", self._api(self._update_prices))
         router.add_post(api.PRODUCTS + "/{product_id}/inventory/update", self._api(self._update_inventory))
         router.add_post(api.ORDER_SEARCH, self._api(self._search_orders))
@@ -323,34 +352,60 @@ class Sandbox(SandboxBase):
         listing = self.add_listing(shop, str(body["title"]), [c.variant_spec(sku) for sku in body["skus"]],
                                    description=str(body.get("description") or ""),
                                    category_id=str(body["category_id"]))  # fmt: skip
+        self.store.content[listing.item_id] = se.content_after({}, body, full=True)
         for variant, sku in zip(listing.variants, body["skus"], strict=True):
             self.store.set_stock(variant, c.stock_split({}, as_dict(sku)))
+            self.store.sku_fields[variant.variant_id] = se.sku_fields(as_dict(sku))
         self.counters.creates += 1
         if key:
             self._idempotency[(shop.shop_id, key)] = listing.item_id
         skus = [v.sku for v in listing.variants]
         return self._written(request, shop, listing, kind="product_created", data=r.created_json(listing), skus=skus)
 
-    async def _edit_product(self, request: web.Request, shop: SbShop, body: dict[str, Any]) -> web.StreamResponse:
+    async def _edit_product(
+        self, request: web.Request, shop: SbShop, body: dict[str, Any], *, full: bool
+    ) -> web.StreamResponse:
+        """Edit Product (``full``: a full replacement) or Partial Edit Product (per top-level property)."""
         listing = c.live(shop, request.match_info["product_id"])
         if listing is None:
             return c.no_product()
-        problem = c.check_product(self.store, shop, body) or c.check_sku_ids(listing, as_list(body.get("skus")))
+        problem = se.check_edit(self.store, shop, listing, body, full=full)
         if problem is not None:
             return problem
-        listing.name, listing.description = str(body["title"]), str(body.get("description") or "")
-        listing.category_id = str(body["category_id"])
-        known = {v.variant_id: v for v in listing.variants}
-        listing.variants = [self._edited_variant(known, as_dict(sku)) for sku in body["skus"]]
+        if full or "title" in body:
+            listing.name = str(body["title"])
+        if full or "description" in body:
+            listing.description = str(body["description"])
+        if full:
+            listing.category_id = str(body["category_id"])
+        content = self.store.content.get(listing.item_id, {})
+        self.store.content[listing.item_id] = se.content_after(content, body, full=full)
+        if full or "skus" in body:
+            self._replace_skus(shop, listing, [as_dict(sku) for sku in as_list(body.get("skus"))])
         skus = [v.sku for v in listing.variants]
         return self._written(request, shop, listing, kind="product_changed", data=r.created_json(listing), skus=skus)
 
-    def _edited_variant(self, known: Mapping[str, SbVariant], sku: dict[str, Any]) -> SbVariant:
-        spec = c.variant_spec(sku)
-        variant = known.get(str(sku.get("id") or "")) or SbVariant(self.new_id(), spec["sku"], Decimal(0), 0)
-        variant.sku, variant.price = spec["sku"], Decimal(spec["price"])
-        variant.options = dict(spec["options"])
-        self.store.set_stock(variant, c.stock_split({}, sku))
+    def _replace_skus(self, shop: SbShop, listing: SbListing, skus: list[dict[str, Any]]) -> None:
+        """The product's SKUs become the ones listed: listed ids kept, others deleted, SKUs without id created."""
+        known, names = {v.variant_id: v for v in listing.variants}, se.attribute_names(listing)
+        listing.variants = [self._edited_sku(shop, known, names, sku) for sku in skus]
+        for gone in set(known) - {v.variant_id for v in listing.variants}:
+            self.store.stock.pop(gone, None)
+            self.store.sku_fields.pop(gone, None)
+
+    def _edited_sku(
+        self, shop: SbShop, known: Mapping[str, SbVariant], names: Mapping[str, str], sku: dict[str, Any]
+    ) -> SbVariant:
+        """One SKU as sent: what is left out is cleared, except ``price`` and ``inventory``, which are kept."""
+        variant = known.get(str(sku.get("id") or ""))
+        assigned = self.store.stock_of(shop, variant) if variant is not None else {}
+        variant = variant or SbVariant(self.new_id(), "", Decimal(0), 0)
+        variant.sku, variant.options = str(sku.get("seller_sku") or ""), se.options_of(sku, names)
+        if "price" in sku:
+            variant.price = Decimal(str(as_dict(sku["price"])["amount"]))
+        if "inventory" in sku:
+            self.store.set_stock(variant, c.stock_split(assigned, sku))
+        self.store.sku_fields[variant.variant_id] = se.sku_fields(sku)
         return variant
 
     def _written(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import secrets
 import time
@@ -15,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbToken, SbVariant
-from connectors.tiktok.mapping import REGION_CURRENCY, amount
+from connectors.tiktok.mapping import REGION_CURRENCY, amount, as_dict, as_list
 from connectors.tiktok.sandbox_store import Store
 
 LISTING_STATUS = {
@@ -128,7 +129,7 @@ def sku_json(variant: SbVariant, shop: SbShop, store: Store, *, detail: bool) ->
                       for warehouse, quantity in store.stock_of(shop, variant).items()],
     }  # fmt: skip
     if detail:
-        sku["sales_attributes"] = [{"name": name, "value_name": value} for name, value in variant.options.items()]
+        sku.update(shown_sku(variant, store.sku_fields.get(variant.variant_id, {})))
     return sku
 
 
@@ -148,7 +149,7 @@ def product_json(listing: SbListing, shop: SbShop, store: Store, *, detail: bool
             [{"id": listing.category_id, "parent_id": "0", "local_name": "", "is_leaf": True}]
             if listing.category_id else []
         )  # fmt: skip
-        product["main_images"] = []
+        product.update(shown_content(store.content.get(listing.item_id, {})))
     return product
 
 
@@ -166,6 +167,64 @@ def check_failed(sku_id: str, code: str, message: str, warehouse_id: str | None 
     if warehouse_id is not None:
         extra["warehouse_id"] = warehouse_id
     return {"code": 12052990, "message": "Check failed", "detail": {"sku_id": sku_id, "extra_errors": [extra]}}
+
+
+# ------------------------------------------------------------------------------- properties nfsync does not model
+
+NOT_RETURNED = frozenset({"listing_platforms", "replicated_products", "subscribe_info_edit", "category_version"})
+"""Edit properties Get Product does not return (get-product.spec.json has none of them)."""
+
+
+def attribute_id(*parts: str) -> str:
+    """A stable numeric id for a custom sales attribute (or one of its values)."""
+    return str(int(hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12], 16) % 10**15 + 7 * 10**15)
+
+
+def shown_content(content: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored properties as Get Product shows them."""
+    shown: dict[str, Any] = {}
+    for key, value in content.items():
+        if key == "brand_id":
+            shown["brand"] = {"id": value, "name": f"Brand {value}"}
+        elif key == "delivery_option_ids":
+            shown["delivery_options"] = [{"id": i, "name": f"Delivery {i}", "is_available": True} for i in value]
+        elif key == "product_attributes":
+            shown[key] = [{**as_dict(a), "name": f"Attribute {as_dict(a).get('id')}"} for a in as_list(value)]
+        elif key == "video":
+            shown[key] = {**as_dict(value), "url": f"https://v16.sandbox.test/{as_dict(value).get('id')}.mp4"}
+        elif key not in NOT_RETURNED:
+            shown[key] = with_urls(value)
+    return shown
+
+
+def shown_sku(variant: SbVariant, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A SKU's stored properties as Get Product shows them; its sales attributes are its options, with the ids and
+    images last sent for them."""
+    sent = [as_dict(a) for a in as_list(fields.get("sales_attributes"))]
+    shown = {key: with_urls(value) for key, value in fields.items() if key != "sales_attributes"}
+    shown["sales_attributes"] = [
+        shown_attribute(name, value, sent[index] if index < len(sent) else {})
+        for index, (name, value) in enumerate(variant.options.items())
+    ]
+    return shown
+
+
+def shown_attribute(name: str, value: str, sent: Mapping[str, Any]) -> dict[str, Any]:
+    return {**with_urls(dict(sent)), "id": str(sent.get("id") or attribute_id(name)), "name": name,
+            "value_id": str(sent.get("value_id") or attribute_id(name, value)), "value_name": value}  # fmt: skip
+
+
+def with_urls(value: Any) -> Any:
+    """Images (objects with a ``uri``) get the ``urls``, ``thumb_urls``, ``height`` and ``width`` Get Product adds."""
+    if isinstance(value, list):
+        return [with_urls(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    shown = {key: with_urls(item) for key, item in value.items()}
+    if "uri" in value:
+        url = f"https://p16.sandbox.test/{value['uri']}"
+        shown.update(urls=[url], thumb_urls=[url + "~thumb"], height=800, width=800)
+    return shown
 
 
 # -------------------------------------------------------------------------------------------------- orders
