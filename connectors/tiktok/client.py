@@ -62,7 +62,7 @@ PRODUCT_SEARCH = "/product/202502/products/search"
 PRODUCTS = "/product/202309/products"  # Get Product, Create Product, Update Inventory, Update Price: 202309
 EDIT_PRODUCTS = "/product/202509/products"  # Edit Product (PUT) and Partial Edit Product: documented at 202509
 ORDER_SEARCH = "/order/202309/orders/search"
-ORDER_DETAIL = "/order/202309/orders"  # the brief's version; the doc copy read is 202507 (reference 4.4)
+ORDER_DETAIL = "/order/202507/orders"  # Get Order Detail: documented at 202507 (get-order-detail.spec.json)
 UNSIGNED_PATHS = frozenset({TOKEN_GET, TOKEN_REFRESH})
 
 PAGE_SIZE = 100

@@ -1,8 +1,8 @@
 """TikTok Shop payloads to and from the shared models.
 
 Field names follow the API reference copies in TTS-DOC ``raw/tiktok/api-reference/{products,orders,authorization}``
-(Search Products 202502, Get Product 202309, Create Product 202309, Get Order List 202309, Get Authorized Shops
-202309) and the Get Access Token response in ``authorization-overview-202407.md``.
+(Search Products 202502, Get Product 202309, Create Product 202309, Get Order List 202309, Get Order Detail 202507,
+Get Authorized Shops 202309) and the Get Access Token response in ``authorization-overview-202407.md``.
 """
 
 from __future__ import annotations

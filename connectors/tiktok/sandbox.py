@@ -25,8 +25,8 @@ NOT emulated (behaviour of the real platform this sandbox does not reproduce):
 - the authorization page and its redirect (codes come from ``issue_code``, valid 10 minutes instead of 30);
   a seller owning several shops (one token per shop here); scopes (all granted, ``105005`` never returned);
   the IP allow list (``36009033``); user types other than seller;
-- API version errors (``36009014``), unknown paths and wrong methods (aiohttp's plain 404/405 instead of
-  ``36009009``/``36009010``); the 503 "server protection" answer; HTTP statuses other than 401 (auth), 429
+- API version errors (``36009014``) beyond ``RETIRED_PATHS``, unknown paths and wrong methods (aiohttp's plain
+  404/405 instead of ``36009009``/``36009010``); the 503 "server protection" answer; HTTP statuses other than 401 (auth), 429
   (throttle) and 500 (internal) are a plausible 400 (UNCONFIRMED for TikTok);
 - product audit (new and edited products are ``ACTIVATE`` at once, no v1/v2 versions), promotions and price
   locks, categories and their rules, brands, attributes and images are not validated (Edit Product requires
@@ -67,6 +67,13 @@ ApiHandler = Callable[[web.Request, SbShop, dict[str, Any]], Awaitable[web.Strea
 TIMESTAMP_PAST = 300  # seconds: "must not be earlier than 5 minutes before the current time"
 TIMESTAMP_FUTURE = 30  # "must not exceed the current time by more than 30 seconds"
 ORDER_SORT_FIELDS = frozenset({"create_time", "update_time"})
+RETIRED_PATHS = frozenset({
+    ("GET", "/order/202309/orders"), ("PUT", "/product/202309/products/{product_id}"),
+    ("POST", "/product/202309/products/{product_id}/partial_edit"), ("POST", "/product/202309/products/search"),
+})  # fmt: skip
+"""Versions of the client's calls that the reference copies do not document (only Get Order Detail 202507, Edit and
+Partial Edit Product 202509, Search Products 202502 are): answered ``36009014`` as a retired or invalid version
+(api-versioning.md). Whether TikTok still serves them is UNCONFIRMED: refusing them is the stricter reading."""
 
 
 class Sandbox(SandboxBase):
@@ -174,6 +181,11 @@ class Sandbox(SandboxBase):
         router.add_post(api.PRODUCTS + "/{product_id}/inventory/update", self._api(self._update_inventory))
         router.add_post(api.ORDER_SEARCH, self._api(self._search_orders))
         router.add_get(api.ORDER_DETAIL, self._api(self._order_detail))
+        for method, path in RETIRED_PATHS:
+            router.add_route(method, path, self._retired)
+
+    async def _retired(self, _request: web.Request) -> web.StreamResponse:
+        return r.error(400, e.INVALID_VERSION, "The version name is invalid, please check and retry.")
 
     def _api(self, handler: ApiHandler, *, shop_scoped: bool = True) -> Handler:
         """Gate (rate limit, faults), then TikTok's checks in order: app_key, sign present, timestamp, sign,

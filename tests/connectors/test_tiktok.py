@@ -36,7 +36,7 @@ ACCESS, REFRESH = "tiktok-access-token-0001", "tiktok-refresh-token-0001"
 SHOP_ID = "7494049642642441621"
 SEARCH = "/product/202502/products/search"
 SHOPS = "/authorization/202309/shops"
-ORDERS = "/order/202309/orders"
+ORDERS = "/order/202507/orders"
 
 
 def _client(sandbox: Sandbox, shop: SbShop, session: aiohttp.ClientSession, app: dict[str, str] | None = None,
