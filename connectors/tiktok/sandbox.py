@@ -26,8 +26,8 @@ NOT emulated (behaviour of the real platform this sandbox does not reproduce):
   a seller owning several shops (one token per shop here); scopes (all granted, ``105005`` never returned);
   the IP allow list (``36009033``); user types other than seller;
 - API version errors (``36009014``) beyond ``RETIRED_PATHS``, unknown paths and wrong methods (aiohttp's plain
-  404/405 instead of ``36009009``/``36009010``); the 503 "server protection" answer; HTTP statuses other than 401 (auth), 429
-  (throttle) and 500 (internal) are a plausible 400 (UNCONFIRMED for TikTok);
+  404/405 instead of ``36009009``/``36009010``); the 503 "server protection" answer; HTTP statuses other than 401
+  (auth), 429 (throttle) and 500 (internal) are a plausible 400 (UNCONFIRMED for TikTok);
 - product audit (new and edited products are ``ACTIVATE`` at once, no v1/v2 versions), promotions and price
   locks, categories and their rules, brands, attributes and images are not validated (Edit Product requires
   ``main_images`` and ``package_weight``; Create Product requires neither: the client has no image upload), global
