@@ -45,7 +45,7 @@ from connectors.woocommerce.content import (
     sources_after,
     variation_changes,
 )
-from connectors.woocommerce.errors import CANNOT_PREFIX, DUPLICATE_SKU, ERROR_TABLE
+from connectors.woocommerce.errors import CANNOT_PREFIX, DUPLICATE_SKU, ERROR_TABLE, WEBHOOK_INVALID_ID
 from connectors.woocommerce.mapping import (
     is_variable,
     item_result,
@@ -69,6 +69,9 @@ DEFAULT_APP_NAME = "NextFlow CRM"
 
 T = TypeVar("T")
 Write = TypeVar("Write", StockUpdate, PriceUpdate)
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "product.created", "product.updated",
+                  "product.deleted")  # fmt: skip
+"""The documented core topics whose pushes nfsync turns into work (webhooks.parse); WC-DOC _webhooks.md Topics."""
 QUERY_AUTH_STORES: set[str] = set()
 """Store URLs whose host drops the ``Authorization`` header: their keys go in the query string (HTTPS only)."""
 _SECRET_PARAM = re.compile(r"(consumer_secret=)[^&#\s]*")
@@ -432,6 +435,59 @@ class Client(BaseClient):
         updated = answer.get("update") if isinstance(answer, dict) else None
         answers = updated if isinstance(updated, list) else []
         return [item_result(sku, answers[i] if i < len(answers) else None) for i, sku in enumerate(skus)]
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def register_webhooks(self, delivery_url: str, secret: Secret,
+                                topics: Sequence[str] = WEBHOOK_TOPICS) -> list[str]:  # fmt: skip
+        """One active webhook per topic delivering to ``delivery_url`` and signed with ``secret``; idempotent: a
+        webhook of ours (same URL and topic) is updated (secret, status active), duplicates of it deleted, a missing
+        one created. Returns the webhook ids, one per topic (WC-DOC _webhooks.md; WC-CORE webhooks controller)."""
+        ours = await self.webhooks_of(delivery_url)
+        return [await self._ensure_webhook(topic, delivery_url, secret, [h for h in ours if h.get("topic") == topic])
+                for topic in topics]  # fmt: skip
+
+    async def unregister_webhooks(self, delivery_url: str) -> int:
+        """Delete (``force=true``: webhooks have no trash) every webhook delivering to ``delivery_url``."""
+        ours = await self.webhooks_of(delivery_url)
+        for hook in ours:
+            await self._delete_webhook(str(hook["id"]))
+        return len(ours)
+
+    async def webhooks_of(self, delivery_url: str) -> list[dict[str, Any]]:
+        """The store's webhooks (every status) that deliver to ``delivery_url``."""
+        found: list[dict[str, Any]] = []
+        async for hooks in self._pages(f"{API}/webhooks", {"orderby": "id", "order": "asc", "status": "all"}):
+            found.extend(hook for hook in hooks if hook.get("delivery_url") == delivery_url)
+        return found
+
+    async def _ensure_webhook(self, topic: str, url: str, secret: Secret, ours: list[dict[str, Any]]) -> str:
+        body = {"name": f"nfsync {topic}", "status": "active", "secret": secret.reveal()}
+        if not ours:
+            return await self._create_webhook({**body, "topic": topic, "delivery_url": url})
+        keep, *extra = ours
+        await self.call("PUT", f"{API}/webhooks/{wc_id(str(keep['id']))}", json_body=body)
+        for hook in extra:
+            await self._delete_webhook(str(hook["id"]))
+        return str(keep["id"])
+
+    async def _create_webhook(self, body: dict[str, Any]) -> str:
+        """Not repeated blindly after a lost answer: the store is asked whether it made the webhook."""
+        try:
+            created = await self.call("POST", f"{API}/webhooks", json_body=body, retry_lost=False)
+        except ResponseLost:
+            made = [h for h in await self.webhooks_of(body["delivery_url"]) if h.get("topic") == body["topic"]]
+            if not made:
+                raise
+            return str(made[0]["id"])
+        return str(created["id"])
+
+    async def _delete_webhook(self, hook_id: str) -> None:
+        try:
+            await self.call("DELETE", f"{API}/webhooks/{quote(hook_id, safe='')}", params={"force": "true"})
+        except PermanentError as exc:
+            if exc.fields.get("code") != WEBHOOK_INVALID_ID:  # already gone: what we wanted
+                raise
 
     # ------------------------------------------------------------------ orders
 

@@ -27,6 +27,9 @@ DUPLICATE_SKU = "product_invalid_sku"
 PRODUCT_INVALID_ID = "woocommerce_rest_product_invalid_id"
 VARIATION_INVALID_ID = "woocommerce_rest_product_variation_invalid_id"
 ORDER_INVALID_ID = "woocommerce_rest_shop_order_invalid_id"
+WEBHOOK_INVALID_ID = "woocommerce_rest_shop_webhook_invalid_id"
+TRASH_NOT_SUPPORTED = "woocommerce_rest_trash_not_supported"
+"""HTTP 501 to a DELETE without ``force=true`` of an object without trash (webhooks): deterministic, never retried."""
 CANNOT_PREFIX = "woocommerce_rest_cannot_"
 """``woocommerce_rest_cannot_view/create/edit/batch``: no authenticated user, or one without the capability."""
 
@@ -38,6 +41,9 @@ ERROR_TABLE = ErrorTable(
         Rule(Action.RETRY, status=408),
         # A request we built without every oauth_* parameter: a bug of ours, not the merchant's keys.
         Rule(Action.PERMANENT, code=MISSING_OAUTH_PARAMETER),
+        # 5xx answers that repeat whatever we do (WC-CORE webhooks controller delete_item): not retried.
+        Rule(Action.PERMANENT, code=TRASH_NOT_SUPPORTED),
+        Rule(Action.PERMANENT, status=500, code="woocommerce_rest_cannot_delete"),
         # Keys do not refresh: any 401 means the key is unknown, revoked, wrong or lacks the permission.
         Rule(Action.REAUTHORIZE, status=401),
         Rule(Action.REAUTHORIZE, status=403, code_prefix=CANNOT_PREFIX),

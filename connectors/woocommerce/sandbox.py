@@ -14,7 +14,12 @@ and ``/wc-auth/v1/authorize`` below it); the first shop is also served at the ro
 - products (simple and variable), variations, their batch endpoints (at most 100 objects, else 413), orders,
   ``settings/general`` and the WordPress index, with WordPress's argument checks (``per_page`` <= 100), paging
   headers (``X-WP-Total``, ``X-WP-TotalPages``, ``Link``), exclusive whole-second date bounds, SKU uniqueness;
-- webhooks: ``X-WC-Webhook-*`` headers, base64 HMAC-SHA256 of the raw body with the webhook secret, no retries;
+- webhooks: the ``/webhooks`` endpoints (``sandbox_webhooks``: create with the creation ping, list, read,
+  update, delete with ``force`` only), deliveries to every active webhook of the topic with ``X-WC-Webhook-*``
+  headers and base64 HMAC-SHA256 of the raw body under that webhook's secret, no retries, disabled after 5 failures
+  in a row; ``product.created``/``product.updated`` echoed for every product or variation an API write touched
+  (nfsync's own writes included) once webhooks are registered. A store without registered webhooks delivers to
+  the configured ``webhook_url`` with ``webhook_secret`` (a webhook made by hand);
 - the wc-auth key flow: ``/wc-auth/v1/authorize`` creates keys and POSTs them to ``callback_url``.
 
 Not emulated:
@@ -34,8 +39,8 @@ Not emulated:
   (``sandbox_content``).
 - Parent ``date_modified``: every variation write also bumps its product (WooCommerce may not).
 - Order writes (status changes, notes, refunds) through the API: orders change through the ``/_sandbox/`` routes.
-- ``product.*`` webhooks on API writes (WooCommerce sends them, including for the connector's own writes), the
-  webhook creation flow and the disabling of a webhook after more than five failed deliveries.
+- Webhook delivery queues (core delivers through Action Scheduler; the sandbox at once) and the 10-second
+  suppression of ``updated`` right after a creation from the admin screens; the webhooks ``batch`` endpoint.
 - Host rate limits: none unless ``rate_limit`` is set; then HTTP 429 with ``Retry-After: 1`` and a WordPress-style
   error body (the shape is host-dependent, UNCONFIRMED).
 - ``Link`` headers leave out authentication parameters (WooCommerce echoes the whole query string).
@@ -43,11 +48,12 @@ Not emulated:
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import partial
 from typing import Any, ClassVar
 
@@ -55,7 +61,13 @@ from aiohttp import web
 from yarl import URL
 
 from connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbVariant
-from connectors.woocommerce.errors import BATCH_TOO_LARGE, INVALID_JSON, ORDER_INVALID_ID, PRODUCT_INVALID_ID
+from connectors.woocommerce.errors import (
+    BATCH_TOO_LARGE,
+    INVALID_JSON,
+    INVALID_PARAMETER,
+    ORDER_INVALID_ID,
+    PRODUCT_INVALID_ID,
+)
 from connectors.woocommerce.sandbox_auth import KeyStore, authenticate, caller_key, check_permissions
 from connectors.woocommerce.sandbox_payloads import (
     STATUS_TO_WC,
@@ -81,6 +93,8 @@ from connectors.woocommerce.sandbox_query import (
 )
 from connectors.woocommerce.sandbox_store import Catalog
 from connectors.woocommerce.sandbox_tls import Tls
+from connectors.woocommerce.sandbox_webhooks import STATUSES as WEBHOOK_STATUSES
+from connectors.woocommerce.sandbox_webhooks import Registry, Webhook
 from connectors.woocommerce.signing import webhook_signature
 
 API = "/wp-json/wc/v3"
@@ -95,6 +109,8 @@ VIEW = ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource.")
 CREATE = ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.")
 EDIT_DENIED = ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.")
 BATCH = ("woocommerce_rest_cannot_batch", "Sorry, you are not allowed to batch manipulate this resource.")
+DELETE_DENIED = ("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.")
+WEBHOOK_ORDERBY = ("date", "id", "include", "title", "slug")
 CRITICAL_ERROR = (
     '<p>There has been a critical error on this website.</p><p><a href="https://wordpress.org/'
     'documentation/article/faq-troubleshooting/">Learn more about troubleshooting WordPress.</a></p>'
@@ -124,6 +140,7 @@ class Sandbox(SandboxBase):
         self.keys = KeyStore()
         self.keys.add(app["consumer_key"], app["consumer_secret"])  # the app's keys work on every store
         self.catalog = Catalog(self.new_id)
+        self.hooks = Registry(self.new_id)
         self._webhook_ids: dict[tuple[str, str], str] = {}
 
     def new_id(self) -> str:
@@ -168,6 +185,11 @@ class Sandbox(SandboxBase):
             (EDIT, r"/products/{pid:\d+}/variations/{id:\d+}", self._update_variation, EDIT_DENIED),
             (("GET",), "/orders", self._orders, LIST),
             (("GET",), r"/orders/{id:\d+}", self._order, VIEW),
+            (("GET",), "/webhooks", self._webhooks, LIST),
+            (("POST",), "/webhooks", self._create_webhook, CREATE),
+            (("GET",), r"/webhooks/{id:\d+}", self._webhook, VIEW),
+            (EDIT, r"/webhooks/{id:\d+}", self._update_webhook, EDIT_DENIED),
+            (("DELETE",), r"/webhooks/{id:\d+}", self._delete_webhook, DELETE_DENIED),
         ]
         for methods, path, handler, denial in routes:
             endpoint = self._api(handler, denial)
@@ -260,26 +282,30 @@ class Sandbox(SandboxBase):
             raise WcFailure(400, "woocommerce_rest_product_exists", "Cannot create existing product.")
         listing = self.catalog.create_product(shop, body)
         self.counters.creates += 1
+        self._echo(shop, [{"kind": "product_created", "listing": listing}])
         answer = web.json_response(self._product_json(listing, self._home(request)), status=201)
         return self._written(request, self._product_skus(listing), answer)
 
     async def _update_product(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
         listing = self.catalog.update_product(shop, request.match_info["id"], await _json_object(request))
+        self._echo(shop, [{"kind": "product_changed", "listing": listing}])
         answer = web.json_response(self._product_json(listing, self._home(request)))
         return self._written(request, self._product_skus(listing), answer)
 
     async def _products_batch(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
-        body, home, written = await _batch_body(request), self._home(request), list[str]()
+        body, home, written, events = await _batch_body(request), self._home(request), list[str](), list[Json]()
 
         def create(item: Json) -> Json:
             listing = self.catalog.create_product(shop, item)
             self.counters.creates += 1
             written.extend(self._product_skus(listing))
+            events.append({"kind": "product_created", "listing": listing})
             return self._product_json(listing, home)
 
         def update(item: Json) -> Json:
             listing = self.catalog.update_product(shop, str(item.get("id") or 0), item)
             written.extend(self._product_skus(listing))
+            events.append({"kind": "product_changed", "listing": listing})
             return self._product_json(listing, home)
 
         def delete(product_id: str) -> Json:
@@ -287,9 +313,10 @@ class Sandbox(SandboxBase):
             answer = self._product_json(listing, home)  # rendered while it still is a product
             written.extend(self._product_skus(listing))
             self.catalog.delete_product(shop, product_id)
-            return answer
+            return answer  # permanent: no product.deleted (bound to trashing)
 
         answer = web.json_response(_run_batch(body, create, update, delete))
+        self._echo(shop, events)
         return self._written(request, written, answer)
 
     def _product_json(self, listing: SbListing, home: str) -> Json:
@@ -344,27 +371,31 @@ class Sandbox(SandboxBase):
     async def _create_variation(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
         body = await _json_object(request)
         listing, variant = self.catalog.create_variation(shop, request.match_info["pid"], body)
+        self._echo(shop, [{"kind": "variation_created", "listing": listing, "variant": variant}])
         answer = web.json_response(self._variation_json(listing, variant, self._home(request)), status=201)
         return self._written(request, [variant.sku], answer)
 
     async def _update_variation(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
         ids, body = request.match_info, await _json_object(request)
         listing, variant = self.catalog.update_variation(shop, ids["pid"], ids["id"], body)
+        self._echo(shop, [{"kind": "variation_changed", "listing": listing, "variant": variant}])
         answer = web.json_response(self._variation_json(listing, variant, self._home(request)))
         return self._written(request, [variant.sku], answer)
 
     async def _variations_batch(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
-        body, home, written = await _batch_body(request), self._home(request), list[str]()
+        body, home, written, events = await _batch_body(request), self._home(request), list[str](), list[Json]()
         product_id = request.match_info["pid"]
 
         def create(item: Json) -> Json:
             listing, variant = self.catalog.create_variation(shop, product_id, item)
             written.append(variant.sku)
+            events.append({"kind": "variation_created", "listing": listing, "variant": variant})
             return self._variation_json(listing, variant, home)
 
         def update(item: Json) -> Json:
             listing, variant = self.catalog.update_variation(shop, product_id, str(item.get("id") or 0), item)
             written.append(variant.sku)
+            events.append({"kind": "variation_changed", "listing": listing, "variant": variant})
             return self._variation_json(listing, variant, home)
 
         def delete(variation_id: str) -> Json:
@@ -373,6 +404,7 @@ class Sandbox(SandboxBase):
             return self._variation_json(listing, variant, home)
 
         answer = web.json_response(_run_batch(body, create, update, delete))
+        self._echo(shop, events)
         return self._written(request, written, answer)
 
     # ------------------------------------------------------------------ orders
@@ -396,6 +428,41 @@ class Sandbox(SandboxBase):
         page, total, pages = select(rows, query)
         headers = page_headers(request.url, query, total, pages)
         return web.json_response([row.payload() for row in page], headers=headers)
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def _webhooks(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
+        wanted, home = request.query.get("status", "all"), self._home(request)
+        query = parse_query({k: v for k, v in request.query.items() if k != "status"}, WEBHOOK_ORDERBY)
+        if wanted not in ("all", *WEBHOOK_STATUSES):
+            raise WcFailure(400, INVALID_PARAMETER, "Invalid parameter(s): status",
+                            params={"status": "status is not one of all, active, paused and disabled."})  # fmt: skip
+        rows = [Row(h.id, h.created, h.modified, h.name, h.status, partial(h.json, home))
+                for h in self.hooks.of(shop.shop_id).values() if wanted in ("all", h.status)]  # fmt: skip
+        return self._collection(request, rows, query)
+
+    async def _create_webhook(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
+        hook = self.hooks.create(shop.shop_id, await _json_object(request))
+        home = self._home(request)
+        self._spawn(self._ping(hook))  # after the answer is made, as core sends it (its outcome is ignored)
+        return web.json_response(hook.json(home), status=201, headers={"Location": f"{home}{API}/webhooks/{hook.id}"})
+
+    async def _webhook(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
+        hook = self.hooks.get(shop.shop_id, request.match_info["id"], status=400, message="ID is invalid.")
+        return web.json_response(hook.json(self._home(request)))
+
+    async def _update_webhook(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
+        hook = self.hooks.update(shop.shop_id, request.match_info["id"], await _json_object(request))
+        return web.json_response(hook.json(self._home(request)))
+
+    async def _delete_webhook(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
+        hook = self.hooks.delete(shop.shop_id, request.match_info["id"], request.query.get("force"))
+        return web.json_response(hook.json(self._home(request)))
+
+    async def _ping(self, hook: Webhook) -> None:
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "User-Agent": f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})"}  # fmt: skip
+        await self._post(hook.delivery_url, headers, f"webhook_id={hook.id}".encode())
 
     # ------------------------------------------------------------------ wc-auth
 
@@ -426,7 +493,14 @@ class Sandbox(SandboxBase):
         return web.json_response(body, status=500)
 
     def signed_push(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[dict[str, str], bytes, str]:
+        """A delivery to the sandbox's configured ``webhook_url`` (a store with no webhook registered through the
+        API: as if the merchant had made one by hand with ``webhook_secret``)."""
         topic, payload = self._push_payload(shop, event)
+        headers, body = self._delivery(shop, topic, payload, self.webhook_secret or "", self._webhook_id(shop, topic))
+        return headers, body, self.webhook_url or ""
+
+    def _delivery(self, shop: SbShop, topic: str, payload: Json, secret: str, hook_id: str
+                  ) -> tuple[dict[str, str], bytes]:  # fmt: skip
         body = json.dumps(payload, separators=(",", ":")).encode()
         resource, _, action = topic.partition(".")
         headers = {
@@ -436,11 +510,43 @@ class Sandbox(SandboxBase):
             "X-WC-Webhook-Topic": topic,
             "X-WC-Webhook-Resource": resource,
             "X-WC-Webhook-Event": action,
-            "X-WC-Webhook-Signature": webhook_signature(body, self.webhook_secret or ""),
-            "X-WC-Webhook-ID": self._webhook_id(shop, topic),
+            "X-WC-Webhook-Signature": webhook_signature(body, html.unescape(secret)),  # core decodes entities
+            "X-WC-Webhook-ID": hook_id,
             "X-WC-Webhook-Delivery-ID": secrets.token_hex(16),  # wp_hash(id . time): per delivery
         }
-        return headers, body, self.webhook_url or ""
+        return headers, body
+
+    def push(self, shop: SbShop, event: Mapping[str, Any]) -> None:
+        """To every active webhook of the store registered for the event's topic; a store with none registered
+        through the API delivers to the configured ``webhook_url`` (the base behaviour)."""
+        if not self.hooks.of(shop.shop_id):
+            super().push(shop, event)
+            return
+        topic, payload = self._push_payload(shop, event)
+        for hook in self.hooks.active(shop.shop_id, topic):
+            headers, body = self._delivery(shop, topic, payload, hook.secret, str(hook.id))
+            self._spawn(self._deliver_to(hook, headers, body))
+
+    def _echo(self, shop: SbShop, events: list[Json]) -> None:
+        """Core fires product.created/updated for every object an API write touched, nfsync's own included: the
+        sandbox does so to the webhooks registered through the API."""
+        if self.hooks.of(shop.shop_id):
+            for event in events:
+                self.push(shop, event)
+
+    async def _deliver_to(self, hook: Webhook, headers: Mapping[str, str], body: bytes) -> None:
+        """One attempt, never retried; only a 2xx counts (WC-DOC _webhooks.md Logging)."""
+        ok = await self._post(hook.delivery_url, headers, body)
+        self.hooks.delivered(hook, ok)
+        if ok:
+            self.counters.webhooks_sent += 1
+        else:
+            self.counters.webhooks_failed += 1
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
 
     def ping_push(self, shop: SbShop, topic: str = "order.updated") -> tuple[dict[str, str], bytes, str]:
         """The unsigned ping WooCommerce POSTs when a webhook is created: form body ``webhook_id=<id>``."""
@@ -449,14 +555,21 @@ class Sandbox(SandboxBase):
         return headers, f"webhook_id={self._webhook_id(shop, topic)}".encode(), self.webhook_url or ""
 
     def _push_payload(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[str, Json]:
-        """(topic, the REST resource): ``order.created/updated``, ``product.updated``, ``product.deleted``."""
-        kind = event["kind"]
+        """(topic, the REST resource): ``order.created/updated``, ``product.created/updated`` (a variation's too, with
+        its ``/products/<id>`` payload), ``product.deleted``."""
+        kind, home = event["kind"], self.store_url(shop)
         if kind == "order_status_changed":
             order = event["order"]
             topic = "order.created" if order.updated_at == order.created_at else "order.updated"
             return topic, order_json(shop, order, variable=self.catalog.is_variable)
-        if kind == "product_changed":
-            return "product.updated", self._product_json(event["listing"], self.store_url(shop))
+        if kind in ("product_changed", "product_created"):
+            topic = "product.created" if kind == "product_created" else "product.updated"
+            return topic, self._product_json(event["listing"], home)
+        if kind in ("variation_changed", "variation_created"):
+            listing, variant = event["listing"], event["variant"]
+            payload = {**variation_as_product_json(listing, variant, home),
+                       **self.catalog.content.variation_fields(listing, variant, home)}  # fmt: skip
+            return ("product.created" if kind == "variation_created" else "product.updated"), payload
         if kind == "product_deleted":
             return "product.deleted", {"id": int(event["item_id"])}
         raise ValueError(f"the WooCommerce sandbox does not push {kind!r} events")

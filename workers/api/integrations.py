@@ -1,8 +1,17 @@
 """Integrations, accounts and shops: create, read, update, deactivate. Secrets are write-only: they are encrypted
-on the way in (AES-256-GCM bound to their row) and every response shows them as ``***``."""
+on the way in (AES-256-GCM bound to their row) and every response shows them as ``***``.
+
+A WooCommerce shop is connected when it is created active or re-activated: its store gets one webhook per topic
+nfsync handles (``POST /wc/v3/webhooks``, connectors/woocommerce/client.py ``register_webhooks``), delivering to
+the integration's webhook URL and signed with the integration's webhook secret (generated once when there is none).
+It is disconnected when the shop, its account or its integration is deactivated (or its store URL changes): the
+webhooks are deleted. A registration that fails never undoes the connection: it is logged
+(``woocommerce.webhooks_failed``) and shown in the shop's ``error_message``."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -10,19 +19,24 @@ import asyncpg
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from connectors.base.errors import DependencyUnavailable, NotFound, ValidationFailed
+from connectors.base.client import ShopRef
+from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
 from connectors.base.models import TokenPair
 from connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
 from connectors.base.secret import MASK, Secret
 from connectors.base.spec import PLATFORM_PACKAGES, load
+from connectors.woocommerce.client import Client as WooClient
 from workers.api.framework import Api, Call, UtcDateTime
 from workers.api.webhooks import WEBHOOKS_KEY
 from workers.crypto import Keyring, SecretField
 from workers.db.queries import QUERIES
-from workers.logs import is_secret_key
+from workers.logs import get_logger, is_secret_key
+from workers.marketplaces import ClientFactory, app_credentials
 from workers.tokens import store_pair
 
+log = get_logger(__name__)
 api = Api()
+FACTORY_KEY: web.AppKey[ClientFactory] = web.AppKey("client_factory")
 KEYRING_KEY: web.AppKey[Keyring | None] = web.AppKey("keyring")
 POOL_KEY: web.AppKey[asyncpg.Pool] = web.AppKey("tenant_pool")
 PUBLIC_URL_KEY: web.AppKey[str] = web.AppKey("public_base_url")
@@ -31,6 +45,8 @@ _SHOP_URL_KEYS = ("auth_base_url", "store_url")  # shop_data entries a client ca
 Platform = Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"]
 _STRICT = ConfigDict(extra="forbid")
 MAX_RATE, MAX_INTERVAL = 100_000, 525_600  # calls per second; minutes (a year)
+WOO_WEBHOOK_SECONDS = 30.0  # a store that takes longer to register its webhooks is reported, the shop stays
+WEBHOOKS_ERROR = "webhooks not registered: "  # the shop error_message prefix (workers/sql/integrations.sql)
 
 
 class _Patch(BaseModel):
@@ -195,6 +211,7 @@ class ShopOut(BaseModel):
     shop_data: dict[str, Any] | None
     sync_status: str
     last_sync_at: UtcDateTime | None
+    error_message: str | None = None
     created_at: UtcDateTime
 
 
@@ -338,6 +355,9 @@ async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> Integ
     )  # fmt: skip
     assert updated is not None
     call.request.app[WEBHOOKS_KEY].forget(updated["id"])
+    if row["status"] == "active" and updated["status"] != "active":
+        for shop in await _pool(call).fetch(QUERIES["shops_of_integration"], row["id"], call.tenant):
+            await _woo_disconnect(call, shop, row)
     return _integration_out(call, updated)
 
 
@@ -410,6 +430,8 @@ async def update_account(call: Call) -> AccountOut:
 async def deactivate_account(call: Call) -> AccountOut:
     out = await _apply_account_patch(call, AccountPatch(status="inactive"))
     await _pool(call).execute(QUERIES["stop_pending_tasks_of_account"], out.id, "account deactivated")
+    for shop in await _pool(call).fetch(QUERIES["shop_list"], out.id, call.tenant):
+        await _woo_disconnect(call, shop)
     return out
 
 
@@ -443,7 +465,7 @@ async def create_shop(call: Call) -> ShopOut:
     except asyncpg.ForeignKeyViolationError:
         raise _channel_not_found(body.sale_channel_id) from None
     assert row is not None
-    return ShopOut.model_validate(dict(row))
+    return ShopOut.model_validate(dict(await _woo_connect(call, row)))
 
 
 @api.route("GET", "/v1/accounts/{account_id}/shops", summary="The account's shops", scope=None, response=Listing,
@@ -497,4 +519,101 @@ async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
     except asyncpg.ForeignKeyViolationError:
         raise _channel_not_found(merged["sale_channel_id"]) from None
     assert updated is not None
-    return ShopOut.model_validate(dict(updated))
+    return ShopOut.model_validate(dict(await _woo_reconnect(call, row, updated)))
+
+
+# ---------------------------------------------------------------------------------------------- WooCommerce webhooks
+
+
+def _store_changed(before: asyncpg.Record, after: asyncpg.Record) -> bool:
+    return _shop_ref(before).extra != _shop_ref(after).extra
+
+
+async def _woo_reconnect(call: Call, before: asyncpg.Record, after: asyncpg.Record) -> asyncpg.Record:
+    """A shop update: unregister from the store it leaves (deactivated, or another store URL), register at the store
+    it joins - or again where the last registration failed (any update of the shop retries it)."""
+    was, now = before["shop_status"] == "active", after["shop_status"] == "active"
+    moved = _store_changed(before, after)
+    if was and (not now or moved):
+        await _woo_disconnect(call, before)
+    failed = str(after["error_message"] or "").startswith(WEBHOOKS_ERROR)
+    return await _woo_connect(call, after) if now and (not was or moved or failed) else after
+
+
+async def _woo_connect(call: Call, shop: asyncpg.Record) -> asyncpg.Record:
+    """Register the store's webhooks; the shop row after, with the outcome in ``error_message``."""
+    if shop["platform"] != "woocommerce" or shop["shop_status"] != "active":
+        return shop
+    error = None
+    try:
+        integration = await _shop_integration(call, shop)
+        secret = await _webhook_secret(call, integration)
+        register = _woo_client(call, integration, shop).register_webhooks(_delivery_url(call, integration), secret)
+        await asyncio.wait_for(register, WOO_WEBHOOK_SECONDS)
+        log.info("woocommerce.webhooks_registered", shop_id=str(shop["id"]))
+    except (NfsyncError, TimeoutError) as exc:
+        error = WEBHOOKS_ERROR + (str(exc) or type(exc).__name__)[:300]
+        log.warning("woocommerce.webhooks_failed", shop_id=str(shop["id"]), error=error)
+    updated = await _pool(call).fetchrow(QUERIES["shop_webhooks_error"], shop["id"], call.tenant, error)
+    return updated or shop
+
+
+async def _woo_disconnect(call: Call, shop: asyncpg.Record, integration: asyncpg.Record | None = None) -> None:
+    """Delete the store's webhooks of this integration; a failure is logged, the disconnection goes on."""
+    if shop["platform"] != "woocommerce" or shop["shop_status"] != "active":
+        return
+    try:
+        integration = integration or await _shop_integration(call, shop)
+        removed = _woo_client(call, integration, shop).unregister_webhooks(_delivery_url(call, integration))
+        count = await asyncio.wait_for(removed, WOO_WEBHOOK_SECONDS)
+        log.info("woocommerce.webhooks_removed", shop_id=str(shop["id"]), count=count)
+    except (NfsyncError, TimeoutError) as exc:
+        log.warning("woocommerce.webhooks_not_removed", shop_id=str(shop["id"]), error=str(exc)[:300])
+
+
+def _shop_ref(shop: asyncpg.Record) -> ShopRef:
+    """As workers/sync/session.py builds it for a WooCommerce shop: the store URL from shop_data, else shop_url."""
+    data = shop["shop_data"] if isinstance(shop["shop_data"], dict) else {}
+    store = data.get("store_url") or shop["shop_url"]
+    return ShopRef(str(shop["shop_id"]), {"store_url": str(store)} if store else {})
+
+
+def _woo_client(call: Call, integration: asyncpg.Record, shop: asyncpg.Record) -> WooClient:
+    client = call.request.app[FACTORY_KEY].client(integration, shop=_shop_ref(shop))
+    if not isinstance(client, WooClient):
+        raise ValidationFailed(f"shop {shop['shop_id']} is not a WooCommerce store")
+    return client
+
+
+async def _shop_integration(call: Call, shop: asyncpg.Record) -> asyncpg.Record:
+    account = await _pool(call).fetchrow(QUERIES["account_get"], shop["account_id"], call.tenant)
+    assert account is not None
+    return await _integration_by_id(call, account["integration_id"])
+
+
+async def _integration_by_id(call: Call, integration_id: uuid.UUID) -> asyncpg.Record:
+    row = await _pool(call).fetchrow(QUERIES["integration_get"], integration_id, call.tenant)
+    assert row is not None
+    return row
+
+
+def _delivery_url(call: Call, integration: asyncpg.Record) -> str:
+    return f"{call.request.app[PUBLIC_URL_KEY]}/webhooks/{integration['platform']}/{integration['id']}"
+
+
+async def _webhook_secret(call: Call, integration: asyncpg.Record) -> Secret:
+    """The integration's webhook secret; one is generated (hex: no character the store would entity-encode,
+    WC-CORE class-wc-webhook.php generate_signature decodes entities) and stored when it has none."""
+    keyring = _keyring(call)
+    existing = app_credentials(keyring, integration).values.get("webhook_secret")
+    if existing:
+        return Secret(str(existing))
+    where = SecretField("marketplace_integrations", "webhook_secret", str(integration["organization_id"]),
+                        str(integration["id"]))  # fmt: skip
+    fresh = Secret(secrets.token_hex(24))
+    stored = await _pool(call).fetchrow(QUERIES["integration_webhook_secret_init"], integration["id"], call.tenant,
+                                        keyring.encrypt(fresh, where))  # fmt: skip
+    call.request.app[WEBHOOKS_KEY].forget(integration["id"])
+    if stored is not None:
+        return fresh
+    return await _webhook_secret(call, await _integration_by_id(call, integration["id"]))  # set concurrently

@@ -4,8 +4,9 @@ platform, stores the encrypted tokens and creates (or re-activates) the account 
 ``state`` is ``<integration id>.<expiry>.<nonce>.<mac>``: an HMAC with a key derived from the primary secret key,
 so a callback can only complete a connect this service started. Each state is also recorded (``oauth_states``)
 with the token that asked for it: the callback uses it once, within 10 minutes, and not after that token was
-revoked; the ``redirect_uri`` must be on an allowed origin. WooCommerce is not connected this way (its keys are
-entered through the accounts API with ``auth_type`` api_key).
+revoked; the ``redirect_uri`` must be on an allowed origin. WooCommerce is not connected this way: its keys are the
+integration's credentials and a store is connected by adding its shop (workers/api/integrations.py, which also
+registers the store's webhooks).
 """
 
 from __future__ import annotations
@@ -25,18 +26,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.base.client import ShopRef
 from connectors.base.errors import DependencyUnavailable, NotFound, TaskError, ValidationFailed
 from connectors.base.models import TokenPair
+from workers.api import integrations
 from workers.api.framework import Api, Call
 from workers.api.integrations import KEYRING_KEY, integration_for_path
 from workers.config import Settings
 from workers.crypto import Keyring
 from workers.db.queries import QUERIES
 from workers.logs import get_logger
-from workers.marketplaces import ClientFactory
 from workers.tokens import store_pair
 
 log = get_logger(__name__)
 api = Api()
-FACTORY_KEY: web.AppKey[ClientFactory] = web.AppKey("client_factory")
+FACTORY_KEY = integrations.FACTORY_KEY  # one key: the WooCommerce connect (integrations.py) uses the factory too
 SYSTEM_POOL_KEY: web.AppKey[Any] = web.AppKey("system_pool")
 STATE_TTL = 600  # seconds; Shopee's authorize link itself is valid 5 minutes (marketplaces reference, SHP-DOC auth)
 REDIRECT_ORIGINS_KEY: web.AppKey[frozenset[str]] = web.AppKey("oauth_redirect_origins")

@@ -98,3 +98,25 @@ WHERE s.nonce = $1 AND s.integration_id = $2 AND s.used_at IS NULL AND s.expires
 -- name: oauth_state_consume
 -- In the callback's transaction: exactly one callback consumes a state.
 UPDATE oauth_states SET used_at = now() WHERE nonce = $1 AND used_at IS NULL AND expires_at > now() RETURNING nonce;
+
+-- name: integration_webhook_secret_init
+-- A WooCommerce store is connected and the integration has no webhook secret yet: nfsync's own, generated once
+-- (a concurrent connect that set one first wins; the caller then reads that one).
+UPDATE marketplace_integrations SET webhook_secret = $3
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) AND webhook_secret IS NULL
+RETURNING *;
+
+-- name: shop_webhooks_error
+-- The outcome of registering a WooCommerce store's webhooks: the error to show on the shop, or NULL to clear a
+-- previous registration error (other errors of the shop are left alone).
+UPDATE marketplace_shops
+SET error_message = CASE WHEN $3::text IS NOT NULL THEN $3::text
+                         WHEN error_message LIKE 'webhooks not registered:%' THEN NULL
+                         ELSE error_message END
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+RETURNING *;
+
+-- name: shops_of_integration
+SELECT s.* FROM marketplace_shops s JOIN marketplace_accounts a ON a.id = s.account_id
+WHERE a.integration_id = $1 AND ($2::uuid IS NULL OR s.organization_id = $2)
+ORDER BY s.created_at, s.id;
