@@ -162,7 +162,8 @@ class Client(BaseClient):
             return errors.INVALID_RESPONSE, "the answer is not a TikTok Shop JSON envelope"
         if body["code"] in (0, "0"):
             return None, ""
-        return str(body["code"]), str(body.get("message") or "")
+        message = str(body.get("message") or "")
+        return errors.refine(str(body["code"]), message), message
 
     # ------------------------------------------------------------------ helpers
 

@@ -34,6 +34,11 @@ REFRESH_EXPIRED = "36004001"
 
 # Orders (get-order-detail error list): transient failures to read orders.
 ORDERS_UNAVAILABLE = ("10002014", "10002015", "10037002", "10037003", "10037004")
+ORDER_PERMISSION_DENIED = "10006402"  # "permission denied": a scope the seller must grant (stricter reading)
+
+# Products: internal errors named as such in the create/edit/price error lists ("product api internal error",
+# "identity internal error"): retried (a create is resent with the same idempotency_key).
+PRODUCT_INTERNAL = ("12001000", "12052881")
 
 # Products (search/get/create/price/inventory error lists)
 PAGE_CURSOR_INVALID = "12019108"
@@ -64,6 +69,11 @@ PRODUCT_STATUS_INVALID = "12052901"
 CHECK_FAILED = "12052990"
 INPUT_INVALID = "12052910"  # "Invalid input parameters. Refer to the API documentation for details."
 
+TOKEN_INVALID = "36009004:access_token"  # noqa: S105 - an error code, not a credential
+"""Not a TikTok code: ``36009004`` whose message is about the access token (common-errors.md: "The
+`x-tts-access-token` header is invalid" / "The `access_token` header is invalid"). The same code also means a
+missing sign, a bad app_key, a clock outside the window, an unexpected shop_cipher or a bad version (permanent):
+only the message tells them apart (``refine``)."""
 INVALID_RESPONSE = "invalid_response"
 """Not a TikTok code: a 2xx answer whose body is not the JSON envelope (truncated, proxy page)."""
 WAREHOUSE_SPLIT_REQUIRED = "warehouse_split_required"
@@ -74,7 +84,7 @@ WAREHOUSE_NOT_ASSIGNED = "warehouse_not_assigned"
 it: 12052533)."""
 
 REQUEST_LEVEL_CODES = frozenset({
-    INVALID_CREDENTIALS, INVALID_SIGN, MISSING_SHOP_CIPHER, IP_NOT_ALLOWED, SCOPE_MISSING, SHOP_MISMATCH,
+    INVALID_CREDENTIALS, TOKEN_INVALID, INVALID_SIGN, MISSING_SHOP_CIPHER, IP_NOT_ALLOWED, SCOPE_MISSING, SHOP_MISMATCH,
     INVALID_PATH, INVALID_METHOD, INVALID_VERSION, INVALID_FORMAT,
 })  # fmt: skip
 """Permanent errors about the request or the credentials, never about one item: a batch re-raises them."""
@@ -84,10 +94,13 @@ ERROR_TABLE = ErrorTable([
     Rule(Action.THROTTLE, status=429),
     Rule(Action.THROTTLE, status=503),  # "non-platform-controlled protective measure" (rate-limits.md)
     Rule(Action.REFRESH, code=ACCESS_EXPIRED),
+    Rule(Action.REFRESH, code=TOKEN_INVALID),  # refreshed once; refused again, the seller must re-authorize
     Rule(Action.RETRY, code=INTERNAL),
     Rule(Action.RETRY, code=TIMEOUT),
     Rule(Action.RETRY, code=INVALID_RESPONSE),
     *(Rule(Action.RETRY, code=code) for code in ORDERS_UNAVAILABLE),
+    *(Rule(Action.RETRY, code=code) for code in PRODUCT_INTERNAL),
+    Rule(Action.REAUTHORIZE, code=ORDER_PERMISSION_DENIED),
     Rule(Action.REAUTHORIZE, code=SCOPE_MISSING),  # the seller must grant the scope again
     Rule(Action.REAUTHORIZE, code=SHOP_MISMATCH),
     Rule(Action.REAUTHORIZE, code=AUTH_RECORD_NOT_FOUND),  # refresh token unknown or already spent
@@ -98,3 +111,12 @@ ERROR_TABLE = ErrorTable([
     Rule(Action.PERMANENT, code=IP_NOT_ALLOWED),
     Rule(Action.PERMANENT, code=INVALID_VERSION),
 ])  # fmt: skip
+
+
+def refine(code: str, message: str) -> str:
+    """One table code for TikTok's (code, message) pair: ``36009004`` about the access token is ``TOKEN_INVALID``;
+    every other code is itself."""
+    text = message.lower()
+    if code == INVALID_CREDENTIALS and ("access_token" in text or "access-token" in text) and "invalid" in text:
+        return TOKEN_INVALID
+    return code
