@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from connectors.base.client import AppCredentials, ShopRef
 from connectors.base.sandbox import SandboxBase, SbShop
 from connectors.base.spec import PlatformSpec
 from connectors.lazada import webhooks
-from connectors.lazada.client import Client
+from connectors.lazada.client import API_BASE_URLS, AUTH_BASE_URL, Client
 from connectors.lazada.sandbox import API_PREFIX, Sandbox
 
 __all__ = ["PLATFORM", "Client", "Sandbox"]
@@ -22,10 +24,10 @@ def _webhook_secrets(app: AppCredentials, _sandbox: SandboxBase) -> list[str]:
     return [app.text("app_secret")]
 
 
-# Lazada Open Platform hosts (LAZ-DOC developers-guide "call API with HTTP requests": one API host per venture,
-# api.lazada.{sg,co.th,com.my,vn,com.ph,co.id}/rest; tokens on auth.lazada.com/rest). connectors/base/outbound.py
-API_HOSTS = frozenset({"api.lazada.sg", "api.lazada.co.th", "api.lazada.com.my", "api.lazada.vn", "api.lazada.com.ph",
-                       "api.lazada.co.id", "auth.lazada.com"})  # fmt: skip
+# Lazada Open Platform hosts (github lazykern/ecommerce-api-docs, data/processed/lazada/guides/developers-guide/
+# call-api-with-http-requests/api-endpoint-urls.md: one API host per venture; tokens on auth.lazada.com/rest), the
+# client's own table. connectors/base/outbound.py
+API_HOSTS = frozenset(urlsplit(url).hostname or "" for url in (*API_BASE_URLS.values(), AUTH_BASE_URL))
 
 PLATFORM = PlatformSpec(
     name="lazada",

@@ -5,9 +5,11 @@ parameters, seller authorization, API reference of the product, order, seller an
 
 - Every call is signed (``connectors.lazada.signing``): GET parameters go in the query, POST parameters are
   form-encoded (``payload`` is one of them), as the official Python SDK sends them.
-- The API lives under ``/rest`` on every regional host (``https://api.lazada.vn/rest``); the client appends
-  ``/rest`` when the configured base URL lacks it. Token calls go to ``https://auth.lazada.com/rest`` for a
-  Lazada host, to ``ShopRef.extra["auth_base_url"]`` when given, else to the API base (the sandbox).
+- One API host per venture (``API_BASE_URLS``, under ``/rest``): each shop's calls go to its venture's host,
+  known from ``ShopRef.extra["venture"]`` (the token answer's ``country`` / ``country_user_info``; a cross-border
+  'cb' token serves one seller per venture) or ``["region"]`` (``api_base_url``). Token calls go to
+  ``https://auth.lazada.com/rest`` for Lazada hosts, to ``ShopRef.extra["auth_base_url"]`` when given, else to the
+  configured base (a sandbox).
 - Limits: GetProducts ``limit`` <= 50 and ``offset`` <= 10000 (beyond: time windows, bisected while a window
   holds more than the offset cap reaches); GetOrders ``limit`` <= 100 and ``offset`` <= 4500 (getorders.json's
   Max Size; get-order.md says 5000: the stricter cap; beyond it the window slides to the last ``updated_at``
@@ -154,19 +156,23 @@ class Client(BaseClient):
 
     @property
     def region(self) -> str | None:
-        return self.shop.extra.get("region") if self.shop else None
+        """The shop's venture (sg, my, th, vn, ph, id): ``ShopRef.extra["venture"]`` (what the token answer said of
+        this seller, ``mapping.token_pair``), else ``["region"]`` (the shop's region); None when unknown."""
+        extra = self.shop.extra if self.shop else {}
+        venture = str(extra.get("venture") or extra.get("region") or "").strip().lower()
+        return venture if venture in API_BASE_URLS else None
 
     @property
     def api_base(self) -> str:
-        return _with_rest(self.settings.base_url)
+        return api_base_url(self.settings.base_url, self.region)
 
     @property
     def auth_base(self) -> str:
         configured = self.shop.extra.get("auth_base_url") if self.shop else None
         if configured:
             return _with_rest(configured)
-        host = urlsplit(self.settings.base_url).hostname or ""
-        return AUTH_BASE_URL if ".lazada." in f".{host}" else self.api_base
+        base = self.settings.base_url
+        return AUTH_BASE_URL if not base or _on_lazada(base) else api_base_url(base, None)
 
     def sign(self, request: HttpRequest, token: TokenPair | None, now: float) -> HttpRequest:
         signed = signing.sign_request(
@@ -467,6 +473,28 @@ class Client(BaseClient):
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+
+
+def api_base_url(configured: str, venture: str | None) -> str:
+    """The API host of a shop's venture (LAZ-GUIDE developers-guide/call-api-with-http-requests/api-endpoint-urls.md:
+    one host per venture; the token answer says which venture a seller is in). A configured base URL on a Lazada
+    host is used only while the venture is unknown. Any other configured URL overrides the table (sandboxes,
+    tests); a ``{venture}`` in it is replaced by the venture, its ``/{venture}`` segment dropped when unknown."""
+    if not configured or _on_lazada(configured):
+        if venture in API_BASE_URLS:
+            return API_BASE_URLS[venture]
+        if not configured:
+            raise PermanentError("lazada: the shop's venture is unknown (no country in the token answer, no shop "
+                                 "region) and the integration has no api_base_url")  # fmt: skip
+        return _with_rest(configured)
+    if venture:
+        return _with_rest(configured.replace("{venture}", venture))
+    return _with_rest(configured.replace("/{venture}", ""))
+
+
+def _on_lazada(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return ".lazada." in f".{host}"
 
 
 def _with_rest(base_url: str) -> str:

@@ -117,12 +117,17 @@ def floor_second(moment: datetime) -> datetime:
 
 
 def token_pair(body: Mapping[str, Any], now: datetime) -> TokenPair:
-    """GenerateAccessToken / RefreshAccessToken answer (top level, not under ``data``)."""
+    """GenerateAccessToken / RefreshAccessToken answer (top level, not under ``data``).
+
+    ``country`` is the account's venture, or ``cb`` (cross-border: one token for a seller in each of several
+    ventures); ``country_user_info`` (``country_user_info_list`` in the refresh answer) names the seller of each
+    venture. ``extra["ventures"]`` maps each seller id to its venture and ``extra["shop_data"]`` carries it as
+    ``{"venture": ...}`` per shop, for the shop's data: the client calls the host of that venture. Countries are
+    compared case-insensitively ('SG' in the GenerateAccessToken sample, 'sg' elsewhere). Expiries may come as
+    strings (both samples). Source: LAZ-GUIDE quick-start-guide/seller-authorization-introduction.md."""
     refresh_left = int(text(body.get("refresh_expires_in")) or 0)
     refresh = text(body.get("refresh_token"))
-    users = body.get("country_user_info") or body.get("country_user_info_list") or []
-    users = list(users.values()) if isinstance(users, Mapping) else list(users)
-    seller_ids = [text(user.get("seller_id")) for user in users if isinstance(user, Mapping)]
+    ventures = seller_ventures(body)
     account = body.get("account_id") or body.get("account")
     return TokenPair(
         access_token=Secret(text(body.get("access_token"))),
@@ -130,10 +135,28 @@ def token_pair(body: Mapping[str, Any], now: datetime) -> TokenPair:
         access_expires_at=now + timedelta(seconds=int(text(body.get("expires_in")) or 0)),
         refresh_expires_at=now + timedelta(seconds=refresh_left) if refresh_left > 0 else None,
         platform_account_id=text(account) or None,
-        shop_ids=[seller for seller in seller_ids if seller],
-        extra={"country": text(body.get("country")), "account_platform": text(body.get("account_platform")),
-               "country_user_info": [dict(user) for user in users if isinstance(user, Mapping)]},
+        shop_ids=list(ventures),
+        extra={"country": text(body.get("country")).lower(), "account_platform": text(body.get("account_platform")),
+               "country_user_info": _users(body), "ventures": ventures,
+               "shop_data": {seller: {"venture": venture} for seller, venture in ventures.items() if venture}},
     )  # fmt: skip
+
+
+def seller_ventures(body: Mapping[str, Any]) -> dict[str, str]:
+    """{seller id: venture} of a token answer: for a one-venture account the entry of its ``country`` (all entries
+    when none matches), for a cross-border ('cb') account every entry."""
+    country = text(body.get("country")).strip().lower()
+    fallback = "" if country == "cb" else country
+    pairs = [(text(u.get("seller_id")), text(u.get("country")).strip().lower() or fallback) for u in _users(body)]
+    pairs = [(seller, venture) for seller, venture in pairs if seller]
+    own = [(seller, venture) for seller, venture in pairs if venture == country]
+    return dict(own if country != "cb" and own else pairs)
+
+
+def _users(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    users = body.get("country_user_info") or body.get("country_user_info_list") or []
+    users = list(users.values()) if isinstance(users, Mapping) else list(users)
+    return [dict(user) for user in users if isinstance(user, Mapping)]
 
 
 def shop_info(data: Mapping[str, Any], region: str | None) -> ShopInfo:

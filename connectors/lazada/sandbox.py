@@ -1,7 +1,9 @@
 """A local emulator of the Lazada Open Platform for everything the client uses.
 
-Served on the API's own paths under ``/rest`` (the auth endpoints too, on the same server), with Lazada's
-parameter names, signature check (UPPERCASE hex HMAC-SHA256 over path + sorted params, ``sign_method=sha256``),
+Served on the API's own paths under ``/<venture>/rest`` (one host per venture: a seller's token is refused on
+another venture's host, ``connectors/lazada/sandbox_ventures.py``) and under ``/rest`` (every seller, and the
+auth endpoints, like auth.lazada.com), with Lazada's parameter names, signature check (UPPERCASE hex HMAC-SHA256
+over path + sorted params, ``sign_method=sha256``),
 timestamp window (7200 s), tokens (access 30 days, refresh 180 days, refresh token reusable and its lifetime not
 reset by a refresh: an online app) and JSON envelopes (``{"code": "0", "data": ..., "request_id"}``; errors
 ``{"code", "type", "message", "request_id"}`` with HTTP 200). Limits are enforced with Lazada's error codes:
@@ -29,9 +31,8 @@ token stays valid after a refresh.
 
 Not emulated:
 - the consent page (``https://auth.lazada.com/oauth/authorize``): codes come from ``issue_code()`` and live
-  10 minutes (30 at Lazada); test-status apps (7-day/30-day tokens); cross-border accounts (one authorization for
-  six ventures); service-market apps whose tokens cannot be refreshed (``AUTH_TYPE_UNSUPPORTED``); more than one
-  app per sandbox;
+  10 minutes (30 at Lazada); test-status apps (7-day/30-day tokens); service-market apps whose tokens cannot be
+  refreshed (``AUTH_TYPE_UNSUPPORTED``); more than one app per sandbox;
 - per-API rate limits (one number, ``default_rate_limit``, for every endpoint class), the 1-second ban that
   follows ``ApiCallLimit``, mega-campaign downgrades (998), ``ServiceTimeout`` on large payloads;
 - product content rules: brand, package dimensions, category attributes, images, QC review (every product is
@@ -62,10 +63,11 @@ from xml.etree.ElementTree import Element, ParseError, fromstring
 
 from aiohttp import web
 
-from connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbVariant
+from connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant
 from connectors.base.signing import signatures_match
 from connectors.lazada import errors as codes
 from connectors.lazada import sandbox_stock as stock
+from connectors.lazada import sandbox_ventures as ventures
 from connectors.lazada import signing
 
 API_PREFIX = "/rest"
@@ -129,6 +131,7 @@ class Sandbox(SandboxBase):
         super().__init__(app, **options)
         self._lazada_ids = itertools.count(260_000_000_000_001)  # Lazada-sized ids (15 digits, below 2**53)
         self.stock = stock.StockBook()
+        self.accounts = ventures.Accounts()
 
     def new_id(self) -> str:
         return str(next(self._lazada_ids))
@@ -149,6 +152,17 @@ class Sandbox(SandboxBase):
         self.stock.place(shop, order)
         return order
 
+    def add_cross_border(self, shops: Sequence[SbShop]) -> None:
+        """One cross-border account selling through these sellers (one per venture): one token serves them all."""
+        self.accounts.join(shops)
+
+    def issue_tokens(
+        self, shop: SbShop, access: str | None = None, refresh: str | None = None
+    ) -> tuple[SbToken, SbToken]:
+        pair = super().issue_tokens(shop, access, refresh)
+        self.accounts.share(self.shops, shop, *pair)
+        return pair
+
     def set_warehouses(self, shop: SbShop, sku: str, sellable: Mapping[str, int]) -> None:
         """Make the seller a multi-warehouse seller with these warehouses, and set the SKU's sellable stock in
         each."""
@@ -159,7 +173,7 @@ class Sandbox(SandboxBase):
             self.stock.set_sellable(found[1], code, units)
 
     async def _admin_reset(self, request: web.Request) -> web.Response:
-        self.stock = stock.StockBook()
+        self.stock, self.accounts = stock.StockBook(), ventures.Accounts()
         return await super()._admin_reset(request)
 
     # ------------------------------------------------------------------ routes and the checks every call passes
@@ -183,12 +197,16 @@ class Sandbox(SandboxBase):
             routes.append((method, "/auth/token/refresh", "auth", self._token_refresh, False))
         for method, path, endpoint_class, handler, authed in routes:
             app.router.add_route(method, API_PREFIX + path, self._endpoint(path, endpoint_class, handler, authed))
+            for venture in ventures.VENTURES if authed else ():  # one API host per venture; auth on /rest only
+                app.router.add_route(method, f"/{venture}{API_PREFIX}{path}",
+                                     self._endpoint(path, endpoint_class, handler, authed, venture))  # fmt: skip
 
-    def _endpoint(self, path: str, endpoint_class: str, handler: LzHandler, authed: bool) -> Callable[
-            [web.Request], Awaitable[web.StreamResponse]]:  # fmt: skip
+    def _endpoint(self, path: str, endpoint_class: str, handler: LzHandler, authed: bool,
+                  venture: str | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:  # fmt: skip
         async def handle(request: web.Request) -> web.StreamResponse:
             params = await _params(request)
-            shop = self.shop_by_token(params.get("access_token")) if authed else None
+            token = params.get("access_token")
+            shop = ventures.seller_on(list(self.shops.values()), token, venture) if authed else None
             shop_key = shop.shop_id if shop is not None else "-"
             gated = await self.gate(request, f"{params.get('app_key', '-')}:{shop_key}:{endpoint_class}")
             if gated is not None:
@@ -245,7 +263,7 @@ class Sandbox(SandboxBase):
         if shop is None:
             raise LzError(codes.INVALID_CODE, "Invalid authorization code")
         access, refresh = self.issue_tokens(shop)
-        return self._token_answer(shop, access.value, refresh.value, refresh.expires_at, "country_user_info")
+        return self._token_answer(shop, access.value, refresh.value, refresh.expires_at, refreshed=False)
 
     async def _token_refresh(self, call: LzCall) -> web.StreamResponse:
         token = call.params.get("refresh_token", "")
@@ -254,27 +272,23 @@ class Sandbox(SandboxBase):
         if shop is None or spent is None:
             raise LzError(codes.ILLEGAL_REFRESH, "The specified refresh token is invalid or expired")
         access, refresh = spent
-        return self._token_answer(shop, access.value, refresh.value, refresh.expires_at, "country_user_info_list")
+        return self._token_answer(shop, access.value, refresh.value, refresh.expires_at, refreshed=True)
 
-    def _token_answer(self, shop: SbShop, access: str, refresh: str, refresh_expiry: float, users: str) -> (
+    def _token_answer(self, shop: SbShop, access: str, refresh: str, refresh_expiry: float, *, refreshed: bool) -> (
             web.Response):  # fmt: skip
-        region = shop.region.lower()
-        user = {"country": region, "seller_id": shop.shop_id, "user_id": shop.shop_id,
-                "short_code": f"{region.upper()}{shop.shop_id}"}  # fmt: skip
-        body = {"code": "0", "access_token": access, "refresh_token": refresh, "expires_in": int(self.token_ttl),
-                "refresh_expires_in": max(0, int(refresh_expiry - time.time())), "country": region,
-                "account": f"seller-{shop.shop_id}@sandbox.invalid", "account_platform": "seller_center",
-                users: [user], "request_id": _request_id()}  # fmt: skip
-        return _json(body)
+        members = self.accounts.members(self.shops, shop)
+        body = ventures.token_body(members, access, refresh, (self.token_ttl, refresh_expiry), refreshed=refreshed)
+        return _json({**body, "request_id": _request_id()})
 
     # ------------------------------------------------------------------ seller and products
 
     async def _seller_get(self, call: LzCall) -> web.StreamResponse:
         shop = call.seller
+        cross_border = len(self.accounts.members(self.shops, shop)) > 1
         return self.ok({
             "seller_id": int(shop.shop_id) if shop.shop_id.isdigit() else shop.shop_id, "name": shop.name,
             "name_company": shop.name, "short_code": f"{shop.region}{shop.shop_id}", "logo_url": "",
-            "email": f"seller-{shop.shop_id}@sandbox.invalid", "cb": False, "location": "", "status": "ACTIVE",
+            "email": f"seller-{shop.shop_id}@sandbox.invalid", "cb": cross_border, "location": "", "status": "ACTIVE",
             "verified": True,
         })  # fmt: skip
 

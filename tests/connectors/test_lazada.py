@@ -67,8 +67,12 @@ async def running(
         tokens = MemoryTokenProvider(
             TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH), access_expires_at=expires)
         )
-        settings = ClientSettings(
-            base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.2, read_timeout=5.0, rate_limit=rate_limit
+        settings = ClientSettings(  # each venture's host: the client picks the shop's (connectors/lazada/client.py)
+            base_url=f"{sandbox.base_url}/{{venture}}/rest",
+            backoff_base=0.01,
+            backoff_cap=0.2,
+            read_timeout=5.0,
+            rate_limit=rate_limit,
         )
         client = client_cls(
             settings, AppCredentials(APP), PLATFORM.shop_ref(shop, sandbox.base_url),
