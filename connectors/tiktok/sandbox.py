@@ -103,7 +103,8 @@ class Sandbox(SandboxBase):
         shop.extra.setdefault("shop_cipher", f"ROW_{secrets.token_urlsafe(24)}")
         shop.extra.setdefault("warehouse_id", self.new_id())
         self._ciphers[shop.extra["shop_cipher"]] = shop.shop_id
-        if not self.store.known(shop, shop.extra["warehouse_id"]):
+        if not self.store.known(shop, shop.extra["warehouse_id"]):  # a new shop (or one made again after a reset)
+            self.store.warehouses[shop.shop_id] = []
             self.store.add_warehouse(shop, shop.extra["warehouse_id"], "Default warehouse", is_default=True)
         return shop
 
