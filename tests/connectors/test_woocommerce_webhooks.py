@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from aiohttp import web
 
 from connectors.base.client import AppCredentials
 from connectors.base.errors import PermanentError
+from connectors.base.models import StockUpdate
 from connectors.base.secret import Secret
 from connectors.woocommerce import webhooks
 from connectors.woocommerce.client import WEBHOOK_TOPICS
@@ -143,3 +146,27 @@ async def test_five_failed_deliveries_disable_the_webhook(store: Store, receiver
     store.sandbox.push(store.shop, {"kind": "order_status_changed", "order": order})
     await store.sandbox.drain_pushes(5)
     assert len(receiver.received) == 1 + 5  # nothing goes to a disabled webhook
+
+
+async def test_api_writes_echo_product_updated_and_is_echo_recognises_ours(store: Store, receiver: Receiver) -> None:
+    """Core fires product.updated for every object an API write touched (a variation's with its /products payload);
+    ``is_echo`` matches it to what nfsync last pushed, and nothing else."""
+    await store.client.register_webhooks(receiver.url, Secret(SECRET), topics=["product.updated"])
+    parent = store.sandbox.add_listing(store.shop, "Shirt", [
+        {"sku": "SH-R", "price": "150", "stock": 3, "options": {"Color": "Red"}},
+        {"sku": "SH-B", "price": "150", "stock": 3, "options": {"Color": "Blue"}}])  # fmt: skip
+    red = parent.variants[0]
+    update = StockUpdate(platform_item_id=parent.item_id, platform_variant_id=red.variant_id, sku="SH-R", quantity=8)
+    assert (await store.client.update_stock([update]))[0].ok
+    await until(lambda: len(receiver.signed()) == 1)
+    headers, body = receiver.signed()[0]
+    event = webhooks.parse(headers, body)[0]
+    assert (event.kind, event.entity_id, event.raw["type"]) == ("product_changed", parent.item_id, "variation")
+    now = datetime.now(UTC)
+    ours = {"platform_item_id": parent.item_id, "platform_variant_id": red.variant_id, "last_pushed_stock": 8,
+            "last_pushed_price": Decimal("150.00"), "pushed_at": now}  # fmt: skip
+    assert webhooks.is_echo(event.raw, [ours])
+    assert not webhooks.is_echo(event.raw, [{**ours, "last_pushed_stock": 3}])  # not what we pushed
+    assert not webhooks.is_echo(event.raw, [{**ours, "pushed_at": now - timedelta(hours=1)}])  # not around our write
+    assert not webhooks.is_echo(event.raw, [])  # not mapped
+    assert not webhooks.is_echo({**event.raw, "type": "variable", "id": int(parent.item_id)}, [ours])

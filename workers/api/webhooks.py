@@ -11,8 +11,11 @@ push is stored in ``marketplace_webhooks`` with its dedupe key
 and translated into work **in the same transaction**: an order status change -> a high-priority ``order_sync`` of
 that order; a product change or deletion -> a product import of it; deauthorisation -> the account and its shops
 marked, their pending tasks stopped; authorization expiring -> recorded on the account for the token refresher.
-A duplicate delivery is stored once and enqueues nothing. The answer (empty 200) goes out before the wake-up is
-published, so a slow or absent RabbitMQ never slows it: the scheduler sends what could not be published.
+A duplicate delivery is stored once and enqueues nothing. A product push that only echoes nfsync's own last write
+(WooCommerce fires one for every API write: ``connectors/woocommerce/webhooks.py`` ``is_echo`` compares it with
+``product_mappings``' last pushed stock, price and time) is stored as ``ignored`` and enqueues nothing. The answer
+(empty 200) goes out before the wake-up is published, so a slow or absent RabbitMQ never slows it: the scheduler
+sends what could not be published.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +37,7 @@ from connectors.base.client import AppCredentials
 from connectors.base.errors import NotFound
 from connectors.base.models import WebhookEvent
 from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
+from connectors.woocommerce import webhooks as woocommerce_webhooks
 from workers.api.framework import Api, Call
 from workers.api.ingest import IngestBatcher, Ingested, IngestItem
 from workers.api.ops_metrics import WEBHOOKS
@@ -56,6 +60,11 @@ MAX_PUSH_DEPTH = 64  # JSON nesting of a push; deeper is stored as unparseable
 WAKE_LINGER = 0.01  # a stream of pushes shares one wake-up message per 10 ms (most coalesce into one task anyway)
 WAKE_REPEAT_SECONDS = 1.0  # a task woken this recently is not woken again for the next push that joins it
 WOKEN_KEPT = 10_000  # past this many remembered wake-ups the expired ones are dropped
+ECHO = "echo of nfsync's own write (stock and price as last pushed)"
+# Platforms whose product pushes can be recognised as echoes of nfsync's writes: (payload, mapping rows) -> bool.
+ECHO_RULES: dict[str, Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], bool]] = {
+    "woocommerce": woocommerce_webhooks.is_echo,
+}
 _KEPT_HEADERS = ("content-type", "user-agent", "x-wc-webhook-topic", "x-wc-webhook-resource", "x-wc-webhook-event",
                  "x-wc-webhook-id", "x-wc-webhook-delivery-id")  # fmt: skip
 
@@ -188,14 +197,15 @@ class WebhookIntake:
             await self._store_unparseable(integration, kept, body, verified.unparseable)
             return []
         tasks: list[tuple[str, uuid.UUID]] = []
-        if len(verified.events) == 1 and _wants_work(verified.events[0]):
+        echoes = [await self.echo(integration, event) for event in verified.events]
+        if len(verified.events) == 1 and _wants_work(verified.events[0]) and not echoes[0]:
             ingested = await self._ingest_work(integration, verified.events[0], kept, body)
             if ingested is not None:  # the common case, done in one statement (shared with concurrent pushes)
                 self._wake_later([(integration["platform"], ingested.task_id)])
                 return [ingested.task_id]
         payload = _payload(body)
         async with self._pool.acquire() as conn, conn.transaction():
-            for event in verified.events:
+            for event, echo in zip(verified.events, echoes, strict=True):
                 stored = await conn.fetchrow(
                     QUERIES["webhook_store"], integration["organization_id"], integration["id"],
                     integration["platform"], event.kind, event.dedupe_key[:255], event.platform_shop_id,
@@ -205,11 +215,23 @@ class WebhookIntake:
                     log.info("webhook.duplicate", integration_id=str(integration["id"]), dedupe_key=event.dedupe_key)
                     continue
                 shop = stored if stored["shop_id"] is not None else await _only_shop(conn, integration["id"])
-                task = await self.translate(conn, integration, event, stored["id"], shop)
+                task = await self.translate(conn, integration, event, stored["id"], shop, echo=echo)
                 if task is not None:
                     tasks.append((integration["platform"], task))
         self._wake_later(tasks)
         return [task for _, task in tasks]
+
+    async def echo(self, integration: asyncpg.Record, event: WebhookEvent) -> bool:
+        """Whether a product push only reports nfsync's own last write to that object (no work then)."""
+        rule = ECHO_RULES.get(integration["platform"])
+        if rule is None or event.kind != "product_changed" or not event.raw or not event.platform_shop_id:
+            return False
+        rows = await self._pool.fetch(QUERIES["webhook_echo_mappings"], integration["id"], event.platform_shop_id,
+                                      str(event.raw.get("id", "")))  # fmt: skip
+        if not rule(event.raw, [dict(row) for row in rows]):
+            return False
+        log.info("webhook.echo", integration_id=str(integration["id"]), entity_id=event.entity_id)
+        return True
 
     async def _store_unparseable(
         self, integration: asyncpg.Record, kept: dict[str, str], body: bytes, reason: str
@@ -255,14 +277,19 @@ class WebhookIntake:
         event: WebhookEvent,
         webhook_id: uuid.UUID,
         shop: asyncpg.Record | None,
+        *,
+        echo: bool = False,
     ) -> uuid.UUID | None:
         """Turn one stored event into work; records the outcome on the webhook row. ``shop`` has shop_id and
-        account_id (None: the push names no active shop of this integration)."""
+        account_id (None: the push names no active shop of this integration); ``echo``: the push only reports
+        nfsync's own write (``echo``), stored without work."""
         status, task_id, error = "processed", None, None
         if event.kind == "ignored":
             status = "ignored"
         elif shop is None:
             status, error = "ignored", f"no shop {event.platform_shop_id!r} in this integration"
+        elif echo:
+            status, error = "ignored", ECHO
         elif event.kind in ("order_status_changed", "product_changed", "product_deleted"):
             task_id = await self._enqueue(conn, integration, shop, event)
         elif event.kind == "shop_deauthorized":

@@ -149,3 +149,24 @@ FROM fresh f JOIN resolved r ON r.task_key = f.task_key
 WHERE r.task_id IS NOT NULL
 ON CONFLICT (integration_id, dedupe_key) DO NOTHING
 RETURNING integration_id, dedupe_key, id, task_id, shop_id;
+
+-- name: webhook_echo_mappings
+-- What nfsync last pushed for the object a product push names ($3: a product or a variation id) in the shop the
+-- push comes from: the active shop of integration $1 whose shop_id is $2, else the integration's only active shop
+-- (as webhook_store / webhook_only_shop resolve it). The push is an echo of nfsync's own write when it reports
+-- just that (connectors/woocommerce/webhooks.py is_echo).
+WITH shops AS (
+    SELECT s.id, s.shop_id FROM marketplace_shops s
+    JOIN marketplace_accounts a ON a.id = s.account_id
+    WHERE a.integration_id = $1 AND s.shop_status = 'active' AND a.status = 'active'
+), shop AS (
+    SELECT id FROM shops WHERE shop_id = $2
+    UNION ALL
+    SELECT id FROM shops
+    WHERE NOT EXISTS (SELECT 1 FROM shops WHERE shop_id = $2) AND (SELECT count(*) FROM shops) = 1
+)
+SELECT m.platform_item_id, m.platform_variant_id, m.last_pushed_stock, m.last_pushed_price,
+       greatest(m.last_pushed_at, m.price_pushed_at, m.stock_pushed_at) AT TIME ZONE 'UTC' AS pushed_at
+FROM product_mappings m
+WHERE m.shop_id IN (SELECT id FROM shop) AND m.status = 'active'
+  AND (m.platform_item_id = $3 OR m.platform_variant_id = $3);
