@@ -145,7 +145,8 @@ def _listing_job(
 
 def _rows(d: Decision, listing: Listing, origin: str) -> tuple[list[MappingRow], list[str]]:
     """Mapping rows for the draft's variants as the platform lists them (by SKU). An adopted listing records no
-    pushed content: nothing of it was written."""
+    pushed content: nothing of it was written. A written one records the stock the platform now shows (a content
+    update may leave a multi-warehouse SKU's stock alone), so the next inventory_sync corrects what differs."""
     assert d.draft is not None
     adopted = origin == "adopted"
     pushed_hash, fields = (None, None) if adopted else (d.content_hash, content_fields(d.draft))
@@ -161,7 +162,7 @@ def _rows(d: Decision, listing: Listing, origin: str) -> tuple[list[MappingRow],
         crm_variant = by_crm_sku[wanted.sku]
         rows.append(MappingRow(
             d.product.product_id, crm_variant.variant_id, listing.platform_item_id, found.platform_variant_id,
-            found.sku or wanted.sku, pushed_hash, wanted.price, wanted.stock,
+            found.sku or wanted.sku, pushed_hash, wanted.price, wanted.stock if adopted else found.stock,
             "active" if crm_variant.active else "delisted", origin, fields,
         ))  # fmt: skip
     return rows, missing
