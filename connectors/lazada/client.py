@@ -192,7 +192,8 @@ class Client(BaseClient):
         code = mapping.text(body.get("code", "0")) or "0"
         if code == "0" or (code in PARTIAL_FAILURE and _has_detail(body)):
             return None, ""  # a partial failure: the caller reads the per-SKU ``detail``
-        return effective_code(code, mapping.text(body.get("type"))), mapping.text(body.get("message"))
+        message = mapping.text(body.get("message"))
+        return effective_code(code, message), message
 
     async def _send(self, request: HttpRequest) -> HttpResponse:
         """A 2xx answer whose body does not parse is a lost response: the call may have been applied."""
@@ -222,9 +223,11 @@ class Client(BaseClient):
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
 
     async def exchange_code(self, code: str, **params: str) -> TokenPair:
-        """GenerateAccessToken; of the extra parameters only ``uuid`` exists at Lazada."""
-        extra = {key: value for key, value in params.items() if key == "uuid"}
-        return await self._token_call("/auth/token/create", {"code": code, **extra})
+        """GenerateAccessToken with ``code`` only: the callback's other parameters are not Lazada's, and ``uuid`` is
+        "currently invalid, do not use" (LAZ-RAW system-api/generateaccesstoken.json; the authorization guide says
+        it causes an error)."""
+        del params
+        return await self._token_call("/auth/token/create", {"code": code})
 
     async def refresh_access(self, refresh_token: Secret) -> TokenPair:
         """RefreshAccessToken: a new access token; the refresh token keeps its original expiry."""

@@ -1,25 +1,23 @@
 """What to do about each Lazada Open Platform error.
 
-Lazada answers errors in the JSON body: ``code`` != ``"0"`` with ``type`` (``ISV`` request/business error, ``ISP``
-backend service error, ``SYSTEM`` platform error), ``message`` and ``request_id``; the HTTP status of an error is
-not documented (UNCONFIRMED), so every rule below matches on the body code whatever the status, and the shared
-default (401 refresh, 429 throttle, 5xx retry, other 4xx permanent) covers answers without a body code.
+Lazada answers errors in the JSON body: ``code`` != ``"0"`` with ``type``, ``message`` and ``request_id``; the HTTP
+status of an error is not documented (UNCONFIRMED), so every rule below matches on the body code whatever the
+status, and the shared default (401 refresh, 429 throttle, 5xx retry, other 4xx permanent) covers answers without a
+body code. A code in an HTTP 200 answer without a rule is permanent.
 
-Sources: the references cited in tests/contracts (LAZ-DOC ``developers-guide/error-messages.md``,
-product Q&A A10, the error tables of GetProducts, GetProductItem, CreateProduct, UpdateProduct,
-UpdatePriceQuantity, GetOrders, GetOrder, GetMultipleOrderItems, GenerateAccessToken and RefreshAccessToken in
-``raw/lazada/apis/**``).
+Sources: tests/contracts/lazada.json, from github lazykern/ecommerce-api-docs (the error tables of every API in
+data/raw/lazada/apis/**, data/processed/lazada/guides/developers-guide/error-messages.md, product Q&A A10).
 
-``ISP`` errors are retryable as a class (brief and reference 3.5); :func:`effective_code` reports an ``ISP`` error
-whose code has no rule of its own as ``ISP:<code>`` so that the table can say so, while an explicitly listed code
-keeps its own action whatever its type.
+The classification is on the code, never on ``type``: error-messages.md contradicts itself (its list calls ISP
+"backend service error", its heading "Business data error (ISP errors)"), and the per-code type is documented
+nowhere. One code means different things per API: ``6`` is "Invalid status filter" for GetOrders (permanent) and
+an internal error elsewhere (retryable); :func:`effective_code` tells them apart by the message.
 """
 
 from __future__ import annotations
 
 from connectors.base.policy import Action, ErrorTable, Rule
 
-ISP_PREFIX = "ISP:"
 INVALID_RESPONSE = "InvalidResponse"
 """Our own code for a 2xx answer whose body is not a JSON object (never sent by Lazada)."""
 
@@ -30,7 +28,9 @@ ILLEGAL_REFRESH = "IllegalRefreshToken"
 SIGNATURE = "IncompleteSignature"
 MISSING = "MissingParameter"
 TIMESTAMP = "InvalidTimestamp"  # UNCONFIRMED: no source names the code of a timestamp outside the 7200 s window
-APP_KEY = "InvalidAppKey"  # UNCONFIRMED: no source names the code of an unknown app_key
+APP_KEY = "InvalidAppKey"  # UNCONFIRMED: no source names the code of an unknown app_key (APP_KEY_INVALID: wallet APIs)
+STATUS_FILTER = "6:status_filter"
+"""Our code for GetOrders' ``6`` "Invalid status filter" (its only documented meaning there)."""
 INVALID_CODE = "InvalidCode"
 INTERNAL = "1000"
 UPDATE_FAILED = "501"  # "overview error code ... check the detail field" (UpdatePriceQuantity, UpdateProduct)
@@ -64,6 +64,9 @@ _RETRY = (
     INTERNAL,  # Internal Application Error
     "513",  # internal call exception ("reduce the number of SKUs to 20 or less")
     "4147",  # THD_IC_ERR_F_IC_SERVICE_EDIT_002 "Concurrent product edit is not allowed"
+    "4159",  # IC_EXCEPTION (CreateProduct: backend failure)
+    "506",  # E506 "Get product failed" (GetProducts)
+    "502",  # E502 "Search SPU failed" (CreateProduct)
     INVALID_RESPONSE,
 )
 _PERMANENT = (
@@ -88,6 +91,12 @@ _PERMANENT = (
     "5",  # E005 invalid request format
     "30",  # E030 empty request
     "36",  # E036 invalid status filter
+    STATUS_FILTER,
+    "74",  # E074 invalid sort direction
+    "75",  # E075 invalid sort filter
+    "200",  # E200 empty item id
+    "4170",  # mega campaign: stock may go up, not down (per SKU)
+    "4225",  # semi-hosted SKU: use the sellable APIs (per SKU)
     "37",  # E037 one or more order ids are incorrect
     "39",  # E039 no orders were found
     "56",  # E056 invalid order id list format
@@ -106,17 +115,11 @@ ERROR_TABLE = ErrorTable([
     Rule(Action.REAUTHORIZE, code="AUTH_TYPE_UNSUPPORTED"),  # token bound to a service-market order: no refresh
     *(Rule(Action.PERMANENT, code=code) for code in _PERMANENT),
     Rule(Action.PERMANENT, code_prefix="THD_IC_ERR_F_IC_ABILITY_PG"),  # campaign locks
-    Rule(Action.RETRY, code_prefix=ISP_PREFIX),  # any other backend service error
 ])  # fmt: skip
 
 
-def effective_code(code: str, kind: str | None) -> str:
-    """The code the table classifies: ``ISP:<code>`` for a backend error without a rule of its own."""
-    if (kind or "").upper() != "ISP":
-        return code
-    listed = any(
-        rule.code == code or (rule.code_prefix is not None and rule.code_prefix != ISP_PREFIX
-                              and code.startswith(rule.code_prefix))
-        for rule in ERROR_TABLE.rules
-    )  # fmt: skip
-    return code if listed else ISP_PREFIX + code
+def effective_code(code: str, message: str) -> str:
+    """The code the table classifies: GetOrders' ``6`` "Invalid status filter" becomes ``STATUS_FILTER``."""
+    if code in ("6", "E006") and "status filter" in message.lower():
+        return STATUS_FILTER
+    return code

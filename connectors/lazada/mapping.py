@@ -273,8 +273,10 @@ def update_payload(
     item_id: str, draft: ListingDraft, chunk: Sequence[VariantDraft], sku_ids: Mapping[str, str | None], *,
     attributes: bool,
 ) -> str:  # fmt: skip
-    """UpdateProduct ``payload``: existing SKUs carry their ``SkuId`` (error 4216 otherwise), new ones none."""
-    product = _product_json(draft) if attributes else {}
+    """UpdateProduct ``payload``: existing SKUs carry their ``SkuId`` (error 4216 otherwise), new ones none. Every
+    chunk keeps an ``Attributes`` node, empty after the first ("Attributes must be preserved": LAZ-GUIDE
+    api-best-practice/product-operation/product-management/update-a-product.md)."""
+    product = _product_json(draft) if attributes else {"Attributes": {}}
     product["ItemId"] = item_id
     product["Skus"] = {"Sku": [_sku_json(v, sku_ids.get(v.sku)) for v in chunk]}
     return _dump({"Request": {"Product": product}})

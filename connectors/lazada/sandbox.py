@@ -404,9 +404,11 @@ class Sandbox(SandboxBase):
         if listing is None or listing.status == "deleted":
             raise LzError(codes.UPDATE_FAILED, "E501: Update product failed",
                           detail=[{"field": "ItemId", "message": "Item not exist"}])  # fmt: skip
+        if "Attributes" not in product:  # "Attributes must be preserved" (update-a-product.md)
+            raise LzError("1", "E001: Parameter Attributes is mandatory")
         skus = self._payload_skus(product) if product.get("Skus") else []
         changes = [self._sku_change(shop, listing, sku) for sku in skus]
-        attributes = product.get("Attributes") or {}
+        attributes = product["Attributes"] if isinstance(product["Attributes"], dict) else {}
         listing.name = str(attributes.get("name") or listing.name)
         listing.description = str(attributes.get("description", listing.description))
         listing.category_id = str(product.get("PrimaryCategory") or listing.category_id or "") or None

@@ -161,9 +161,9 @@ def test_error_table_classes() -> None:
     assert ERROR_TABLE.classify(200, "IllegalRefreshToken") is Action.REAUTHORIZE
     assert ERROR_TABLE.classify(200, "IncompleteSignature") is Action.PERMANENT
     assert ERROR_TABLE.classify(200, "ServiceTimeout") is Action.RETRY
-    assert ERROR_TABLE.classify(200, effective_code("E777", "ISP")) is Action.RETRY  # any backend error
-    assert effective_code("501", "ISP") == "501" and ERROR_TABLE.classify(200, "501") is Action.PERMANENT
-    assert ERROR_TABLE.classify(200, effective_code("E777", "ISV")) is Action.PERMANENT
+    assert ERROR_TABLE.classify(200, effective_code("E777", "")) is Action.PERMANENT, "the type never decides"
+    assert ERROR_TABLE.classify(200, effective_code("6", "E006: Unexpected internal error")) is Action.RETRY
+    assert ERROR_TABLE.classify(200, effective_code("6", "Invalid status filter")) is Action.PERMANENT
     assert ERROR_TABLE.classify(502, None) is Action.RETRY
 
 
@@ -173,7 +173,7 @@ def test_error_of_reads_the_body(env: Env) -> None:
 
     assert error({"code": "0", "data": {}}) == (None, "")
     assert error({"code": "ServiceTimeout", "type": "ISP", "message": "slow"}) == ("ServiceTimeout", "slow")
-    assert error({"code": "E123", "type": "ISP", "message": "x"}) == ("ISP:E123", "x")
+    assert error({"code": "E123", "type": "ISP", "message": "x"}) == ("E123", "x")
     partial = {"code": "501", "type": "ISV", "message": "E501", "detail": [{"seller_sku": "A", "message": "m"}]}
     assert error(partial) == (None, ""), "a partial failure goes back to the caller"
     assert error({"code": "501", "type": "ISV", "message": "E501"}) == ("501", "E501")
