@@ -46,7 +46,10 @@ ERROR_TABLE = ErrorTable(
         Rule(Action.PERMANENT, status=500, code="woocommerce_rest_cannot_delete"),
         # Keys do not refresh: any 401 means the key is unknown, revoked, wrong or lacks the permission.
         Rule(Action.REAUTHORIZE, status=401),
-        Rule(Action.REAUTHORIZE, status=403, code_prefix=CANNOT_PREFIX),
+        # 403 woocommerce_rest_cannot_*: a user WAS authenticated (rest_authorization_required_code) and lacks the
+        # capability, or the request itself is wrong ("Parent product does not match current variation.",
+        # WC-CORE-VARIATIONS-V2 update_item_permissions_check): the same keys will be refused again.
+        Rule(Action.PERMANENT, status=403, code_prefix=CANNOT_PREFIX),
         Rule(Action.PERMANENT, status=413),
     ]
 )

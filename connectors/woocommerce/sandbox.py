@@ -594,7 +594,7 @@ async def _rest_no_route(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def _json_object(request: web.Request) -> Json:
-    if not request.can_read_body:
+    if not request.body_exists:  # (not can_read_body: a middleware may have read it already; read() caches it)
         return {}
     try:
         body = json.loads(await request.read())
