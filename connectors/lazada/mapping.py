@@ -40,14 +40,6 @@ ORDER_ENDED = (
 )  # fmt: skip
 """Documented order-item statuses that take an item out of the order's progress, in the order an all-ended order
 reports them (an order is ``canceled`` only when all its items are)."""
-REPORTED_AS = {
-    "repacked": "packed", "shipping": "shipped", "lost": "lost_by_3pl", "package_scrapped": "damaged_by_3pl",
-    "shipped_back": "failed_delivery", "shipped_back_success": "failed_delivery",
-    "shipped_back_failed": "failed_delivery",
-}  # fmt: skip
-"""Documented statuses the CRM status table (workers/sync/orders.py ``STATUS_MAP["lazada"]``) does not list, reported
-as the listed status of the same meaning: a package re-packed is being packed, one on its way is shipped, a package
-lost or scrapped is lost or damaged, one shipped back after a failed delivery is a failed delivery."""
 
 _PRODUCT_STATUS = {"active": "active", "inactive": "inactive", "deleted": "deleted", "pending qc": "pending"}
 
@@ -305,7 +297,7 @@ def order_status(statuses: Iterable[str]) -> str:
     Rule (ours, deterministic): the least advanced status among items still in progress (an order is only as far
     as its slowest live item; see ``ORDER_PROGRESSION``; undocumented statuses rank after the documented ones,
     alphabetically); when every item has ended, the first of ``ORDER_ENDED`` present, so that an order is
-    ``canceled`` only when all its items are. The result is reported under ``REPORTED_AS``. Sources: the union of
+    ``canceled`` only when all its items are. Sources: the union of
     the statuses documented in LAZ-RAW order-api/getorders.json and LAZ-GUIDE order-status-flow.md
     (tests/contracts/lazada.json ``order_statuses``); ``confirmed`` and ``damaged`` are documented nowhere.
     """
@@ -316,7 +308,7 @@ def order_status(statuses: Iterable[str]) -> str:
         chosen = min(live, key=lambda status: (rank.get(status, len(rank)), status))
     else:
         chosen = next((status for status in ORDER_ENDED if status in present), "unknown")
-    return REPORTED_AS.get(chosen, chosen)
+    return chosen
 
 
 def order_line(item: Mapping[str, Any]) -> OrderLine:

@@ -53,7 +53,7 @@ async def test_a_shipping_order_reads_as_shipped(env: Env) -> None:
     order.status = env.sandbox.next_order_status(env.sandbox.next_order_status("packed"))
     assert order.status == "shipping"
     [read] = await env.client.get_orders([order.order_id])
-    assert read.status == "shipped" and crm_status("lazada", read.status) == "SHIPPED"
+    assert read.status == "shipping" and crm_status("lazada", read.status) == "SHIPPED"
 
 
 async def test_the_sandbox_filters_on_every_documented_status(env: Env) -> None:
