@@ -3,6 +3,7 @@ the code, stores encrypted tokens and creates the account and shops."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import asyncpg
@@ -42,13 +43,20 @@ async def test_connect_through_the_platforms_oauth(live_api: LiveApi, platform: 
     try:
         account = await conn.fetchrow("SELECT * FROM marketplace_accounts WHERE id = $1",
                                       uuid.UUID(connected["account_id"]))  # fmt: skip
-        shops = await conn.fetch("SELECT shop_id FROM marketplace_shops WHERE account_id = $1", account["id"])
+        shops = await conn.fetch(
+            "SELECT shop_id, shop_data FROM marketplace_shops WHERE account_id = $1", account["id"]
+        )
     finally:
         await conn.close()
     where = SecretField("marketplace_accounts", "access_token", str(account["organization_id"]), str(account["id"]))
     assert Keyring.parse(KEY_ENTRY).decrypt(account["access_token"], where).reveal()
     assert account["status"] == "active" and account["token_expires_at"] is not None
     assert [r["shop_id"] for r in shops] == [SHOP]
+    # what the shop's client needs later from the token answer (before: Lazada's venture was dropped, so every
+    # seller was called on the integration's one host)
+    needed = {"lazada": "venture", "tiktok": "shop_cipher"}.get(platform)
+    if needed:
+        assert json.loads(shops[0]["shop_data"] or "{}").get(needed), shops[0]["shop_data"]
 
 
 async def test_forged_or_expired_state_is_refused(live_api: LiveApi) -> None:

@@ -150,12 +150,21 @@ async def callback(call: Call) -> Connected:
     return await _connect(call, integration, pair, params, _nonce(state))
 
 
+def _shop_data(pair: TokenPair, shop: str) -> dict[str, Any] | None:
+    """What the token answer says about one shop that its client needs later: TikTok's ``shop_cipher``, Lazada's
+    ``venture`` (the country whose API host serves that seller)."""
+    data = dict((pair.extra.get("shop_data") or {}).get(shop) or {})
+    ciphers = pair.extra.get("shop_ciphers") or {}
+    if shop in ciphers:
+        data["shop_cipher"] = ciphers[shop]
+    return data or None
+
+
 async def _connect(call: Call, integration: Any, pair: TokenPair, params: dict[str, str], nonce: str) -> Connected:
     shops = pair.shop_ids or ([params["shop_id"]] if params.get("shop_id") else [])
     account_key = pair.platform_account_id or (shops[0] if shops else None)
     if account_key is None:
         raise ValidationFailed("the platform returned no account or shop for this authorization")
-    ciphers = pair.extra.get("shop_ciphers") or {}
     org, platform = integration["organization_id"], integration["platform"]
     async with call.request.app[SYSTEM_POOL_KEY].acquire() as conn, conn.transaction():
         if await conn.fetchval(QUERIES["oauth_state_consume"], nonce) is None:  # a concurrent callback won
@@ -164,7 +173,7 @@ async def _connect(call: Call, integration: Any, pair: TokenPair, params: dict[s
                                       f"{platform} {account_key}", platform, str(account_key))  # fmt: skip
         await store_pair(conn, _keyring(call), account, str(org), pair)
         for shop in shops:
-            data = {"shop_cipher": ciphers[shop]} if shop in ciphers else None
+            data = _shop_data(pair, str(shop))
             await conn.execute(
                 QUERIES["oauth_shop_upsert"], org, account, platform, str(shop), f"{platform} {shop}", data
             )

@@ -24,8 +24,8 @@ from workers.marketplaces import ClientFactory
 from workers.ratelimit import PostgresRateLimiter
 from workers.tokens import AccountTokenProvider
 
-# ShopRef extras a shop row may carry in shop_data (TikTok's shop_cipher, a store URL, a warehouse).
-_SHOP_EXTRA_KEYS = ("shop_cipher", "warehouse_id", "store_url", "currency", "auth_base_url")
+# ShopRef extras a shop row may carry in shop_data (TikTok's shop_cipher, Lazada's venture, a store URL, a warehouse).
+_SHOP_EXTRA_KEYS = ("shop_cipher", "venture", "warehouse_id", "store_url", "currency", "auth_base_url")
 
 
 @dataclass
