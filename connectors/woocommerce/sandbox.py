@@ -28,8 +28,10 @@ Not emulated:
   is checked. Key revocation and user deletion exist only by editing ``sandbox.keys``.
 - The wc-auth login and approval screens: the request is approved at once; ``callback_url`` may be plain HTTP
   when it points at a loopback address (WooCommerce demands HTTPS).
-- Real TLS: the listener is plain HTTP; ``X-Forwarded-Proto: https`` marks a request as HTTPS (as
-  ``is_ssl()`` behind a proxy configured for it).
+- TLS by default: the listener is plain HTTP unless the sandbox gets a ``tls`` identity
+  (``sandbox_tls.self_signed``); ``X-Forwarded-Proto: https`` also marks a request as HTTPS (as ``is_ssl()``
+  behind a proxy configured for it). ``strip_authorization`` makes it a host that does not pass the
+  ``Authorization`` header to PHP.
 - Store timezone: UTC, so local and ``_gmt`` dates are equal and ``dates_are_gmt`` changes nothing.
 - Product types other than simple and variable; sale prices; parent-level stock and price of a variable
   product; trash (deletes are permanent, as batch deletes are); the ``woocommerce_manage_stock`` store option
