@@ -33,8 +33,9 @@ from typing import Any
 import asyncpg
 
 from connectors.base.sandbox import SandboxBase
+from connectors.base.sandboxes import load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import PLATFORM_PACKAGES, load
+from connectors.base.spec import PLATFORM_PACKAGES
 from workers.config import Settings
 from workers.crypto import Keyring, generate_key_entry
 from workers.db.queries import QUERIES
@@ -102,7 +103,7 @@ async def _seed(chaos: Chaos, api_url: str) -> None:
     async with chaos.pool.acquire() as conn:
         chaos.catalog = await seed_catalog(conn, organization_id=org, variants=chaos.options.variants, name="Chaos")
     for platform in PLATFORM_PACKAGES:
-        spec = load(platform)
+        spec = load_sandbox(platform)
         sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=500.0, webhook_retry_scale=0.01, seed=7)
         await sandbox.start()
         chaos.sandboxes[platform] = sandbox
@@ -285,7 +286,7 @@ async def _differences(chaos: Chaos) -> int:
 def _secrets(chaos: Chaos) -> list[str]:
     values = [chaos.key.split(":", 1)[1]]
     for platform, sandbox in chaos.sandboxes.items():
-        values += [v for k, v in load(platform).sample_app.items() if k not in PUBLIC_IDS]
+        values += [v for k, v in load_sandbox(platform).sample_app.items() if k not in PUBLIC_IDS]
         if sandbox.webhook_secret:
             values.append(sandbox.webhook_secret)
         for shop in sandbox.shops.values():

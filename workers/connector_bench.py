@@ -27,8 +27,9 @@ from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider, RateLimi
 from connectors.base.client import AppCredentials, BaseClient, ClientSettings
 from connectors.base.models import TokenPair
 from connectors.base.sandbox import SandboxBase, SbShop
+from connectors.base.sandboxes import SandboxSpec, load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
+from connectors.base.spec import PLATFORM_PACKAGES
 from workers.config import Settings
 from workers.db.schema import drop_database, init_database
 from workers.engine.runtime import engine_pool, install_stop_signals
@@ -38,7 +39,7 @@ SHOP_ID, ACCESS, REFRESH = "500600700", "bench-access-token-000001", "bench-refr
 
 
 def build_client(
-    spec: PlatformSpec,
+    spec: SandboxSpec,
     base_url: str,
     shop: SbShop,
     session: aiohttp.ClientSession,
@@ -71,7 +72,7 @@ async def _hammer(client: BaseClient, until: float, concurrency: int) -> int:
     return calls
 
 
-async def calls_per_second(spec: PlatformSpec, seconds: float, concurrency: int) -> float:
+async def calls_per_second(spec: SandboxSpec, seconds: float, concurrency: int) -> float:
     sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=math.inf)  # explicitly unlimited
     async with sandbox.running(), aiohttp.ClientSession() as session:
         shop = sandbox.add_shop(SHOP_ID, "Bench shop", access_token=ACCESS, refresh_token=REFRESH)
@@ -82,7 +83,7 @@ async def calls_per_second(spec: PlatformSpec, seconds: float, concurrency: int)
 
 
 async def limiter_utilisation(
-    settings: Settings, spec: PlatformSpec, *, processes: int, seconds: float, rate: float
+    settings: Settings, spec: SandboxSpec, *, processes: int, seconds: float, rate: float
 ) -> dict[str, Any]:
     """``processes`` processes share one limiter key against a sandbox enforcing ``rate``."""
     sandbox: SandboxBase = spec.sandbox(dict(spec.sample_app), rate_limit=rate)
@@ -119,7 +120,7 @@ def _spawn_child(
 
 async def _child(platform: str, url: str, extra: dict[str, str], *, rate: float, start: float, seconds: float) -> int:
     """One limiter-sharing process: calls as fast as the global limiter allows inside [start, start + seconds)."""
-    spec = load(platform)
+    spec = load_sandbox(platform)
     settings = Settings()
     pool = await engine_pool(settings, "nfsync-bench-connector", max_size=2)
     try:
@@ -139,7 +140,7 @@ async def run_connector_bench(settings: Settings, args: argparse.Namespace) -> l
     results = []
     try:
         for name in PLATFORM_PACKAGES if args.platform == "all" else [args.platform]:
-            spec = load(name)
+            spec = load_sandbox(name)
             unthrottled = await calls_per_second(spec, args.seconds, args.concurrency)
             limited = await limiter_utilisation(bench, spec, processes=args.processes, seconds=args.seconds,
                                                 rate=args.rate)  # fmt: skip
@@ -164,7 +165,7 @@ def _human(result: dict[str, Any]) -> str:
 
 
 async def cmd_sandbox(_settings: Settings, args: argparse.Namespace) -> int:
-    spec = load(args.platform)
+    spec = load_sandbox(args.platform)
     app = dict(spec.sample_app)
     app.update(dict(pair.split("=", 1) for pair in args.app))
     sandbox = spec.sandbox(app, rate_limit=args.rate_limit, token_ttl=args.token_ttl, webhook_url=args.webhook_url,

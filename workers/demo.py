@@ -33,8 +33,8 @@ from aiohttp import web
 
 from connectors.base.errors import NfsyncError, ValidationFailed
 from connectors.base.sandbox import SandboxBase
+from connectors.base.sandboxes import load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import load
 from workers.api.app import api_runner, api_state
 from workers.api.auth import create_organization, create_token
 from workers.config import Settings, mask_url
@@ -174,7 +174,7 @@ def listen_socket(port: int) -> socket.socket:
 
 
 def make_sandbox(platform: str, rate: int) -> SandboxBase:
-    spec = load(platform)
+    spec = load_sandbox(platform)
     hook_secret = secrets.token_urlsafe(24) if platform == "woocommerce" else None  # signs WooCommerce pushes
     return spec.sandbox(dict(spec.sample_app), rate_limit=float(rate), webhook_secret=hook_secret)
 

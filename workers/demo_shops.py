@@ -18,7 +18,7 @@ import aiohttp
 
 from connectors.base.errors import NfsyncError
 from connectors.base.sandbox import SandboxBase, SbShop
-from connectors.base.spec import load
+from connectors.base.sandboxes import load_sandbox
 from workers.sandbox_shops import PUBLIC_IDS, integration_config
 
 OAUTH = ("shopee", "lazada", "tiktok")
@@ -63,7 +63,7 @@ class ApiClient:
 
 
 def _app_secrets(platform: str) -> dict[str, str]:
-    return {k: v for k, v in load(platform).sample_app.items() if k not in PUBLIC_IDS}
+    return {k: v for k, v in load_sandbox(platform).sample_app.items() if k not in PUBLIC_IDS}
 
 
 async def create_integration(api: ApiClient, sandbox: SandboxBase, rate: int) -> dict[str, Any]:
@@ -125,7 +125,7 @@ async def _sandbox_redirect(
 
 async def _api_keys(api: ApiClient, sandbox: SandboxBase, integration_id: str, sb_shop: SbShop) -> str:
     """WooCommerce: an api_key account holding the store's REST keys, and the store as its shop."""
-    spec = load(sandbox.platform)
+    spec = load_sandbox(sandbox.platform)
     account = await api.call("POST", f"/v1/integrations/{integration_id}/accounts", {
         "name": f"Demo store {sb_shop.shop_id}", "platform_account_id": sb_shop.shop_id, "auth_type": "api_key",
         "auth_data": dict(spec.sample_app),

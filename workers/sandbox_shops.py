@@ -13,8 +13,8 @@ import asyncpg
 
 from connectors.base.models import TokenPair
 from connectors.base.sandbox import SandboxBase, SbShop
+from connectors.base.sandboxes import load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import load
 from workers.crypto import Keyring, SecretField
 from workers.db.queries import QUERIES
 from workers.marketplaces import WEBHOOK_SECRET_FIELDS
@@ -36,7 +36,7 @@ class ConnectedShop:
 
 def integration_config(platform: str, sandbox: SandboxBase, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Public app ids, the sandbox's auth host and a default category: what an integration row needs."""
-    spec = load(platform)
+    spec = load_sandbox(platform)
     config: dict[str, Any] = {k: v for k, v in spec.sample_app.items() if k in PUBLIC_IDS}
     config["catalog"] = {"default_category_id": DEFAULT_CATEGORY}
     if platform in ("lazada", "tiktok"):
@@ -51,7 +51,7 @@ async def create_integration(
     rate_limit: int | None = None, config: dict[str, Any] | None = None,
 ) -> uuid.UUID:  # fmt: skip
     platform = sandbox.platform
-    spec = load(platform)
+    spec = load_sandbox(platform)
     integration_id = uuid.uuid4()
     secrets = {k: v for k, v in spec.sample_app.items() if k not in PUBLIC_IDS}
     where = SecretField("marketplace_integrations", "credentials", str(org), str(integration_id))
@@ -73,7 +73,7 @@ async def connect_shop(
 ) -> ConnectedShop:  # fmt: skip
     """A sandbox shop with fresh tokens, recorded as an account and a shop of the integration."""
     platform = sandbox.platform
-    spec = load(platform)
+    spec = load_sandbox(platform)
     access, refresh = f"acc-{uuid.uuid4().hex}", f"ref-{uuid.uuid4().hex}"
     sb_shop = sandbox.add_shop(platform_shop_id, f"{platform} shop {platform_shop_id}", access_token=access,
                                refresh_token=refresh)  # fmt: skip

@@ -30,8 +30,8 @@ import asyncpg
 
 from connectors.base.auth import RateLimiter
 from connectors.base.sandbox import SandboxBase
+from connectors.base.sandboxes import load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import load
 from workers.config import Settings
 from workers.crypto import Keyring, generate_key_entry
 from workers.db.schema import drop_database, init_database
@@ -139,7 +139,7 @@ def _seconds(row: asyncpg.Record) -> float:
 
 
 async def full_push(bench: Bench, platform: str, variants: int, rate: int) -> tuple[dict[str, Any], Any]:
-    spec = load(platform)
+    spec = load_sandbox(platform)
     sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=float(rate))
     await sandbox.start()
     catalog, shop = await _shop(bench, sandbox, variants, rate, f"{platform} rate {rate}")
@@ -157,7 +157,7 @@ async def full_push(bench: Bench, platform: str, variants: int, rate: int) -> tu
 
 
 async def unchanged_resync(bench: Bench, platform: str, variants: int) -> dict[str, Any]:
-    spec = load(platform)
+    spec = load_sandbox(platform)
     sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=float("inf"))
     async with sandbox.running():
         _, shop = await _shop(bench, sandbox, variants, 5000, f"{platform} resync")

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from connectors.base.spec import load
+from connectors.base.sandboxes import load_sandbox
 from workers.api.auth import create_organization
 from workers.config import Settings
 from workers.crypto import Keyring, SecretField, generate_key_entry
@@ -45,7 +45,7 @@ def _free_port() -> int:
 
 
 async def _seed(settings: Settings, keyring: Keyring) -> tuple[str, list[str]]:
-    spec = load("tiktok")
+    spec = load_sandbox("tiktok")
     pool = await engine_pool(settings, "nfsync-bench-webhooks", max_size=2)
     try:
         org = await create_organization(pool, "bench")
@@ -63,7 +63,7 @@ async def _seed(settings: Settings, keyring: Keyring) -> tuple[str, list[str]]:
 
 
 def _pushes(url: str, shops: list[str], count: int) -> list[tuple[dict[str, str], bytes]]:
-    spec = load("tiktok")
+    spec = load_sandbox("tiktok")
     sandbox = spec.sandbox(dict(spec.sample_app))
     sandbox.webhook_url = url
     pushes = []

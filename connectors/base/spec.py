@@ -1,5 +1,5 @@
-"""What each platform package exports as ``PLATFORM``: the pieces the engine, the HTTP service, the demo and the
-contract tests need, under the same names for every platform."""
+"""What each platform package exports as ``PLATFORM``: the pieces the engine and the HTTP service need, under the same
+names for every platform. The emulators are elsewhere: ``connectors.base.sandboxes.load_sandbox``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from connectors.base.client import AppCredentials, BaseClient, ShopRef
+from connectors.base.client import AppCredentials, BaseClient
 from connectors.base.models import WebhookEvent
-from connectors.base.sandbox import SandboxBase, SbShop
 
 PLATFORM_PACKAGES = ("shopee", "lazada", "tiktok", "woocommerce")
 
@@ -23,15 +22,8 @@ WebhookParser = Callable[[Mapping[str, str], bytes], list[WebhookEvent]]
 class PlatformSpec:
     name: str
     client: type[BaseClient]
-    sandbox: type[SandboxBase]
     verify_webhook: WebhookVerifier
     parse_webhook: WebhookParser
-    sample_app: Mapping[str, str]
-    """App credentials under the platform's names, for a sandbox started pre-authorized (tests, demo)."""
-    shop_ref: Callable[[SbShop, str], ShopRef]
-    """The ShopRef a client needs for a sandbox shop, given the sandbox base URL."""
-    webhook_secrets: Callable[[AppCredentials, SandboxBase], list[str]]
-    """The secrets a receiver verifies this platform's pushes with (partner_key, app_secret, webhook secret)."""
     api_hosts: frozenset[str] | None
     """The platform's published API and auth hosts (an api_base_url must be one of them, https); None for a platform
     on the merchant's own host (WooCommerce: any host with public addresses). connectors/base/outbound.py"""

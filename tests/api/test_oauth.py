@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
-from connectors.base.spec import load
+from connectors.base.sandboxes import load_sandbox
 from tests.api.conftest import KEY_ENTRY, LiveApi
 from workers.api.oauth import sign_state, verify_state
 from workers.crypto import Keyring, SecretField
@@ -19,7 +19,7 @@ SHOP = "660001"
 
 @pytest.mark.parametrize("platform", ["shopee", "lazada", "tiktok"])
 async def test_connect_through_the_platforms_oauth(live_api: LiveApi, platform: str) -> None:
-    spec = load(platform)
+    spec = load_sandbox(platform)
     sandbox = spec.sandbox(dict(spec.sample_app))
     async with sandbox.running():
         secret_names = {"partner_key", "app_secret"}

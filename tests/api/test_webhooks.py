@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 
 from connectors.base.sandbox import SandboxBase, SbOrder
-from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
+from connectors.base.sandboxes import SandboxSpec, load_sandbox
+from connectors.base.spec import PLATFORM_PACKAGES
 from tests.api.conftest import LiveApi
 from workers.api.webhooks import SECRET_FIELDS
 
@@ -21,7 +22,7 @@ SHOP = "770001"
 @dataclass
 class Hook:
     api: LiveApi
-    spec: PlatformSpec
+    spec: SandboxSpec
     sandbox: SandboxBase
     integration: str
     shop: str
@@ -44,7 +45,7 @@ class Hook:
             await conn.close()
 
 
-def _split_credentials(spec: PlatformSpec) -> tuple[dict[str, str], dict[str, str]]:
+def _split_credentials(spec: SandboxSpec) -> tuple[dict[str, str], dict[str, str]]:
     secret_names = {SECRET_FIELDS[spec.name], "consumer_key", "consumer_secret", "app_secret", "partner_key"}
     config = {k: v for k, v in spec.sample_app.items() if k not in secret_names}
     credentials = {k: v for k, v in spec.sample_app.items() if k in secret_names}
@@ -53,7 +54,7 @@ def _split_credentials(spec: PlatformSpec) -> tuple[dict[str, str], dict[str, st
 
 @pytest.fixture(params=PLATFORM_PACKAGES)
 async def hook(request: pytest.FixtureRequest, live_api: LiveApi) -> Any:
-    spec = load(request.param)
+    spec = load_sandbox(request.param)
     sandbox = spec.sandbox(dict(spec.sample_app))
     sandbox.webhook_secret = sandbox.webhook_secret or "wc-webhook-secret-0001"
     async with sandbox.running():
@@ -164,7 +165,7 @@ async def test_woocommerce_creation_ping_is_answered_not_stored(hook: Hook) -> N
 
 @pytest.mark.parametrize("live_api", [{"amqp_url": "amqp://guest:guest@127.0.0.1:1/"}], indirect=True)
 async def test_pushes_accepted_while_rabbitmq_is_unreachable(live_api: LiveApi) -> None:
-    spec = load("tiktok")
+    spec = load_sandbox("tiktok")
     sandbox = spec.sandbox(dict(spec.sample_app))
     async with sandbox.running():
         shop = sandbox.add_shop(SHOP, access_token="t")

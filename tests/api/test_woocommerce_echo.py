@@ -23,9 +23,9 @@ from connectors.base.auth import LocalRateLimiter
 from connectors.base.client import AppCredentials, ClientSettings
 from connectors.base.models import PriceUpdate, StockUpdate
 from connectors.base.secret import Secret
-from connectors.woocommerce import PLATFORM, shop_ref, webhooks
+from connectors.woocommerce import PLATFORM, webhooks
 from connectors.woocommerce.client import Client
-from connectors.woocommerce.sandbox import Sandbox
+from connectors.woocommerce.sandbox import SANDBOX, Sandbox, shop_ref
 from tests.api.conftest import KEY_ENTRY
 from workers.api.auth import create_organization
 from workers.api.webhooks import ECHO, Verified, WebhookIntake
@@ -36,7 +36,7 @@ from workers.demo_data import seed_catalog
 from workers.engine.service import TaskService, init_connection
 from workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
 
-APP = dict(PLATFORM.sample_app)
+APP = dict(SANDBOX.sample_app)
 
 
 @dataclass

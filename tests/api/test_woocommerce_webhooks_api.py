@@ -15,13 +15,13 @@ import asyncpg
 import pytest
 
 from connectors.base.client import AppCredentials
-from connectors.woocommerce import PLATFORM, webhooks
+from connectors.woocommerce import webhooks
 from connectors.woocommerce.client import WEBHOOK_TOPICS
-from connectors.woocommerce.sandbox import Sandbox
+from connectors.woocommerce.sandbox import SANDBOX, Sandbox
 from tests.api.conftest import KEY_ENTRY, LiveApi
 from workers.crypto import Keyring, SecretField
 
-APP = dict(PLATFORM.sample_app)
+APP = dict(SANDBOX.sample_app)
 
 
 @dataclass

@@ -21,16 +21,17 @@ from connectors.base.client import AppCredentials, BaseClient, ClientSettings
 from connectors.base.errors import PermanentError
 from connectors.base.models import ListingDraft, StockUpdate, TokenPair, VariantDraft
 from connectors.base.sandbox import SandboxBase, SbShop
+from connectors.base.sandboxes import SandboxSpec, load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import PlatformSpec, available
+from connectors.base.spec import available
 
-SPECS = {spec.name: spec for spec in available()}
+SPECS = {spec.name: load_sandbox(spec.name) for spec in available()}
 ACCESS, REFRESH = "contract-access-token-0001", "contract-refresh-token-0001"
 
 
 @dataclass
 class Rig:
-    spec: PlatformSpec
+    spec: SandboxSpec
     sandbox: SandboxBase
     shop: SbShop
     client: BaseClient
@@ -42,7 +43,7 @@ class Rig:
 
 
 def make_client(
-    spec: PlatformSpec,
+    spec: SandboxSpec,
     sandbox: SandboxBase,
     shop: SbShop,
     session: aiohttp.ClientSession,

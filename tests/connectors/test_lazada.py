@@ -21,12 +21,13 @@ from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, Token
 from connectors.base.policy import Action
 from connectors.base.sandbox import SbShop
 from connectors.base.secret import Secret
-from connectors.lazada import PLATFORM, mapping, signing, stock, webhooks
+from connectors.lazada import mapping, signing, stock, webhooks
 from connectors.lazada.client import AUTH_BASE_URL, Client, EndpointRates
 from connectors.lazada.errors import ERROR_TABLE, effective_code
-from connectors.lazada.sandbox import LzCall, LzError, Sandbox
+from connectors.lazada.sandbox import SANDBOX
+from connectors.lazada.sandbox.emulator import LzCall, LzError, Sandbox
 
-APP = dict(PLATFORM.sample_app)
+APP = dict(SANDBOX.sample_app)
 SELLER = "200300400"
 ACCESS, REFRESH = "lazada-test-access-token-01", "lazada-test-refresh-token-01"
 
@@ -75,7 +76,7 @@ async def running(
             rate_limit=rate_limit,
         )
         client = client_cls(
-            settings, AppCredentials(APP), PLATFORM.shop_ref(shop, sandbox.base_url),
+            settings, AppCredentials(APP), SANDBOX.shop_ref(shop, sandbox.base_url),
             session=session, tokens=tokens, limiter=LocalRateLimiter(),
         )  # fmt: skip
         tokens.bind(client.refresh_access)

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.lazada import mapping
 from connectors.lazada.client import Client
-from connectors.lazada.sandbox import ORDER_STATUS_FILTERS, Sandbox
+from connectors.lazada.sandbox.emulator import ORDER_STATUS_FILTERS, Sandbox
 from tests.connectors.test_lazada import Env, env
 from workers.sync.orders import crm_status
 

@@ -22,7 +22,7 @@ from connectors.base.secret import Secret
 from connectors.lazada import mapping, stock
 from connectors.lazada.client import Client
 from connectors.lazada.errors import ERROR_TABLE
-from connectors.lazada.sandbox import LzCall, Sandbox, _payload_product
+from connectors.lazada.sandbox.emulator import LzCall, Sandbox, _payload_product
 from tests.connectors.test_lazada import APP, REFRESH, SELLER, Env, running
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "lazada.json").read_text())

@@ -15,7 +15,7 @@ import pytest
 
 from connectors.base.models import PriceUpdate, StockUpdate
 from connectors.lazada import stock
-from connectors.lazada.sandbox import LzCall, Sandbox
+from connectors.lazada.sandbox.emulator import LzCall, Sandbox
 from tests.connectors.test_lazada import Env, env, running
 
 __all__ = ["env"]

@@ -27,10 +27,10 @@ from connectors.shopee import PLATFORM, mapping, webhooks
 from connectors.shopee import client as api
 from connectors.shopee.client import Client, order_windows
 from connectors.shopee.errors import ERROR_TABLE
-from connectors.shopee.sandbox import Sandbox
+from connectors.shopee.sandbox import SANDBOX, Sandbox
 from connectors.shopee.signing import sign_request, webhook_signature
 
-APP = dict(PLATFORM.sample_app)
+APP = dict(SANDBOX.sample_app)
 PARTNER_ID, PARTNER_KEY = int(APP["partner_id"]), APP["partner_key"]
 ACCESS, REFRESH = "shopee-test-access-token-0001", "shopee-test-refresh-token-0001"
 SHOP_ID = "700800900"

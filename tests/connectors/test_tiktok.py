@@ -29,9 +29,9 @@ from connectors.tiktok import PLATFORM, signing, webhooks
 from connectors.tiktok import errors as codes
 from connectors.tiktok.client import API_BASE, AUTH_BASE, TOKEN_REFRESH, Client
 from connectors.tiktok.mapping import PRODUCT_STATUS
-from connectors.tiktok.sandbox import Sandbox
+from connectors.tiktok.sandbox import SANDBOX, Sandbox
 
-APP = dict(PLATFORM.sample_app)
+APP = dict(SANDBOX.sample_app)
 ACCESS, REFRESH = "tiktok-access-token-0001", "tiktok-refresh-token-0001"
 SHOP_ID = "7494049642642441621"
 SEARCH = "/product/202502/products/search"
@@ -41,7 +41,7 @@ ORDERS = "/order/202507/orders"
 
 def _client(sandbox: Sandbox, shop: SbShop, session: aiohttp.ClientSession, app: dict[str, str] | None = None,
             **extra: str) -> Client:  # fmt: skip
-    ref = PLATFORM.shop_ref(shop, sandbox.base_url)
+    ref = SANDBOX.shop_ref(shop, sandbox.base_url)
     tokens = MemoryTokenProvider(TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH)))
     settings = ClientSettings(base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.2, read_timeout=3)
     return Client(settings, AppCredentials(app or APP), ShopRef(ref.platform_shop_id, {**ref.extra, **extra}),
@@ -272,7 +272,7 @@ async def test_listings_carry_variants_price_stock_and_status(env: Env) -> None:
 
 
 def _product(env: Env, sku: str, status: str = "active") -> str:
-    """One single-SKU product in a sandbox listing status (``sandbox_render.LISTING_STATUS``)."""
+    """One single-SKU product in a sandbox listing status (``render.LISTING_STATUS``)."""
     listing = env.sandbox.add_listing(env.shop, f"{status} {sku}", [{"sku": sku, "price": "120000", "stock": 5}],
                                       status=status)  # fmt: skip
     return listing.item_id
@@ -348,7 +348,7 @@ async def test_unlinked_products_are_dropped_even_when_the_status_filter_is_igno
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The client checks every answer's ``status`` too: a search that ignored the filter links nothing more."""
-    monkeypatch.setattr("connectors.tiktok.sandbox_checks.search_status", lambda _body: "ALL")
+    monkeypatch.setattr("connectors.tiktok.sandbox.checks.search_status", lambda _body: "ALL")
     deleted, draft, live = _product(env, "X-4", "deleted"), _product(env, "X-4", "draft"), _product(env, "X-5")
     assert await env.client.find_by_sku("X-4") is None
     pulled = [listing.platform_item_id async for listing in env.client.iter_listings()]
@@ -559,7 +559,7 @@ async def test_sandbox_pushes_and_schedule(env: Env) -> None:
     headers, body, _ = env.sandbox.signed_push(env.shop, {"kind": "product_changed",
                                                           "listing": env.shop.listings[item_id]})  # fmt: skip
     app = AppCredentials(APP)
-    assert PLATFORM.verify_webhook(headers, body, app, PLATFORM.webhook_secrets(app, env.sandbox), "")
+    assert PLATFORM.verify_webhook(headers, body, app, SANDBOX.webhook_secrets(app, env.sandbox), "")
     [event] = PLATFORM.parse_webhook(headers, body)
     assert (event.kind, event.entity_id, event.platform_shop_id) == ("product_changed", item_id, SHOP_ID)
     assert tuple(Sandbox.webhook_retry_schedule) == (120.0, 1800.0, 10800.0, 43200.0)

@@ -16,7 +16,7 @@ import pytest
 
 from connectors.tiktok import client as api
 from connectors.tiktok import errors as codes
-from connectors.tiktok.sandbox import RETIRED_PATHS
+from connectors.tiktok.sandbox.emulator import RETIRED_PATHS
 from tests.connectors.test_tiktok import Env, _seed, env
 
 __all__ = ["env"]

@@ -16,6 +16,7 @@ import pytest
 
 from connectors.base.client import AppCredentials
 from connectors.tiktok import PLATFORM, webhooks
+from connectors.tiktok.sandbox import SANDBOX
 from tests.connectors.test_tiktok import APP, SHOP_ID, Env, _seed, env
 
 __all__ = ["env"]
@@ -74,6 +75,6 @@ async def test_the_sandbox_pushes_a_signed_return_and_cancellation(env: Env) -> 
     for kind, status in (("cancellation_status_changed", "CANCELLATION_REQUEST_SUCCESS"),
                          ("return_status_changed", "RETURN_OR_REFUND_REQUEST_COMPLETE")):  # fmt: skip
         headers, body, _ = env.sandbox.signed_push(env.shop, {"kind": kind, "order": order, "status": status})
-        assert PLATFORM.verify_webhook(headers, body, app, PLATFORM.webhook_secrets(app, env.sandbox), "")
+        assert PLATFORM.verify_webhook(headers, body, app, SANDBOX.webhook_secrets(app, env.sandbox), "")
         [event] = PLATFORM.parse_webhook(headers, body)
         assert (event.kind, event.entity_id, event.status) == ("order_status_changed", order.order_id, status)

@@ -28,7 +28,7 @@ from connectors.base.errors import PermanentError, ReauthorizationNeeded
 from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
 from connectors.base.sandbox import SbShop
 from connectors.base.secret import Secret
-from connectors.woocommerce import PLATFORM, shop_ref, signing, webhooks
+from connectors.woocommerce import signing, webhooks
 from connectors.woocommerce.client import Client
 from connectors.woocommerce.errors import (
     AUTHENTICATION_ERROR,
@@ -37,9 +37,9 @@ from connectors.woocommerce.errors import (
     MISSING_OAUTH_PARAMETER,
     NO_ROUTE,
 )
-from connectors.woocommerce.sandbox import Sandbox
+from connectors.woocommerce.sandbox import SANDBOX, Sandbox, shop_ref
 
-APP = dict(PLATFORM.sample_app)
+APP = dict(SANDBOX.sample_app)
 API = "/wp-json/wc/v3"
 PAST = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -468,7 +468,7 @@ async def test_recent_window_and_order_details(store: Store) -> None:
 
 
 def secrets_of(store: Store) -> list[str]:
-    return PLATFORM.webhook_secrets(AppCredentials(APP), store.sandbox)
+    return SANDBOX.webhook_secrets(AppCredentials(APP), store.sandbox)
 
 
 async def test_order_push_verifies_and_dedupes_per_modification(store: Store) -> None:

@@ -22,7 +22,7 @@ from connectors.base.sandbox import Handler
 from connectors.woocommerce import client as client_module
 from connectors.woocommerce.client import Client
 from connectors.woocommerce.sandbox import Sandbox
-from connectors.woocommerce.sandbox_tls import self_signed
+from connectors.woocommerce.sandbox.tls import self_signed
 from tests.connectors.test_woocommerce import APP, Store, make_client, simple_listings
 
 SECRET = APP["consumer_secret"]

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.base.errors import PermanentError
 from connectors.base.models import ListingDraft, StockUpdate, VariantDraft
-from connectors.woocommerce.sandbox_content import GlobalAttribute
+from connectors.woocommerce.sandbox.content import GlobalAttribute
 from tests.connectors.test_woocommerce import API, Store, signed, store
 
 __all__ = ["store"]

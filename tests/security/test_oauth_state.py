@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.base.sandbox import SandboxBase
-from connectors.base.spec import load
+from connectors.base.sandboxes import load_sandbox
 from tests.api.conftest import LiveApi
 
 
@@ -33,7 +33,7 @@ class Connect:
 
 @pytest.fixture
 async def connect(live_api: LiveApi) -> AsyncIterator[Connect]:
-    spec = load("shopee")
+    spec = load_sandbox("shopee")
     sandbox = spec.sandbox(dict(spec.sample_app))
     async with sandbox.running():
         _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 
 from connectors.base.sandbox import SandboxBase
+from connectors.base.sandboxes import load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import load
 from tests.api.conftest import free_port
 from tests.engine.conftest import FAST, wait_until
 from workers.api.app import api_runner, api_state
@@ -116,7 +116,7 @@ async def sync_env(settings: Settings, platform: str, *, variants: int, rate: in
             finally:
                 await runner.cleanup()
         return
-    spec = load(platform)
+    spec = load_sandbox(platform)
     sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=float("inf"))
     keyring = Keyring.from_secret(settings.secret_keys)
     async with sandbox.running(), runtime(settings, "nfsync-test", pool_size=16) as rt:

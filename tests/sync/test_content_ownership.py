@@ -48,7 +48,7 @@ def content(env: SyncEnv) -> Snapshot:
 
 def refused_skus(env: SyncEnv) -> set[str]:
     """TikTok Shop refuses price writes to a product that is not live (PRODUCT_STATUS_INVALID, see
-    connectors/tiktok/sandbox_checks.py): those variants fail, reported, and keep the merchant's values."""
+    connectors/tiktok/sandbox/checks.py): those variants fail, reported, and keep the merchant's values."""
     if env.shop.platform != "tiktok":
         return set()
     return {v.sku for listing in env.listings() if listing.status != "active" for v in listing.variants}

@@ -12,8 +12,8 @@ import asyncpg
 from connectors.base.auth import LocalRateLimiter
 from connectors.base.client import AppCredentials, ClientSettings
 from connectors.base.models import TokenPair
+from connectors.base.sandboxes import load_sandbox
 from connectors.base.secret import Secret
-from connectors.base.spec import load
 from tests.conftest import make_integration, make_organization
 from workers.config import Settings
 from workers.crypto import Keyring, generate_key_entry
@@ -24,7 +24,7 @@ KEYRING = Keyring.parse(generate_key_entry("e2e"))
 
 
 async def test_ten_processes_one_shopee_refresh(database: Settings, conn: asyncpg.Connection) -> None:
-    spec = load("shopee")
+    spec = load_sandbox("shopee")
     sandbox = spec.sandbox(dict(spec.sample_app))
     async with sandbox.running(), aiohttp.ClientSession() as session:
         shop = sandbox.add_shop("880001", access_token="stale-access-0001", refresh_token="refresh-0001")

@@ -56,12 +56,12 @@ from connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbV
 from connectors.base.signing import signatures_match
 from connectors.tiktok import client as api
 from connectors.tiktok import errors as e
-from connectors.tiktok import sandbox_checks as c
-from connectors.tiktok import sandbox_edit as se
-from connectors.tiktok import sandbox_render as r
 from connectors.tiktok import signing
 from connectors.tiktok.mapping import as_dict, as_list
-from connectors.tiktok.sandbox_store import Store
+from connectors.tiktok.sandbox import checks as c
+from connectors.tiktok.sandbox import edit as se
+from connectors.tiktok.sandbox import render as r
+from connectors.tiktok.sandbox.store import Store
 
 ApiHandler = Callable[[web.Request, SbShop, dict[str, Any]], Awaitable[web.StreamResponse]]
 TIMESTAMP_PAST = 300  # seconds: "must not be earlier than 5 minutes before the current time"

@@ -26,10 +26,10 @@ from aiohttp import web
 
 from connectors.base.sandbox import SbListing, SbShop, SbVariant
 from connectors.tiktok import errors as e
-from connectors.tiktok import sandbox_checks as c
-from connectors.tiktok import sandbox_render as r
 from connectors.tiktok.mapping import as_dict, as_list
-from connectors.tiktok.sandbox_store import Store
+from connectors.tiktok.sandbox import checks as c
+from connectors.tiktok.sandbox import render as r
+from connectors.tiktok.sandbox.store import Store
 
 MODELLED = frozenset({"title", "description", "category_id", "skus", "save_mode", "idempotency_key"})
 FULL_PROPERTIES = frozenset({

@@ -2,19 +2,19 @@
 
 Every sandbox shop is one store, served like a sub-directory multisite at ``{base_url}/{shop_id}`` (``/wp-json/...``
 and ``/wc-auth/v1/authorize`` below it); the first shop is also served at the root. Emulated as WooCommerce does
-(reference section 5, WC-CORE; see ``sandbox_auth``, ``sandbox_query``, ``sandbox_store``):
+(reference section 5, WC-CORE; see ``sandbox/auth``, ``sandbox/query``, ``sandbox/store``):
 
 - authentication: OAuth 1.0a over plain HTTP (signature, 15-minute timestamp window, nonce reuse), Basic or
   query keys only when the request is HTTPS (``X-Forwarded-Proto: https``), key permissions, and the exact
   401 answers; keys never expire (``access_ttl``/``refresh_ttl`` only satisfy the base class);
-- product content with core's write semantics (``sandbox_content``): status set as sent, ``categories``,
+- product content with core's write semantics (``sandbox/content``): status set as sent, ``categories``,
   ``images`` and ``attributes`` replace the whole list, an image ``src`` is downloaded into a new attachment on
   every call, global (``pa_*``) attributes and their terms, ``meta_data`` upserted by key, variation attributes
   matched to the parent's variation attributes (non-matches silently skipped), batch deletes permanent;
 - products (simple and variable), variations, their batch endpoints (at most 100 objects, else 413), orders,
   ``settings/general`` and the WordPress index, with WordPress's argument checks (``per_page`` <= 100), paging
   headers (``X-WP-Total``, ``X-WP-TotalPages``, ``Link``), exclusive whole-second date bounds, SKU uniqueness;
-- webhooks: the ``/webhooks`` endpoints (``sandbox_webhooks``: create with the creation ping, list, read,
+- webhooks: the ``/webhooks`` endpoints (``sandbox/webhooks``: create with the creation ping, list, read,
   update, delete with ``force`` only), deliveries to every active webhook of the topic with ``X-WC-Webhook-*``
   headers and base64 HMAC-SHA256 of the raw body under that webhook's secret, no retries, disabled after 5 failures
   in a row; ``product.created``/``product.updated`` echoed for every product or variation an API write touched
@@ -29,7 +29,7 @@ Not emulated:
 - The wc-auth login and approval screens: the request is approved at once; ``callback_url`` may be plain HTTP
   when it points at a loopback address (WooCommerce demands HTTPS).
 - TLS by default: the listener is plain HTTP unless the sandbox gets a ``tls`` identity
-  (``sandbox_tls.self_signed``); ``X-Forwarded-Proto: https`` also marks a request as HTTPS (as ``is_ssl()``
+  (``tls.self_signed``); ``X-Forwarded-Proto: https`` also marks a request as HTTPS (as ``is_ssl()``
   behind a proxy configured for it). ``strip_authorization`` makes it a host that does not pass the
   ``Authorization`` header to PHP.
 - Store timezone: UTC, so local and ``_gmt`` dates are equal and ``dates_are_gmt`` changes nothing.
@@ -38,7 +38,7 @@ Not emulated:
   (stock is always managed); the ``search``, ``search_sku``, ``slug``, ``category``, ``type`` and price filters
   (ignored); orderings by price, popularity, rating or menu order (id order instead). Categories are kept as sent
   but not checked against a category registry; image downloads never fail for an http(s) URL
-  (``sandbox_content``).
+  (``sandbox/content``).
 - Parent ``date_modified``: every variation write also bumps its product (WooCommerce may not).
 - Order writes (status changes, notes, refunds) through the API: orders change through the ``/_sandbox/`` routes.
 - Webhook delivery queues (core delivers through Action Scheduler; the sandbox at once) and the 10-second
@@ -70,8 +70,8 @@ from connectors.woocommerce.errors import (
     ORDER_INVALID_ID,
     PRODUCT_INVALID_ID,
 )
-from connectors.woocommerce.sandbox_auth import KeyStore, authenticate, caller_key, check_permissions
-from connectors.woocommerce.sandbox_payloads import (
+from connectors.woocommerce.sandbox.auth import KeyStore, authenticate, caller_key, check_permissions
+from connectors.woocommerce.sandbox.payloads import (
     STATUS_TO_WC,
     WC_VERSION,
     WP_VERSION,
@@ -84,7 +84,7 @@ from connectors.woocommerce.sandbox_payloads import (
     variation_as_product_json,
     variation_json,
 )
-from connectors.woocommerce.sandbox_query import (
+from connectors.woocommerce.sandbox.query import (
     ORDER_ORDERBY,
     PRODUCT_ORDERBY,
     Query,
@@ -93,10 +93,10 @@ from connectors.woocommerce.sandbox_query import (
     parse_query,
     select,
 )
-from connectors.woocommerce.sandbox_store import Catalog
-from connectors.woocommerce.sandbox_tls import Tls
-from connectors.woocommerce.sandbox_webhooks import STATUSES as WEBHOOK_STATUSES
-from connectors.woocommerce.sandbox_webhooks import Registry, Webhook
+from connectors.woocommerce.sandbox.store import Catalog
+from connectors.woocommerce.sandbox.tls import Tls
+from connectors.woocommerce.sandbox.webhooks import STATUSES as WEBHOOK_STATUSES
+from connectors.woocommerce.sandbox.webhooks import Registry, Webhook
 from connectors.woocommerce.signing import webhook_signature
 
 API = "/wp-json/wc/v3"
@@ -133,7 +133,7 @@ class Sandbox(SandboxBase):
 
     def __init__(self, app: Mapping[str, str], *, tls: Tls | None = None, strip_authorization: bool = False,
                  **options: Any) -> None:  # fmt: skip
-        """``tls``: serve HTTPS with this identity (``sandbox_tls.self_signed``); ``strip_authorization``: act as a
+        """``tls``: serve HTTPS with this identity (``tls.self_signed``); ``strip_authorization``: act as a
         host that does not pass the ``Authorization`` header to PHP."""
         super().__init__(app, **options)
         self.tls = tls

@@ -11,9 +11,9 @@ from aiohttp import web
 from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
 from connectors.tiktok import client as api
 from connectors.tiktok import errors as e
-from connectors.tiktok import sandbox_render as r
 from connectors.tiktok.mapping import as_dict, as_list
-from connectors.tiktok.sandbox_store import Store
+from connectors.tiktok.sandbox import render as r
+from connectors.tiktok.sandbox.store import Store
 
 MAX_SKUS = 100
 

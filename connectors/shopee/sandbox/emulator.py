@@ -51,7 +51,7 @@ Not emulated:
 - The offset cap of ``get_item_list`` (value UNCONFIRMED) is not enforced; ``search_item`` ignores
   ``item_status``; cursors are offsets and shift when orders change during a listing.
 - ``get_order_detail`` silently skips unknown order numbers and returns only the optional fields listed in
-  ``sandbox_payloads.order_detail``; there are no packages, logistics, escrow or returns, and no sensitive-data
+  ``payloads.order_detail``; there are no packages, logistics, escrow or returns, and no sensitive-data
   masking.
 - Pushes other than codes 2, 3 and 12 (Shopee sends none for ordinary product edits); the push-disable rule
   (success rate over 6 hours) and the ``set_app_push_config`` API.
@@ -77,7 +77,7 @@ from connectors.base.signing import hex_signatures_match
 from connectors.shopee import client as api
 from connectors.shopee import signing
 from connectors.shopee.errors import THROTTLE_CODE
-from connectors.shopee.sandbox_payloads import (
+from connectors.shopee.sandbox.payloads import (
     CURRENCY,
     DECIMAL_REGIONS,
     ApiError,

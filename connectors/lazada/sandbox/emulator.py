@@ -1,7 +1,7 @@
 """A local emulator of the Lazada Open Platform for everything the client uses.
 
 Served on the API's own paths under ``/<venture>/rest`` (one host per venture: a seller's token is refused on
-another venture's host, ``connectors/lazada/sandbox_ventures.py``) and under ``/rest`` (every seller, and the
+another venture's host, ``connectors/lazada/sandbox/ventures.py``) and under ``/rest`` (every seller, and the
 auth endpoints, like auth.lazada.com), with Lazada's parameter names, signature check (UPPERCASE hex HMAC-SHA256
 over path + sorted params, ``sign_method=sha256``),
 timestamp window (7200 s), tokens (access 30 days, refresh 180 days, refresh token reusable and its lifetime not
@@ -16,7 +16,7 @@ per (app, seller, endpoint class), answered with ``ApiCallLimit``. Pushes are si
 Sources: the references cited in tests/contracts and the LAZ-DOC API reference pages named in
 ``connectors/lazada/mapping.py``. Codes marked UNCONFIRMED in ``connectors/lazada/errors.py`` are our choice.
 
-Stock (``connectors/lazada/sandbox_stock.py``): per SKU and warehouse, sellable / withhold / occupy / total, with
+Stock (``connectors/lazada/sandbox/stock.py``): per SKU and warehouse, sellable / withhold / occupy / total, with
 orders holding units while open; UpdatePriceQuantity ``Quantity`` sets the total (refused below withhold +
 occupy), UpdateSellableQuantity and UpdateProduct ``quantity`` the sellable stock; multi-warehouse sellers
 (``set_warehouses``, GetMultiWarehouseBySeller) write ``MultiWarehouseInventories``, single-warehouse sellers may
@@ -66,9 +66,8 @@ from aiohttp import web
 from connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant
 from connectors.base.signing import signatures_match
 from connectors.lazada import errors as codes
-from connectors.lazada import sandbox_stock as stock
-from connectors.lazada import sandbox_ventures as ventures
 from connectors.lazada import signing
+from connectors.lazada.sandbox import stock, ventures
 
 API_PREFIX = "/rest"
 REGION_HOURS = {"vn": 7, "th": 7, "id": 7, "sg": 8, "my": 8, "ph": 8}
@@ -147,7 +146,7 @@ class Sandbox(SandboxBase):
 
     def add_order(self, shop: SbShop, lines: Sequence[Mapping[str, Any]], *, status: str, currency: str = "VND",
                   buyer: Mapping[str, Any] | None = None) -> SbOrder:  # fmt: skip
-        """An order, which takes its units out of the sellable stock (``sandbox_stock``)."""
+        """An order, which takes its units out of the sellable stock (``sandbox/stock``)."""
         order = super().add_order(shop, lines, status=status, currency=currency, buyer=buyer)
         self.stock.place(shop, order)
         return order
@@ -449,13 +448,13 @@ class Sandbox(SandboxBase):
         return apply
 
     async def _price_quantity_update(self, call: LzCall) -> web.StreamResponse:
-        """UpdatePriceQuantity: ``Price`` and the TOTAL stock ``Quantity`` (``sandbox_stock.write_total``)."""
+        """UpdatePriceQuantity: ``Price`` and the TOTAL stock ``Quantity`` (``stock.write_total``)."""
         too_many = (codes.TOO_MANY_SKUS, "The updated SKU quantity exceeds the maximum number 50, please do not "
                                          "update more than 50 SKUs at once")  # fmt: skip
         return self._inventory_write(call, self._apply_price_quantity, too_many)
 
     async def _sellable_update(self, call: LzCall) -> web.StreamResponse:
-        """UpdateSellableQuantity: the sellable stock, overwritten (``sandbox_stock.write_sellable``)."""
+        """UpdateSellableQuantity: the sellable stock, overwritten (``stock.write_sellable``)."""
         too_many = (codes.TOO_MANY_SKU, "E204: Too many SKU in one request")
         return self._inventory_write(call, lambda shop, sku: stock.write_sellable(self.stock, shop, sku), too_many)
 

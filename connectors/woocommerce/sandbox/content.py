@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connectors.base.sandbox import SbListing, SbVariant
-from connectors.woocommerce.sandbox_payloads import WcFailure, slug
+from connectors.woocommerce.sandbox.payloads import WcFailure, slug
 
 IMAGE_UPLOAD_ERROR = "woocommerce_product_image_upload_error"
 INVALID_IMAGE_ID = "woocommerce_product_invalid_image_id"

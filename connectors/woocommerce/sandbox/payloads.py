@@ -92,7 +92,7 @@ def product_json(listing: SbListing, home: str, *, variable: bool, parent_sku: s
         "price": price(own.price if own else min(prices, default=Decimal(0))),
         "regular_price": price(own.price) if own else "", "sale_price": "", "on_sale": False, "purchasable": True,
         **_stock(own.stock if own else None), "parent_id": 0,
-        "categories": [], "images": [], "attributes": [],  # the sandbox fills these (sandbox_content)
+        "categories": [], "images": [], "attributes": [],  # the sandbox fills these (sandbox/content)
         "variations": [int(v.variant_id) for v in listing.variants] if variable else [], "meta_data": [],
     }  # fmt: skip
 

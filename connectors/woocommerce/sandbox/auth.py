@@ -29,7 +29,7 @@ from aiohttp import web
 
 from connectors.base.signing import signatures_match
 from connectors.woocommerce.errors import AUTHENTICATION_ERROR, MISSING_OAUTH_PARAMETER
-from connectors.woocommerce.sandbox_payloads import WcFailure
+from connectors.woocommerce.sandbox.payloads import WcFailure
 from connectors.woocommerce.signing import base_string, signature
 
 OAUTH_WINDOW = 15 * 60  # seconds, both for the timestamp and for remembering nonces
