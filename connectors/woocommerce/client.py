@@ -106,8 +106,12 @@ class Client(BaseClient):
 
     @property
     def store_url(self) -> str:
+        """The store this client calls; a shop with no store URL is a configuration error, not a crash."""
         extra = self.shop.extra if self.shop is not None else {}
-        return (extra.get("store_url") or self.settings.base_url).rstrip("/")
+        url = (extra.get("store_url") or self.settings.base_url).rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise PermanentError("this WooCommerce shop has no store URL: set the shop's shop_url (https://...)")
+        return url
 
     def sign(self, request: HttpRequest, token: TokenPair | None, now: float) -> HttpRequest:
         base = (request.base_url or self.store_url).rstrip("/")
