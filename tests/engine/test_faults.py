@@ -102,7 +102,8 @@ async def test_broker_restart_consumption_resumes(world: World) -> None:
 
 @pytest.mark.slow
 async def test_lost_wakeups_and_purged_queue_still_complete_every_task(world: World) -> None:
-    world.settings = world.settings.model_copy(update={"idle_poll_seconds": 60.0})  # only a re-sent wake-up helps
+    # only a re-sent wake-up helps (and no lost-push recovery, whose own enqueue would wake the worker)
+    world.settings = world.settings.model_copy(update={"idle_poll_seconds": 60.0, "lost_push_interval": 0.0})
     silent = TaskService(world.rt.pool, publisher=None)  # enqueues whose wake-up is lost
     async with running_worker(world) as worker:
         await wait_until(lambda: _true(worker.stats["claims"] >= 1), what="the worker's first, empty claim")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base.spec import load
+from connectors.base.sandboxes import load_sandbox
 from workers.config import Settings
 from workers.connector_bench import limiter_utilisation
 
 
 @pytest.mark.slow
 async def test_three_processes_share_one_limit_without_throttles(database: Settings) -> None:
-    result = await limiter_utilisation(database, load("shopee"), processes=3, seconds=20.0, rate=50.0)
+    result = await limiter_utilisation(database, load_sandbox("shopee"), processes=3, seconds=20.0, rate=50.0)
     assert result["throttled"] == 0, result
     assert result["utilisation"] >= 0.95, result
     assert result["client_calls"] >= 0.95 * 50 * 20
