@@ -10,9 +10,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from workers.config import Settings
-from workers.crypto import generate_key_entry
-from workers.db.schema import init_database
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import generate_key_entry
+from nfsync.workers.db.schema import init_database
 
 SERVER_URL = os.environ.get("NFSYNC_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
 REPO = Path(__file__).resolve().parent.parent

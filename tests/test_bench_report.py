@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from workers import bench_report as br
-from workers.cli import build_parser
+from nfsync.workers import bench_report as br
+from nfsync.workers.cli import build_parser
 
 # The shapes `nfsync bench ... --json` prints (keys as in workers/bench.py, connector_bench.py, sync_bench.py,
 # webhook_bench.py).

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from workers.chaos import QUICK, passed, run_chaos, summary_line
-from workers.config import Settings
+from nfsync.workers.chaos import QUICK, passed, run_chaos, summary_line
+from nfsync.workers.config import Settings
 
 
 @pytest.mark.timeout(600)

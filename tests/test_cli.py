@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
+from nfsync.workers.config import Settings, load_settings, mask_url, settings_field_names
+from nfsync.workers.crypto import generate_key_entry
 from tests.conftest import drop_database, url_for
-from workers.config import Settings, load_settings, mask_url, settings_field_names
-from workers.crypto import generate_key_entry
 
-NFSYNC = [sys.executable, "-m", "workers"]
+NFSYNC = [sys.executable, "-m", "nfsync.workers"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

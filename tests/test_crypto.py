@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.base.errors import ConfigError, DecryptionError, UnknownKeyError
-from connectors.base.secret import Secret
+from nfsync.connectors.base.errors import ConfigError, DecryptionError, UnknownKeyError
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.crypto import Keyring, SecretField, generate_key_entry, key_id_of
+from nfsync.workers.keys import count_by_key_id, rotate_keys
 from tests.conftest import make_integration, make_organization
-from workers.crypto import Keyring, SecretField, generate_key_entry, key_id_of
-from workers.keys import count_by_key_id, rotate_keys
 
 WHERE = SecretField("marketplace_accounts", "access_token", "org-1", "row-1")
 KEYRING = Keyring.parse(generate_key_entry("k1"))

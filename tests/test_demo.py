@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.spec import available
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.spec import available
 from tests.conftest import drop_database, url_for
 
 VARIANTS = 100
@@ -25,7 +25,7 @@ async def _demo(*flags: str, seconds: float) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env["NFSYNC_DATABASE_URL"] = url_for(name)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "workers", "demo", "--json", "--database", name, *flags, env=env,
+        sys.executable, "-m", "nfsync.workers", "demo", "--json", "--database", name, *flags, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:

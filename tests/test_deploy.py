@@ -29,21 +29,21 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
-from connectors.base.errors import ConfigError
-from connectors.base.spec import PLATFORM_PACKAGES
-from workers.api import ops as api_ops
-from workers.api import ops_metrics
-from workers.api.app import all_routes
-from workers.api.commands import COMMANDS_QUEUE
-from workers.api.commands import DEAD_EXCHANGE as COMMANDS_DEAD_EXCHANGE
-from workers.api.commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
-from workers.api.framework import Call
-from workers.cli import build_parser
-from workers.config import ENV_PREFIX, Settings, settings_field_names
-from workers.crypto import Keyring, generate_key_entry
-from workers.db.queries import QUERIES
-from workers.engine.broker import DEAD_EXCHANGE, DEAD_QUEUE, TASKS_EXCHANGE, queue_arguments, queue_name
-from workers.engine.models import PLATFORMS
+from nfsync.connectors.base.errors import ConfigError
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
+from nfsync.workers.api import ops as api_ops
+from nfsync.workers.api import ops_metrics
+from nfsync.workers.api.app import all_routes
+from nfsync.workers.api.commands import COMMANDS_QUEUE
+from nfsync.workers.api.commands import DEAD_EXCHANGE as COMMANDS_DEAD_EXCHANGE
+from nfsync.workers.api.commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
+from nfsync.workers.api.framework import Call
+from nfsync.workers.cli import build_parser
+from nfsync.workers.config import ENV_PREFIX, Settings, settings_field_names
+from nfsync.workers.crypto import Keyring, generate_key_entry
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.broker import DEAD_EXCHANGE, DEAD_QUEUE, TASKS_EXCHANGE, queue_arguments, queue_name
+from nfsync.workers.engine.models import PLATFORMS
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -371,10 +371,9 @@ def dockerfile_problems(instructions: list[tuple[str, str]]) -> list[str]:
     problems += _copy_problems(instructions, dockerignore_included())
     (default,) = dockerfile_commands(instructions)
     problems += _healthcheck_problems(instructions, default.argv)
-    env = " ".join(args for keyword, args in instructions if keyword == "ENV")
-    copied = [args.split()[-1] for keyword, args in instructions if keyword == "COPY" and "schema.sql" in args]
-    if not copied or f"{ENV_PREFIX}SCHEMA_PATH={copied[-1]}" not in env:
-        problems.append("schema.sql must be copied where ENV NFSYNC_SCHEMA_PATH points (the wheel lacks it)")
+    copied = {args.split()[0].rstrip("/") for keyword, args in instructions if keyword == "COPY" and "--" not in args}
+    if not {"nfsync", "workers", "connectors"} <= copied:
+        problems.append("the build stage must copy nfsync/ (the import root's links) with workers/ and connectors/")
     return problems
 
 
@@ -534,7 +533,7 @@ def test_a_broken_dockerfile_fails() -> None:
     for before, after in [
         ("USER 10001:10001", "USER root"),
         ("/healthz", "/health"),
-        ("COPY --chown=root:root --chmod=0444 schema.sql", "COPY --chown=root:root --chmod=0444 schema.sqll"),
+        ("COPY nfsync ./nfsync", "COPY nfsyncc ./nfsync"),
         ("ARG PYTHON_IMAGE=python:3.11-slim", "ARG PYTHON_IMAGE=python:3.12"),
         ("HEALTHCHECK --interval", "HEALTHCHEK --interval"),
     ]:
@@ -890,8 +889,6 @@ def systemd_problems(all_units: dict[str, dict[str, list[tuple[str, str]]]], gra
         problems += [f"{name}: {key}={value} expected" for key, value in expected.items() if service.get(key) != value]
         if not oneshot and ("Install" not in unit or seconds(service.get("TimeoutStopSec", "0")) <= grace):
             problems.append(f"{name}: needs [Install] and TimeoutStopSec above NFSYNC_SHUTDOWN_GRACE ({grace} s)")
-        if f"{ENV_PREFIX}SCHEMA_PATH=/opt/nfsync/schema.sql" not in unit_values(unit, "Service", "Environment"):
-            problems.append(f"{name}: NFSYNC_SCHEMA_PATH must point at the installed schema.sql")
     worker = all_units.get("nfsync-worker@.service", {})
     if not any("--platform %i" in value for value in unit_values(worker, "Service", "ExecStart")):
         problems.append("nfsync-worker@.service: the instance must be the platform (--platform %i)")

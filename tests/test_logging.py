@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from connectors.base.secret import Secret
-from workers.logs import bind_context, configure_logging, get_logger, redact, unbind_context
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.logs import bind_context, configure_logging, get_logger, redact, unbind_context
 
 CANARY = "CANARY-7f3a9c1e-do-not-log"
 

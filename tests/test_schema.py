@@ -7,11 +7,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from connectors.base.errors import DatabaseUnavailable, SchemaError
+from nfsync.connectors.base.errors import DatabaseUnavailable, SchemaError
+from nfsync.workers.config import Settings
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.db.schema import SchemaFile, check_database, init_database
 from tests.conftest import admin_execute, drop_database, settings_for, url_for
-from workers.config import Settings
-from workers.db.queries import QUERIES
-from workers.db.schema import SchemaFile, check_database, init_database
 
 
 async def _exists(name: str) -> bool:

@@ -1,5 +1,5 @@
 """``python -m workers`` is the ``nfsync`` command."""
 
-from workers.cli import main
+from nfsync.workers.cli import main
 
 main()

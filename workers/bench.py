@@ -31,16 +31,16 @@ from typing import Any
 
 import asyncpg
 
-from workers.config import Settings
-from workers.connector_bench import add_commands as add_connector_commands
-from workers.db.queries import QUERIES
-from workers.db.schema import drop_database, init_database
-from workers.engine.models import NATURAL_DIRECTION, PLATFORMS, TASK_TYPES, EnqueueRequest
-from workers.engine.runtime import runtime
-from workers.engine.seed import seed_platform_shops
-from workers.engine.service import TaskService
-from workers.sync_bench import add_commands as add_sync_commands
-from workers.webhook_bench import add_commands as add_webhook_commands
+from nfsync.workers.config import Settings
+from nfsync.workers.connector_bench import add_commands as add_connector_commands
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.db.schema import drop_database, init_database
+from nfsync.workers.engine.models import NATURAL_DIRECTION, PLATFORMS, TASK_TYPES, EnqueueRequest
+from nfsync.workers.engine.runtime import runtime
+from nfsync.workers.engine.seed import seed_platform_shops
+from nfsync.workers.engine.service import TaskService
+from nfsync.workers.sync_bench import add_commands as add_sync_commands
+from nfsync.workers.webhook_bench import add_commands as add_webhook_commands
 
 BENCH_PLATFORMS = PLATFORMS[:4]
 KEYS_PER_SHOP = len(TASK_TYPES)  # one task per (shop, task_type): those never wait on each other
@@ -79,8 +79,18 @@ def _spawn_workers(settings: Settings, count: int, concurrency: int) -> list[sub
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_AMQP_URL": settings.amqp_url,
                 "NFSYNC_LOG_LEVEL": "warning", "NFSYNC_CLAIM_BATCH": str(settings.claim_batch)})  # fmt: skip
-    command = [sys.executable, "-m", "workers", "worker", "--platform", ",".join(BENCH_PLATFORMS),
-               "--handlers", "workers.engine.diagnostics:REGISTRY", "--concurrency", str(concurrency)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "nfsync.workers",
+        "worker",
+        "--platform",
+        ",".join(BENCH_PLATFORMS),
+        "--handlers",
+        "nfsync.workers.engine.diagnostics:REGISTRY",
+        "--concurrency",
+        str(concurrency),
+    ]
     return [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(count)]  # noqa: S603
 
 

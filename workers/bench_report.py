@@ -38,8 +38,8 @@ from typing import Any
 import aiormq
 import asyncpg
 
-from connectors.base.errors import NfsyncError
-from workers.config import load_settings
+from nfsync.connectors.base.errors import NfsyncError
+from nfsync.workers.config import load_settings
 
 SYNC_PLATFORMS = ("shopee", "lazada", "tiktok", "woocommerce")
 PLATFORM_NAMES = {"shopee": "Shopee", "lazada": "Lazada", "tiktok": "TikTok Shop", "woocommerce": "WooCommerce"}
@@ -460,7 +460,7 @@ def run_once(scenario: Scenario, run: int, quick: bool, timeout: float) -> RunRe
     command = scenario.command(quick)
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - fixed argv: this interpreter, our own CLI
-        [sys.executable, "-m", "workers", *scenario.argv(quick)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "nfsync.workers", *scenario.argv(quick)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -593,7 +593,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    invocation = shlex.join(["python", "-m", "workers.bench_report", *(sys.argv[1:] if argv is None else argv)])
+    invocation = shlex.join(["python", "-m", "nfsync.workers.bench_report", *(sys.argv[1:] if argv is None else argv)])
     try:
         machine = asyncio.run(machine_info())
     except NfsyncError as exc:  # bad configuration: the benchmarks would fail the same way

@@ -32,22 +32,22 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.sandbox import SandboxBase
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.secret import Secret
-from connectors.base.spec import PLATFORM_PACKAGES
-from workers.config import Settings
-from workers.crypto import Keyring, generate_key_entry
-from workers.db.queries import QUERIES
-from workers.db.schema import drop_database, init_database
-from workers.demo_data import DemoCatalog, seed_catalog
-from workers.engine.models import EnqueueRequest
-from workers.engine.runtime import engine_pool, runtime
-from workers.engine.service import TaskService
-from workers.logs import get_logger
-from workers.sandbox_shops import PUBLIC_IDS, ConnectedShop, connect_shop, create_integration
-from workers.sync.reconcile import reconcile_shop
-from workers.sync.session import open_resources, open_shop_by_id
+from nfsync.connectors.base.sandbox import SandboxBase
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring, generate_key_entry
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.db.schema import drop_database, init_database
+from nfsync.workers.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.engine.models import EnqueueRequest
+from nfsync.workers.engine.runtime import engine_pool, runtime
+from nfsync.workers.engine.service import TaskService
+from nfsync.workers.logs import get_logger
+from nfsync.workers.sandbox_shops import PUBLIC_IDS, ConnectedShop, connect_shop, create_integration
+from nfsync.workers.sync.reconcile import reconcile_shop
+from nfsync.workers.sync.session import open_resources, open_shop_by_id
 
 log = get_logger(__name__)
 READ_TIMEOUT = 2.0
@@ -125,7 +125,7 @@ def _spawn(chaos: Chaos, name: str, *args: str) -> None:
     env.update({"NFSYNC_DATABASE_URL": chaos.settings.database_url, "NFSYNC_AMQP_URL": chaos.settings.amqp_url,
                 "NFSYNC_SECRET_KEYS": chaos.key, "NFSYNC_PUBLIC_BASE_URL": chaos.settings.public_base_url,
                 "NFSYNC_OUTBOUND_ALLOWED_HOSTS": chaos.settings.outbound_allowed_hosts})  # fmt: skip
-    command = [sys.executable, "-m", "workers", *args]
+    command = [sys.executable, "-m", "nfsync.workers", *args]
     with (chaos.logs / f"{name}.log").open("ab") as out:  # the child keeps its own descriptor
         chaos.processes[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
 

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from connectors.base.errors import NfsyncError
-from workers.config import Settings, load_settings
-from workers.logs import configure_logging, get_logger
+from nfsync.connectors.base.errors import NfsyncError
+from nfsync.workers.config import Settings, load_settings
+from nfsync.workers.logs import configure_logging, get_logger
 
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
 EXIT_ERROR = 1
@@ -33,7 +33,7 @@ async def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_db_init(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.db.schema import init_database
+    from nfsync.workers.db.schema import init_database
 
     print(await init_database(settings, args.schema))
     await _write_key_check(settings)
@@ -44,9 +44,9 @@ async def _write_key_check(settings: Settings) -> None:
     """With NFSYNC_SECRET_KEYS set, db init and db migrate write (or verify) the keyring check value."""
     if settings.secret_keys is None:
         return
-    from workers.crypto import Keyring
-    from workers.db.connect import connect
-    from workers.keys import verify_keyring
+    from nfsync.workers.crypto import Keyring
+    from nfsync.workers.db.connect import connect
+    from nfsync.workers.keys import verify_keyring
 
     conn = await connect(settings, application="nfsync-db-init")
     try:
@@ -56,7 +56,7 @@ async def _write_key_check(settings: Settings) -> None:
 
 
 async def cmd_db_check(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.db.schema import check_database
+    from nfsync.workers.db.schema import check_database
 
     problems = await check_database(settings, args.schema)
     if not problems:
@@ -69,7 +69,7 @@ async def cmd_db_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.db.migrate import migrate_database
+    from nfsync.workers.db.migrate import migrate_database
 
     lines = await migrate_database(settings, dry_run=args.dry_run, wait_seconds=args.wait,
                                    lock_timeout_seconds=args.lock_timeout, schema_path=args.schema)  # fmt: skip
@@ -80,14 +80,14 @@ async def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_db_status(settings: Settings, _args: argparse.Namespace) -> int:
-    from workers.db.migrate import status_lines
+    from nfsync.workers.db.migrate import status_lines
 
     print("\n".join(await status_lines(settings)))
     return 0
 
 
 async def cmd_keys_generate(_settings: Settings, args: argparse.Namespace) -> int:
-    from workers.crypto import generate_key_entry
+    from nfsync.workers.crypto import generate_key_entry
 
     print(generate_key_entry(args.key_id))
     print(
@@ -99,9 +99,9 @@ async def cmd_keys_generate(_settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.crypto import Keyring
-    from workers.db.connect import connect
-    from workers.keys import rotate_keys
+    from nfsync.workers.crypto import Keyring
+    from nfsync.workers.db.connect import connect
+    from nfsync.workers.keys import rotate_keys
 
     keyring = Keyring.from_secret(settings.secret_keys)
     conn = await connect(settings, application="nfsync-keys-rotate")
@@ -171,22 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
     config.set_defaults(handler=cmd_config)
     _db_commands(sub)
     _keys_commands(sub)
-    from workers.engine.commands import add_admin_commands, add_api_command, add_commands, add_status_command
+    from nfsync.workers.engine.commands import add_admin_commands, add_api_command, add_commands, add_status_command
 
     add_commands(sub)
     add_admin_commands(sub)
     add_api_command(sub)
     add_status_command(sub)
-    from workers.sync.commands import add_sync_commands
+    from nfsync.workers.sync.commands import add_sync_commands
 
     add_sync_commands(sub)
-    from workers.chaos import add_command as add_chaos_command
+    from nfsync.workers.chaos import add_command as add_chaos_command
 
     add_chaos_command(sub)
-    from workers.bench import add_commands as add_bench_commands
+    from nfsync.workers.bench import add_commands as add_bench_commands
 
     add_bench_commands(sub)
-    from workers.demo import add_command as add_demo_command
+    from nfsync.workers.demo import add_command as add_demo_command
 
     add_demo_command(sub)
     return parser

@@ -14,13 +14,14 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from connectors.base.errors import ConfigError
-from connectors.base.outbound import OutboundPolicy
-from connectors.base.secret import Secret
-from workers.crypto import Keyring
+from nfsync.connectors.base.errors import ConfigError
+from nfsync.connectors.base.outbound import OutboundPolicy
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.crypto import Keyring
 
 ENV_PREFIX = "NFSYNC_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_SQL = Path(__file__).resolve().parent / "sql" / "schema.sql"  # package data: inside the wheel too
 
 
 class Settings(BaseSettings):
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
         None,
         description="Keyring 'kid:base64key[,kid:base64key...]', first key is primary (nfsync keys generate)",
     )
-    schema_path: Path = Field(REPO_ROOT / "schema.sql", description="Path of schema.sql")
+    schema_path: Path = Field(SCHEMA_SQL, description="Path of schema.sql (default: the one installed with nfsync)")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto = console on a terminal, JSON otherwise"

@@ -23,17 +23,17 @@ from typing import Any
 
 import aiohttp
 
-from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider, RateLimiter
-from connectors.base.client import AppCredentials, BaseClient, ClientSettings
-from connectors.base.models import TokenPair
-from connectors.base.sandbox import SandboxBase, SbShop
-from connectors.base.sandboxes import SandboxSpec, load_sandbox
-from connectors.base.secret import Secret
-from connectors.base.spec import PLATFORM_PACKAGES
-from workers.config import Settings
-from workers.db.schema import drop_database, init_database
-from workers.engine.runtime import engine_pool, install_stop_signals
-from workers.ratelimit import PostgresRateLimiter
+from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider, RateLimiter
+from nfsync.connectors.base.client import AppCredentials, BaseClient, ClientSettings
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.sandboxes import SandboxSpec, load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
+from nfsync.workers.config import Settings
+from nfsync.workers.db.schema import drop_database, init_database
+from nfsync.workers.engine.runtime import engine_pool, install_stop_signals
+from nfsync.workers.ratelimit import PostgresRateLimiter
 
 SHOP_ID, ACCESS, REFRESH = "500600700", "bench-access-token-000001", "bench-refresh-token-000001"
 
@@ -113,7 +113,7 @@ def _spawn_child(
 ) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_LOG_LEVEL": "error"})
-    command = [sys.executable, "-m", "workers.connector_bench", platform, url, json.dumps(extra), str(rate),
+    command = [sys.executable, "-m", "nfsync.workers.connector_bench", platform, url, json.dumps(extra), str(rate),
                str(start), str(seconds)]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.errors import NotFound, PermanentError, ValidationFailed
-from workers.db.connect import DbConn
-from workers.db.queries import QUERIES
+from nfsync.connectors.base.errors import NotFound, PermanentError, ValidationFailed
+from nfsync.workers.db.connect import DbConn
+from nfsync.workers.db.queries import QUERIES
 
 # The CRM order statuses and their order: an update never moves an order to a lower rank. Cancelled and
 # returned end an order's life (rank above every open status).

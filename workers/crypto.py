@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from connectors.base.errors import ConfigError, DecryptionError, SecretError, UnknownKeyError
-from connectors.base.secret import Secret
+from nfsync.connectors.base.errors import ConfigError, DecryptionError, SecretError, UnknownKeyError
+from nfsync.connectors.base.secret import Secret
 
 TOKEN_PREFIX = "enc:v1:"  # noqa: S105 - a format marker, not a password
 NONCE_BYTES = 12

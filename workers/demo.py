@@ -31,24 +31,24 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from connectors.base.errors import NfsyncError, ValidationFailed
-from connectors.base.sandbox import SandboxBase
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.secret import Secret
-from workers.api.app import api_runner, api_state
-from workers.api.auth import create_organization, create_token
-from workers.config import Settings, mask_url
-from workers.crypto import generate_key_entry
-from workers.db.queries import QUERIES
-from workers.db.schema import drop_database, init_database
-from workers.demo_data import DemoCatalog, seed_catalog
-from workers.demo_shops import ApiClient, DemoShop, connect
-from workers.demo_view import Snapshot, View, make_view
-from workers.engine.runtime import Runtime, install_stop_signals, runtime
-from workers.engine.scheduler import Scheduler
-from workers.engine.worker import Worker
-from workers.logs import configure_logging, get_logger
-from workers.sync import REGISTRY
+from nfsync.connectors.base.errors import NfsyncError, ValidationFailed
+from nfsync.connectors.base.sandbox import SandboxBase
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.api.app import api_runner, api_state
+from nfsync.workers.api.auth import create_organization, create_token
+from nfsync.workers.config import Settings, mask_url
+from nfsync.workers.crypto import generate_key_entry
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.db.schema import drop_database, init_database
+from nfsync.workers.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.demo_shops import ApiClient, DemoShop, connect
+from nfsync.workers.demo_view import Snapshot, View, make_view
+from nfsync.workers.engine.runtime import Runtime, install_stop_signals, runtime
+from nfsync.workers.engine.scheduler import Scheduler
+from nfsync.workers.engine.worker import Worker
+from nfsync.workers.logs import configure_logging, get_logger
+from nfsync.workers.sync import REGISTRY
 
 log = get_logger(__name__)
 PLATFORMS = ("shopee", "lazada", "tiktok", "woocommerce")

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from workers.crm import link_merchant
-from workers.db.connect import DbConn
-from workers.db.queries import QUERIES
+from nfsync.workers.crm import link_merchant
+from nfsync.workers.db.connect import DbConn
+from nfsync.workers.db.queries import QUERIES
 
 CATEGORIES = [("ao", "Áo", "Shirts"), ("quan", "Quần", "Trousers"), ("giay", "Giày", "Shoes"),
               ("tui", "Túi xách", "Bags"), ("phu-kien", "Phụ kiện", "Accessories")]  # fmt: skip

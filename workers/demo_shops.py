@@ -16,10 +16,10 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
-from connectors.base.errors import NfsyncError
-from connectors.base.sandbox import SandboxBase, SbShop
-from connectors.base.sandboxes import load_sandbox
-from workers.sandbox_shops import PUBLIC_IDS, integration_config
+from nfsync.connectors.base.errors import NfsyncError
+from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.workers.sandbox_shops import PUBLIC_IDS, integration_config
 
 OAUTH = ("shopee", "lazada", "tiktok")
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.errors import ConfigError, DecryptionError, SecretError, UnknownKeyError
-from workers.crypto import Keyring, SecretField, is_ciphertext, key_id_of
-from workers.db.connect import DbConn
-from workers.db.queries import QUERIES
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import ConfigError, DecryptionError, SecretError, UnknownKeyError
+from nfsync.workers.crypto import Keyring, SecretField, is_ciphertext, key_id_of
+from nfsync.workers.db.connect import DbConn
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 CHECK_TEXT = "nfsync keyring check v1"

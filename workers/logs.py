@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from connectors.base.secret import MASK, Secret, scrub_known_secrets
+from nfsync.connectors.base.secret import MASK, Secret, scrub_known_secrets
 
 _SECRET_KEY = re.compile(
     r"(secret|token|passw|credential|authorization|api[_-]?key|private[_-]?key|partner[_-]?key|app[_-]?key"

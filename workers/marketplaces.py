@@ -9,11 +9,11 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from connectors.base.auth import RateLimiter, TokenProvider
-from connectors.base.client import AppCredentials, BaseClient, ClientSettings, ShopRef
-from connectors.base.outbound import GuardedResolver, OutboundPolicy, check_url
-from connectors.base.spec import load
-from workers.crypto import Keyring, SecretField
+from nfsync.connectors.base.auth import RateLimiter, TokenProvider
+from nfsync.connectors.base.client import AppCredentials, BaseClient, ClientSettings, ShopRef
+from nfsync.connectors.base.outbound import GuardedResolver, OutboundPolicy, check_url
+from nfsync.connectors.base.spec import load
+from nfsync.workers.crypto import Keyring, SecretField
 
 # The credential each platform signs its pushes with (a "previous_<name>" is accepted too, for rotation).
 WEBHOOK_SECRET_FIELDS = {"shopee": "partner_key", "lazada": "app_secret", "tiktok": "app_secret",

@@ -13,10 +13,10 @@ import aiohttp
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
-from workers.config import Settings
-from workers.db.queries import QUERIES
-from workers.engine.broker import DEAD_QUEUE, queue_name
-from workers.engine.models import PLATFORMS
+from nfsync.workers.config import Settings
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.broker import DEAD_QUEUE, queue_name
+from nfsync.workers.engine.models import PLATFORMS
 
 LIVE_WORKER_SECONDS = 120
 

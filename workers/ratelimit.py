@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from workers.db.queries import QUERIES
-from workers.logs import get_logger
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 LEASE_SECONDS = 0.25

@@ -11,14 +11,14 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.models import TokenPair
-from connectors.base.sandbox import SandboxBase, SbShop
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.secret import Secret
-from workers.crypto import Keyring, SecretField
-from workers.db.queries import QUERIES
-from workers.marketplaces import WEBHOOK_SECRET_FIELDS
-from workers.tokens import store_pair
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.crypto import Keyring, SecretField
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.marketplaces import WEBHOOK_SECRET_FIELDS
+from nfsync.workers.tokens import store_pair
 
 PUBLIC_IDS = ("partner_id", "app_key")  # WooCommerce's consumer_key is half of its API key pair: a credential
 DEFAULT_CATEGORY = "100100"  # a numeric category id every sandbox accepts

@@ -28,22 +28,22 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.auth import RateLimiter
-from connectors.base.sandbox import SandboxBase
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.secret import Secret
-from workers.config import Settings
-from workers.crypto import Keyring, generate_key_entry
-from workers.db.schema import drop_database, init_database
-from workers.demo_data import DemoCatalog, seed_catalog
-from workers.engine.models import EnqueueRequest
-from workers.engine.runtime import Runtime, runtime
-from workers.engine.scheduler import Scheduler
-from workers.engine.worker import Worker
-from workers.marketplaces import ClientFactory
-from workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
-from workers.sync import REGISTRY
-from workers.sync.session import SyncResources
+from nfsync.connectors.base.auth import RateLimiter
+from nfsync.connectors.base.sandbox import SandboxBase
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring, generate_key_entry
+from nfsync.workers.db.schema import drop_database, init_database
+from nfsync.workers.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.engine.models import EnqueueRequest
+from nfsync.workers.engine.runtime import Runtime, runtime
+from nfsync.workers.engine.scheduler import Scheduler
+from nfsync.workers.engine.worker import Worker
+from nfsync.workers.marketplaces import ClientFactory
+from nfsync.workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
+from nfsync.workers.sync import REGISTRY
+from nfsync.workers.sync.session import SyncResources
 
 DEADLINE = 900.0
 

@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from connectors.base.auth import Refresher, expires_soon
-from connectors.base.errors import PermanentError, ReauthorizationNeeded
-from connectors.base.models import TokenPair
-from workers.crypto import Keyring, SecretField
-from workers.db.connect import DbConn
-from workers.db.queries import QUERIES
-from workers.logs import get_logger
+from nfsync.connectors.base.auth import Refresher, expires_soon
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
+from nfsync.connectors.base.models import TokenPair
+from nfsync.workers.crypto import Keyring, SecretField
+from nfsync.workers.db.connect import DbConn
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 TABLE = "marketplace_accounts"

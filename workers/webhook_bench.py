@@ -24,13 +24,13 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from connectors.base.sandboxes import load_sandbox
-from workers.api.auth import create_organization
-from workers.config import Settings
-from workers.crypto import Keyring, SecretField, generate_key_entry
-from workers.db.schema import drop_database, init_database
-from workers.engine.runtime import engine_pool
-from workers.engine.seed import seed_platform_shops
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.workers.api.auth import create_organization
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring, SecretField, generate_key_entry
+from nfsync.workers.db.schema import drop_database, init_database
+from nfsync.workers.engine.runtime import engine_pool
+from nfsync.workers.engine.seed import seed_platform_shops
 
 SHOPS = 20
 LANES = 64  # keep-alive connections of the load generator
@@ -81,7 +81,7 @@ def _start_api(settings: Settings, key: str, port: int, processes: int) -> subpr
     env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_AMQP_URL": settings.amqp_url,
                 "NFSYNC_SECRET_KEYS": key, "NFSYNC_LOG_LEVEL": "error",
                 "NFSYNC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "NFSYNC_DB_POOL_MAX_SIZE": "6"})  # fmt: skip
-    command = [sys.executable, "-m", "workers", "api", "--port", str(port), "--processes", str(processes)]
+    command = [sys.executable, "-m", "nfsync.workers", "api", "--port", str(port), "--processes", str(processes)]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # noqa: S603
 
 

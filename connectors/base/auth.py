@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from connectors.base.models import TokenPair
-from connectors.base.secret import Secret
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.secret import Secret
 
 Refresher = Callable[[Secret], Awaitable[TokenPair]]
 REFRESH_AHEAD = timedelta(minutes=5)

@@ -24,15 +24,15 @@ from urllib.parse import urlsplit
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from connectors.base.auth import RateLimiter, TokenProvider
-from connectors.base.errors import (
+from nfsync.connectors.base.auth import RateLimiter, TokenProvider
+from nfsync.connectors.base.errors import (
     PermanentError,
     ReauthorizationNeeded,
     RetryableError,
     Throttled,
     TokenRefreshNeeded,
 )
-from connectors.base.models import (
+from nfsync.connectors.base.models import (
     Created,
     ItemResult,
     Listing,
@@ -43,9 +43,9 @@ from connectors.base.models import (
     StockUpdate,
     TokenPair,
 )
-from connectors.base.outbound import OutboundPolicy, OutboundRefused, ResolvedInward, check_connect_target
-from connectors.base.policy import Action, ErrorTable
-from connectors.base.secret import Secret
+from nfsync.connectors.base.outbound import OutboundPolicy, OutboundRefused, ResolvedInward, check_connect_target
+from nfsync.connectors.base.policy import Action, ErrorTable
+from nfsync.connectors.base.secret import Secret
 
 
 class MissingCredential(PermanentError):

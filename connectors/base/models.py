@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base.secret import Secret
+from nfsync.connectors.base.secret import Secret
 
 
 class _Model(BaseModel):

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from connectors.base.errors import PermanentError
+from nfsync.connectors.base.errors import PermanentError
 
 
 class OutboundRefused(PermanentError):

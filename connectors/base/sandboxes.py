@@ -8,9 +8,9 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from connectors.base.client import AppCredentials, BaseClient, ShopRef
-from connectors.base.sandbox import SandboxBase, SbShop
-from connectors.base.spec import PlatformSpec, WebhookParser, WebhookVerifier, load
+from nfsync.connectors.base.client import AppCredentials, BaseClient, ShopRef
+from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.spec import PlatformSpec, WebhookParser, WebhookVerifier, load
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def signed_with(field: str) -> Callable[[AppCredentials, SandboxBase], list[str]
 
 def load_sandbox(name: str) -> SandboxSpec:
     load(name)  # an unknown platform fails the same way as everywhere else
-    spec = getattr(importlib.import_module(f"connectors.{name}.sandbox"), "SANDBOX", None)
+    spec = getattr(importlib.import_module(f"nfsync.connectors.{name}.sandbox"), "SANDBOX", None)
     if not isinstance(spec, SandboxSpec):
-        raise LookupError(f"connectors.{name}.sandbox exports no SANDBOX spec")
+        raise LookupError(f"nfsync.connectors.{name}.sandbox exports no SANDBOX spec")
     return spec

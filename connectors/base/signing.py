@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from connectors.base.secret import Secret
+from nfsync.connectors.base.secret import Secret
 
 SecretLike: TypeAlias = Secret | str
 """A credential as it reaches a signing function: wrapped in :class:`Secret` (preferred) or a plain string."""

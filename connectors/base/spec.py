@@ -7,8 +7,8 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from connectors.base.client import AppCredentials, BaseClient
-from connectors.base.models import WebhookEvent
+from nfsync.connectors.base.client import AppCredentials, BaseClient
+from nfsync.connectors.base.models import WebhookEvent
 
 PLATFORM_PACKAGES = ("shopee", "lazada", "tiktok", "woocommerce")
 
@@ -30,10 +30,10 @@ class PlatformSpec:
 
 
 def load(name: str) -> PlatformSpec:
-    module = importlib.import_module(f"connectors.{name}")
+    module = importlib.import_module(f"nfsync.connectors.{name}")
     spec = getattr(module, "PLATFORM", None)
     if not isinstance(spec, PlatformSpec):
-        raise LookupError(f"connectors.{name} exports no PLATFORM spec")
+        raise LookupError(f"nfsync.connectors.{name} exports no PLATFORM spec")
     return spec
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from connectors.base.spec import PlatformSpec
-from connectors.lazada import webhooks
-from connectors.lazada.client import API_BASE_URLS, AUTH_BASE_URL, Client
+from nfsync.connectors.base.spec import PlatformSpec
+from nfsync.connectors.lazada import webhooks
+from nfsync.connectors.lazada.client import API_BASE_URLS, AUTH_BASE_URL, Client
 
 __all__ = ["PLATFORM", "Client"]
 

@@ -36,8 +36,8 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
-from connectors.base.auth import RateLimiter, TokenProvider
-from connectors.base.client import (
+from nfsync.connectors.base.auth import RateLimiter, TokenProvider
+from nfsync.connectors.base.client import (
     AppCredentials,
     BaseClient,
     ClientSettings,
@@ -46,8 +46,8 @@ from connectors.base.client import (
     ResponseLost,
     ShopRef,
 )
-from connectors.base.errors import PermanentError, ReauthorizationNeeded, RetryableError
-from connectors.base.models import (
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded, RetryableError
+from nfsync.connectors.base.models import (
     ItemResult,
     Listing,
     ListingDraft,
@@ -59,10 +59,10 @@ from connectors.base.models import (
     TokenPair,
     VariantDraft,
 )
-from connectors.base.policy import ErrorTable
-from connectors.base.secret import Secret
-from connectors.lazada import mapping, signing, stock
-from connectors.lazada.errors import (
+from nfsync.connectors.base.policy import ErrorTable
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.lazada import mapping, signing, stock
+from nfsync.connectors.lazada.errors import (
     ERROR_TABLE,
     INVALID_RESPONSE,
     ITEM_NOT_FOUND,

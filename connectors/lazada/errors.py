@@ -16,7 +16,7 @@ an internal error elsewhere (retryable); :func:`effective_code` tells them apart
 
 from __future__ import annotations
 
-from connectors.base.policy import Action, ErrorTable, Rule
+from nfsync.connectors.base.policy import Action, ErrorTable, Rule
 
 INVALID_RESPONSE = "InvalidResponse"
 """Our own code for a 2xx answer whose body is not a JSON object (never sent by Lazada)."""

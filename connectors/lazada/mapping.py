@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.base.models import (
+from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
     ListingVariant,
@@ -25,7 +25,7 @@ from connectors.base.models import (
     TokenPair,
     VariantDraft,
 )
-from connectors.base.secret import Secret
+from nfsync.connectors.base.secret import Secret
 
 REGION_CURRENCY = {"sg": "SGD", "my": "MYR", "th": "THB", "vn": "VND", "ph": "PHP", "id": "IDR"}
 

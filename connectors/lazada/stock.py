@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from connectors.base.models import ListingVariant, PriceUpdate, StockUpdate
+from nfsync.connectors.base.models import ListingVariant, PriceUpdate, StockUpdate
 
 DROPSHIPPING = "dropshipping"
 

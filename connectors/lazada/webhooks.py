@@ -28,11 +28,11 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from connectors.base.client import AppCredentials
-from connectors.base.errors import ValidationFailed
-from connectors.base.models import WebhookEvent
-from connectors.lazada import signing
-from connectors.lazada.mapping import from_epoch, text
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.base.errors import ValidationFailed
+from nfsync.connectors.base.models import WebhookEvent
+from nfsync.connectors.lazada import signing
+from nfsync.connectors.lazada.mapping import from_epoch, text
 
 TRADE_ORDER, PRODUCT_CREATED, PRODUCT_EDITED, PRODUCT_DELETED = 0, 3, 4, 5
 TOKEN_EXPIRING, REVERSE_ORDER, SELLER_STATUS = 8, 10, 13

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base.spec import PlatformSpec
-from connectors.shopee import webhooks
-from connectors.shopee.client import Client
+from nfsync.connectors.base.spec import PlatformSpec
+from nfsync.connectors.shopee import webhooks
+from nfsync.connectors.shopee.client import Client
 
 # Shopee Open Platform hosts (SHP-DOC developer-guide.20 "Authorization and Authentication" and the API call
 # guide: partner.shopeemobile.com live (SG), openplatform.shopee.cn (CN), openplatform.shopee.com.br (BR/US); sandbox

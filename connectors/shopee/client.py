@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
-from connectors.base.errors import PermanentError, ReauthorizationNeeded, RetryableError
-from connectors.base.models import (
+from nfsync.connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded, RetryableError
+from nfsync.connectors.base.models import (
     Created,
     ItemResult,
     Listing,
@@ -38,11 +38,11 @@ from connectors.base.models import (
     VariantDraft,
     WebhookEvent,
 )
-from connectors.base.secret import Secret
-from connectors.shopee import mapping
-from connectors.shopee.errors import CALL_LEVEL_CODES, ERROR_TABLE, INVALID_RESPONSE, refine
-from connectors.shopee.signing import sign_request
-from connectors.shopee.webhooks import events_from_message
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.shopee import mapping
+from nfsync.connectors.shopee.errors import CALL_LEVEL_CODES, ERROR_TABLE, INVALID_RESPONSE, refine
+from nfsync.connectors.shopee.signing import sign_request
+from nfsync.connectors.shopee.webhooks import events_from_message
 
 AUTH_CODE_PATH = "/api/v2/auth/token/get"
 AUTH_REFRESH_PATH = "/api/v2/auth/access_token/get"

@@ -16,7 +16,7 @@ re-authorize) and a missing permission ("No permission to current api." -> perma
 
 from __future__ import annotations
 
-from connectors.base.policy import Action, ErrorTable, Rule
+from nfsync.connectors.base.policy import Action, ErrorTable, Rule
 
 ACCESS_REFUSED = "error_auth"
 REFRESH_REFUSED = "error_auth.refresh_token"

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from connectors.base.errors import PermanentError
-from connectors.base.models import (
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
     ListingVariant,
@@ -23,7 +23,7 @@ from connectors.base.models import (
     TokenPair,
     VariantDraft,
 )
-from connectors.base.secret import Secret
+from nfsync.connectors.base.secret import Secret
 
 ACCESS_TTL = timedelta(hours=4)
 REFRESH_TTL = timedelta(days=30)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connectors.base.signing import (
+from nfsync.connectors.base.signing import (
     SecretLike,
     SignedRequest,
     hex_signatures_match,

@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base.client import AppCredentials
-from connectors.base.errors import ValidationFailed
-from connectors.base.models import EventKind, WebhookEvent
-from connectors.shopee.signing import WEBHOOK_SIGNATURE_HEADER, verify_webhook
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.base.errors import ValidationFailed
+from nfsync.connectors.base.models import EventKind, WebhookEvent
+from nfsync.connectors.shopee.signing import WEBHOOK_SIGNATURE_HEADER, verify_webhook
 
 ORDER_STATUS, SHOP_AUTHORIZED, SHOP_DEAUTHORIZED, AUTHORIZATION_EXPIRING = 3, 1, 2, 12
 PRODUCT_CODES = frozenset({6, 8, 16, 22})  # banned item, reserved stock change, violation item, item price update

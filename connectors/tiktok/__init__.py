@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base.spec import PlatformSpec
-from connectors.tiktok import webhooks
-from connectors.tiktok.client import Client
+from nfsync.connectors.base.spec import PlatformSpec
+from nfsync.connectors.tiktok import webhooks
+from nfsync.connectors.tiktok.client import Client
 
 # TikTok Shop Partner API hosts (TTS-DOC "common parameters" and "authorization overview 202407":
 # open-api.tiktokglobalshop.com for the API, auth.tiktok-shops.com for tokens). connectors/base/outbound.py

@@ -32,10 +32,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from connectors.base.auth import RateLimiter, TokenProvider
-from connectors.base.client import AppCredentials, BaseClient, ClientSettings, HttpRequest, HttpResponse, ShopRef
-from connectors.base.errors import ConfigError, PermanentError, ReauthorizationNeeded, TaskError
-from connectors.base.models import (
+from nfsync.connectors.base.auth import RateLimiter, TokenProvider
+from nfsync.connectors.base.client import AppCredentials, BaseClient, ClientSettings, HttpRequest, HttpResponse, ShopRef
+from nfsync.connectors.base.errors import ConfigError, PermanentError, ReauthorizationNeeded, TaskError
+from nfsync.connectors.base.models import (
     ItemResult,
     Listing,
     ListingDraft,
@@ -45,10 +45,10 @@ from connectors.base.models import (
     StockUpdate,
     TokenPair,
 )
-from connectors.base.policy import ErrorTable
-from connectors.base.secret import Secret
-from connectors.tiktok import edit, errors, inventory, mapping, signing
-from connectors.tiktok.mapping import as_dict, as_list
+from nfsync.connectors.base.policy import ErrorTable
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.tiktok import edit, errors, inventory, mapping, signing
+from nfsync.connectors.tiktok.mapping import as_dict, as_list
 
 API_BASE = "https://open-api.tiktokglobalshop.com"
 AUTH_BASE = "https://auth.tiktok-shops.com"

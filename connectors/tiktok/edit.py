@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base.models import Listing, ListingDraft, ListingVariant, VariantDraft
-from connectors.tiktok import mapping
-from connectors.tiktok.mapping import as_dict, as_list
+from nfsync.connectors.base.models import Listing, ListingDraft, ListingVariant, VariantDraft
+from nfsync.connectors.tiktok import mapping
+from nfsync.connectors.tiktok.mapping import as_dict, as_list
 
 Schema = Mapping[str, "Schema | None"]
 """The fields of an edit request: a nested field has its own schema, a plain value None."""

@@ -9,7 +9,7 @@ keys on the body code where there is one.
 
 from __future__ import annotations
 
-from connectors.base.policy import Action, ErrorTable, Rule
+from nfsync.connectors.base.policy import Action, ErrorTable, Rule
 
 # General and cross-domain (common-errors.md)
 THROTTLED = "36009002"

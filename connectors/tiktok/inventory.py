@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base.errors import PermanentError
-from connectors.base.models import ItemResult, StockUpdate
-from connectors.tiktok import errors, mapping
-from connectors.tiktok.mapping import as_dict, as_list
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import ItemResult, StockUpdate
+from nfsync.connectors.tiktok import errors, mapping
+from nfsync.connectors.tiktok.mapping import as_dict, as_list
 
 Rows = list[dict[str, Any]]
 SALES = "SALES_WAREHOUSE"

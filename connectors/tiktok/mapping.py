@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.base.models import (
+from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
     ListingVariant,
@@ -22,7 +22,7 @@ from connectors.base.models import (
     TokenPair,
     VariantDraft,
 )
-from connectors.base.secret import Secret
+from nfsync.connectors.base.secret import Secret
 
 REGION_CURRENCY = {
     "VN": "VND", "TH": "THB", "MY": "MYR", "PH": "PHP", "SG": "SGD", "ID": "IDR", "US": "USD", "GB": "GBP",

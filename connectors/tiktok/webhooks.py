@@ -18,11 +18,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base.client import AppCredentials
-from connectors.base.errors import ValidationFailed
-from connectors.base.models import EventKind, WebhookEvent
-from connectors.tiktok import signing
-from connectors.tiktok.mapping import as_dict, utc
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.base.errors import ValidationFailed
+from nfsync.connectors.base.models import EventKind, WebhookEvent
+from nfsync.connectors.tiktok import signing
+from nfsync.connectors.tiktok.mapping import as_dict, utc
 
 ORDER_STATUS_CHANGE = 1
 PRODUCT_STATUS_CHANGE = 5  # audit results, platform status changes

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base.spec import PlatformSpec
-from connectors.woocommerce import webhooks
-from connectors.woocommerce.client import Client
+from nfsync.connectors.base.spec import PlatformSpec
+from nfsync.connectors.woocommerce import webhooks
+from nfsync.connectors.woocommerce.client import Client
 
 # WooCommerce runs on the merchant's own site (WC-DOC "Introduction": https://{store}/wp-json/wc/v3/): no fixed host,
 # so any https host with public addresses (connectors/base/outbound.py).

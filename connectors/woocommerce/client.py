@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
-from connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
-from connectors.base.errors import PermanentError, ReauthorizationNeeded
-from connectors.base.models import (
+from nfsync.connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
+from nfsync.connectors.base.models import (
     ItemResult,
     Listing,
     ListingDraft,
@@ -36,8 +36,8 @@ from connectors.base.models import (
     StockUpdate,
     TokenPair,
 )
-from connectors.base.secret import Secret
-from connectors.woocommerce.content import (
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.woocommerce.content import (
     has_option,
     holders,
     new_variation,
@@ -45,8 +45,8 @@ from connectors.woocommerce.content import (
     sources_after,
     variation_changes,
 )
-from connectors.woocommerce.errors import CANNOT_PREFIX, DUPLICATE_SKU, ERROR_TABLE, WEBHOOK_INVALID_ID
-from connectors.woocommerce.mapping import (
+from nfsync.connectors.woocommerce.errors import CANNOT_PREFIX, DUPLICATE_SKU, ERROR_TABLE, WEBHOOK_INVALID_ID
+from nfsync.connectors.woocommerce.mapping import (
     is_variable,
     item_result,
     listing_of,
@@ -59,7 +59,7 @@ from connectors.woocommerce.mapping import (
     wc_time,
     whole_seconds,
 )
-from connectors.woocommerce.signing import sign_request
+from nfsync.connectors.woocommerce.signing import sign_request
 
 API = "/wp-json/wc/v3"
 PER_PAGE = 100  # WordPress REST maximum for per_page, also bounds include=<ids> lists (reference 5.3)

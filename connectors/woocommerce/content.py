@@ -25,8 +25,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base.models import ListingDraft, VariantDraft
-from connectors.woocommerce.mapping import money, wc_money
+from nfsync.connectors.base.models import ListingDraft, VariantDraft
+from nfsync.connectors.woocommerce.mapping import money, wc_money
 
 IMAGE_SOURCES = "_nfsync_image_sources"
 """Product meta: {"<CRM image URL>": <attachment id>} for the images nfsync uploaded."""

@@ -12,7 +12,7 @@ client turns them into failed ``ItemResult`` values with these same codes.
 
 from __future__ import annotations
 
-from connectors.base.policy import Action, ErrorTable, Rule
+from nfsync.connectors.base.policy import Action, ErrorTable, Rule
 
 AUTHENTICATION_ERROR = "woocommerce_rest_authentication_error"
 """Unknown consumer key, wrong secret or signature, timestamp or nonce refused, key without the permission."""

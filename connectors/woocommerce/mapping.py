@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.base.models import (
+from nfsync.connectors.base.models import (
     ItemResult,
     Listing,
     ListingDraft,

@@ -24,7 +24,7 @@ import base64
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
-from connectors.base.signing import (
+from nfsync.connectors.base.signing import (
     SecretLike,
     SignedRequest,
     hmac_digest,

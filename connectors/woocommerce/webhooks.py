@@ -24,10 +24,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.base.client import AppCredentials
-from connectors.base.models import EventKind, WebhookEvent
-from connectors.woocommerce.mapping import gmt, money
-from connectors.woocommerce.signing import WEBHOOK_SIGNATURE_HEADER, verify_webhook
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.base.models import EventKind, WebhookEvent
+from nfsync.connectors.woocommerce.mapping import gmt, money
+from nfsync.connectors.woocommerce.signing import WEBHOOK_SIGNATURE_HEADER, verify_webhook
 
 TOPIC = "X-WC-Webhook-Topic"
 SOURCE = "X-WC-Webhook-Source"

@@ -11,8 +11,8 @@ import uuid
 import aio_pika
 import asyncpg
 
+from nfsync.workers.api.commands import COMMANDS_EXCHANGE, CREATE_KEY, DEAD_QUEUE, ERROR_HEADER
 from tests.api.conftest import LiveApi
-from workers.api.commands import COMMANDS_EXCHANGE, CREATE_KEY, DEAD_QUEUE, ERROR_HEADER
 
 
 async def _count(api: LiveApi) -> int:

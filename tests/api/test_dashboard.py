@@ -9,11 +9,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from nfsync.workers.api.auth import create_token
+from nfsync.workers.engine.diagnostics import REGISTRY
+from nfsync.workers.engine.runtime import engine_pool
+from nfsync.workers.engine.worker import Worker
 from tests.api.conftest import LiveApi
-from workers.api.auth import create_token
-from workers.engine.diagnostics import REGISTRY
-from workers.engine.runtime import engine_pool
-from workers.engine.worker import Worker
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"

@@ -7,10 +7,10 @@ import uuid
 
 import asyncpg
 
-from connectors.base.secret import Secret
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.api.auth import create_token
+from nfsync.workers.crypto import Keyring, SecretField
 from tests.api.conftest import KEY_ENTRY, LiveApi
-from workers.api.auth import create_token
-from workers.crypto import Keyring, SecretField
 
 CANARY = "partner-key-canary-7d1e"
 

@@ -9,10 +9,10 @@ import uuid
 import asyncpg
 import pytest
 
-from connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.workers.api.oauth import sign_state, verify_state
+from nfsync.workers.crypto import Keyring, SecretField
 from tests.api.conftest import KEY_ENTRY, LiveApi
-from workers.api.oauth import sign_state, verify_state
-from workers.crypto import Keyring, SecretField
 
 SHOP = "660001"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from nfsync.workers.api.auth import create_token
 from tests.api.conftest import LiveApi
-from workers.api.auth import create_token
 
 
 async def _admin_token(api: LiveApi) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
+from nfsync.workers.api.app import all_routes
+from nfsync.workers.api.auth import create_token
 from tests.api.conftest import LiveApi
-from workers.api.app import all_routes
-from workers.api.auth import create_token
 
 
 def _task(api: LiveApi, **fields: object) -> dict[str, object]:

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from connectors.base.models import WebhookEvent
-from connectors.base.spec import load
-from workers.api.auth import create_organization
-from workers.api.ingest import IngestBatcher, IngestItem, ingest_pool
-from workers.api.webhooks import Verified, WebhookIntake
-from workers.config import Settings
-from workers.db.queries import QUERIES
-from workers.engine.runtime import engine_pool
-from workers.engine.seed import seed_platform_shops
-from workers.engine.service import TaskService
+from nfsync.connectors.base.models import WebhookEvent
+from nfsync.connectors.base.spec import load
+from nfsync.workers.api.auth import create_organization
+from nfsync.workers.api.ingest import IngestBatcher, IngestItem, ingest_pool
+from nfsync.workers.api.webhooks import Verified, WebhookIntake
+from nfsync.workers.config import Settings
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.runtime import engine_pool
+from nfsync.workers.engine.seed import seed_platform_shops
+from nfsync.workers.engine.service import TaskService
 
 SHOPS = 5
 

@@ -10,11 +10,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from connectors.base.sandbox import SandboxBase, SbOrder
-from connectors.base.sandboxes import SandboxSpec, load_sandbox
-from connectors.base.spec import PLATFORM_PACKAGES
+from nfsync.connectors.base.sandbox import SandboxBase, SbOrder
+from nfsync.connectors.base.sandboxes import SandboxSpec, load_sandbox
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
+from nfsync.workers.api.webhooks import SECRET_FIELDS
 from tests.api.conftest import LiveApi
-from workers.api.webhooks import SECRET_FIELDS
 
 SHOP = "770001"
 
@@ -193,8 +193,8 @@ async def test_503_while_the_database_is_unreachable(database: Any) -> None:
     """The platform must retry: with the database gone the push is answered 503, not 2xx and not 500."""
     from aiohttp import web
 
+    from nfsync.workers.api.app import api_runner, api_state
     from tests.api.conftest import free_port
-    from workers.api.app import api_runner, api_state
 
     settings = database.model_copy(update={"amqp_startup_timeout": 1.0})
     async with api_state(settings) as state:

@@ -19,22 +19,22 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from connectors.base.auth import LocalRateLimiter
-from connectors.base.client import AppCredentials, ClientSettings
-from connectors.base.models import PriceUpdate, StockUpdate
-from connectors.base.secret import Secret
-from connectors.woocommerce import PLATFORM, webhooks
-from connectors.woocommerce.client import Client
-from connectors.woocommerce.sandbox import SANDBOX, Sandbox, shop_ref
+from nfsync.connectors.base.auth import LocalRateLimiter
+from nfsync.connectors.base.client import AppCredentials, ClientSettings
+from nfsync.connectors.base.models import PriceUpdate, StockUpdate
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.woocommerce import PLATFORM, webhooks
+from nfsync.connectors.woocommerce.client import Client
+from nfsync.connectors.woocommerce.sandbox import SANDBOX, Sandbox, shop_ref
+from nfsync.workers.api.auth import create_organization
+from nfsync.workers.api.webhooks import ECHO, Verified, WebhookIntake
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring
+from nfsync.workers.db.connect import create_pool
+from nfsync.workers.demo_data import seed_catalog
+from nfsync.workers.engine.service import TaskService, init_connection
+from nfsync.workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
 from tests.api.conftest import KEY_ENTRY
-from workers.api.auth import create_organization
-from workers.api.webhooks import ECHO, Verified, WebhookIntake
-from workers.config import Settings
-from workers.crypto import Keyring
-from workers.db.connect import create_pool
-from workers.demo_data import seed_catalog
-from workers.engine.service import TaskService, init_connection
-from workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
 
 APP = dict(SANDBOX.sample_app)
 

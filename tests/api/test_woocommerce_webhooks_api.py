@@ -14,12 +14,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from connectors.base.client import AppCredentials
-from connectors.woocommerce import webhooks
-from connectors.woocommerce.client import WEBHOOK_TOPICS
-from connectors.woocommerce.sandbox import SANDBOX, Sandbox
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.woocommerce import webhooks
+from nfsync.connectors.woocommerce.client import WEBHOOK_TOPICS
+from nfsync.connectors.woocommerce.sandbox import SANDBOX, Sandbox
+from nfsync.workers.crypto import Keyring, SecretField
 from tests.api.conftest import KEY_ENTRY, LiveApi
-from workers.crypto import Keyring, SecretField
 
 APP = dict(SANDBOX.sample_app)
 

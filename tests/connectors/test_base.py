@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider, expires_soon
-from connectors.base.models import TokenPair
-from connectors.base.policy import Action, ErrorTable, Rule
-from connectors.base.secret import Secret
+from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider, expires_soon
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.policy import Action, ErrorTable, Rule
+from nfsync.connectors.base.secret import Secret
 
 
 @pytest.mark.parametrize(

@@ -16,14 +16,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
-from connectors.base.client import AppCredentials, BaseClient, ClientSettings
-from connectors.base.errors import PermanentError
-from connectors.base.models import ListingDraft, StockUpdate, TokenPair, VariantDraft
-from connectors.base.sandbox import SandboxBase, SbShop
-from connectors.base.sandboxes import SandboxSpec, load_sandbox
-from connectors.base.secret import Secret
-from connectors.base.spec import available
+from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
+from nfsync.connectors.base.client import AppCredentials, BaseClient, ClientSettings
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import ListingDraft, StockUpdate, TokenPair, VariantDraft
+from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.sandboxes import SandboxSpec, load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.base.spec import available
 
 SPECS = {spec.name: load_sandbox(spec.name) for spec in available()}
 ACCESS, REFRESH = "contract-access-token-0001", "contract-refresh-token-0001"

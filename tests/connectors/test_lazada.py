@@ -14,18 +14,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
-from connectors.base.client import AppCredentials, ClientSettings, HttpResponse, ResponseLost, ShopRef
-from connectors.base.errors import PermanentError, ReauthorizationNeeded, ValidationFailed
-from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, TokenPair, VariantDraft
-from connectors.base.policy import Action
-from connectors.base.sandbox import SbShop
-from connectors.base.secret import Secret
-from connectors.lazada import mapping, signing, stock, webhooks
-from connectors.lazada.client import AUTH_BASE_URL, Client, EndpointRates
-from connectors.lazada.errors import ERROR_TABLE, effective_code
-from connectors.lazada.sandbox import SANDBOX
-from connectors.lazada.sandbox.emulator import LzCall, LzError, Sandbox
+from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
+from nfsync.connectors.base.client import AppCredentials, ClientSettings, HttpResponse, ResponseLost, ShopRef
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded, ValidationFailed
+from nfsync.connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, TokenPair, VariantDraft
+from nfsync.connectors.base.policy import Action
+from nfsync.connectors.base.sandbox import SbShop
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.lazada import mapping, signing, stock, webhooks
+from nfsync.connectors.lazada.client import AUTH_BASE_URL, Client, EndpointRates
+from nfsync.connectors.lazada.errors import ERROR_TABLE, effective_code
+from nfsync.connectors.lazada.sandbox import SANDBOX
+from nfsync.connectors.lazada.sandbox.emulator import LzCall, LzError, Sandbox
 
 APP = dict(SANDBOX.sample_app)
 SELLER = "200300400"

@@ -16,14 +16,14 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
-from connectors.base.client import AppCredentials, ClientSettings, ShopRef
-from connectors.base.errors import PermanentError, ReauthorizationNeeded
-from connectors.base.models import TokenPair
-from connectors.base.secret import Secret
-from connectors.lazada import PLATFORM, mapping, signing
-from connectors.lazada.client import AUTH_BASE_URL, Client
-from connectors.lazada.sandbox import Sandbox
+from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
+from nfsync.connectors.base.client import AppCredentials, ClientSettings, ShopRef
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.lazada import PLATFORM, mapping, signing
+from nfsync.connectors.lazada.client import AUTH_BASE_URL, Client
+from nfsync.connectors.lazada.sandbox import Sandbox
 from tests.connectors.test_lazada import ACCESS, APP, SELLER, Env, env
 
 __all__ = ["env"]

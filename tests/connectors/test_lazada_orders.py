@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from connectors.lazada import mapping
-from connectors.lazada.client import Client
-from connectors.lazada.sandbox.emulator import ORDER_STATUS_FILTERS, Sandbox
+from nfsync.connectors.lazada import mapping
+from nfsync.connectors.lazada.client import Client
+from nfsync.connectors.lazada.sandbox.emulator import ORDER_STATUS_FILTERS, Sandbox
+from nfsync.workers.sync.orders import crm_status
 from tests.connectors.test_lazada import Env, env
-from workers.sync.orders import crm_status
 
 __all__ = ["env"]
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "lazada.json").read_text())

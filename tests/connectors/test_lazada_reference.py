@@ -14,15 +14,15 @@ from typing import Any, ClassVar
 
 import pytest
 
-from connectors.base.auth import LocalRateLimiter
-from connectors.base.client import AppCredentials, ClientSettings, HttpResponse
-from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
-from connectors.base.policy import Action
-from connectors.base.secret import Secret
-from connectors.lazada import mapping, stock
-from connectors.lazada.client import Client
-from connectors.lazada.errors import ERROR_TABLE
-from connectors.lazada.sandbox.emulator import LzCall, Sandbox, _payload_product
+from nfsync.connectors.base.auth import LocalRateLimiter
+from nfsync.connectors.base.client import AppCredentials, ClientSettings, HttpResponse
+from nfsync.connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
+from nfsync.connectors.base.policy import Action
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.lazada import mapping, stock
+from nfsync.connectors.lazada.client import Client
+from nfsync.connectors.lazada.errors import ERROR_TABLE
+from nfsync.connectors.lazada.sandbox.emulator import LzCall, Sandbox, _payload_product
 from tests.connectors.test_lazada import APP, REFRESH, SELLER, Env, running
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "lazada.json").read_text())

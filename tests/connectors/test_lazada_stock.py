@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base.models import PriceUpdate, StockUpdate
-from connectors.lazada import stock
-from connectors.lazada.sandbox.emulator import LzCall, Sandbox
+from nfsync.connectors.base.models import PriceUpdate, StockUpdate
+from nfsync.connectors.lazada import stock
+from nfsync.connectors.lazada.sandbox.emulator import LzCall, Sandbox
 from tests.connectors.test_lazada import Env, env, running
 
 __all__ = ["env"]

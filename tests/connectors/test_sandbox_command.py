@@ -13,9 +13,20 @@ import aiohttp
 async def test_sandbox_command_serves_and_stops() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "workers", "sandbox", "--platform", "lazada", "--shop", "4242", "--access-token", "tok",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "nfsync.workers",
+        "sandbox",
+        "--platform",
+        "lazada",
+        "--shop",
+        "4242",
+        "--access-token",
+        "tok",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
     try:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()

@@ -9,14 +9,18 @@ import sys
 
 import pytest
 
-from connectors.base.sandbox import SandboxBase
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.spec import PLATFORM_PACKAGES, load
+from nfsync.connectors.base.sandbox import SandboxBase
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
 
 PRODUCTION = [
-    *(f"connectors.{name}" for name in PLATFORM_PACKAGES),
-    "workers.api.app", "workers.api.webhooks", "workers.sync", "workers.engine.worker", "workers.engine.scheduler",
-]  # fmt: skip
+    *(f"nfsync.connectors.{name}" for name in PLATFORM_PACKAGES),
+    "nfsync.workers.api.app",
+    "nfsync.workers.api.webhooks",
+    "nfsync.workers.sync",
+    "nfsync.workers.engine.worker",
+    "nfsync.workers.engine.scheduler",
+]
 
 
 def test_production_modules_import_no_emulator() -> None:

@@ -16,19 +16,19 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
-from connectors.base.client import AppCredentials, ClientSettings, HttpResponse, ShopRef
-from connectors.base.errors import PermanentError, ReauthorizationNeeded, ValidationFailed
-from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, TokenPair, VariantDraft
-from connectors.base.policy import Action
-from connectors.base.sandbox import SbShop
-from connectors.base.secret import Secret
-from connectors.shopee import PLATFORM, mapping, webhooks
-from connectors.shopee import client as api
-from connectors.shopee.client import Client, order_windows
-from connectors.shopee.errors import ERROR_TABLE
-from connectors.shopee.sandbox import SANDBOX, Sandbox
-from connectors.shopee.signing import sign_request, webhook_signature
+from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
+from nfsync.connectors.base.client import AppCredentials, ClientSettings, HttpResponse, ShopRef
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded, ValidationFailed
+from nfsync.connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, TokenPair, VariantDraft
+from nfsync.connectors.base.policy import Action
+from nfsync.connectors.base.sandbox import SbShop
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.shopee import PLATFORM, mapping, webhooks
+from nfsync.connectors.shopee import client as api
+from nfsync.connectors.shopee.client import Client, order_windows
+from nfsync.connectors.shopee.errors import ERROR_TABLE
+from nfsync.connectors.shopee.sandbox import SANDBOX, Sandbox
+from nfsync.connectors.shopee.signing import sign_request, webhook_signature
 
 APP = dict(SANDBOX.sample_app)
 PARTNER_ID, PARTNER_KEY = int(APP["partner_id"]), APP["partner_key"]

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base.errors import PermanentError
-from connectors.base.models import StockUpdate, VariantDraft
-from connectors.base.policy import Action
-from connectors.shopee.errors import CALL_LEVEL_CODES, ERROR_TABLE, refine
-from connectors.shopee.mapping import tier_body
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import StockUpdate, VariantDraft
+from nfsync.connectors.base.policy import Action
+from nfsync.connectors.shopee.errors import CALL_LEVEL_CODES, ERROR_TABLE, refine
+from nfsync.connectors.shopee.mapping import tier_body
 from tests.connectors.test_shopee import Env, env, raw, seed
 
 __all__ = ["env"]

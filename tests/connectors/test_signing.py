@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base.secret import Secret
-from connectors.base.signing import SignedRequest, concat_sorted, reveal
-from connectors.lazada import signing as lazada
-from connectors.shopee import signing as shopee
-from connectors.tiktok import signing as tiktok
-from connectors.woocommerce import signing as woocommerce
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.base.signing import SignedRequest, concat_sorted, reveal
+from nfsync.connectors.lazada import signing as lazada
+from nfsync.connectors.shopee import signing as shopee
+from nfsync.connectors.tiktok import signing as tiktok
+from nfsync.connectors.woocommerce import signing as woocommerce
 
 CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
 PLATFORMS = ("shopee", "lazada", "tiktok", "woocommerce")
@@ -74,7 +74,7 @@ def test_import_boundaries(path: Path) -> None:
     assert not any(name == "workers" or name.startswith("workers.") for name in imports)
     package = path.relative_to(CONNECTORS).parts[0]
     if package in PLATFORMS:
-        others = {f"connectors.{other}" for other in PLATFORMS if other != package}
+        others = {f"nfsync.connectors.{other}" for other in PLATFORMS if other != package}
         assert not any(name in others or name.startswith(tuple(f"{o}." for o in others)) for name in imports)
 
 

@@ -18,18 +18,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
-from connectors.base.client import AppCredentials, ClientSettings, HttpRequest, HttpResponse, ShopRef
-from connectors.base.errors import PermanentError, ReauthorizationNeeded, ValidationFailed
-from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, TokenPair, VariantDraft
-from connectors.base.policy import Action
-from connectors.base.sandbox import SbShop
-from connectors.base.secret import Secret
-from connectors.tiktok import PLATFORM, signing, webhooks
-from connectors.tiktok import errors as codes
-from connectors.tiktok.client import API_BASE, AUTH_BASE, TOKEN_REFRESH, Client
-from connectors.tiktok.mapping import PRODUCT_STATUS
-from connectors.tiktok.sandbox import SANDBOX, Sandbox
+from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider
+from nfsync.connectors.base.client import AppCredentials, ClientSettings, HttpRequest, HttpResponse, ShopRef
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded, ValidationFailed
+from nfsync.connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, TokenPair, VariantDraft
+from nfsync.connectors.base.policy import Action
+from nfsync.connectors.base.sandbox import SbShop
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.tiktok import PLATFORM, signing, webhooks
+from nfsync.connectors.tiktok import errors as codes
+from nfsync.connectors.tiktok.client import API_BASE, AUTH_BASE, TOKEN_REFRESH, Client
+from nfsync.connectors.tiktok.mapping import PRODUCT_STATUS
+from nfsync.connectors.tiktok.sandbox import SANDBOX, Sandbox
 
 APP = dict(SANDBOX.sample_app)
 ACCESS, REFRESH = "tiktok-access-token-0001", "tiktok-refresh-token-0001"
@@ -348,7 +348,7 @@ async def test_unlinked_products_are_dropped_even_when_the_status_filter_is_igno
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The client checks every answer's ``status`` too: a search that ignored the filter links nothing more."""
-    monkeypatch.setattr("connectors.tiktok.sandbox.checks.search_status", lambda _body: "ALL")
+    monkeypatch.setattr("nfsync.connectors.tiktok.sandbox.checks.search_status", lambda _body: "ALL")
     deleted, draft, live = _product(env, "X-4", "deleted"), _product(env, "X-4", "draft"), _product(env, "X-5")
     assert await env.client.find_by_sku("X-4") is None
     pulled = [listing.platform_item_id async for listing in env.client.iter_listings()]

@@ -15,8 +15,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from connectors.base.models import ListingDraft, VariantDraft
-from connectors.tiktok import errors as codes
+from nfsync.connectors.base.models import ListingDraft, VariantDraft
+from nfsync.connectors.tiktok import errors as codes
 from tests.connectors.test_tiktok import Env, env
 
 __all__ = ["env"]

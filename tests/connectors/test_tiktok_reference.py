@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from connectors.base.client import HttpRequest, HttpResponse
-from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
-from connectors.base.policy import Action
-from connectors.base.secret import Secret
-from connectors.tiktok import edit, errors, inventory, mapping
-from connectors.tiktok.client import _sku_failures
+from nfsync.connectors.base.client import HttpRequest, HttpResponse
+from nfsync.connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
+from nfsync.connectors.base.policy import Action
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.tiktok import edit, errors, inventory, mapping
+from nfsync.connectors.tiktok.client import _sku_failures
 from tests.connectors.test_tiktok import REFRESH, SHOP_ID, Env, env
 
 __all__ = ["env"]

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from connectors.tiktok import client as api
-from connectors.tiktok import errors as codes
-from connectors.tiktok.sandbox.emulator import RETIRED_PATHS
+from nfsync.connectors.tiktok import client as api
+from nfsync.connectors.tiktok import errors as codes
+from nfsync.connectors.tiktok.sandbox.emulator import RETIRED_PATHS
 from tests.connectors.test_tiktok import Env, _seed, env
 
 __all__ = ["env"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base.models import StockUpdate
-from connectors.tiktok import errors as codes
+from nfsync.connectors.base.models import StockUpdate
+from nfsync.connectors.tiktok import errors as codes
 from tests.connectors.test_tiktok import Env, env
 
 __all__ = ["env"]

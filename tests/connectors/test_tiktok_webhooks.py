@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base.client import AppCredentials
-from connectors.tiktok import PLATFORM, webhooks
-from connectors.tiktok.sandbox import SANDBOX
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.tiktok import PLATFORM, webhooks
+from nfsync.connectors.tiktok.sandbox import SANDBOX
 from tests.connectors.test_tiktok import APP, SHOP_ID, Env, _seed, env
 
 __all__ = ["env"]

@@ -22,22 +22,22 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from connectors.base.auth import LocalRateLimiter
-from connectors.base.client import AppCredentials, ClientSettings, ShopRef
-from connectors.base.errors import PermanentError, ReauthorizationNeeded
-from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
-from connectors.base.sandbox import SbShop
-from connectors.base.secret import Secret
-from connectors.woocommerce import signing, webhooks
-from connectors.woocommerce.client import Client
-from connectors.woocommerce.errors import (
+from nfsync.connectors.base.auth import LocalRateLimiter
+from nfsync.connectors.base.client import AppCredentials, ClientSettings, ShopRef
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
+from nfsync.connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
+from nfsync.connectors.base.sandbox import SbShop
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.woocommerce import signing, webhooks
+from nfsync.connectors.woocommerce.client import Client
+from nfsync.connectors.woocommerce.errors import (
     AUTHENTICATION_ERROR,
     BATCH_TOO_LARGE,
     INVALID_PARAMETER,
     MISSING_OAUTH_PARAMETER,
     NO_ROUTE,
 )
-from connectors.woocommerce.sandbox import SANDBOX, Sandbox, shop_ref
+from nfsync.connectors.woocommerce.sandbox import SANDBOX, Sandbox, shop_ref
 
 APP = dict(SANDBOX.sample_app)
 API = "/wp-json/wc/v3"

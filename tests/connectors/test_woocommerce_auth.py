@@ -16,13 +16,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from connectors.base.errors import ReauthorizationNeeded
-from connectors.base.models import PriceUpdate
-from connectors.base.sandbox import Handler
-from connectors.woocommerce import client as client_module
-from connectors.woocommerce.client import Client
-from connectors.woocommerce.sandbox import Sandbox
-from connectors.woocommerce.sandbox.tls import self_signed
+from nfsync.connectors.base.errors import ReauthorizationNeeded
+from nfsync.connectors.base.models import PriceUpdate
+from nfsync.connectors.base.sandbox import Handler
+from nfsync.connectors.woocommerce import client as client_module
+from nfsync.connectors.woocommerce.client import Client
+from nfsync.connectors.woocommerce.sandbox import Sandbox
+from nfsync.connectors.woocommerce.sandbox.tls import self_signed
 from tests.connectors.test_woocommerce import APP, Store, make_client, simple_listings
 
 SECRET = APP["consumer_secret"]

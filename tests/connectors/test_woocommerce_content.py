@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base.errors import PermanentError
-from connectors.base.models import ListingDraft, StockUpdate, VariantDraft
-from connectors.woocommerce.sandbox.content import GlobalAttribute
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import ListingDraft, StockUpdate, VariantDraft
+from nfsync.connectors.woocommerce.sandbox.content import GlobalAttribute
 from tests.connectors.test_woocommerce import API, Store, signed, store
 
 __all__ = ["store"]

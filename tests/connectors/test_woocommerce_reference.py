@@ -20,16 +20,16 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from connectors.base.client import AppCredentials
-from connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
-from connectors.base.policy import Action
-from connectors.base.sandbox import Handler
-from connectors.base.secret import Secret
-from connectors.woocommerce import webhooks
-from connectors.woocommerce.errors import ERROR_TABLE
-from connectors.woocommerce.mapping import item_result, listing_of, order_of, variant_of
-from connectors.woocommerce.sandbox import Sandbox
-from connectors.woocommerce.signing import webhook_signature
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.base.models import ListingDraft, PriceUpdate, StockUpdate, VariantDraft
+from nfsync.connectors.base.policy import Action
+from nfsync.connectors.base.sandbox import Handler
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.woocommerce import webhooks
+from nfsync.connectors.woocommerce.errors import ERROR_TABLE
+from nfsync.connectors.woocommerce.mapping import item_result, listing_of, order_of, variant_of
+from nfsync.connectors.woocommerce.sandbox import Sandbox
+from nfsync.connectors.woocommerce.signing import webhook_signature
 from tests.connectors.test_woocommerce import APP, Store, make_client
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "woocommerce.json").read_text())
@@ -212,9 +212,9 @@ async def test_each_request_carries_the_documented_required_fields(recorded: tup
 
 
 def test_the_authorize_url_carries_the_documented_parameters(store_url: str = "https://shop.example") -> None:
-    from connectors.base.auth import LocalRateLimiter
-    from connectors.base.client import ClientSettings, ShopRef
-    from connectors.woocommerce.client import Client
+    from nfsync.connectors.base.auth import LocalRateLimiter
+    from nfsync.connectors.base.client import ClientSettings, ShopRef
+    from nfsync.connectors.woocommerce.client import Client
 
     client = Client(ClientSettings(base_url=store_url), AppCredentials(APP), ShopRef("shop.example"),
                     session=None, tokens=None, limiter=LocalRateLimiter())  # type: ignore[arg-type]  # fmt: skip

@@ -16,12 +16,12 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 
-from connectors.base.client import AppCredentials
-from connectors.base.errors import PermanentError
-from connectors.base.models import StockUpdate
-from connectors.base.secret import Secret
-from connectors.woocommerce import webhooks
-from connectors.woocommerce.client import WEBHOOK_TOPICS
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import StockUpdate
+from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.woocommerce import webhooks
+from nfsync.connectors.woocommerce.client import WEBHOOK_TOPICS
 from tests.connectors.test_woocommerce import API, APP, Store, assert_wp_error, signed, simple_listings, store
 
 __all__ = ["store"]

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from workers.config import Settings
-from workers.engine.diagnostics import REGISTRY
-from workers.engine.handlers import HandlerRegistry
-from workers.engine.models import EnqueueRequest
-from workers.engine.runtime import Runtime, runtime
-from workers.engine.seed import seed_platform_shops
-from workers.engine.worker import Worker
+from nfsync.workers.config import Settings
+from nfsync.workers.engine.diagnostics import REGISTRY
+from nfsync.workers.engine.handlers import HandlerRegistry
+from nfsync.workers.engine.models import EnqueueRequest
+from nfsync.workers.engine.runtime import Runtime, runtime
+from nfsync.workers.engine.seed import seed_platform_shops
+from nfsync.workers.engine.worker import Worker
 
 FAST = {
     "lease_seconds": 3.0,

@@ -6,11 +6,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.models import TASK_TYPES
+from nfsync.workers.engine.repository import OutcomeRecord, Repository
+from nfsync.workers.engine.seed import seed_platform_shops
 from tests.engine.conftest import World
-from workers.db.queries import QUERIES
-from workers.engine.models import TASK_TYPES
-from workers.engine.repository import OutcomeRecord, Repository
-from workers.engine.seed import seed_platform_shops
 
 
 async def _insert(world: World, shop: int, priority: int, scheduled: datetime, *, task_type: str = "product_sync",

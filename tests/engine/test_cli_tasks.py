@@ -8,14 +8,14 @@ import os
 import subprocess
 import sys
 
+from nfsync.workers.engine.scheduler import Scheduler
 from tests.engine.conftest import World, running_worker, wait_until
-from workers.engine.scheduler import Scheduler
 
 
 def nfsync(world: World, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update({"NFSYNC_DATABASE_URL": world.settings.database_url, "NFSYNC_LOG_LEVEL": "error", **env_extra})
-    return subprocess.run([sys.executable, "-m", "workers", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "nfsync.workers", *args], capture_output=True, text=True, env=env,
                           timeout=60, check=False)  # fmt: skip
 
 
@@ -69,7 +69,9 @@ async def test_enqueue_bad_input_is_one_line(world: World) -> None:
 async def test_worker_refuses_to_start_without_handlers(world: World) -> None:
     result = await _run(world, "worker", "--platform", "shopee", "--handlers", "tests.engine.empty_registry:REGISTRY")
     assert result.returncode == 1 and "no handlers registered" in result.stderr
-    result = await _run(world, "worker", "--platform", "ebay", "--handlers", "workers.engine.diagnostics:REGISTRY")
+    result = await _run(
+        world, "worker", "--platform", "ebay", "--handlers", "nfsync.workers.engine.diagnostics:REGISTRY"
+    )
     assert result.returncode == 1 and "unknown platform(s): ebay" in result.stderr
 
 
@@ -106,8 +108,15 @@ async def test_enqueue_commits_while_rabbitmq_is_unreachable(world: World) -> No
 
 
 async def test_worker_without_rabbitmq_fails_with_one_line(world: World) -> None:
-    result = await _run(world, "worker", "--platform", "shopee", "--handlers", "workers.engine.diagnostics:REGISTRY",
-                        **DEAD_BROKER)  # fmt: skip
+    result = await _run(
+        world,
+        "worker",
+        "--platform",
+        "shopee",
+        "--handlers",
+        "nfsync.workers.engine.diagnostics:REGISTRY",
+        **DEAD_BROKER,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1/" in lines[0], result.stderr

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from connectors.base.errors import ValidationFailed
+from nfsync.connectors.base.errors import ValidationFailed
 from tests.engine.conftest import World
 
 

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
+from nfsync.workers.engine.broker import queue_name
+from nfsync.workers.engine.repository import OutcomeRecord, Repository
+from nfsync.workers.engine.scheduler import Scheduler
+from nfsync.workers.engine.service import TaskService
 from tests.engine.conftest import World, running_worker, wait_until
-from workers.engine.broker import queue_name
-from workers.engine.repository import OutcomeRecord, Repository
-from workers.engine.scheduler import Scheduler
-from workers.engine.service import TaskService
 
 
 def spawn_worker(world: World, *extra: str) -> subprocess.Popen[bytes]:
@@ -23,8 +23,8 @@ def spawn_worker(world: World, *extra: str) -> subprocess.Popen[bytes]:
         "NFSYNC_DATABASE_URL": world.settings.database_url, "NFSYNC_LEASE_SECONDS": "2",
         "NFSYNC_IDLE_POLL_SECONDS": "0.5", "NFSYNC_LOG_LEVEL": "warning", "NFSYNC_SHUTDOWN_GRACE": "3",
     })  # fmt: skip
-    command = [sys.executable, "-m", "workers", "worker", "--platform", "shopee",
-               "--handlers", "workers.engine.diagnostics:REGISTRY", *extra]  # fmt: skip
+    command = [sys.executable, "-m", "nfsync.workers", "worker", "--platform", "shopee",
+               "--handlers", "nfsync.workers.engine.diagnostics:REGISTRY", *extra]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

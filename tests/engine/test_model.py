@@ -22,14 +22,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from connectors.base.errors import ValidationFailed
-from workers.config import Settings
-from workers.db.queries import QUERIES
-from workers.engine.models import ClaimedTask, EnqueueRequest
-from workers.engine.repository import OutcomeRecord, Repository
-from workers.engine.runtime import engine_pool
-from workers.engine.seed import seed_platform_shops
-from workers.engine.service import TaskService
+from nfsync.connectors.base.errors import ValidationFailed
+from nfsync.workers.config import Settings
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.models import ClaimedTask, EnqueueRequest
+from nfsync.workers.engine.repository import OutcomeRecord, Repository
+from nfsync.workers.engine.runtime import engine_pool
+from nfsync.workers.engine.seed import seed_platform_shops
+from nfsync.workers.engine.service import TaskService
 
 TYPES = ["product_sync", "order_sync"]
 DIRECTIONS = {"product_sync": "crm_to_marketplace", "order_sync": "marketplace_to_crm"}

@@ -20,11 +20,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import aiohttp
 import pytest
 
-from workers.api.commands import COMMANDS_QUEUE, declare_commands
-from workers.api.commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
-from workers.config import Settings
-from workers.engine.broker import DEAD_QUEUE, WakeupPublisher, connect_broker, queue_name
-from workers.engine.models import PLATFORMS
+from nfsync.workers.api.commands import COMMANDS_QUEUE, declare_commands
+from nfsync.workers.api.commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
+from nfsync.workers.config import Settings
+from nfsync.workers.engine.broker import DEAD_QUEUE, WakeupPublisher, connect_broker, queue_name
+from nfsync.workers.engine.models import PLATFORMS
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "definitions.json"
 TIMEOUT = aiohttp.ClientTimeout(total=10)

@@ -7,10 +7,10 @@ import json
 
 import aio_pika
 
+from nfsync.workers.engine.broker import DEAD_QUEUE, TASKS_EXCHANGE
+from nfsync.workers.engine.handlers import HandlerRegistry, TaskContext
+from nfsync.workers.engine.scheduler import Scheduler
 from tests.engine.conftest import World, running_worker, wait_until
-from workers.engine.broker import DEAD_QUEUE, TASKS_EXCHANGE
-from workers.engine.handlers import HandlerRegistry, TaskContext
-from workers.engine.scheduler import Scheduler
 
 
 async def test_tasks_run_once_and_complete(world: World) -> None:

@@ -22,14 +22,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from connectors.base.errors import SchemaError
+from nfsync.connectors.base.errors import SchemaError
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring, SecretField, generate_key_entry
+from nfsync.workers.db.migrate import migrate_database, require_current_schema, status_lines
+from nfsync.workers.db.migrations import MIGRATIONS_DIR, code_schema_version
+from nfsync.workers.db.schema import SchemaFile, check_database, init_database
+from nfsync.workers.keys import rotate_keys
 from tests.conftest import admin_execute, drop_database, settings_for
-from workers.config import Settings
-from workers.crypto import Keyring, SecretField, generate_key_entry
-from workers.db.migrate import migrate_database, require_current_schema, status_lines
-from workers.db.migrations import MIGRATIONS_DIR, code_schema_version
-from workers.db.schema import SchemaFile, check_database, init_database
-from workers.keys import rotate_keys
 
 HERE = Path(__file__).resolve().parent
 RELEASE_1 = HERE / "schema_v1.sql"
@@ -46,7 +46,7 @@ TABLES = {
     "product_mappings": "variant_id", '"SalesOrder"': "id", "order_mappings": "platform_order_id",
     "marketplace_webhooks": "dedupe_key", "sync_logs": "created_at", "api_tokens": "name",
 }  # fmt: skip
-NFSYNC = [sys.executable, "-m", "workers"]
+NFSYNC = [sys.executable, "-m", "nfsync.workers"]
 
 
 async def install_release_1(settings: Settings) -> None:

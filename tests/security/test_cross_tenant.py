@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from nfsync.workers.api.app import all_routes
 from tests.api.conftest import LiveApi
-from workers.api.app import all_routes
 
 A_TABLES = ("marketplace_integrations", "marketplace_accounts", "marketplace_shops", "sync_tasks",
             "marketplace_webhooks", "api_tokens", "product_mappings", "order_mappings")  # fmt: skip

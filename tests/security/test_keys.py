@@ -9,13 +9,13 @@ import json
 import asyncpg
 import pytest
 
-from connectors.base.errors import ConfigError
-from connectors.base.secret import Secret
+from nfsync.connectors.base.errors import ConfigError
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring, generate_key_entry
+from nfsync.workers.engine.runtime import runtime
+from nfsync.workers.keys import rotate_keys
 from tests.api.conftest import LiveApi
-from workers.config import Settings
-from workers.crypto import Keyring, generate_key_entry
-from workers.engine.runtime import runtime
-from workers.keys import rotate_keys
 
 
 async def _start(settings: Settings, keyring: str) -> None:

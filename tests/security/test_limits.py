@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from nfsync.workers.api.limits import RequestLimiter
 from tests.api.conftest import LiveApi
-from workers.api.limits import RequestLimiter
 
 TIGHT = {"api_rate_per_token": 5.0, "api_rate_per_ip": 5.0}  # bursts of 10
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from nfsync.workers.api.oauth import sign_state
+from nfsync.workers.crypto import Keyring
 from tests.api.conftest import KEY_ENTRY, LiveApi
-from workers.api.oauth import sign_state
-from workers.crypto import Keyring
 
 
 async def raw_request(live_api: LiveApi, head: bytes, body: bytes = b"") -> tuple[int, bytes]:

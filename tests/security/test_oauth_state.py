@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from connectors.base.sandbox import SandboxBase
-from connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.sandbox import SandboxBase
+from nfsync.connectors.base.sandboxes import load_sandbox
 from tests.api.conftest import LiveApi
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from connectors.base.outbound import GuardedResolver, OutboundPolicy, OutboundRefused, ResolvedInward, check_url
-from connectors.shopee import API_HOSTS as SHOPEE_HOSTS
+from nfsync.connectors.base.outbound import GuardedResolver, OutboundPolicy, OutboundRefused, ResolvedInward, check_url
+from nfsync.connectors.shopee import API_HOSTS as SHOPEE_HOSTS
 from tests.api.conftest import LiveApi, free_port
 
 STRICT = {"outbound_allowed_hosts": ""}  # as in production: no local host allowed

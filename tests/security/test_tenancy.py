@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from connectors.base.errors import NotFound, PermanentError, ValidationFailed
+from nfsync.connectors.base.errors import NotFound, PermanentError, ValidationFailed
+from nfsync.workers import crm
+from nfsync.workers.demo_data import seed_catalog
+from nfsync.workers.engine.service import init_connection
 from tests.api.conftest import LiveApi
-from workers import crm
-from workers.demo_data import seed_catalog
-from workers.engine.service import init_connection
 
 
 async def _catalog_of(live_api: LiveApi, org: object) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from connectors.base.errors import ValidationFailed
+from nfsync.connectors.base.errors import ValidationFailed
 from tests.api.conftest import LiveApi
 
 
@@ -97,7 +97,7 @@ def test_tokens_list_and_revoke_commands(live_api: LiveApi) -> None:
     env["NFSYNC_DATABASE_URL"] = live_api.settings.database_url
 
     def nfsync(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "workers", *args], capture_output=True, text=True, env=env,
+        return subprocess.run([sys.executable, "-m", "nfsync.workers", *args], capture_output=True, text=True, env=env,
                               timeout=60, check=False)  # fmt: skip
 
     listed = nfsync("tokens", "list", "--org", str(live_api.b.org))

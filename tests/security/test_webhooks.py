@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base.spec import PLATFORM_PACKAGES, load
-from connectors.shopee import signing as shopee_signing
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
+from nfsync.connectors.shopee import signing as shopee_signing
+from nfsync.workers.api.webhooks import parse_push
 from tests.api.conftest import LiveApi
 from tests.api.test_webhooks import SHOP, Hook, hook
-from workers.api.webhooks import parse_push
 
 __all__ = ["hook"]
 UNKNOWN = "/webhooks/shopee/00000000-0000-0000-0000-000000000000"

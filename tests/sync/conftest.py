@@ -13,21 +13,21 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from connectors.base.sandbox import SandboxBase
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.secret import Secret
+from nfsync.connectors.base.sandbox import SandboxBase
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.api.app import api_runner, api_state
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring
+from nfsync.workers.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.engine.models import EnqueueRequest
+from nfsync.workers.engine.runtime import Runtime, runtime
+from nfsync.workers.engine.worker import Worker
+from nfsync.workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
+from nfsync.workers.sync import REGISTRY
+from nfsync.workers.sync.session import ShopSession, open_shop_by_id
 from tests.api.conftest import free_port
 from tests.engine.conftest import FAST, wait_until
-from workers.api.app import api_runner, api_state
-from workers.config import Settings
-from workers.crypto import Keyring
-from workers.demo_data import DemoCatalog, seed_catalog
-from workers.engine.models import EnqueueRequest
-from workers.engine.runtime import Runtime, runtime
-from workers.engine.worker import Worker
-from workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
-from workers.sync import REGISTRY
-from workers.sync.session import ShopSession, open_shop_by_id
 
 PLATFORMS = ["shopee", "lazada", "tiktok", "woocommerce"]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from nfsync.workers.config import Settings
+from nfsync.workers.sync.products import plan_catalog
 from tests.sync.conftest import PLATFORMS, SyncEnv, sync_env
-from workers.config import Settings
-from workers.sync.products import plan_catalog
 
 Snapshot = dict[str, tuple[Any, ...]]
 

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from nfsync.workers.config import Settings
+from nfsync.workers.engine.scheduler import Scheduler
 from tests.engine.conftest import wait_until
 from tests.sync.conftest import SyncEnv, sync_env
-from workers.config import Settings
-from workers.engine.scheduler import Scheduler
 
 
 @pytest.fixture

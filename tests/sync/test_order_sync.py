@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from connectors.base.models import Order, OrderLine
+from nfsync.connectors.base.models import Order, OrderLine
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.orders import OrderStore
 from tests.engine.conftest import wait_until
 from tests.sync.conftest import SyncEnv
-from workers.sync.logs import ItemLog
-from workers.sync.orders import OrderStore
 
 
 async def _orders(env: SyncEnv, external_id: str) -> int:

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from nfsync.workers.config import Settings
 from tests.sync.conftest import PLATFORMS, SyncEnv, sync_env
-from workers.config import Settings
 
 
 async def test_full_push_then_unchanged_resync_writes_nothing(env: SyncEnv) -> None:

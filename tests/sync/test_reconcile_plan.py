@@ -10,9 +10,9 @@ import uuid
 from asyncio.subprocess import PIPE
 from pathlib import Path
 
+from nfsync.workers.sync.commands import plan
+from nfsync.workers.sync.reconcile import reconcile_shop
 from tests.sync.conftest import SyncEnv
-from workers.sync.commands import plan
-from workers.sync.reconcile import reconcile_shop
 
 
 async def test_reconcile_finds_nothing_after_a_sync_and_a_planted_difference_after(env: SyncEnv) -> None:

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.base.errors import PermanentError
-from connectors.base.models import ListingDraft, VariantDraft
-from workers.crm import stock_transition
-from workers.sync.catalog import content_hash
-from workers.sync.orders import crm_status
-from workers.sync.rules import StockRules
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import ListingDraft, VariantDraft
+from nfsync.workers.crm import stock_transition
+from nfsync.workers.sync.catalog import content_hash
+from nfsync.workers.sync.orders import crm_status
+from nfsync.workers.sync.rules import StockRules
 
 
 def test_stock_rules_buffer_allocation_and_threshold() -> None:
@@ -65,8 +65,8 @@ def test_stock_follows_the_order() -> None:
 
 
 async def test_customer_sync_fails_clearly() -> None:
-    from workers.engine.handlers import TaskContext
-    from workers.sync import REGISTRY
+    from nfsync.workers.engine.handlers import TaskContext
+    from nfsync.workers.sync import REGISTRY
 
     with pytest.raises(PermanentError, match="not supported yet"):
         await REGISTRY.get("customer_sync")(TaskContext(task=None))  # type: ignore[arg-type]

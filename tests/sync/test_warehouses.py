@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from nfsync.workers.config import Settings
+from nfsync.workers.sync.reconcile import reconcile_shop
 from tests.sync.conftest import SyncEnv, sync_env
-from workers.config import Settings
-from workers.sync.reconcile import reconcile_shop
 
 LOCATIONS = ["VNZ", "VNN"]  # Shopee location ids (get_warehouse_detail)
 

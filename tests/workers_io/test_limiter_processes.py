@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base.sandboxes import load_sandbox
-from workers.config import Settings
-from workers.connector_bench import limiter_utilisation
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.workers.config import Settings
+from nfsync.workers.connector_bench import limiter_utilisation
 
 
 @pytest.mark.slow

@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import asyncpg
 
-from connectors.base.auth import LocalRateLimiter
-from connectors.base.client import AppCredentials, ClientSettings
-from connectors.base.models import TokenPair
-from connectors.base.sandboxes import load_sandbox
-from connectors.base.secret import Secret
+from nfsync.connectors.base.auth import LocalRateLimiter
+from nfsync.connectors.base.client import AppCredentials, ClientSettings
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring, generate_key_entry
+from nfsync.workers.engine.runtime import engine_pool
+from nfsync.workers.tokens import AccountTokenProvider, store_pair
 from tests.conftest import make_integration, make_organization
-from workers.config import Settings
-from workers.crypto import Keyring, generate_key_entry
-from workers.engine.runtime import engine_pool
-from workers.tokens import AccountTokenProvider, store_pair
 
 KEYRING = Keyring.parse(generate_key_entry("e2e"))
 

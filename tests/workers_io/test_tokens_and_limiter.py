@@ -10,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from connectors.base.errors import PermanentError, ReauthorizationNeeded
-from connectors.base.models import TokenPair
-from connectors.base.secret import Secret
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.secret import Secret
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring, generate_key_entry
+from nfsync.workers.engine.runtime import engine_pool
+from nfsync.workers.ratelimit import PostgresRateLimiter
+from nfsync.workers.tokens import AccountTokenProvider, store_pair
 from tests.conftest import make_integration, make_organization
-from workers.config import Settings
-from workers.crypto import Keyring, generate_key_entry
-from workers.engine.runtime import engine_pool
-from workers.ratelimit import PostgresRateLimiter
-from workers.tokens import AccountTokenProvider, store_pair
 
 KEYRING = Keyring.parse(generate_key_entry("t1"))
 

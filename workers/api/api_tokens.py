@@ -8,9 +8,9 @@ import uuid
 
 from pydantic import BaseModel
 
-from workers.api.auth import list_tokens, revoke_token
-from workers.api.framework import Api, Call, UtcDateTime
-from workers.api.integrations import POOL_KEY
+from nfsync.workers.api.auth import list_tokens, revoke_token
+from nfsync.workers.api.framework import Api, Call, UtcDateTime
+from nfsync.workers.api.integrations import POOL_KEY
 
 api = Api()
 

@@ -13,9 +13,9 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, webhooks
-from workers.api.commands import CommandConsumer
-from workers.api.framework import (
+from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, webhooks
+from nfsync.workers.api.commands import CommandConsumer
+from nfsync.workers.api.framework import (
     BODY_TIMEOUT_KEY,
     PRINCIPAL_KEY,
     Api,
@@ -24,19 +24,19 @@ from workers.api.framework import (
     principal_resolver,
     scope_connection,
 )
-from workers.api.ingest import ingest_pool
-from workers.api.limits import LIMITS_KEY, Limits, RequestLimiter
-from workers.api.openapi import build_openapi
-from workers.config import Settings
-from workers.crypto import Keyring
-from workers.db.connect import create_pool
-from workers.db.migrate import require_current_schema
-from workers.engine.broker import WakeupPublisher
-from workers.engine.runtime import connect_broker_optional
-from workers.engine.service import TaskService, init_connection
-from workers.keys import verify_keyring
-from workers.marketplaces import ClientFactory
-from workers.ratelimit import PostgresRateLimiter
+from nfsync.workers.api.ingest import ingest_pool
+from nfsync.workers.api.limits import LIMITS_KEY, Limits, RequestLimiter
+from nfsync.workers.api.openapi import build_openapi
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring
+from nfsync.workers.db.connect import create_pool
+from nfsync.workers.db.migrate import require_current_schema
+from nfsync.workers.engine.broker import WakeupPublisher
+from nfsync.workers.engine.runtime import connect_broker_optional
+from nfsync.workers.engine.service import TaskService, init_connection
+from nfsync.workers.keys import verify_keyring
+from nfsync.workers.marketplaces import ClientFactory
+from nfsync.workers.ratelimit import PostgresRateLimiter
 
 health = Api()
 

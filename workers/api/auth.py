@@ -18,8 +18,8 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.errors import NotFound, ValidationFailed
-from workers.db.queries import QUERIES
+from nfsync.connectors.base.errors import NotFound, ValidationFailed
+from nfsync.workers.db.queries import QUERIES
 
 TOKEN_PREFIX = "nfs_"  # noqa: S105 - a format marker, not a password
 SCOPES = ("tasks:read", "tasks:write", "integrations:write", "ops:read", "ops:write", "admin")

@@ -20,13 +20,13 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
-from connectors.base.errors import DependencyUnavailable, NfsyncError
-from workers.api.auth import Principal
-from workers.api.tasks import SyncTaskCreate
-from workers.config import Settings
-from workers.engine.models import EnqueueRequest, EnqueueResult
-from workers.engine.service import TaskService
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import DependencyUnavailable, NfsyncError
+from nfsync.workers.api.auth import Principal
+from nfsync.workers.api.tasks import SyncTaskCreate
+from nfsync.workers.config import Settings
+from nfsync.workers.engine.models import EnqueueRequest, EnqueueResult
+from nfsync.workers.engine.service import TaskService
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 COMMANDS_EXCHANGE = "nfsync.commands"

@@ -7,11 +7,11 @@ from importlib.resources import files
 
 from aiohttp import web
 
-from connectors.base.errors import NotFound
-from workers.api.framework import Api, Call
+from nfsync.connectors.base.errors import NotFound
+from nfsync.workers.api.framework import Api, Call
 
 api = Api()
-_STATIC = files("workers.api") / "static"
+_STATIC = files("nfsync.workers.api") / "static"
 _TYPES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 

@@ -21,12 +21,12 @@ import asyncpg
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ValidationError
 
-from connectors.base.client import MissingCredential
-from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, SecretError, ValidationFailed
-from workers.api.auth import Principal, authenticate
-from workers.api.limits import LIMITS_KEY, enforce
-from workers.db.queries import QUERIES
-from workers.logs import get_logger
+from nfsync.connectors.base.client import MissingCredential
+from nfsync.connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, SecretError, ValidationFailed
+from nfsync.workers.api.auth import Principal, authenticate
+from nfsync.workers.api.limits import LIMITS_KEY, enforce
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from workers.config import Settings
-from workers.db.connect import create_pool
-from workers.db.queries import QUERIES
-from workers.logs import get_logger
+from nfsync.workers.config import Settings
+from nfsync.workers.db.connect import create_pool
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 

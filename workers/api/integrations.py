@@ -19,20 +19,20 @@ import asyncpg
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from connectors.base.client import ShopRef
-from connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
-from connectors.base.models import TokenPair
-from connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
-from connectors.base.secret import MASK, Secret
-from connectors.base.spec import PLATFORM_PACKAGES, load
-from connectors.woocommerce.client import Client as WooClient
-from workers.api.framework import Api, Call, UtcDateTime
-from workers.api.webhooks import WEBHOOKS_KEY
-from workers.crypto import Keyring, SecretField
-from workers.db.queries import QUERIES
-from workers.logs import get_logger, is_secret_key
-from workers.marketplaces import ClientFactory, app_credentials
-from workers.tokens import store_pair
+from nfsync.connectors.base.client import ShopRef
+from nfsync.connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
+from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
+from nfsync.connectors.base.secret import MASK, Secret
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
+from nfsync.connectors.woocommerce.client import Client as WooClient
+from nfsync.workers.api.framework import Api, Call, UtcDateTime
+from nfsync.workers.api.webhooks import WEBHOOKS_KEY
+from nfsync.workers.crypto import Keyring, SecretField
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger, is_secret_key
+from nfsync.workers.marketplaces import ClientFactory, app_credentials
+from nfsync.workers.tokens import store_pair
 
 log = get_logger(__name__)
 api = Api()

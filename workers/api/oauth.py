@@ -23,17 +23,17 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base.client import ShopRef
-from connectors.base.errors import DependencyUnavailable, NotFound, TaskError, ValidationFailed
-from connectors.base.models import TokenPair
-from workers.api import integrations
-from workers.api.framework import Api, Call
-from workers.api.integrations import KEYRING_KEY, integration_for_path
-from workers.config import Settings
-from workers.crypto import Keyring
-from workers.db.queries import QUERIES
-from workers.logs import get_logger
-from workers.tokens import store_pair
+from nfsync.connectors.base.client import ShopRef
+from nfsync.connectors.base.errors import DependencyUnavailable, NotFound, TaskError, ValidationFailed
+from nfsync.connectors.base.models import TokenPair
+from nfsync.workers.api import integrations
+from nfsync.workers.api.framework import Api, Call
+from nfsync.workers.api.integrations import KEYRING_KEY, integration_for_path
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger
+from nfsync.workers.tokens import store_pair
 
 log = get_logger(__name__)
 api = Api()

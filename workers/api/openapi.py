@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from workers.api.framework import ErrorBody, Route
+from nfsync.workers.api.framework import ErrorBody, Route
 
 REF = "#/components/schemas/{model}"
 _ERRORS = {"400": "Refused (by the platform, or a request nfsync cannot carry out)",

@@ -8,10 +8,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from workers import ops
-from workers.api.framework import Api, Call
-from workers.api.tasks import SyncTaskPage, SyncTaskQuery, list_tasks
-from workers.db.queries import QUERIES
+from nfsync.workers import ops
+from nfsync.workers.api.framework import Api, Call
+from nfsync.workers.api.tasks import SyncTaskPage, SyncTaskQuery, list_tasks
+from nfsync.workers.db.queries import QUERIES
 
 api = Api()
 STATE_KEY: web.AppKey[Any] = web.AppKey("ops_state")

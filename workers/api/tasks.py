@@ -9,10 +9,10 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base.errors import ValidationFailed
-from workers.api.framework import Api, Call, UtcDateTime
-from workers.engine.models import Direction, EnqueueRequest, EnqueueResult, TaskType
-from workers.engine.service import TaskService
+from nfsync.connectors.base.errors import ValidationFailed
+from nfsync.workers.api.framework import Api, Call, UtcDateTime
+from nfsync.workers.engine.models import Direction, EnqueueRequest, EnqueueResult, TaskType
+from nfsync.workers.engine.service import TaskService
 
 api = Api()
 SERVICE_KEY = web.AppKey("task_service", TaskService)

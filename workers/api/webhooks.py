@@ -33,21 +33,21 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel
 
-from connectors.base.client import AppCredentials
-from connectors.base.errors import NotFound
-from connectors.base.models import WebhookEvent
-from connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
-from connectors.woocommerce import webhooks as woocommerce_webhooks
-from workers.api.framework import Api, Call
-from workers.api.ingest import IngestBatcher, Ingested, IngestItem
-from workers.api.ops_metrics import WEBHOOKS
-from workers.crypto import Keyring
-from workers.db.connect import DbConn
-from workers.db.queries import QUERIES
-from workers.engine.models import EnqueueRequest
-from workers.engine.service import TaskService
-from workers.logs import get_logger
-from workers.marketplaces import WEBHOOK_SECRET_FIELDS, app_credentials, webhook_secrets
+from nfsync.connectors.base.client import AppCredentials
+from nfsync.connectors.base.errors import NotFound
+from nfsync.connectors.base.models import WebhookEvent
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
+from nfsync.connectors.woocommerce import webhooks as woocommerce_webhooks
+from nfsync.workers.api.framework import Api, Call
+from nfsync.workers.api.ingest import IngestBatcher, Ingested, IngestItem
+from nfsync.workers.api.ops_metrics import WEBHOOKS
+from nfsync.workers.crypto import Keyring
+from nfsync.workers.db.connect import DbConn
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.models import EnqueueRequest
+from nfsync.workers.engine.service import TaskService
+from nfsync.workers.logs import get_logger
+from nfsync.workers.marketplaces import WEBHOOK_SECRET_FIELDS, app_credentials, webhook_secrets
 
 log = get_logger(__name__)
 api = Api()

@@ -13,9 +13,9 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.errors import DatabaseUnavailable
-from workers.config import Settings, mask_url
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import DatabaseUnavailable
+from nfsync.workers.config import Settings, mask_url
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 

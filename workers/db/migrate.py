@@ -16,10 +16,10 @@ from pathlib import Path
 
 import asyncpg
 
-from connectors.base.errors import SchemaError
-from workers.config import Settings
-from workers.db.connect import DbConn, connect
-from workers.db.migrations import (
+from nfsync.connectors.base.errors import SchemaError
+from nfsync.workers.config import Settings
+from nfsync.workers.db.connect import DbConn, connect
+from nfsync.workers.db.migrations import (
     BASELINE_VERSION,
     MIGRATIONS_DIR,
     Migration,
@@ -27,9 +27,9 @@ from workers.db.migrations import (
     code_schema_version,
     load_migrations,
 )
-from workers.db.queries import QUERIES
-from workers.db.schema import SchemaFile, ensure_database, install_schema
-from workers.logs import get_logger
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.db.schema import SchemaFile, ensure_database, install_schema
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import asyncpg
 
-from connectors.base.errors import SchemaError
-from workers.config import Settings
-from workers.db.connect import connect
-from workers.db.queries import QUERIES
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import SchemaError
+from nfsync.workers.config import Settings
+from nfsync.workers.db.connect import connect
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 

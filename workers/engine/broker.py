@@ -22,10 +22,10 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
-from connectors.base.errors import BrokerUnavailable
-from workers.config import Settings, mask_url
-from workers.engine.models import PLATFORMS, Wakeup
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import BrokerUnavailable
+from nfsync.workers.config import Settings, mask_url
+from nfsync.workers.engine.models import PLATFORMS, Wakeup
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 

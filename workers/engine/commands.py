@@ -13,19 +13,19 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import ValidationError
 
-from connectors.base.errors import ConfigError, NotFound, ValidationFailed
-from workers import crm, ops
-from workers.api.app import api_runner, api_state
-from workers.api.auth import create_organization, create_token, list_tokens, parse_scopes, revoke_token
-from workers.config import Settings
-from workers.db.queries import QUERIES
-from workers.engine.handlers import load_registry
-from workers.engine.models import DIRECTIONS, PLATFORMS, TASK_TYPES, EnqueueRequest
-from workers.engine.runtime import install_stop_signals, runtime
-from workers.engine.scheduler import Scheduler
-from workers.engine.worker import Worker
+from nfsync.connectors.base.errors import ConfigError, NotFound, ValidationFailed
+from nfsync.workers import crm, ops
+from nfsync.workers.api.app import api_runner, api_state
+from nfsync.workers.api.auth import create_organization, create_token, list_tokens, parse_scopes, revoke_token
+from nfsync.workers.config import Settings
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.handlers import load_registry
+from nfsync.workers.engine.models import DIRECTIONS, PLATFORMS, TASK_TYPES, EnqueueRequest
+from nfsync.workers.engine.runtime import install_stop_signals, runtime
+from nfsync.workers.engine.scheduler import Scheduler
+from nfsync.workers.engine.worker import Worker
 
-DEFAULT_HANDLERS = "workers.sync:REGISTRY"
+DEFAULT_HANDLERS = "nfsync.workers.sync:REGISTRY"
 
 
 def _json_default(value: Any) -> str:
@@ -282,7 +282,7 @@ async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 async def _api_processes(args: argparse.Namespace) -> int:
     """N API processes on one port (SO_REUSEPORT: the kernel spreads connections); stops them all when one ends or
     on SIGTERM/SIGINT."""
-    command = [sys.executable, "-m", "workers", "api", "--host", args.host, "--port", str(args.port),
+    command = [sys.executable, "-m", "nfsync.workers", "api", "--host", args.host, "--port", str(args.port),
                "--processes", "1", "--reuse-port"]  # fmt: skip
     # own sessions: a signal to the whole group reaches the parent only, which sends each child one SIGTERM
     children = [await asyncio.create_subprocess_exec(*command, start_new_session=True) for _ in range(args.processes)]

@@ -13,9 +13,9 @@ import os
 import signal
 from typing import Any
 
-from connectors.base.errors import PermanentError, RetryableError
-from workers.engine.handlers import HandlerRegistry, TaskContext
-from workers.engine.models import TASK_TYPES
+from nfsync.connectors.base.errors import PermanentError, RetryableError
+from nfsync.workers.engine.handlers import HandlerRegistry, TaskContext
+from nfsync.workers.engine.models import TASK_TYPES
 
 REGISTRY = HandlerRegistry()
 

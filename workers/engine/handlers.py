@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base.errors import ConfigError
-from workers.engine.models import TASK_TYPES, ClaimedTask
+from nfsync.connectors.base.errors import ConfigError
+from nfsync.workers.engine.models import TASK_TYPES, ClaimedTask
 
 Handler = Callable[["TaskContext"], Awaitable[dict[str, Any] | None]]
 ResourceFactory = Callable[[Any, Any], contextlib.AbstractAsyncContextManager[Any]]

@@ -10,9 +10,9 @@ from typing import Any
 
 import asyncpg
 
-from workers.db.queries import QUERIES
-from workers.engine.handlers import Progress
-from workers.engine.models import ClaimedTask, Outcome
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.handlers import Progress
+from nfsync.workers.engine.models import ClaimedTask, Outcome
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,15 @@ from typing import Literal
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
-from connectors.base.errors import BrokerUnavailable
-from workers.config import Settings
-from workers.crypto import Keyring
-from workers.db.connect import create_pool
-from workers.db.migrate import require_current_schema
-from workers.engine.broker import WakeupPublisher, connect_broker
-from workers.engine.service import TaskService, init_connection
-from workers.keys import verify_keyring
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import BrokerUnavailable
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring
+from nfsync.workers.db.connect import create_pool
+from nfsync.workers.db.migrate import require_current_schema
+from nfsync.workers.engine.broker import WakeupPublisher, connect_broker
+from nfsync.workers.engine.service import TaskService, init_connection
+from nfsync.workers.keys import verify_keyring
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -28,13 +28,13 @@ from datetime import datetime
 
 import asyncpg
 
-from connectors.base.errors import NfsyncError
-from workers.config import Settings
-from workers.db.connect import connect
-from workers.db.queries import QUERIES
-from workers.engine.models import NATURAL_DIRECTION, EnqueueRequest, utcnow
-from workers.engine.service import TaskService
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import NfsyncError
+from nfsync.workers.config import Settings
+from nfsync.workers.db.connect import connect
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.models import NATURAL_DIRECTION, EnqueueRequest, utcnow
+from nfsync.workers.engine.service import TaskService
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 _LEADER_LOCK = 0x6E66_7379  # "nfsy"

@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from workers.db.queries import QUERIES
+from nfsync.workers.db.queries import QUERIES
 
 
 async def seed_platform_shops(

@@ -10,12 +10,12 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.errors import NotFound, ValidationFailed
-from workers.db.connect import DbConn
-from workers.db.queries import QUERIES
-from workers.engine.broker import WakeupPublisher
-from workers.engine.models import EnqueueRequest, EnqueueResult
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import NotFound, ValidationFailed
+from nfsync.workers.db.connect import DbConn
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.broker import WakeupPublisher
+from nfsync.workers.engine.models import EnqueueRequest, EnqueueResult
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 _MAX_RETRIES_ON_RACE = 3

@@ -24,14 +24,14 @@ import asyncpg
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel, AbstractRobustConnection
 from pydantic import ValidationError
 
-from connectors.base.errors import PermanentError, RetryableError
-from workers.config import Settings
-from workers.engine.backoff import retry_delay
-from workers.engine.broker import declare_topology, queue_name
-from workers.engine.handlers import HandlerRegistry, LeaseLost, ShutdownRequested, TaskCancelled, TaskContext
-from workers.engine.models import ClaimedTask, Wakeup
-from workers.engine.repository import OutcomeRecord, Repository
-from workers.logs import get_logger
+from nfsync.connectors.base.errors import PermanentError, RetryableError
+from nfsync.workers.config import Settings
+from nfsync.workers.engine.backoff import retry_delay
+from nfsync.workers.engine.broker import declare_topology, queue_name
+from nfsync.workers.engine.handlers import HandlerRegistry, LeaseLost, ShutdownRequested, TaskCancelled, TaskContext
+from nfsync.workers.engine.models import ClaimedTask, Wakeup
+from nfsync.workers.engine.repository import OutcomeRecord, Repository
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)

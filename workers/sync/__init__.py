@@ -3,13 +3,13 @@ each worker process opens the shared resources (limiter, clients, keyring) once.
 
 from typing import Any
 
-from connectors.base.errors import PermanentError
-from workers.engine.handlers import HandlerRegistry, TaskContext
-from workers.sync.orders import order_sync
-from workers.sync.products import product_sync
-from workers.sync.session import open_resources
-from workers.sync.shops import shop_sync
-from workers.sync.stock import inventory_sync, price_sync
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.workers.engine.handlers import HandlerRegistry, TaskContext
+from nfsync.workers.sync.orders import order_sync
+from nfsync.workers.sync.products import product_sync
+from nfsync.workers.sync.session import open_resources
+from nfsync.workers.sync.shops import shop_sync
+from nfsync.workers.sync.stock import inventory_sync, price_sync
 
 REGISTRY = HandlerRegistry(resources=open_resources)
 REGISTRY.register("product_sync", product_sync)

@@ -15,9 +15,9 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from connectors.base.models import ListingDraft, VariantDraft
-from workers.crm import CrmProduct, CrmVariant
-from workers.sync.rules import CatalogRules, StockRules, money
+from nfsync.connectors.base.models import ListingDraft, VariantDraft
+from nfsync.workers.crm import CrmProduct, CrmVariant
+from nfsync.workers.sync.rules import CatalogRules, StockRules, money
 
 
 @dataclass(frozen=True)

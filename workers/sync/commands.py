@@ -8,17 +8,17 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from connectors.base.errors import ValidationFailed
-from workers import crm
-from workers.config import Settings
-from workers.engine.models import NATURAL_DIRECTION
-from workers.engine.runtime import runtime
-from workers.sync.catalog import ValueChange
-from workers.sync.products import plan_catalog
-from workers.sync.reconcile import apply_fixes, reconcile_shop
-from workers.sync.rules import StockRules
-from workers.sync.session import ShopSession, open_resources, open_shop_by_id
-from workers.sync.stock import price_changes, stock_changes
+from nfsync.connectors.base.errors import ValidationFailed
+from nfsync.workers import crm
+from nfsync.workers.config import Settings
+from nfsync.workers.engine.models import NATURAL_DIRECTION
+from nfsync.workers.engine.runtime import runtime
+from nfsync.workers.sync.catalog import ValueChange
+from nfsync.workers.sync.products import plan_catalog
+from nfsync.workers.sync.reconcile import apply_fixes, reconcile_shop
+from nfsync.workers.sync.rules import StockRules
+from nfsync.workers.sync.session import ShopSession, open_resources, open_shop_by_id
+from nfsync.workers.sync.stock import price_changes, stock_changes
 
 PLAN_TYPES = ("product_sync", "inventory_sync", "price_sync")
 

@@ -8,11 +8,11 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from connectors.base.errors import PermanentError
-from workers.db.queries import QUERIES
-from workers.engine.handlers import TaskContext
-from workers.sync.logs import ItemLog
-from workers.sync.session import ShopSession, open_shop
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.session import ShopSession, open_shop
 
 Body = Callable[[ShopSession, ItemLog], Awaitable[dict[str, Any]]]
 DEFAULT_CONCURRENCY = 8

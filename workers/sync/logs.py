@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from workers.engine.handlers import TaskContext
-from workers.logs import get_logger
+from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 FLUSH_EVERY = 500

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from connectors.base.errors import PermanentError
-from connectors.base.models import WebhookEvent
-from connectors.base.spec import load
-from workers.api.webhooks import Verified, WebhookIntake
-from workers.db.queries import QUERIES
-from workers.engine.service import TaskService
-from workers.logs import get_logger
-from workers.sync.logs import ItemLog
-from workers.sync.session import ShopSession
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import WebhookEvent
+from nfsync.connectors.base.spec import load
+from nfsync.workers.api.webhooks import Verified, WebhookIntake
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.service import TaskService
+from nfsync.workers.logs import get_logger
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.session import ShopSession
 
 log = get_logger(__name__)
 MAX_PAGES = 50  # 5,000 pushes per task; the next run goes on from the watermark

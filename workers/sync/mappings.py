@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import asyncpg
 
-from workers.db.queries import QUERIES
-from workers.sync.catalog import Mapping
-from workers.sync.session import ShopSession
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.sync.catalog import Mapping
+from nfsync.workers.sync.session import ShopSession
 
 FLUSH_EVERY = 200
 

@@ -20,16 +20,16 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.errors import PermanentError
-from connectors.base.models import Order
-from workers import crm
-from workers.db.queries import QUERIES
-from workers.engine.handlers import TaskContext
-from workers.engine.models import to_utc_naive
-from workers.sync.common import chunks, run_shop_task
-from workers.sync.logs import ItemLog
-from workers.sync.rules import ids, order_window
-from workers.sync.session import ShopSession
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import Order
+from nfsync.workers import crm
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.engine.models import to_utc_naive
+from nfsync.workers.sync.common import chunks, run_shop_task
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.rules import ids, order_window
+from nfsync.workers.sync.session import ShopSession
 
 # Platform order status (lower case) -> CRM "SalesOrder".status. Documented in docs/sync.md.
 STATUS_MAP: dict[str, dict[str, str]] = {

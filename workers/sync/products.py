@@ -17,18 +17,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from connectors.base.errors import PermanentError, ReauthorizationNeeded
-from connectors.base.models import Listing
-from workers import crm
-from workers.db.queries import QUERIES
-from workers.engine.handlers import TaskContext
-from workers.sync.catalog import Decision, Mapping, ValueChange, content_fields, decide
-from workers.sync.common import bounded, chunks, concurrency, run_shop_task
-from workers.sync.logs import ItemLog
-from workers.sync.mappings import MappingRow, MappingWriter, load_mappings
-from workers.sync.rules import CatalogRules, StockRules, catalog_filter, ids
-from workers.sync.session import ShopSession
-from workers.sync.values import push_values, units
+from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
+from nfsync.connectors.base.models import Listing
+from nfsync.workers import crm
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.sync.catalog import Decision, Mapping, ValueChange, content_fields, decide
+from nfsync.workers.sync.common import bounded, chunks, concurrency, run_shop_task
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.mappings import MappingRow, MappingWriter, load_mappings
+from nfsync.workers.sync.rules import CatalogRules, StockRules, catalog_filter, ids
+from nfsync.workers.sync.session import ShopSession
+from nfsync.workers.sync.values import push_values, units
 
 PULL_PAGE = 100
 
@@ -40,7 +40,7 @@ async def product_sync(ctx: TaskContext) -> dict[str, Any]:
 async def _product_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     filters = shop.ctx.task.filter_criteria or {}
     if filters.get("reconcile"):
-        from workers.sync.reconcile import reconcile_task  # noqa: PLC0415 - reconcile builds on this module
+        from nfsync.workers.sync.reconcile import reconcile_task  # noqa: PLC0415 - reconcile builds on this module
 
         return await reconcile_task(shop, items)
     direction = shop.ctx.task.direction

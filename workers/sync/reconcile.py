@@ -19,16 +19,16 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base.models import Listing
-from workers import crm
-from workers.db.queries import QUERIES
-from workers.engine.models import EnqueueRequest
-from workers.engine.service import TaskService
-from workers.sync.catalog import decide
-from workers.sync.logs import ItemLog
-from workers.sync.mappings import load_mappings
-from workers.sync.rules import CatalogRules, StockRules, money
-from workers.sync.session import ShopSession
+from nfsync.connectors.base.models import Listing
+from nfsync.workers import crm
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.models import EnqueueRequest
+from nfsync.workers.engine.service import TaskService
+from nfsync.workers.sync.catalog import decide
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.mappings import load_mappings
+from nfsync.workers.sync.rules import CatalogRules, StockRules, money
+from nfsync.workers.sync.session import ShopSession
 
 ORDER_DAYS = 3
 

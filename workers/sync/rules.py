@@ -19,9 +19,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.base.errors import PermanentError
-from workers.crm import CatalogFilter
-from workers.engine.models import to_utc_naive
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.workers.crm import CatalogFilter
+from nfsync.workers.engine.models import to_utc_naive
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,18 @@ from typing import Any
 
 import asyncpg
 
-from connectors.base.auth import RateLimiter
-from connectors.base.client import BaseClient, ShopRef
-from connectors.base.errors import ConfigError, PermanentError
-from connectors.base.spec import load
-from workers.config import Settings
-from workers.crypto import Keyring
-from workers.db.queries import QUERIES
-from workers.engine.handlers import TaskContext
-from workers.engine.models import ClaimedTask, utcnow
-from workers.marketplaces import ClientFactory
-from workers.ratelimit import PostgresRateLimiter
-from workers.tokens import AccountTokenProvider
+from nfsync.connectors.base.auth import RateLimiter
+from nfsync.connectors.base.client import BaseClient, ShopRef
+from nfsync.connectors.base.errors import ConfigError, PermanentError
+from nfsync.connectors.base.spec import load
+from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.engine.models import ClaimedTask, utcnow
+from nfsync.workers.marketplaces import ClientFactory
+from nfsync.workers.ratelimit import PostgresRateLimiter
+from nfsync.workers.tokens import AccountTokenProvider
 
 # ShopRef extras a shop row may carry in shop_data (TikTok's shop_cipher, Lazada's venture, a store URL, a warehouse).
 _SHOP_EXTRA_KEYS = ("shop_cipher", "venture", "warehouse_id", "store_url", "currency", "auth_base_url")

@@ -8,13 +8,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from workers.db.queries import QUERIES
-from workers.engine.handlers import TaskContext
-from workers.engine.models import to_utc_naive
-from workers.sync import lost_pushes
-from workers.sync.common import run_shop_task
-from workers.sync.logs import ItemLog
-from workers.sync.session import ShopSession
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.engine.models import to_utc_naive
+from nfsync.workers.sync import lost_pushes
+from nfsync.workers.sync.common import run_shop_task
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.session import ShopSession
 
 
 async def shop_sync(ctx: TaskContext) -> dict[str, Any]:

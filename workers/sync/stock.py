@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base.errors import PermanentError
-from workers import crm
-from workers.engine.handlers import TaskContext
-from workers.sync.catalog import ValueChange
-from workers.sync.common import run_shop_task
-from workers.sync.logs import ItemLog
-from workers.sync.rules import StockRules, ids, money
-from workers.sync.session import ShopSession
-from workers.sync.values import push_values, units
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.workers import crm
+from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.sync.catalog import ValueChange
+from nfsync.workers.sync.common import run_shop_task
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.rules import StockRules, ids, money
+from nfsync.workers.sync.session import ShopSession
+from nfsync.workers.sync.values import push_values, units
 
 
 async def inventory_sync(ctx: TaskContext) -> dict[str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from connectors.base.models import ItemResult, PriceUpdate, StockUpdate
-from workers.sync.catalog import ValueChange
-from workers.sync.common import chunks
-from workers.sync.logs import ItemLog
-from workers.sync.mappings import record_failed, record_pushed
-from workers.sync.session import ShopSession
+from nfsync.connectors.base.models import ItemResult, PriceUpdate, StockUpdate
+from nfsync.workers.sync.catalog import ValueChange
+from nfsync.workers.sync.common import chunks
+from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.mappings import record_failed, record_pushed
+from nfsync.workers.sync.session import ShopSession
 
 BATCH = 500  # variants per round: progress, checkpoints and mapping writes between rounds
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from connectors.base.client import ShopRef
-from connectors.base.sandbox import SbShop
-from connectors.base.sandboxes import SandboxSpec, signed_with
-from connectors.lazada import PLATFORM
-from connectors.lazada.sandbox.emulator import API_PREFIX, Sandbox
+from nfsync.connectors.base.client import ShopRef
+from nfsync.connectors.base.sandbox import SbShop
+from nfsync.connectors.base.sandboxes import SandboxSpec, signed_with
+from nfsync.connectors.lazada import PLATFORM
+from nfsync.connectors.lazada.sandbox.emulator import API_PREFIX, Sandbox
 
 __all__ = ["SANDBOX", "Sandbox", "shop_ref"]
 

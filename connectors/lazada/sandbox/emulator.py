@@ -63,11 +63,11 @@ from xml.etree.ElementTree import Element, ParseError, fromstring
 
 from aiohttp import web
 
-from connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant
-from connectors.base.signing import signatures_match
-from connectors.lazada import errors as codes
-from connectors.lazada import signing
-from connectors.lazada.sandbox import stock, ventures
+from nfsync.connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant
+from nfsync.connectors.base.signing import signatures_match
+from nfsync.connectors.lazada import errors as codes
+from nfsync.connectors.lazada import signing
+from nfsync.connectors.lazada.sandbox import stock, ventures
 
 API_PREFIX = "/rest"
 REGION_HOURS = {"vn": 7, "th": 7, "id": 7, "sg": 8, "my": 8, "ph": 8}

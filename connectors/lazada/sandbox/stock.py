@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from connectors.base.sandbox import SbOrder, SbShop, SbVariant
+from nfsync.connectors.base.sandbox import SbOrder, SbShop, SbVariant
 
 DROPSHIPPING = "dropshipping"
 WITHHOLDING = frozenset({"unpaid"})

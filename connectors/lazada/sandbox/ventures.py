@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base.sandbox import SbShop, SbToken
+from nfsync.connectors.base.sandbox import SbShop, SbToken
 
 VENTURES = ("sg", "my", "th", "vn", "ph", "id")
 

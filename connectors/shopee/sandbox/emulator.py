@@ -72,12 +72,12 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from connectors.base.sandbox import Handler, SandboxBase, SbListing, SbOrder, SbShop, SbVariant
-from connectors.base.signing import hex_signatures_match
-from connectors.shopee import client as api
-from connectors.shopee import signing
-from connectors.shopee.errors import THROTTLE_CODE
-from connectors.shopee.sandbox.payloads import (
+from nfsync.connectors.base.sandbox import Handler, SandboxBase, SbListing, SbOrder, SbShop, SbVariant
+from nfsync.connectors.base.signing import hex_signatures_match
+from nfsync.connectors.shopee import client as api
+from nfsync.connectors.shopee import signing
+from nfsync.connectors.shopee.errors import THROTTLE_CODE
+from nfsync.connectors.shopee.sandbox.payloads import (
     CURRENCY,
     DECIMAL_REGIONS,
     ApiError,

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.base.sandbox import SbListing, SbOrder, SbOrderLine, SbShop, SbVariant
+from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbOrderLine, SbShop, SbVariant
 
 CURRENCY = {"VN": "VND", "SG": "SGD", "MY": "MYR", "TH": "THB", "PH": "PHP", "ID": "IDR", "TW": "TWD", "BR": "BRL",
             "MX": "MXN", "CO": "COP", "CL": "CLP", "PL": "PLN", "ES": "EUR", "AR": "ARS"}  # fmt: skip

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from connectors.base.client import ShopRef
-from connectors.base.sandbox import SbShop
-from connectors.base.sandboxes import SandboxSpec, signed_with
-from connectors.tiktok import PLATFORM
-from connectors.tiktok.sandbox.emulator import Sandbox
+from nfsync.connectors.base.client import ShopRef
+from nfsync.connectors.base.sandbox import SbShop
+from nfsync.connectors.base.sandboxes import SandboxSpec, signed_with
+from nfsync.connectors.tiktok import PLATFORM
+from nfsync.connectors.tiktok.sandbox.emulator import Sandbox
 
 __all__ = ["SANDBOX", "Sandbox", "shop_ref"]
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
-from connectors.tiktok import client as api
-from connectors.tiktok import errors as e
-from connectors.tiktok.mapping import as_dict, as_list
-from connectors.tiktok.sandbox import render as r
-from connectors.tiktok.sandbox.store import Store
+from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
+from nfsync.connectors.tiktok import client as api
+from nfsync.connectors.tiktok import errors as e
+from nfsync.connectors.tiktok.mapping import as_dict, as_list
+from nfsync.connectors.tiktok.sandbox import render as r
+from nfsync.connectors.tiktok.sandbox.store import Store
 
 MAX_SKUS = 100
 

@@ -24,12 +24,12 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.base.sandbox import SbListing, SbShop, SbVariant
-from connectors.tiktok import errors as e
-from connectors.tiktok.mapping import as_dict, as_list
-from connectors.tiktok.sandbox import checks as c
-from connectors.tiktok.sandbox import render as r
-from connectors.tiktok.sandbox.store import Store
+from nfsync.connectors.base.sandbox import SbListing, SbShop, SbVariant
+from nfsync.connectors.tiktok import errors as e
+from nfsync.connectors.tiktok.mapping import as_dict, as_list
+from nfsync.connectors.tiktok.sandbox import checks as c
+from nfsync.connectors.tiktok.sandbox import render as r
+from nfsync.connectors.tiktok.sandbox.store import Store
 
 MODELLED = frozenset({"title", "description", "category_id", "skus", "save_mode", "idempotency_key"})
 FULL_PROPERTIES = frozenset({

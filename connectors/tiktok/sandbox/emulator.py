@@ -52,16 +52,16 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbVariant
-from connectors.base.signing import signatures_match
-from connectors.tiktok import client as api
-from connectors.tiktok import errors as e
-from connectors.tiktok import signing
-from connectors.tiktok.mapping import as_dict, as_list
-from connectors.tiktok.sandbox import checks as c
-from connectors.tiktok.sandbox import edit as se
-from connectors.tiktok.sandbox import render as r
-from connectors.tiktok.sandbox.store import Store
+from nfsync.connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbVariant
+from nfsync.connectors.base.signing import signatures_match
+from nfsync.connectors.tiktok import client as api
+from nfsync.connectors.tiktok import errors as e
+from nfsync.connectors.tiktok import signing
+from nfsync.connectors.tiktok.mapping import as_dict, as_list
+from nfsync.connectors.tiktok.sandbox import checks as c
+from nfsync.connectors.tiktok.sandbox import edit as se
+from nfsync.connectors.tiktok.sandbox import render as r
+from nfsync.connectors.tiktok.sandbox.store import Store
 
 ApiHandler = Callable[[web.Request, SbShop, dict[str, Any]], Awaitable[web.StreamResponse]]
 TIMESTAMP_PAST = 300  # seconds: "must not be earlier than 5 minutes before the current time"

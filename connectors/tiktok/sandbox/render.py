@@ -15,9 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.base.sandbox import SbListing, SbOrder, SbShop, SbToken, SbVariant
-from connectors.tiktok.mapping import REGION_CURRENCY, amount, as_dict, as_list
-from connectors.tiktok.sandbox.store import Store
+from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbShop, SbToken, SbVariant
+from nfsync.connectors.tiktok.mapping import REGION_CURRENCY, amount, as_dict, as_list
+from nfsync.connectors.tiktok.sandbox.store import Store
 
 LISTING_STATUS = {
     "active": "ACTIVATE", "inactive": "SELLER_DEACTIVATED", "deleted": "DELETED", "draft": "DRAFT",

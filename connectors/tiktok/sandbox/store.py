@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base.sandbox import SbShop, SbVariant
+from nfsync.connectors.base.sandbox import SbShop, SbVariant
 
 SALES = "SALES_WAREHOUSE"
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from connectors.base.client import AppCredentials, ShopRef
-from connectors.base.sandbox import SandboxBase, SbShop
-from connectors.base.sandboxes import SandboxSpec
-from connectors.woocommerce import PLATFORM
-from connectors.woocommerce.sandbox.emulator import Sandbox
+from nfsync.connectors.base.client import AppCredentials, ShopRef
+from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.sandboxes import SandboxSpec
+from nfsync.connectors.woocommerce import PLATFORM
+from nfsync.connectors.woocommerce.sandbox.emulator import Sandbox
 
 __all__ = ["SANDBOX", "Sandbox", "shop_ref"]
 

@@ -27,10 +27,10 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from connectors.base.signing import signatures_match
-from connectors.woocommerce.errors import AUTHENTICATION_ERROR, MISSING_OAUTH_PARAMETER
-from connectors.woocommerce.sandbox.payloads import WcFailure
-from connectors.woocommerce.signing import base_string, signature
+from nfsync.connectors.base.signing import signatures_match
+from nfsync.connectors.woocommerce.errors import AUTHENTICATION_ERROR, MISSING_OAUTH_PARAMETER
+from nfsync.connectors.woocommerce.sandbox.payloads import WcFailure
+from nfsync.connectors.woocommerce.signing import base_string, signature
 
 OAUTH_WINDOW = 15 * 60  # seconds, both for the timestamp and for remembering nonces
 _OAUTH_PARAMS = ("oauth_consumer_key", "oauth_timestamp", "oauth_nonce", "oauth_signature", "oauth_signature_method")

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.base.sandbox import SbListing, SbVariant
-from connectors.woocommerce.sandbox.payloads import WcFailure, slug
+from nfsync.connectors.base.sandbox import SbListing, SbVariant
+from nfsync.connectors.woocommerce.sandbox.payloads import WcFailure, slug
 
 IMAGE_UPLOAD_ERROR = "woocommerce_product_image_upload_error"
 INVALID_IMAGE_ID = "woocommerce_product_invalid_image_id"

@@ -62,16 +62,16 @@ from typing import Any, ClassVar
 from aiohttp import web
 from yarl import URL
 
-from connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbVariant
-from connectors.woocommerce.errors import (
+from nfsync.connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbVariant
+from nfsync.connectors.woocommerce.errors import (
     BATCH_TOO_LARGE,
     INVALID_JSON,
     INVALID_PARAMETER,
     ORDER_INVALID_ID,
     PRODUCT_INVALID_ID,
 )
-from connectors.woocommerce.sandbox.auth import KeyStore, authenticate, caller_key, check_permissions
-from connectors.woocommerce.sandbox.payloads import (
+from nfsync.connectors.woocommerce.sandbox.auth import KeyStore, authenticate, caller_key, check_permissions
+from nfsync.connectors.woocommerce.sandbox.payloads import (
     STATUS_TO_WC,
     WC_VERSION,
     WP_VERSION,
@@ -84,7 +84,7 @@ from connectors.woocommerce.sandbox.payloads import (
     variation_as_product_json,
     variation_json,
 )
-from connectors.woocommerce.sandbox.query import (
+from nfsync.connectors.woocommerce.sandbox.query import (
     ORDER_ORDERBY,
     PRODUCT_ORDERBY,
     Query,
@@ -93,11 +93,11 @@ from connectors.woocommerce.sandbox.query import (
     parse_query,
     select,
 )
-from connectors.woocommerce.sandbox.store import Catalog
-from connectors.woocommerce.sandbox.tls import Tls
-from connectors.woocommerce.sandbox.webhooks import STATUSES as WEBHOOK_STATUSES
-from connectors.woocommerce.sandbox.webhooks import Registry, Webhook
-from connectors.woocommerce.signing import webhook_signature
+from nfsync.connectors.woocommerce.sandbox.store import Catalog
+from nfsync.connectors.woocommerce.sandbox.tls import Tls
+from nfsync.connectors.woocommerce.sandbox.webhooks import STATUSES as WEBHOOK_STATUSES
+from nfsync.connectors.woocommerce.sandbox.webhooks import Registry, Webhook
+from nfsync.connectors.woocommerce.signing import webhook_signature
 
 API = "/wp-json/wc/v3"
 SITE = "/{site:[A-Za-z0-9_.-]+}"

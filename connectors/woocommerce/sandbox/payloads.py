@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.base.sandbox import SbListing, SbOrder, SbOrderLine, SbShop, SbVariant
+from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbOrderLine, SbShop, SbVariant
 
 WC_VERSION = "9.3.3"
 WP_VERSION = "6.6.2"

@@ -19,8 +19,8 @@ from typing import Any
 
 from yarl import URL
 
-from connectors.woocommerce.errors import INVALID_PARAMETER
-from connectors.woocommerce.sandbox.payloads import WcFailure
+from nfsync.connectors.woocommerce.errors import INVALID_PARAMETER
+from nfsync.connectors.woocommerce.sandbox.payloads import WcFailure
 
 MAX_PER_PAGE = 100
 PRODUCT_ORDERBY = ("date", "id", "include", "title", "slug", "price", "popularity", "rating", "menu_order", "modified")

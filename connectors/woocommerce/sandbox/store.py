@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.base.sandbox import SbListing, SbShop, SbVariant
-from connectors.woocommerce.errors import DUPLICATE_SKU, PRODUCT_INVALID_ID, VARIATION_INVALID_ID
-from connectors.woocommerce.sandbox.content import Store
-from connectors.woocommerce.sandbox.payloads import WcFailure
+from nfsync.connectors.base.sandbox import SbListing, SbShop, SbVariant
+from nfsync.connectors.woocommerce.errors import DUPLICATE_SKU, PRODUCT_INVALID_ID, VARIATION_INVALID_ID
+from nfsync.connectors.woocommerce.sandbox.content import Store
+from nfsync.connectors.woocommerce.sandbox.payloads import WcFailure
 
 INVALID_PARENT = "woocommerce_rest_product_variation_invalid_parent"
 VARIATION_AS_PRODUCT = "woocommerce_rest_invalid_product_id"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.woocommerce.sandbox.payloads import WcFailure, wc_time
+from nfsync.connectors.woocommerce.sandbox.payloads import WcFailure, wc_time
 
 RESOURCES = ("coupon", "customer", "order", "product")
 EVENTS = ("created", "updated", "deleted", "restored")

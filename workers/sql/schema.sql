@@ -1,0 +1,1807 @@
+-- nfsync-schema-version: 7
+--
+-- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
+-- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
+-- A database at an older version is upgraded by `nfsync db migrate` (workers/sql/migrations/NNNN_*.sql): every
+-- change here ships as the next numbered migration, the version line above equals the last one's number, and
+-- tests/migrations proves that migrating the first release's schema equals applying this file.
+--
+-- Sources:
+--   * docs/seeds/000_418f04a3c09a7a38.txt  - the integration schema (marketplace_* and sync_tasks as specified;
+--     marketplace_webhooks, sync_logs, product_mappings, order_mappings named only and designed here).
+--   * docs/seeds/001_0e914b46c7925ede.txt  - the CRM catalog domain model (@nx/core), tables under its own names.
+--
+-- Conventions:
+--   * The seed's `enum` columns are `text` with a CHECK constraint under the seed's constraint name (not
+--     PostgreSQL enum types): values can be added with one ALTER of the constraint, inside a transaction.
+--   * The seed's `timestamp` columns are `timestamp without time zone` exactly as written; they always hold
+--     UTC. `db init` sets the database's TimeZone to UTC and every nfsync connection sets it too, so now()
+--     and comparisons with timestamptz are UTC. The CRM catalog uses timestamptz as its seed says.
+--   * Columns added beyond the seed carry a COMMENT beginning with "nfsync:" that says why.
+--   * Credential columns hold ciphertext tokens `enc:v1:<key id>:<base64url(nonce | ciphertext | tag)>`
+--     (AES-256-GCM, see workers/crypto.py); jsonb credential columns hold an object of such tokens.
+
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE SCHEMA IF NOT EXISTS allocation;
+
+-- Every session of this database runs in UTC (the seed's `timestamp` columns hold UTC).
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'UTC');
+END;
+$$;
+SET LOCAL timezone TO 'UTC';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Shared trigger functions
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION nfsync_touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION nfsync_touch_updated_at() IS
+    'nfsync: keeps updated_at current on every UPDATE. Its triggers carry WHEN (NEW.updated_at IS DISTINCT FROM '
+    'now()): a statement that already sets updated_at = now() (the task engine''s hot path) skips the PL/pgSQL call.';
+
+CREATE FUNCTION nx_touch_modified_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW."modifiedAt" := now();
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION nx_touch_modified_at() IS 'nfsync: keeps "modifiedAt" current on every UPDATE of a CRM table.';
+
+CREATE SEQUENCE nx_snowflake_seq CYCLE MAXVALUE 4194303;
+COMMENT ON SEQUENCE nx_snowflake_seq IS 'nfsync: low 22 bits of nx_snowflake_id().';
+
+CREATE FUNCTION nx_snowflake_id() RETURNS text LANGUAGE sql VOLATILE AS $$
+    SELECT ((((extract(epoch FROM clock_timestamp()) * 1000)::bigint - 1288834974657) << 22)
+            | nextval('nx_snowflake_seq'))::text
+$$;
+COMMENT ON FUNCTION nx_snowflake_id() IS
+    'nfsync: Snowflake-style text id (ms since the Twitter epoch << 22 | sequence) for CRM rows created here '
+    '(demo data, stand-in orders); the real CRM generates its own.';
+
+CREATE FUNCTION nfsync_secret_key_id(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value LIKE 'enc:v1:%' THEN split_part(value, ':', 3) END
+$$;
+COMMENT ON FUNCTION nfsync_secret_key_id(text) IS
+    'nfsync: key id of an enc:v1 ciphertext token, NULL for anything else (key rotation and its report).';
+
+CREATE FUNCTION nfsync_secret_key_ids(value jsonb) RETURNS SETOF text LANGUAGE sql IMMUTABLE AS $$
+    SELECT split_part(e.v, ':', 3)
+    FROM jsonb_each_text(CASE WHEN jsonb_typeof(value) = 'object' THEN value ELSE '{}'::jsonb END) AS e(k, v)
+    WHERE e.v LIKE 'enc:v1:%'
+$$;
+COMMENT ON FUNCTION nfsync_secret_key_ids(jsonb) IS
+    'nfsync: key ids of the enc:v1 tokens inside a jsonb credentials object.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- organizations and users: minimal tables that the seed's foreign keys need
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE organizations (
+    id          uuid         NOT NULL DEFAULT gen_random_uuid(),
+    name        varchar(255) NOT NULL,
+    status      text         NOT NULL DEFAULT 'active',
+    metadata    jsonb,
+    created_at  timestamp    NOT NULL DEFAULT now(),
+    updated_at  timestamp    NOT NULL DEFAULT now(),
+    CONSTRAINT organizations_pkey PRIMARY KEY (id),
+    CONSTRAINT organizations_status_check CHECK (status IN ('active', 'inactive'))
+);
+COMMENT ON TABLE organizations IS 'nfsync: minimal tenant table; the seed''s organization_id foreign keys point here.';
+COMMENT ON COLUMN organizations.id IS 'Primary key, the tenant id every other table carries.';
+COMMENT ON COLUMN organizations.name IS 'Display name.';
+COMMENT ON COLUMN organizations.status IS 'active or inactive.';
+COMMENT ON COLUMN organizations.metadata IS 'Free-form extra data.';
+COMMENT ON COLUMN organizations.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN organizations.updated_at IS 'Last update time (UTC), kept by trigger.';
+
+CREATE TABLE users (
+    id               uuid         NOT NULL DEFAULT gen_random_uuid(),
+    organization_id  uuid         NOT NULL,
+    email            varchar(255),
+    name             varchar(255),
+    created_at       timestamp    NOT NULL DEFAULT now(),
+    updated_at       timestamp    NOT NULL DEFAULT now(),
+    CONSTRAINT users_pkey PRIMARY KEY (id),
+    CONSTRAINT users_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id)
+);
+CREATE INDEX users_organization_id_idx ON users (organization_id);
+COMMENT ON TABLE users IS 'nfsync: minimal user table; the seed''s created_by / updated_by foreign keys point here.';
+COMMENT ON COLUMN users.id IS 'Primary key.';
+COMMENT ON COLUMN users.organization_id IS 'Organization the user belongs to.';
+COMMENT ON COLUMN users.email IS 'E-mail address, informational.';
+COMMENT ON COLUMN users.name IS 'Display name.';
+COMMENT ON COLUMN users.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN users.updated_at IS 'Last update time (UTC), kept by trigger.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- marketplace_integrations (seed section 2)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE marketplace_integrations (
+    id              uuid         NOT NULL DEFAULT gen_random_uuid(),
+    organization_id uuid         NOT NULL,
+    name            varchar(100) NOT NULL,
+    description     text                  DEFAULT NULL,
+    platform        varchar(50)  NOT NULL,
+    status          text         NOT NULL DEFAULT 'active',
+    config          jsonb        NOT NULL,
+    credentials     jsonb                 DEFAULT NULL,
+    api_version     varchar(20)           DEFAULT NULL,
+    api_base_url    varchar(255)          DEFAULT NULL,
+    webhook_url     varchar(255)          DEFAULT NULL,
+    webhook_secret  varchar(255)          DEFAULT NULL,
+    rate_limit      integer               DEFAULT NULL,
+    sync_interval   integer               DEFAULT NULL,
+    last_sync_at    timestamp             DEFAULT NULL,
+    error_message   text                  DEFAULT NULL,
+    metadata        jsonb                 DEFAULT NULL,
+    created_at      timestamp    NOT NULL DEFAULT now(),
+    updated_at      timestamp    NOT NULL DEFAULT now(),
+    created_by      uuid                  DEFAULT NULL,
+    updated_by      uuid                  DEFAULT NULL,
+    CONSTRAINT marketplace_integrations_pkey PRIMARY KEY (id),
+    CONSTRAINT marketplace_integrations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT marketplace_integrations_created_by_fkey FOREIGN KEY (created_by) REFERENCES users (id),
+    CONSTRAINT marketplace_integrations_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES users (id),
+    CONSTRAINT marketplace_integrations_platform_check
+        CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
+    CONSTRAINT marketplace_integrations_status_check CHECK (status IN ('active', 'inactive', 'error'))
+);
+CREATE UNIQUE INDEX marketplace_integrations_organization_name_idx ON marketplace_integrations (organization_id, name);
+CREATE INDEX marketplace_integrations_organization_id_idx ON marketplace_integrations (organization_id);
+CREATE INDEX marketplace_integrations_platform_idx ON marketplace_integrations (platform);
+CREATE INDEX marketplace_integrations_status_idx ON marketplace_integrations (status);
+CREATE TRIGGER marketplace_integrations_touch_updated_at BEFORE UPDATE ON marketplace_integrations
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+COMMENT ON TABLE marketplace_integrations IS 'Integration configuration with a marketplace (seed section 2).';
+COMMENT ON COLUMN marketplace_integrations.id IS 'Primary key.';
+COMMENT ON COLUMN marketplace_integrations.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN marketplace_integrations.name IS 'Integration name, unique in the organization.';
+COMMENT ON COLUMN marketplace_integrations.description IS 'Description.';
+COMMENT ON COLUMN marketplace_integrations.platform IS 'shopee, lazada, tiktok, woocommerce, shopify.';
+COMMENT ON COLUMN marketplace_integrations.status IS 'active, inactive, error (text + CHECK).';
+COMMENT ON COLUMN marketplace_integrations.config IS 'Integration configuration (app ids, region, features, sync settings).';
+COMMENT ON COLUMN marketplace_integrations.credentials IS 'App credentials: object of AES-256-GCM ciphertext tokens.';
+COMMENT ON COLUMN marketplace_integrations.api_version IS 'API version.';
+COMMENT ON COLUMN marketplace_integrations.api_base_url IS 'API base URL (a sandbox URL in tests and the demo).';
+COMMENT ON COLUMN marketplace_integrations.webhook_url IS 'Webhook URL registered at the platform.';
+COMMENT ON COLUMN marketplace_integrations.webhook_secret IS 'Webhook secret: AES-256-GCM ciphertext token.';
+COMMENT ON COLUMN marketplace_integrations.rate_limit IS 'Request limit override (requests per second per app and shop).';
+COMMENT ON COLUMN marketplace_integrations.sync_interval IS 'Periodic sync interval in minutes.';
+COMMENT ON COLUMN marketplace_integrations.last_sync_at IS 'Last periodic sync (UTC).';
+COMMENT ON COLUMN marketplace_integrations.error_message IS 'Latest error.';
+COMMENT ON COLUMN marketplace_integrations.metadata IS 'Extra data.';
+COMMENT ON COLUMN marketplace_integrations.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN marketplace_integrations.updated_at IS 'Last update time (UTC), kept by trigger.';
+COMMENT ON COLUMN marketplace_integrations.created_by IS 'Creating user.';
+COMMENT ON COLUMN marketplace_integrations.updated_by IS 'Last updating user.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- marketplace_accounts (seed section 3)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE marketplace_accounts (
+    id                  uuid         NOT NULL DEFAULT gen_random_uuid(),
+    organization_id     uuid         NOT NULL,
+    integration_id      uuid         NOT NULL,
+    name                varchar(100) NOT NULL,
+    platform            varchar(50)  NOT NULL,
+    platform_account_id varchar(100) NOT NULL,
+    status              text         NOT NULL DEFAULT 'active',
+    auth_type           varchar(50)  NOT NULL DEFAULT 'oauth',
+    auth_data           jsonb                 DEFAULT NULL,
+    access_token        text                  DEFAULT NULL,
+    refresh_token       text                  DEFAULT NULL,
+    token_expires_at    timestamp             DEFAULT NULL,
+    scopes              jsonb                 DEFAULT NULL,
+    last_connected_at   timestamp             DEFAULT NULL,
+    error_message       text                  DEFAULT NULL,
+    metadata            jsonb                 DEFAULT NULL,
+    created_at          timestamp    NOT NULL DEFAULT now(),
+    updated_at          timestamp    NOT NULL DEFAULT now(),
+    created_by          uuid                  DEFAULT NULL,
+    updated_by          uuid                  DEFAULT NULL,
+    refresh_token_expires_at timestamp        DEFAULT NULL,
+    token_version       integer      NOT NULL DEFAULT 0,
+    CONSTRAINT marketplace_accounts_pkey PRIMARY KEY (id),
+    CONSTRAINT marketplace_accounts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT marketplace_accounts_integration_id_fkey
+        FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id),
+    CONSTRAINT marketplace_accounts_created_by_fkey FOREIGN KEY (created_by) REFERENCES users (id),
+    CONSTRAINT marketplace_accounts_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES users (id),
+    CONSTRAINT marketplace_accounts_platform_check
+        CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
+    CONSTRAINT marketplace_accounts_status_check CHECK (status IN ('active', 'inactive', 'error')),
+    CONSTRAINT marketplace_accounts_auth_type_check CHECK (auth_type IN ('oauth', 'api_key', 'basic'))
+);
+CREATE UNIQUE INDEX marketplace_accounts_organization_platform_account_idx
+    ON marketplace_accounts (organization_id, platform, platform_account_id);
+CREATE INDEX marketplace_accounts_organization_id_idx ON marketplace_accounts (organization_id);
+CREATE INDEX marketplace_accounts_integration_id_idx ON marketplace_accounts (integration_id);
+CREATE INDEX marketplace_accounts_platform_idx ON marketplace_accounts (platform);
+CREATE INDEX marketplace_accounts_status_idx ON marketplace_accounts (status);
+CREATE TRIGGER marketplace_accounts_touch_updated_at BEFORE UPDATE ON marketplace_accounts
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+COMMENT ON TABLE marketplace_accounts IS 'Accounts on the marketplaces (seed section 3).';
+COMMENT ON COLUMN marketplace_accounts.id IS 'Primary key.';
+COMMENT ON COLUMN marketplace_accounts.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN marketplace_accounts.integration_id IS 'Integration the account belongs to.';
+COMMENT ON COLUMN marketplace_accounts.name IS 'Account name.';
+COMMENT ON COLUMN marketplace_accounts.platform IS 'shopee, lazada, tiktok, woocommerce, shopify.';
+COMMENT ON COLUMN marketplace_accounts.platform_account_id IS 'Account id on the platform.';
+COMMENT ON COLUMN marketplace_accounts.status IS 'active, inactive, error (text + CHECK).';
+COMMENT ON COLUMN marketplace_accounts.auth_type IS 'oauth, api_key, basic.';
+COMMENT ON COLUMN marketplace_accounts.auth_data IS 'Authentication data: object of AES-256-GCM ciphertext tokens.';
+COMMENT ON COLUMN marketplace_accounts.access_token IS 'Access token: AES-256-GCM ciphertext token.';
+COMMENT ON COLUMN marketplace_accounts.refresh_token IS 'Refresh token: AES-256-GCM ciphertext token.';
+COMMENT ON COLUMN marketplace_accounts.token_expires_at IS 'Access token expiry (UTC).';
+COMMENT ON COLUMN marketplace_accounts.scopes IS 'Granted scopes.';
+COMMENT ON COLUMN marketplace_accounts.last_connected_at IS 'Last successful connection (UTC).';
+COMMENT ON COLUMN marketplace_accounts.error_message IS 'Latest error.';
+COMMENT ON COLUMN marketplace_accounts.metadata IS 'Extra data.';
+COMMENT ON COLUMN marketplace_accounts.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN marketplace_accounts.updated_at IS 'Last update time (UTC), kept by trigger.';
+COMMENT ON COLUMN marketplace_accounts.created_by IS 'Creating user.';
+COMMENT ON COLUMN marketplace_accounts.updated_by IS 'Last updating user.';
+COMMENT ON COLUMN marketplace_accounts.refresh_token_expires_at IS
+    'nfsync: refresh token expiry (UTC); platforms give it separately and it decides when re-authorization is needed.';
+COMMENT ON COLUMN marketplace_accounts.token_version IS
+    'nfsync: incremented on every token rewrite, so a refresher under the row lock can tell that another '
+    'process already refreshed a single-use refresh token (Shopee).';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- CRM catalog (@nx/core, seed 001) - schema public, names and camelCase columns as the seed writes them.
+-- Common columns (seed section 2): id text (Snowflake), identifier, createdAt/modifiedAt timestamptz,
+-- createdBy/modifiedBy text, deletedAt timestamptz (soft delete), metadata jsonb. i18n fields are jsonb
+-- objects keyed by locale ({"vi": "...", "en": "..."}). Polymorphic principal columns are
+-- "principalType" / "principalId".
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE "Organizer" (
+    id                      text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier              text,
+    "createdAt"             timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"            timestamptz NOT NULL DEFAULT now(),
+    "createdBy"             text,
+    "modifiedBy"            text,
+    "deletedAt"             timestamptz,
+    metadata                jsonb,
+    slug                    text        NOT NULL,
+    status                  text        NOT NULL DEFAULT 'ACTIVATED',
+    name                    jsonb       NOT NULL,
+    description             jsonb,
+    location                jsonb,
+    "parentId"              text,
+    "headquarterMerchantId" text,
+    CONSTRAINT "Organizer_pkey" PRIMARY KEY (id),
+    CONSTRAINT "Organizer_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "Organizer" (id)
+);
+CREATE UNIQUE INDEX "Organizer_slug_key" ON "Organizer" (slug) WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "Merchant" (
+    id              text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier      text,
+    "createdAt"     timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"    timestamptz NOT NULL DEFAULT now(),
+    "createdBy"     text,
+    "modifiedBy"    text,
+    "deletedAt"     timestamptz,
+    metadata        jsonb,
+    slug            text        NOT NULL,
+    name            jsonb       NOT NULL,
+    description     jsonb,
+    status          text        NOT NULL DEFAULT 'ACTIVATED',
+    currency        text        NOT NULL DEFAULT 'VND',
+    "businessType"  text        NOT NULL DEFAULT 'HOUSEHOLD',
+    industry        text        NOT NULL DEFAULT 'FNB',
+    "isHeadquarter" boolean     NOT NULL DEFAULT false,
+    location        jsonb,
+    "taxMethod"     text,
+    "parentId"      text,
+    "organizerId"   text,
+    CONSTRAINT "Merchant_pkey" PRIMARY KEY (id),
+    CONSTRAINT "Merchant_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "Merchant" (id),
+    CONSTRAINT "Merchant_organizerId_fkey" FOREIGN KEY ("organizerId") REFERENCES "Organizer" (id)
+);
+CREATE UNIQUE INDEX "Merchant_organizerId_slug_key" ON "Merchant" ("organizerId", slug) WHERE "deletedAt" IS NULL;
+ALTER TABLE "Organizer" ADD CONSTRAINT "Organizer_headquarterMerchantId_fkey"
+    FOREIGN KEY ("headquarterMerchantId") REFERENCES "Merchant" (id);
+
+CREATE TABLE "Category" (
+    id                   text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier           text,
+    "createdAt"          timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"         timestamptz NOT NULL DEFAULT now(),
+    "createdBy"          text,
+    "modifiedBy"         text,
+    "deletedAt"          timestamptz,
+    metadata             jsonb,
+    name                 jsonb       NOT NULL,
+    description          jsonb,
+    status               text        NOT NULL DEFAULT 'ACTIVATED',
+    "discriminationType" text,
+    "merchantId"         text,
+    "parentId"           text,
+    CONSTRAINT "Category_pkey" PRIMARY KEY (id),
+    CONSTRAINT "Category_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id),
+    CONSTRAINT "Category_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "Category" (id)
+);
+CREATE INDEX "Category_merchantId_idx" ON "Category" ("merchantId") WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "Product" (
+    id             text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier     text,
+    "createdAt"    timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"   timestamptz NOT NULL DEFAULT now(),
+    "createdBy"    text,
+    "modifiedBy"   text,
+    "deletedAt"    timestamptz,
+    metadata       jsonb,
+    slug           text        NOT NULL,
+    status         text        NOT NULL DEFAULT 'ACTIVATED',
+    "merchantId"   text        NOT NULL,
+    "taxGroupId"   text,
+    "parentId"     text,
+    "referenceId"  text,
+    "categoryId"   text,
+    CONSTRAINT "Product_pkey" PRIMARY KEY (id),
+    CONSTRAINT "Product_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id),
+    CONSTRAINT "Product_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "Product" (id),
+    CONSTRAINT "Product_categoryId_fkey" FOREIGN KEY ("categoryId") REFERENCES "Category" (id),
+    CONSTRAINT "Product_status_check" CHECK (status IN ('DRAFT', 'ACTIVATED', 'DEACTIVATED', 'ARCHIVED'))
+);
+CREATE UNIQUE INDEX "Product_merchantId_slug_key" ON "Product" ("merchantId", slug) WHERE "deletedAt" IS NULL;
+CREATE INDEX "Product_modifiedAt_idx" ON "Product" ("merchantId", "modifiedAt");
+COMMENT ON COLUMN "Product"."categoryId" IS
+    'nfsync: the seed draws Product-Category only in its ERD image, which the text lost; product_sync filters '
+    'by category through this column.';
+
+CREATE TABLE "ProductVariant" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    slug         text,
+    "isDefault"  boolean     NOT NULL DEFAULT false,
+    "dateFrom"   timestamptz,
+    "dateTo"     timestamptz,
+    status       text        NOT NULL DEFAULT 'ACTIVATED',
+    type         text        NOT NULL DEFAULT '000_STORABLE',
+    uom          jsonb,
+    "productId"  text        NOT NULL,
+    CONSTRAINT "ProductVariant_pkey" PRIMARY KEY (id),
+    CONSTRAINT "ProductVariant_productId_fkey" FOREIGN KEY ("productId") REFERENCES "Product" (id),
+    CONSTRAINT "ProductVariant_status_check" CHECK (status IN ('DRAFT', 'ACTIVATED', 'DEACTIVATED', 'ARCHIVED')),
+    CONSTRAINT "ProductVariant_type_check" CHECK (type IN ('000_STORABLE', '100_CONSUMABLE', '200_SERVICE', '300_KIT',
+                                                          '301_COMBO', '400_MANUFACTURED'))
+);
+CREATE INDEX "ProductVariant_productId_idx" ON "ProductVariant" ("productId");
+CREATE INDEX "ProductVariant_modifiedAt_idx" ON "ProductVariant" ("modifiedAt");
+
+CREATE TABLE "ProductInfo" (
+    id              text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier      text,
+    "createdAt"     timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"    timestamptz NOT NULL DEFAULT now(),
+    "createdBy"     text,
+    "modifiedBy"    text,
+    "deletedAt"     timestamptz,
+    metadata        jsonb,
+    "principalType" text        NOT NULL,
+    "principalId"   text        NOT NULL,
+    name            jsonb       NOT NULL,
+    description     jsonb,
+    CONSTRAINT "ProductInfo_pkey" PRIMARY KEY (id),
+    CONSTRAINT "ProductInfo_principalType_check" CHECK ("principalType" IN ('Product', 'ProductVariant'))
+);
+CREATE UNIQUE INDEX "ProductInfo_principal_key" ON "ProductInfo" ("principalType", "principalId")
+    WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "ProductIdentifier" (
+    id              text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier      text        NOT NULL,
+    "createdAt"     timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"    timestamptz NOT NULL DEFAULT now(),
+    "createdBy"     text,
+    "modifiedBy"    text,
+    "deletedAt"     timestamptz,
+    metadata        jsonb,
+    "principalType" text        NOT NULL,
+    "principalId"   text        NOT NULL,
+    scheme          text        NOT NULL,
+    CONSTRAINT "ProductIdentifier_pkey" PRIMARY KEY (id),
+    CONSTRAINT "ProductIdentifier_principalType_check" CHECK ("principalType" IN ('Product', 'ProductVariant'))
+);
+CREATE INDEX "ProductIdentifier_principal_idx" ON "ProductIdentifier" ("principalType", "principalId")
+    WHERE "deletedAt" IS NULL;
+CREATE INDEX "ProductIdentifier_scheme_identifier_idx" ON "ProductIdentifier" (scheme, identifier)
+    WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "ProductOption" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    "productId"  text        NOT NULL,
+    key          text        NOT NULL,
+    name         jsonb       NOT NULL,
+    sequence     integer     NOT NULL DEFAULT 0,
+    CONSTRAINT "ProductOption_pkey" PRIMARY KEY (id),
+    CONSTRAINT "ProductOption_productId_fkey" FOREIGN KEY ("productId") REFERENCES "Product" (id)
+);
+CREATE UNIQUE INDEX "ProductOption_productId_key_key" ON "ProductOption" ("productId", key) WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "ProductOptionValue" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    "optionId"   text        NOT NULL,
+    value        text        NOT NULL,
+    name         jsonb       NOT NULL,
+    sequence     integer     NOT NULL DEFAULT 0,
+    CONSTRAINT "ProductOptionValue_pkey" PRIMARY KEY (id),
+    CONSTRAINT "ProductOptionValue_optionId_fkey" FOREIGN KEY ("optionId") REFERENCES "ProductOption" (id)
+);
+CREATE UNIQUE INDEX "ProductOptionValue_optionId_value_key" ON "ProductOptionValue" ("optionId", value)
+    WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "ProductVariantOption" (
+    id                 text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier         text,
+    "createdAt"        timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"       timestamptz NOT NULL DEFAULT now(),
+    "createdBy"        text,
+    "modifiedBy"       text,
+    "deletedAt"        timestamptz,
+    metadata           jsonb,
+    "productVariantId" text        NOT NULL,
+    "optionId"         text        NOT NULL,
+    "optionValueId"    text        NOT NULL,
+    CONSTRAINT "ProductVariantOption_pkey" PRIMARY KEY (id),
+    CONSTRAINT "ProductVariantOption_productVariantId_fkey"
+        FOREIGN KEY ("productVariantId") REFERENCES "ProductVariant" (id),
+    CONSTRAINT "ProductVariantOption_optionId_fkey" FOREIGN KEY ("optionId") REFERENCES "ProductOption" (id),
+    CONSTRAINT "ProductVariantOption_optionValueId_fkey"
+        FOREIGN KEY ("optionValueId") REFERENCES "ProductOptionValue" (id)
+);
+CREATE UNIQUE INDEX "ProductVariantOption_variant_option_key" ON "ProductVariantOption" ("productVariantId", "optionId")
+    WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "ProductBundler" (
+    id                 text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier         text,
+    "createdAt"        timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"       timestamptz NOT NULL DEFAULT now(),
+    "createdBy"        text,
+    "modifiedBy"       text,
+    "deletedAt"        timestamptz,
+    metadata           jsonb,
+    type               text        NOT NULL DEFAULT '000_COMBO',
+    "leadVariantId"    text        NOT NULL,
+    "relatedVariantId" text        NOT NULL,
+    quantity           numeric     NOT NULL DEFAULT 1,
+    basis              text,
+    "basisValue"       numeric,
+    sequence           integer     NOT NULL DEFAULT 0,
+    CONSTRAINT "ProductBundler_pkey" PRIMARY KEY (id),
+    CONSTRAINT "ProductBundler_leadVariantId_fkey" FOREIGN KEY ("leadVariantId") REFERENCES "ProductVariant" (id),
+    CONSTRAINT "ProductBundler_relatedVariantId_fkey"
+        FOREIGN KEY ("relatedVariantId") REFERENCES "ProductVariant" (id),
+    CONSTRAINT "ProductBundler_type_check" CHECK (type IN ('000_COMBO', '100_ADDON', '200_FBT'))
+);
+CREATE UNIQUE INDEX "ProductBundler_type_lead_related_key"
+    ON "ProductBundler" (type, "leadVariantId", "relatedVariantId") WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "SaleChannel" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    slug         text        NOT NULL,
+    status       text        NOT NULL DEFAULT 'ACTIVATED',
+    name         jsonb       NOT NULL,
+    description  jsonb,
+    "merchantId" text        NOT NULL,
+    "parentId"   text,
+    CONSTRAINT "SaleChannel_pkey" PRIMARY KEY (id),
+    CONSTRAINT "SaleChannel_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id),
+    CONSTRAINT "SaleChannel_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "SaleChannel" (id)
+);
+CREATE UNIQUE INDEX "SaleChannel_merchantId_slug_key" ON "SaleChannel" ("merchantId", slug) WHERE "deletedAt" IS NULL;
+
+CREATE TABLE "SaleChannelProduct" (
+    id              text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier      text,
+    "createdAt"     timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"    timestamptz NOT NULL DEFAULT now(),
+    "createdBy"     text,
+    "modifiedBy"    text,
+    "deletedAt"     timestamptz,
+    metadata        jsonb,
+    "productId"     text        NOT NULL,
+    "saleChannelId" text        NOT NULL,
+    CONSTRAINT "SaleChannelProduct_pkey" PRIMARY KEY (id),
+    CONSTRAINT "SaleChannelProduct_productId_fkey" FOREIGN KEY ("productId") REFERENCES "Product" (id),
+    CONSTRAINT "SaleChannelProduct_saleChannelId_fkey"
+        FOREIGN KEY ("saleChannelId") REFERENCES "SaleChannel" (id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX "SaleChannelProduct_channel_product_key" ON "SaleChannelProduct" ("saleChannelId", "productId")
+    WHERE "deletedAt" IS NULL;
+CREATE INDEX "SaleChannelProduct_productId_idx" ON "SaleChannelProduct" ("productId");
+
+CREATE TABLE "Configuration" (
+    id              text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier      text,
+    "createdAt"     timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"    timestamptz NOT NULL DEFAULT now(),
+    "createdBy"     text,
+    "modifiedBy"    text,
+    "deletedAt"     timestamptz,
+    metadata        jsonb,
+    "principalType" text,
+    "principalId"   text,
+    code            text        NOT NULL,
+    "group"         text        NOT NULL,
+    status          text        NOT NULL DEFAULT 'ACTIVATED',
+    environment     text,
+    credential      text,
+    CONSTRAINT "Configuration_pkey" PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX "Configuration_group_code_principal_environment_key"
+    ON "Configuration" ("group", code, "principalId", "principalType", environment) NULLS NOT DISTINCT
+    WHERE "deletedAt" IS NULL;
+COMMENT ON COLUMN "Configuration".credential IS
+    'AES-256-GCM ciphertext token (nfsync format), masked in every response.';
+
+CREATE TABLE "Device" (
+    id             text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier     text,
+    "createdAt"    timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"   timestamptz NOT NULL DEFAULT now(),
+    "createdBy"    text,
+    "modifiedBy"   text,
+    "deletedAt"    timestamptz,
+    metadata       jsonb,
+    status         text        NOT NULL DEFAULT 'NEW',
+    name           jsonb,
+    code           text,
+    type           text,
+    "merchantId"   text,
+    "hardwareInfo" jsonb,
+    "softwareInfo" jsonb,
+    pin            text,
+    vendor         text,
+    CONSTRAINT "Device_pkey" PRIMARY KEY (id),
+    CONSTRAINT "Device_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id)
+);
+
+CREATE TABLE "DiscriminationType" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    scope        text,
+    status       text        NOT NULL DEFAULT 'ACTIVATED',
+    name         jsonb,
+    type         text,
+    "parentId"   text,
+    "merchantId" text,
+    CONSTRAINT "DiscriminationType_pkey" PRIMARY KEY (id),
+    CONSTRAINT "DiscriminationType_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "DiscriminationType" (id),
+    CONSTRAINT "DiscriminationType_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id)
+);
+
+CREATE TABLE "ReceiptTemplate" (
+    id              text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier      text,
+    "createdAt"     timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"    timestamptz NOT NULL DEFAULT now(),
+    "createdBy"     text,
+    "modifiedBy"    text,
+    "deletedAt"     timestamptz,
+    metadata        jsonb,
+    "principalType" text,
+    "principalId"   text,
+    name            text,
+    locale          text,
+    "paperWidth"    integer,
+    "fontSize"      integer,
+    "isDefault"     boolean     NOT NULL DEFAULT false,
+    content         jsonb,
+    CONSTRAINT "ReceiptTemplate_pkey" PRIMARY KEY (id)
+);
+
+CREATE TABLE "Setting" (
+    id              text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier      text,
+    "createdAt"     timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt"    timestamptz NOT NULL DEFAULT now(),
+    "createdBy"     text,
+    "modifiedBy"    text,
+    "deletedAt"     timestamptz,
+    metadata        jsonb,
+    "principalType" text,
+    "principalId"   text,
+    status          text        NOT NULL DEFAULT 'ACTIVATED',
+    CONSTRAINT "Setting_pkey" PRIMARY KEY (id)
+);
+
+CREATE TABLE allocation."AllocationLayout" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    name         jsonb,
+    "merchantId" text,
+    CONSTRAINT "AllocationLayout_pkey" PRIMARY KEY (id),
+    CONSTRAINT "AllocationLayout_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id)
+);
+
+CREATE TABLE allocation."AllocationZone" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    name         jsonb,
+    "layoutId"   text        NOT NULL,
+    "parentId"   text,
+    style        jsonb,
+    CONSTRAINT "AllocationZone_pkey" PRIMARY KEY (id),
+    CONSTRAINT "AllocationZone_layoutId_fkey" FOREIGN KEY ("layoutId") REFERENCES allocation."AllocationLayout" (id),
+    CONSTRAINT "AllocationZone_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES allocation."AllocationZone" (id)
+);
+
+CREATE TABLE allocation."AllocationUnit" (
+    id           text        NOT NULL DEFAULT nx_snowflake_id(),
+    identifier   text,
+    "createdAt"  timestamptz NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz NOT NULL DEFAULT now(),
+    "createdBy"  text,
+    "modifiedBy" text,
+    "deletedAt"  timestamptz,
+    metadata     jsonb,
+    name         jsonb,
+    "zoneId"     text        NOT NULL,
+    placement    jsonb,
+    style        jsonb,
+    capacity     integer,
+    status       text        NOT NULL DEFAULT 'ACTIVATED',
+    CONSTRAINT "AllocationUnit_pkey" PRIMARY KEY (id),
+    CONSTRAINT "AllocationUnit_zoneId_fkey" FOREIGN KEY ("zoneId") REFERENCES allocation."AllocationZone" (id)
+);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Stand-ins for CRM modules the seed names but does not define. All CRM access goes through
+-- workers/crm.py, so pointing at the real modules later changes one place.
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE "VariantPrice" (
+    id               text          NOT NULL DEFAULT nx_snowflake_id(),
+    "createdAt"      timestamptz   NOT NULL DEFAULT now(),
+    "modifiedAt"     timestamptz   NOT NULL DEFAULT now(),
+    "deletedAt"      timestamptz,
+    "variantId"      text          NOT NULL,
+    "merchantId"     text          NOT NULL,
+    currency         text          NOT NULL DEFAULT 'VND',
+    amount           numeric(18,2) NOT NULL,
+    "compareAtAmount" numeric(18,2),
+    CONSTRAINT "VariantPrice_pkey" PRIMARY KEY (id),
+    CONSTRAINT "VariantPrice_variantId_fkey" FOREIGN KEY ("variantId") REFERENCES "ProductVariant" (id),
+    CONSTRAINT "VariantPrice_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id),
+    CONSTRAINT "VariantPrice_amount_check" CHECK (amount >= 0)
+);
+CREATE UNIQUE INDEX "VariantPrice_variant_currency_key" ON "VariantPrice" ("variantId", currency)
+    WHERE "deletedAt" IS NULL;
+CREATE INDEX "VariantPrice_modifiedAt_idx" ON "VariantPrice" ("modifiedAt");
+COMMENT ON TABLE "VariantPrice" IS
+    'nfsync: STAND-IN for @nx/pricing (the seed says prices live there and does not define it): one selling price '
+    'per variant and currency.';
+
+CREATE TABLE "StockLevel" (
+    id           text          NOT NULL DEFAULT nx_snowflake_id(),
+    "createdAt"  timestamptz   NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz   NOT NULL DEFAULT now(),
+    "variantId"  text          NOT NULL,
+    "merchantId" text          NOT NULL,
+    "locationId" text          NOT NULL DEFAULT 'default',
+    "onHand"     numeric(18,3) NOT NULL DEFAULT 0,
+    reserved     numeric(18,3) NOT NULL DEFAULT 0,
+    CONSTRAINT "StockLevel_pkey" PRIMARY KEY (id),
+    CONSTRAINT "StockLevel_variantId_fkey" FOREIGN KEY ("variantId") REFERENCES "ProductVariant" (id),
+    CONSTRAINT "StockLevel_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id),
+    CONSTRAINT "StockLevel_reserved_check" CHECK (reserved >= 0)
+);
+CREATE UNIQUE INDEX "StockLevel_variant_location_key" ON "StockLevel" ("variantId", "locationId");
+CREATE INDEX "StockLevel_modifiedAt_idx" ON "StockLevel" ("modifiedAt");
+COMMENT ON TABLE "StockLevel" IS
+    'nfsync: STAND-IN for the CRM inventory module (named by the seed, not defined): on-hand and reserved quantity '
+    'per variant and location; available = onHand - reserved.';
+
+CREATE TABLE "SalesOrder" (
+    id                text          NOT NULL DEFAULT nx_snowflake_id(),
+    identifier        text,
+    "createdAt"       timestamptz   NOT NULL DEFAULT now(),
+    "modifiedAt"      timestamptz   NOT NULL DEFAULT now(),
+    "deletedAt"       timestamptz,
+    metadata          jsonb,
+    "merchantId"      text          NOT NULL,
+    "saleChannelId"   text,
+    "sourcePlatform"  text          NOT NULL,
+    "sourceShopId"    text          NOT NULL,
+    "externalOrderId" text          NOT NULL,
+    status            text          NOT NULL DEFAULT 'PENDING',
+    currency          text          NOT NULL DEFAULT 'VND',
+    subtotal          numeric(18,2) NOT NULL DEFAULT 0,
+    "shippingFee"     numeric(18,2) NOT NULL DEFAULT 0,
+    discount          numeric(18,2) NOT NULL DEFAULT 0,
+    total             numeric(18,2) NOT NULL DEFAULT 0,
+    buyer             jsonb,
+    "shippingAddress" jsonb,
+    "placedAt"        timestamptz,
+    CONSTRAINT "SalesOrder_pkey" PRIMARY KEY (id),
+    CONSTRAINT "SalesOrder_merchantId_fkey" FOREIGN KEY ("merchantId") REFERENCES "Merchant" (id),
+    CONSTRAINT "SalesOrder_saleChannelId_fkey" FOREIGN KEY ("saleChannelId") REFERENCES "SaleChannel" (id),
+    CONSTRAINT "SalesOrder_status_check" CHECK (status IN ('PENDING', 'CONFIRMED', 'PROCESSING', 'SHIPPED',
+                                                         'DELIVERED', 'COMPLETED', 'CANCELLED', 'RETURNED'))
+);
+CREATE UNIQUE INDEX "SalesOrder_source_key" ON "SalesOrder" ("sourcePlatform", "sourceShopId", "externalOrderId");
+CREATE INDEX "SalesOrder_merchantId_idx" ON "SalesOrder" ("merchantId", "createdAt");
+COMMENT ON TABLE "SalesOrder" IS
+    'nfsync: STAND-IN for the CRM sales module''s orders (not described by the seed); a marketplace order is '
+    'imported here exactly once, keyed by (sourcePlatform, sourceShopId, externalOrderId).';
+
+CREATE TABLE "SalesOrderLine" (
+    id           text          NOT NULL DEFAULT nx_snowflake_id(),
+    "createdAt"  timestamptz   NOT NULL DEFAULT now(),
+    "modifiedAt" timestamptz   NOT NULL DEFAULT now(),
+    "orderId"    text          NOT NULL,
+    "lineNo"     integer       NOT NULL,
+    "variantId"  text,
+    sku          text,
+    name         text          NOT NULL,
+    quantity     numeric(18,3) NOT NULL,
+    "unitPrice"  numeric(18,2) NOT NULL,
+    total        numeric(18,2) NOT NULL,
+    "externalLineId" text,
+    CONSTRAINT "SalesOrderLine_pkey" PRIMARY KEY (id),
+    CONSTRAINT "SalesOrderLine_orderId_fkey" FOREIGN KEY ("orderId") REFERENCES "SalesOrder" (id) ON DELETE CASCADE,
+    CONSTRAINT "SalesOrderLine_variantId_fkey" FOREIGN KEY ("variantId") REFERENCES "ProductVariant" (id)
+);
+CREATE UNIQUE INDEX "SalesOrderLine_order_line_key" ON "SalesOrderLine" ("orderId", "lineNo");
+COMMENT ON TABLE "SalesOrderLine" IS
+    'nfsync: STAND-IN for the CRM sales module''s order lines; variantId is null when no CRM variant matched.';
+
+-- CRM change outbox: stock and price changes of variants, so the scheduler can push them within seconds.
+CREATE TABLE crm_change_events (
+    id         bigint      GENERATED ALWAYS AS IDENTITY,
+    variant_id text        NOT NULL,
+    kind       text        NOT NULL,
+    created_at timestamp   NOT NULL DEFAULT now(),
+    CONSTRAINT crm_change_events_pkey PRIMARY KEY (id),
+    CONSTRAINT crm_change_events_kind_check CHECK (kind IN ('stock', 'price'))
+);
+COMMENT ON TABLE crm_change_events IS
+    'nfsync: outbox written by triggers on "StockLevel" and "VariantPrice"; the scheduler turns it into '
+    'inventory_sync / price_sync tasks (variant_ids filter) for every shop where the variant is listed, then deletes '
+    'the rows it handled.';
+COMMENT ON COLUMN crm_change_events.id IS 'Increasing id (the order changes were recorded in).';
+COMMENT ON COLUMN crm_change_events.variant_id IS 'CRM "ProductVariant".id whose stock or price changed.';
+COMMENT ON COLUMN crm_change_events.kind IS 'stock or price.';
+COMMENT ON COLUMN crm_change_events.created_at IS 'When the change was recorded (UTC).';
+
+CREATE FUNCTION nfsync_record_crm_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO crm_change_events (variant_id, kind) VALUES (NEW."variantId", TG_ARGV[0]);
+    PERFORM pg_notify('nfsync_crm_changes', '');  -- collapsed to one per transaction by PostgreSQL
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION nfsync_record_crm_change() IS
+    'nfsync: AFTER trigger of "StockLevel" / "VariantPrice": records the variant in crm_change_events and notifies '
+    'channel nfsync_crm_changes, on which the scheduler leader listens to push changes at once.';
+CREATE TRIGGER "StockLevel_nfsync_insert" AFTER INSERT ON "StockLevel"
+    FOR EACH ROW EXECUTE FUNCTION nfsync_record_crm_change('stock');
+CREATE TRIGGER "StockLevel_nfsync_update" AFTER UPDATE ON "StockLevel"
+    FOR EACH ROW WHEN (OLD."onHand" IS DISTINCT FROM NEW."onHand" OR OLD.reserved IS DISTINCT FROM NEW.reserved)
+    EXECUTE FUNCTION nfsync_record_crm_change('stock');
+CREATE TRIGGER "VariantPrice_nfsync_insert" AFTER INSERT ON "VariantPrice"
+    FOR EACH ROW EXECUTE FUNCTION nfsync_record_crm_change('price');
+CREATE TRIGGER "VariantPrice_nfsync_update" AFTER UPDATE ON "VariantPrice"
+    FOR EACH ROW WHEN (OLD.amount IS DISTINCT FROM NEW.amount OR OLD."deletedAt" IS DISTINCT FROM NEW."deletedAt")
+    EXECUTE FUNCTION nfsync_record_crm_change('price');
+
+-- ---------------------------------------------------------------------------------------------------------
+-- marketplace_shops (seed section 4)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE marketplace_shops (
+    id              uuid         NOT NULL DEFAULT gen_random_uuid(),
+    organization_id uuid         NOT NULL,
+    account_id      uuid         NOT NULL,
+    platform        varchar(50)  NOT NULL,
+    shop_id         varchar(100) NOT NULL,
+    shop_name       varchar(255) NOT NULL,
+    shop_url        varchar(255)          DEFAULT NULL,
+    shop_logo       varchar(255)          DEFAULT NULL,
+    shop_status     varchar(50)  NOT NULL DEFAULT 'active',
+    shop_region     varchar(50)           DEFAULT NULL,
+    shop_category   varchar(100)          DEFAULT NULL,
+    shop_rating     decimal(3,2)          DEFAULT NULL,
+    shop_created_at timestamp             DEFAULT NULL,
+    shop_data       jsonb                 DEFAULT NULL,
+    sync_status     text         NOT NULL DEFAULT 'pending',
+    last_sync_at    timestamp             DEFAULT NULL,
+    error_message   text                  DEFAULT NULL,
+    created_at      timestamp    NOT NULL DEFAULT now(),
+    updated_at      timestamp    NOT NULL DEFAULT now(),
+    sale_channel_id text                  DEFAULT NULL,
+    integration_id  uuid                  DEFAULT NULL,
+    order_cursor_at timestamp             DEFAULT NULL,
+    CONSTRAINT marketplace_shops_pkey PRIMARY KEY (id),
+    CONSTRAINT marketplace_shops_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT marketplace_shops_account_id_fkey FOREIGN KEY (account_id) REFERENCES marketplace_accounts (id),
+    CONSTRAINT marketplace_shops_sale_channel_id_fkey FOREIGN KEY (sale_channel_id) REFERENCES "SaleChannel" (id),
+    CONSTRAINT marketplace_shops_integration_id_fkey
+        FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id),
+    CONSTRAINT marketplace_shops_platform_check
+        CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
+    CONSTRAINT marketplace_shops_sync_status_check CHECK (sync_status IN ('pending', 'syncing', 'synced', 'error'))
+);
+CREATE UNIQUE INDEX marketplace_shops_organization_platform_shop_idx
+    ON marketplace_shops (organization_id, platform, shop_id);
+CREATE INDEX marketplace_shops_organization_id_idx ON marketplace_shops (organization_id);
+CREATE INDEX marketplace_shops_account_id_idx ON marketplace_shops (account_id);
+CREATE INDEX marketplace_shops_platform_idx ON marketplace_shops (platform);
+CREATE INDEX marketplace_shops_shop_status_idx ON marketplace_shops (shop_status);
+CREATE INDEX marketplace_shops_sync_status_idx ON marketplace_shops (sync_status);
+CREATE INDEX marketplace_shops_integration_id_idx ON marketplace_shops (integration_id);
+CREATE TRIGGER marketplace_shops_touch_updated_at BEFORE UPDATE ON marketplace_shops
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+CREATE FUNCTION marketplace_shops_fill_integration() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.integration_id IS NULL THEN
+        SELECT a.integration_id INTO NEW.integration_id FROM marketplace_accounts a WHERE a.id = NEW.account_id;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION marketplace_shops_fill_integration() IS
+    'nfsync: fills marketplace_shops.integration_id from the account when a writer (such as the seed''s example) '
+    'leaves it out.';
+CREATE TRIGGER marketplace_shops_fill_integration BEFORE INSERT ON marketplace_shops
+    FOR EACH ROW EXECUTE FUNCTION marketplace_shops_fill_integration();
+
+COMMENT ON TABLE marketplace_shops IS 'Shops on the marketplaces (seed section 4).';
+COMMENT ON COLUMN marketplace_shops.id IS 'Primary key.';
+COMMENT ON COLUMN marketplace_shops.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN marketplace_shops.account_id IS 'Account the shop belongs to.';
+COMMENT ON COLUMN marketplace_shops.platform IS 'shopee, lazada, tiktok, woocommerce, shopify.';
+COMMENT ON COLUMN marketplace_shops.shop_id IS 'Shop id on the platform.';
+COMMENT ON COLUMN marketplace_shops.shop_name IS 'Shop name.';
+COMMENT ON COLUMN marketplace_shops.shop_url IS 'Shop URL.';
+COMMENT ON COLUMN marketplace_shops.shop_logo IS 'Shop logo URL.';
+COMMENT ON COLUMN marketplace_shops.shop_status IS 'Shop status on the platform.';
+COMMENT ON COLUMN marketplace_shops.shop_region IS 'Shop region.';
+COMMENT ON COLUMN marketplace_shops.shop_category IS 'Shop category.';
+COMMENT ON COLUMN marketplace_shops.shop_rating IS 'Shop rating.';
+COMMENT ON COLUMN marketplace_shops.shop_created_at IS 'Shop creation time on the platform (UTC).';
+COMMENT ON COLUMN marketplace_shops.shop_data IS 'Extra shop data (for TikTok: shop_cipher).';
+COMMENT ON COLUMN marketplace_shops.sync_status IS 'pending, syncing, synced, error (text + CHECK).';
+COMMENT ON COLUMN marketplace_shops.last_sync_at IS 'Last sync (UTC).';
+COMMENT ON COLUMN marketplace_shops.error_message IS 'Latest error.';
+COMMENT ON COLUMN marketplace_shops.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN marketplace_shops.updated_at IS 'Last update time (UTC), kept by trigger.';
+COMMENT ON COLUMN marketplace_shops.sale_channel_id IS
+    'nfsync: the CRM "SaleChannel" whose products this shop lists (product_sync reads its "SaleChannelProduct" rows).';
+COMMENT ON COLUMN marketplace_shops.integration_id IS
+    'nfsync: denormalised from the account (filled by trigger) so per-integration queries need no join.';
+COMMENT ON COLUMN marketplace_shops.order_cursor_at IS
+    'nfsync: incremental order_sync cursor (platform update time, UTC), advanced only after a window is fully stored.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- sync_tasks (seed section 5) + the task engine's columns
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE sync_tasks (
+    id                  uuid        NOT NULL DEFAULT gen_random_uuid(),
+    organization_id     uuid        NOT NULL,
+    integration_id      uuid        NOT NULL,
+    account_id          uuid                 DEFAULT NULL,
+    shop_id             uuid                 DEFAULT NULL,
+    task_type           varchar(50) NOT NULL,
+    direction           varchar(20) NOT NULL,
+    status              text        NOT NULL DEFAULT 'pending',
+    priority            integer     NOT NULL DEFAULT 5,
+    scheduled_at        timestamp   NOT NULL DEFAULT now(),
+    started_at          timestamp            DEFAULT NULL,
+    completed_at        timestamp            DEFAULT NULL,
+    progress            integer     NOT NULL DEFAULT 0,
+    total_items         integer     NOT NULL DEFAULT 0,
+    processed_items     integer     NOT NULL DEFAULT 0,
+    successful_items    integer     NOT NULL DEFAULT 0,
+    failed_items        integer     NOT NULL DEFAULT 0,
+    filter_criteria     jsonb                DEFAULT NULL,
+    error_message       text                 DEFAULT NULL,
+    retry_count         integer     NOT NULL DEFAULT 0,
+    max_retries         integer     NOT NULL DEFAULT 3,
+    next_retry_at       timestamp            DEFAULT NULL,
+    created_at          timestamp   NOT NULL DEFAULT now(),
+    updated_at          timestamp   NOT NULL DEFAULT now(),
+    created_by          uuid                 DEFAULT NULL,
+    platform            varchar(50)          DEFAULT NULL,
+    attempt             integer     NOT NULL DEFAULT 0,
+    lease_owner         text                 DEFAULT NULL,
+    lease_expires_at    timestamp            DEFAULT NULL,
+    heartbeat_at        timestamp            DEFAULT NULL,
+    dedupe_key          text GENERATED ALWAYS AS (
+                            integration_id::text || '/' || COALESCE(shop_id::text, '-') || '/'
+                            || task_type || '/' || direction) STORED,
+    dispatched_at       timestamp            DEFAULT NULL,
+    cancel_requested_at timestamp            DEFAULT NULL,
+    coalesced_count     integer     NOT NULL DEFAULT 0,
+    result              jsonb                DEFAULT NULL,
+    CONSTRAINT sync_tasks_pkey PRIMARY KEY (id),
+    CONSTRAINT sync_tasks_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT sync_tasks_integration_id_fkey FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id),
+    CONSTRAINT sync_tasks_account_id_fkey FOREIGN KEY (account_id) REFERENCES marketplace_accounts (id),
+    CONSTRAINT sync_tasks_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES marketplace_shops (id),
+    CONSTRAINT sync_tasks_created_by_fkey FOREIGN KEY (created_by) REFERENCES users (id),
+    CONSTRAINT sync_tasks_task_type_check CHECK (task_type IN ('product_sync', 'order_sync', 'inventory_sync',
+                                                             'price_sync', 'shop_sync', 'customer_sync')),
+    CONSTRAINT sync_tasks_direction_check
+        CHECK (direction IN ('crm_to_marketplace', 'marketplace_to_crm', 'bidirectional')),
+    CONSTRAINT sync_tasks_status_check
+        CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+    CONSTRAINT sync_tasks_priority_check CHECK (priority BETWEEN 1 AND 10),
+    CONSTRAINT sync_tasks_progress_check CHECK (progress BETWEEN 0 AND 100),
+    CONSTRAINT sync_tasks_platform_check
+        CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
+    CONSTRAINT sync_tasks_lease_check CHECK (status <> 'processing' OR lease_owner IS NOT NULL)
+);
+CREATE INDEX sync_tasks_organization_id_idx ON sync_tasks (organization_id);
+CREATE INDEX sync_tasks_integration_id_idx ON sync_tasks (integration_id);
+CREATE INDEX sync_tasks_account_id_idx ON sync_tasks (account_id);
+CREATE INDEX sync_tasks_shop_id_idx ON sync_tasks (shop_id);
+CREATE INDEX sync_tasks_task_type_idx ON sync_tasks (task_type);
+CREATE INDEX sync_tasks_status_idx ON sync_tasks (status);
+CREATE INDEX sync_tasks_scheduled_at_idx ON sync_tasks (scheduled_at);
+-- nfsync: the claim scans due pending tasks of one platform in claim order.
+CREATE INDEX sync_tasks_claim_idx ON sync_tasks (platform, priority DESC, scheduled_at, next_retry_at)
+    WHERE status = 'pending';
+-- nfsync: lease rescue scans running tasks by expiry.
+CREATE INDEX sync_tasks_lease_expires_idx ON sync_tasks (lease_expires_at) WHERE status = 'processing';
+-- nfsync: at most one pending, never-started task per (integration, shop, task_type, direction): coalescing target.
+CREATE UNIQUE INDEX sync_tasks_coalesce_idx ON sync_tasks (dedupe_key) WHERE status = 'pending' AND attempt = 0;
+-- nfsync: at most one running task per (shop, task_type), enforced by the database.
+CREATE UNIQUE INDEX sync_tasks_one_running_idx ON sync_tasks (shop_id, task_type)
+    WHERE status = 'processing' AND shop_id IS NOT NULL;
+CREATE TRIGGER sync_tasks_touch_updated_at BEFORE UPDATE ON sync_tasks
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+CREATE FUNCTION sync_tasks_fill_platform() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.platform IS NULL THEN
+        SELECT i.platform INTO NEW.platform FROM marketplace_integrations i WHERE i.id = NEW.integration_id;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION sync_tasks_fill_platform() IS
+    'nfsync: fills sync_tasks.platform from the integration when a writer leaves it out.';
+CREATE TRIGGER sync_tasks_fill_platform BEFORE INSERT ON sync_tasks
+    FOR EACH ROW EXECUTE FUNCTION sync_tasks_fill_platform();
+
+COMMENT ON TABLE sync_tasks IS 'Sync tasks between the CRM and the platforms (seed section 5).';
+COMMENT ON COLUMN sync_tasks.id IS 'Primary key.';
+COMMENT ON COLUMN sync_tasks.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN sync_tasks.integration_id IS 'Integration the task runs for.';
+COMMENT ON COLUMN sync_tasks.account_id IS 'Account, when the task is account-scoped.';
+COMMENT ON COLUMN sync_tasks.shop_id IS 'Shop (marketplace_shops.id), when the task is shop-scoped.';
+COMMENT ON COLUMN sync_tasks.task_type IS 'product_sync, order_sync, inventory_sync, price_sync, shop_sync, customer_sync.';
+COMMENT ON COLUMN sync_tasks.direction IS 'crm_to_marketplace, marketplace_to_crm, bidirectional.';
+COMMENT ON COLUMN sync_tasks.status IS 'pending, processing, completed, failed, cancelled (text + CHECK).';
+COMMENT ON COLUMN sync_tasks.priority IS 'Priority 1-10, higher first.';
+COMMENT ON COLUMN sync_tasks.scheduled_at IS 'Not claimed before this time (UTC).';
+COMMENT ON COLUMN sync_tasks.started_at IS 'Start of the current or last run (UTC).';
+COMMENT ON COLUMN sync_tasks.completed_at IS 'Time the task reached a terminal state (UTC).';
+COMMENT ON COLUMN sync_tasks.progress IS 'Progress 0-100.';
+COMMENT ON COLUMN sync_tasks.total_items IS 'Items to sync.';
+COMMENT ON COLUMN sync_tasks.processed_items IS 'Items processed.';
+COMMENT ON COLUMN sync_tasks.successful_items IS 'Items synced successfully.';
+COMMENT ON COLUMN sync_tasks.failed_items IS 'Items that failed.';
+COMMENT ON COLUMN sync_tasks.filter_criteria IS 'Filter (ids, categories, time bounds, status).';
+COMMENT ON COLUMN sync_tasks.error_message IS 'Error summary.';
+COMMENT ON COLUMN sync_tasks.retry_count IS 'Retries so far.';
+COMMENT ON COLUMN sync_tasks.max_retries IS 'Maximum retries.';
+COMMENT ON COLUMN sync_tasks.next_retry_at IS 'Not retried before this time (UTC).';
+COMMENT ON COLUMN sync_tasks.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN sync_tasks.updated_at IS 'Last update time (UTC), kept by trigger.';
+COMMENT ON COLUMN sync_tasks.created_by IS 'Creating user.';
+COMMENT ON COLUMN sync_tasks.platform IS
+    'nfsync: the integration''s platform, denormalised (filled by trigger) so the per-platform claim needs no join.';
+COMMENT ON COLUMN sync_tasks.attempt IS
+    'nfsync: fencing token, incremented by every claim; an outcome write must match owner and attempt.';
+COMMENT ON COLUMN sync_tasks.lease_owner IS 'nfsync: worker id holding the lease while processing.';
+COMMENT ON COLUMN sync_tasks.lease_expires_at IS
+    'nfsync: lease expiry (UTC), renewed by heartbeat; past it the scheduler rescues the task.';
+COMMENT ON COLUMN sync_tasks.heartbeat_at IS 'nfsync: last heartbeat of the lease owner (UTC).';
+COMMENT ON COLUMN sync_tasks.dedupe_key IS
+    'nfsync: integration/shop/task_type/direction; at most one never-started pending task per key (coalescing).';
+COMMENT ON COLUMN sync_tasks.dispatched_at IS
+    'nfsync: when the scheduler last re-sent a wake-up for this due task because no worker had claimed it '
+    '(lost or delayed wake-up); NULL while the enqueue-time wake-up sufficed.';
+COMMENT ON COLUMN sync_tasks.cancel_requested_at IS
+    'nfsync: cancellation requested for a running task; the handler stops at its next checkpoint.';
+COMMENT ON COLUMN sync_tasks.coalesced_count IS 'nfsync: how many enqueue requests were merged into this task.';
+COMMENT ON COLUMN sync_tasks.result IS 'nfsync: handler summary (counts per action, unmatched items, calls).';
+
+CREATE FUNCTION nfsync_merge_filters(a jsonb, b jsonb) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+-- Union of two filter_criteria: the merged filter selects at least every item either one selects.
+-- NULL or {} means "everything". Lists are united; updated_after / *_after / *_from take the earliest bound,
+-- updated_before / *_before / *_to the latest; any key present on one side only, or with different scalar
+-- values, is dropped (a wider sync is always safe: syncs are idempotent); so is an id list past 1000 ids.
+DECLARE
+    merged jsonb := '{}'::jsonb;
+    k      text;
+    va     jsonb;
+    vb     jsonb;
+BEGIN
+    IF a IS NULL OR b IS NULL OR a = '{}'::jsonb OR b = '{}'::jsonb THEN
+        RETURN NULL;
+    END IF;
+    FOR k, va IN SELECT key, value FROM jsonb_each(a) LOOP
+        vb := b -> k;
+        CONTINUE WHEN vb IS NULL;
+        IF jsonb_typeof(va) = 'array' AND jsonb_typeof(vb) = 'array' THEN
+            -- past 1000 ids the list is worse than the incremental sync it narrows: drop it (sync everything)
+            CONTINUE WHEN jsonb_array_length(va) + jsonb_array_length(vb) > 1000;
+            -- containment first: the usual merge (one more id, often already there) stays O(n), no sort
+            merged := merged || jsonb_build_object(k, CASE WHEN va @> vb THEN va WHEN vb @> va THEN vb
+                                                           ELSE va || (SELECT coalesce(jsonb_agg(e), '[]'::jsonb)
+                                                                       FROM jsonb_array_elements(vb) AS e
+                                                                       WHERE NOT va @> jsonb_build_array(e)) END);
+        ELSIF k ~ '(_after|_from)$' AND jsonb_typeof(va) = 'string' AND jsonb_typeof(vb) = 'string' THEN
+            merged := merged || jsonb_build_object(k, CASE WHEN (va #>> '{}')::timestamptz <= (vb #>> '{}')::timestamptz
+                                                       THEN va ELSE vb END);
+        ELSIF k ~ '(_before|_to)$' AND jsonb_typeof(va) = 'string' AND jsonb_typeof(vb) = 'string' THEN
+            merged := merged || jsonb_build_object(k, CASE WHEN (va #>> '{}')::timestamptz >= (vb #>> '{}')::timestamptz
+                                                       THEN va ELSE vb END);
+        ELSIF va = vb THEN
+            merged := merged || jsonb_build_object(k, va);
+        END IF;
+    END LOOP;
+    RETURN CASE WHEN merged = '{}'::jsonb THEN NULL ELSE merged END;
+END;
+$$;
+COMMENT ON FUNCTION nfsync_merge_filters(jsonb, jsonb) IS
+    'nfsync: coalescing - the union of two filter_criteria (lists merged, time bounds widened, NULL = everything).';
+
+CREATE FUNCTION nfsync_merge_filters_step(state jsonb, filter jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    -- state: the JSON string "none" before the first filter, JSON null once a filter meant "everything"
+    SELECT CASE WHEN state = '"none"'::jsonb THEN coalesce(filter, 'null'::jsonb)
+                WHEN state = 'null'::jsonb OR filter IS NULL THEN 'null'::jsonb
+                ELSE coalesce(nfsync_merge_filters(state, filter), 'null'::jsonb) END
+$$;
+COMMENT ON FUNCTION nfsync_merge_filters_step(jsonb, jsonb) IS 'nfsync: state function of nfsync_merge_filters_agg.';
+
+CREATE FUNCTION nfsync_merge_filters_final(state jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN state IN ('"none"'::jsonb, 'null'::jsonb) THEN NULL ELSE state END
+$$;
+COMMENT ON FUNCTION nfsync_merge_filters_final(jsonb) IS 'nfsync: final function of nfsync_merge_filters_agg.';
+
+CREATE AGGREGATE nfsync_merge_filters_agg(jsonb) (
+    SFUNC = nfsync_merge_filters_step, STYPE = jsonb, FINALFUNC = nfsync_merge_filters_final, INITCOND = '"none"'
+);
+COMMENT ON AGGREGATE nfsync_merge_filters_agg(jsonb) IS
+    'nfsync: nfsync_merge_filters over a group - the filter of one task that many coalescing requests ask for '
+    '(the webhook batch, workers/sql/webhooks.sql webhook_ingest_batch).';
+
+CREATE TABLE sync_task_requests (
+    organization_id uuid         NOT NULL,
+    idempotency_key varchar(255) NOT NULL,
+    task_id         uuid         NOT NULL,
+    coalesced       boolean      NOT NULL DEFAULT false,
+    created_at      timestamp    NOT NULL DEFAULT now(),
+    CONSTRAINT sync_task_requests_pkey PRIMARY KEY (organization_id, idempotency_key),
+    CONSTRAINT sync_task_requests_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT sync_task_requests_task_id_fkey FOREIGN KEY (task_id) REFERENCES sync_tasks (id) ON DELETE CASCADE
+);
+CREATE INDEX sync_task_requests_task_id_idx ON sync_task_requests (task_id);
+COMMENT ON TABLE sync_task_requests IS
+    'nfsync: idempotency keys of enqueue requests -> the task each created or was coalesced into; enqueueing again '
+    'with a known key returns that task. Pruned with the task.';
+COMMENT ON COLUMN sync_task_requests.organization_id IS 'Organization of the caller (keys are per organization).';
+COMMENT ON COLUMN sync_task_requests.idempotency_key IS 'Caller-supplied key (Idempotency-Key header, --idempotency-key).';
+COMMENT ON COLUMN sync_task_requests.task_id IS 'The task the request created or was merged into.';
+COMMENT ON COLUMN sync_task_requests.coalesced IS 'True when the request was merged into an existing pending task.';
+COMMENT ON COLUMN sync_task_requests.created_at IS 'Request time (UTC).';
+
+CREATE TABLE nfsync_workers (
+    id           text        NOT NULL,
+    hostname     text        NOT NULL,
+    pid          integer     NOT NULL,
+    platforms    text[]      NOT NULL,
+    concurrency  integer     NOT NULL,
+    running      integer     NOT NULL DEFAULT 0,
+    started_at   timestamp   NOT NULL DEFAULT now(),
+    heartbeat_at timestamp   NOT NULL DEFAULT now(),
+    stopping     boolean     NOT NULL DEFAULT false,
+    CONSTRAINT nfsync_workers_pkey PRIMARY KEY (id)
+);
+CREATE INDEX nfsync_workers_heartbeat_at_idx ON nfsync_workers (heartbeat_at);
+COMMENT ON TABLE nfsync_workers IS
+    'nfsync: live worker processes, refreshed by their heartbeat; their tasks are sync_tasks.lease_owner = id.';
+COMMENT ON COLUMN nfsync_workers.id IS 'Worker id: host, pid and a random suffix (the lease owner of its tasks).';
+COMMENT ON COLUMN nfsync_workers.hostname IS 'Host name.';
+COMMENT ON COLUMN nfsync_workers.pid IS 'Process id.';
+COMMENT ON COLUMN nfsync_workers.platforms IS 'Platforms whose queues it consumes.';
+COMMENT ON COLUMN nfsync_workers.concurrency IS 'Tasks it runs at once per platform.';
+COMMENT ON COLUMN nfsync_workers.running IS 'Tasks running at the last heartbeat.';
+COMMENT ON COLUMN nfsync_workers.started_at IS 'Start time (UTC).';
+COMMENT ON COLUMN nfsync_workers.heartbeat_at IS 'Last heartbeat (UTC).';
+COMMENT ON COLUMN nfsync_workers.stopping IS 'True once it received SIGTERM and stopped claiming.';
+
+CREATE TABLE rate_limit_buckets (
+    key          text             NOT NULL,
+    rate         double precision NOT NULL,
+    capacity     double precision NOT NULL,
+    tokens       double precision NOT NULL,
+    refilled_at  timestamptz      NOT NULL DEFAULT clock_timestamp(),
+    paused_until timestamptz               DEFAULT NULL,
+    throttles    bigint           NOT NULL DEFAULT 0,
+    granted      bigint           NOT NULL DEFAULT 0,
+    wait_seconds_total double precision NOT NULL DEFAULT 0,
+    CONSTRAINT rate_limit_buckets_pkey PRIMARY KEY (key),
+    CONSTRAINT rate_limit_buckets_rate_check CHECK (rate > 0 AND capacity >= 1)
+);
+COMMENT ON TABLE rate_limit_buckets IS
+    'nfsync: the global rate limiter - one token bucket per marketplace app, shop and endpoint class, shared by '
+    'every worker process and host. Workers lease tokens in chunks (nfsync_rate_lease) so the database sees '
+    'calls / chunk, not one write per marketplace call.';
+COMMENT ON COLUMN rate_limit_buckets.key IS 'platform:app id:shop id:endpoint class.';
+COMMENT ON COLUMN rate_limit_buckets.rate IS 'Refill rate, calls per second (the platform limit or the integration''s rate_limit).';
+COMMENT ON COLUMN rate_limit_buckets.capacity IS 'Most tokens the bucket holds (the burst); half a second of budget.';
+COMMENT ON COLUMN rate_limit_buckets.tokens IS 'Tokens available at refilled_at.';
+COMMENT ON COLUMN rate_limit_buckets.refilled_at IS 'When tokens was last computed.';
+COMMENT ON COLUMN rate_limit_buckets.paused_until IS 'The platform throttled this key: nobody calls before this time.';
+COMMENT ON COLUMN rate_limit_buckets.throttles IS 'How many throttle signals this key received.';
+COMMENT ON COLUMN rate_limit_buckets.granted IS 'Calls granted on this key (the marketplace-calls counter of /metrics).';
+COMMENT ON COLUMN rate_limit_buckets.wait_seconds_total IS
+    'Seconds callers were told to wait for this key, summed (the limiter-wait counter of /metrics).';
+
+CREATE FUNCTION nfsync_rate_lease(p_key text, p_rate double precision, p_want integer,
+                                  OUT granted integer, OUT wait_seconds double precision)
+LANGUAGE plpgsql AS $$
+-- Reserves a chunk of p_want calls. The bucket may go into debt: the caller then waits until its chunk is due, so
+-- every statement buys a whole chunk and concurrent callers are served in turn. A reservation more than
+-- 5 seconds out is refused (granted 0) so a paused or oversubscribed key does not queue without bound.
+DECLARE
+    b         rate_limit_buckets;
+    now_ts    timestamptz := clock_timestamp();
+    cap       double precision := greatest(1.0, p_rate / 2);
+    available double precision;
+BEGIN
+    INSERT INTO rate_limit_buckets (key, rate, capacity, tokens, refilled_at)
+    VALUES (p_key, p_rate, cap, cap, now_ts)
+    ON CONFLICT (key) DO NOTHING;
+    SELECT * INTO b FROM rate_limit_buckets WHERE key = p_key FOR UPDATE;
+    IF b.paused_until IS NOT NULL AND b.paused_until > now_ts THEN
+        granted := 0;
+        wait_seconds := extract(epoch FROM b.paused_until - now_ts);
+        RETURN;
+    END IF;
+    available := least(cap, b.tokens + extract(epoch FROM now_ts - b.refilled_at) * p_rate);
+    wait_seconds := greatest(0.0, (p_want - available) / p_rate);
+    IF wait_seconds > 5.0 THEN
+        granted := 0;
+        wait_seconds := 1.0;
+        RETURN;
+    END IF;
+    granted := p_want;
+    UPDATE rate_limit_buckets SET tokens = available - p_want, refilled_at = now_ts, rate = p_rate, capacity = cap,
+                                  granted = rate_limit_buckets.granted + p_want,
+                                  wait_seconds_total = wait_seconds_total + wait_seconds
+    WHERE key = p_key;
+END;
+$$;
+COMMENT ON FUNCTION nfsync_rate_lease(text, double precision, integer) IS
+    'nfsync: reserves p_want calls of a bucket (created on first use); returns how many were granted and how long '
+    'to wait before spending them.';
+
+CREATE FUNCTION nfsync_rate_return(p_key text, p_tokens integer) RETURNS void LANGUAGE sql AS $$
+    UPDATE rate_limit_buckets SET tokens = least(capacity, tokens + p_tokens) WHERE key = p_key
+$$;
+COMMENT ON FUNCTION nfsync_rate_return(text, integer) IS 'nfsync: hands back leased tokens a worker did not use.';
+
+CREATE FUNCTION nfsync_rate_pause(p_key text, p_seconds double precision) RETURNS void LANGUAGE sql AS $$
+    UPDATE rate_limit_buckets
+    SET paused_until = greatest(coalesce(paused_until, clock_timestamp()),
+                                clock_timestamp() + make_interval(secs => p_seconds)),
+        tokens = 0, throttles = throttles + 1
+    WHERE key = p_key
+$$;
+COMMENT ON FUNCTION nfsync_rate_pause(text, double precision) IS
+    'nfsync: the platform throttled this key - everyone waits p_seconds and the bucket starts empty.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- marketplace_webhooks (named by the seed, designed here): the inbox of received pushes
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE marketplace_webhooks (
+    id              uuid         NOT NULL DEFAULT gen_random_uuid(),
+    organization_id uuid         NOT NULL,
+    integration_id  uuid         NOT NULL,
+    shop_id         uuid                  DEFAULT NULL,
+    platform        varchar(50)  NOT NULL,
+    event_type      varchar(100) NOT NULL,
+    dedupe_key      varchar(255) NOT NULL,
+    platform_shop_id varchar(100)         DEFAULT NULL,
+    entity_id       varchar(100)          DEFAULT NULL,
+    entity_status   varchar(50)           DEFAULT NULL,
+    headers         jsonb                 DEFAULT NULL,
+    payload         jsonb        NOT NULL,
+    status          text         NOT NULL DEFAULT 'received',
+    task_id         uuid                  DEFAULT NULL,
+    attempts        integer      NOT NULL DEFAULT 0,
+    error_message   text                  DEFAULT NULL,
+    received_at     timestamp    NOT NULL DEFAULT now(),
+    processed_at    timestamp             DEFAULT NULL,
+    created_at      timestamp    NOT NULL DEFAULT now(),
+    updated_at      timestamp    NOT NULL DEFAULT now(),
+    CONSTRAINT marketplace_webhooks_pkey PRIMARY KEY (id),
+    CONSTRAINT marketplace_webhooks_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT marketplace_webhooks_integration_id_fkey
+        FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id),
+    CONSTRAINT marketplace_webhooks_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES marketplace_shops (id),
+    CONSTRAINT marketplace_webhooks_task_id_fkey FOREIGN KEY (task_id) REFERENCES sync_tasks (id) ON DELETE SET NULL,
+    CONSTRAINT marketplace_webhooks_platform_check
+        CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
+    CONSTRAINT marketplace_webhooks_status_check CHECK (status IN ('received', 'processed', 'ignored', 'failed'))
+);
+CREATE UNIQUE INDEX marketplace_webhooks_integration_dedupe_key_idx ON marketplace_webhooks (integration_id, dedupe_key);
+CREATE INDEX marketplace_webhooks_organization_id_idx ON marketplace_webhooks (organization_id);
+CREATE INDEX marketplace_webhooks_shop_id_idx ON marketplace_webhooks (shop_id);
+CREATE INDEX marketplace_webhooks_task_id_idx ON marketplace_webhooks (task_id);
+CREATE INDEX marketplace_webhooks_received_at_idx ON marketplace_webhooks (received_at);
+CREATE TRIGGER marketplace_webhooks_touch_updated_at BEFORE UPDATE ON marketplace_webhooks
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+COMMENT ON TABLE marketplace_webhooks IS
+    'nfsync (named by the seed): inbox of verified pushes; stored once per (integration, dedupe_key) in the same '
+    'transaction that enqueues their work.';
+COMMENT ON COLUMN marketplace_webhooks.id IS 'Primary key.';
+COMMENT ON COLUMN marketplace_webhooks.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN marketplace_webhooks.integration_id IS 'Integration whose endpoint received the push.';
+COMMENT ON COLUMN marketplace_webhooks.shop_id IS 'Shop the push is about, when it names one we know.';
+COMMENT ON COLUMN marketplace_webhooks.platform IS 'shopee, lazada, tiktok, woocommerce, shopify.';
+COMMENT ON COLUMN marketplace_webhooks.event_type IS 'Normalised event type (order_status_changed, product_changed, ...).';
+COMMENT ON COLUMN marketplace_webhooks.dedupe_key IS
+    'Platform event id where it has one, else the documented composite (shop, type, entity id, timestamp).';
+COMMENT ON COLUMN marketplace_webhooks.platform_shop_id IS 'Shop id as the platform sent it.';
+COMMENT ON COLUMN marketplace_webhooks.entity_id IS 'Order or item id the push is about, as the platform sent it.';
+COMMENT ON COLUMN marketplace_webhooks.entity_status IS 'Status the push reported (order status), when it has one.';
+COMMENT ON COLUMN marketplace_webhooks.headers IS 'Relevant request headers, signature headers removed.';
+COMMENT ON COLUMN marketplace_webhooks.payload IS 'Parsed body as received.';
+COMMENT ON COLUMN marketplace_webhooks.status IS 'received, processed, ignored, failed (text + CHECK).';
+COMMENT ON COLUMN marketplace_webhooks.task_id IS 'Task enqueued for this push.';
+COMMENT ON COLUMN marketplace_webhooks.attempts IS 'Processing attempts (replays included).';
+COMMENT ON COLUMN marketplace_webhooks.error_message IS 'Latest processing error.';
+COMMENT ON COLUMN marketplace_webhooks.received_at IS 'Receive time (UTC).';
+COMMENT ON COLUMN marketplace_webhooks.processed_at IS 'Time its work was enqueued or it was ignored (UTC).';
+COMMENT ON COLUMN marketplace_webhooks.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN marketplace_webhooks.updated_at IS 'Last update time (UTC), kept by trigger.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- sync_logs (named by the seed, designed here): one row per item outcome, partitioned by month
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE sync_logs (
+    id                 uuid         NOT NULL DEFAULT gen_random_uuid(),
+    created_at         timestamp    NOT NULL DEFAULT now(),
+    organization_id    uuid         NOT NULL,
+    integration_id     uuid         NOT NULL,
+    shop_id            uuid                  DEFAULT NULL,
+    task_id            uuid                  DEFAULT NULL,
+    task_type          varchar(50)           DEFAULT NULL,
+    direction          varchar(20)           DEFAULT NULL,
+    entity_type        varchar(50)  NOT NULL,
+    entity_id          text                  DEFAULT NULL,
+    platform_entity_id varchar(100)          DEFAULT NULL,
+    action             varchar(20)  NOT NULL,
+    status             text         NOT NULL,
+    error_code         varchar(100)          DEFAULT NULL,
+    error_message      text                  DEFAULT NULL,
+    details            jsonb                 DEFAULT NULL,
+    duration_ms        integer               DEFAULT NULL,
+    CONSTRAINT sync_logs_pkey PRIMARY KEY (id, created_at),
+    CONSTRAINT sync_logs_action_check
+        CHECK (action IN ('create', 'update', 'delete', 'skip', 'import', 'match', 'refresh', 'check')),
+    CONSTRAINT sync_logs_status_check CHECK (status IN ('success', 'skipped', 'failed')),
+    CONSTRAINT sync_logs_entity_type_check
+        CHECK (entity_type IN ('product', 'variant', 'inventory', 'price', 'order', 'shop', 'account'))
+) PARTITION BY RANGE (created_at);
+CREATE INDEX sync_logs_task_id_idx ON sync_logs (task_id);
+CREATE INDEX sync_logs_organization_created_idx ON sync_logs (organization_id, created_at);
+CREATE INDEX sync_logs_shop_created_idx ON sync_logs (shop_id, created_at);
+
+COMMENT ON TABLE sync_logs IS
+    'nfsync (named by the seed): one row per item outcome, written in batches; range-partitioned by month on '
+    'created_at (sync_logs_YYYYMM, plus sync_logs_default so no row is ever lost); '
+    'sync_logs_ensure_partitions() creates future months, retention drops old ones. No foreign keys: logs outlive '
+    'pruned tasks and are inserted in bulk.';
+COMMENT ON COLUMN sync_logs.id IS 'Row id (primary key with created_at, as partitioning requires).';
+COMMENT ON COLUMN sync_logs.created_at IS 'Outcome time (UTC), the partition key.';
+COMMENT ON COLUMN sync_logs.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN sync_logs.integration_id IS 'Integration.';
+COMMENT ON COLUMN sync_logs.shop_id IS 'Shop (marketplace_shops.id).';
+COMMENT ON COLUMN sync_logs.task_id IS 'Task that produced the outcome.';
+COMMENT ON COLUMN sync_logs.task_type IS 'Task type, copied for reading without the task.';
+COMMENT ON COLUMN sync_logs.direction IS 'Direction, copied for reading without the task.';
+COMMENT ON COLUMN sync_logs.entity_type IS 'product, variant, inventory, price, order, shop, account.';
+COMMENT ON COLUMN sync_logs.entity_id IS 'CRM id of the item.';
+COMMENT ON COLUMN sync_logs.platform_entity_id IS 'Platform id of the item.';
+COMMENT ON COLUMN sync_logs.action IS 'create, update, delete, skip, import, match, refresh, check.';
+COMMENT ON COLUMN sync_logs.status IS 'success, skipped, failed.';
+COMMENT ON COLUMN sync_logs.error_code IS 'Platform error code on failure.';
+COMMENT ON COLUMN sync_logs.error_message IS 'Reason on failure or skip.';
+COMMENT ON COLUMN sync_logs.details IS 'Extra detail (changed fields, values pushed).';
+COMMENT ON COLUMN sync_logs.duration_ms IS 'Time spent on the item, when measured.';
+
+CREATE TABLE sync_logs_default PARTITION OF sync_logs DEFAULT;
+
+CREATE FUNCTION sync_logs_ensure_partitions(months_back integer, months_ahead integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    first_month date := date_trunc('month', now())::date - make_interval(months => months_back);
+    month_start date;
+    month_end   date;
+    part_name   text;
+    created     integer := 0;
+BEGIN
+    FOR i IN 0 .. months_back + months_ahead LOOP
+        month_start := first_month + make_interval(months => i);
+        month_end := month_start + interval '1 month';
+        part_name := 'sync_logs_' || to_char(month_start, 'YYYYMM');
+        CONTINUE WHEN to_regclass(part_name) IS NOT NULL;
+        EXECUTE format('CREATE TABLE %I (LIKE sync_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part_name);
+        EXECUTE format('WITH moved AS (DELETE FROM sync_logs_default WHERE created_at >= %L AND created_at < %L '
+                       'RETURNING *) INSERT INTO %I SELECT * FROM moved', month_start, month_end, part_name);
+        EXECUTE format('ALTER TABLE sync_logs ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                       part_name, month_start, month_end);
+        created := created + 1;
+    END LOOP;
+    RETURN created;
+END;
+$$;
+COMMENT ON FUNCTION sync_logs_ensure_partitions(integer, integer) IS
+    'nfsync: creates the monthly sync_logs partitions from months_back before to months_ahead after the current '
+    'month, moving any rows that had landed in sync_logs_default; returns how many it created. The scheduler '
+    'calls it in its maintenance, every 5 minutes.';
+
+CREATE FUNCTION sync_logs_drop_partitions_before(cutoff timestamp) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    part    record;
+    dropped integer := 0;
+BEGIN
+    FOR part IN
+        SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'sync_logs'::regclass AND c.relname ~ '^sync_logs_[0-9]{6}$'
+          AND to_date(substr(c.relname, 11), 'YYYYMM') + interval '1 month' <= cutoff
+    LOOP
+        EXECUTE format('DROP TABLE %I', part.relname);
+        dropped := dropped + 1;
+    END LOOP;
+    RETURN dropped;
+END;
+$$;
+COMMENT ON FUNCTION sync_logs_drop_partitions_before(timestamp) IS
+    'nfsync: retention - drops the monthly sync_logs partitions that end at or before cutoff; returns the count.';
+
+SELECT sync_logs_ensure_partitions(1, 3);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- product_mappings (named by the seed, designed here): CRM variant <-> platform listing, per shop
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE product_mappings (
+    id                  uuid          NOT NULL DEFAULT gen_random_uuid(),
+    organization_id     uuid          NOT NULL,
+    integration_id      uuid          NOT NULL,
+    shop_id             uuid          NOT NULL,
+    platform            varchar(50)   NOT NULL,
+    product_id          text          NOT NULL,
+    variant_id          text          NOT NULL,
+    platform_item_id    varchar(100)  NOT NULL,
+    platform_variant_id varchar(100)           DEFAULT NULL,
+    platform_sku        varchar(255)           DEFAULT NULL,
+    status              text          NOT NULL DEFAULT 'active',
+    last_pushed_hash    varchar(64)            DEFAULT NULL,
+    last_pushed_at      timestamp              DEFAULT NULL,
+    last_pushed_price   numeric(18,2)          DEFAULT NULL,
+    last_pushed_stock   integer                DEFAULT NULL,
+    price_pushed_at     timestamp              DEFAULT NULL,
+    stock_pushed_at     timestamp              DEFAULT NULL,
+    last_pulled_at      timestamp              DEFAULT NULL,
+    error_message       text                   DEFAULT NULL,
+    metadata            jsonb                  DEFAULT NULL,
+    created_at          timestamp     NOT NULL DEFAULT now(),
+    updated_at          timestamp     NOT NULL DEFAULT now(),
+    origin              text          NOT NULL DEFAULT 'created',
+    last_pushed_fields  jsonb                  DEFAULT NULL,
+    CONSTRAINT product_mappings_pkey PRIMARY KEY (id),
+    CONSTRAINT product_mappings_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT product_mappings_integration_id_fkey
+        FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id),
+    CONSTRAINT product_mappings_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES marketplace_shops (id),
+    CONSTRAINT product_mappings_product_id_fkey FOREIGN KEY (product_id) REFERENCES "Product" (id),
+    CONSTRAINT product_mappings_variant_id_fkey FOREIGN KEY (variant_id) REFERENCES "ProductVariant" (id),
+    CONSTRAINT product_mappings_platform_check
+        CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
+    CONSTRAINT product_mappings_status_check CHECK (status IN ('active', 'delisted', 'deleted', 'error')),
+    CONSTRAINT product_mappings_origin_check CHECK (origin IN ('created', 'adopted', 'pulled'))
+);
+CREATE UNIQUE INDEX product_mappings_shop_variant_idx ON product_mappings (shop_id, variant_id);
+CREATE UNIQUE INDEX product_mappings_shop_platform_item_variant_idx
+    ON product_mappings (shop_id, platform_item_id, platform_variant_id) NULLS NOT DISTINCT;
+CREATE INDEX product_mappings_organization_id_idx ON product_mappings (organization_id);
+CREATE INDEX product_mappings_shop_platform_sku_idx ON product_mappings (shop_id, platform_sku);
+CREATE INDEX product_mappings_product_id_idx ON product_mappings (product_id);
+CREATE TRIGGER product_mappings_touch_updated_at BEFORE UPDATE ON product_mappings
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+COMMENT ON TABLE product_mappings IS
+    'nfsync (named by the seed): CRM variant <-> platform listing (item + variant/model/SKU id), unique both ways '
+    'per shop, with what was last pushed so unchanged content is skipped.';
+COMMENT ON COLUMN product_mappings.id IS 'Primary key.';
+COMMENT ON COLUMN product_mappings.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN product_mappings.integration_id IS 'Integration.';
+COMMENT ON COLUMN product_mappings.shop_id IS 'Shop (marketplace_shops.id).';
+COMMENT ON COLUMN product_mappings.platform IS 'shopee, lazada, tiktok, woocommerce, shopify.';
+COMMENT ON COLUMN product_mappings.product_id IS 'CRM "Product".id.';
+COMMENT ON COLUMN product_mappings.variant_id IS 'CRM "ProductVariant".id.';
+COMMENT ON COLUMN product_mappings.platform_item_id IS 'Listing id on the platform (item_id, product_id, ...).';
+COMMENT ON COLUMN product_mappings.platform_variant_id IS
+    'Variant id on the platform (Shopee model_id, Lazada SkuId, TikTok sku id, WooCommerce variation id); '
+    'null for a listing without variants.';
+COMMENT ON COLUMN product_mappings.platform_sku IS 'Seller SKU on the platform.';
+COMMENT ON COLUMN product_mappings.status IS 'active, delisted, deleted, error (text + CHECK).';
+COMMENT ON COLUMN product_mappings.last_pushed_hash IS 'SHA-256 of the listing content last pushed.';
+COMMENT ON COLUMN product_mappings.last_pushed_at IS 'Time the content was last pushed (UTC).';
+COMMENT ON COLUMN product_mappings.last_pushed_price IS 'Price last pushed.';
+COMMENT ON COLUMN product_mappings.last_pushed_stock IS 'Available quantity last pushed.';
+COMMENT ON COLUMN product_mappings.price_pushed_at IS 'Time the price was last pushed (UTC).';
+COMMENT ON COLUMN product_mappings.stock_pushed_at IS 'Time the stock was last pushed (UTC).';
+COMMENT ON COLUMN product_mappings.last_pulled_at IS 'Time the listing was last read from the platform (UTC).';
+COMMENT ON COLUMN product_mappings.error_message IS 'Latest error for this listing.';
+COMMENT ON COLUMN product_mappings.metadata IS 'Extra data (platform category, listing status).';
+COMMENT ON COLUMN product_mappings.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN product_mappings.updated_at IS 'Last update time (UTC), kept by trigger.';
+COMMENT ON COLUMN product_mappings.origin IS
+    'How the listing was linked: created (by nfsync; the CRM owns its content), adopted (found by SKU on a push) '
+    'or pulled (matched on a pull); adopted and pulled listings get stock and price only unless '
+    'config.catalog.content is crm.';
+COMMENT ON COLUMN product_mappings.last_pushed_fields IS
+    'Digest per content field last pushed (name, description, category_id, variants): what a push would change.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- order_mappings (named by the seed, designed here): platform order <-> CRM order, per shop
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE order_mappings (
+    id                  uuid         NOT NULL DEFAULT gen_random_uuid(),
+    organization_id     uuid         NOT NULL,
+    integration_id      uuid         NOT NULL,
+    shop_id             uuid         NOT NULL,
+    platform            varchar(50)  NOT NULL,
+    platform_order_id   varchar(100) NOT NULL,
+    crm_order_id        text         NOT NULL,
+    platform_status     varchar(50)  NOT NULL,
+    crm_status          varchar(50)  NOT NULL,
+    platform_updated_at timestamp    NOT NULL,
+    last_synced_at      timestamp    NOT NULL DEFAULT now(),
+    sync_count          integer      NOT NULL DEFAULT 1,
+    metadata            jsonb                 DEFAULT NULL,
+    created_at          timestamp    NOT NULL DEFAULT now(),
+    updated_at          timestamp    NOT NULL DEFAULT now(),
+    CONSTRAINT order_mappings_pkey PRIMARY KEY (id),
+    CONSTRAINT order_mappings_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT order_mappings_integration_id_fkey
+        FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id),
+    CONSTRAINT order_mappings_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES marketplace_shops (id),
+    CONSTRAINT order_mappings_crm_order_id_fkey FOREIGN KEY (crm_order_id) REFERENCES "SalesOrder" (id),
+    CONSTRAINT order_mappings_platform_check
+        CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify'))
+);
+CREATE UNIQUE INDEX order_mappings_shop_platform_order_idx ON order_mappings (shop_id, platform_order_id);
+CREATE UNIQUE INDEX order_mappings_crm_order_id_idx ON order_mappings (crm_order_id);
+CREATE INDEX order_mappings_organization_id_idx ON order_mappings (organization_id);
+CREATE INDEX order_mappings_platform_updated_at_idx ON order_mappings (shop_id, platform_updated_at);
+CREATE TRIGGER order_mappings_touch_updated_at BEFORE UPDATE ON order_mappings
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+COMMENT ON TABLE order_mappings IS
+    'nfsync (named by the seed): platform order <-> CRM order, unique per (shop, platform order id), so an order '
+    'is imported exactly once however many pushes and polls see it.';
+COMMENT ON COLUMN order_mappings.id IS 'Primary key.';
+COMMENT ON COLUMN order_mappings.organization_id IS 'Owning organization.';
+COMMENT ON COLUMN order_mappings.integration_id IS 'Integration.';
+COMMENT ON COLUMN order_mappings.shop_id IS 'Shop (marketplace_shops.id).';
+COMMENT ON COLUMN order_mappings.platform IS 'shopee, lazada, tiktok, woocommerce, shopify.';
+COMMENT ON COLUMN order_mappings.platform_order_id IS 'Order id on the platform (order_sn, order_id, ...).';
+COMMENT ON COLUMN order_mappings.crm_order_id IS 'CRM "SalesOrder".id.';
+COMMENT ON COLUMN order_mappings.platform_status IS 'Last seen platform order status.';
+COMMENT ON COLUMN order_mappings.crm_status IS 'CRM status it mapped to.';
+COMMENT ON COLUMN order_mappings.platform_updated_at IS
+    'Platform update time of the last applied version (UTC); an older update never overwrites a newer one.';
+COMMENT ON COLUMN order_mappings.last_synced_at IS 'Last time a push or poll touched the order (UTC).';
+COMMENT ON COLUMN order_mappings.sync_count IS 'How many times pushes and polls saw the order.';
+COMMENT ON COLUMN order_mappings.metadata IS 'Extra data.';
+COMMENT ON COLUMN order_mappings.created_at IS 'Row creation time (UTC).';
+COMMENT ON COLUMN order_mappings.updated_at IS 'Last update time (UTC), kept by trigger.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- modifiedAt / updated_at triggers for every CRM table and the minimal tables
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TRIGGER organizations_touch_updated_at BEFORE UPDATE ON organizations
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+CREATE TRIGGER users_touch_updated_at BEFORE UPDATE ON users
+    FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
+
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOREACH t IN ARRAY ARRAY[
+        '"Organizer"', '"Merchant"', '"Category"', '"Product"', '"ProductVariant"', '"ProductInfo"',
+        '"ProductIdentifier"', '"ProductOption"', '"ProductOptionValue"', '"ProductVariantOption"',
+        '"ProductBundler"', '"SaleChannel"', '"SaleChannelProduct"', '"Configuration"', '"Device"',
+        '"DiscriminationType"', '"ReceiptTemplate"', '"Setting"', 'allocation."AllocationLayout"',
+        'allocation."AllocationZone"', 'allocation."AllocationUnit"', '"VariantPrice"', '"StockLevel"',
+        '"SalesOrder"', '"SalesOrderLine"']::regclass[]
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION nx_touch_modified_at()',
+                       (SELECT relname FROM pg_class WHERE oid = t) || '_touch_modified_at', t);
+    END LOOP;
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- API tokens and row-level security (the HTTP service)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE api_tokens (
+    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    organization_id uuid                 DEFAULT NULL,
+    name            varchar(100) NOT NULL,
+    token_hash      varchar(64) NOT NULL,
+    scopes          text[]      NOT NULL,
+    created_at      timestamp   NOT NULL DEFAULT now(),
+    last_used_at    timestamp            DEFAULT NULL,
+    revoked_at      timestamp            DEFAULT NULL,
+    kind            text        NOT NULL DEFAULT 'tenant',
+    expires_at      timestamp            DEFAULT NULL,
+    CONSTRAINT api_tokens_pkey PRIMARY KEY (id),
+    CONSTRAINT api_tokens_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT api_tokens_scopes_check CHECK (scopes <@ ARRAY['tasks:read', 'tasks:write', 'integrations:write',
+                                                              'ops:read', 'ops:write', 'admin']::text[]),
+    CONSTRAINT api_tokens_kind_check CHECK (kind IN ('tenant', 'operator')),
+    CONSTRAINT api_tokens_organization_check CHECK ((kind = 'operator') = (organization_id IS NULL)),
+    CONSTRAINT api_tokens_admin_check CHECK (kind = 'operator' OR NOT ('admin' = ANY (scopes)))
+);
+CREATE UNIQUE INDEX api_tokens_token_hash_idx ON api_tokens (token_hash);
+CREATE INDEX api_tokens_organization_id_idx ON api_tokens (organization_id);
+COMMENT ON TABLE api_tokens IS
+    'nfsync: bearer tokens of the HTTP API and the AMQP commands, stored as SHA-256 hashes (the token is shown once, '
+    'at creation). A tenant token is scoped to one organization; an operator token to none, and only it may hold '
+    'the fleet-wide admin scope.';
+COMMENT ON COLUMN api_tokens.id IS 'Primary key.';
+COMMENT ON COLUMN api_tokens.organization_id IS
+    'Organization every call with this token is scoped to (NULL for an operator token).';
+COMMENT ON COLUMN api_tokens.name IS 'Label for people.';
+COMMENT ON COLUMN api_tokens.token_hash IS 'Hex SHA-256 of the token.';
+COMMENT ON COLUMN api_tokens.scopes IS 'tasks:read, tasks:write, integrations:write, ops:read, ops:write, admin.';
+COMMENT ON COLUMN api_tokens.created_at IS 'Creation time (UTC).';
+COMMENT ON COLUMN api_tokens.last_used_at IS 'Last authenticated call (UTC), updated at most once a minute.';
+COMMENT ON COLUMN api_tokens.revoked_at IS 'Revocation time (UTC); a revoked token authenticates nothing.';
+COMMENT ON COLUMN api_tokens.kind IS 'nfsync: tenant (one organization) or operator (the fleet, no organization).';
+COMMENT ON COLUMN api_tokens.expires_at IS 'nfsync: end of validity (UTC); NULL = until revoked.';
+
+-- The HTTP service's role: not the owner, no BYPASSRLS, so row-level security applies to it. Every API transaction
+-- sets app.organization_id; unset, it sees zero rows. Operator calls do not take this role (the owner's).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nfsync_app') THEN
+        CREATE ROLE nfsync_app NOLOGIN NOBYPASSRLS;
+    END IF;
+END;
+$$;
+
+CREATE FUNCTION nfsync_tenant_visible(row_organization uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT row_organization = nullif(current_setting('app.organization_id', true), '')::uuid
+$$;
+COMMENT ON FUNCTION nfsync_tenant_visible(uuid) IS
+    'nfsync: row-level security predicate - the row belongs to the organization of the current API transaction. '
+    'Nothing the role can set widens it: operators do not run under this role.';
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['organizations', 'users', 'marketplace_integrations', 'marketplace_accounts',
+                             'marketplace_shops', 'sync_tasks', 'sync_task_requests', 'marketplace_webhooks',
+                             'sync_logs', 'product_mappings', 'order_mappings', 'api_tokens']
+    LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY %I ON %I TO nfsync_app USING (nfsync_tenant_visible(%s))',
+                       t || '_tenant', t, CASE WHEN t = 'organizations' THEN 'id' ELSE 'organization_id' END);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO nfsync_app', t);
+    END LOOP;
+    GRANT USAGE ON SCHEMA public TO nfsync_app;
+    GRANT SELECT ON nfsync_workers, rate_limit_buckets TO nfsync_app;
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Tenancy of the CRM: which organization owns a merchant, and the check every shop write makes (issue #13)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE organization_merchants (
+    merchant_id     text      NOT NULL,
+    organization_id uuid      NOT NULL,
+    created_at      timestamp NOT NULL DEFAULT now(),
+    CONSTRAINT organization_merchants_pkey PRIMARY KEY (merchant_id),
+    CONSTRAINT organization_merchants_merchant_id_fkey FOREIGN KEY (merchant_id) REFERENCES "Merchant" (id),
+    CONSTRAINT organization_merchants_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id)
+);
+CREATE INDEX organization_merchants_organization_id_idx ON organization_merchants (organization_id);
+COMMENT ON TABLE organization_merchants IS
+    'nfsync: which organization owns a CRM merchant (the tenant boundary below the API); one organization per '
+    'merchant. Written by operators (nfsync orgs link-merchant), read by the shop trigger and the sync handlers.';
+COMMENT ON COLUMN organization_merchants.merchant_id IS 'The CRM "Merchant".';
+COMMENT ON COLUMN organization_merchants.organization_id IS 'The organization whose shops may sell its catalog.';
+COMMENT ON COLUMN organization_merchants.created_at IS 'When it was linked (UTC).';
+ALTER TABLE organization_merchants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY organization_merchants_tenant ON organization_merchants TO nfsync_app
+    USING (nfsync_tenant_visible(organization_id));
+GRANT SELECT ON organization_merchants TO nfsync_app;
+
+CREATE FUNCTION marketplace_shops_check_sale_channel() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NEW.sale_channel_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.sale_channel_id IS NOT DISTINCT FROM OLD.sale_channel_id
+                                           AND NEW.organization_id = OLD.organization_id) THEN
+        RETURN NEW;  -- an unchanged channel is not checked again (a shop with a channel unlinked since can be deactivated)
+    END IF;
+    -- KEY SHARE: the link cannot be removed until this transaction ends
+    PERFORM 1
+    FROM "SaleChannel" c
+    JOIN organization_merchants om ON om.merchant_id = c."merchantId"
+    WHERE c.id = NEW.sale_channel_id AND c."deletedAt" IS NULL AND om.organization_id = NEW.organization_id
+    FOR KEY SHARE OF om;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'sale channel % is not a channel of this organization''s merchants', NEW.sale_channel_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'marketplace_shops_sale_channel_tenant';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION marketplace_shops_check_sale_channel() IS
+    'nfsync: a shop may only name a live sale channel of a merchant linked to its own organization '
+    '(organization_merchants); answers like a missing foreign key. SECURITY DEFINER: the API role reads no CRM table.';
+CREATE TRIGGER marketplace_shops_check_sale_channel
+    BEFORE INSERT OR UPDATE OF sale_channel_id, organization_id ON marketplace_shops
+    FOR EACH ROW EXECUTE FUNCTION marketplace_shops_check_sale_channel();
+
+-- ---------------------------------------------------------------------------------------------------------
+-- OAuth states (issue #13)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE oauth_states (
+    nonce           varchar(64)  NOT NULL,
+    organization_id uuid         NOT NULL,
+    integration_id  uuid         NOT NULL,
+    token_id        uuid         NOT NULL,
+    redirect_uri    varchar(500) NOT NULL,
+    created_at      timestamp    NOT NULL DEFAULT now(),
+    expires_at      timestamp    NOT NULL,
+    used_at         timestamp             DEFAULT NULL,
+    CONSTRAINT oauth_states_pkey PRIMARY KEY (nonce),
+    CONSTRAINT oauth_states_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id),
+    CONSTRAINT oauth_states_integration_id_fkey
+        FOREIGN KEY (integration_id) REFERENCES marketplace_integrations (id) ON DELETE CASCADE,
+    CONSTRAINT oauth_states_token_id_fkey FOREIGN KEY (token_id) REFERENCES api_tokens (id) ON DELETE CASCADE
+);
+CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at);
+COMMENT ON TABLE oauth_states IS
+    'nfsync: one row per OAuth authorize URL handed out: the state''s nonce, who asked, for which integration; '
+    'consumed once by the callback. Pruned after expiry by the scheduler''s retention.';
+COMMENT ON COLUMN oauth_states.nonce IS 'The random part of the signed state value.';
+COMMENT ON COLUMN oauth_states.organization_id IS 'Organization of the integration.';
+COMMENT ON COLUMN oauth_states.integration_id IS 'The integration the merchant is connecting.';
+COMMENT ON COLUMN oauth_states.token_id IS 'The API token that asked for the URL: revoked, the state is dead.';
+COMMENT ON COLUMN oauth_states.redirect_uri IS 'Where the platform was told to send the merchant back.';
+COMMENT ON COLUMN oauth_states.created_at IS 'When the URL was handed out (UTC).';
+COMMENT ON COLUMN oauth_states.expires_at IS 'After this (UTC) the callback refuses the state.';
+COMMENT ON COLUMN oauth_states.used_at IS 'When a callback consumed it (UTC); a used state is refused.';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The keyring check value (issue #13)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE nfsync_key_check (
+    id         boolean   NOT NULL DEFAULT true,
+    value      text      NOT NULL,
+    updated_at timestamp NOT NULL DEFAULT now(),
+    CONSTRAINT nfsync_key_check_pkey PRIMARY KEY (id),
+    CONSTRAINT nfsync_key_check_one_row CHECK (id)
+);
+COMMENT ON TABLE nfsync_key_check IS
+    'nfsync: a known text encrypted with the keyring (enc:v1 token): processes refuse to start with a keyring that '
+    'cannot decrypt it. One row.';
+COMMENT ON COLUMN nfsync_key_check.id IS 'Always true: the table holds one row.';
+COMMENT ON COLUMN nfsync_key_check.value IS 'The check text encrypted under the primary key of its time.';
+COMMENT ON COLUMN nfsync_key_check.updated_at IS 'When it was written or re-encrypted (UTC).';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Schema history (written by `nfsync db init` and `nfsync db migrate`)
+-- ---------------------------------------------------------------------------------------------------------
+
+CREATE TABLE nfsync_schema_version (
+    version     integer     NOT NULL,
+    checksum    varchar(64) NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    name        text,
+    duration_ms integer,
+    CONSTRAINT nfsync_schema_version_pkey PRIMARY KEY (version)
+);
+COMMENT ON TABLE nfsync_schema_version IS
+    'nfsync: the schema history - the schema.sql version a database was installed from (its lowest version), then '
+    'one row per migration applied by `nfsync db migrate`.';
+COMMENT ON COLUMN nfsync_schema_version.version IS
+    'Schema version after this step: schema.sql''s first line, or the migration''s number.';
+COMMENT ON COLUMN nfsync_schema_version.checksum IS
+    'SHA-256 of schema.sql or of the migration file; a migration whose file has changed since is refused.';
+COMMENT ON COLUMN nfsync_schema_version.applied_at IS 'When db init or db migrate applied it.';
+COMMENT ON COLUMN nfsync_schema_version.name IS
+    'nfsync: ''schema.sql'' for the install, NNNN_name for a migration (NULL only before this column existed).';
+COMMENT ON COLUMN nfsync_schema_version.duration_ms IS 'nfsync: how long the migration ran (NULL for the install).';
