@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import os
 import subprocess
 import sys
 
 import pytest
 
+from nfsync.workers.cli import COMMAND_GROUPS
 from nfsync.workers.config import Settings, load_settings, mask_url, settings_field_names
 from nfsync.workers.crypto import generate_key_entry
 from tests.conftest import drop_database, url_for
@@ -125,3 +128,57 @@ def test_readme_documents_every_setting() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [name for name in settings_field_names() if f"`{name}`" not in readme]
     assert missing == []
+
+
+# ------------------------------------------------------------------------------------------------ a lazy CLI (#15)
+
+LAB = ("nfsync.workers.demo", "nfsync.workers.chaos", "nfsync.workers.bench", "nfsync.workers.sandbox_shops",
+       "nfsync.workers.sync_bench", "nfsync.workers.webhook_bench", "nfsync.workers.connector_bench")  # fmt: skip
+PROBE = """
+import sys
+from nfsync.workers.cli import build_parser
+build_parser(sys.argv[1:]).parse_args(sys.argv[1:])
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def loaded_by(*argv: str) -> set[str]:
+    """The modules a command line loads before its command runs (parsing only)."""
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True,
+                            timeout=60)  # fmt: skip
+    return set(result.stdout.split())
+
+
+def test_a_worker_loads_no_service_lab_or_metrics_code() -> None:
+    """Before: every command, ``nfsync worker`` included, imported the API, the demo, chaos, the benches and
+    prometheus_client (675 modules in-process, 0.68 s); now the worker's own group only."""
+    loaded = loaded_by("worker", "--platform", "shopee")
+    assert not {m for m in loaded if m.startswith("nfsync.workers.api")}
+    assert not {m for m in loaded if m.startswith(LAB)}
+    assert not {m for m in loaded if m.startswith("prometheus_client") or ".sandbox" in m}
+    assert "nfsync.workers.engine.worker" in loaded
+
+
+def test_help_lists_every_command_without_loading_them() -> None:
+    loaded = loaded_by("config")
+    assert not {m for m in loaded if m.startswith(("nfsync.workers.api", "nfsync.workers.engine.commands", *LAB))}
+    listed = run("--help").stdout
+    for _, _, commands in COMMAND_GROUPS:
+        assert all(name in listed for name in commands)
+
+
+@pytest.mark.parametrize(
+    ("module", "adder", "commands"), COMMAND_GROUPS, ids=[g[1] + ":" + g[0] for g in COMMAND_GROUPS]
+)
+def test_the_command_table_matches_what_each_module_adds(module: str, adder: str, commands: dict[str, str]) -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    getattr(importlib.import_module(module), adder)(sub)
+    assert {action.dest: action.help for action in sub._choices_actions} == commands
+
+
+def test_version_and_no_abbreviated_options() -> None:
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("nfsync ")
+    abbreviated = run("enqueue", "--integ", "00000000-0000-0000-0000-000000000000")
+    assert abbreviated.returncode == 2 and "--integ" in abbreviated.stderr

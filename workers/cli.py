@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from nfsync import __version__
 from nfsync.connectors.base.errors import NfsyncError
 from nfsync.workers.config import Settings, load_settings
 from nfsync.workers.logs import configure_logging, get_logger
@@ -161,39 +164,100 @@ def _keys_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     rotate.set_defaults(handler=cmd_keys_rotate)
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMAND_GROUPS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    (
+        "nfsync.workers.engine.commands",
+        "add_commands",
+        {
+            "enqueue": "enqueue a sync task (coalesces into a pending one for the same shop)",
+            "worker": "run a worker for one or more platforms",
+            "scheduler": "run the scheduler (several may run; one leads)",
+            "tasks": "inspect and operate tasks",
+        },
+    ),
+    ("nfsync.workers.api.cli", "add_admin_commands", {"orgs": "organizations", "tokens": "API tokens"}),
+    ("nfsync.workers.api.cli", "add_api_command", {"api": "run the HTTP service (webhooks, APIs, ops dashboard)"}),
+    (
+        "nfsync.workers.engine.commands",
+        "add_status_command",
+        {
+            "status": "the queue table: broker queues and task counts per platform",
+        },
+    ),
+    (
+        "nfsync.workers.sync.commands",
+        "add_sync_commands",
+        {
+            "plan": "dry run: what a sync of one shop would create, update, skip (no writes)",
+            "reconcile": "compare CRM and platform for one shop; --fix enqueues the syncs",
+        },
+    ),
+    (
+        "nfsync.workers.chaos",
+        "add_command",
+        {
+            "chaos": "the service under injected faults and crashes, then the invariants",
+        },
+    ),
+    (
+        "nfsync.workers.bench",
+        "add_commands",
+        {
+            "bench": "benchmarks",
+            "sandbox": "run a platform sandbox (a local emulator of its API)",
+        },
+    ),
+    (
+        "nfsync.workers.demo",
+        "add_command",
+        {
+            "demo": "the whole service end to end against the four sandboxes (a fresh database)",
+        },
+    ),
+)
+"""(module, the function that adds its sub-commands, {command: one-line help}). A command's module is imported only
+when that command runs (``nfsync worker`` loads no API, lab, ``rich`` or Prometheus code); ``nfsync --help`` lists
+every command from this table alone. tests/test_cli.py checks the table against what each module adds."""
+
+
+def _group(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != "rich":
+            raise
+        raise SystemExit(
+            "nfsync: this command is part of the lab; install it with: pip install 'nfsync[lab]'"
+        ) from None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the named command's group is loaded, the others are listed by name and help only.
+    Without ``argv``, every group is loaded (the full parser, for tests and documentation checks)."""
     parser = argparse.ArgumentParser(
         prog="nfsync",
         description="Keeps NextFlow CRM and the marketplaces in sync. Settings: NFSYNC_* variables.",
+        allow_abbrev=False,
     )
+    parser.add_argument("--version", action="version", version=f"nfsync {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config = sub.add_parser("config", help="print the effective settings, secrets masked")
     config.set_defaults(handler=cmd_config)
     _db_commands(sub)
     _keys_commands(sub)
-    from nfsync.workers.engine.commands import add_admin_commands, add_api_command, add_commands, add_status_command
-
-    add_commands(sub)
-    add_admin_commands(sub)
-    add_api_command(sub)
-    add_status_command(sub)
-    from nfsync.workers.sync.commands import add_sync_commands
-
-    add_sync_commands(sub)
-    from nfsync.workers.chaos import add_command as add_chaos_command
-
-    add_chaos_command(sub)
-    from nfsync.workers.bench import add_commands as add_bench_commands
-
-    add_bench_commands(sub)
-    from nfsync.workers.demo import add_command as add_demo_command
-
-    add_demo_command(sub)
+    wanted = None if argv is None else next((word for word in argv if not word.startswith("-")), "")
+    for module, adder, commands in COMMAND_GROUPS:
+        if wanted is None or wanted in commands:
+            getattr(_group(module), adder)(sub)
+        else:
+            for name, text in commands.items():
+                sub.add_parser(name, help=text)
     return parser
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         settings = load_settings()
     except NfsyncError as exc:
