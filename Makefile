@@ -36,7 +36,7 @@ demo: install
 ## bench: every `nfsync bench` scenario three times -> BENCHMARKS.md; needs an idle machine and the local PostgreSQL
 ## and RabbitMQ already up (starts and purges nothing). Smoke run: make bench BENCH_ARGS="--quick --runs 1 --output /tmp/B.md"
 bench: install
-	$(BIN)/python -m nfsync.workers.bench_report $(BENCH_ARGS)
+	$(BIN)/python -m nfsync.workers.lab.bench_report $(BENCH_ARGS)
 
 ## chaos: the chaos suite at full size (nfsync chaos; CI runs the reduced form, tests/test_chaos.py)
 chaos: install

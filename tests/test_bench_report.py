@@ -1,4 +1,4 @@
-"""workers/bench_report.py without running a benchmark: statistics, verdicts, the markdown from canned results."""
+"""workers/lab/bench_report.py without running a benchmark: statistics, verdicts, the markdown from canned results."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from nfsync.workers import bench_report as br
 from nfsync.workers.cli import build_parser
+from nfsync.workers.lab import bench_report as br
 
-# The shapes `nfsync bench ... --json` prints (keys as in workers/bench.py, connector_bench.py, sync_bench.py,
+# The shapes `nfsync bench ... --json` prints (keys as in workers/lab/bench.py, connector_bench.py, sync_bench.py,
 # webhook_bench.py).
 DISPATCH = {
     "scenario": "dispatch", "tasks": 20000, "workers": 2, "concurrency": 400, "claim_batch": 400,

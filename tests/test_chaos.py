@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nfsync.workers.chaos import QUICK, passed, run_chaos, summary_line
 from nfsync.workers.config import Settings
+from nfsync.workers.lab.chaos import QUICK, passed, run_chaos, summary_line
 
 
 @pytest.mark.timeout(600)

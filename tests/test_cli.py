@@ -132,8 +132,7 @@ def test_readme_documents_every_setting() -> None:
 
 # ------------------------------------------------------------------------------------------------ a lazy CLI (#15)
 
-LAB = ("nfsync.workers.demo", "nfsync.workers.chaos", "nfsync.workers.bench", "nfsync.workers.sandbox_shops",
-       "nfsync.workers.sync_bench", "nfsync.workers.webhook_bench", "nfsync.workers.connector_bench")  # fmt: skip
+LAB = ("nfsync.workers.lab",)
 PROBE = """
 import sys
 from nfsync.workers.cli import build_parser

@@ -193,14 +193,14 @@ COMMAND_GROUPS: tuple[tuple[str, str, dict[str, str]], ...] = (
         },
     ),
     (
-        "nfsync.workers.chaos",
+        "nfsync.workers.lab.chaos",
         "add_command",
         {
             "chaos": "the service under injected faults and crashes, then the invariants",
         },
     ),
     (
-        "nfsync.workers.bench",
+        "nfsync.workers.lab.bench",
         "add_commands",
         {
             "bench": "benchmarks",
@@ -208,7 +208,7 @@ COMMAND_GROUPS: tuple[tuple[str, str, dict[str, str]], ...] = (
         },
     ),
     (
-        "nfsync.workers.demo",
+        "nfsync.workers.lab.demo",
         "add_command",
         {
             "demo": "the whole service end to end against the four sandboxes (a fresh database)",

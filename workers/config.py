@@ -20,7 +20,6 @@ from nfsync.connectors.base.secret import Secret
 from nfsync.workers.crypto import Keyring
 
 ENV_PREFIX = "NFSYNC_"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = Path(__file__).resolve().parent / "sql" / "schema.sql"  # package data: inside the wheel too
 
 

@@ -18,7 +18,7 @@ from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.api.auth import create_organization, create_token
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import generate_key_entry
-from nfsync.workers.engine.seed import seed_platform_shops
+from nfsync.workers.lab.seed import seed_platform_shops
 
 KEY_ENTRY = generate_key_entry("api1")
 # Request limits far above what the tests send (schemathesis included); tests/security/test_limits.py sets its own.

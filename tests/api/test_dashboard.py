@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 
 from nfsync.workers.api.auth import create_token
-from nfsync.workers.engine.diagnostics import REGISTRY
 from nfsync.workers.engine.runtime import engine_pool
 from nfsync.workers.engine.worker import Worker
+from nfsync.workers.lab.diagnostics import REGISTRY
 from tests.api.conftest import LiveApi
 
 CHROMIUM = Path("/usr/bin/chromium")

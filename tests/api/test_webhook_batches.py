@@ -21,8 +21,8 @@ from nfsync.workers.api.webhooks import Verified, WebhookIntake
 from nfsync.workers.config import Settings
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.runtime import engine_pool
-from nfsync.workers.engine.seed import seed_platform_shops
 from nfsync.workers.engine.service import TaskService
+from nfsync.workers.lab.seed import seed_platform_shops
 
 SHOPS = 5
 

@@ -31,9 +31,9 @@ from nfsync.workers.api.webhooks import ECHO, Verified, WebhookIntake
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.connect import create_pool
-from nfsync.workers.demo_data import seed_catalog
 from nfsync.workers.engine.service import TaskService, init_connection
-from nfsync.workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
+from nfsync.workers.lab.demo_data import seed_catalog
+from nfsync.workers.lab.sandbox_shops import ConnectedShop, connect_shop, create_integration
 from tests.api.conftest import KEY_ENTRY
 
 APP = dict(SANDBOX.sample_app)

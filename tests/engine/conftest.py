@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import pytest
 
 from nfsync.workers.config import Settings
-from nfsync.workers.engine.diagnostics import REGISTRY
 from nfsync.workers.engine.handlers import HandlerRegistry
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.runtime import Runtime, runtime
-from nfsync.workers.engine.seed import seed_platform_shops
 from nfsync.workers.engine.worker import Worker
+from nfsync.workers.lab.diagnostics import REGISTRY
+from nfsync.workers.lab.seed import seed_platform_shops
 
 FAST = {
     "lease_seconds": 3.0,

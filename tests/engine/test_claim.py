@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.models import TASK_TYPES
 from nfsync.workers.engine.repository import OutcomeRecord, Repository
-from nfsync.workers.engine.seed import seed_platform_shops
+from nfsync.workers.lab.seed import seed_platform_shops
 from tests.engine.conftest import World
 
 

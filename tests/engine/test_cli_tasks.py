@@ -69,9 +69,7 @@ async def test_enqueue_bad_input_is_one_line(world: World) -> None:
 async def test_worker_refuses_to_start_without_handlers(world: World) -> None:
     result = await _run(world, "worker", "--platform", "shopee", "--handlers", "tests.engine.empty_registry:REGISTRY")
     assert result.returncode == 1 and "no handlers registered" in result.stderr
-    result = await _run(
-        world, "worker", "--platform", "ebay", "--handlers", "nfsync.workers.engine.diagnostics:REGISTRY"
-    )
+    result = await _run(world, "worker", "--platform", "ebay", "--handlers", "nfsync.workers.lab.diagnostics:REGISTRY")
     assert result.returncode == 1 and "unknown platform(s): ebay" in result.stderr
 
 
@@ -114,7 +112,7 @@ async def test_worker_without_rabbitmq_fails_with_one_line(world: World) -> None
         "--platform",
         "shopee",
         "--handlers",
-        "nfsync.workers.engine.diagnostics:REGISTRY",
+        "nfsync.workers.lab.diagnostics:REGISTRY",
         **DEAD_BROKER,
     )
     assert result.returncode == 1

@@ -24,7 +24,7 @@ def spawn_worker(world: World, *extra: str) -> subprocess.Popen[bytes]:
         "NFSYNC_IDLE_POLL_SECONDS": "0.5", "NFSYNC_LOG_LEVEL": "warning", "NFSYNC_SHUTDOWN_GRACE": "3",
     })  # fmt: skip
     command = [sys.executable, "-m", "nfsync.workers", "worker", "--platform", "shopee",
-               "--handlers", "nfsync.workers.engine.diagnostics:REGISTRY", *extra]  # fmt: skip
+               "--handlers", "nfsync.workers.lab.diagnostics:REGISTRY", *extra]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

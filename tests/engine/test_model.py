@@ -28,8 +28,8 @@ from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.models import ClaimedTask, EnqueueRequest
 from nfsync.workers.engine.repository import OutcomeRecord, Repository
 from nfsync.workers.engine.runtime import engine_pool
-from nfsync.workers.engine.seed import seed_platform_shops
 from nfsync.workers.engine.service import TaskService
+from nfsync.workers.lab.seed import seed_platform_shops
 
 TYPES = ["product_sync", "order_sync"]
 DIRECTIONS = {"product_sync": "crm_to_marketplace", "order_sync": "marketplace_to_crm"}

@@ -11,8 +11,8 @@ import pytest
 
 from nfsync.connectors.base.errors import NotFound, PermanentError, ValidationFailed
 from nfsync.workers import crm
-from nfsync.workers.demo_data import seed_catalog
 from nfsync.workers.engine.service import init_connection
+from nfsync.workers.lab.demo_data import seed_catalog
 from tests.api.conftest import LiveApi
 
 

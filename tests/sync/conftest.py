@@ -19,11 +19,11 @@ from nfsync.connectors.base.secret import Secret
 from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
-from nfsync.workers.demo_data import DemoCatalog, seed_catalog
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.runtime import Runtime, runtime
 from nfsync.workers.engine.worker import Worker
-from nfsync.workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
+from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.sandbox_shops import ConnectedShop, connect_shop, create_integration
 from nfsync.workers.sync import REGISTRY
 from nfsync.workers.sync.session import ShopSession, open_shop_by_id
 from tests.api.conftest import free_port

@@ -7,7 +7,7 @@ import pytest
 
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.workers.config import Settings
-from nfsync.workers.connector_bench import limiter_utilisation
+from nfsync.workers.lab.connector_bench import limiter_utilisation
 
 
 @pytest.mark.slow

@@ -41,12 +41,12 @@ from nfsync.workers.config import Settings, mask_url
 from nfsync.workers.crypto import generate_key_entry
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.db.schema import drop_database, init_database
-from nfsync.workers.demo_data import DemoCatalog, seed_catalog
-from nfsync.workers.demo_shops import ApiClient, DemoShop, connect
-from nfsync.workers.demo_view import Snapshot, View, make_view
 from nfsync.workers.engine.runtime import Runtime, install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
 from nfsync.workers.engine.worker import Worker
+from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.demo_shops import ApiClient, DemoShop, connect
+from nfsync.workers.lab.demo_view import Snapshot, View, make_view
 from nfsync.workers.logs import configure_logging, get_logger
 from nfsync.workers.sync import REGISTRY
 

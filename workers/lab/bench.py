@@ -32,15 +32,15 @@ from typing import Any
 import asyncpg
 
 from nfsync.workers.config import Settings
-from nfsync.workers.connector_bench import add_commands as add_connector_commands
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.models import NATURAL_DIRECTION, PLATFORMS, TASK_TYPES, EnqueueRequest
 from nfsync.workers.engine.runtime import runtime
-from nfsync.workers.engine.seed import seed_platform_shops
 from nfsync.workers.engine.service import TaskService
-from nfsync.workers.sync_bench import add_commands as add_sync_commands
-from nfsync.workers.webhook_bench import add_commands as add_webhook_commands
+from nfsync.workers.lab.connector_bench import add_commands as add_connector_commands
+from nfsync.workers.lab.seed import seed_platform_shops
+from nfsync.workers.lab.sync_bench import add_commands as add_sync_commands
+from nfsync.workers.lab.webhook_bench import add_commands as add_webhook_commands
 
 BENCH_PLATFORMS = PLATFORMS[:4]
 KEYS_PER_SHOP = len(TASK_TYPES)  # one task per (shop, task_type): those never wait on each other
@@ -87,7 +87,7 @@ def _spawn_workers(settings: Settings, count: int, concurrency: int) -> list[sub
         "--platform",
         ",".join(BENCH_PLATFORMS),
         "--handlers",
-        "nfsync.workers.engine.diagnostics:REGISTRY",
+        "nfsync.workers.lab.diagnostics:REGISTRY",
         "--concurrency",
         str(concurrency),
     ]

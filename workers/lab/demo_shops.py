@@ -19,7 +19,7 @@ import aiohttp
 from nfsync.connectors.base.errors import NfsyncError
 from nfsync.connectors.base.sandbox import SandboxBase, SbShop
 from nfsync.connectors.base.sandboxes import load_sandbox
-from nfsync.workers.sandbox_shops import PUBLIC_IDS, integration_config
+from nfsync.workers.lab.sandbox_shops import PUBLIC_IDS, integration_config
 
 OAUTH = ("shopee", "lazada", "tiktok")
 

@@ -35,13 +35,13 @@ from nfsync.connectors.base.secret import Secret
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring, generate_key_entry
 from nfsync.workers.db.schema import drop_database, init_database
-from nfsync.workers.demo_data import DemoCatalog, seed_catalog
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.runtime import Runtime, runtime
 from nfsync.workers.engine.scheduler import Scheduler
 from nfsync.workers.engine.worker import Worker
+from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.sandbox_shops import ConnectedShop, connect_shop, create_integration
 from nfsync.workers.marketplaces import ClientFactory
-from nfsync.workers.sandbox_shops import ConnectedShop, connect_shop, create_integration
 from nfsync.workers.sync import REGISTRY
 from nfsync.workers.sync.session import SyncResources
 

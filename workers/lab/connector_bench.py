@@ -113,7 +113,7 @@ def _spawn_child(
 ) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_LOG_LEVEL": "error"})
-    command = [sys.executable, "-m", "nfsync.workers.connector_bench", platform, url, json.dumps(extra), str(rate),
+    command = [sys.executable, "-m", "nfsync.workers.lab.connector_bench", platform, url, json.dumps(extra), str(rate),
                str(start), str(seconds)]  # fmt: skip
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
 

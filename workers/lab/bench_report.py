@@ -46,7 +46,7 @@ PLATFORM_NAMES = {"shopee": "Shopee", "lazada": "Lazada", "tiktok": "TikTok Shop
 SUSTAINED_RATE = 1500.0
 SUSTAINED_SHARE = 0.99  # the achieved rate counts until the last answer: a perfect run reads a little under offered
 RESYNC_TARGET_VARIANTS = 10_000
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # the checkout (git describes the commit measured)
 
 
 # ------------------------------------------------------------------------------------------------ scenarios
@@ -341,7 +341,8 @@ class Report:
 
 def render(report: Report) -> str:
     sections = build_sections(report.records)
-    lines = ["# Benchmarks", "", "<!-- Written by `make bench` (workers/bench_report.py): do not edit by hand. -->", ""]
+    note = "<!-- Written by `make bench` (workers/lab/bench_report.py): do not edit by hand. -->"
+    lines = ["# Benchmarks", "", note, ""]
     if report.quick:
         lines += [
             "> **Quick smoke run** (`--quick`): small sizes, to check that the benchmarks and this report work.",
@@ -593,7 +594,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    invocation = shlex.join(["python", "-m", "nfsync.workers.bench_report", *(sys.argv[1:] if argv is None else argv)])
+    given = sys.argv[1:] if argv is None else argv
+    invocation = shlex.join(["python", "-m", "nfsync.workers.lab.bench_report", *given])
     try:
         machine = asyncio.run(machine_info())
     except NfsyncError as exc:  # bad configuration: the benchmarks would fail the same way

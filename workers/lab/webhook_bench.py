@@ -30,7 +30,7 @@ from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring, SecretField, generate_key_entry
 from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.runtime import engine_pool
-from nfsync.workers.engine.seed import seed_platform_shops
+from nfsync.workers.lab.seed import seed_platform_shops
 
 SHOPS = 20
 LANES = 64  # keep-alive connections of the load generator
