@@ -181,3 +181,14 @@ def test_version_and_no_abbreviated_options() -> None:
     assert version.returncode == 0 and version.stdout.startswith("nfsync ")
     abbreviated = run("enqueue", "--integ", "00000000-0000-0000-0000-000000000000")
     assert abbreviated.returncode == 2 and "--integ" in abbreviated.stderr
+
+
+def test_api_without_secret_keys_warns_at_start() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
+    clean["NFSYNC_DATABASE_URL"] = url_for("nfsync_no_such_database_for_this_test")
+    command = [*NFSYNC, "api", "--port", "0"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=clean) as process:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        process.kill()
+    assert "NFSYNC_SECRET_KEYS is not set" in first

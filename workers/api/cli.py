@@ -106,7 +106,15 @@ def _tokens_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     revoke.set_defaults(handler=cmd_tokens_manage)
 
 
+NO_KEYS_WARNING = (
+    "nfsync api: NFSYNC_SECRET_KEYS is not set: integrations with credentials cannot be created or used, and OAuth "
+    "connects fail (generate one with `nfsync keys generate`)"
+)
+
+
 async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.secret_keys is None and not args.reuse_port:  # one warning, from the parent of several processes
+        print(NO_KEYS_WARNING, file=sys.stderr, flush=True)
     if args.processes > 1:
         return await _api_processes(args)
     async with api_state(settings) as state:
