@@ -38,6 +38,10 @@ async def test_enqueue_list_show_cancel_retry(world: World) -> None:
 
     listing = await _run(world, "tasks", "list", "--platform", "lazada", "--status", "pending")
     assert listing.returncode == 0 and result["task_id"] in listing.stdout
+    as_json = json.loads((await _run(world, "tasks", "list", "--platform", "lazada", "--json")).stdout)
+    assert [(t["id"], t["status"], t["filter_criteria"]) for t in as_json] == [
+        (result["task_id"], "pending", {"order_ids": ["A1"]})
+    ]
     shown = json.loads((await _run(world, "tasks", "show", result["task_id"])).stdout)
     assert shown["priority"] == 8 and shown["filter_criteria"] == {"order_ids": ["A1"]}
 

@@ -100,6 +100,8 @@ def test_tokens_list_and_revoke_commands(live_api: LiveApi) -> None:
         return subprocess.run([sys.executable, "-m", "nfsync.workers", *args], capture_output=True, text=True, env=env,
                               timeout=60, check=False)  # fmt: skip
 
+    orgs = [line.split("\t") for line in nfsync("orgs", "list").stdout.splitlines()[1:]]
+    assert {row[0] for row in orgs} >= {str(live_api.a.org), str(live_api.b.org)} and all(row[2] for row in orgs)
     listed = nfsync("tokens", "list", "--org", str(live_api.b.org))
     assert listed.returncode == 0, listed.stderr
     rows = [line.split("\t") for line in listed.stdout.splitlines()[1:]]

@@ -15,6 +15,7 @@ from nfsync.workers import crm
 from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.api.auth import create_organization, create_token, list_tokens, parse_scopes, revoke_token
 from nfsync.workers.config import Settings
+from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.commands import timestamp
 from nfsync.workers.engine.runtime import install_stop_signals, runtime
 
@@ -51,6 +52,15 @@ async def cmd_tokens_manage(settings: Settings, args: argparse.Namespace) -> int
     return 0
 
 
+async def cmd_orgs_list(settings: Settings, _args: argparse.Namespace) -> int:
+    async with runtime(settings, "nfsync-orgs", broker="none", pool_size=1) as rt:
+        rows = await rt.pool.fetch(QUERIES["organization_list"])
+    print("id\tname\tstatus\tcreated_at")
+    for row in rows:
+        print(f"{row['id']}\t{row['name']}\t{row['status']}\t{row['created_at']}")
+    return 0
+
+
 async def cmd_orgs_merchants(settings: Settings, args: argparse.Namespace) -> int:
     async with runtime(settings, "nfsync-orgs", broker="none", pool_size=1) as rt, rt.pool.acquire() as conn:
         if args.orgs_command == "link-merchant":
@@ -72,6 +82,7 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     create = orgs.add_parser("create", help="create an organization and print its id")
     create.add_argument("name")
     create.set_defaults(handler=cmd_orgs_create)
+    orgs.add_parser("list", help="every organization: id, name, status, created").set_defaults(handler=cmd_orgs_list)
     link = orgs.add_parser("link-merchant", help="make an organization the owner of CRM merchants (their catalog, "
                            "stock and orders become reachable by its shops)")  # fmt: skip
     link.add_argument("--org", type=uuid.UUID, required=True)

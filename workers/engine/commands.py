@@ -106,7 +106,7 @@ async def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
                 status=args.status, platform=args.platform, shop_id=args.shop, task_type=args.task_type,
                 limit=args.limit, offset=args.offset,
             )  # fmt: skip
-            _print_table(rows)
+            _print_json(rows) if args.json else _print_table(rows)
         elif args.tasks_command == "show":
             _print_json(await service.get(args.id))
         elif args.tasks_command == "cancel":
@@ -163,6 +163,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     listing.add_argument("--task-type", choices=TASK_TYPES)
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--json", action="store_true", help="a JSON array of the tasks, every column")
     for name, text in (("show", "one task in full"), ("retry", "retry a failed or cancelled task"),
                        ("cancel", "cancel a pending or running task")):  # fmt: skip
         command = tasks.add_parser(name, help=text)

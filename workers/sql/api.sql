@@ -42,3 +42,7 @@ RETURNING id, organization_id, kind, name, scopes, created_at, last_used_at, exp
 -- An operator's connection keeps the pool's own (owner) role: row-level security is not lifted by a setting the
 -- application role could make itself, but by not taking that role. $2: 'none' (operator) or 'nfsync_app'.
 SELECT set_config('role', $2, false), set_config('app.organization_id', $1, false);
+
+-- name: organization_list
+-- Every organization (operators' `nfsync orgs list`), oldest first.
+SELECT id, name, status, created_at FROM organizations ORDER BY created_at, id;
