@@ -192,3 +192,26 @@ def test_api_without_secret_keys_warns_at_start() -> None:
         first = process.stderr.readline()
         process.kill()
     assert "NFSYNC_SECRET_KEYS is not set" in first
+
+
+def test_a_closed_pipe_ends_the_command_quietly() -> None:
+    """``nfsync status --watch | head``: the reader leaves, nfsync exits 0 without a traceback (before: an
+    internal-error exit with the BrokenPipeError logged)."""
+    script = (
+        "import sys\n"
+        "from nfsync.workers import cli\n"
+        "async def endless(settings, args):\n"
+        "    while True:\n"
+        "        print('line ' * 200, flush=True)\n"
+        "cli.cmd_config = endless\n"
+        "sys.exit(cli.run(['config']))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=clean) as process:  # fmt: skip
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.read(10)
+        process.stdout.close()
+        code = process.wait(timeout=30)
+        errors = process.stderr.read().decode()
+    assert code == 0 and "Traceback" not in errors and "internal error" not in errors, errors

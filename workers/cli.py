@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -277,10 +278,19 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nfsync: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`nfsync status --watch | head`): not an error of ours
+        _silence_stdout()
+        return 0
     except Exception as exc:
         log.exception("cli.crashed", command=args.command)
         print(f"nfsync: internal error ({type(exc).__name__}); see the log above", file=sys.stderr)
         return EXIT_CRASH
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main() -> None:
