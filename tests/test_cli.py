@@ -215,3 +215,12 @@ def test_a_closed_pipe_ends_the_command_quietly() -> None:
         code = process.wait(timeout=30)
         errors = process.stderr.read().decode()
     assert code == 0 and "Traceback" not in errors and "internal error" not in errors, errors
+
+
+def test_an_interactive_command_fails_at_once_when_postgresql_is_down() -> None:
+    """Before: ``nfsync tasks list`` retried for 30 s, one warning per retry, before its one-line error."""
+    result = run("tasks", "list", env={"NFSYNC_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nfsync"})
+    assert result.returncode == 1
+    assert "db.connect_retry" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert "cannot reach PostgreSQL" in result.stderr

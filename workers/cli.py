@@ -264,6 +264,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except NfsyncError as exc:
         print(f"nfsync: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    settings = _for_command(settings, args.command)
     configure_logging(settings.log_level, settings.log_format)
     handler: Command = args.handler
 
@@ -285,6 +286,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         log.exception("cli.crashed", command=args.command)
         print(f"nfsync: internal error ({type(exc).__name__}); see the log above", file=sys.stderr)
         return EXIT_CRASH
+
+
+INTERACTIVE = frozenset({"enqueue", "tasks", "orgs", "tokens", "status", "plan", "reconcile"})
+"""Commands a person runs and waits for: with PostgreSQL down they fail at once with one line, instead of retrying
+for NFSYNC_DB_STARTUP_TIMEOUT as the services (and `db migrate` beside a starting database) do - unless that
+variable is set explicitly."""
+
+
+def _for_command(settings: Settings, command: str) -> Settings:
+    if command in INTERACTIVE and "db_startup_timeout" not in settings.model_fields_set:
+        return settings.model_copy(update={"db_startup_timeout": 0.0})
+    return settings
 
 
 def _silence_stdout() -> None:
