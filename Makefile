@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install test lint typecheck pytest demo chaos bench clean
+.PHONY: install unit test lint typecheck pytest demo chaos bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+## unit: the tests that need neither PostgreSQL nor RabbitMQ (no service is touched)
+unit: install
+	$(BIN)/pytest -q -m unit
 
 ## test: lint, type-check and the full test suite against the local PostgreSQL and RabbitMQ
 test: lint typecheck pytest

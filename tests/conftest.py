@@ -19,6 +19,17 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "docs" / "seeds"
 
 
+SERVICE_FIXTURES = frozenset({"template_database", "fresh_database_name", "live_api"})
+"""Every test that reaches PostgreSQL or RabbitMQ does it through one of these (or is marked ``services``)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``unit``: the tests that need neither PostgreSQL nor RabbitMQ (``make unit``, seconds, no services)."""
+    for item in items:
+        if not SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("services"):
+            item.add_marker(pytest.mark.unit)
+
+
 def url_for(database: str) -> str:
     return f"{SERVER_URL}/{database}"
 

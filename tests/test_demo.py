@@ -15,6 +15,9 @@ from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.spec import available
 from tests.conftest import drop_database, url_for
 
+pytestmark = pytest.mark.services  # the demo runs in a subprocess against the local services
+
+
 VARIANTS = 100
 ORDERS = 5
 
