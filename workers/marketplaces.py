@@ -15,10 +15,6 @@ from nfsync.connectors.base.outbound import GuardedResolver, OutboundPolicy, che
 from nfsync.connectors.base.spec import load
 from nfsync.workers.crypto import Keyring, SecretField
 
-# The credential each platform signs its pushes with (a "previous_<name>" is accepted too, for rotation).
-WEBHOOK_SECRET_FIELDS = {"shopee": "partner_key", "lazada": "app_secret", "tiktok": "app_secret",
-                         "woocommerce": "webhook_secret"}  # fmt: skip
-
 
 def app_credentials(keyring: Keyring | None, integration: asyncpg.Record | Mapping[str, Any]) -> AppCredentials:
     """The app's credentials under the platform's names: string values of ``config`` (public ids) and the
@@ -35,7 +31,7 @@ def app_credentials(keyring: Keyring | None, integration: asyncpg.Record | Mappi
 
 
 def webhook_secrets(platform: str, app: AppCredentials) -> list[str]:
-    field = WEBHOOK_SECRET_FIELDS[platform]
+    field = load(platform).push_signed_with
     return [str(v) for k, v in app.values.items() if k in (field, f"previous_{field}")]
 
 

@@ -23,8 +23,14 @@ class SandboxSpec:
     """App credentials under the platform's names, for a sandbox started pre-authorized (tests, demo)."""
     shop_ref: Callable[[SbShop, str], ShopRef]
     """The ShopRef a client needs for a sandbox shop, given the sandbox base URL."""
-    webhook_secrets: Callable[[AppCredentials, SandboxBase], list[str]]
-    """The secrets a receiver verifies this sandbox's pushes with (partner_key, app_secret, webhook secret)."""
+
+    def webhook_secrets(self, app: AppCredentials, sandbox: SandboxBase) -> list[str]:
+        """The secrets a receiver verifies this sandbox's pushes with: the app credential the platform signs with
+        (``PlatformSpec.push_signed_with``), or the sandbox's own webhook secret."""
+        field = self.platform.push_signed_with
+        if field == "webhook_secret":
+            return [sandbox.webhook_secret] if sandbox.webhook_secret else []
+        return [app.text(field)]
 
     @property
     def name(self) -> str:
@@ -41,12 +47,6 @@ class SandboxSpec:
     @property
     def parse_webhook(self) -> WebhookParser:
         return self.platform.parse_webhook
-
-
-def signed_with(field: str) -> Callable[[AppCredentials, SandboxBase], list[str]]:
-    """Pushes signed with one of the app's own credentials (Shopee's partner_key, Lazada's and TikTok's app_secret),
-    not with a separate webhook secret."""
-    return lambda app, _sandbox: [app.text(field)]
 
 
 def load_sandbox(name: str) -> SandboxSpec:

@@ -24,6 +24,9 @@ class PlatformSpec:
     client: type[BaseClient]
     verify_webhook: WebhookVerifier
     parse_webhook: WebhookParser
+    push_signed_with: str
+    """The credential the platform signs its pushes with (``partner_key``, ``app_secret``, or a separate
+    ``webhook_secret``); a ``previous_<name>`` is accepted too, for rotation."""
     api_hosts: frozenset[str] | None
     """The platform's published API and auth hosts (an api_base_url must be one of them, https); None for a platform
     on the merchant's own host (WooCommerce: any host with public addresses). connectors/base/outbound.py"""
@@ -35,6 +38,11 @@ def load(name: str) -> PlatformSpec:
     if not isinstance(spec, PlatformSpec):
         raise LookupError(f"nfsync.connectors.{name} exports no PLATFORM spec")
     return spec
+
+
+def uses_oauth(name: str) -> bool:
+    """Whether the platform authorizes through an OAuth code exchange with tokens (not API keys)."""
+    return load(name).client.uses_tokens
 
 
 def available() -> list[PlatformSpec]:

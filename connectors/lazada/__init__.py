@@ -21,5 +21,6 @@ PLATFORM = PlatformSpec(
     client=Client,
     verify_webhook=webhooks.verify,
     parse_webhook=webhooks.parse,
+    push_signed_with="app_secret",
     api_hosts=API_HOSTS,
 )

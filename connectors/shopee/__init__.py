@@ -17,6 +17,7 @@ PLATFORM = PlatformSpec(
     client=Client,
     verify_webhook=webhooks.verify,
     parse_webhook=webhooks.parse,
+    push_signed_with="partner_key",
     api_hosts=API_HOSTS,
 )
 

@@ -15,6 +15,7 @@ PLATFORM = PlatformSpec(
     client=Client,
     verify_webhook=webhooks.verify,
     parse_webhook=webhooks.parse,
+    push_signed_with="app_secret",
     api_hosts=API_HOSTS,
 )
 

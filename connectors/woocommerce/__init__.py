@@ -15,5 +15,6 @@ PLATFORM = PlatformSpec(
     client=Client,
     verify_webhook=webhooks.verify,
     parse_webhook=webhooks.parse,
+    push_signed_with="webhook_secret",
     api_hosts=API_HOSTS,
 )

@@ -13,7 +13,6 @@ import pytest
 from nfsync.connectors.base.sandbox import SandboxBase, SbOrder
 from nfsync.connectors.base.sandboxes import SandboxSpec, load_sandbox
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES
-from nfsync.workers.api.webhooks import SECRET_FIELDS
 from tests.api.conftest import LiveApi
 
 SHOP = "770001"
@@ -46,7 +45,7 @@ class Hook:
 
 
 def _split_credentials(spec: SandboxSpec) -> tuple[dict[str, str], dict[str, str]]:
-    secret_names = {SECRET_FIELDS[spec.name], "consumer_key", "consumer_secret", "app_secret", "partner_key"}
+    secret_names = {spec.platform.push_signed_with, "consumer_key", "consumer_secret", "app_secret", "partner_key"}
     config = {k: v for k, v in spec.sample_app.items() if k not in secret_names}
     credentials = {k: v for k, v in spec.sample_app.items() if k in secret_names}
     return config, credentials
@@ -112,7 +111,7 @@ async def test_tampered_reserialised_and_wrong_secret_are_rejected(hook: Hook) -
     assert await hook.post(headers, body.replace(order.order_id.encode(), altered.encode())) == 401
     reserialised = json.dumps(json.loads(body), indent=1).encode()
     assert reserialised != body and await hook.post(headers, reserialised) == 401
-    field = SECRET_FIELDS[hook.spec.name]
+    field = hook.spec.platform.push_signed_with
     change = {"webhook_secret": "another-secret-9999"} if field == "webhook_secret" else {
         "credentials": {field: "another-secret-9999"}}  # fmt: skip
     await hook.api.call("PATCH", f"/v1/integrations/{hook.integration}", hook.api.a.token, json=change)
@@ -122,7 +121,7 @@ async def test_tampered_reserialised_and_wrong_secret_are_rejected(hook: Hook) -
 
 
 async def test_rotated_secret_overlap_is_accepted(hook: Hook) -> None:
-    field = SECRET_FIELDS[hook.spec.name]
+    field = hook.spec.platform.push_signed_with
     old = hook.sandbox.webhook_secret if field == "webhook_secret" else hook.spec.sample_app[field]
     await hook.api.call("PATCH", f"/v1/integrations/{hook.integration}", hook.api.a.token, json={
         **({"webhook_secret": "new-secret-0002"} if field == "webhook_secret" else {}),

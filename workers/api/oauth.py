@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nfsync.connectors.base.client import ShopRef
 from nfsync.connectors.base.errors import DependencyUnavailable, NotFound, TaskError, ValidationFailed
 from nfsync.connectors.base.models import TokenPair
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, uses_oauth
 from nfsync.workers.api import integrations
 from nfsync.workers.api.framework import Api, Call
 from nfsync.workers.api.integrations import KEYRING_KEY, integration_for_path
@@ -41,7 +42,6 @@ FACTORY_KEY = integrations.FACTORY_KEY  # one key: the WooCommerce connect (inte
 SYSTEM_POOL_KEY: web.AppKey[Any] = web.AppKey("system_pool")
 STATE_TTL = 600  # seconds; Shopee's authorize link itself is valid 5 minutes (marketplaces reference, SHP-DOC auth)
 REDIRECT_ORIGINS_KEY: web.AppKey[frozenset[str]] = web.AppKey("oauth_redirect_origins")
-OAUTH_PLATFORMS = ("shopee", "lazada", "tiktok")
 _SHOP_ID = re.compile(r"[0-9]{1,20}")  # Shopee names the shop in its redirect; a numeric id (SHP-DOC auth)
 
 
@@ -108,7 +108,7 @@ def _keyring(call: Call) -> Keyring:
            tags=("integrations",))  # fmt: skip
 async def authorize_url(call: Call) -> AuthorizeUrl:
     integration = await integration_for_path(call)
-    if integration["platform"] not in OAUTH_PLATFORMS:
+    if integration["platform"] not in PLATFORM_PACKAGES or not uses_oauth(integration["platform"]):
         raise ValidationFailed(f"{integration['platform']} is connected with API keys, not OAuth")
     redirect = call.query.redirect_uri
     if _origin(redirect) not in call.request.app[REDIRECT_ORIGINS_KEY]:

@@ -47,12 +47,11 @@ from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.logs import get_logger
-from nfsync.workers.marketplaces import WEBHOOK_SECRET_FIELDS, app_credentials, webhook_secrets
+from nfsync.workers.marketplaces import app_credentials, webhook_secrets
 
 log = get_logger(__name__)
 api = Api()
 WEBHOOKS_KEY: web.AppKey[WebhookIntake] = web.AppKey("webhooks")
-SECRET_FIELDS = WEBHOOK_SECRET_FIELDS
 ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
 CACHE_SECONDS = 5.0
 MISSING_KEPT = 10_000  # remembered unknown integrations; past this the memory is cleared (hostile random ids)

@@ -39,9 +39,10 @@ import aiormq
 import asyncpg
 
 from nfsync.connectors.base.errors import NfsyncError
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.config import load_settings
 
-SYNC_PLATFORMS = ("shopee", "lazada", "tiktok", "woocommerce")
+SYNC_PLATFORMS = PLATFORM_PACKAGES
 PLATFORM_NAMES = {"shopee": "Shopee", "lazada": "Lazada", "tiktok": "TikTok Shop", "woocommerce": "WooCommerce"}
 SUSTAINED_RATE = 1500.0
 SUSTAINED_SHARE = 0.99  # the achieved rate counts until the last answer: a perfect run reads a little under offered

@@ -35,6 +35,7 @@ from nfsync.connectors.base.errors import NfsyncError, ValidationFailed
 from nfsync.connectors.base.sandbox import SandboxBase
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.api.auth import create_organization, create_token
 from nfsync.workers.config import Settings, mask_url
@@ -51,7 +52,7 @@ from nfsync.workers.logs import configure_logging, get_logger
 from nfsync.workers.sync import REGISTRY
 
 log = get_logger(__name__)
-PLATFORMS = ("shopee", "lazada", "tiktok", "woocommerce")
+PLATFORMS = PLATFORM_PACKAGES
 SHOP_IDS = {"shopee": "880001", "lazada": "880002", "tiktok": "880003", "woocommerce": "880004"}
 TOKEN_SCOPES = ["tasks:read", "tasks:write", "integrations:write", "ops:read", "ops:write"]
 TERMINAL = frozenset({"completed", "failed", "cancelled"})

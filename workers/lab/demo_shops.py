@@ -21,8 +21,6 @@ from nfsync.connectors.base.sandbox import SandboxBase, SbShop
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.workers.lab.sandbox_shops import PUBLIC_IDS, integration_config
 
-OAUTH = ("shopee", "lazada", "tiktok")
-
 
 class DemoApiError(NfsyncError):
     """A call of the demo to the nfsync API failed."""
@@ -84,7 +82,7 @@ async def connect(api: ApiClient, sandbox: SandboxBase, *, shop_id: str, channel
     """Integration, account and shop of one platform, on the CRM sale channel ``channel``."""
     integration = await create_integration(api, sandbox, rate)
     sb_shop = sandbox.add_shop(shop_id, f"Demo {sandbox.platform} shop")
-    if sandbox.platform in OAUTH:
+    if load_sandbox(sandbox.platform).client.uses_tokens:
         account_id, how = await _oauth(api, sandbox, integration["id"], shop_id)
     else:
         account_id, how = await _api_keys(api, sandbox, integration["id"], sb_shop), "api keys"

@@ -17,7 +17,6 @@ from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.secret import Secret
 from nfsync.workers.crypto import Keyring, SecretField
 from nfsync.workers.db.queries import QUERIES
-from nfsync.workers.marketplaces import WEBHOOK_SECRET_FIELDS
 from nfsync.workers.tokens import store_pair
 
 PUBLIC_IDS = ("partner_id", "app_key")  # WooCommerce's consumer_key is half of its API key pair: a credential
@@ -56,7 +55,7 @@ async def create_integration(
     secrets = {k: v for k, v in spec.sample_app.items() if k not in PUBLIC_IDS}
     where = SecretField("marketplace_integrations", "credentials", str(org), str(integration_id))
     hook = None
-    if WEBHOOK_SECRET_FIELDS[platform] == "webhook_secret" and sandbox.webhook_secret:
+    if load_sandbox(platform).platform.push_signed_with == "webhook_secret" and sandbox.webhook_secret:
         hook_field = SecretField("marketplace_integrations", "webhook_secret", str(org), str(integration_id))
         hook = keyring.encrypt(sandbox.webhook_secret, hook_field)
     await conn.execute(

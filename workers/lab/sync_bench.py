@@ -32,6 +32,7 @@ from nfsync.connectors.base.auth import RateLimiter
 from nfsync.connectors.base.sandbox import SandboxBase
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.secret import Secret
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring, generate_key_entry
 from nfsync.workers.db.schema import drop_database, init_database
@@ -243,7 +244,7 @@ async def cmd_bench_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def add_commands(bench: Any) -> None:
     command = bench.add_parser("sync", help="full push vs the rate-limit minimum, unchanged re-sync, stock latency")
-    command.add_argument("--platform", required=True, choices=["shopee", "lazada", "tiktok", "woocommerce"])
+    command.add_argument("--platform", required=True, choices=PLATFORM_PACKAGES)
     command.add_argument("--variants", type=int, default=2000, help="variants in the full push")
     command.add_argument("--rate-limit", type=int, default=50, help="calls per second the sandbox allows")
     command.add_argument("--resync-variants", type=int, default=10_000, help="variants in the unchanged re-sync")

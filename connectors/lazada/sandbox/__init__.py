@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nfsync.connectors.base.client import ShopRef
 from nfsync.connectors.base.sandbox import SbShop
-from nfsync.connectors.base.sandboxes import SandboxSpec, signed_with
+from nfsync.connectors.base.sandboxes import SandboxSpec
 from nfsync.connectors.lazada import PLATFORM
 from nfsync.connectors.lazada.sandbox.emulator import API_PREFIX, Sandbox
 
@@ -22,5 +22,4 @@ SANDBOX = SandboxSpec(
     sandbox=Sandbox,
     sample_app={"app_key": "100001", "app_secret": "sandbox-app-secret-0000000000000000"},
     shop_ref=shop_ref,
-    webhook_secrets=signed_with("app_secret"),
 )

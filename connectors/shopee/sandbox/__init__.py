@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nfsync.connectors.base.client import ShopRef
 from nfsync.connectors.base.sandbox import SbShop
-from nfsync.connectors.base.sandboxes import SandboxSpec, signed_with
+from nfsync.connectors.base.sandboxes import SandboxSpec
 from nfsync.connectors.shopee import PLATFORM
 from nfsync.connectors.shopee.sandbox.emulator import Sandbox
 
@@ -22,5 +22,4 @@ SANDBOX = SandboxSpec(
     sandbox=Sandbox,
     sample_app={"partner_id": "2001887", "partner_key": "sandbox-partner-key-0000-0000-0000-not-a-real-key"},
     shop_ref=shop_ref,
-    webhook_secrets=signed_with("partner_key"),
 )

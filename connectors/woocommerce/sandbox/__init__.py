@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from nfsync.connectors.base.client import AppCredentials, ShopRef
-from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.client import ShopRef
+from nfsync.connectors.base.sandbox import SbShop
 from nfsync.connectors.base.sandboxes import SandboxSpec
 from nfsync.connectors.woocommerce import PLATFORM
 from nfsync.connectors.woocommerce.sandbox.emulator import Sandbox
@@ -17,11 +17,6 @@ def shop_ref(shop: SbShop, base_url: str) -> ShopRef:
     return ShopRef(platform_shop_id=shop.shop_id, extra={"store_url": f"{base_url.rstrip('/')}/{shop.shop_id}"})
 
 
-def webhook_secrets(app: AppCredentials, sandbox: SandboxBase) -> list[str]:
-    """WooCommerce signs with the webhook's own secret, not with the API keys."""
-    return [sandbox.webhook_secret] if sandbox.webhook_secret else []
-
-
 SANDBOX = SandboxSpec(
     platform=PLATFORM,
     sandbox=Sandbox,
@@ -30,5 +25,4 @@ SANDBOX = SandboxSpec(
         "consumer_secret": "cs_sandbox_0000000000000000000000000000000000",
     },
     shop_ref=shop_ref,
-    webhook_secrets=webhook_secrets,
 )
