@@ -15,30 +15,74 @@ from nfsync.workers.lab import bench_report as br
 # The shapes `nfsync bench ... --json` prints (keys as in workers/lab/bench.py, connector_bench.py, sync_bench.py,
 # webhook_bench.py).
 DISPATCH = {
-    "scenario": "dispatch", "tasks": 20000, "workers": 2, "concurrency": 400, "claim_batch": 400,
-    "enqueue_per_s": 6879, "drain_per_s": 9380, "drain_wall_s_incl_startup": 3.1, "end_to_end_per_s": 4650,
-    "claim_latency_p50_ms": 178.0, "claim_latency_p95_ms": 268.0, "peak_worker_rss_mb": 65.0,
+    "scenario": "dispatch",
+    "tasks": 20000,
+    "workers": 2,
+    "concurrency": 400,
+    "claim_batch": 400,
+    "enqueue_per_s": 6879,
+    "drain_per_s": 9380,
+    "drain_wall_s_incl_startup": 3.1,
+    "end_to_end_per_s": 4650,
+    "claim_latency_p50_ms": 178.0,
+    "claim_latency_p95_ms": 268.0,
+    "peak_worker_rss_mb": 65.0,
     "target_drain_per_s": 6500,
-}  # fmt: skip
+}
 CONNECTOR = {
-    "scenario": "connector", "platform": "shopee", "calls_per_s": 2568, "concurrency": 16,
-    "limiter": {"processes": 3, "rate_limit": 50.0, "seconds": 10.0, "served_per_s": 52.0, "utilisation": 1.04,
-                "throttled": 0, "client_calls": 520},
-}  # fmt: skip
+    "scenario": "connector",
+    "platform": "shopee",
+    "calls_per_s": 2568,
+    "concurrency": 16,
+    "limiter": {
+        "processes": 3,
+        "rate_limit": 50.0,
+        "seconds": 10.0,
+        "served_per_s": 52.0,
+        "utilisation": 1.04,
+        "throttled": 0,
+        "client_calls": 520,
+    },
+}
 SYNC = {
-    "scenario": "sync", "platform": "lazada",
-    "full_push": {"variants": 2000, "listed": 2000, "rate_limit": 50, "calls": 1600, "throttled": 0, "seconds": 15.8,
-                  "theoretical_min_seconds": 16.0, "ratio": 0.989, "target_ratio": 1.05},
-    "unchanged_resync": {"variants": 10000, "first_push_seconds": 40.2, "write_calls": 0, "calls": 0,
-                         "seconds": 2.02, "wall_seconds_incl_dispatch": 2.1, "target_write_calls": 0,
-                         "target_seconds": 3.0},
+    "scenario": "sync",
+    "platform": "lazada",
+    "full_push": {
+        "variants": 2000,
+        "listed": 2000,
+        "rate_limit": 50,
+        "calls": 1600,
+        "throttled": 0,
+        "seconds": 15.8,
+        "theoretical_min_seconds": 16.0,
+        "ratio": 0.989,
+        "target_ratio": 1.05,
+    },
+    "unchanged_resync": {
+        "variants": 10000,
+        "first_push_seconds": 40.2,
+        "write_calls": 0,
+        "calls": 0,
+        "seconds": 2.02,
+        "wall_seconds_incl_dispatch": 2.1,
+        "target_write_calls": 0,
+        "target_seconds": 3.0,
+    },
     "stock_change_latency": {"changes": 20, "p50_s": 0.037, "p95_s": 0.055, "max_s": 0.06, "target_p95_s": 5.0},
-}  # fmt: skip
+}
 WEBHOOKS = {
-    "scenario": "webhooks", "offered_rate": 500.0, "duration_s": 10.0, "requests": 5000, "api_processes": 1,
-    "warmup_requests": 500, "achieved_per_s": 499.6, "failures": 0, "p50_ms": 2.1, "p99_ms": 5.5,
+    "scenario": "webhooks",
+    "offered_rate": 500.0,
+    "duration_s": 10.0,
+    "requests": 5000,
+    "api_processes": 1,
+    "warmup_requests": 500,
+    "achieved_per_s": 499.6,
+    "failures": 0,
+    "p50_ms": 2.1,
+    "p99_ms": 5.5,
     "targets": {"sustained_per_s": 1500, "p99_ms_at_500_per_s": 25},
-}  # fmt: skip
+}
 
 
 def variant(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -61,8 +105,9 @@ def report(records: list[br.RunRecord], *, runs: int = 3, quick: bool = False) -
     machine = [("CPU", "Test CPU; 2 logical CPUs (2 usable by this process)"), ("PostgreSQL", "15.8")]
     when = datetime(2025, 1, 2, 3, 4, tzinfo=UTC)
     commands = ["nfsync bench dispatch --json"]
-    made = br.Report("python -m workers.bench_report", when, runs, quick, "nfsync 0.1.0, commit abc1234", machine,
-                     commands, records)  # fmt: skip
+    made = br.Report(
+        "python -m workers.bench_report", when, runs, quick, "nfsync 0.1.0, commit abc1234", machine, commands, records
+    )
     return br.render(made)
 
 
@@ -102,13 +147,18 @@ def test_targets_per_scenario() -> None:
 
     assert targets(DISPATCH) == {"drain_per_s": ">= 6,500"}
     assert targets(CONNECTOR) == {"limiter.throttled": "= 0 (every run)"}
-    assert targets(SYNC) == {"full_push.ratio": "<= 1.05", "full_push.throttled": "= 0 (every run)",
-                             "unchanged_resync.write_calls": "= 0 (every run)", "unchanged_resync.seconds": "<= 3",
-                             "stock_change_latency.p95_s": "<= 5"}  # fmt: skip
+    assert targets(SYNC) == {
+        "full_push.ratio": "<= 1.05",
+        "full_push.throttled": "= 0 (every run)",
+        "unchanged_resync.write_calls": "= 0 (every run)",
+        "unchanged_resync.seconds": "<= 3",
+        "stock_change_latency.p95_s": "<= 5",
+    }
     assert targets(WEBHOOKS) == {"p99_ms": "<= 25"}
     assert targets(variant(WEBHOOKS, offered_rate=1500.0, api_processes=2)) == {
-        "achieved_per_s": ">= 1,485 (1,500/s sustained, within 1 %)", "failures": "= 0 (every run)",
-    }  # fmt: skip
+        "achieved_per_s": ">= 1,485 (1,500/s sustained, within 1 %)",
+        "failures": "= 0 (every run)",
+    }
 
 
 def test_sustained_rate_allows_the_tail_of_the_last_answer_but_not_less() -> None:
@@ -150,8 +200,7 @@ def test_markdown_from_canned_results() -> None:
     tiktok_row = "| Connector: TikTok Shop | limiter: throttled responses | 0 | 0 - 2 | = 0 (every run) | **not met** |"
     assert tiktok_row in text
     assert "| Sync: Lazada | full push / minimum | 0.99 | 0.98 - 1.2 | <= 1.05 | met |" in text
-    assert ("| Webhooks: 500 req/s offered, 1 API process | latency p99 (ms) | 5.5 | 5.1 - 30 | <= 25 | met |"
-            in text)  # fmt: skip
+    assert "| Webhooks: 500 req/s offered, 1 API process | latency p99 (ms) | 5.5 | 5.1 - 30 | <= 25 | met |" in text
     assert "### Connector: TikTok Shop" in text
     assert "in flight 16, limiter processes 3, sandbox limit (calls/s) 50, seconds 10; 3 runs." in text
     assert "| enqueue (tasks/s) | 6,879 | 6,879 - 6,879 |  |  |" in text  # a figure without a target
@@ -188,5 +237,11 @@ def test_scenarios_are_valid_bench_commands(quick: bool) -> None:
 
 def test_number_format() -> None:
     assert [br.fmt(v) for v in (9380, 9380.0, 1499.8, 71.8, 0.997, 5.5, 0.0312)] == [
-        "9,380", "9,380", "1,499.8", "71.8", "0.997", "5.5", "0.0312",
-    ]  # fmt: skip
+        "9,380",
+        "9,380",
+        "1,499.8",
+        "71.8",
+        "0.997",
+        "5.5",
+        "0.0312",
+    ]

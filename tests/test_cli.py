@@ -143,8 +143,9 @@ print("\\n".join(sorted(sys.modules)))
 
 def loaded_by(*argv: str) -> set[str]:
     """The modules a command line loads before its command runs (parsing only)."""
-    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True, timeout=60
+    )
     return set(result.stdout.split())
 
 
@@ -207,8 +208,9 @@ def test_a_closed_pipe_ends_the_command_quietly() -> None:
         "sys.exit(cli.run(['config']))\n"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
-    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=clean) as process:  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean
+    ) as process:
         assert process.stdout is not None and process.stderr is not None
         process.stdout.read(10)
         process.stdout.close()

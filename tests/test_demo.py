@@ -28,9 +28,18 @@ async def _demo(*flags: str, seconds: float) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env["NFSYNC_DATABASE_URL"] = url_for(name)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "nfsync.workers", "demo", "--json", "--database", name, *flags, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "nfsync.workers",
+        "demo",
+        "--json",
+        "--database",
+        name,
+        *flags,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(), seconds)
     finally:
@@ -53,8 +62,7 @@ def _no_secrets(text: str) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 async def test_demo_connects_syncs_imports_orders_and_propagates_stock() -> None:
-    code, out, err = await _demo("--variants", str(VARIANTS), "--orders", str(ORDERS), "--timeout", "120",
-                                 seconds=140)  # fmt: skip
+    code, out, err = await _demo("--variants", str(VARIANTS), "--orders", str(ORDERS), "--timeout", "120", seconds=140)
     assert code == 0, err[-3000:]
     [line] = out.strip().splitlines()
     summary = json.loads(line)

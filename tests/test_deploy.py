@@ -261,9 +261,24 @@ def systemd_commands(all_units: dict[str, dict[str, list[tuple[str, str]]]]) -> 
 # ------------------------------------------------------------------------------------------------ Dockerfile
 
 DOCKERFILE_INSTRUCTIONS = {
-    "FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG",
-    "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
-}  # fmt: skip
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+}
 
 
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
@@ -617,10 +632,17 @@ def test_no_real_key_anywhere_under_deploy() -> None:
 
 def compose_problems(doc: dict[str, Any], grace: float) -> list[str]:
     services = doc["services"]
-    problems = [f"missing service {name}" for name in ("postgres", "rabbitmq", "rabbitmq-definitions", "db-migrate",
-                                                       "api", "scheduler") if name not in services]  # fmt: skip
-    problems += [f"missing service {role}-{p}" for p in PLATFORM_PACKAGES for role in ("worker", "sandbox")
-                 if f"{role}-{p}" not in services]  # fmt: skip
+    problems = [
+        f"missing service {name}"
+        for name in ("postgres", "rabbitmq", "rabbitmq-definitions", "db-migrate", "api", "scheduler")
+        if name not in services
+    ]
+    problems += [
+        f"missing service {role}-{p}"
+        for p in PLATFORM_PACKAGES
+        for role in ("worker", "sandbox")
+        if f"{role}-{p}" not in services
+    ]
     for name, service in services.items():
         problems += _compose_dependency_problems(name, service, services)
         if is_nfsync_image(service):
@@ -696,10 +718,16 @@ def test_broken_compose_fails() -> None:
 # ------------------------------------------------------------------------------------------------ Kubernetes
 
 API_KINDS = {
-    "ConfigMap": "v1", "Secret": "v1", "Service": "v1", "Deployment": "apps/v1", "Job": "batch/v1",
-    "Ingress": "networking.k8s.io/v1", "PodDisruptionBudget": "policy/v1", "ScaledObject": "keda.sh/v1alpha1",
+    "ConfigMap": "v1",
+    "Secret": "v1",
+    "Service": "v1",
+    "Deployment": "apps/v1",
+    "Job": "batch/v1",
+    "Ingress": "networking.k8s.io/v1",
+    "PodDisruptionBudget": "policy/v1",
+    "ScaledObject": "keda.sh/v1alpha1",
     "TriggerAuthentication": "keda.sh/v1alpha1",
-}  # fmt: skip
+}
 
 
 def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -781,8 +809,9 @@ def _pdb_problems(docs: list[dict[str, Any]]) -> list[str]:
         covered.update(selected)
         if len(selected) != 1:
             problems.append(f"PodDisruptionBudget {name} selects {selected}")
-    problems += [f"Deployment {name} has no PodDisruptionBudget" for name in by_kind(docs, "Deployment")
-                 if name not in covered]  # fmt: skip
+    problems += [
+        f"Deployment {name} has no PodDisruptionBudget" for name in by_kind(docs, "Deployment") if name not in covered
+    ]
     return problems
 
 
@@ -877,13 +906,22 @@ def test_broken_manifests_fail() -> None:
 
 
 def systemd_problems(all_units: dict[str, dict[str, list[tuple[str, str]]]], grace: float) -> list[str]:
-    problems = [f"missing {name}" for name in ("nfsync-api.service", "nfsync-scheduler.service",
-                                               "nfsync-worker@.service") if name not in all_units]  # fmt: skip
+    problems = [
+        f"missing {name}"
+        for name in ("nfsync-api.service", "nfsync-scheduler.service", "nfsync-worker@.service")
+        if name not in all_units
+    ]
     for name, unit in all_units.items():
         service = dict(unit.get("Service", []))
         oneshot = service.get("Type") == "oneshot"
-        expected = {"User": "nfsync", "EnvironmentFile": "/etc/nfsync/nfsync.env", "KillSignal": "SIGTERM",
-                    "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes"}  # fmt: skip
+        expected = {
+            "User": "nfsync",
+            "EnvironmentFile": "/etc/nfsync/nfsync.env",
+            "KillSignal": "SIGTERM",
+            "NoNewPrivileges": "yes",
+            "ProtectSystem": "strict",
+            "PrivateTmp": "yes",
+        }
         if not oneshot:
             expected["Restart"] = "on-failure"
         problems += [f"{name}: {key}={value} expected" for key, value in expected.items() if service.get(key) != value]
@@ -913,8 +951,12 @@ def test_broken_units_fail() -> None:
 
 # ------------------------------------------------------------------------------------------------ RabbitMQ
 
-POLICY_KEYS = {"x-delivery-limit": "delivery-limit", "x-dead-letter-exchange": "dead-letter-exchange",
-               "x-dead-letter-strategy": "dead-letter-strategy", "x-overflow": "overflow"}  # fmt: skip
+POLICY_KEYS = {
+    "x-delivery-limit": "delivery-limit",
+    "x-dead-letter-exchange": "dead-letter-exchange",
+    "x-dead-letter-strategy": "dead-letter-strategy",
+    "x-overflow": "overflow",
+}
 
 
 BOUND = {"max-length", "overflow"}  # a policy may bound a queue beyond the declared arguments (issue #13)
@@ -929,8 +971,11 @@ def policy_problems(doc: dict[str, Any], delivery_limit: int) -> list[str]:
     """Each nfsync queue is matched by exactly one policy that restates its declared arguments and bounds its length
     (reject-publish: a full queue refuses, it never drops); each dead-letter queue is matched by exactly one policy
     that bounds it and names no dead-letter exchange (it would dead-letter into itself)."""
-    declared = {key: value for key, value in queue_arguments(Settings(queue_delivery_limit=delivery_limit)).items()
-                if key in POLICY_KEYS}  # fmt: skip
+    declared = {
+        key: value
+        for key, value in queue_arguments(Settings(queue_delivery_limit=delivery_limit)).items()
+        if key in POLICY_KEYS
+    }
     expected = {queue_name(p): {POLICY_KEYS[k]: v for k, v in declared.items()} for p in PLATFORMS}
     expected[COMMANDS_QUEUE] = {**expected[queue_name(PLATFORMS[0])], "dead-letter-exchange": COMMANDS_DEAD_EXCHANGE}
     problems = []
@@ -1032,9 +1077,11 @@ async def scrape_metrics(monkeypatch: pytest.MonkeyPatch) -> str:
         _Row(platform=p, task_type="product_sync", status=s) for p in PLATFORMS for s in ("completed", "failed")
     ]
     state = SimpleNamespace(
-        settings=Settings(), connection=None, tenant_pool=_Pool({"ops_task_durations": durations}),
+        settings=Settings(),
+        connection=None,
+        tenant_pool=_Pool({"ops_task_durations": durations}),
         system_pool=_Pool({"ops_limiter_totals": [_Row(platform=p) for p in PLATFORMS]}),
-    )  # fmt: skip
+    )
     response = await api_ops.metrics(Call(SimpleNamespace(app={api_ops.STATE_KEY: state}), None))  # type: ignore[arg-type]
     assert response.body is not None
     return bytes(response.body).decode()
@@ -1047,8 +1094,13 @@ def _process_collectors() -> dict[str, frozenset[str]]:
     return {collector._name: frozenset(collector._labelnames) for collector in collectors}
 
 
-SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",), "summary": ("_sum", "_count", "_created", ""),
-            "histogram": ("_bucket", "_sum", "_count", "_created"), "untyped": ("",)}  # fmt: skip
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "summary": ("_sum", "_count", "_created", ""),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "untyped": ("",),
+}
 
 
 def exposed_metrics(text: str) -> Exposed:
@@ -1065,8 +1117,9 @@ def exposed_metrics(text: str) -> Exposed:
             labels.setdefault(sample.name, set()).update(sample.labels)
             for label, value in sample.labels.items():
                 values.setdefault((sample.name, label), set()).add(value)
-    return Exposed(frozenset(names), {k: frozenset(v) for k, v in labels.items()},
-                   {k: frozenset(v) for k, v in values.items()})  # fmt: skip
+    return Exposed(
+        frozenset(names), {k: frozenset(v) for k, v in labels.items()}, {k: frozenset(v) for k, v in values.items()}
+    )
 
 
 def dashboard_queries(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -1123,10 +1176,16 @@ def dashboard_problems(doc: dict[str, Any], exposed: Exposed) -> list[str]:
 # What the brief asks the dashboard to show: queue depth, task outcomes, durations, retries, marketplace calls,
 # throttles, limiter waits, webhooks.
 REQUIRED_SERIES = {
-    "nfsync_queue_due", "nfsync_queue_pending", "nfsync_tasks_finished_last_hour",
-    "nfsync_task_duration_seconds_last_hour", "nfsync_task_retries_last_hour", "nfsync_marketplace_calls_total",
-    "nfsync_marketplace_throttles_total", "nfsync_limiter_wait_seconds_total", "nfsync_webhooks_total",
-}  # fmt: skip
+    "nfsync_queue_due",
+    "nfsync_queue_pending",
+    "nfsync_tasks_finished_last_hour",
+    "nfsync_task_duration_seconds_last_hour",
+    "nfsync_task_retries_last_hour",
+    "nfsync_marketplace_calls_total",
+    "nfsync_marketplace_throttles_total",
+    "nfsync_limiter_wait_seconds_total",
+    "nfsync_webhooks_total",
+}
 
 
 async def test_dashboard_uses_only_exposed_metrics_and_labels(monkeypatch: pytest.MonkeyPatch) -> None:

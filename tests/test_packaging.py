@@ -27,8 +27,12 @@ STATIC = sorted(str(p.relative_to(REPO)) for p in (REPO / "workers" / "api" / "s
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
-                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     [made] = out.glob("nfsync-*.whl")
     return made
 
@@ -69,12 +73,20 @@ def test_an_installed_wheel_initialises_a_database_from_anywhere(
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env["NFSYNC_DATABASE_URL"] = url_for(fresh_database_name)
     probe = "import nfsync; print(nfsync.__file__)"
-    where = subprocess.run([str(installed), "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
-                           check=True, timeout=60)  # fmt: skip
+    where = subprocess.run(
+        [str(installed), "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
     assert where.stdout.startswith(str(tmp_path / "venv")), where.stdout  # the wheel, not this checkout
     try:
-        made = subprocess.run([str(installed), "-m", "nfsync.workers", "db", "init"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        made = subprocess.run(
+            [str(installed), "-m", "nfsync.workers", "db", "init"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert made.returncode == 0, made.stderr[-2000:]
     finally:
         asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{fresh_database_name}" WITH (FORCE)'))
@@ -92,6 +104,10 @@ def test_every_module_imports_through_the_one_root() -> None:
     """``workers`` and ``connectors`` are also importable from a checkout's root: a bare import would load a second
     copy of a module (two registries, two settings) in tests and nowhere else."""
     sources = [p for folder in ("workers", "connectors", "tests") for p in (REPO / folder).rglob("*.py")]
-    bare = sorted(f"{p.relative_to(REPO)}: {name}" for p in sources for name in _imports(p)
-                  if name.split(".")[0] in ("workers", "connectors"))  # fmt: skip
+    bare = sorted(
+        f"{p.relative_to(REPO)}: {name}"
+        for p in sources
+        for name in _imports(p)
+        if name.split(".")[0] in ("workers", "connectors")
+    )
     assert bare == []

@@ -75,8 +75,13 @@ async def cmd_db_check(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from nfsync.workers.db.migrate import migrate_database
 
-    lines = await migrate_database(settings, dry_run=args.dry_run, wait_seconds=args.wait,
-                                   lock_timeout_seconds=args.lock_timeout, schema_path=args.schema)  # fmt: skip
+    lines = await migrate_database(
+        settings,
+        dry_run=args.dry_run,
+        wait_seconds=args.wait,
+        lock_timeout_seconds=args.lock_timeout,
+        schema_path=args.schema,
+    )
     print("\n".join(lines))
     if not args.dry_run:
         await _write_key_check(settings)
@@ -140,11 +145,19 @@ def _db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     migrate = db.add_parser("migrate", help="apply the pending numbered migrations (schema.sql on an empty database)")
     _add_schema_option(migrate)
     migrate.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    migrate.add_argument("--wait", type=_positive_seconds, default=600.0,
-                         help="seconds to wait for another db init/migrate to finish (default 600)")  # fmt: skip
-    migrate.add_argument("--lock-timeout", type=_positive_seconds, default=10.0,
-                         help="seconds one statement may wait for a table lock before the migration is rolled back "
-                         "(default 10: the service's queries queue behind a waiting ALTER)")  # fmt: skip
+    migrate.add_argument(
+        "--wait",
+        type=_positive_seconds,
+        default=600.0,
+        help="seconds to wait for another db init/migrate to finish (default 600)",
+    )
+    migrate.add_argument(
+        "--lock-timeout",
+        type=_positive_seconds,
+        default=10.0,
+        help="seconds one statement may wait for a table lock before the migration is rolled back "
+        "(default 10: the service's queries queue behind a waiting ALTER)",
+    )
     migrate.set_defaults(handler=cmd_db_migrate)
     status = db.add_parser("status", help="installed and available schema versions, pending migrations")
     status.set_defaults(handler=cmd_db_status)

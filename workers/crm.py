@@ -21,8 +21,16 @@ from nfsync.workers.db.queries import QUERIES
 
 # The CRM order statuses and their order: an update never moves an order to a lower rank. Cancelled and
 # returned end an order's life (rank above every open status).
-ORDER_STATUS_RANK = {"PENDING": 0, "CONFIRMED": 1, "PROCESSING": 2, "SHIPPED": 3, "DELIVERED": 4, "COMPLETED": 5,
-                     "CANCELLED": 6, "RETURNED": 7}  # fmt: skip
+ORDER_STATUS_RANK = {
+    "PENDING": 0,
+    "CONFIRMED": 1,
+    "PROCESSING": 2,
+    "SHIPPED": 3,
+    "DELIVERED": 4,
+    "COMPLETED": 5,
+    "CANCELLED": 6,
+    "RETURNED": 7,
+}
 OPEN_STATUSES = frozenset({"PENDING", "CONFIRMED", "PROCESSING"})  # stock is reserved
 GONE_STATUSES = frozenset({"SHIPPED", "DELIVERED", "COMPLETED"})  # stock has left the warehouse
 
@@ -142,22 +150,41 @@ async def channel_products(
 ) -> list[CrmProduct]:
     """The channel's products (and those still mapped in this shop), each with its variants."""
     rows = await conn.fetch(
-        QUERIES["crm_channel_variants"], sale_channel_id, filters.product_ids, filters.variant_ids,
-        filters.category_ids, filters.updated_after, filters.statuses, currency, locale, shop_id, per_location,
-    )  # fmt: skip
+        QUERIES["crm_channel_variants"],
+        sale_channel_id,
+        filters.product_ids,
+        filters.variant_ids,
+        filters.category_ids,
+        filters.updated_after,
+        filters.statuses,
+        currency,
+        locale,
+        shop_id,
+        per_location,
+    )
     products: dict[str, CrmProduct] = {}
     for row in rows:
         product = products.get(row["product_id"])
         if product is None:
             product = products[row["product_id"]] = CrmProduct(
-                row["product_id"], row["product_name"], row["product_description"], row["category_id"],
+                row["product_id"],
+                row["product_name"],
+                row["product_description"],
+                row["category_id"],
                 row["product_active"],
-            )  # fmt: skip
-        product.variants.append(CrmVariant(
-            row["variant_id"], row["sku"], row["price"], row["on_hand"], row["reserved"],
-            {str(k): str(v) for k, v in (row["options"] or {}).items()},
-            bool(row["variant_active"]) and product.active, _locations(row["by_location"]),
-        ))  # fmt: skip
+            )
+        product.variants.append(
+            CrmVariant(
+                row["variant_id"],
+                row["sku"],
+                row["price"],
+                row["on_hand"],
+                row["reserved"],
+                {str(k): str(v) for k, v in (row["options"] or {}).items()},
+                bool(row["variant_active"]) and product.active,
+                _locations(row["by_location"]),
+            )
+        )
     return list(products.values())
 
 
@@ -208,33 +235,57 @@ async def find_order(conn: DbConn, platform: str, shop: str, external_id: str) -
 async def insert_order(conn: DbConn, values: dict[str, Any]) -> str | None:
     """The new CRM order's id, or None when it already exists."""
     order_id: str | None = await conn.fetchval(
-        QUERIES["crm_order_insert"], values["merchant_id"], values["sale_channel_id"], values["platform"],
-        values["shop"], values["external_id"], values["status"], values["currency"], values["subtotal"],
-        values["shipping_fee"], values["total"], values["buyer"], values["placed_at"],
-    )  # fmt: skip
+        QUERIES["crm_order_insert"],
+        values["merchant_id"],
+        values["sale_channel_id"],
+        values["platform"],
+        values["shop"],
+        values["external_id"],
+        values["status"],
+        values["currency"],
+        values["subtotal"],
+        values["shipping_fee"],
+        values["total"],
+        values["buyer"],
+        values["placed_at"],
+    )
     return order_id
 
 
 async def update_order(conn: DbConn, order_id: str, values: dict[str, Any]) -> None:
-    await conn.execute(QUERIES["crm_order_update"], order_id, values["status"], values["subtotal"],
-                       values["shipping_fee"], values["total"], values["buyer"])  # fmt: skip
+    await conn.execute(
+        QUERIES["crm_order_update"],
+        order_id,
+        values["status"],
+        values["subtotal"],
+        values["shipping_fee"],
+        values["total"],
+        values["buyer"],
+    )
 
 
 async def replace_lines(conn: DbConn, order_id: str, lines: Sequence[OrderLineRow]) -> None:
     await conn.execute(QUERIES["crm_order_lines_delete"], order_id)
     await conn.execute(
-        QUERIES["crm_order_lines_insert"], order_id, [ln.line_no for ln in lines], [ln.variant_id for ln in lines],
-        [ln.sku for ln in lines], [ln.name for ln in lines], [ln.quantity for ln in lines],
-        [ln.unit_price for ln in lines], [ln.line_id for ln in lines],
-    )  # fmt: skip
+        QUERIES["crm_order_lines_insert"],
+        order_id,
+        [ln.line_no for ln in lines],
+        [ln.variant_id for ln in lines],
+        [ln.sku for ln in lines],
+        [ln.name for ln in lines],
+        [ln.quantity for ln in lines],
+        [ln.unit_price for ln in lines],
+        [ln.line_id for ln in lines],
+    )
 
 
 async def adjust_stock(conn: DbConn, merchant_id: str, deltas: Sequence[tuple[str, Decimal, Decimal]]) -> None:
     """Apply (variant id, reserved delta, on-hand delta) at the default location."""
     if not deltas:
         return
-    await conn.execute(QUERIES["crm_stock_adjust"], [d[0] for d in deltas], [d[1] for d in deltas],
-                       [d[2] for d in deltas], merchant_id)  # fmt: skip
+    await conn.execute(
+        QUERIES["crm_stock_adjust"], [d[0] for d in deltas], [d[1] for d in deltas], [d[2] for d in deltas], merchant_id
+    )
 
 
 def stock_effect(status: str) -> str:

@@ -54,9 +54,12 @@ class ClientFactory:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     def client(
-        self, integration: asyncpg.Record | Mapping[str, Any], *, shop: ShopRef | None = None,
+        self,
+        integration: asyncpg.Record | Mapping[str, Any],
+        *,
+        shop: ShopRef | None = None,
         tokens: TokenProvider | None = None,
-    ) -> BaseClient:  # fmt: skip
+    ) -> BaseClient:
         platform = integration["platform"]
         spec = load(platform)
         self._check_urls(spec.api_hosts, integration["api_base_url"], shop)
@@ -64,10 +67,20 @@ class ClientFactory:
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(resolver=GuardedResolver(self._outbound))
             session = self._sessions[platform] = aiohttp.ClientSession(connector=connector)
-        settings = ClientSettings(base_url=integration["api_base_url"] or "", rate_limit=integration["rate_limit"],
-                                  read_timeout=self._read_timeout, outbound=self._outbound)  # fmt: skip
-        return spec.client(settings, app_credentials(self._keyring, integration), shop, session=session,
-                           tokens=tokens, limiter=self._limiter)  # fmt: skip
+        settings = ClientSettings(
+            base_url=integration["api_base_url"] or "",
+            rate_limit=integration["rate_limit"],
+            read_timeout=self._read_timeout,
+            outbound=self._outbound,
+        )
+        return spec.client(
+            settings,
+            app_credentials(self._keyring, integration),
+            shop,
+            session=session,
+            tokens=tokens,
+            limiter=self._limiter,
+        )
 
     def _check_urls(self, api_hosts: frozenset[str] | None, base_url: str | None, shop: ShopRef | None) -> None:
         if base_url:

@@ -47,16 +47,20 @@ async def _management_queue(settings: Settings, name: str) -> dict[str, Any] | N
     token = base64.b64encode(f"{amqp.username or 'guest'}:{amqp.password or 'guest'}".encode()).decode()
     headers = {"Authorization": f"Basic {token}"}
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session, session.get(
-            url, headers=headers
-        ) as response:  # fmt: skip
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session,
+            session.get(url, headers=headers) as response,
+        ):
             if response.status != 200:
                 return None
             body = await response.json()
     except (aiohttp.ClientError, TimeoutError):
         return None
-    return {"ready": body.get("messages_ready"), "unacked": body.get("messages_unacknowledged"),
-            "consumers": body.get("consumers")}  # fmt: skip
+    return {
+        "ready": body.get("messages_ready"),
+        "unacked": body.get("messages_unacknowledged"),
+        "consumers": body.get("consumers"),
+    }
 
 
 async def queues(

@@ -121,9 +121,11 @@ async def store_pair(conn: DbConn, keyring: Keyring, account_id: uuid.UUID, org:
 
     refresh = pair.refresh_token
     version: int = await conn.fetchval(
-        QUERIES["account_tokens_store"], account_id,
+        QUERIES["account_tokens_store"],
+        account_id,
         keyring.encrypt(pair.access_token, field("access_token")),
         None if refresh is None else keyring.encrypt(refresh, field("refresh_token")),
-        _naive(pair.access_expires_at), _naive(pair.refresh_expires_at),
-    )  # fmt: skip
+        _naive(pair.access_expires_at),
+        _naive(pair.refresh_expires_at),
+    )
     return version

@@ -235,9 +235,14 @@ class BaseClient(ABC):
         self.stats["calls"] += 1
         try:
             async with self._session.request(
-                request.method, url, params=request.params, headers=dict(request.headers), data=request.body,
-                timeout=timeout, allow_redirects=False,  # a redirect could lead anywhere: platforms' APIs send none
-            ) as raw:  # fmt: skip
+                request.method,
+                url,
+                params=request.params,
+                headers=dict(request.headers),
+                data=request.body,
+                timeout=timeout,
+                allow_redirects=False,  # a redirect could lead anywhere: platforms' APIs send none
+            ) as raw:
                 return HttpResponse(raw.status, dict(raw.headers), await raw.read())
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, ResolvedInward):

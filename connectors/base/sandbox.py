@@ -197,8 +197,15 @@ class SandboxBase(ABC):
     def new_id(self) -> str:
         return str(next(self._ids))
 
-    def add_shop(self, shop_id: str, name: str | None = None, *, access_token: str | None = None,
-                 refresh_token: str | None = None, **extra: str) -> SbShop:  # fmt: skip
+    def add_shop(
+        self,
+        shop_id: str,
+        name: str | None = None,
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        **extra: str,
+    ) -> SbShop:
         shop = self.shops.get(shop_id) or SbShop(shop_id, name or f"Shop {shop_id}", extra=dict(extra))
         self.shops[shop_id] = shop
         if access_token or refresh_token:
@@ -266,10 +273,15 @@ class SandboxBase(ABC):
         now = time.time()
         listing = SbListing(self.new_id(), name, description, status, category_id, [], now, now)
         for variant in variants:
-            listing.variants.append(SbVariant(
-                self.new_id(), str(variant["sku"]), Decimal(str(variant.get("price", "100000"))),
-                int(variant.get("stock", 0)), dict(variant.get("options", {})),
-            ))  # fmt: skip
+            listing.variants.append(
+                SbVariant(
+                    self.new_id(),
+                    str(variant["sku"]),
+                    Decimal(str(variant.get("price", "100000"))),
+                    int(variant.get("stock", 0)),
+                    dict(variant.get("options", {})),
+                )
+            )
         shop.listings[listing.item_id] = listing
         return listing
 
@@ -288,18 +300,31 @@ class SandboxBase(ABC):
             duplicates += sum(count - 1 for count in seen.values() if count > 1)
         return duplicates
 
-    def add_order(self, shop: SbShop, lines: Sequence[Mapping[str, Any]], *, status: str, currency: str = "VND",
-                  buyer: Mapping[str, Any] | None = None) -> SbOrder:  # fmt: skip
+    def add_order(
+        self,
+        shop: SbShop,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        status: str,
+        currency: str = "VND",
+        buyer: Mapping[str, Any] | None = None,
+    ) -> SbOrder:
         now = time.time()
         order = SbOrder(self.new_id(), status, now, now, currency, [], dict(buyer or {"name": "Buyer"}))
         for line in lines:
             found = self.find_variant(shop, str(line["sku"]))
             listing, variant = found if found else (None, None)
-            order.lines.append(SbOrderLine(
-                self.new_id(), listing.item_id if listing else None, variant.variant_id if variant else None,
-                str(line["sku"]), listing.name if listing else str(line["sku"]), int(line.get("quantity", 1)),
-                variant.price if variant else Decimal(str(line.get("price", "100000"))),
-            ))  # fmt: skip
+            order.lines.append(
+                SbOrderLine(
+                    self.new_id(),
+                    listing.item_id if listing else None,
+                    variant.variant_id if variant else None,
+                    str(line["sku"]),
+                    listing.name if listing else str(line["sku"]),
+                    int(line.get("quantity", 1)),
+                    variant.price if variant else Decimal(str(line.get("price", "100000"))),
+                )
+            )
         shop.orders[order.order_id] = order
         return order
 
@@ -428,8 +453,13 @@ class SandboxBase(ABC):
 
     async def _admin_shop(self, request: web.Request) -> web.Response:
         body = await request.json()
-        shop = self.add_shop(str(body["shop_id"]), body.get("name"), access_token=body.get("access_token"),
-                             refresh_token=body.get("refresh_token"), **body.get("extra", {}))  # fmt: skip
+        shop = self.add_shop(
+            str(body["shop_id"]),
+            body.get("name"),
+            access_token=body.get("access_token"),
+            refresh_token=body.get("refresh_token"),
+            **body.get("extra", {}),
+        )
         return web.json_response({"shop_id": shop.shop_id, "extra": shop.extra})
 
     def _shop(self, request: web.Request) -> SbShop:
@@ -476,13 +506,21 @@ class SandboxBase(ABC):
 
     async def _admin_counters(self, _request: web.Request) -> web.Response:
         c = self.counters
-        return web.json_response({
-            "requests": c.requests, "requests_per_second": c.requests_per_second(), "throttled": c.throttled,
-            "injected_errors": c.injected_errors, "lost_writes": c.lost_writes, "refreshes": c.refreshes,
-            "creates": c.creates, "writes_per_sku": dict(c.writes_per_sku),
-            "duplicate_listings": self.duplicate_listings(),
-            "webhooks_sent": c.webhooks_sent, "webhooks_failed": c.webhooks_failed,
-        })  # fmt: skip
+        return web.json_response(
+            {
+                "requests": c.requests,
+                "requests_per_second": c.requests_per_second(),
+                "throttled": c.throttled,
+                "injected_errors": c.injected_errors,
+                "lost_writes": c.lost_writes,
+                "refreshes": c.refreshes,
+                "creates": c.creates,
+                "writes_per_sku": dict(c.writes_per_sku),
+                "duplicate_listings": self.duplicate_listings(),
+                "webhooks_sent": c.webhooks_sent,
+                "webhooks_failed": c.webhooks_failed,
+            }
+        )
 
     def initial_order_status(self) -> str:
         return self.order_statuses[0]

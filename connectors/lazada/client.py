@@ -176,10 +176,13 @@ class Client(BaseClient):
 
     def sign(self, request: HttpRequest, token: TokenPair | None, now: float) -> HttpRequest:
         signed = signing.sign_request(
-            app_key=self.app_id, app_secret=self.app.secret("app_secret"), api_path=request.path,
-            timestamp_ms=int(now * 1000), access_token=token.access_token if token is not None else None,
+            app_key=self.app_id,
+            app_secret=self.app.secret("app_secret"),
+            api_path=request.path,
+            timestamp_ms=int(now * 1000),
+            access_token=token.access_token if token is not None else None,
             params=request.params,
-        )  # fmt: skip
+        )
         if request.method.upper() == "GET":
             return replace(request, params=signed.query)
         headers = {**request.headers, "Content-Type": FORM}
@@ -218,8 +221,13 @@ class Client(BaseClient):
     # ------------------------------------------------------------------ authorization
 
     def authorize_url(self, redirect_uri: str, state: str) -> str:
-        query = {"response_type": "code", "force_auth": "true", "redirect_uri": redirect_uri,
-                 "client_id": self.app_id, "state": state}  # fmt: skip
+        query = {
+            "response_type": "code",
+            "force_auth": "true",
+            "redirect_uri": redirect_uri,
+            "client_id": self.app_id,
+            "state": state,
+        }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
 
     async def exchange_code(self, code: str, **params: str) -> TokenPair:
@@ -298,8 +306,12 @@ class Client(BaseClient):
 
     async def find_by_sku(self, sku: str) -> Listing | None:
         """GetProducts with ``sku_seller_list`` (whole-word match); the exact SellerSku decides."""
-        params = {"filter": "all", "limit": self.product_page_size, "options": "1",
-                  "sku_seller_list": json.dumps([sku])}  # fmt: skip
+        params = {
+            "filter": "all",
+            "limit": self.product_page_size,
+            "options": "1",
+            "sku_seller_list": json.dumps([sku]),
+        }
         data = (await self._get("/products/get", "products", params)).get("data") or {}
         for product in data.get("products") or []:
             listing = mapping.listing(product)
@@ -332,9 +344,14 @@ class Client(BaseClient):
         return {v.sku: v.platform_variant_id for v in current[0].variants}
 
     async def _update_chunk(
-        self, item_id: str, draft: ListingDraft, chunk: Sequence[VariantDraft], sku_ids: dict[str, str | None], *,
+        self,
+        item_id: str,
+        draft: ListingDraft,
+        chunk: Sequence[VariantDraft],
+        sku_ids: dict[str, str | None],
+        *,
         attributes: bool,
-    ) -> dict[str, str | None]:  # fmt: skip
+    ) -> dict[str, str | None]:
         """One UpdateProduct call. After a lost response the item is read again before the call is repeated, so
         that a SKU the lost call added goes again with its new ``SkuId`` instead of being added a second time."""
         for _ in range(self.settings.max_attempts):
@@ -364,8 +381,9 @@ class Client(BaseClient):
             results.extend(await self._guarded(batch, self._price_batch))
         return results
 
-    async def _guarded(self, batch: Sequence[U], write: Callable[[Sequence[U]], Awaitable[list[ItemResult]]]) -> (
-            list[ItemResult]):  # fmt: skip
+    async def _guarded(
+        self, batch: Sequence[U], write: Callable[[Sequence[U]], Awaitable[list[ItemResult]]]
+    ) -> list[ItemResult]:
         """A permanent error of the whole call fails every item of the batch (a re-authorization stops all)."""
         try:
             return await write(batch)
@@ -396,8 +414,10 @@ class Client(BaseClient):
         if rows:
             body = await self._post(path, "inventory", {"payload": stock.payload_xml(row for _, row in rows)})
             results = iter(_batch_results(body, rows))
-        return [ItemResult(sku=sku, ok=False, error_message=row) if isinstance(row, str) else next(results)
-                for sku, row in planned]  # fmt: skip
+        return [
+            ItemResult(sku=sku, ok=False, error_message=row) if isinstance(row, str) else next(results)
+            for sku, row in planned
+        ]
 
     async def _seller_warehouses(self) -> list[str]:
         """GetMultiWarehouseBySeller (``/seller/warehouse/get``, ``addressTypes=["warehouse"]``), once per client:
@@ -409,8 +429,12 @@ class Client(BaseClient):
 
     async def _listed(self, skus: Sequence[str]) -> dict[tuple[str, str], ListingVariant]:
         """GetProducts by ``sku_seller_list`` with the stock breakdown: (item id, SellerSku) -> variant."""
-        params = {"filter": "all", "limit": self.product_page_size, "options": "1", "sku_seller_list": json.dumps(
-            list(skus))}  # fmt: skip
+        params = {
+            "filter": "all",
+            "limit": self.product_page_size,
+            "options": "1",
+            "sku_seller_list": json.dumps(list(skus)),
+        }
         data = (await self._get("/products/get", "products", params)).get("data") or {}
         listings = [mapping.listing(product) for product in data.get("products") or []]
         return {(listing.platform_item_id, v.sku): v for listing in listings for v in listing.variants}
@@ -444,9 +468,13 @@ class Client(BaseClient):
 
     async def _orders_page(self, start: datetime, upper: datetime, offset: int) -> list[dict[str, Any]]:
         params = {
-            "update_after": mapping.iso(start), "update_before": mapping.iso(upper), "sort_by": "updated_at",
-            "sort_direction": "ASC", "limit": self.order_page_size, "offset": offset,
-        }  # fmt: skip
+            "update_after": mapping.iso(start),
+            "update_before": mapping.iso(upper),
+            "sort_by": "updated_at",
+            "sort_direction": "ASC",
+            "limit": self.order_page_size,
+            "offset": offset,
+        }
         data = (await self._get("/orders/get", "orders", params)).get("data") or {}
         return list(data.get("orders") or [])
 
@@ -487,8 +515,10 @@ def api_base_url(configured: str, venture: str | None) -> str:
         if venture in API_BASE_URLS:
             return API_BASE_URLS[venture]
         if not configured:
-            raise PermanentError("lazada: the shop's venture is unknown (no country in the token answer, no shop "
-                                 "region) and the integration has no api_base_url")  # fmt: skip
+            raise PermanentError(
+                "lazada: the shop's venture is unknown (no country in the token answer, no shop "
+                "region) and the integration has no api_base_url"
+            )
         return _with_rest(configured)
     if venture:
         return _with_rest(configured.replace("{venture}", venture))

@@ -107,15 +107,17 @@ _PERMANENT = (
     *sorted(ORDER_NOT_FOUND),
 )
 
-ERROR_TABLE = ErrorTable([
-    *(Rule(Action.THROTTLE, code=code) for code in _THROTTLE),
-    *(Rule(Action.RETRY, code=code) for code in _RETRY),
-    Rule(Action.REFRESH, code=ILLEGAL_ACCESS),  # "The specified access token is invalid or expired"
-    Rule(Action.REAUTHORIZE, code=ILLEGAL_REFRESH),  # "The specified refresh token is invalid or expired"
-    Rule(Action.REAUTHORIZE, code="AUTH_TYPE_UNSUPPORTED"),  # token bound to a service-market order: no refresh
-    *(Rule(Action.PERMANENT, code=code) for code in _PERMANENT),
-    Rule(Action.PERMANENT, code_prefix="THD_IC_ERR_F_IC_ABILITY_PG"),  # campaign locks
-])  # fmt: skip
+ERROR_TABLE = ErrorTable(
+    [
+        *(Rule(Action.THROTTLE, code=code) for code in _THROTTLE),
+        *(Rule(Action.RETRY, code=code) for code in _RETRY),
+        Rule(Action.REFRESH, code=ILLEGAL_ACCESS),  # "The specified access token is invalid or expired"
+        Rule(Action.REAUTHORIZE, code=ILLEGAL_REFRESH),  # "The specified refresh token is invalid or expired"
+        Rule(Action.REAUTHORIZE, code="AUTH_TYPE_UNSUPPORTED"),  # token bound to a service-market order: no refresh
+        *(Rule(Action.PERMANENT, code=code) for code in _PERMANENT),
+        Rule(Action.PERMANENT, code_prefix="THD_IC_ERR_F_IC_ABILITY_PG"),  # campaign locks
+    ]
+)
 
 
 def effective_code(code: str, message: str) -> str:

@@ -30,14 +30,32 @@ from nfsync.connectors.base.secret import Secret
 REGION_CURRENCY = {"sg": "SGD", "my": "MYR", "th": "THB", "vn": "VND", "ph": "PHP", "id": "IDR"}
 
 ORDER_PROGRESSION = (
-    "unpaid", "pending", "topack", "repacked", "packed", "toship", "ready_to_ship_pending", "ready_to_ship",
-    "shipping", "shipped", "delivered",
-)  # fmt: skip
+    "unpaid",
+    "pending",
+    "topack",
+    "repacked",
+    "packed",
+    "toship",
+    "ready_to_ship_pending",
+    "ready_to_ship",
+    "shipping",
+    "shipped",
+    "delivered",
+)
 """Documented order-item statuses of an item still under way, from the least to the most advanced."""
 ORDER_ENDED = (
-    "returned", "shipped_back_success", "shipped_back", "shipped_back_failed", "failed_delivery", "failed",
-    "lost_by_3pl", "lost", "damaged_by_3pl", "package_scrapped", "canceled",
-)  # fmt: skip
+    "returned",
+    "shipped_back_success",
+    "shipped_back",
+    "shipped_back_failed",
+    "failed_delivery",
+    "failed",
+    "lost_by_3pl",
+    "lost",
+    "damaged_by_3pl",
+    "package_scrapped",
+    "canceled",
+)
 """Documented order-item statuses that take an item out of the order's progress, in the order an all-ended order
 reports them (an order is ``canceled`` only when all its items are)."""
 
@@ -128,10 +146,14 @@ def token_pair(body: Mapping[str, Any], now: datetime) -> TokenPair:
         refresh_expires_at=now + timedelta(seconds=refresh_left) if refresh_left > 0 else None,
         platform_account_id=text(account) or None,
         shop_ids=list(ventures),
-        extra={"country": text(body.get("country")).lower(), "account_platform": text(body.get("account_platform")),
-               "country_user_info": _users(body), "ventures": ventures,
-               "shop_data": {seller: {"venture": venture} for seller, venture in ventures.items() if venture}},
-    )  # fmt: skip
+        extra={
+            "country": text(body.get("country")).lower(),
+            "account_platform": text(body.get("account_platform")),
+            "country_user_info": _users(body),
+            "ventures": ventures,
+            "shop_data": {seller: {"venture": venture} for seller, venture in ventures.items() if venture},
+        },
+    )
 
 
 def seller_ventures(body: Mapping[str, Any]) -> dict[str, str]:
@@ -229,11 +251,16 @@ def created_listing(draft: ListingDraft, data: Mapping[str, Any]) -> Listing:
         status=_PRODUCT_STATUS.get(status, status or "active"),
         category_id=draft.category_id,
         variants=[
-            ListingVariant(platform_variant_id=sku_ids.get(v.sku) or None, sku=v.sku, price=v.price, stock=v.stock,
-                           options=dict(v.options))
+            ListingVariant(
+                platform_variant_id=sku_ids.get(v.sku) or None,
+                sku=v.sku,
+                price=v.price,
+                stock=v.stock,
+                options=dict(v.options),
+            )
             for v in draft.variants
         ],
-    )  # fmt: skip
+    )
 
 
 def _sku_json(draft: VariantDraft, sku_id: str | None = None) -> dict[str, Any]:
@@ -262,9 +289,13 @@ def create_payload(draft: ListingDraft) -> str:
 
 
 def update_payload(
-    item_id: str, draft: ListingDraft, chunk: Sequence[VariantDraft], sku_ids: Mapping[str, str | None], *,
+    item_id: str,
+    draft: ListingDraft,
+    chunk: Sequence[VariantDraft],
+    sku_ids: Mapping[str, str | None],
+    *,
     attributes: bool,
-) -> str:  # fmt: skip
+) -> str:
     """UpdateProduct ``payload``: existing SKUs carry their ``SkuId`` (error 4216 otherwise), new ones none. Every
     chunk keeps an ``Attributes`` node, empty after the first ("Attributes must be preserved": LAZ-GUIDE
     api-best-practice/product-operation/product-management/update-a-product.md)."""

@@ -63,8 +63,10 @@ def _split(update: StockUpdate, reported: ListingVariant | None, seller: Sequenc
         return {DROPSHIPPING: update.quantity}
     stocked = sorted(reported.warehouses) if reported else []
     if len(stocked) > 1:
-        raise NotWritable(f"lazada reports {update.sku} in several warehouses ({', '.join(stocked)}): the stock "
-                          "must be given per warehouse (StockUpdate.warehouses)")  # fmt: skip
+        raise NotWritable(
+            f"lazada reports {update.sku} in several warehouses ({', '.join(stocked)}): the stock "
+            "must be given per warehouse (StockUpdate.warehouses)"
+        )
     return {_code(seller, stocked[0]) if stocked else DROPSHIPPING: update.quantity}
 
 

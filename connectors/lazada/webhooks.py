@@ -44,8 +44,10 @@ def verify(headers: Mapping[str, str], body: bytes, app: AppCredentials, secrets
     if not received:
         return False
     app_key = app.text("app_key")
-    checks = [signing.verify_webhook(body=body, authorization=received, app_key=app_key, app_secret=secret)
-              for secret in secrets]  # fmt: skip
+    checks = [
+        signing.verify_webhook(body=body, authorization=received, app_key=app_key, app_secret=secret)
+        for secret in secrets
+    ]
     return any(checks)  # every secret is tried: the time taken does not reveal which one matched
 
 
@@ -83,14 +85,20 @@ def _key(message: Mapping[str, Any], *fields: Any) -> str:
 
 
 def _event(message: Mapping[str, Any], kind: Any, dedupe_key: str, **fields: Any) -> WebhookEvent:
-    return WebhookEvent(kind=kind, dedupe_key=dedupe_key, platform_shop_id=_seller(message), raw=dict(message),
-                        **fields)  # fmt: skip
+    return WebhookEvent(
+        kind=kind, dedupe_key=dedupe_key, platform_shop_id=_seller(message), raw=dict(message), **fields
+    )
 
 
 def _trade_order(message: Mapping[str, Any]) -> WebhookEvent:
     data = message["data"]
-    key = _key(message, data.get("trade_order_id"), data.get("trade_order_line_id"), data.get("order_status"),
-               data.get("status_update_time"))  # fmt: skip
+    key = _key(
+        message,
+        data.get("trade_order_id"),
+        data.get("trade_order_line_id"),
+        data.get("order_status"),
+        data.get("status_update_time"),
+    )
     return _event(
         message,
         "order_status_changed",
@@ -112,9 +120,14 @@ def _reverse_order(message: Mapping[str, Any]) -> WebhookEvent:
         data.get("reverse_status"),
         data.get("status_update_time"),
     )
-    return _event(message, "order_status_changed", key, entity_id=text(data.get("trade_order_id")) or None,
-                  status=text(data.get("reverse_status")) or None,
-                  occurred_at=from_epoch(data.get("status_update_time")))  # fmt: skip
+    return _event(
+        message,
+        "order_status_changed",
+        key,
+        entity_id=text(data.get("trade_order_id")) or None,
+        status=text(data.get("reverse_status")) or None,
+        occurred_at=from_epoch(data.get("status_update_time")),
+    )
 
 
 def _product(message: Mapping[str, Any]) -> WebhookEvent:
@@ -122,16 +135,26 @@ def _product(message: Mapping[str, Any]) -> WebhookEvent:
     action = text(data.get("action") or message.get("action"))  # the type-3 sample puts these beside ``data``
     updated = data.get("status_update_time") or message.get("status_update_time")
     deleted = text(message.get("message_type")) == str(PRODUCT_DELETED) and action.upper() == "DELETED"
-    return _event(message, "product_deleted" if deleted else "product_changed",
-                  _key(message, data.get("item_id"), action, updated), entity_id=text(data.get("item_id")) or None,
-                  status=action or None, occurred_at=from_epoch(updated))  # fmt: skip
+    return _event(
+        message,
+        "product_deleted" if deleted else "product_changed",
+        _key(message, data.get("item_id"), action, updated),
+        entity_id=text(data.get("item_id")) or None,
+        status=action or None,
+        occurred_at=from_epoch(updated),
+    )
 
 
 def _token_expiring(message: Mapping[str, Any]) -> WebhookEvent:
     data = message["data"]
     key = _key(message, data.get("app_key"), data.get("auth_expiry_time"), message.get("timestamp"))
-    return _event(message, "authorization_expiring", key, entity_id=_seller(message),
-                  occurred_at=from_epoch(message.get("timestamp")))  # fmt: skip
+    return _event(
+        message,
+        "authorization_expiring",
+        key,
+        entity_id=_seller(message),
+        occurred_at=from_epoch(message.get("timestamp")),
+    )
 
 
 def _seller_status(message: Mapping[str, Any]) -> WebhookEvent:
@@ -146,8 +169,12 @@ def _seller_status(message: Mapping[str, Any]) -> WebhookEvent:
 def _ignored(message: Mapping[str, Any]) -> WebhookEvent:
     canonical = json.dumps(message.get("data"), sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
-    return _event(message, "ignored", _key(message, message.get("timestamp"), digest),
-                  occurred_at=from_epoch(message.get("timestamp")))  # fmt: skip
+    return _event(
+        message,
+        "ignored",
+        _key(message, message.get("timestamp"), digest),
+        occurred_at=from_epoch(message.get("timestamp")),
+    )
 
 
 _HANDLERS: dict[int, Callable[[Mapping[str, Any]], WebhookEvent]] = {

@@ -9,8 +9,14 @@ from nfsync.connectors.shopee.client import Client
 # Shopee Open Platform hosts (SHP-DOC developer-guide.20 "Authorization and Authentication" and the API call
 # guide: partner.shopeemobile.com live (SG), openplatform.shopee.cn (CN), openplatform.shopee.com.br (BR/US); sandbox
 # openplatform.sandbox.test-stable.shopee.sg). An api_base_url must be one of these (connectors/base/outbound.py).
-API_HOSTS = frozenset({"partner.shopeemobile.com", "openplatform.shopee.cn", "openplatform.shopee.com.br",
-                       "openplatform.sandbox.test-stable.shopee.sg"})  # fmt: skip
+API_HOSTS = frozenset(
+    {
+        "partner.shopeemobile.com",
+        "openplatform.shopee.cn",
+        "openplatform.shopee.com.br",
+        "openplatform.sandbox.test-stable.shopee.sg",
+    }
+)
 
 PLATFORM = PlatformSpec(
     name="shopee",

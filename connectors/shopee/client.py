@@ -140,8 +140,9 @@ class Client(BaseClient):
         owner, owner_id = given[0] if given else ("shop_id", self._shop_id())  # the default only when needed
         body = {"code": code, "partner_id": int(self.app_id), owner: int(owner_id)}  # exactly one owner
         # A code is single use: a lost answer is not blindly repeated.
-        answer = await self.call("POST", AUTH_CODE_PATH, json_body=body, endpoint="auth", authed=False,
-                                 retry_lost=False)  # fmt: skip
+        answer = await self.call(
+            "POST", AUTH_CODE_PATH, json_body=body, endpoint="auth", authed=False, retry_lost=False
+        )
         return mapping.token_pair(_top(answer), owner_id)
 
     async def refresh_access(self, refresh_token: Secret) -> TokenPair:
@@ -149,8 +150,9 @@ class Client(BaseClient):
         and resending it would only turn a transient failure into ``error_shop_refresh_token``."""
         shop_id = self._shop_id()
         body = {"refresh_token": refresh_token.reveal(), "partner_id": int(self.app_id), "shop_id": int(shop_id)}
-        answer = await self.call("POST", AUTH_REFRESH_PATH, json_body=body, endpoint="auth", authed=False,
-                                 retry_lost=False)  # fmt: skip
+        answer = await self.call(
+            "POST", AUTH_REFRESH_PATH, json_body=body, endpoint="auth", authed=False, retry_lost=False
+        )
         return mapping.token_pair(_top(answer), shop_id)
 
     def authorize_url(self, redirect_uri: str, state: str) -> str:
@@ -279,10 +281,13 @@ class Client(BaseClient):
         if pairs[0][1] is None:  # no models: the item SKU is the variant SKU
             body["item_sku"] = draft.variants[0].sku
         await self._post(UPDATE_ITEM, body, "product")
-        stock = [StockUpdate(platform_item_id=item_id, platform_variant_id=vid, sku=v.sku, quantity=v.stock)
-                 for v, vid in pairs]  # fmt: skip
-        prices = [PriceUpdate(platform_item_id=item_id, platform_variant_id=vid, sku=v.sku, price=v.price)
-                  for v, vid in pairs]  # fmt: skip
+        stock = [
+            StockUpdate(platform_item_id=item_id, platform_variant_id=vid, sku=v.sku, quantity=v.stock)
+            for v, vid in pairs
+        ]
+        prices = [
+            PriceUpdate(platform_item_id=item_id, platform_variant_id=vid, sku=v.sku, price=v.price) for v, vid in pairs
+        ]
         failed = [r for r in [*await self.update_stock(stock), *await self.update_prices(prices)] if not r.ok]
         if failed:
             reasons = "; ".join(f"{r.sku}: {r.error_message}" for r in failed)
@@ -381,9 +386,13 @@ class Client(BaseClient):
         for time_from, time_to in order_windows(start, end):
             cursor = ""
             while True:
-                params: dict[str, Any] = {"time_range_field": "update_time", "time_from": time_from,
-                                          "time_to": time_to, "page_size": PAGE_SIZE,
-                                          "response_optional_fields": "order_status"}  # fmt: skip
+                params: dict[str, Any] = {
+                    "time_range_field": "update_time",
+                    "time_from": time_from,
+                    "time_to": time_to,
+                    "page_size": PAGE_SIZE,
+                    "response_optional_fields": "order_status",
+                }
                 if cursor:
                     params["cursor"] = cursor
                 page = await self._get(ORDER_LIST, params, "order")
@@ -413,8 +422,9 @@ class Client(BaseClient):
 
     async def confirm_lost_pushes(self, last_message_id: int) -> None:
         """Mark every lost push up to ``last_message_id`` consumed (a watermark, not a per-message ack)."""
-        await self.call("POST", CONFIRM_LOST_PUSHES, json_body={"last_message_id": last_message_id},
-                        endpoint="push", authed=False)  # fmt: skip
+        await self.call(
+            "POST", CONFIRM_LOST_PUSHES, json_body={"last_message_id": last_message_id}, endpoint="push", authed=False
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -461,8 +471,10 @@ def _location_problem(update: StockUpdate, locations: list[str]) -> str | None:
     if unknown:
         return f"location(s) {', '.join(unknown)} are not warehouses of this shop ({', '.join(locations) or 'none'})"
     if len(locations) > 1 and not update.warehouses:
-        return (f"the shop has {len(locations)} warehouse locations ({', '.join(locations)}): map CRM stock "
-                "locations to them in config.inventory.warehouses")  # fmt: skip
+        return (
+            f"the shop has {len(locations)} warehouse locations ({', '.join(locations)}): map CRM stock "
+            "locations to them in config.inventory.warehouses"
+        )
     return None
 
 
@@ -497,8 +509,14 @@ def _item_results(chunk: Sequence[Update], answer: Mapping[str, Any]) -> list[It
         elif model in successes:
             results.append(ItemResult(sku=update.sku, ok=True))
         else:
-            results.append(ItemResult(sku=update.sku, ok=False, error_code="no_result",
-                                      error_message="the model is missing from Shopee's answer"))  # fmt: skip
+            results.append(
+                ItemResult(
+                    sku=update.sku,
+                    ok=False,
+                    error_code="no_result",
+                    error_message="the model is missing from Shopee's answer",
+                )
+            )
     return results
 
 
@@ -520,8 +538,12 @@ def _lost_events(entry: Mapping[str, Any]) -> list[WebhookEvent]:
     data = entry.get("data")
     message = mapping_of(data)
     if "code" not in message:
-        message = {"shop_id": entry.get("shop_id"), "code": entry.get("code"), "timestamp": entry.get("timestamp"),
-                   "data": message}  # fmt: skip
+        message = {
+            "shop_id": entry.get("shop_id"),
+            "code": entry.get("code"),
+            "timestamp": entry.get("timestamp"),
+            "data": message,
+        }
     return events_from_message(message)
 
 

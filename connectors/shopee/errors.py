@@ -35,10 +35,16 @@ AUTH_ITEM = "error_auth.item"
 AUTH_SHOP = "error_auth.shop"  # "Invalid partner_id or shopid.": the shop's authorization is gone (stricter reading)
 # (word in the message, code), first match wins; no match: an item-level rule (AUTH_ITEM)
 AUTH_MESSAGES = (
-    ("refresh_token", REFRESH_REFUSED), ("access_token", ACCESS_REFUSED), ("invalid_code", "invalid_code"),
-    ("partner_id", AUTH_SHOP), ("shopid", AUTH_SHOP), ("shop_id", AUTH_SHOP),
-    ("permission", AUTH_OTHER), ("partner", AUTH_OTHER), ("sign", AUTH_OTHER),
-)  # fmt: skip
+    ("refresh_token", REFRESH_REFUSED),
+    ("access_token", ACCESS_REFUSED),
+    ("invalid_code", "invalid_code"),
+    ("partner_id", AUTH_SHOP),
+    ("shopid", AUTH_SHOP),
+    ("shop_id", AUTH_SHOP),
+    ("permission", AUTH_OTHER),
+    ("partner", AUTH_OTHER),
+    ("sign", AUTH_OTHER),
+)
 
 # update_stock's documented examples also use error_server ("...full FBS shop, so normal stock must be equal to 0")
 # and error_inner ("Invalid stock location ID") for rules of one item: permanent for that item, never retried.
@@ -74,50 +80,52 @@ def _rules(action: Action, *codes: str) -> list[Rule]:
     return [Rule(action, code=code) for code in codes]
 
 
-ERROR_TABLE = ErrorTable([
-    *_rules(Action.THROTTLE, THROTTLE_CODE),
-    Rule(Action.THROTTLE, code_prefix="ads.rate_limit."),
-    *_rules(Action.REFRESH, ACCESS_REFUSED),
-    *_rules(
-        Action.REAUTHORIZE,
-        REFRESH_REFUSED,
-        AUTH_SHOP,
-        "invalid_shop_id",
-        "invalid_main_acount_id",
-        "refresh_token_expired",
-        "error_shop_refresh_token",
-        "error_merchant_refresh_token",
-        "shop_access_expired",
-        "merchant_access_expired",
-        "shop_no_linked",
-        "merchant_no_linked",
-        "shop_banned",
-        "invalid_code",
-    ),
-    *_rules(
-        Action.RETRY,
-        "error_server",
-        "error_inner",
-        "error_system_busy",
-        "error_network",
-        "error_update_price_fail",
-        "error_get_shop_fail",
-        "error_busi_add_item_failed",  # documented message: "Add item failed. please try later"
-        INVALID_RESPONSE,
-    ),
-    *_rules(
-        Action.PERMANENT,
-        AUTH_OTHER,
-        AUTH_ITEM,
-        ITEM_RULE,
-        "error_permission",
-        "error_sign",
-        "error_param",
-        "error_data",
-        "error_item_not_found",
-        "error_busi_update_stock_failed",
-        "error_invalid_price",
-        "error_cannt_edit_price_in_promotion",
-        "order.order_list_invalid_time",
-    ),
-])  # fmt: skip
+ERROR_TABLE = ErrorTable(
+    [
+        *_rules(Action.THROTTLE, THROTTLE_CODE),
+        Rule(Action.THROTTLE, code_prefix="ads.rate_limit."),
+        *_rules(Action.REFRESH, ACCESS_REFUSED),
+        *_rules(
+            Action.REAUTHORIZE,
+            REFRESH_REFUSED,
+            AUTH_SHOP,
+            "invalid_shop_id",
+            "invalid_main_acount_id",
+            "refresh_token_expired",
+            "error_shop_refresh_token",
+            "error_merchant_refresh_token",
+            "shop_access_expired",
+            "merchant_access_expired",
+            "shop_no_linked",
+            "merchant_no_linked",
+            "shop_banned",
+            "invalid_code",
+        ),
+        *_rules(
+            Action.RETRY,
+            "error_server",
+            "error_inner",
+            "error_system_busy",
+            "error_network",
+            "error_update_price_fail",
+            "error_get_shop_fail",
+            "error_busi_add_item_failed",  # documented message: "Add item failed. please try later"
+            INVALID_RESPONSE,
+        ),
+        *_rules(
+            Action.PERMANENT,
+            AUTH_OTHER,
+            AUTH_ITEM,
+            ITEM_RULE,
+            "error_permission",
+            "error_sign",
+            "error_param",
+            "error_data",
+            "error_item_not_found",
+            "error_busi_update_stock_failed",
+            "error_invalid_price",
+            "error_cannt_edit_price_in_promotion",
+            "order.order_list_invalid_time",
+        ),
+    ]
+)

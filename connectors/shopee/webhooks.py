@@ -81,8 +81,9 @@ def _order_events(message: Mapping[str, Any]) -> list[WebhookEvent]:
     if not order_sn:
         return _ignored(message)
     key = f"{shop}:{ORDER_STATUS}:{order_sn}:{status}:{updated}"
-    return [_event("order_status_changed", key, message, shop=shop, entity=order_sn, status=status or None,
-                   when=updated)]  # fmt: skip
+    return [
+        _event("order_status_changed", key, message, shop=shop, entity=order_sn, status=status or None, when=updated)
+    ]
 
 
 def _deauthorized_events(message: Mapping[str, Any]) -> list[WebhookEvent]:

@@ -148,10 +148,14 @@ class Client(BaseClient):
             params = {**request.params, "app_key": self.app_id, "app_secret": self.app.text("app_secret")}
             return replace(request, params=params)
         signed = signing.sign_request(
-            app_key=self.app_id, app_secret=self.app.secret("app_secret"), path=request.path, timestamp=int(now),
-            access_token=token.access_token if token is not None else None, params=request.params,
+            app_key=self.app_id,
+            app_secret=self.app.secret("app_secret"),
+            path=request.path,
+            timestamp=int(now),
+            access_token=token.access_token if token is not None else None,
+            params=request.params,
             body=request.body,
-        )  # fmt: skip
+        )
         return replace(request, params=signed.query, headers={**request.headers, **signed.headers})
 
     def error_of(self, response: HttpResponse) -> tuple[str | None, str]:
@@ -189,9 +193,15 @@ class Client(BaseClient):
         return self._extra("auth_base_url") or (AUTH_BASE if base == API_BASE else base)
 
     async def _shop_call(
-        self, method: str, path: str, endpoint: str, *, params: Mapping[str, Any] | None = None,
-        body: Any = None, retry_lost: bool = True,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        retry_lost: bool = True,
+    ) -> dict[str, Any]:
         """A shop-scoped call; returns the envelope's ``data``."""
         query = {"shop_cipher": self._cipher(), **(params or {})}
         answer = await self.call(method, path, params=query, json_body=body, endpoint=endpoint, retry_lost=retry_lost)
@@ -201,8 +211,9 @@ class Client(BaseClient):
         """Run jobs a few at a time; every job of a round finishes before an error is raised (no orphan tasks)."""
         results: list[T] = []
         for start in range(0, len(jobs), CONCURRENT_PRODUCTS):
-            outcomes = await asyncio.gather(*(job() for job in jobs[start : start + CONCURRENT_PRODUCTS]),
-                                            return_exceptions=True)  # fmt: skip
+            outcomes = await asyncio.gather(
+                *(job() for job in jobs[start : start + CONCURRENT_PRODUCTS]), return_exceptions=True
+            )
             for outcome in outcomes:
                 if isinstance(outcome, BaseException):
                     raise outcome
@@ -213,8 +224,9 @@ class Client(BaseClient):
 
     async def refresh_access(self, refresh_token: Secret) -> TokenPair:
         params = {"refresh_token": refresh_token.reveal(), "grant_type": "refresh_token"}
-        answer = await self.call("GET", TOKEN_REFRESH, params=params, endpoint="auth.token", authed=False,
-                                 base_url=self._auth_base())  # fmt: skip
+        answer = await self.call(
+            "GET", TOKEN_REFRESH, params=params, endpoint="auth.token", authed=False, base_url=self._auth_base()
+        )
         return mapping.token_pair(as_dict(as_dict(answer).get("data")))
 
     async def exchange_code(self, code: str, **params: str) -> TokenPair:
@@ -223,11 +235,13 @@ class Client(BaseClient):
         The code is single use: when the shop list cannot be read, the tokens are still returned (with no
         shops); call :meth:`authorized_shops` later."""
         query = {"auth_code": code, "grant_type": "authorized_code"}
-        answer = await self.call("GET", TOKEN_GET, params=query, endpoint="auth.token", authed=False,
-                                 base_url=self._auth_base())  # fmt: skip
+        answer = await self.call(
+            "GET", TOKEN_GET, params=query, endpoint="auth.token", authed=False, base_url=self._auth_base()
+        )
         pair = mapping.token_pair(as_dict(as_dict(answer).get("data")))
-        probe = type(self)(self.settings, self.app, None, session=self._session, tokens=_FixedTokens(pair),
-                       limiter=self._limiter)  # fmt: skip
+        probe = type(self)(
+            self.settings, self.app, None, session=self._session, tokens=_FixedTokens(pair), limiter=self._limiter
+        )
         try:
             shops = await probe.authorized_shops()
         except TaskError:  # retryable, permanent or refresh: the tokens must not be lost with the code
@@ -263,8 +277,9 @@ class Client(BaseClient):
     async def _search_page(self, filters: Mapping[str, Any], token: str | None, size: int = PAGE_SIZE) -> _Page:
         params: dict[str, Any] = {"page_size": size, **({"page_token": token} if token else {})}
         data = await self._shop_call("POST", PRODUCT_SEARCH, "product.search", params=params, body=dict(filters))
-        return _Page(as_list(data.get("products")), str(data.get("next_page_token") or ""),
-                     int(data.get("total_count") or 0))  # fmt: skip
+        return _Page(
+            as_list(data.get("products")), str(data.get("next_page_token") or ""), int(data.get("total_count") or 0)
+        )
 
     async def _search_window(self, low: int, high: int, status: str) -> AsyncIterator[dict[str, Any]]:
         """Every product in one status updated in [low, high] (seconds, inclusive as TikTok's ``_ge``/``_le``), all
@@ -390,8 +405,9 @@ class Client(BaseClient):
         warehouse = await self._warehouse() if any(v.sku not in known for v in draft.variants) else ""
         change = edit.plan(product, draft, self._currency(), warehouse, self._extra("region") or "")
         path = f"{EDIT_PRODUCTS}/{_path_id(item_id)}" + ("" if change.full else "/partial_edit")
-        data = await self._shop_call("PUT" if change.full else "POST", path, "product.edit", body=change.body,
-                                     retry_lost=not change.adds_skus)  # fmt: skip
+        data = await self._shop_call(
+            "PUT" if change.full else "POST", path, "product.edit", body=change.body, retry_lost=not change.adds_skus
+        )
         written = await self._edit_stock(item_id, product, change.stock)
         return edit.edited_listing(product, draft, as_list(data.get("skus")), written, warehouse)
 
@@ -401,11 +417,13 @@ class Client(BaseClient):
         slots: list[tuple[StockUpdate, Any] | ItemResult] = []
         for sku, quantity in wanted.items():
             assigned = mapping.sku_warehouses(by_sku[sku])
-            update = StockUpdate(platform_item_id=item_id, platform_variant_id=str(by_sku[sku].get("id")), sku=sku,
-                                 quantity=quantity)  # fmt: skip
+            update = StockUpdate(
+                platform_item_id=item_id, platform_variant_id=str(by_sku[sku].get("id")), sku=sku, quantity=quantity
+            )
             if len(assigned) == 1:
-                slots.append((update, {"id": update.platform_variant_id,
-                                       "inventory": inventory.rows_for(update, assigned, "")}))  # fmt: skip
+                slots.append(
+                    (update, {"id": update.platform_variant_id, "inventory": inventory.rows_for(update, assigned, "")})
+                )
         if not slots:
             return {}
         results = await self._write_skus(item_id, slots, "inventory/update", "product.inventory")
@@ -461,10 +479,15 @@ class Client(BaseClient):
         for update in group:
             variant_id = update.platform_variant_id or ids.get(update.sku)
             slots.append(
-                update.model_copy(update={"platform_variant_id": variant_id}) if variant_id else ItemResult(
-                    sku=update.sku, ok=False, error_code=errors.SKU_NOT_FOUND,
-                    error_message=f"seller SKU {update.sku} is not on product {item_id}")
-            )  # fmt: skip
+                update.model_copy(update={"platform_variant_id": variant_id})
+                if variant_id
+                else ItemResult(
+                    sku=update.sku,
+                    ok=False,
+                    error_code=errors.SKU_NOT_FOUND,
+                    error_message=f"seller SKU {update.sku} is not on product {item_id}",
+                )
+            )
         return slots
 
     async def _write_skus(
@@ -492,17 +515,26 @@ class Client(BaseClient):
                 continue
             assigned = stock.get(str(update.platform_variant_id), {}) if stock is not None else None
             rows = inventory.rows_for(update, assigned, default)
-            slots.append(rows if isinstance(rows, ItemResult) else (update, {"id": update.platform_variant_id,
-                                                                             "inventory": rows}))  # fmt: skip
+            slots.append(
+                rows
+                if isinstance(rows, ItemResult)
+                else (update, {"id": update.platform_variant_id, "inventory": rows})
+            )
         return await self._write_skus(item_id, slots, "inventory/update", "product.inventory")
 
     async def _price_call(self, item_id: str, group: list[PriceUpdate], *, currency: str) -> list[ItemResult]:
         slots: list[tuple[PriceUpdate, Any] | ItemResult] = [
-            update if isinstance(update, ItemResult) else (update, {
-                "id": update.platform_variant_id,
-                "price": {"amount": mapping.amount(update.price), "currency": currency}})
+            update
+            if isinstance(update, ItemResult)
+            else (
+                update,
+                {
+                    "id": update.platform_variant_id,
+                    "price": {"amount": mapping.amount(update.price), "currency": currency},
+                },
+            )
             for update in await self._resolve_variants(item_id, group, None)
-        ]  # fmt: skip
+        ]
         return await self._write_skus(item_id, slots, "prices/update", "product.prices")
 
     # ------------------------------------------------------------------ orders

@@ -44,31 +44,54 @@ Schema = Mapping[str, "Schema | None"]
 
 IMAGE: Schema = {"uri": None}
 SKU_FIELDS: Schema = {
-    "id": None, "seller_sku": None, "external_sku_id": None, "sku_unit_count": None, "external_urls": None,
+    "id": None,
+    "seller_sku": None,
+    "external_sku_id": None,
+    "sku_unit_count": None,
+    "external_urls": None,
     "extra_identifier_codes": None,
-    "sales_attributes": {"id": None, "name": None, "value_id": None, "value_name": None, "sku_img": IMAGE,
-                         "supplementary_sku_images": IMAGE},
+    "sales_attributes": {
+        "id": None,
+        "name": None,
+        "value_id": None,
+        "value_name": None,
+        "sku_img": IMAGE,
+        "supplementary_sku_images": IMAGE,
+    },
     "identifier_code": {"code": None, "type": None},
     "list_price": {"amount": None, "currency": None},
     "external_list_prices": {"source": None, "amount": None, "currency": None},
     "pre_sale": {"type": None, "fulfillment_type": {"handling_duration_days": None, "release_date": None}},
     "fees": {"type": None, "amount": None, "additional_attribute": None},
-}  # fmt: skip
+}
 """SKU properties both edits take and Get Product returns (edit-product.spec.json and partial-edit-product.spec.json
 ``skus[]``, get-product.spec.json ``data.skus[]``), ``price`` and ``inventory`` aside."""
 BUNDLE_FIELDS: Schema = {**SKU_FIELDS, "combined_skus": {"product_id": None, "sku_id": None, "sku_count": None}}
 """Edit Product's SKU: Partial Edit's plus ``combined_skus``."""
 FULL_FIELDS: Schema = {
-    "title": None, "description": None, "main_images": IMAGE, "is_cod_allowed": None, "external_product_id": None,
-    "certifications": {"id": None, "images": IMAGE, "files": {"id": None, "name": None, "format": None},
-                       "expiration_date": None},
+    "title": None,
+    "description": None,
+    "main_images": IMAGE,
+    "is_cod_allowed": None,
+    "external_product_id": None,
+    "certifications": {
+        "id": None,
+        "images": IMAGE,
+        "files": {"id": None, "name": None, "format": None},
+        "expiration_date": None,
+    },
     "package_weight": {"value": None, "unit": None},
     "package_dimensions": {"length": None, "width": None, "height": None, "unit": None},
     "product_attributes": {"id": None, "values": {"id": None, "name": None}},
-    "size_chart": {"image": IMAGE, "template": {"id": None}}, "video": {"id": None},
-    "manufacturer_ids": None, "responsible_person_ids": None, "shipping_insurance_requirement": None,
-    "is_pre_owned": None, "minimum_order_quantity": None, "shipping_template_id": None,
-}  # fmt: skip
+    "size_chart": {"image": IMAGE, "template": {"id": None}},
+    "video": {"id": None},
+    "manufacturer_ids": None,
+    "responsible_person_ids": None,
+    "shipping_insurance_requirement": None,
+    "is_pre_owned": None,
+    "minimum_order_quantity": None,
+    "shipping_template_id": None,
+}
 """Edit Product properties Get Product returns under the same name (renamed ones: ``full_body``)."""
 
 
@@ -174,15 +197,25 @@ def edited_listing(
     variants = [_edited_variant(v, wanted.pop(v.sku, None), stock) for v in current.variants]
     ids = {str(s.get("seller_sku")): str(s.get("id")) for s in map(as_dict, answer) if s.get("id")}
     variants += [
-        ListingVariant(platform_variant_id=ids.get(v.sku), sku=v.sku, price=v.price, stock=v.stock,
-                       options=dict(v.options), warehouses={warehouse: v.stock})
+        ListingVariant(
+            platform_variant_id=ids.get(v.sku),
+            sku=v.sku,
+            price=v.price,
+            stock=v.stock,
+            options=dict(v.options),
+            warehouses={warehouse: v.stock},
+        )
         for v in wanted.values()
-    ]  # fmt: skip
-    return current.model_copy(update={
-        "name": draft.name, "description": draft.description or current.description,
-        "category_id": draft.category_id or current.category_id, "variants": variants,
-        "updated_at": datetime.now(UTC),
-    })  # fmt: skip
+    ]
+    return current.model_copy(
+        update={
+            "name": draft.name,
+            "description": draft.description or current.description,
+            "category_id": draft.category_id or current.category_id,
+            "variants": variants,
+            "updated_at": datetime.now(UTC),
+        }
+    )
 
 
 def _edited_variant(variant: ListingVariant, wanted: VariantDraft | None, stock: Mapping[str, int]) -> ListingVariant:

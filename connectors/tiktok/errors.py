@@ -83,34 +83,47 @@ WAREHOUSE_NOT_ASSIGNED = "warehouse_not_assigned"
 """Not a TikTok code: a split names a warehouse the SKU is not assigned to, so nothing was sent (TikTok would refuse
 it: 12052533)."""
 
-REQUEST_LEVEL_CODES = frozenset({
-    INVALID_CREDENTIALS, TOKEN_INVALID, INVALID_SIGN, MISSING_SHOP_CIPHER, IP_NOT_ALLOWED, SCOPE_MISSING, SHOP_MISMATCH,
-    INVALID_PATH, INVALID_METHOD, INVALID_VERSION, INVALID_FORMAT,
-})  # fmt: skip
+REQUEST_LEVEL_CODES = frozenset(
+    {
+        INVALID_CREDENTIALS,
+        TOKEN_INVALID,
+        INVALID_SIGN,
+        MISSING_SHOP_CIPHER,
+        IP_NOT_ALLOWED,
+        SCOPE_MISSING,
+        SHOP_MISMATCH,
+        INVALID_PATH,
+        INVALID_METHOD,
+        INVALID_VERSION,
+        INVALID_FORMAT,
+    }
+)
 """Permanent errors about the request or the credentials, never about one item: a batch re-raises them."""
 
-ERROR_TABLE = ErrorTable([
-    Rule(Action.THROTTLE, code=THROTTLED),
-    Rule(Action.THROTTLE, status=429),
-    Rule(Action.THROTTLE, status=503),  # "non-platform-controlled protective measure" (rate-limits.md)
-    Rule(Action.REFRESH, code=ACCESS_EXPIRED),
-    Rule(Action.REFRESH, code=TOKEN_INVALID),  # refreshed once; refused again, the seller must re-authorize
-    Rule(Action.RETRY, code=INTERNAL),
-    Rule(Action.RETRY, code=TIMEOUT),
-    Rule(Action.RETRY, code=INVALID_RESPONSE),
-    *(Rule(Action.RETRY, code=code) for code in ORDERS_UNAVAILABLE),
-    *(Rule(Action.RETRY, code=code) for code in PRODUCT_INTERNAL),
-    Rule(Action.REAUTHORIZE, code=ORDER_PERMISSION_DENIED),
-    Rule(Action.REAUTHORIZE, code=SCOPE_MISSING),  # the seller must grant the scope again
-    Rule(Action.REAUTHORIZE, code=SHOP_MISMATCH),
-    Rule(Action.REAUTHORIZE, code=AUTH_RECORD_NOT_FOUND),  # refresh token unknown or already spent
-    Rule(Action.REAUTHORIZE, code=REFRESH_EXPIRED),
-    Rule(Action.PERMANENT, code=INVALID_CREDENTIALS),  # shared by token, app_key and clock errors
-    Rule(Action.PERMANENT, code=INVALID_SIGN),
-    Rule(Action.PERMANENT, code=MISSING_SHOP_CIPHER),
-    Rule(Action.PERMANENT, code=IP_NOT_ALLOWED),
-    Rule(Action.PERMANENT, code=INVALID_VERSION),
-])  # fmt: skip
+ERROR_TABLE = ErrorTable(
+    [
+        Rule(Action.THROTTLE, code=THROTTLED),
+        Rule(Action.THROTTLE, status=429),
+        Rule(Action.THROTTLE, status=503),  # "non-platform-controlled protective measure" (rate-limits.md)
+        Rule(Action.REFRESH, code=ACCESS_EXPIRED),
+        Rule(Action.REFRESH, code=TOKEN_INVALID),  # refreshed once; refused again, the seller must re-authorize
+        Rule(Action.RETRY, code=INTERNAL),
+        Rule(Action.RETRY, code=TIMEOUT),
+        Rule(Action.RETRY, code=INVALID_RESPONSE),
+        *(Rule(Action.RETRY, code=code) for code in ORDERS_UNAVAILABLE),
+        *(Rule(Action.RETRY, code=code) for code in PRODUCT_INTERNAL),
+        Rule(Action.REAUTHORIZE, code=ORDER_PERMISSION_DENIED),
+        Rule(Action.REAUTHORIZE, code=SCOPE_MISSING),  # the seller must grant the scope again
+        Rule(Action.REAUTHORIZE, code=SHOP_MISMATCH),
+        Rule(Action.REAUTHORIZE, code=AUTH_RECORD_NOT_FOUND),  # refresh token unknown or already spent
+        Rule(Action.REAUTHORIZE, code=REFRESH_EXPIRED),
+        Rule(Action.PERMANENT, code=INVALID_CREDENTIALS),  # shared by token, app_key and clock errors
+        Rule(Action.PERMANENT, code=INVALID_SIGN),
+        Rule(Action.PERMANENT, code=MISSING_SHOP_CIPHER),
+        Rule(Action.PERMANENT, code=IP_NOT_ALLOWED),
+        Rule(Action.PERMANENT, code=INVALID_VERSION),
+    ]
+)
 
 
 def refine(code: str, message: str) -> str:

@@ -25,9 +25,23 @@ from nfsync.connectors.base.models import (
 from nfsync.connectors.base.secret import Secret
 
 REGION_CURRENCY = {
-    "VN": "VND", "TH": "THB", "MY": "MYR", "PH": "PHP", "SG": "SGD", "ID": "IDR", "US": "USD", "GB": "GBP",
-    "MX": "MXN", "BR": "BRL", "JP": "JPY", "DE": "EUR", "FR": "EUR", "IT": "EUR", "ES": "EUR", "IE": "EUR",
-}  # fmt: skip
+    "VN": "VND",
+    "TH": "THB",
+    "MY": "MYR",
+    "PH": "PHP",
+    "SG": "SGD",
+    "ID": "IDR",
+    "US": "USD",
+    "GB": "GBP",
+    "MX": "MXN",
+    "BR": "BRL",
+    "JP": "JPY",
+    "DE": "EUR",
+    "FR": "EUR",
+    "IT": "EUR",
+    "ES": "EUR",
+    "IE": "EUR",
+}
 
 PRODUCT_STATUS = {
     "ACTIVATE": "active",

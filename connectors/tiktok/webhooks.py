@@ -33,16 +33,22 @@ RETURN_STATUS_CHANGE = 12  # data: order_id, return_role, return_type, return_st
 PRODUCT_INFORMATION_CHANGE = 15
 PRODUCT_CREATION = 16
 INVENTORY_STATUS_CHANGE = 27  # low stock / out of stock
-PRODUCT_TYPES = frozenset({PRODUCT_STATUS_CHANGE, PRODUCT_INFORMATION_CHANGE, PRODUCT_CREATION,
-                           INVENTORY_STATUS_CHANGE})  # fmt: skip
+PRODUCT_TYPES = frozenset(
+    {PRODUCT_STATUS_CHANGE, PRODUCT_INFORMATION_CHANGE, PRODUCT_CREATION, INVENTORY_STATUS_CHANGE}
+)
 ORDER_TYPES = frozenset({ORDER_STATUS_CHANGE, CANCELLATION_STATUS_CHANGE, RETURN_STATUS_CHANGE})
 """Pushes after which the order is read again: its status, and a cancellation or a return/refund request moving
 (lazykern/ecommerce-api-docs@eba059e ``data/processed/tiktok/guides/webhooks/order/11-cancellation-status-change.md``
 and ``webhooks/return-and-refund/12-return-status-change.md``)."""
-STATUS_FIELD = {ORDER_STATUS_CHANGE: "order_status", CANCELLATION_STATUS_CHANGE: "cancel_status",
-                RETURN_STATUS_CHANGE: "return_status"}  # fmt: skip
-CHANGE_ID_FIELDS = {CANCELLATION_STATUS_CHANGE: ("cancel_id", "cancel_status"),
-                    RETURN_STATUS_CHANGE: ("return_id", "return_status", "update_time")}  # fmt: skip
+STATUS_FIELD = {
+    ORDER_STATUS_CHANGE: "order_status",
+    CANCELLATION_STATUS_CHANGE: "cancel_status",
+    RETURN_STATUS_CHANGE: "return_status",
+}
+CHANGE_ID_FIELDS = {
+    CANCELLATION_STATUS_CHANGE: ("cancel_id", "cancel_status"),
+    RETURN_STATUS_CHANGE: ("return_id", "return_status", "update_time"),
+}
 """What tells one cancellation or return state change from another when a push has no ``tts_notification_id``."""
 
 KINDS: dict[int, EventKind] = {
@@ -112,8 +118,14 @@ def parse(headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
         raise ValidationFailed("tiktok webhook: 'type' is not a number") from exc
     data = as_dict(payload.get("data"))
     entity, status = _entity_and_status(kind, data)
-    return [WebhookEvent(
-        kind=KINDS.get(kind, "ignored"), dedupe_key=_dedupe_key(payload, kind, entity),
-        platform_shop_id=_text(payload.get("shop_id")), entity_id=entity, status=status,
-        occurred_at=utc(data.get("update_time")) or utc(payload.get("timestamp")), raw=payload,
-    )]  # fmt: skip
+    return [
+        WebhookEvent(
+            kind=KINDS.get(kind, "ignored"),
+            dedupe_key=_dedupe_key(payload, kind, entity),
+            platform_shop_id=_text(payload.get("shop_id")),
+            entity_id=entity,
+            status=status,
+            occurred_at=utc(data.get("update_time")) or utc(payload.get("timestamp")),
+            raw=payload,
+        )
+    ]

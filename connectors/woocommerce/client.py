@@ -69,8 +69,14 @@ DEFAULT_APP_NAME = "NextFlow CRM"
 
 T = TypeVar("T")
 Write = TypeVar("Write", StockUpdate, PriceUpdate)
-WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "product.created", "product.updated",
-                  "product.deleted")  # fmt: skip
+WEBHOOK_TOPICS = (
+    "order.created",
+    "order.updated",
+    "order.deleted",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+)
 """The documented core topics whose pushes nfsync turns into work (webhooks.parse); WC-DOC _webhooks.md Topics."""
 QUERY_AUTH_STORES: set[str] = set()
 """Store URLs whose host drops the ``Authorization`` header: their keys go in the query string (HTTPS only)."""
@@ -133,18 +139,35 @@ class Client(BaseClient):
         return urlsplit(self.store_url).scheme == "https" and self.store_url not in QUERY_AUTH_STORES
 
     async def call(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None,
-        endpoint: str = "default", authed: bool = True, retry_lost: bool = True, base_url: str | None = None,
-    ) -> Any:  # fmt: skip
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        endpoint: str = "default",
+        authed: bool = True,
+        retry_lost: bool = True,
+        base_url: str | None = None,
+    ) -> Any:
         """As the base; after a 401 that says the header never reached WooCommerce, once more with query keys."""
-        arguments = {"params": params, "json_body": json_body, "endpoint": endpoint, "authed": authed,
-                     "retry_lost": retry_lost, "base_url": base_url}  # fmt: skip
+        arguments = {
+            "params": params,
+            "json_body": json_body,
+            "endpoint": endpoint,
+            "authed": authed,
+            "retry_lost": retry_lost,
+            "base_url": base_url,
+        }
         try:
             return await super().call(method, path, **arguments)
         except _HeaderDropped:  # nothing was applied: the request was refused before the endpoint ran
             QUERY_AUTH_STORES.add(self.store_url)
-            log.warning("woocommerce: %s did not pass the Authorization header to WordPress; using query-string "
-                        "keys for this store from now on", self.store_url)  # fmt: skip
+            log.warning(
+                "woocommerce: %s did not pass the Authorization header to WordPress; using query-string "
+                "keys for this store from now on",
+                self.store_url,
+            )
             return await super().call(method, path, **arguments)
 
     async def _send(self, request: HttpRequest) -> HttpResponse:
@@ -187,8 +210,9 @@ class Client(BaseClient):
         return ReauthorizationNeeded(
             f"{self.platform}: the store saw the API keys neither in the Authorization header nor in the query "
             "string (HTTP 401 " + code + "): check that the host passes them to WordPress and that WordPress "
-            "knows it is served over HTTPS; otherwise the keys were revoked or their user deleted", code=code,
-        )  # fmt: skip
+            "knows it is served over HTTPS; otherwise the keys were revoked or their user deleted",
+            code=code,
+        )
 
     # ------------------------------------------------------------------ authorization
 
@@ -204,10 +228,15 @@ class Client(BaseClient):
     def authorize_url(self, redirect_uri: str, state: str) -> str:
         """The wc-auth approval page; ``state`` goes as ``user_id`` and comes back in the callback body."""
         name = self.app.text("app_name") if "app_name" in self.app.values else DEFAULT_APP_NAME
-        query = urlencode({
-            "app_name": name, "scope": "read_write", "user_id": state,
-            "return_url": redirect_uri, "callback_url": redirect_uri,
-        })  # fmt: skip
+        query = urlencode(
+            {
+                "app_name": name,
+                "scope": "read_write",
+                "user_id": state,
+                "return_url": redirect_uri,
+                "callback_url": redirect_uri,
+            }
+        )
         return f"{self.store_url}/wc-auth/v1/authorize?{query}"
 
     # ------------------------------------------------------------------ shop
@@ -332,16 +361,18 @@ class Client(BaseClient):
         if variable != is_variable(draft):
             raise PermanentError(
                 f"{self.platform} product {item_id} is {product.get('type')}: switching between simple and variable "
-                "products is not supported, create a new listing instead", code="type_change",
-            )  # fmt: skip
+                "products is not supported, create a new listing instead",
+                code="type_change",
+            )
         product = await self._put_changes(item_id, product, draft, variable=variable)
         if not variable:
             return listing_of(product, [])
         await self._update_variations(item_id, draft, product.get("attributes") or [])
         return await self._listing(await self._product(item_id))
 
-    async def _put_changes(self, item_id: str, product: dict[str, Any], draft: ListingDraft, *, variable: bool
-                           ) -> dict[str, Any]:  # fmt: skip
+    async def _put_changes(
+        self, item_id: str, product: dict[str, Any], draft: ListingDraft, *, variable: bool
+    ) -> dict[str, Any]:
         body = product_changes(product, draft, variable=variable)
         path = f"{API}/products/{quote(item_id, safe='')}"
         if body:
@@ -356,8 +387,12 @@ class Client(BaseClient):
         CRM does not know is the merchant's). Batches of 100; not retried after a lost response (a retry of the
         whole operation reads the variations again)."""
         existing = holders(await self._variations(product_id))
-        problems = [f"{v.sku}: {n}={o} is not a variation option of the product (not applied)"
-                    for v in draft.variants for n, o in v.options.items() if not has_option(parent, n, o)]  # fmt: skip
+        problems = [
+            f"{v.sku}: {n}={o} is not a variation option of the product (not applied)"
+            for v in draft.variants
+            for n, o in v.options.items()
+            if not has_option(parent, n, o)
+        ]
         refused = {p.split(":", 1)[0] for p in problems}
         ops: list[tuple[str, Any]] = []
         for wanted in [v for v in draft.variants if v.sku not in refused]:
@@ -371,8 +406,9 @@ class Client(BaseClient):
                 ops.append(("create", new_variation(wanted, parent)))
         await self._send_variation_ops(product_id, ops)
         if problems:
-            raise PermanentError(f"{self.platform} product {product_id}: " + "; ".join(problems)[:450],
-                                 code="variation_not_applied")  # fmt: skip
+            raise PermanentError(
+                f"{self.platform} product {product_id}: " + "; ".join(problems)[:450], code="variation_not_applied"
+            )
 
     async def _sync_variations(self, product_id: str, draft: ListingDraft, existing: list[dict[str, Any]]) -> None:
         """A new product's variations (create): every draft variant the product does not hold yet."""
@@ -389,14 +425,17 @@ class Client(BaseClient):
 
     def _raise_failed(self, product_id: str, answer: Any) -> None:
         errors = [
-            entry["error"] for kind in ("create", "update", "delete")
+            entry["error"]
+            for kind in ("create", "update", "delete")
             for entry in (answer.get(kind) or [] if isinstance(answer, dict) else [])
             if isinstance(entry, dict) and isinstance(entry.get("error"), dict)
-        ]  # fmt: skip
+        ]
         if errors:
             detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors[:5])
-            raise PermanentError(f"{self.platform}: {len(errors)} variation writes of product {product_id} failed: "
-                                 f"{detail}"[:500], code=str(errors[0].get("code")))  # fmt: skip
+            raise PermanentError(
+                f"{self.platform}: {len(errors)} variation writes of product {product_id} failed: {detail}"[:500],
+                code=str(errors[0].get("code")),
+            )
 
     # ------------------------------------------------------------------ stock and prices
 
@@ -406,8 +445,12 @@ class Client(BaseClient):
     async def update_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
         return await self._write(updates, lambda u: {"regular_price": wc_money(u.price)})
 
-    async def _write(self, updates: Sequence[Write], fields: Callable[[Write], dict[str, Any]],
-                     refuse: Callable[[Write], str | None] = lambda _: None) -> list[ItemResult]:  # fmt: skip
+    async def _write(
+        self,
+        updates: Sequence[Write],
+        fields: Callable[[Write], dict[str, Any]],
+        refuse: Callable[[Write], str | None] = lambda _: None,
+    ) -> list[ItemResult]:
         """Absolute values, so a batch can be repeated safely; one result per input, in input order. An item
         ``refuse`` names a reason for fails alone; the others are written."""
         results: dict[int, ItemResult] = {}
@@ -442,14 +485,17 @@ class Client(BaseClient):
 
     # ------------------------------------------------------------------ webhooks
 
-    async def register_webhooks(self, delivery_url: str, secret: Secret,
-                                topics: Sequence[str] = WEBHOOK_TOPICS) -> list[str]:  # fmt: skip
+    async def register_webhooks(
+        self, delivery_url: str, secret: Secret, topics: Sequence[str] = WEBHOOK_TOPICS
+    ) -> list[str]:
         """One active webhook per topic delivering to ``delivery_url`` and signed with ``secret``; idempotent: a
         webhook of ours (same URL and topic) is updated (secret, status active), duplicates of it deleted, a missing
         one created. Returns the webhook ids, one per topic (WC-DOC _webhooks.md; WC-CORE webhooks controller)."""
         ours = await self.webhooks_of(delivery_url)
-        return [await self._ensure_webhook(topic, delivery_url, secret, [h for h in ours if h.get("topic") == topic])
-                for topic in topics]  # fmt: skip
+        return [
+            await self._ensure_webhook(topic, delivery_url, secret, [h for h in ours if h.get("topic") == topic])
+            for topic in topics
+        ]
 
     async def unregister_webhooks(self, delivery_url: str) -> int:
         """Delete (``force=true``: webhooks have no trash) every webhook delivering to ``delivery_url``."""
@@ -502,8 +548,12 @@ class Client(BaseClient):
         while we page then stays in the result set instead of leaving it and shifting a later order onto a page
         already read."""
         start, end = whole_seconds(updated_from), whole_seconds(updated_to)
-        params = {"modified_after": wc_time(start - timedelta(seconds=1)), "dates_are_gmt": "true",
-                  "orderby": "id", "order": "asc"}  # fmt: skip
+        params = {
+            "modified_after": wc_time(start - timedelta(seconds=1)),
+            "dates_are_gmt": "true",
+            "orderby": "id",
+            "order": "asc",
+        }
         if end < datetime.now(UTC) - RECENT:
             params["modified_before"] = wc_time(end)
         async for orders in self._pages(f"{API}/orders", params):
@@ -550,8 +600,10 @@ def _warehouse_split(update: StockUpdate) -> str | None:
     a split over several warehouses cannot be written, and that item alone fails."""
     if len(update.warehouses) <= 1:
         return None
-    return (f"WooCommerce keeps one stock quantity per product; a split over {len(update.warehouses)} warehouses "
-            "cannot be written (map one CRM location to the store in config.inventory.warehouses)")  # fmt: skip
+    return (
+        f"WooCommerce keeps one stock quantity per product; a split over {len(update.warehouses)} warehouses "
+        "cannot be written (map one CRM location to the store in config.inventory.warehouses)"
+    )
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

@@ -100,8 +100,9 @@ def image_change(product: Mapping[str, Any], wanted: Sequence[str]) -> Json:
 
 
 def image_sources(product: Mapping[str, Any]) -> dict[str, int]:
-    entry = next((m for m in product.get("meta_data") or [] if isinstance(m, dict) and m.get("key") == IMAGE_SOURCES),
-                 None)  # fmt: skip
+    entry = next(
+        (m for m in product.get("meta_data") or [] if isinstance(m, dict) and m.get("key") == IMAGE_SOURCES), None
+    )
     value = entry.get("value") if entry else None
     if isinstance(value, str):
         try:
@@ -136,9 +137,13 @@ def merged_attributes(current: Sequence[Any], variants: Sequence[VariantDraft]) 
 
 
 def _attribute_body(attribute: Mapping[str, Any]) -> Json:
-    body: Json = {"name": str(attribute.get("name") or ""), "position": int(attribute.get("position") or 0),
-                  "visible": bool(attribute.get("visible")), "variation": bool(attribute.get("variation")),
-                  "options": [str(o) for o in attribute.get("options") or []]}  # fmt: skip
+    body: Json = {
+        "name": str(attribute.get("name") or ""),
+        "position": int(attribute.get("position") or 0),
+        "visible": bool(attribute.get("visible")),
+        "variation": bool(attribute.get("variation")),
+        "options": [str(o) for o in attribute.get("options") or []],
+    }
     if attribute.get("id"):
         body["id"] = int(attribute["id"])
     return body
@@ -148,8 +153,9 @@ def _need(attributes: list[Json], name: str, option: str) -> bool:
     """Make ``name`` a variation attribute holding ``option``; True when the list changed."""
     index = attribute_index(attributes, name)
     if index is None:
-        attributes.append({"name": name, "position": len(attributes), "visible": True, "variation": True,
-                           "options": [option]})  # fmt: skip
+        attributes.append(
+            {"name": name, "position": len(attributes), "visible": True, "variation": True, "options": [option]}
+        )
         return True
     found = attributes[index]
     changed = not found["variation"]
@@ -205,13 +211,19 @@ def variation_changes(current: Mapping[str, Any], wanted: VariantDraft, parent: 
 
 
 def new_variation(wanted: VariantDraft, parent: Sequence[Mapping[str, Any]]) -> Json:
-    return {"sku": wanted.sku, **stock_price_changes({}, wanted, sku=False),
-            "attributes": variation_attributes(parent, wanted.options)}  # fmt: skip
+    return {
+        "sku": wanted.sku,
+        **stock_price_changes({}, wanted, sku=False),
+        "attributes": variation_attributes(parent, wanted.options),
+    }
 
 
 def same_options(variation: Mapping[str, Any], wanted: Mapping[str, str]) -> bool:
-    kept = {sanitize(str(a.get("name") or "")): str(a.get("option") or "").lower()
-            for a in variation.get("attributes") or [] if isinstance(a, dict)}  # fmt: skip
+    kept = {
+        sanitize(str(a.get("name") or "")): str(a.get("option") or "").lower()
+        for a in variation.get("attributes") or []
+        if isinstance(a, dict)
+    }
     return kept == {sanitize(name): option.lower() for name, option in wanted.items()}
 
 

@@ -177,8 +177,12 @@ def item_result(sku: str, answer: Any) -> ItemResult:
         return ItemResult(sku=sku, ok=False, error_code="missing", error_message="no answer for this item")
     error = answer.get("error")
     if isinstance(error, dict):
-        return ItemResult(sku=sku, ok=False, error_code=str(error.get("code") or "error"),
-                          error_message=str(error.get("message") or "rejected"))  # fmt: skip
+        return ItemResult(
+            sku=sku,
+            ok=False,
+            error_code=str(error.get("code") or "error"),
+            error_message=str(error.get("message") or "rejected"),
+        )
     return ItemResult(sku=sku, ok=True)
 
 

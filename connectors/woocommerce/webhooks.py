@@ -132,8 +132,11 @@ def is_echo(payload: Mapping[str, Any], mappings: Sequence[Mapping[str, Any]]) -
         rows = [m for m in mappings if str(m.get("platform_item_id")) == object_id and not m.get("platform_variant_id")]
     else:
         return False
-    return len(rows) == 1 and _same_values(payload, rows[0]) and _pushed_then(gmt(payload.get("date_modified_gmt")),
-                                                                              rows[0].get("pushed_at"))  # fmt: skip
+    return (
+        len(rows) == 1
+        and _same_values(payload, rows[0])
+        and _pushed_then(gmt(payload.get("date_modified_gmt")), rows[0].get("pushed_at"))
+    )
 
 
 def _same_values(payload: Mapping[str, Any], row: Mapping[str, Any]) -> bool:

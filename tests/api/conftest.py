@@ -75,9 +75,15 @@ async def _tenant(pool: Any, name: str, scopes: list[str]) -> Tenant:
 async def live_api(database: Settings, request: pytest.FixtureRequest) -> AsyncIterator[LiveApi]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = database.model_copy(update={"amqp_startup_timeout": 2.0, "secret_keys": Secret(KEY_ENTRY),
-                                           "public_base_url": url, **RELAXED_LIMITS,
-                                           **getattr(request, "param", {})})  # fmt: skip
+    settings = database.model_copy(
+        update={
+            "amqp_startup_timeout": 2.0,
+            "secret_keys": Secret(KEY_ENTRY),
+            "public_base_url": url,
+            **RELAXED_LIMITS,
+            **getattr(request, "param", {}),
+        }
+    )
     async with api_state(settings) as state:
         runner = api_runner(state)
         await runner.setup()

@@ -38,13 +38,20 @@ async def test_commands_enqueue_reply_and_dead_letter(live_api: LiveApi) -> None
             "direction": "crm_to_marketplace",
             "idempotency_key": "amqp-1",
         }
-        bad = [b"{not json", json.dumps({**good, "priority": 42}).encode(),
-               json.dumps({**good, "integration_id": str(uuid.uuid4())}).encode()]  # fmt: skip
+        bad = [
+            b"{not json",
+            json.dumps({**good, "priority": 42}).encode(),
+            json.dumps({**good, "integration_id": str(uuid.uuid4())}).encode(),
+        ]
         credential = {"authorization": f"Bearer {live_api.a.token}"}
         for body in bad:
             await exchange.publish(aio_pika.Message(body, headers=credential), routing_key=CREATE_KEY)
-        await exchange.publish(aio_pika.Message(json.dumps(good).encode(), reply_to=replies.name, headers=credential,
-                                                correlation_id="c-1"), routing_key=CREATE_KEY)  # fmt: skip
+        await exchange.publish(
+            aio_pika.Message(
+                json.dumps(good).encode(), reply_to=replies.name, headers=credential, correlation_id="c-1"
+            ),
+            routing_key=CREATE_KEY,
+        )
         reply = await _next(replies)
         assert reply.correlation_id == "c-1" and json.loads(reply.body)["created"] is True
         assert await _count(live_api) == 1, "the consumer kept going after three bad commands"

@@ -17,8 +17,15 @@ from tests.api.conftest import LiveApi
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"]  # fmt: skip
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 async def _db(api: LiveApi, sql: str, *args: object) -> object:
@@ -30,9 +37,18 @@ async def _db(api: LiveApi, sql: str, *args: object) -> object:
 
 
 async def _enqueue(api: LiveApi, shop: int, task_type: str, diag: dict[str, object]) -> str:
-    status, created = await api.call("POST", "/v1/sync-tasks", api.a.token, json={
-        "integration_id": str(api.a.integration), "shop_id": str(api.a.shops[shop]), "task_type": task_type,
-        "direction": "crm_to_marketplace", "filter_criteria": {"diag": diag}})  # fmt: skip
+    status, created = await api.call(
+        "POST",
+        "/v1/sync-tasks",
+        api.a.token,
+        json={
+            "integration_id": str(api.a.integration),
+            "shop_id": str(api.a.shops[shop]),
+            "task_type": task_type,
+            "direction": "crm_to_marketplace",
+            "filter_criteria": {"diag": diag},
+        },
+    )
     assert status == 201, created
     return str(created["task_id"])
 
@@ -60,8 +76,9 @@ async def test_dashboard_in_headless_chromium(live_api: LiveApi) -> None:
             await worker.start()
             await page.wait_for_function(
                 """() => document.querySelector('#queues tr[data-platform="shopee"] td[data-field="completed_60m"]')
-                        ?.textContent === '3'""", timeout=20_000,
-            )  # fmt: skip
+                        ?.textContent === '3'""",
+                timeout=20_000,
+            )
             retry = page.locator(f'button[data-action="retry"][data-task="{failing}"]')
             await retry.wait_for(timeout=20_000)
             await page.wait_for_selector(".chart svg rect.bar", timeout=10_000)
@@ -71,8 +88,15 @@ async def test_dashboard_in_headless_chromium(live_api: LiveApi) -> None:
             await retry.click()
             deadline = time.monotonic() + 10
             # the retried task is pending again - or already ran again (the worker is still polling)
-            while await _db(live_api, "SELECT status = 'pending' OR attempt > $2 FROM sync_tasks WHERE id = $1::uuid",
-                            failing, attempt) is not True:  # fmt: skip
+            while (
+                await _db(
+                    live_api,
+                    "SELECT status = 'pending' OR attempt > $2 FROM sync_tasks WHERE id = $1::uuid",
+                    failing,
+                    attempt,
+                )
+                is not True
+            ):
                 assert time.monotonic() < deadline, "Retry did not reach the task"
                 await page.wait_for_timeout(100)
         finally:

@@ -16,8 +16,14 @@ CANARY = "partner-key-canary-7d1e"
 
 
 async def _integration(api: LiveApi, **extra: object) -> dict[str, object]:
-    body = {"name": "Shopee VN", "platform": "shopee", "config": {"partner_id": "2001887"},
-            "credentials": {"partner_key": CANARY}, "webhook_secret": "whsec-canary-01", **extra}  # fmt: skip
+    body = {
+        "name": "Shopee VN",
+        "platform": "shopee",
+        "config": {"partner_id": "2001887"},
+        "credentials": {"partner_key": CANARY},
+        "webhook_secret": "whsec-canary-01",
+        **extra,
+    }
     status, created = await api.call("POST", "/v1/integrations", api.a.token, json=body)
     assert status == 201, created
     return created
@@ -33,8 +39,9 @@ async def test_secrets_are_write_only_and_encrypted(live_api: LiveApi) -> None:
     assert CANARY not in str(listing) and len(listing["items"]) == 2  # plus the fixture's seeded one
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:
-        stored = await conn.fetchrow("SELECT organization_id, credentials FROM marketplace_integrations WHERE id = $1",
-                                     uuid.UUID(created["id"]))  # fmt: skip
+        stored = await conn.fetchrow(
+            "SELECT organization_id, credentials FROM marketplace_integrations WHERE id = $1", uuid.UUID(created["id"])
+        )
     finally:
         await conn.close()
     token = json.loads(stored["credentials"])["partner_key"]
@@ -62,11 +69,15 @@ async def test_patch_merges_and_removes_credentials(live_api: LiveApi) -> None:
 
 async def test_duplicate_name_and_other_organization(live_api: LiveApi) -> None:
     created = await _integration(live_api)
-    status, body = await live_api.call("POST", "/v1/integrations", live_api.a.token,
-                                       json={"name": "Shopee VN", "platform": "shopee"})  # fmt: skip
+    status, body = await live_api.call(
+        "POST", "/v1/integrations", live_api.a.token, json={"name": "Shopee VN", "platform": "shopee"}
+    )
     assert status == 422 and "already exists" in body["error"]["message"]
-    for method, path in (("GET", f"/v1/integrations/{created['id']}"), ("PATCH", f"/v1/integrations/{created['id']}"),
-                         ("POST", f"/v1/integrations/{created['id']}/accounts")):  # fmt: skip
+    for method, path in (
+        ("GET", f"/v1/integrations/{created['id']}"),
+        ("PATCH", f"/v1/integrations/{created['id']}"),
+        ("POST", f"/v1/integrations/{created['id']}/accounts"),
+    ):
         kwargs = {"json": {}} if method != "GET" else {}
         if path.endswith("accounts"):
             kwargs = {"json": {"name": "x", "platform_account_id": "1"}}
@@ -77,29 +88,53 @@ async def test_duplicate_name_and_other_organization(live_api: LiveApi) -> None:
 async def test_accounts_and_shops(live_api: LiveApi) -> None:
     created = await _integration(live_api)
     status, account = await live_api.call(
-        "POST", f"/v1/integrations/{created['id']}/accounts", live_api.a.token,
-        json={"name": "Main", "platform_account_id": "880011", "access_token": "at-canary-1",
-              "refresh_token": "rt-canary-1", "token_expires_at": "2030-01-01T00:00:00Z"},
-    )  # fmt: skip
+        "POST",
+        f"/v1/integrations/{created['id']}/accounts",
+        live_api.a.token,
+        json={
+            "name": "Main",
+            "platform_account_id": "880011",
+            "access_token": "at-canary-1",
+            "refresh_token": "rt-canary-1",
+            "token_expires_at": "2030-01-01T00:00:00Z",
+        },
+    )
     assert status == 201 and account["access_token"] == "***" and account["refresh_token"] == "***"
     assert "canary" not in str(account)
-    status, shop = await live_api.call("POST", f"/v1/accounts/{account['id']}/shops", live_api.a.token,
-                                       json={"shop_id": "880011", "shop_name": "Main shop"})  # fmt: skip
+    status, shop = await live_api.call(
+        "POST",
+        f"/v1/accounts/{account['id']}/shops",
+        live_api.a.token,
+        json={"shop_id": "880011", "shop_name": "Main shop"},
+    )
     assert status == 201 and shop["integration_id"] == created["id"] and shop["platform"] == "shopee"
-    status, _ = await live_api.call("POST", f"/v1/accounts/{account['id']}/shops", live_api.a.token,
-                                    json={"shop_id": "880011", "shop_name": "Again"})  # fmt: skip
+    status, _ = await live_api.call(
+        "POST",
+        f"/v1/accounts/{account['id']}/shops",
+        live_api.a.token,
+        json={"shop_id": "880011", "shop_name": "Again"},
+    )
     assert status == 422
     _, shops = await live_api.call("GET", f"/v1/accounts/{account['id']}/shops", live_api.a.token)
     assert [s["shop_id"] for s in shops["items"]] == ["880011"]
-    _, task = await live_api.call("POST", "/v1/sync-tasks", live_api.a.token, json={
-        "integration_id": created["id"], "shop_id": shop["id"], "task_type": "order_sync",
-        "direction": "marketplace_to_crm"})  # fmt: skip
+    _, task = await live_api.call(
+        "POST",
+        "/v1/sync-tasks",
+        live_api.a.token,
+        json={
+            "integration_id": created["id"],
+            "shop_id": shop["id"],
+            "task_type": "order_sync",
+            "direction": "marketplace_to_crm",
+        },
+    )
     _, deactivated = await live_api.call("POST", f"/v1/accounts/{account['id']}/deactivate", live_api.a.token)
     assert deactivated["status"] == "inactive"
     _, stopped = await live_api.call("GET", f"/v1/sync-tasks/{task['task_id']}", live_api.a.token)
     assert stopped["status"] == "cancelled", "an account's pending tasks stop with it"
-    status, patched = await live_api.call("PATCH", f"/v1/shops/{shop['id']}", live_api.a.token,
-                                          json={"shop_name": "Renamed", "sale_channel_id": "nope"})  # fmt: skip
+    status, patched = await live_api.call(
+        "PATCH", f"/v1/shops/{shop['id']}", live_api.a.token, json={"shop_name": "Renamed", "sale_channel_id": "nope"}
+    )
     assert status == 404 and patched["error"]["message"] == "sale channel 'nope' not found"
 
 

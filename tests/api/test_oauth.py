@@ -23,14 +23,23 @@ async def test_connect_through_the_platforms_oauth(live_api: LiveApi, platform: 
     sandbox = spec.sandbox(dict(spec.sample_app))
     async with sandbox.running():
         secret_names = {"partner_key", "app_secret"}
-        _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={
-            "name": f"{platform} oauth", "platform": platform, "api_base_url": sandbox.base_url,
-            "config": {k: v for k, v in spec.sample_app.items() if k not in secret_names},
-            "credentials": {k: v for k, v in spec.sample_app.items() if k in secret_names}})  # fmt: skip
-        status, link = await live_api.call(
-            "GET", f"/v1/integrations/{integration['id']}/authorize-url?redirect_uri={live_api.url}/connected",
+        _, integration = await live_api.call(
+            "POST",
+            "/v1/integrations",
             live_api.a.token,
-        )  # fmt: skip
+            json={
+                "name": f"{platform} oauth",
+                "platform": platform,
+                "api_base_url": sandbox.base_url,
+                "config": {k: v for k, v in spec.sample_app.items() if k not in secret_names},
+                "credentials": {k: v for k, v in spec.sample_app.items() if k in secret_names},
+            },
+        )
+        status, link = await live_api.call(
+            "GET",
+            f"/v1/integrations/{integration['id']}/authorize-url?redirect_uri={live_api.url}/connected",
+            live_api.a.token,
+        )
         assert status == 200 and link["url"].startswith("http") and link["state"]
         sandbox.add_shop(SHOP, "Connected shop")
         code = sandbox.issue_code(SHOP)
@@ -41,8 +50,9 @@ async def test_connect_through_the_platforms_oauth(live_api: LiveApi, platform: 
         assert connected["shops"] == [SHOP], connected
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:
-        account = await conn.fetchrow("SELECT * FROM marketplace_accounts WHERE id = $1",
-                                      uuid.UUID(connected["account_id"]))  # fmt: skip
+        account = await conn.fetchrow(
+            "SELECT * FROM marketplace_accounts WHERE id = $1", uuid.UUID(connected["account_id"])
+        )
         shops = await conn.fetch(
             "SELECT shop_id, shop_data FROM marketplace_shops WHERE account_id = $1", account["id"]
         )
@@ -71,8 +81,9 @@ async def test_forged_or_expired_state_is_refused(live_api: LiveApi) -> None:
 
 
 async def test_authorize_url_without_app_credentials_is_422(live_api: LiveApi) -> None:
-    _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token,
-                                         json={"name": "bare", "platform": "tiktok"})  # fmt: skip
+    _, integration = await live_api.call(
+        "POST", "/v1/integrations", live_api.a.token, json={"name": "bare", "platform": "tiktok"}
+    )
     status, body = await live_api.call(
         "GET", f"/v1/integrations/{integration['id']}/authorize-url?redirect_uri={live_api.url}/cb", live_api.a.token
     )

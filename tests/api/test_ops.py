@@ -14,9 +14,17 @@ async def _admin_token(api: LiveApi) -> str:
 
 
 async def _enqueue(api: LiveApi, shop: int) -> str:
-    _, created = await api.call("POST", "/v1/sync-tasks", api.a.token, json={
-        "integration_id": str(api.a.integration), "shop_id": str(api.a.shops[shop]), "task_type": "order_sync",
-        "direction": "marketplace_to_crm"})  # fmt: skip
+    _, created = await api.call(
+        "POST",
+        "/v1/sync-tasks",
+        api.a.token,
+        json={
+            "integration_id": str(api.a.integration),
+            "shop_id": str(api.a.shops[shop]),
+            "task_type": "order_sync",
+            "direction": "marketplace_to_crm",
+        },
+    )
     return str(created["task_id"])
 
 
@@ -76,8 +84,9 @@ async def test_metrics_carry_worker_side_series(live_api: LiveApi) -> None:
     try:
         await conn.execute(
             "UPDATE sync_tasks SET status = 'completed', started_at = now() - interval '2 seconds',"
-            " completed_at = now(), retry_count = 1 WHERE id = $1::uuid", task,
-        )  # fmt: skip
+            " completed_at = now(), retry_count = 1 WHERE id = $1::uuid",
+            task,
+        )
         await conn.fetch("SELECT * FROM nfsync_rate_lease('shopee:app:shop:default', 50, 5)")
         await conn.execute("SELECT nfsync_rate_pause('shopee:app:shop:default', 0.1)")
     finally:

@@ -20,18 +20,29 @@ async def test_schemathesis_finds_no_server_error(live_api: LiveApi, tmp_path: P
     if caller == "operator":
         token = await live_api.token(None, ["admin"])
     else:
-        token = await live_api.token(live_api.a.org, ["tasks:read", "tasks:write", "integrations:write", "ops:read",
-                                                      "ops:write"])  # fmt: skip
+        token = await live_api.token(
+            live_api.a.org, ["tasks:read", "tasks:write", "integrations:write", "ops:read", "ops:write"]
+        )
     command = [
-        str(Path(sys.executable).parent / "schemathesis"), "run", f"{live_api.url}/openapi.json",
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", "not_a_server_error,response_schema_conformance",
-        "--mode", "all", "--max-examples", "15", "--seed", os.environ.get("NFSYNC_SCHEMATHESIS_SEED", "1"),
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{live_api.url}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "not_a_server_error,response_schema_conformance",
+        "--mode",
+        "all",
+        "--max-examples",
+        "15",
+        "--seed",
+        os.environ.get("NFSYNC_SCHEMATHESIS_SEED", "1"),
         "--no-color",
-    ]  # fmt: skip
+    ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "HOME": str(tmp_path)}
-    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.STDOUT, env=env, cwd=tmp_path)  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=tmp_path
+    )
     output, _ = await asyncio.wait_for(process.communicate(), 360)
     text = output.decode(errors="replace")
     (tmp_path / "schemathesis.txt").write_text(text)

@@ -10,8 +10,13 @@ from tests.api.conftest import LiveApi
 
 
 def _task(api: LiveApi, **fields: object) -> dict[str, object]:
-    return {"integration_id": str(api.a.integration), "shop_id": str(api.a.shops[0]), "task_type": "order_sync",
-            "direction": "marketplace_to_crm", **fields}  # fmt: skip
+    return {
+        "integration_id": str(api.a.integration),
+        "shop_id": str(api.a.shops[0]),
+        "task_type": "order_sync",
+        "direction": "marketplace_to_crm",
+        **fields,
+    }
 
 
 async def test_auth_is_required(live_api: LiveApi) -> None:
@@ -35,11 +40,13 @@ async def test_missing_scope_is_403(live_api: LiveApi, database: object) -> None
 
 async def test_enqueue_read_list_cancel_retry(live_api: LiveApi) -> None:
     token = live_api.a.token
-    status, created = await live_api.call("POST", "/v1/sync-tasks", token, json=_task(live_api, priority=9),
-                                          headers={"Idempotency-Key": "http-1"})  # fmt: skip
+    status, created = await live_api.call(
+        "POST", "/v1/sync-tasks", token, json=_task(live_api, priority=9), headers={"Idempotency-Key": "http-1"}
+    )
     assert status == 201 and created["created"] and created["platform"] == "shopee"
-    status, again = await live_api.call("POST", "/v1/sync-tasks", token, json=_task(live_api),
-                                        headers={"Idempotency-Key": "http-1"})  # fmt: skip
+    status, again = await live_api.call(
+        "POST", "/v1/sync-tasks", token, json=_task(live_api), headers={"Idempotency-Key": "http-1"}
+    )
     assert status == 201 and again["task_id"] == created["task_id"] and again["replayed"]
     task_id = created["task_id"]
     status, task = await live_api.call("GET", f"/v1/sync-tasks/{task_id}", token)
@@ -55,8 +62,11 @@ async def test_enqueue_read_list_cancel_retry(live_api: LiveApi) -> None:
 async def test_other_organizations_objects_are_404(live_api: LiveApi) -> None:
     _, created = await live_api.call("POST", "/v1/sync-tasks", live_api.a.token, json=_task(live_api))
     task_id = created["task_id"]
-    for method, path in (("GET", f"/v1/sync-tasks/{task_id}"), ("POST", f"/v1/sync-tasks/{task_id}/cancel"),
-                         ("POST", f"/v1/sync-tasks/{task_id}/retry")):  # fmt: skip
+    for method, path in (
+        ("GET", f"/v1/sync-tasks/{task_id}"),
+        ("POST", f"/v1/sync-tasks/{task_id}/cancel"),
+        ("POST", f"/v1/sync-tasks/{task_id}/retry"),
+    ):
         status, body = await live_api.call(method, path, live_api.b.token)
         assert status == 404 and body["error"]["code"] == "not_found", path
     _, page = await live_api.call("GET", "/v1/sync-tasks", live_api.b.token)
@@ -66,13 +76,15 @@ async def test_other_organizations_objects_are_404(live_api: LiveApi) -> None:
 
 
 async def test_validation_errors_name_the_field(live_api: LiveApi) -> None:
-    status, body = await live_api.call("POST", "/v1/sync-tasks", live_api.a.token,
-                                       json=_task(live_api, priority=11, task_type="refund_sync"))  # fmt: skip
+    status, body = await live_api.call(
+        "POST", "/v1/sync-tasks", live_api.a.token, json=_task(live_api, priority=11, task_type="refund_sync")
+    )
     assert status == 422 and body["error"]["code"] == "validation_failed"
     paths = {d["path"] for d in body["error"]["details"]}
     assert {"body.priority", "body.task_type"} <= paths
-    status, body = await live_api.call("POST", "/v1/sync-tasks", live_api.a.token, data=b"{not json",
-                                       headers={"Content-Type": "application/json"})  # fmt: skip
+    status, body = await live_api.call(
+        "POST", "/v1/sync-tasks", live_api.a.token, data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert status == 422 and "not valid JSON" in body["error"]["message"]
     status, body = await live_api.call("GET", "/v1/sync-tasks?limit=0", live_api.a.token)
     assert status == 422 and body["error"]["details"][0]["path"] == "query.limit"

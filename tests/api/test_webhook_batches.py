@@ -49,21 +49,38 @@ async def seeded(database: Settings) -> AsyncIterator[Seeded]:
 
 def _order(seeded: Seeded, n: int, shop: str, dedupe: str | None = None, payload: str | None = None) -> IngestItem:
     return IngestItem(
-        organization_id=seeded.organization, integration_id=seeded.integration, platform="tiktok",
-        kind="order_status_changed", dedupe_key=dedupe or f"evt-{n}", platform_shop_id=shop, entity_id=f"order-{n}",
-        status="AWAITING_SHIPMENT", headers=json.dumps({"content-type": "application/json"}),
-        payload=payload or json.dumps({"order": n}), task_type="order_sync", priority=9,
+        organization_id=seeded.organization,
+        integration_id=seeded.integration,
+        platform="tiktok",
+        kind="order_status_changed",
+        dedupe_key=dedupe or f"evt-{n}",
+        platform_shop_id=shop,
+        entity_id=f"order-{n}",
+        status="AWAITING_SHIPMENT",
+        headers=json.dumps({"content-type": "application/json"}),
+        payload=payload or json.dumps({"order": n}),
+        task_type="order_sync",
+        priority=9,
         filter_criteria=json.dumps({"webhook_orders": True}),
-    )  # fmt: skip
+    )
 
 
 def _product(seeded: Seeded, n: int, shop: str, product: str) -> IngestItem:
     return IngestItem(
-        organization_id=seeded.organization, integration_id=seeded.integration, platform="tiktok",
-        kind="product_changed", dedupe_key=f"prod-evt-{n}", platform_shop_id=shop, entity_id=product, status=None,
-        headers="{}", payload=json.dumps({"product": product}), task_type="product_sync", priority=6,
+        organization_id=seeded.organization,
+        integration_id=seeded.integration,
+        platform="tiktok",
+        kind="product_changed",
+        dedupe_key=f"prod-evt-{n}",
+        platform_shop_id=shop,
+        entity_id=product,
+        status=None,
+        headers="{}",
+        payload=json.dumps({"product": product}),
+        task_type="product_sync",
+        priority=6,
         filter_criteria=json.dumps({"product_ids": [product]}),
-    )  # fmt: skip
+    )
 
 
 async def test_a_concurrent_burst_shares_statements_and_each_push_is_stored_once(seeded: Seeded) -> None:
@@ -113,9 +130,11 @@ async def test_unknown_shop_and_claimed_task_take_the_general_path(seeded: Seede
     results = await batcher._store([unknown, known])
     assert results[0] is None and results[1] is not None
     # a worker claims the task: the next push for that shop gets a new pending task, never the claimed one
-    await seeded.pool.execute("UPDATE sync_tasks SET status = 'processing', attempt = 1, lease_owner = 'test-worker', "
-                              "lease_expires_at = now() + interval '1 minute' WHERE id = $1",
-                              results[1].task_id)  # fmt: skip
+    await seeded.pool.execute(
+        "UPDATE sync_tasks SET status = 'processing', attempt = 1, lease_owner = 'test-worker', "
+        "lease_expires_at = now() + interval '1 minute' WHERE id = $1",
+        results[1].task_id,
+    )
     later = await batcher._store([_order(seeded, 3, seeded.shop_ids[0])])
     assert later[0] is not None and later[0].task_id != results[1].task_id
 
@@ -134,8 +153,9 @@ async def test_an_unreachable_database_fails_every_caller(seeded: Seeded, databa
     pool = await engine_pool(database, "test-ingest-down", max_size=1)
     batcher = IngestBatcher(pool)
     await pool.close()
-    outcomes = await asyncio.gather(*(batcher.ingest(_order(seeded, n, seeded.shop_ids[0])) for n in range(3)),
-                                    return_exceptions=True)  # fmt: skip
+    outcomes = await asyncio.gather(
+        *(batcher.ingest(_order(seeded, n, seeded.shop_ids[0])) for n in range(3)), return_exceptions=True
+    )
     assert all(isinstance(o, Exception) for o in outcomes)
     assert await seeded.pool.fetchval("SELECT count(*) FROM marketplace_webhooks") == 0
 
@@ -161,16 +181,18 @@ async def _claim_loop(pool: asyncpg.Pool, stop: asyncio.Event, seen: dict[uuid.U
     had when it was claimed (a push attached later would never be read by the handler)."""
     while not stop.is_set():
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("UPDATE sync_tasks SET status = 'completed', completed_at = now() "
-                               "WHERE status = 'processing'")  # fmt: skip
+            await conn.execute(
+                "UPDATE sync_tasks SET status = 'completed', completed_at = now() WHERE status = 'processing'"
+            )
             claimed = await conn.fetch(
                 "UPDATE sync_tasks SET status = 'processing', attempt = 1, lease_owner = 'stand-in', "
                 "lease_expires_at = now() + interval '1 minute', started_at = now() "
                 "WHERE status = 'pending' RETURNING id"
             )
             ids = [r["id"] for r in claimed]
-            for row in await conn.fetch("SELECT task_id, count(*)::int AS n FROM marketplace_webhooks "
-                                        "WHERE task_id = ANY($1) GROUP BY 1", ids):  # fmt: skip
+            for row in await conn.fetch(
+                "SELECT task_id, count(*)::int AS n FROM marketplace_webhooks WHERE task_id = ANY($1) GROUP BY 1", ids
+            ):
                 seen[row["task_id"]] = row["n"]
             seen.update({i: 0 for i in ids if i not in seen})
         await asyncio.sleep(0.005)
@@ -182,21 +204,36 @@ async def test_two_processes_and_a_worker_lose_nothing(seeded: Seeded, database:
     shop, and no push joins a task after the worker claimed it."""
     pools = [await engine_pool(database, f"test-intake-{n}", max_size=4) for n in range(2)]
     ingest = [await ingest_pool(database, f"test-ingest-{n}") for n in range(2)]
-    intakes = [WebhookIntake(pool, TaskService(pool, None), None, "http://127.0.0.1", batcher_pool)
-               for pool, batcher_pool in zip(pools, ingest, strict=True)]  # fmt: skip
+    intakes = [
+        WebhookIntake(pool, TaskService(pool, None), None, "http://127.0.0.1", batcher_pool)
+        for pool, batcher_pool in zip(pools, ingest, strict=True)
+    ]
     integration = await seeded.pool.fetchrow(QUERIES["webhook_integration"], seeded.integration)
     spec = load("tiktok")
-    events = [WebhookEvent(kind="order_status_changed", dedupe_key=f"evt-{n}", platform_shop_id=seeded.shop_ids[n % 3],
-                           entity_id=f"order-{n}", status="AWAITING_SHIPMENT") for n in range(400)]  # fmt: skip
+    events = [
+        WebhookEvent(
+            kind="order_status_changed",
+            dedupe_key=f"evt-{n}",
+            platform_shop_id=seeded.shop_ids[n % 3],
+            entity_id=f"order-{n}",
+            status="AWAITING_SHIPMENT",
+        )
+        for n in range(400)
+    ]
     deliveries = [*events, *events[::7]]  # duplicates, racing their originals on the other process
     stop, seen = asyncio.Event(), {}
     worker = asyncio.create_task(_claim_loop(seeded.pool, stop, seen))
     try:
-        await asyncio.gather(*(
-            intakes[n % 2].store(Verified(integration, spec, [event]), {"content-type": "application/json"},
-                                 json.dumps({"n": n}).encode())
-            for n, event in enumerate(deliveries)
-        ))  # fmt: skip
+        await asyncio.gather(
+            *(
+                intakes[n % 2].store(
+                    Verified(integration, spec, [event]),
+                    {"content-type": "application/json"},
+                    json.dumps({"n": n}).encode(),
+                )
+                for n, event in enumerate(deliveries)
+            )
+        )
     finally:
         stop.set()
         await worker

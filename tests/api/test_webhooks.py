@@ -28,8 +28,9 @@ class Hook:
     path: str
 
     def push(self, order: SbOrder) -> tuple[dict[str, str], bytes]:
-        headers, body, _url = self.sandbox.signed_push(self.sandbox.shops[SHOP], {"kind": "order_status_changed",
-                                                                                  "order": order})  # fmt: skip
+        headers, body, _url = self.sandbox.signed_push(
+            self.sandbox.shops[SHOP], {"kind": "order_status_changed", "order": order}
+        )
         return headers, body
 
     async def post(self, headers: dict[str, str], body: bytes) -> int:
@@ -59,15 +60,27 @@ async def hook(request: pytest.FixtureRequest, live_api: LiveApi) -> Any:
     async with sandbox.running():
         sandbox.add_shop(SHOP, "Hook shop", access_token="tok-1", refresh_token="ref-1")
         config, credentials = _split_credentials(spec)
-        body: dict[str, Any] = {"name": f"{spec.name} hooks", "platform": spec.name, "config": config,
-                                "credentials": credentials}  # fmt: skip
+        body: dict[str, Any] = {
+            "name": f"{spec.name} hooks",
+            "platform": spec.name,
+            "config": config,
+            "credentials": credentials,
+        }
         if spec.name == "woocommerce":
             body["webhook_secret"] = sandbox.webhook_secret
         _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json=body)
-        _, account = await live_api.call("POST", f"/v1/integrations/{integration['id']}/accounts", live_api.a.token,
-                                         json={"name": "a", "platform_account_id": SHOP})  # fmt: skip
-        _, shop = await live_api.call("POST", f"/v1/accounts/{account['id']}/shops", live_api.a.token,
-                                      json={"shop_id": SHOP, "shop_name": "Hook shop"})  # fmt: skip
+        _, account = await live_api.call(
+            "POST",
+            f"/v1/integrations/{integration['id']}/accounts",
+            live_api.a.token,
+            json={"name": "a", "platform_account_id": SHOP},
+        )
+        _, shop = await live_api.call(
+            "POST",
+            f"/v1/accounts/{account['id']}/shops",
+            live_api.a.token,
+            json={"shop_id": SHOP, "shop_name": "Hook shop"},
+        )
         path = f"/webhooks/{spec.name}/{integration['id']}"
         sandbox.webhook_url = live_api.url + path
         sandbox.add_listing(sandbox.shops[SHOP], "Shirt", [{"sku": "HOOK-1", "price": "100000", "stock": 3}])
@@ -75,8 +88,9 @@ async def hook(request: pytest.FixtureRequest, live_api: LiveApi) -> Any:
 
 
 def _order(hook: Hook) -> SbOrder:
-    return hook.sandbox.add_order(hook.sandbox.shops[SHOP], [{"sku": "HOOK-1"}],
-                                  status=hook.sandbox.initial_order_status())  # fmt: skip
+    return hook.sandbox.add_order(
+        hook.sandbox.shops[SHOP], [{"sku": "HOOK-1"}], status=hook.sandbox.initial_order_status()
+    )
 
 
 async def test_valid_push_is_stored_once_and_enqueues_an_order_sync(hook: Hook) -> None:
@@ -112,8 +126,11 @@ async def test_tampered_reserialised_and_wrong_secret_are_rejected(hook: Hook) -
     reserialised = json.dumps(json.loads(body), indent=1).encode()
     assert reserialised != body and await hook.post(headers, reserialised) == 401
     field = hook.spec.platform.push_signed_with
-    change = {"webhook_secret": "another-secret-9999"} if field == "webhook_secret" else {
-        "credentials": {field: "another-secret-9999"}}  # fmt: skip
+    change = (
+        {"webhook_secret": "another-secret-9999"}
+        if field == "webhook_secret"
+        else {"credentials": {field: "another-secret-9999"}}
+    )
     await hook.api.call("PATCH", f"/v1/integrations/{hook.integration}", hook.api.a.token, json=change)
     assert await hook.post(headers, body) == 401
     assert await hook.rows("SELECT id FROM marketplace_webhooks") == []
@@ -123,10 +140,18 @@ async def test_tampered_reserialised_and_wrong_secret_are_rejected(hook: Hook) -
 async def test_rotated_secret_overlap_is_accepted(hook: Hook) -> None:
     field = hook.spec.platform.push_signed_with
     old = hook.sandbox.webhook_secret if field == "webhook_secret" else hook.spec.sample_app[field]
-    await hook.api.call("PATCH", f"/v1/integrations/{hook.integration}", hook.api.a.token, json={
-        **({"webhook_secret": "new-secret-0002"} if field == "webhook_secret" else {}),
-        "credentials": {f"previous_{field}": old, **({} if field == "webhook_secret" else {field: "new-secret-0002"})},
-    })  # fmt: skip
+    await hook.api.call(
+        "PATCH",
+        f"/v1/integrations/{hook.integration}",
+        hook.api.a.token,
+        json={
+            **({"webhook_secret": "new-secret-0002"} if field == "webhook_secret" else {}),
+            "credentials": {
+                f"previous_{field}": old,
+                **({} if field == "webhook_secret" else {field: "new-secret-0002"}),
+            },
+        },
+    )
     headers, body = hook.push(_order(hook))  # still signed with the old secret
     assert await hook.post(headers, body) == 200
 
@@ -136,8 +161,9 @@ async def test_oversize_body_is_413_and_unknown_integration_401(hook: Hook) -> N
     big = io.BytesIO(b"{" + b" " * (1024 * 1024 + 10) + b"}")
     status, body = await hook.api.call("POST", hook.path, None, data=big, headers=headers)
     assert status == 413 and body["error"]["code"] == "payload_too_large"
-    status, body = await hook.api.call("POST", f"/webhooks/{hook.spec.name}/00000000-0000-0000-0000-000000000000",
-                                       None, data=b"{}")  # fmt: skip
+    status, body = await hook.api.call(
+        "POST", f"/webhooks/{hook.spec.name}/00000000-0000-0000-0000-000000000000", None, data=b"{}"
+    )
     assert status == 401 and body["error"]["code"] == "unauthorized", "like a bad signature: no existence oracle"
 
 
@@ -169,17 +195,27 @@ async def test_pushes_accepted_while_rabbitmq_is_unreachable(live_api: LiveApi) 
     async with sandbox.running():
         shop = sandbox.add_shop(SHOP, access_token="t")
         config, credentials = _split_credentials(spec)
-        _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={
-            "name": "tt", "platform": "tiktok", "config": config, "credentials": credentials})  # fmt: skip
-        _, account = await live_api.call("POST", f"/v1/integrations/{integration['id']}/accounts", live_api.a.token,
-                                         json={"name": "a", "platform_account_id": SHOP})  # fmt: skip
-        await live_api.call("POST", f"/v1/accounts/{account['id']}/shops", live_api.a.token,
-                            json={"shop_id": SHOP, "shop_name": "s"})  # fmt: skip
+        _, integration = await live_api.call(
+            "POST",
+            "/v1/integrations",
+            live_api.a.token,
+            json={"name": "tt", "platform": "tiktok", "config": config, "credentials": credentials},
+        )
+        _, account = await live_api.call(
+            "POST",
+            f"/v1/integrations/{integration['id']}/accounts",
+            live_api.a.token,
+            json={"name": "a", "platform_account_id": SHOP},
+        )
+        await live_api.call(
+            "POST", f"/v1/accounts/{account['id']}/shops", live_api.a.token, json={"shop_id": SHOP, "shop_name": "s"}
+        )
         sandbox.webhook_url = f"{live_api.url}/webhooks/tiktok/{integration['id']}"
         order = sandbox.add_order(shop, [{"sku": "X"}], status=sandbox.initial_order_status())
         headers, body, _ = sandbox.signed_push(shop, {"kind": "order_status_changed", "order": order})
-        status, _ = await live_api.call("POST", f"/webhooks/tiktok/{integration['id']}", None, data=body,
-                                        headers=headers)  # fmt: skip
+        status, _ = await live_api.call(
+            "POST", f"/webhooks/tiktok/{integration['id']}", None, data=body, headers=headers
+        )
     assert status == 200
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:
@@ -204,9 +240,12 @@ async def test_503_while_the_database_is_unreachable(database: Any) -> None:
         await state.system_pool.close()  # every connection gone, as when PostgreSQL stops
         import aiohttp
 
-        async with aiohttp.ClientSession() as session, session.post(
-            f"http://127.0.0.1:{port}/webhooks/tiktok/00000000-0000-0000-0000-000000000001", data=b"{}"
-        ) as response:  # fmt: skip
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{port}/webhooks/tiktok/00000000-0000-0000-0000-000000000001", data=b"{}"
+            ) as response,
+        ):
             body = await response.json()
         await runner.cleanup()
     assert response.status == 503 and body["error"]["code"] == "unavailable"
@@ -215,17 +254,26 @@ async def test_503_while_the_database_is_unreachable(database: Any) -> None:
 @pytest.mark.parametrize("hook", ["shopee", "tiktok"], indirect=True)
 async def test_deauthorization_and_expiry_pushes(hook: Hook) -> None:
     shop = hook.sandbox.shops[SHOP]
-    pending = await hook.api.call("POST", "/v1/sync-tasks", hook.api.a.token, json={
-        "integration_id": hook.integration, "shop_id": hook.shop, "task_type": "inventory_sync",
-        "direction": "crm_to_marketplace"})  # fmt: skip
+    pending = await hook.api.call(
+        "POST",
+        "/v1/sync-tasks",
+        hook.api.a.token,
+        json={
+            "integration_id": hook.integration,
+            "shop_id": hook.shop,
+            "task_type": "inventory_sync",
+            "direction": "crm_to_marketplace",
+        },
+    )
     headers, body, _ = hook.sandbox.signed_push(shop, {"kind": "authorization_expiring"})
     assert await hook.post(headers, body) == 200
     expiring = await hook.rows("SELECT metadata FROM marketplace_accounts WHERE platform_account_id = $1", SHOP)
     assert "authorization_expiring_at" in json.loads(expiring[0]["metadata"])
     headers, body, _ = hook.sandbox.signed_push(shop, {"kind": "shop_deauthorized"})
     assert await hook.post(headers, body) == 200
-    account = await hook.rows("SELECT status, error_message FROM marketplace_accounts WHERE platform_account_id = $1",
-                              SHOP)  # fmt: skip
+    account = await hook.rows(
+        "SELECT status, error_message FROM marketplace_accounts WHERE platform_account_id = $1", SHOP
+    )
     assert account[0]["status"] == "error" and "deauthorized" in account[0]["error_message"]
     shops = await hook.rows("SELECT shop_status FROM marketplace_shops WHERE shop_id = $1", SHOP)
     assert shops[0]["shop_status"] == "inactive"

@@ -63,8 +63,12 @@ class Env:
         """What the sync records once the store accepted its write (workers/sql/sync.sql sync_mappings_pushed)."""
         await self.pool.execute(
             "UPDATE product_mappings SET last_pushed_stock = $2, last_pushed_price = $3, stock_pushed_at = now(), "
-            "price_pushed_at = now() WHERE shop_id = $1 AND platform_sku = $4", self.shop.shop_id, stock, price, sku,
-        )  # fmt: skip
+            "price_pushed_at = now() WHERE shop_id = $1 AND platform_sku = $4",
+            self.shop.shop_id,
+            stock,
+            price,
+            sku,
+        )
 
     async def webhook_rows(self) -> list[asyncpg.Record]:
         query = "SELECT * FROM marketplace_webhooks WHERE integration_id = $1 ORDER BY received_at"
@@ -96,14 +100,22 @@ async def env(database: Settings) -> AsyncIterator[Env]:
         await runner.cleanup()
 
 
-async def _env(pool: asyncpg.Pool, keyring: Keyring, sandbox: Sandbox, session: aiohttp.ClientSession, *,
-               pushes: list[tuple[dict[str, str], bytes]], hook_url: str) -> Env:  # fmt: skip
+async def _env(
+    pool: asyncpg.Pool,
+    keyring: Keyring,
+    sandbox: Sandbox,
+    session: aiohttp.ClientSession,
+    *,
+    pushes: list[tuple[dict[str, str], bytes]],
+    hook_url: str,
+) -> Env:
     org = await create_organization(pool, "Echo org")
     async with pool.acquire() as conn:
         catalog = await seed_catalog(conn, organization_id=org, variants=2)
         integration = await create_integration(conn, keyring, org, sandbox, name="woo echo")
-    shop = await connect_shop(pool, keyring, org, integration, sandbox, platform_shop_id="woo-echo",
-                              channel_id=catalog.sale_channel_id)  # fmt: skip
+    shop = await connect_shop(
+        pool, keyring, org, integration, sandbox, platform_shop_id="woo-echo", channel_id=catalog.sale_channel_id
+    )
     items = {}
     for variant_id, sku in catalog.skus.items():
         item = sandbox.add_listing(shop.sb_shop, sku, [{"sku": sku, "price": "100000", "stock": 5}]).item_id
@@ -112,11 +124,23 @@ async def _env(pool: asyncpg.Pool, keyring: Keyring, sandbox: Sandbox, session: 
             "INSERT INTO product_mappings (organization_id, integration_id, shop_id, platform, product_id, variant_id, "
             "platform_item_id, platform_sku, last_pushed_price, last_pushed_stock, price_pushed_at, stock_pushed_at) "
             "VALUES ($1, $2, $3, 'woocommerce', $4, $5, $6, $7, 100000, 5, now(), now())",
-            org, integration, shop.shop_id, catalog.product_of[variant_id], variant_id, item, sku,
-        )  # fmt: skip
+            org,
+            integration,
+            shop.shop_id,
+            catalog.product_of[variant_id],
+            variant_id,
+            item,
+            sku,
+        )
     settings = ClientSettings(base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.3, read_timeout=3.0)
-    client = Client(settings, AppCredentials(APP), shop_ref(shop.sb_shop, sandbox.base_url), session=session,
-                    tokens=None, limiter=LocalRateLimiter())  # fmt: skip
+    client = Client(
+        settings,
+        AppCredentials(APP),
+        shop_ref(shop.sb_shop, sandbox.base_url),
+        session=session,
+        tokens=None,
+        limiter=LocalRateLimiter(),
+    )
     await client.register_webhooks(hook_url, Secret(sandbox.webhook_secret or ""), topics=["product.updated"])
     intake = WebhookIntake(pool, TaskService(pool, None), keyring, "http://127.0.0.1")
     return Env(pool, sandbox, shop, client, intake, pushes, items)

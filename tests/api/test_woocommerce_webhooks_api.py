@@ -39,8 +39,12 @@ class Connected:
         return self.sandbox.hooks.of(shop_id)
 
     async def add_shop(self, shop_id: str, url: str) -> tuple[int, dict[str, Any]]:
-        return await self.api.call("POST", f"/v1/accounts/{self.account['id']}/shops", self.api.a.token,
-                                   json={"shop_id": shop_id, "shop_name": shop_id, "shop_url": url})  # fmt: skip
+        return await self.api.call(
+            "POST",
+            f"/v1/accounts/{self.account['id']}/shops",
+            self.api.a.token,
+            json={"shop_id": shop_id, "shop_name": shop_id, "shop_url": url},
+        )
 
 
 @pytest.fixture
@@ -51,9 +55,11 @@ async def woo(live_api: LiveApi) -> AsyncIterator[Connected]:
         body = {"name": "woo", "platform": "woocommerce", "api_base_url": sandbox.base_url, "credentials": APP}
         _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json=body)
         _, account = await live_api.call(
-            "POST", f"/v1/integrations/{integration['id']}/accounts", live_api.a.token,
+            "POST",
+            f"/v1/integrations/{integration['id']}/accounts",
+            live_api.a.token,
             json={"name": "woo keys", "platform_account_id": "woo-1", "auth_type": "api_key"},
-        )  # fmt: skip
+        )
         yield Connected(live_api, sandbox, integration, account)
 
 
@@ -74,13 +80,15 @@ async def test_connecting_a_store_registers_its_webhooks_with_our_secret(woo: Co
     hooks = woo.hooks()
     assert sorted(h.topic for h in hooks.values()) == sorted(WEBHOOK_TOPICS)
     assert {h.delivery_url for h in hooks.values()} == {woo.delivery_url} and {h.status for h in hooks.values()} == {
-        "active"}  # fmt: skip
+        "active"
+    }
     secret = await stored_secret(woo.api, woo.integration["id"])  # generated: the integration had none
     assert {h.secret for h in hooks.values()} == {secret} and secret.isalnum()
     woo.sandbox.add_listing(woo.sandbox.shops["woo-1"], "Cup", [{"sku": "CUP-1"}])
     order = woo.sandbox.add_order(woo.sandbox.shops["woo-1"], [{"sku": "CUP-1"}], status="processing")
-    topic, payload = woo.sandbox._push_payload(woo.sandbox.shops["woo-1"], {"kind": "order_status_changed",
-                                                                             "order": order})  # fmt: skip
+    topic, payload = woo.sandbox._push_payload(
+        woo.sandbox.shops["woo-1"], {"kind": "order_status_changed", "order": order}
+    )
     hook = next(h for h in hooks.values() if h.topic == topic)
     headers, body = woo.sandbox._delivery(woo.sandbox.shops["woo-1"], topic, payload, hook.secret, str(hook.id))
     assert webhooks.verify(headers, body, AppCredentials(APP), [secret], woo.delivery_url)
@@ -94,8 +102,9 @@ async def test_updates_do_not_duplicate_and_deactivation_removes_them(woo: Conne
     merchant = woo.sandbox.hooks.create("woo-1", {"topic": "order.created", "delivery_url": "https://erp.example/h"})
     status, _ = await woo.api.call("POST", f"/v1/shops/{shop['id']}/deactivate", woo.api.a.token)
     assert status == 200 and list(woo.hooks()) == [merchant.id]  # ours gone, the merchant's kept
-    status, again = await woo.api.call("PATCH", f"/v1/shops/{shop['id']}", woo.api.a.token,
-                                       json={"shop_status": "active"})  # fmt: skip
+    status, again = await woo.api.call(
+        "PATCH", f"/v1/shops/{shop['id']}", woo.api.a.token, json={"shop_status": "active"}
+    )
     assert status == 200 and again["error_message"] is None and len(woo.hooks()) == len(WEBHOOK_TOPICS) + 1
     status, _ = await woo.api.call("POST", f"/v1/accounts/{woo.account['id']}/deactivate", woo.api.a.token)
     assert status == 200 and list(woo.hooks()) == [merchant.id]

@@ -16,16 +16,27 @@ from nfsync.connectors.base.secret import Secret
 
 @pytest.mark.parametrize(
     ("status", "code", "action"),
-    [(200, None, Action.OK), (401, None, Action.REFRESH), (429, None, Action.THROTTLE), (503, None, Action.RETRY),
-     (404, None, Action.PERMANENT), (200, "some_error", Action.PERMANENT)],
-)  # fmt: skip
+    [
+        (200, None, Action.OK),
+        (401, None, Action.REFRESH),
+        (429, None, Action.THROTTLE),
+        (503, None, Action.RETRY),
+        (404, None, Action.PERMANENT),
+        (200, "some_error", Action.PERMANENT),
+    ],
+)
 def test_default_actions(status: int, code: str | None, action: Action) -> None:
     assert ErrorTable([]).classify(status, code) is action
 
 
 def test_rules_come_before_defaults() -> None:
-    table = ErrorTable([Rule(Action.THROTTLE, code="ApiCallLimit"), Rule(Action.RETRY, code_prefix="E9"),
-                        Rule(Action.REAUTHORIZE, status=401, code="IllegalRefreshToken")])  # fmt: skip
+    table = ErrorTable(
+        [
+            Rule(Action.THROTTLE, code="ApiCallLimit"),
+            Rule(Action.RETRY, code_prefix="E9"),
+            Rule(Action.REAUTHORIZE, status=401, code="IllegalRefreshToken"),
+        ]
+    )
     assert table.classify(200, "ApiCallLimit") is Action.THROTTLE
     assert table.classify(200, "E901") is Action.RETRY
     assert table.classify(401, "IllegalRefreshToken") is Action.REAUTHORIZE
@@ -52,11 +63,17 @@ async def test_memory_token_provider_is_single_flight_and_refreshes_ahead() -> N
         nonlocal calls
         calls += 1
         await asyncio.sleep(0.01)
-        return TokenPair(access_token=Secret(f"a{calls}"), refresh_token=Secret(f"r{calls}"),
-                         access_expires_at=datetime.now(UTC) + timedelta(hours=1))  # fmt: skip
+        return TokenPair(
+            access_token=Secret(f"a{calls}"),
+            refresh_token=Secret(f"r{calls}"),
+            access_expires_at=datetime.now(UTC) + timedelta(hours=1),
+        )
 
-    soon = TokenPair(access_token=Secret("a0"), refresh_token=Secret("r0"),
-                     access_expires_at=datetime.now(UTC) + timedelta(minutes=1))  # fmt: skip
+    soon = TokenPair(
+        access_token=Secret("a0"),
+        refresh_token=Secret("r0"),
+        access_expires_at=datetime.now(UTC) + timedelta(minutes=1),
+    )
     assert expires_soon(soon)
     provider = MemoryTokenProvider(soon, refresher)
     results = await asyncio.gather(*[provider.current() for _ in range(10)])

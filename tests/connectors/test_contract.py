@@ -53,9 +53,13 @@ def make_client(
 ) -> BaseClient:
     settings = ClientSettings(base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.3, read_timeout=3.0)
     return spec.client(
-        settings, AppCredentials(app or dict(spec.sample_app)), spec.shop_ref(shop, sandbox.base_url),
-        session=session, tokens=tokens, limiter=LocalRateLimiter(),
-    )  # fmt: skip
+        settings,
+        AppCredentials(app or dict(spec.sample_app)),
+        spec.shop_ref(shop, sandbox.base_url),
+        session=session,
+        tokens=tokens,
+        limiter=LocalRateLimiter(),
+    )
 
 
 @pytest.fixture(params=sorted(SPECS) or [pytest.param(None, marks=pytest.mark.skip(reason="no connector yet"))])
@@ -67,8 +71,9 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         tokens = None
         if spec.client.uses_tokens:
             expires = datetime.now(UTC) + timedelta(hours=1)
-            tokens = MemoryTokenProvider(TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH),
-                                                   access_expires_at=expires))  # fmt: skip
+            tokens = MemoryTokenProvider(
+                TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH), access_expires_at=expires)
+            )
         client = make_client(spec, sandbox, shop, session, tokens)
         if tokens is not None:
             tokens.bind(client.refresh_access)
@@ -77,9 +82,9 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
 
 def _seed_listings(rig: Rig, count: int, variants: int = 1) -> None:
     for i in range(count):
-        rig.sandbox.add_listing(rig.shop, f"Item {i}", [
-            {"sku": f"SKU-{i:05d}-{v}", "price": "120000", "stock": 5} for v in range(variants)
-        ])  # fmt: skip
+        rig.sandbox.add_listing(
+            rig.shop, f"Item {i}", [{"sku": f"SKU-{i:05d}-{v}", "price": "120000", "stock": 5} for v in range(variants)]
+        )
 
 
 async def test_authorize_then_refresh(rig: Rig) -> None:
@@ -137,8 +142,9 @@ async def test_pagination_returns_every_order_in_a_long_window(rig: Rig) -> None
     _seed_listings(rig, 1)
     now = datetime.now(UTC).timestamp()
     for i in range(3000):
-        order = rig.sandbox.add_order(rig.shop, [{"sku": "SKU-00000-0", "quantity": 1}],
-                                      status=rig.sandbox.initial_order_status())  # fmt: skip
+        order = rig.sandbox.add_order(
+            rig.shop, [{"sku": "SKU-00000-0", "quantity": 1}], status=rig.sandbox.initial_order_status()
+        )
         order.created_at = order.updated_at = now - i * 1200  # spread over ~41 days: several windows
     start = datetime.fromtimestamp(now - 3000 * 1200 - 60, UTC)
     orders = [o async for o in rig.client.iter_orders(start, datetime.now(UTC) + timedelta(minutes=1))]
@@ -151,10 +157,12 @@ async def test_batched_stock_updates_respect_caps_and_report_items(rig: Rig) -> 
     _seed_listings(rig, 3, variants=60)
     listings = [listing async for listing in rig.client.iter_listings()]
     updates = [
-        StockUpdate(platform_item_id=listing.platform_item_id, platform_variant_id=v.platform_variant_id,
-                    sku=v.sku, quantity=7)
-        for listing in listings for v in listing.variants
-    ]  # fmt: skip
+        StockUpdate(
+            platform_item_id=listing.platform_item_id, platform_variant_id=v.platform_variant_id, sku=v.sku, quantity=7
+        )
+        for listing in listings
+        for v in listing.variants
+    ]
     updates.append(StockUpdate(platform_item_id="999999999", platform_variant_id="999999999", sku="NOPE", quantity=1))
     results = await rig.client.update_stock(updates)
     by_sku = {r.sku: r for r in results}
@@ -181,8 +189,12 @@ async def test_server_errors_are_retried(rig: Rig) -> None:
 
 async def test_lost_create_response_never_duplicates(rig: Rig) -> None:
     rig.sandbox.faults.lost_write_rate = 1.0
-    draft = ListingDraft(name="Lost response shirt", description="d", category_id="100",
-                         variants=[VariantDraft(sku="LOST-1", price=Decimal("99000"), stock=3)])  # fmt: skip
+    draft = ListingDraft(
+        name="Lost response shirt",
+        description="d",
+        category_id="100",
+        variants=[VariantDraft(sku="LOST-1", price=Decimal("99000"), stock=3)],
+    )
     listing = await rig.client.create_listing(draft)
     rig.sandbox.faults.lost_write_rate = 0.0
     again = await rig.client.create_listing(draft)

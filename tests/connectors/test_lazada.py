@@ -43,10 +43,13 @@ class Env:
         """One hand-signed call: ``token`` (default ACCESS, None for none), ``timestamp_ms``, ``secret``,
         ``drop`` (parameters removed after signing)."""
         signed = signing.sign_request(
-            app_key=APP["app_key"], app_secret=options.get("secret", APP["app_secret"]), api_path=path,
+            app_key=APP["app_key"],
+            app_secret=options.get("secret", APP["app_secret"]),
+            api_path=path,
             timestamp_ms=options.get("timestamp_ms", int(time.time() * 1000)),
-            access_token=options.get("token", ACCESS), params=params,
-        )  # fmt: skip
+            access_token=options.get("token", ACCESS),
+            params=params,
+        )
         query = {k: v for k, v in signed.query.items() if k not in options.get("drop", ())}
         url = f"{self.sandbox.base_url}/rest{path}"
         request = self.session.get(url, params=query) if method == "GET" else self.session.post(url, data=query)
@@ -76,9 +79,13 @@ async def running(
             rate_limit=rate_limit,
         )
         client = client_cls(
-            settings, AppCredentials(APP), SANDBOX.shop_ref(shop, sandbox.base_url),
-            session=session, tokens=tokens, limiter=LocalRateLimiter(),
-        )  # fmt: skip
+            settings,
+            AppCredentials(APP),
+            SANDBOX.shop_ref(shop, sandbox.base_url),
+            session=session,
+            tokens=tokens,
+            limiter=LocalRateLimiter(),
+        )
         tokens.bind(client.refresh_access)
         yield Env(sandbox, shop, client, session)
 
@@ -91,9 +98,11 @@ async def env() -> AsyncIterator[Env]:
 
 def _seed(env: Env, count: int, variants: int = 1, prefix: str = "LZ") -> None:
     for i in range(count):
-        env.sandbox.add_listing(env.shop, f"Item {i}", [
-            {"sku": f"{prefix}-{i:05d}-{v}", "price": "150000", "stock": 4} for v in range(variants)
-        ])  # fmt: skip
+        env.sandbox.add_listing(
+            env.shop,
+            f"Item {i}",
+            [{"sku": f"{prefix}-{i:05d}-{v}", "price": "150000", "stock": 4} for v in range(variants)],
+        )
 
 
 def _sku_xml(count: int) -> str:
@@ -131,8 +140,13 @@ async def test_error_envelopes_are_lazadas(env: Env) -> None:
 
 
 async def test_signature_covers_every_parameter_that_arrives(env: Env) -> None:
-    signed = signing.sign_request(app_key=APP["app_key"], app_secret=APP["app_secret"], api_path="/seller/get",
-                                  timestamp_ms=int(time.time() * 1000), access_token=ACCESS)  # fmt: skip
+    signed = signing.sign_request(
+        app_key=APP["app_key"],
+        app_secret=APP["app_secret"],
+        api_path="/seller/get",
+        timestamp_ms=int(time.time() * 1000),
+        access_token=ACCESS,
+    )
     query = {**signed.query, "partner_id": "lazop-sdk-python"}  # an SDK's unsigned extra parameter
     async with env.session.get(f"{env.sandbox.base_url}/rest/seller/get", params=query) as response:
         assert (await response.json())["code"] == "IncompleteSignature"
@@ -217,8 +231,14 @@ async def test_expired_refresh_token_needs_reauthorization(env: Env) -> None:
 
 def test_hosts_and_authorize_url() -> None:
     settings = ClientSettings(base_url="https://api.lazada.vn")
-    client = Client(settings, AppCredentials(APP), ShopRef(SELLER, {"region": "vn"}), session=None,  # type: ignore[arg-type]
-                    tokens=None, limiter=LocalRateLimiter())  # fmt: skip
+    client = Client(
+        settings,
+        AppCredentials(APP),
+        ShopRef(SELLER, {"region": "vn"}),
+        session=None,  # type: ignore[arg-type]
+        tokens=None,
+        limiter=LocalRateLimiter(),
+    )
     assert client.api_base == "https://api.lazada.vn/rest" and client.auth_base == AUTH_BASE_URL
     url = client.authorize_url("https://crm.example/cb", "st-1")
     assert url.startswith("https://auth.lazada.com/oauth/authorize?") and "client_id=100001" in url
@@ -269,8 +289,10 @@ async def test_price_quantity_batches_are_capped(env: Env) -> None:
     assert rejected["code"] == "4171"
     _seed(env, 1, variants=45)
     listing = next(iter(env.shop.listings.values()))
-    updates = [StockUpdate(platform_item_id=listing.item_id, platform_variant_id=v.variant_id, sku=v.sku, quantity=9)
-               for v in listing.variants]  # fmt: skip
+    updates = [
+        StockUpdate(platform_item_id=listing.item_id, platform_variant_id=v.variant_id, sku=v.sku, quantity=9)
+        for v in listing.variants
+    ]
     before = env.sandbox.counters.requests
     results = await env.client.update_stock(updates)
     assert env.sandbox.counters.requests - before == 4, "the seller's warehouses once, then 20 SKUs per call"
@@ -287,7 +309,7 @@ async def test_failed_skus_are_reported_and_the_rest_applied(env: Env) -> None:
         PriceUpdate(platform_item_id=listing.item_id, platform_variant_id=v1.variant_id, sku=v1.sku, price=Decimal(0)),
         PriceUpdate(platform_item_id=listing.item_id, platform_variant_id="1", sku="GHOST", price=Decimal(5)),
         PriceUpdate(platform_item_id=listing.item_id, platform_variant_id=None, sku=v2.sku, price=Decimal("12.5")),
-    ]  # fmt: skip
+    ]
     results = await env.client.update_prices(updates)
     assert [r.ok for r in results] == [True, False, False, True]
     assert results[1].error_code == "501" and "PRICE_IS_ZERO" in (results[1].error_message or "")
@@ -301,21 +323,29 @@ async def test_whole_batch_permanent_error_becomes_failed_results() -> None:
             raise LzError("SellerNotActive", "Seller not active,please check seller status")
 
     async with running(Closed) as env:
-        updates = [StockUpdate(platform_item_id="1", platform_variant_id=str(i + 1), sku=f"S{i}", quantity=1)
-                   for i in range(25)]  # fmt: skip
+        updates = [
+            StockUpdate(platform_item_id="1", platform_variant_id=str(i + 1), sku=f"S{i}", quantity=1)
+            for i in range(25)
+        ]
         results = await env.client.update_stock(updates)
     assert len(results) == 25 and not any(r.ok for r in results)
     assert {r.error_code for r in results} == {"SellerNotActive"}
 
 
 async def test_create_update_find_and_caps(env: Env) -> None:
-    draft = ListingDraft(name="Shirt", description="cotton", category_id="10002019", variants=[
-        VariantDraft(sku="SHIRT-S", price=Decimal("99000"), stock=3, options={"size": "S"}),
-        VariantDraft(sku="SHIRT-M", price=Decimal("99000"), stock=2, options={"size": "M"}),
-    ])  # fmt: skip
+    draft = ListingDraft(
+        name="Shirt",
+        description="cotton",
+        category_id="10002019",
+        variants=[
+            VariantDraft(sku="SHIRT-S", price=Decimal("99000"), stock=3, options={"size": "S"}),
+            VariantDraft(sku="SHIRT-M", price=Decimal("99000"), stock=2, options={"size": "M"}),
+        ],
+    )
     created = await env.client.create_listing(draft)
-    assert [v.sku for v in created.variants] == ["SHIRT-S", "SHIRT-M"] and all(v.platform_variant_id
-                                                                              for v in created.variants)  # fmt: skip
+    assert [v.sku for v in created.variants] == ["SHIRT-S", "SHIRT-M"] and all(
+        v.platform_variant_id for v in created.variants
+    )
     found = await env.client.find_by_sku("SHIRT-M")
     assert found is not None and found.platform_item_id == created.platform_item_id
     assert found.variants[1].options == {"size": "M"} and found.variants[1].stock == 2
@@ -324,19 +354,27 @@ async def test_create_update_find_and_caps(env: Env) -> None:
         await env.client._create_listing(draft.model_copy(update={"name": "Copy"}))
     assert getattr(taken.value, "code", None) == "500" and "SellerSku repeat" in str(taken.value)
 
-    changed = draft.model_copy(update={"name": "Shirt v2", "variants": [
-        VariantDraft(sku="SHIRT-S", price=Decimal("89000"), stock=5, options={"size": "S"}),
-        VariantDraft(sku="SHIRT-L", price=Decimal("95000"), stock=1, options={"size": "L"}),
-    ]})  # fmt: skip
+    changed = draft.model_copy(
+        update={
+            "name": "Shirt v2",
+            "variants": [
+                VariantDraft(sku="SHIRT-S", price=Decimal("89000"), stock=5, options={"size": "S"}),
+                VariantDraft(sku="SHIRT-L", price=Decimal("95000"), stock=1, options={"size": "L"}),
+            ],
+        }
+    )
     updated = await env.client.update_listing(created.platform_item_id, changed)
     assert updated.name == "Shirt v2"
     assert {v.sku: (v.price, v.stock) for v in updated.variants} == {
-        "SHIRT-S": (Decimal(89000), 5), "SHIRT-M": (Decimal(99000), 2), "SHIRT-L": (Decimal(95000), 1),
-    }  # fmt: skip
+        "SHIRT-S": (Decimal(89000), 5),
+        "SHIRT-M": (Decimal(99000), 2),
+        "SHIRT-L": (Decimal(95000), 1),
+    }
     assert await env.client.get_listings(["999", created.platform_item_id]) == [updated]
 
-    many = ListingDraft(name="Big", category_id="1", variants=[VariantDraft(sku=f"B{i}", price=Decimal(1), stock=1)
-                                                               for i in range(51)])  # fmt: skip
+    many = ListingDraft(
+        name="Big", category_id="1", variants=[VariantDraft(sku=f"B{i}", price=Decimal(1), stock=1) for i in range(51)]
+    )
     with pytest.raises(PermanentError):
         await env.client.create_listing(many)
     payload = mapping.create_payload(many)
@@ -357,10 +395,14 @@ async def test_lost_update_response_is_not_repeated_blindly() -> None:
     async with running(LosesOneWrite) as env:
         _seed(env, 1)
         listing = next(iter(env.shop.listings.values()))
-        draft = ListingDraft(name="Renamed", category_id="1", variants=[
-            VariantDraft(sku="LZ-00000-0", price=Decimal(1000), stock=1),
-            VariantDraft(sku="LZ-NEW", price=Decimal(2000), stock=2),
-        ])  # fmt: skip
+        draft = ListingDraft(
+            name="Renamed",
+            category_id="1",
+            variants=[
+                VariantDraft(sku="LZ-00000-0", price=Decimal(1000), stock=1),
+                VariantDraft(sku="LZ-NEW", price=Decimal(2000), stock=2),
+            ],
+        )
         env.sandbox.faults.lost_write_rate = 1.0
         updated = await env.client.update_listing(listing.item_id, draft)
     assert env.sandbox.counters.lost_writes == 1 and env.client.stats["lost_updates"] == 1
@@ -418,8 +460,14 @@ async def test_order_window_slides_past_the_offset_cap() -> None:
         assert all(o.lines and o.status == "pending" for o in orders)
 
         tokens = MemoryTokenProvider(TokenPair(access_token=Secret(ACCESS)))
-        naive = TooFarClient(env.client.settings, env.client.app, env.client.shop, session=env.session,
-                             tokens=tokens, limiter=LocalRateLimiter())  # fmt: skip
+        naive = TooFarClient(
+            env.client.settings,
+            env.client.app,
+            env.client.shop,
+            session=env.session,
+            tokens=tokens,
+            limiter=LocalRateLimiter(),
+        )
         with pytest.raises(PermanentError) as capped:
             _ = [order async for order in naive.iter_orders(start, end)]
         assert getattr(capped.value, "code", None) == "14", "the sandbox refuses an offset past its cap"
@@ -431,8 +479,10 @@ async def test_orders_are_filtered_to_the_half_open_window(env: Env) -> None:
     for offset in (0, 10, 20):
         order = env.sandbox.add_order(env.shop, [{"sku": "LZ-00000-0"}], status="unpaid")
         order.created_at = order.updated_at = base + offset
-    window = [o async for o in env.client.iter_orders(datetime.fromtimestamp(base, UTC),
-                                                      datetime.fromtimestamp(base + 20, UTC))]  # fmt: skip
+    window = [
+        o
+        async for o in env.client.iter_orders(datetime.fromtimestamp(base, UTC), datetime.fromtimestamp(base + 20, UTC))
+    ]
     assert [o.updated_at for o in window] == [datetime.fromtimestamp(base + s, UTC) for s in (0, 10)]
 
 
@@ -441,8 +491,12 @@ async def test_orders_are_filtered_to_the_half_open_window(env: Env) -> None:
 
 async def test_order_detail_lines_totals_and_buyer(env: Env) -> None:
     _seed(env, 2)
-    order = env.sandbox.add_order(env.shop, [{"sku": "LZ-00000-0", "quantity": 3}, {"sku": "LZ-00001-0"}],
-                                  status="ready_to_ship", buyer={"name": "Nguyen Van A"})  # fmt: skip
+    order = env.sandbox.add_order(
+        env.shop,
+        [{"sku": "LZ-00000-0", "quantity": 3}, {"sku": "LZ-00001-0"}],
+        status="ready_to_ship",
+        buyer={"name": "Nguyen Van A"},
+    )
     order.shipping_fee = Decimal("15000")
     [detail] = await env.client.get_orders(["404", order.order_id])
     assert detail.platform_order_id == order.order_id and detail.status == "ready_to_ship"
@@ -474,27 +528,53 @@ def test_money_and_time_forms() -> None:
 
 
 def _push(message_type: int, data: dict[str, Any], **top: Any) -> bytes:
-    body = {"seller_id": SELLER, "message_type": message_type, "data": data, "timestamp": 1603766859530,
-            "site": "lazada_vn", **top}  # fmt: skip
+    body = {
+        "seller_id": SELLER,
+        "message_type": message_type,
+        "data": data,
+        "timestamp": 1603766859530,
+        "site": "lazada_vn",
+        **top,
+    }
     return json.dumps(body).encode()
 
 
 def test_push_kinds_and_dedupe_keys() -> None:
-    order = _push(0, {"order_status": "unpaid", "trade_order_id": "260422900198363",
-                      "trade_order_line_id": "260422900298363", "status_update_time": 1603698638})  # fmt: skip
+    order = _push(
+        0,
+        {
+            "order_status": "unpaid",
+            "trade_order_id": "260422900198363",
+            "trade_order_line_id": "260422900298363",
+            "status_update_time": 1603698638,
+        },
+    )
     [event] = webhooks.parse({}, order)
     assert (event.kind, event.entity_id, event.status, event.platform_shop_id) == (
-        "order_status_changed", "260422900198363", "unpaid", SELLER)  # fmt: skip
+        "order_status_changed",
+        "260422900198363",
+        "unpaid",
+        SELLER,
+    )
     assert event.dedupe_key == "lazada:lazada_vn:200300400:0:260422900198363:260422900298363:unpaid:1603698638"
     assert event.occurred_at == datetime.fromtimestamp(1603698638, UTC)
     other_line = order.replace(b"260422900298363", b"260422900298364")
     assert webhooks.parse({}, other_line)[0].dedupe_key != event.dedupe_key, "another line is another message"
 
-    reverse = _push(10, {"reverse_order_id": 6589, "reverse_status": "RTM_INIT", "trade_order_id": 4165,
-                         "trade_order_line_id": 4166, "reverse_order_line_id": 6637,
-                         "status_update_time": 1626767698})  # fmt: skip
+    reverse = _push(
+        10,
+        {
+            "reverse_order_id": 6589,
+            "reverse_status": "RTM_INIT",
+            "trade_order_id": 4165,
+            "trade_order_line_id": 4166,
+            "reverse_order_line_id": 6637,
+            "status_update_time": 1626767698,
+        },
+    )
     assert [(e.kind, e.entity_id, e.status) for e in webhooks.parse({}, reverse)] == [
-        ("order_status_changed", "4165", "RTM_INIT")]  # fmt: skip
+        ("order_status_changed", "4165", "RTM_INIT")
+    ]
 
     created = _push(3, {"item_id": "232611001", "sku_list": []}, action="PUBLISHED", status_update_time=1623238942696)
     edited = _push(4, {"item_id": 1760954113, "action": "EDITED_UPDATED", "status_update_time": 1623232569146})
@@ -502,15 +582,21 @@ def test_push_kinds_and_dedupe_keys() -> None:
     sku_gone = _push(5, {"item_id": 1807508328, "action": "EDITED_DELETED", "status_update_time": 1623230820094})
     kinds = [webhooks.parse({}, body)[0] for body in (created, edited, gone, sku_gone)]
     assert [(e.kind, e.entity_id) for e in kinds] == [
-        ("product_changed", "232611001"), ("product_changed", "1760954113"), ("product_deleted", "1807508328"),
+        ("product_changed", "232611001"),
+        ("product_changed", "1760954113"),
+        ("product_deleted", "1807508328"),
         ("product_changed", "1807508328"),
-    ]  # fmt: skip
+    ]
     assert kinds[0].status == "PUBLISHED" and kinds[1].occurred_at == datetime.fromtimestamp(1623232569.146, UTC)
 
 
 def test_account_pushes_and_ignored_ones() -> None:
-    expiring = _push(8, {"app_key": "100001", "auth_expiry_time": 1627542238, "seller_id": "1000165972"},
-                     seller_id="null", timestamp=1627416758)  # fmt: skip
+    expiring = _push(
+        8,
+        {"app_key": "100001", "auth_expiry_time": 1627542238, "seller_id": "1000165972"},
+        seller_id="null",
+        timestamp=1627416758,
+    )
     [event] = webhooks.parse({}, expiring)
     assert (event.kind, event.platform_shop_id) == ("authorization_expiring", "1000165972")
     closed = webhooks.parse({}, _push(13, {"status": "close"}))[0]
@@ -519,8 +605,11 @@ def test_account_pushes_and_ignored_ones() -> None:
     stock = webhooks.parse({}, _push(6, {"seller_sku": "A", "sku_id": 1, "real_quantity": 4}))[0]
     review = webhooks.parse({}, _push(21, {"review_id": 5}))[0]
     assert {normal.kind, stock.kind, review.kind} == {"ignored"}
-    assert stock.dedupe_key == webhooks.parse({}, _push(6, {"seller_sku": "A", "sku_id": 1, "real_quantity": 4}))[
-        0].dedupe_key != review.dedupe_key  # fmt: skip
+    assert (
+        stock.dedupe_key
+        == webhooks.parse({}, _push(6, {"seller_sku": "A", "sku_id": 1, "real_quantity": 4}))[0].dedupe_key
+        != review.dedupe_key
+    )
     with pytest.raises(ValidationFailed):
         webhooks.parse({}, b"not json")
 

@@ -71,10 +71,14 @@ def test_the_token_answer_names_each_sellers_venture() -> None:
     assert pair.shop_ids == ["1001"] and pair.extra["ventures"] == {"1001": "sg"}
     assert pair.extra["shop_data"] == {"1001": {"venture": "sg"}}
     assert pair.access_expires_at == now + timedelta(seconds=10), "expires_in comes as a string"
-    cross_border = {**sample, "country": "cb", "country_user_info": [
-        {"country": "sg", "seller_id": "1001", "user_id": "10101"},
-        {"country": "my", "seller_id": "2001", "user_id": "20101"},
-    ]}  # fmt: skip  # the guide's cross-border sample
+    cross_border = {
+        **sample,
+        "country": "cb",
+        "country_user_info": [
+            {"country": "sg", "seller_id": "1001", "user_id": "10101"},
+            {"country": "my", "seller_id": "2001", "user_id": "20101"},
+        ],
+    }  # the guide's cross-border sample
     pair = mapping.token_pair(cross_border, now)
     assert pair.shop_ids == ["1001", "2001"] and pair.extra["ventures"] == {"1001": "sg", "2001": "my"}
 
@@ -87,8 +91,9 @@ async def test_a_cross_border_account_reaches_each_seller_on_its_host(env: Env) 
     pair = await env.client.exchange_code(env.sandbox.issue_code("1001"))
     assert pair.extra["country"] == "cb" and pair.extra["ventures"] == {"1001": "sg", "2001": "my"}
     for seller, data in pair.extra["shop_data"].items():
-        client = _client(f"{env.sandbox.base_url}/{{venture}}/rest", data, env.session, MemoryTokenProvider(pair),
-                         seller)  # fmt: skip
+        client = _client(
+            f"{env.sandbox.base_url}/{{venture}}/rest", data, env.session, MemoryTokenProvider(pair), seller
+        )
         info = await client.get_shop_info()
         assert (info.platform_shop_id, info.region, info.data["cb"]) == (seller, data["venture"].upper(), True)
 
@@ -108,8 +113,13 @@ async def test_a_token_on_another_ventures_host_is_refused(env: Env) -> None:
 
 async def _raw_on(env: Env, venture: str) -> dict[str, Any]:
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    signed = signing.sign_request(app_key=APP["app_key"], app_secret=APP["app_secret"], api_path="/seller/get",
-                                  timestamp_ms=now_ms, access_token=ACCESS)  # fmt: skip
+    signed = signing.sign_request(
+        app_key=APP["app_key"],
+        app_secret=APP["app_secret"],
+        api_path="/seller/get",
+        timestamp_ms=now_ms,
+        access_token=ACCESS,
+    )
     async with env.session.get(f"{env.sandbox.base_url}/{venture}/rest/seller/get", params=signed.query) as response:
         body: dict[str, Any] = await response.json()
         return body
@@ -119,8 +129,9 @@ async def test_token_answers_carry_the_documented_types(env: Env) -> None:
     async with aiohttp.ClientSession() as session:
         code = env.sandbox.issue_code(SELLER)
         created = await _token_call(session, env.sandbox, "/auth/token/create", {"code": code})
-        refreshed = await _token_call(session, env.sandbox, "/auth/token/refresh",
-                                      {"refresh_token": created["refresh_token"]})  # fmt: skip
+        refreshed = await _token_call(
+            session, env.sandbox, "/auth/token/refresh", {"refresh_token": created["refresh_token"]}
+        )
     assert isinstance(created["expires_in"], str) and isinstance(created["refresh_expires_in"], str)
     assert created["country_user_info"][0]["country"] == "VN" and created["country"] == "vn"
     assert refreshed["country_user_info_list"][0]["country"] == "vn"
@@ -128,7 +139,12 @@ async def test_token_answers_carry_the_documented_types(env: Env) -> None:
 
 
 async def _token_call(session: aiohttp.ClientSession, sandbox: Sandbox, path: str, params: dict[str, str]) -> Any:
-    signed = signing.sign_request(app_key=APP["app_key"], app_secret=APP["app_secret"], api_path=path,
-                                  timestamp_ms=int(datetime.now(UTC).timestamp() * 1000), params=params)  # fmt: skip
+    signed = signing.sign_request(
+        app_key=APP["app_key"],
+        app_secret=APP["app_secret"],
+        api_path=path,
+        timestamp_ms=int(datetime.now(UTC).timestamp() * 1000),
+        params=params,
+    )
     async with session.post(f"{sandbox.base_url}/rest{path}", data=signed.query) as response:
         return await response.json()

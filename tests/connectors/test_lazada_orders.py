@@ -36,12 +36,21 @@ def test_every_documented_status_reaches_a_crm_status(status: str) -> None:
     assert crm_status("lazada", mapping.order_status([status])) is not None, status
 
 
-@pytest.mark.parametrize(("statuses", "crm"), [
-    (["shipping"], "SHIPPED"), (["shipping", "delivered"], "SHIPPED"), (["repacked"], "PROCESSING"),
-    (["lost_by_3pl", "package_scrapped"], "CANCELLED"), (["damaged_by_3pl"], "CANCELLED"), (["lost"], "CANCELLED"),
-    (["shipped_back_success", "canceled"], "RETURNED"), (["failed_delivery", "shipped_back"], "RETURNED"),
-    (["package_scrapped", "pending"], "CONFIRMED"), (["canceled", "lost_by_3pl"], "CANCELLED"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("statuses", "crm"),
+    [
+        (["shipping"], "SHIPPED"),
+        (["shipping", "delivered"], "SHIPPED"),
+        (["repacked"], "PROCESSING"),
+        (["lost_by_3pl", "package_scrapped"], "CANCELLED"),
+        (["damaged_by_3pl"], "CANCELLED"),
+        (["lost"], "CANCELLED"),
+        (["shipped_back_success", "canceled"], "RETURNED"),
+        (["failed_delivery", "shipped_back"], "RETURNED"),
+        (["package_scrapped", "pending"], "CONFIRMED"),
+        (["canceled", "lost_by_3pl"], "CANCELLED"),
+    ],
+)
 def test_an_order_reports_its_slowest_live_item_or_its_end(statuses: list[str], crm: str) -> None:
     """Before: an order whose items were all lost_by_3pl / damaged_by_3pl / package_scrapped was never ended."""
     assert crm_status("lazada", mapping.order_status(statuses)) == crm, statuses
@@ -77,4 +86,5 @@ async def test_order_lines_need_no_product_id(env: Env) -> None:
     assert all("product_id" not in item for item in raw["data"][0]["order_items"])
     [read] = await env.client.get_orders([order.order_id])
     assert [(ln.platform_item_id, ln.platform_variant_id, ln.sku) for ln in read.lines] == [
-        (None, listing.variants[0].variant_id, "CUP-1")] * 2  # fmt: skip
+        (None, listing.variants[0].variant_id, "CUP-1")
+    ] * 2

@@ -38,13 +38,21 @@ EXPECTED = {
 INVENTORY = ("/product/price_quantity/update", "/product/stock/sellable/update")
 ITEM_EXAMPLES = [(path, example) for path, example in EXAMPLES if path in INVENTORY and example["kind"] == "item"]
 KNOWN_GAPS = {
-    "/product/create": {"Request.Product.Attributes.brand_id", "Request.Product.Skus.Sku[].package_height",
-                        "Request.Product.Skus.Sku[].package_length", "Request.Product.Skus.Sku[].package_width",
-                        "Request.Product.Skus.Sku[].package_weight"},
-    "/product/update": {"Request.Product.Skus.Sku[].SkuId", "Request.Product.Skus.Sku[].package_height",
-                        "Request.Product.Skus.Sku[].package_length", "Request.Product.Skus.Sku[].package_width",
-                        "Request.Product.Skus.Sku[].package_weight"},
-}  # fmt: skip
+    "/product/create": {
+        "Request.Product.Attributes.brand_id",
+        "Request.Product.Skus.Sku[].package_height",
+        "Request.Product.Skus.Sku[].package_length",
+        "Request.Product.Skus.Sku[].package_width",
+        "Request.Product.Skus.Sku[].package_weight",
+    },
+    "/product/update": {
+        "Request.Product.Skus.Sku[].SkuId",
+        "Request.Product.Skus.Sku[].package_height",
+        "Request.Product.Skus.Sku[].package_length",
+        "Request.Product.Skus.Sku[].package_width",
+        "Request.Product.Skus.Sku[].package_weight",
+    },
+}
 """Documented required fields the client cannot send yet: a ListingDraft carries no brand and no package
 dimensions, and a SKU added to an existing product goes without ``SkuId`` / ``AssociatedSku`` (see
 docs/connectors/lazada.md). The test fails when one of them is sent after all, so that this list shrinks."""
@@ -55,8 +63,7 @@ def _client() -> Client:
     return Client(settings, AppCredentials(APP), None, session=None, tokens=None, limiter=LocalRateLimiter())  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("call", "example"), EXAMPLES,
-                         ids=[f"{c}:{e['response']['code']}" for c, e in EXAMPLES])  # fmt: skip
+@pytest.mark.parametrize(("call", "example"), EXAMPLES, ids=[f"{c}:{e['response']['code']}" for c, e in EXAMPLES])
 def test_each_documented_error_is_classified_as_the_docs_imply(call: str, example: dict[str, Any]) -> None:
     """Before: GetOrders' code 6 (invalid status filter) was retried, 4159/506/502 were permanent, and any code of
     type ISP was retried whatever it was."""
@@ -83,8 +90,10 @@ class Canned(Sandbox):
         body = dict(self.answer)
         if "detail" in body:
             first = stock_rows(call.params["payload"])[0]
-            body["detail"] = [{**entry, "seller_sku": first.get("SellerSku"), "sku_id": first.get("SkuId")}
-                              for entry in body["detail"]]  # fmt: skip
+            body["detail"] = [
+                {**entry, "seller_sku": first.get("SellerSku"), "sku_id": first.get("SkuId")}
+                for entry in body["detail"]
+            ]
         return self.error(body["code"], body["message"], detail=body.get("detail"))
 
 
@@ -93,14 +102,18 @@ def stock_rows(payload: str) -> list[dict[str, Any]]:
     return skus if isinstance(skus, list) else [skus]
 
 
-@pytest.mark.parametrize(("call", "example"), ITEM_EXAMPLES,
-                         ids=[f"{c}:{e['response']['code']}" for c, e in ITEM_EXAMPLES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("call", "example"), ITEM_EXAMPLES, ids=[f"{c}:{e['response']['code']}" for c, e in ITEM_EXAMPLES]
+)
 async def test_an_item_error_fails_its_items_and_the_batch_goes_on(call: str, example: dict[str, Any]) -> None:
     """A per-SKU error inside a 501's ``detail`` fails that SKU only; as the whole call's code it fails the batch's
     items (reported, not raised: the task goes on). The shape of ``detail`` is UNCONFIRMED (not in the text)."""
     response = example["response"]
-    partial = {"code": "501", "message": "E501: Update product failed",
-               "detail": [{"code": response["code"], "message": response["message"]}]}  # fmt: skip
+    partial = {
+        "code": "501",
+        "message": "E501: Update product failed",
+        "detail": [{"code": response["code"], "message": response["message"]}],
+    }
     for answer, failed in ((partial, [False, True]), (response, [False, False])):
         Canned.answer = answer
         async with running(Canned) as env:
@@ -156,8 +169,11 @@ async def _every_call(env: Env) -> None:
     await client.exchange_code(env.sandbox.issue_code(SELLER), uuid="from-the-callback", state="s")
     await client.refresh_access(Secret(REFRESH))
     await client.get_shop_info()
-    draft = ListingDraft(name="Shirt", category_id="10002019", variants=[
-        VariantDraft(sku=f"REF-{i}", price=Decimal(99), stock=2) for i in range(3)])  # fmt: skip
+    draft = ListingDraft(
+        name="Shirt",
+        category_id="10002019",
+        variants=[VariantDraft(sku=f"REF-{i}", price=Decimal(99), stock=2) for i in range(3)],
+    )
     created = await client.create_listing(draft)
     grown = [VariantDraft(sku=f"REF-{i}", price=Decimal(98), stock=1) for i in range(3)]
     grown += [VariantDraft(sku=f"NEW-{i}", price=Decimal(97), stock=1) for i in range(50)]
@@ -167,8 +183,9 @@ async def _every_call(env: Env) -> None:
     await client.find_by_sku("REF-1")
     [listing] = await client.get_listings([created.platform_item_id])
     variant = listing.variants[0]
-    await client.update_stock([StockUpdate(platform_item_id=listing.platform_item_id, platform_variant_id=None,
-                                           sku=variant.sku, quantity=4)])  # fmt: skip
+    await client.update_stock(
+        [StockUpdate(platform_item_id=listing.platform_item_id, platform_variant_id=None, sku=variant.sku, quantity=4)]
+    )
     env.sandbox.set_warehouses(env.shop, variant.sku, {"dropshipping": 1, "WH-2": 1})
     await client.update_stock(
         [
@@ -181,8 +198,13 @@ async def _every_call(env: Env) -> None:
             )
         ]
     )
-    await client.update_prices([PriceUpdate(platform_item_id=listing.platform_item_id, platform_variant_id=None,
-                                            sku=variant.sku, price=Decimal(7))])  # fmt: skip
+    await client.update_prices(
+        [
+            PriceUpdate(
+                platform_item_id=listing.platform_item_id, platform_variant_id=None, sku=variant.sku, price=Decimal(7)
+            )
+        ]
+    )
     order = env.sandbox.add_order(env.shop, [{"sku": variant.sku}], status="pending")
     _ = [o async for o in client.iter_orders(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))]
     await client.get_orders([order.order_id])
@@ -228,8 +250,10 @@ def test_each_parser_accepts_the_documented_sample() -> None:
     assert created.shop_ids == refreshed.shop_ids == ["1001"] and created.extra["ventures"] == {"1001": "sg"}
     shop = mapping.shop_info(_sample("/seller/get")["data"], None)
     assert (shop.platform_shop_id, shop.region) == ("10", "SG")
-    for path, product in (("/products/get", _sample("/products/get")["data"]["products"][0]),
-                          ("/product/item/get", _sample("/product/item/get")["data"])):  # fmt: skip
+    for path, product in (
+        ("/products/get", _sample("/products/get")["data"]["products"][0]),
+        ("/product/item/get", _sample("/product/item/get")["data"]),
+    ):
         listing = mapping.listing(product)
         [variant] = listing.variants
         assert (variant.platform_variant_id, variant.stock, variant.warehouses) == (

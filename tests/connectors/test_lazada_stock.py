@@ -44,9 +44,9 @@ async def test_an_open_order_is_not_subtracted_twice(env: Env) -> None:
     item_id, sku_id = _listing(env, "HELD-1", 10)
     env.sandbox.add_order(env.shop, [{"sku": "HELD-1", "quantity": 3}], status="pending")
     assert _levels(env, "HELD-1") == (7, 0, 3, 10)
-    results = await env.client.update_stock([
-        StockUpdate(platform_item_id=item_id, platform_variant_id=sku_id, sku="HELD-1", quantity=7)
-    ])  # fmt: skip
+    results = await env.client.update_stock(
+        [StockUpdate(platform_item_id=item_id, platform_variant_id=sku_id, sku="HELD-1", quantity=7)]
+    )
     assert [r.ok for r in results] == [True]
     assert _levels(env, "HELD-1") == (7, 0, 3, 10), "sellable 7, the order's 3 still occupied"
     assert await _reported(env, item_id) == 7, "a re-read reports the sellable 7: nothing to push again"
@@ -73,8 +73,9 @@ async def test_a_total_below_the_held_stock_is_refused(env: Env) -> None:
     refused = await env.raw("POST", "/product/price_quantity/update", {"payload": stock.payload_xml([row])})
     assert refused["code"] == "501" and refused["detail"][0]["seller_sku"] == "TOTAL-1"
     assert _levels(env, "TOTAL-1") == (7, 0, 3, 10)
-    accepted = await env.raw("POST", "/product/price_quantity/update", {"payload": stock.payload_xml([
-        {**row, "Quantity": "12"}])})  # fmt: skip
+    accepted = await env.raw(
+        "POST", "/product/price_quantity/update", {"payload": stock.payload_xml([{**row, "Quantity": "12"}])}
+    )
     assert accepted["code"] == "0" and _levels(env, "TOTAL-1") == (9, 0, 3, 12), "Quantity is the total"
 
 
@@ -89,9 +90,9 @@ async def test_a_price_update_sends_no_quantity(env: Env) -> None:
     async with running(Recording) as rec:
         item_id, sku_id = _listing(rec, "PRICE-1", 10)
         rec.sandbox.add_order(rec.shop, [{"sku": "PRICE-1", "quantity": 4}], status="unpaid")
-        results = await rec.client.update_prices([
-            PriceUpdate(platform_item_id=item_id, platform_variant_id=sku_id, sku="PRICE-1", price=Decimal("12.5"))
-        ])  # fmt: skip
+        results = await rec.client.update_prices(
+            [PriceUpdate(platform_item_id=item_id, platform_variant_id=sku_id, sku="PRICE-1", price=Decimal("12.5"))]
+        )
         assert [r.ok for r in results] == [True] and _levels(rec, "PRICE-1") == (6, 4, 0, 10)
     assert len(seen) == 1 and "<Price>12.5</Price>" in seen[0] and "Quantity" not in seen[0]
 
@@ -99,13 +100,18 @@ async def test_a_price_update_sends_no_quantity(env: Env) -> None:
 async def test_the_sku_id_is_looked_up_when_the_update_lacks_it(env: Env) -> None:
     """Every documented inventory payload carries ItemId and SkuId; the sandbox refuses a row without SkuId."""
     item_id, _ = _listing(env, "NOID-1", 1)
-    bare = await env.raw("POST", "/product/stock/sellable/update", {"payload": stock.payload_xml([
-        {"ItemId": item_id, "SellerSku": "NOID-1", "SellableQuantity": "5"}])})  # fmt: skip
+    bare = await env.raw(
+        "POST",
+        "/product/stock/sellable/update",
+        {"payload": stock.payload_xml([{"ItemId": item_id, "SellerSku": "NOID-1", "SellableQuantity": "5"}])},
+    )
     assert bare["code"] == "501" and bare["detail"][0]["field"] == "SkuId"
-    results = await env.client.update_stock([
-        StockUpdate(platform_item_id=item_id, platform_variant_id=None, sku="NOID-1", quantity=5),
-        StockUpdate(platform_item_id=item_id, platform_variant_id=None, sku="NOWHERE", quantity=5),
-    ])  # fmt: skip
+    results = await env.client.update_stock(
+        [
+            StockUpdate(platform_item_id=item_id, platform_variant_id=None, sku="NOID-1", quantity=5),
+            StockUpdate(platform_item_id=item_id, platform_variant_id=None, sku="NOWHERE", quantity=5),
+        ]
+    )
     assert [r.ok for r in results] == [True, False] and "no SKU NOWHERE" in (results[1].error_message or "")
     assert _levels(env, "NOID-1")[0] == 5
 
@@ -143,8 +149,12 @@ async def test_a_split_must_add_up_and_name_the_sellers_warehouses(env: Env) -> 
 
 async def test_the_multi_warehouse_form_is_refused_for_a_single_warehouse_seller(env: Env) -> None:
     item_id, sku_id = _listing(env, "FORM-1", 2)
-    row = {"ItemId": item_id, "SkuId": sku_id, "SellerSku": "FORM-1",
-           "MultiWarehouseInventories": [{"WarehouseCode": "dropshipping", "SellableQuantity": "4"}]}  # fmt: skip
+    row = {
+        "ItemId": item_id,
+        "SkuId": sku_id,
+        "SellerSku": "FORM-1",
+        "MultiWarehouseInventories": [{"WarehouseCode": "dropshipping", "SellableQuantity": "4"}],
+    }
     refused = await env.raw("POST", "/product/stock/sellable/update", {"payload": stock.payload_xml([row])})
     assert refused["code"] == "501" and refused["detail"][0]["field"] == "MultiWarehouseInventories"
     negative = {"ItemId": item_id, "SkuId": sku_id, "SellableQuantity": "-1"}
@@ -152,8 +162,9 @@ async def test_the_multi_warehouse_form_is_refused_for_a_single_warehouse_seller
     assert refused["code"] == "501" and _levels(env, "FORM-1")[0] == 2
 
 
-@pytest.mark.parametrize(("path", "code"), [("/product/stock/sellable/update", "204"),
-                                            ("/product/price_quantity/update", "4171")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "code"), [("/product/stock/sellable/update", "204"), ("/product/price_quantity/update", "4171")]
+)
 async def test_more_than_50_skus_are_refused(env: Env, path: str, code: str) -> None:
     rows = [{"ItemId": "1", "SkuId": str(i), "SellableQuantity": "1"} for i in range(51)]
     assert (await env.raw("POST", path, {"payload": stock.payload_xml(rows)}))["code"] == code

@@ -52,12 +52,15 @@ async def env() -> AsyncIterator[Env]:
     async with sandbox.running(), aiohttp.ClientSession() as session:
         shop = sandbox.add_shop(SHOP_ID, "Test shop", access_token=ACCESS, refresh_token=REFRESH)
         expires = datetime.now(UTC) + timedelta(hours=1)
-        tokens = MemoryTokenProvider(TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH),
-                                               access_expires_at=expires))  # fmt: skip
-        settings = ClientSettings(base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.2, read_timeout=3.0,
-                                  rate_limit=500.0)  # fmt: skip
-        client = Client(settings, AppCredentials(APP), ShopRef(SHOP_ID), session=session, tokens=tokens,
-                        limiter=LocalRateLimiter())  # fmt: skip
+        tokens = MemoryTokenProvider(
+            TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH), access_expires_at=expires)
+        )
+        settings = ClientSettings(
+            base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.2, read_timeout=3.0, rate_limit=500.0
+        )
+        client = Client(
+            settings, AppCredentials(APP), ShopRef(SHOP_ID), session=session, tokens=tokens, limiter=LocalRateLimiter()
+        )
         tokens.bind(client.refresh_access)
         yield Env(sandbox, shop, client, tokens, session)
 
@@ -74,8 +77,15 @@ async def raw(
     key: str = PARTNER_KEY,
 ) -> tuple[int, dict[str, Any]]:
     """One hand-signed call, to see the sandbox's exact answer."""
-    signed = sign_request(partner_id=PARTNER_ID, partner_key=key, path=path, timestamp=timestamp or int(time.time()),
-                          access_token=token, shop_id=int(SHOP_ID) if token else None, params=params)  # fmt: skip
+    signed = sign_request(
+        partner_id=PARTNER_ID,
+        partner_key=key,
+        path=path,
+        timestamp=timestamp or int(time.time()),
+        access_token=token,
+        shop_id=int(SHOP_ID) if token else None,
+        params=params,
+    )
     url = env.sandbox.base_url + path
     async with env.session.request(method, url, params=signed.query, json=body) as response:
         return response.status, await response.json()
@@ -95,8 +105,10 @@ def spy_calls(env: Env, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict
 
 
 def seed(env: Env, name: str, skus: list[str], **options: list[str]) -> str:
-    variants = [{"sku": sku, "price": "150000", "stock": 4,
-                 "options": {k: v[i] for k, v in options.items()}} for i, sku in enumerate(skus)]  # fmt: skip
+    variants = [
+        {"sku": sku, "price": "150000", "stock": 4, "options": {k: v[i] for k, v in options.items()}}
+        for i, sku in enumerate(skus)
+    ]
     return env.sandbox.add_listing(env.shop, name, variants, category_id="100").item_id
 
 
@@ -219,8 +231,12 @@ async def test_sandbox_enforces_batch_and_page_caps(env: Env) -> None:
 
 async def test_sandbox_rejects_an_order_window_over_15_days(env: Env) -> None:
     now = int(time.time())
-    params = {"time_range_field": "update_time", "time_from": str(now - 15 * DAY - 1), "time_to": str(now),
-              "page_size": "10"}  # fmt: skip
+    params = {
+        "time_range_field": "update_time",
+        "time_from": str(now - 15 * DAY - 1),
+        "time_to": str(now),
+        "page_size": "10",
+    }
     status, body = await raw(env, "GET", api.ORDER_LIST, params=params)
     assert (status, body["error"]) == (400, "order.order_list_invalid_time")
     status, body = await raw(env, "GET", api.ORDER_LIST, params={**params, "time_from": str(now - 15 * DAY)})
@@ -257,8 +273,11 @@ async def test_client_slides_windows_and_pages_inside_each(env: Env, monkeypatch
 async def test_stock_is_written_one_item_per_call_at_most_50_models(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     big, small = seed(env, "Big", [f"BIG-{i}" for i in range(120)]), seed(env, "Small", ["SMALL-1"])
     listings = {x.platform_item_id: x for x in await env.client.get_listings([big, small])}
-    updates = [StockUpdate(platform_item_id=item_id, platform_variant_id=v.platform_variant_id, sku=v.sku, quantity=9)
-               for item_id, listing in listings.items() for v in listing.variants]  # fmt: skip
+    updates = [
+        StockUpdate(platform_item_id=item_id, platform_variant_id=v.platform_variant_id, sku=v.sku, quantity=9)
+        for item_id, listing in listings.items()
+        for v in listing.variants
+    ]
     calls = spy_calls(env, monkeypatch)
     results = await env.client.update_stock(updates)
     assert [r.sku for r in results] == [u.sku for u in updates] and all(r.ok for r in results)
@@ -272,8 +291,10 @@ async def test_partial_price_failure_is_reported_per_model(env: Env) -> None:
     item_id = seed(env, "Mug", ["MUG-S", "MUG-M", "MUG-L"])
     listing = (await env.client.get_listings([item_id]))[0]
     prices = [Decimal("99000"), Decimal("99000.5"), Decimal("120000")]  # VN prices are whole numbers
-    updates = [PriceUpdate(platform_item_id=item_id, platform_variant_id=v.platform_variant_id, sku=v.sku, price=p)
-               for v, p in zip(listing.variants, prices, strict=True)]  # fmt: skip
+    updates = [
+        PriceUpdate(platform_item_id=item_id, platform_variant_id=v.platform_variant_id, sku=v.sku, price=p)
+        for v, p in zip(listing.variants, prices, strict=True)
+    ]
     results = {r.sku: r for r in await env.client.update_prices(updates)}
     assert results["MUG-S"].ok and results["MUG-L"].ok
     assert not results["MUG-M"].ok and results["MUG-M"].error_code == "failure_list"
@@ -283,8 +304,9 @@ async def test_partial_price_failure_is_reported_per_model(env: Env) -> None:
 
 async def test_a_whole_batch_error_becomes_failed_results(env: Env) -> None:
     item_id = seed(env, "Cap", ["CAP-1", "CAP-2"])
-    updates = [StockUpdate(platform_item_id=item_id, platform_variant_id=str(n), sku=f"GONE-{n}", quantity=1)
-               for n in (1, 2)]  # fmt: skip
+    updates = [
+        StockUpdate(platform_item_id=item_id, platform_variant_id=str(n), sku=f"GONE-{n}", quantity=1) for n in (1, 2)
+    ]
     results = await env.client.update_stock(updates)
     assert [(r.ok, r.error_code) for r in results] == [(False, "error_busi_update_stock_failed")] * 2
     odd = [StockUpdate(platform_item_id="not-an-id", platform_variant_id=None, sku="ODD", quantity=1)]
@@ -300,8 +322,11 @@ async def test_listings_map_models_options_prices_and_stock(env: Env) -> None:
     found = {x.platform_item_id: x for x in await env.client.get_listings([tee, plain, "424242"])}
     assert set(found) == {tee, plain}
     variants = found[tee].variants
-    assert [v.options for v in variants] == [{"Color": "Red", "Size": "M"}, {"Color": "Red", "Size": "L"},
-                                             {"Color": "Blue", "Size": "M"}]  # fmt: skip
+    assert [v.options for v in variants] == [
+        {"Color": "Red", "Size": "M"},
+        {"Color": "Red", "Size": "L"},
+        {"Color": "Blue", "Size": "M"},
+    ]
     assert all(v.platform_variant_id and v.price == Decimal(150000) and v.stock == 4 for v in variants)
     assert found[plain].variants[0].platform_variant_id is None and found[plain].variants[0].sku == "PLAIN-1"
     assert found[tee].category_id == "100" and found[tee].updated_at is not None
@@ -315,10 +340,16 @@ async def test_find_by_sku_needs_an_exact_match(env: Env) -> None:
 
 
 def tee_draft() -> ListingDraft:
-    return ListingDraft(name="Tee", description="cotton", category_id="100", variants=[
-        VariantDraft(sku=f"NEW-{c}-{s}", price=Decimal("99000"), stock=3, options={"Color": c, "Size": s})
-        for c in ("Red", "Blue") for s in ("M", "L")
-    ])  # fmt: skip
+    return ListingDraft(
+        name="Tee",
+        description="cotton",
+        category_id="100",
+        variants=[
+            VariantDraft(sku=f"NEW-{c}-{s}", price=Decimal("99000"), stock=3, options={"Color": c, "Size": s})
+            for c in ("Red", "Blue")
+            for s in ("M", "L")
+        ],
+    )
 
 
 async def test_create_with_models(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -328,8 +359,10 @@ async def test_create_with_models(env: Env, monkeypatch: pytest.MonkeyPatch) -> 
     assert listing.variants[3].options == {"Color": "Blue", "Size": "L"}
     body = next(params for path, params in calls if path == api.INIT_TIER)
     assert "tier_variation" not in body, "the deprecated shape (SHP-RAW update_log 2025-09-12)"
-    tiers = [(t["variation_id"], t["variation_name"], [o["variation_option_name"] for o in t["variation_option_list"]])
-             for t in body["standardise_tier_variation"]]  # fmt: skip
+    tiers = [
+        (t["variation_id"], t["variation_name"], [o["variation_option_name"] for o in t["variation_option_list"]])
+        for t in body["standardise_tier_variation"]
+    ]
     assert tiers == [(0, "Color", ["Red", "Blue"]), (0, "Size", ["M", "L"])]
     assert await env.client.create_listing(tee_draft()) == listing, "a second create finds the first"
     assert env.sandbox.counters.creates == 1 and env.sandbox.duplicate_listings() == 0
@@ -346,8 +379,9 @@ async def test_lost_add_item_answer_still_gets_its_models(env: Env) -> None:
 async def test_update_listing(env: Env) -> None:
     draft = ListingDraft(name="Bag", category_id="100", variants=[VariantDraft(sku="BAG-1", price=Decimal(5), stock=1)])
     created = await env.client.create_listing(draft)
-    changed = draft.model_copy(update={"name": "Bag v2", "variants": [
-        VariantDraft(sku="BAG-1", price=Decimal(7), stock=8)]})  # fmt: skip
+    changed = draft.model_copy(
+        update={"name": "Bag v2", "variants": [VariantDraft(sku="BAG-1", price=Decimal(7), stock=8)]}
+    )
     updated = await env.client.update_listing(created.platform_item_id, changed)
     assert (updated.name, updated.variants[0].price, updated.variants[0].stock) == ("Bag v2", Decimal(7), 8)
     with pytest.raises(PermanentError):
@@ -359,14 +393,20 @@ async def test_update_listing(env: Env) -> None:
 
 async def test_order_detail_maps_lines_buyer_and_totals(env: Env) -> None:
     seed(env, "Tee", ["T-M", "T-L"], Size=["M", "L"])
-    order = env.sandbox.add_order(env.shop, [{"sku": "T-M", "quantity": 2}, {"sku": "T-L", "quantity": 1}],
-                                  status="UNPAID", buyer={"user_id": 42, "username": "buyer42"})  # fmt: skip
+    order = env.sandbox.add_order(
+        env.shop,
+        [{"sku": "T-M", "quantity": 2}, {"sku": "T-L", "quantity": 1}],
+        status="UNPAID",
+        buyer={"user_id": 42, "username": "buyer42"},
+    )
     order.shipping_fee = Decimal(15000)
     [mapped] = await env.client.get_orders([order.order_id, "NOT-AN-ORDER"])
     assert mapped.platform_order_id == order.order_id and order.order_id[:6].isdigit() and len(order.order_id) == 14
     assert (mapped.status, mapped.currency, mapped.buyer) == ("UNPAID", "VND", {"user_id": "42", "username": "buyer42"})
-    assert [(x.sku, x.quantity, x.unit_price) for x in mapped.lines] == [("T-M", 2, Decimal(150000)),
-                                                                         ("T-L", 1, Decimal(150000))]  # fmt: skip
+    assert [(x.sku, x.quantity, x.unit_price) for x in mapped.lines] == [
+        ("T-M", 2, Decimal(150000)),
+        ("T-L", 1, Decimal(150000)),
+    ]
     assert all(x.platform_variant_id for x in mapped.lines) and len({x.platform_line_id for x in mapped.lines}) == 2
     assert (mapped.subtotal, mapped.shipping_fee, mapped.total) == (Decimal(450000), Decimal(15000), Decimal(465000))
     assert mapped.created_at.tzinfo is UTC
@@ -380,18 +420,30 @@ def push(message: dict[str, Any]) -> list[Any]:
 
 
 def test_order_status_push_uses_the_documented_composite_key() -> None:
-    body = (b'{"data":{"items":[],"ordersn":"220810QSK8S7BX","status":"PROCESSED","completed_scenario":"",'
-            b'"update_time":1660123127},"shop_id":727720655,"code":3,"timestamp":1660123127}')  # fmt: skip
+    body = (
+        b'{"data":{"items":[],"ordersn":"220810QSK8S7BX","status":"PROCESSED","completed_scenario":"",'
+        b'"update_time":1660123127},"shop_id":727720655,"code":3,"timestamp":1660123127}'
+    )
     [event] = webhooks.parse({"Authorization": "x"}, body)
     assert (event.kind, event.entity_id, event.status, event.platform_shop_id) == (
-        "order_status_changed", "220810QSK8S7BX", "PROCESSED", "727720655")  # fmt: skip
+        "order_status_changed",
+        "220810QSK8S7BX",
+        "PROCESSED",
+        "727720655",
+    )
     assert event.dedupe_key == "727720655:3:220810QSK8S7BX:PROCESSED:1660123127"
     assert event.occurred_at == datetime.fromtimestamp(1660123127, UTC)
 
 
 def test_other_push_kinds() -> None:
-    [gone] = push({"data": {"authorize_type": "expiry", "shopid": 555, "success": 1}, "partner_id": 1, "code": 2,
-                   "timestamp": 1700000000})  # fmt: skip
+    [gone] = push(
+        {
+            "data": {"authorize_type": "expiry", "shopid": 555, "success": 1},
+            "partner_id": 1,
+            "code": 2,
+            "timestamp": 1700000000,
+        }
+    )
     assert (gone.kind, gone.platform_shop_id, gone.status) == ("shop_deauthorized", "555", "expiry")
     expiring = push(
         {
@@ -406,11 +458,19 @@ def test_other_push_kinds() -> None:
             },
         }
     )
-    assert [(e.kind, e.platform_shop_id) for e in expiring] == [("authorization_expiring", "1"),
-                                                                ("authorization_expiring", "2")]  # fmt: skip
+    assert [(e.kind, e.platform_shop_id) for e in expiring] == [
+        ("authorization_expiring", "1"),
+        ("authorization_expiring", "2"),
+    ]
     assert expiring[0].occurred_at == datetime.fromtimestamp(1700600000, UTC)
-    [stock] = push({"code": 8, "shop_id": 9, "timestamp": 1700000000, "data": {"item_id": 77, "variation_id": 3,
-                    "action": "cancel_order", "changed_values": []}})  # fmt: skip
+    [stock] = push(
+        {
+            "code": 8,
+            "shop_id": 9,
+            "timestamp": 1700000000,
+            "data": {"item_id": 77, "variation_id": 3, "action": "cancel_order", "changed_values": []},
+        }
+    )
     assert (stock.kind, stock.entity_id, stock.platform_shop_id) == ("product_changed", "77", "9")
     [authorized] = push({"code": 1, "partner_id": 1, "timestamp": 1, "data": {"shop_id": 5, "success": 1}})
     [unknown] = push({"code": 99, "shop_id": 9, "timestamp": 1, "data": {}})
@@ -459,7 +519,8 @@ async def test_failed_pushes_become_lost_pushes_until_confirmed(env: Env) -> Non
     assert env.sandbox.counters.webhooks_failed == 1
     lost = await env.client.get_lost_pushes()
     assert [(e.kind, e.entity_id, e.platform_shop_id) for e in lost.events] == [
-        ("order_status_changed", order.order_id, SHOP_ID)]  # fmt: skip
+        ("order_status_changed", order.order_id, SHOP_ID)
+    ]
     assert lost.last_message_id and not lost.has_next_page
     await env.client.confirm_lost_pushes(lost.last_message_id)
     assert (await env.client.get_lost_pushes()).events == []

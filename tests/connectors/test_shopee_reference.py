@@ -20,9 +20,7 @@ from tests.connectors.test_shopee import Env, env, raw, seed
 
 __all__ = ["env"]
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "shopee.json").read_text())
-EXAMPLES = [
-    (name, example) for name, call in CONTRACT["calls"].items() for example in call["errors"]
-]  # fmt: skip
+EXAMPLES = [(name, example) for name, call in CONTRACT["calls"].items() for example in call["errors"]]
 EXPECTED = {
     "retryable": {Action.RETRY},
     "permanent": {Action.PERMANENT},
@@ -65,10 +63,12 @@ async def test_a_stock_rule_error_fails_that_item_and_the_batch_goes_on(env: Env
     held = seed(env, "Held", ["HELD-1"])
     free = seed(env, "Free", ["FREE-1"])
     env.sandbox.reserved["HELD-1"] = 5
-    results = await env.client.update_stock([
-        StockUpdate(platform_item_id=held, platform_variant_id=None, sku="HELD-1", quantity=2),
-        StockUpdate(platform_item_id=free, platform_variant_id=None, sku="FREE-1", quantity=9),
-    ])  # fmt: skip
+    results = await env.client.update_stock(
+        [
+            StockUpdate(platform_item_id=held, platform_variant_id=None, sku="HELD-1", quantity=2),
+            StockUpdate(platform_item_id=free, platform_variant_id=None, sku="FREE-1", quantity=9),
+        ]
+    )
     assert [(r.sku, r.ok) for r in results] == [("HELD-1", False), ("FREE-1", True)]
     assert "reserved" in (results[0].error_message or "")
     assert env.sandbox.find_variant(env.shop, "FREE-1")[1].stock == 9  # type: ignore[index]
@@ -91,8 +91,9 @@ async def test_a_multi_warehouse_shop_gets_stock_per_location(env: Env) -> None:
     location_id"). Before: the client never sent one, so every stock write to such a shop failed."""
     item = seed(env, "Split", ["LOC-1"])
     env.sandbox.set_warehouses(env.shop, ["VNZ", "VNN"])
-    split = StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-1", quantity=7,
-                        warehouses={"VNZ": 4, "VNN": 3})  # fmt: skip
+    split = StockUpdate(
+        platform_item_id=item, platform_variant_id=None, sku="LOC-1", quantity=7, warehouses={"VNZ": 4, "VNN": 3}
+    )
     assert [r.ok for r in await env.client.update_stock([split])] == [True]
     variant = env.sandbox.find_variant(env.shop, "LOC-1")[1]  # type: ignore[index]
     assert env.sandbox.location_stock(env.shop, variant) == {"VNZ": 4, "VNN": 3}
@@ -104,10 +105,12 @@ async def test_a_split_naming_some_locations_keeps_the_others(env: Env) -> None:
     item = seed(env, "Partial", ["LOC-2"])
     env.sandbox.set_warehouses(env.shop, ["VNZ", "VNN"])
     both = {"VNZ": 5, "VNN": 6}
-    await env.client.update_stock([StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-2",
-                                               quantity=11, warehouses=both)])  # fmt: skip
-    await env.client.update_stock([StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-2",
-                                               quantity=2, warehouses={"VNZ": 2})])  # fmt: skip
+    await env.client.update_stock(
+        [StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-2", quantity=11, warehouses=both)]
+    )
+    await env.client.update_stock(
+        [StockUpdate(platform_item_id=item, platform_variant_id=None, sku="LOC-2", quantity=2, warehouses={"VNZ": 2})]
+    )
     variant = env.sandbox.find_variant(env.shop, "LOC-2")[1]  # type: ignore[index]
     assert env.sandbox.location_stock(env.shop, variant) == {"VNZ": 2, "VNN": 6}
 
@@ -115,11 +118,13 @@ async def test_a_split_naming_some_locations_keeps_the_others(env: Env) -> None:
 async def test_several_locations_and_no_split_fail_that_item_only(env: Env) -> None:
     one, two = seed(env, "One", ["LOC-3"]), seed(env, "Two", ["LOC-4"])
     env.sandbox.set_warehouses(env.shop, ["VNZ", "VNN"])
-    results = await env.client.update_stock([
-        StockUpdate(platform_item_id=one, platform_variant_id=None, sku="LOC-3", quantity=3),
-        StockUpdate(platform_item_id=two, platform_variant_id=None, sku="LOC-4", quantity=3, warehouses={"VNN": 3}),
-        StockUpdate(platform_item_id=two, platform_variant_id=None, sku="LOC-4", quantity=3, warehouses={"XX": 3}),
-    ])  # fmt: skip
+    results = await env.client.update_stock(
+        [
+            StockUpdate(platform_item_id=one, platform_variant_id=None, sku="LOC-3", quantity=3),
+            StockUpdate(platform_item_id=two, platform_variant_id=None, sku="LOC-4", quantity=3, warehouses={"VNN": 3}),
+            StockUpdate(platform_item_id=two, platform_variant_id=None, sku="LOC-4", quantity=3, warehouses={"XX": 3}),
+        ]
+    )
     assert [r.ok for r in results] == [False, False, True]  # the refused ones first, then the written ones
     assert "config.inventory.warehouses" in (results[0].error_message or "")
     assert "XX" in (results[1].error_message or "")
@@ -149,8 +154,11 @@ async def test_the_sandbox_refuses_a_write_without_location_on_a_multi_warehouse
 async def test_the_sandbox_refuses_the_deprecated_tier_variation_shape(env: Env) -> None:
     """Before: the client sent ``tier_variation`` (deprecated 2025-09-12) and the sandbox required it."""
     item = seed(env, "Plain", ["TIER-1"])
-    body = {"item_id": int(item), "tier_variation": [{"name": "Size", "option_list": [{"option": "M"}]}],
-            "model": [{"tier_index": [0], "original_price": 10, "seller_stock": [{"stock": 1}]}]}  # fmt: skip
+    body = {
+        "item_id": int(item),
+        "tier_variation": [{"name": "Size", "option_list": [{"option": "M"}]}],
+        "model": [{"tier_index": [0], "original_price": 10, "seller_stock": [{"stock": 1}]}],
+    }
     _, answer = await raw(env, "POST", "/api/v2/product/init_tier_variation", body=body)
     assert answer["error"] == "product.error_param" and "standardise_tier_variation" in answer["message"]
 

@@ -39,13 +39,20 @@ SHOPS = "/authorization/202309/shops"
 ORDERS = "/order/202507/orders"
 
 
-def _client(sandbox: Sandbox, shop: SbShop, session: aiohttp.ClientSession, app: dict[str, str] | None = None,
-            **extra: str) -> Client:  # fmt: skip
+def _client(
+    sandbox: Sandbox, shop: SbShop, session: aiohttp.ClientSession, app: dict[str, str] | None = None, **extra: str
+) -> Client:
     ref = SANDBOX.shop_ref(shop, sandbox.base_url)
     tokens = MemoryTokenProvider(TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH)))
     settings = ClientSettings(base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.2, read_timeout=3)
-    return Client(settings, AppCredentials(app or APP), ShopRef(ref.platform_shop_id, {**ref.extra, **extra}),
-                  session=session, tokens=tokens, limiter=LocalRateLimiter())  # fmt: skip
+    return Client(
+        settings,
+        AppCredentials(app or APP),
+        ShopRef(ref.platform_shop_id, {**ref.extra, **extra}),
+        session=session,
+        tokens=tokens,
+        limiter=LocalRateLimiter(),
+    )
 
 
 @dataclass
@@ -59,16 +66,27 @@ class Env:
         return _client(self.sandbox, self.shop, self.session, app, **extra)
 
     async def raw(
-        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
-        token: str | None = ACCESS, timestamp: int | None = None, secret: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:  # fmt: skip
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        token: str | None = ACCESS,
+        timestamp: int | None = None,
+        secret: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
         """One hand-signed request, as TikTok's docs describe it."""
         data = json.dumps(body).encode() if body is not None else None
         signed = signing.sign_request(
-            app_key=APP["app_key"], app_secret=secret or APP["app_secret"], path=path,
-            timestamp=int(time.time()) if timestamp is None else timestamp, access_token=token,
-            params=params or {}, body=data,
-        )  # fmt: skip
+            app_key=APP["app_key"],
+            app_secret=secret or APP["app_secret"],
+            path=path,
+            timestamp=int(time.time()) if timestamp is None else timestamp,
+            access_token=token,
+            params=params or {},
+            body=data,
+        )
         headers = {**signed.headers, **({"Content-Type": "application/json"} if data else {})}
         url = self.sandbox.base_url + path
         async with self.session.request(method, url, params=signed.query, headers=headers, data=data) as response:
@@ -93,10 +111,14 @@ def _envelope(body: dict[str, Any]) -> None:
 def _seed(env: Env, count: int, variants: int = 1, *, spread: float = 0.0) -> list[str]:
     now, ids = time.time(), []
     for i in range(count):
-        listing = env.sandbox.add_listing(env.shop, f"Item {i}", [
-            {"sku": f"TT-{i:05d}-{v}", "price": "120000", "stock": 5, "options": {"Size": str(v)}}
-            for v in range(variants)
-        ])  # fmt: skip
+        listing = env.sandbox.add_listing(
+            env.shop,
+            f"Item {i}",
+            [
+                {"sku": f"TT-{i:05d}-{v}", "price": "120000", "stock": 5, "options": {"Size": str(v)}}
+                for v in range(variants)
+            ],
+        )
         listing.created_at = listing.updated_at = now - i * spread
         ids.append(listing.item_id)
     return ids
@@ -126,12 +148,19 @@ async def test_wrong_sign_is_106001(env: Env) -> None:
 async def test_body_is_signed(env: Env) -> None:
     """The sandbox checks the signature over the exact body bytes: a changed body is a bad sign."""
     data = b'{"seller_skus":["A"]}'
-    signed = signing.sign_request(app_key=APP["app_key"], app_secret=APP["app_secret"], path=SEARCH,
-                                  timestamp=int(time.time()), access_token=ACCESS,
-                                  params={"shop_cipher": env.cipher(), "page_size": "10"}, body=data)  # fmt: skip
+    signed = signing.sign_request(
+        app_key=APP["app_key"],
+        app_secret=APP["app_secret"],
+        path=SEARCH,
+        timestamp=int(time.time()),
+        access_token=ACCESS,
+        params={"shop_cipher": env.cipher(), "page_size": "10"},
+        body=data,
+    )
     headers = {**signed.headers, "Content-Type": "application/json"}
-    async with env.session.post(env.sandbox.base_url + SEARCH, params=signed.query, headers=headers,
-                                data=b'{"seller_skus":["B"]}') as response:  # fmt: skip
+    async with env.session.post(
+        env.sandbox.base_url + SEARCH, params=signed.query, headers=headers, data=b'{"seller_skus":["B"]}'
+    ) as response:
         assert str((await response.json())["code"]) == codes.INVALID_SIGN
 
 
@@ -189,8 +218,14 @@ async def test_authorize_url(env: Env) -> None:
 
 async def test_signing_of_api_calls_and_of_token_calls() -> None:
     async with aiohttp.ClientSession() as session:
-        client = Client(ClientSettings(base_url=API_BASE), AppCredentials(APP), None, session=session, tokens=None,
-                        limiter=LocalRateLimiter())  # fmt: skip
+        client = Client(
+            ClientSettings(base_url=API_BASE),
+            AppCredentials(APP),
+            None,
+            session=session,
+            tokens=None,
+            limiter=LocalRateLimiter(),
+        )
     assert client._auth_base() == AUTH_BASE
     token_call = client.sign(HttpRequest("GET", TOKEN_REFRESH, {"refresh_token": "r"}), None, 0.0)
     assert token_call.params["app_secret"] == APP["app_secret"] and "sign" not in token_call.params
@@ -203,15 +238,21 @@ async def test_signing_of_api_calls_and_of_token_calls() -> None:
 @pytest.mark.parametrize(
     ("status", "code", "action"),
     [
-        (429, codes.THROTTLED, Action.THROTTLE), (503, None, Action.THROTTLE),
+        (429, codes.THROTTLED, Action.THROTTLE),
+        (503, None, Action.THROTTLE),
         (401, codes.ACCESS_EXPIRED, Action.REFRESH),
-        (401, codes.INVALID_SIGN, Action.PERMANENT), (401, codes.INVALID_CREDENTIALS, Action.PERMANENT),
-        (500, codes.INTERNAL, Action.RETRY), (200, codes.TIMEOUT, Action.RETRY), (200, "10002014", Action.RETRY),
-        (200, codes.INVALID_RESPONSE, Action.RETRY), (401, codes.SCOPE_MISSING, Action.REAUTHORIZE),
-        (400, codes.AUTH_RECORD_NOT_FOUND, Action.REAUTHORIZE), (400, codes.MISSING_SHOP_CIPHER, Action.PERMANENT),
+        (401, codes.INVALID_SIGN, Action.PERMANENT),
+        (401, codes.INVALID_CREDENTIALS, Action.PERMANENT),
+        (500, codes.INTERNAL, Action.RETRY),
+        (200, codes.TIMEOUT, Action.RETRY),
+        (200, "10002014", Action.RETRY),
+        (200, codes.INVALID_RESPONSE, Action.RETRY),
+        (401, codes.SCOPE_MISSING, Action.REAUTHORIZE),
+        (400, codes.AUTH_RECORD_NOT_FOUND, Action.REAUTHORIZE),
+        (400, codes.MISSING_SHOP_CIPHER, Action.PERMANENT),
         (400, codes.PRODUCT_NOT_FOUND, Action.PERMANENT),
     ],
-)  # fmt: skip
+)
 def test_error_table(status: int, code: str | None, action: Action) -> None:
     assert codes.ERROR_TABLE.classify(status, code) is action
 
@@ -244,8 +285,9 @@ async def test_search_past_the_result_cap_is_refused_and_the_client_splits_the_w
     page = {"shop_cipher": env.cipher(), "page_size": "100"}
     status, body = await env.raw("POST", SEARCH, params=page, body={})
     assert body["data"]["total_count"] == 700
-    status, body = await env.raw("POST", SEARCH, params={**page, "page_token": body["data"]["next_page_token"]},
-                                 body={})  # fmt: skip
+    status, body = await env.raw(
+        "POST", SEARCH, params={**page, "page_token": body["data"]["next_page_token"]}, body={}
+    )
     token = body["data"]["next_page_token"]  # results 200-299 would pass the cap of 250
     status, body = await env.raw("POST", SEARCH, params={**page, "page_token": token}, body={})
     assert (status, str(body["code"])) == (400, codes.SEARCH_RESULT_CAP)
@@ -273,8 +315,9 @@ async def test_listings_carry_variants_price_stock_and_status(env: Env) -> None:
 
 def _product(env: Env, sku: str, status: str = "active") -> str:
     """One single-SKU product in a sandbox listing status (``render.LISTING_STATUS``)."""
-    listing = env.sandbox.add_listing(env.shop, f"{status} {sku}", [{"sku": sku, "price": "120000", "stock": 5}],
-                                      status=status)  # fmt: skip
+    listing = env.sandbox.add_listing(
+        env.shop, f"{status} {sku}", [{"sku": sku, "price": "120000", "stock": 5}], status=status
+    )
     return listing.item_id
 
 
@@ -293,8 +336,12 @@ async def test_search_status_defaults_to_all_filters_one_status_and_refuses_othe
     """Search Products' ``status`` (search-products.spec.json): one value, default ALL, which returns DELETED and
     DRAFT products too; an undocumented value is the parameter error."""
     ids = {status: _product(env, f"S-{status}", status) for status in ("active", "inactive", "deleted", "draft")}
-    everything = [(ids["active"], "ACTIVATE"), (ids["inactive"], "SELLER_DEACTIVATED"), (ids["deleted"], "DELETED"),
-                  (ids["draft"], "DRAFT")]  # fmt: skip
+    everything = [
+        (ids["active"], "ACTIVATE"),
+        (ids["inactive"], "SELLER_DEACTIVATED"),
+        (ids["deleted"], "DELETED"),
+        (ids["draft"], "DRAFT"),
+    ]
     assert await _statuses(env, {}) == everything
     assert await _statuses(env, {"status": "ALL"}) == everything
     assert await _statuses(env, {"status": "DELETED"}) == [(ids["deleted"], "DELETED")]
@@ -312,8 +359,9 @@ async def test_find_by_sku_never_adopts_a_deleted_or_draft_product(env: Env) -> 
     deleted, draft = _product(env, "X-1", "deleted"), _product(env, "X-1", "draft")
     assert await _statuses(env, {"seller_skus": ["X-1"]}) == [(deleted, "DELETED"), (draft, "DRAFT")]
     assert await env.client.find_by_sku("X-1") is None
-    draft_of_crm = ListingDraft(name="X", category_id="600001",
-                                variants=[VariantDraft(sku="X-1", price=Decimal(5), stock=1)])  # fmt: skip
+    draft_of_crm = ListingDraft(
+        name="X", category_id="600001", variants=[VariantDraft(sku="X-1", price=Decimal(5), stock=1)]
+    )
     created = await env.client.create_or_adopt(draft_of_crm)
     assert not created.adopted and created.listing.platform_item_id not in (deleted, draft)
     assert env.sandbox.counters.creates == 1 and env.shop.listings[created.listing.platform_item_id].status == "active"
@@ -369,7 +417,8 @@ async def test_create_is_idempotent_on_the_key_and_edit_keeps_sku_ids(env: Env) 
     hat = [VariantDraft(sku="HAT-1", price=Decimal(5), stock=1)]
     unkeyed = draft.model_copy(update={"idempotency_key": None, "name": "Hat", "variants": hat})
     assert (await env.client._create_listing(unkeyed)).platform_item_id == (
-        await env.client._create_listing(unkeyed)).platform_item_id  # fmt: skip
+        await env.client._create_listing(unkeyed)
+    ).platform_item_id
     grown = draft.model_copy(
         update={"variants": [*draft.variants, VariantDraft(sku="SH-M", price=Decimal(1), stock=1)]}
     )
@@ -391,23 +440,30 @@ async def test_stock_one_product_per_call_with_per_sku_errors(env: Env) -> None:
     first, second = _seed(env, 2, variants=3)
     variants = {v.sku: v for listing in env.shop.listings.values() for v in listing.variants}
     updates = [
-        StockUpdate(platform_item_id=first, platform_variant_id=variants["TT-00000-0"].variant_id, sku="TT-00000-0",
-                    quantity=0),
+        StockUpdate(
+            platform_item_id=first, platform_variant_id=variants["TT-00000-0"].variant_id, sku="TT-00000-0", quantity=0
+        ),
         StockUpdate(platform_item_id=first, platform_variant_id="1", sku="WRONG-ID", quantity=4),
-        StockUpdate(platform_item_id=first, platform_variant_id=variants["TT-00000-2"].variant_id, sku="TT-00000-2",
-                    quantity=100_000),
+        StockUpdate(
+            platform_item_id=first,
+            platform_variant_id=variants["TT-00000-2"].variant_id,
+            sku="TT-00000-2",
+            quantity=100_000,
+        ),
         StockUpdate(platform_item_id=second, platform_variant_id=None, sku="TT-00001-1", quantity=9),
         StockUpdate(platform_item_id=second, platform_variant_id=None, sku="NOT-THERE", quantity=9),
-    ]  # fmt: skip
+    ]
     await env.client.update_stock([])  # nothing to do, no call
     calls = env.client.stats["calls"]
     results = await env.client.update_stock(updates)
     assert env.client.stats["calls"] - calls == 4  # warehouses, product 1, Get Product 2, product 2
     assert [(r.sku, r.ok, r.error_code) for r in results] == [
-        ("TT-00000-0", True, None), ("WRONG-ID", False, codes.SKU_NOT_FOUND),
-        ("TT-00000-2", False, codes.INVENTORY_OUT_OF_RANGE), ("TT-00001-1", True, None),
+        ("TT-00000-0", True, None),
+        ("WRONG-ID", False, codes.SKU_NOT_FOUND),
+        ("TT-00000-2", False, codes.INVENTORY_OUT_OF_RANGE),
+        ("TT-00001-1", True, None),
         ("NOT-THERE", False, codes.SKU_NOT_FOUND),
-    ]  # fmt: skip
+    ]
     assert variants["TT-00000-0"].stock == 0 and variants["TT-00001-1"].stock == 9
     assert variants["TT-00000-2"].stock == 5 and all(r.error_message for r in results if not r.ok)
 
@@ -422,9 +478,10 @@ async def test_prices_per_product_and_item_level_failures(env: Env) -> None:
     ]
     results = await env.client.update_prices(updates)
     assert [(r.sku, r.ok, r.error_code) for r in results] == [
-        ("TT-00000-0", True, None), ("TT-00001-0", False, codes.PRODUCT_STATUS_INVALID),
+        ("TT-00000-0", True, None),
+        ("TT-00001-0", False, codes.PRODUCT_STATUS_INVALID),
         ("GONE", False, codes.PRODUCT_NOT_FOUND),
-    ]  # fmt: skip
+    ]
     assert env.shop.listings[first].variants[0].price == Decimal(100000)
     assert env.sandbox.counters.writes_per_sku == {"TT-00000-0": 1}
 
@@ -434,8 +491,9 @@ async def test_a_request_level_error_fails_the_batch_not_the_items(env: Env) -> 
     variant = env.shop.listings[item_id].variants[0]
     broken = env.client_for({**APP, "app_secret": APP["app_secret"] + "x"}, warehouse_id=env.shop.extra["warehouse_id"])
     with pytest.raises(PermanentError) as failed:
-        await broken.update_stock([StockUpdate(platform_item_id=item_id, platform_variant_id=variant.variant_id,
-                                               sku=variant.sku, quantity=1)])  # fmt: skip
+        await broken.update_stock(
+            [StockUpdate(platform_item_id=item_id, platform_variant_id=variant.variant_id, sku=variant.sku, quantity=1)]
+        )
     assert failed.value.fields["code"] == codes.INVALID_SIGN
 
 
@@ -466,7 +524,9 @@ async def test_one_line_item_per_unit_becomes_one_line(env: Env) -> None:
     assert status == 200 and len(body["data"]["orders"][0]["line_items"]) == 4
     [mapped] = await env.client.get_orders([order.order_id])
     assert [(line.sku, line.quantity, line.unit_price) for line in mapped.lines] == [
-        ("TT-00000-0", 3, Decimal(120000)), ("TT-00000-1", 1, Decimal(120000))]  # fmt: skip
+        ("TT-00000-0", 3, Decimal(120000)),
+        ("TT-00000-1", 1, Decimal(120000)),
+    ]
     assert mapped.lines[0].platform_item_id == item_id and mapped.lines[0].platform_line_id == order.lines[0].line_id
     assert (mapped.subtotal, mapped.shipping_fee, mapped.total) == (Decimal(480000), Decimal(15000), Decimal(495000))
     assert mapped.buyer == {"name": "An", "email": "an@example.com"} and mapped.status == "AWAITING_SHIPMENT"
@@ -510,23 +570,51 @@ def _push(kind: int, data: dict[str, Any], notification: str | None = "732711239
 @pytest.mark.parametrize(
     ("kind", "data", "expected"),
     [
-        (1, {"order_id": "576486316948490001", "order_status": "UNPAID", "update_time": 1644412800},
-         ("order_status_changed", "576486316948490001", "UNPAID")),
-        (15, {"product_id": "123456789", "change_source": "SELLER_CENTER", "changed_fields": ["title"],
-              "update_time": 1644412800}, ("product_changed", "123456789", None)),
-        (16, {"product_id": 576486316948490000, "update_time": 1644412800},
-         ("product_changed", "576486316948490000", None)),
-        (5, {"product_id": 576486316948490000, "status": "PRODUCT_AUDIT_FAILURE", "update_time": 1644412800},
-         ("product_changed", "576486316948490000", "PRODUCT_AUDIT_FAILURE")),
-        (27, {"product_id": "7323", "sku_id": "7324", "current_inventory_status": "LOW_STOCK",
-              "update_time": 1644412800}, ("product_changed", "7323", "LOW_STOCK")),
+        (
+            1,
+            {"order_id": "576486316948490001", "order_status": "UNPAID", "update_time": 1644412800},
+            ("order_status_changed", "576486316948490001", "UNPAID"),
+        ),
+        (
+            15,
+            {
+                "product_id": "123456789",
+                "change_source": "SELLER_CENTER",
+                "changed_fields": ["title"],
+                "update_time": 1644412800,
+            },
+            ("product_changed", "123456789", None),
+        ),
+        (
+            16,
+            {"product_id": 576486316948490000, "update_time": 1644412800},
+            ("product_changed", "576486316948490000", None),
+        ),
+        (
+            5,
+            {"product_id": 576486316948490000, "status": "PRODUCT_AUDIT_FAILURE", "update_time": 1644412800},
+            ("product_changed", "576486316948490000", "PRODUCT_AUDIT_FAILURE"),
+        ),
+        (
+            27,
+            {
+                "product_id": "7323",
+                "sku_id": "7324",
+                "current_inventory_status": "LOW_STOCK",
+                "update_time": 1644412800,
+            },
+            ("product_changed", "7323", "LOW_STOCK"),
+        ),
         (6, {"message": "Shop_id {xxx} is deauthorized from your APP by merchant."}, ("shop_deauthorized", None, None)),
         (7, {"message": "expiring", "expiration_time": "1627587506"}, ("authorization_expiring", None, None)),
-        (11, {"order_id": "1", "cancel_status": "CANCELLATION_REQUEST_PENDING"},
-         ("order_status_changed", "1", "CANCELLATION_REQUEST_PENDING")),
+        (
+            11,
+            {"order_id": "1", "cancel_status": "CANCELLATION_REQUEST_PENDING"},
+            ("order_status_changed", "1", "CANCELLATION_REQUEST_PENDING"),
+        ),
         (4, {"sc_type": "SPLIT", "package_list": [], "update_time": 1644412800}, ("ignored", None, None)),
     ],
-)  # fmt: skip
+)
 def test_parse_every_kind(kind: int, data: dict[str, Any], expected: tuple[str, str | None, str | None]) -> None:
     [event] = webhooks.parse({}, _push(kind, data))
     assert (event.kind, event.entity_id, event.status) == expected
@@ -556,8 +644,9 @@ def test_verify_uses_raw_bytes_any_active_secret_and_any_header_case() -> None:
 
 async def test_sandbox_pushes_and_schedule(env: Env) -> None:
     [item_id] = _seed(env, 1)
-    headers, body, _ = env.sandbox.signed_push(env.shop, {"kind": "product_changed",
-                                                          "listing": env.shop.listings[item_id]})  # fmt: skip
+    headers, body, _ = env.sandbox.signed_push(
+        env.shop, {"kind": "product_changed", "listing": env.shop.listings[item_id]}
+    )
     app = AppCredentials(APP)
     assert PLATFORM.verify_webhook(headers, body, app, SANDBOX.webhook_secrets(app, env.sandbox), "")
     [event] = PLATFORM.parse_webhook(headers, body)

@@ -24,10 +24,15 @@ GET = "/product/202309/products/{}"
 EDIT = "/product/202509/products/{}"
 CONTENT: dict[str, Any] = {
     "brand_id": "7082427311584347905",
-    "main_images": [{"uri": "tos-maliva-i-o3syd03w52-us/a"}, {"uri": "tos-maliva-i-o3syd03w52-us/b"},
-                    {"uri": "tos-maliva-i-o3syd03w52-us/c"}],
-    "product_attributes": [{"id": "100392", "values": [{"id": "1001533"}]},
-                           {"id": "100107", "values": [{"name": "Cotton"}]}],
+    "main_images": [
+        {"uri": "tos-maliva-i-o3syd03w52-us/a"},
+        {"uri": "tos-maliva-i-o3syd03w52-us/b"},
+        {"uri": "tos-maliva-i-o3syd03w52-us/c"},
+    ],
+    "product_attributes": [
+        {"id": "100392", "values": [{"id": "1001533"}]},
+        {"id": "100107", "values": [{"name": "Cotton"}]},
+    ],
     "package_weight": {"value": "1.32", "unit": "KILOGRAM"},
     "package_dimensions": {"length": "10", "width": "12", "height": "3", "unit": "CENTIMETER"},
     "certifications": [{"id": "7182427311584347905", "images": [{"uri": "tos-maliva-i-o3syd03w52-us/cert"}]}],
@@ -36,22 +41,29 @@ CONTENT: dict[str, Any] = {
     "delivery_option_ids": ["1729592969712203232"],
     "external_product_id": "ext-product-1",
     "is_cod_allowed": True,
-}  # fmt: skip
+}
 
 
 def _merchant_product(env: Env) -> str:
     """A live product as a merchant made it: brand, attributes, 3 images, package data, certification, size
     chart, video, delivery option; SKUs E-1 and E-2 (the CRM's) and MKT-1 (marketplace only), each with an
     external id and sales attribute ids; E-2 stocked in two warehouses."""
-    listing = env.sandbox.add_listing(env.shop, "Merchant title of the shirt", [
-        {"sku": "E-1", "price": "100", "stock": 4, "options": {"Color": "Red"}},
-        {"sku": "E-2", "price": "110", "stock": 0, "options": {"Color": "Blue"}},
-        {"sku": "MKT-1", "price": "120", "stock": 9, "options": {"Color": "Green"}},
-    ], description="<p>merchant copy</p>", category_id="600001")  # fmt: skip
+    listing = env.sandbox.add_listing(
+        env.shop,
+        "Merchant title of the shirt",
+        [
+            {"sku": "E-1", "price": "100", "stock": 4, "options": {"Color": "Red"}},
+            {"sku": "E-2", "price": "110", "stock": 0, "options": {"Color": "Blue"}},
+            {"sku": "MKT-1", "price": "120", "stock": 9, "options": {"Color": "Green"}},
+        ],
+        description="<p>merchant copy</p>",
+        category_id="600001",
+    )
     env.sandbox.set_content(listing, **CONTENT)
     for variant in listing.variants:
-        env.sandbox.set_sku_fields(variant, external_sku_id=f"ext-{variant.sku}",
-                                   list_price={"amount": "200", "currency": "VND"})  # fmt: skip
+        env.sandbox.set_sku_fields(
+            variant, external_sku_id=f"ext-{variant.sku}", list_price={"amount": "200", "currency": "VND"}
+        )
     env.sandbox.set_stock(env.shop, "E-2", {env.shop.extra["warehouse_id"]: 2, env.sandbox.add_warehouse(env.shop): 5})
     return listing.item_id
 
@@ -64,10 +76,15 @@ async def _stored(env: Env, item_id: str) -> dict[str, Any]:
 
 
 def _draft(title: str, *, category: str | None = "600001", e1: str = "100", stock: int = 4) -> ListingDraft:
-    return ListingDraft(name=title, description="", category_id=category, variants=[
-        VariantDraft(sku="E-1", price=Decimal(e1), stock=stock, options={"Colour": "red"}),
-        VariantDraft(sku="E-2", price=Decimal(110), stock=7, options={"Colour": "blue"}),
-    ])  # fmt: skip
+    return ListingDraft(
+        name=title,
+        description="",
+        category_id=category,
+        variants=[
+            VariantDraft(sku="E-1", price=Decimal(e1), stock=stock, options={"Colour": "red"}),
+            VariantDraft(sku="E-2", price=Decimal(110), stock=7, options={"Colour": "blue"}),
+        ],
+    )
 
 
 def _with(product: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -90,7 +107,10 @@ async def test_crm_update_changes_title_and_price_and_keeps_everything_else(env:
     assert after == _sku_price(_with(before, title="CRM title of the shirt"), "E-1", "95.5")
     assert [v.sku for v in listing.variants] == ["E-1", "E-2", "MKT-1"]
     assert (listing.name, listing.description, listing.category_id) == (
-        "CRM title of the shirt", "<p>merchant copy</p>", "600001")  # fmt: skip
+        "CRM title of the shirt",
+        "<p>merchant copy</p>",
+        "600001",
+    )
     assert listing.variants[0].price == Decimal("95.5") and listing.variants[1].stock == 7  # live: 2 + 5
 
 
@@ -121,8 +141,14 @@ async def test_stock_is_written_by_update_inventory_never_by_the_edit(env: Env) 
 async def test_a_draft_sku_the_product_lacks_is_added_and_nothing_removed(env: Env) -> None:
     item_id = _merchant_product(env)
     draft = _draft("CRM title of the shirt")
-    grown = draft.model_copy(update={"variants": [*draft.variants, VariantDraft(
-        sku="E-3", price=Decimal(130), stock=3, options={"Color": "Black"})]})  # fmt: skip
+    grown = draft.model_copy(
+        update={
+            "variants": [
+                *draft.variants,
+                VariantDraft(sku="E-3", price=Decimal(130), stock=3, options={"Color": "Black"}),
+            ]
+        }
+    )
     listing = await env.client.update_listing(item_id, grown)
     assert [v.sku for v in env.shop.listings[item_id].variants] == ["E-1", "E-2", "MKT-1", "E-3"]
     added = listing.variants[3]
@@ -143,14 +169,27 @@ async def test_the_sandbox_full_edit_clears_what_is_left_out_and_deletes_unliste
     item_id = _merchant_product(env)
     before = await _stored(env, item_id)
     e1 = before["skus"][0]
-    body = {"title": "CRM title of the shirt", "description": "d", "category_id": "600001",
-            "main_images": [{"uri": "tos-new"}], "package_weight": {"value": "0.5", "unit": "KILOGRAM"},
-            "skus": [{"id": e1["id"], "seller_sku": "E-1", "sales_attributes": e1["sales_attributes"]}]}  # fmt: skip
+    body = {
+        "title": "CRM title of the shirt",
+        "description": "d",
+        "category_id": "600001",
+        "main_images": [{"uri": "tos-new"}],
+        "package_weight": {"value": "0.5", "unit": "KILOGRAM"},
+        "skus": [{"id": e1["id"], "seller_sku": "E-1", "sales_attributes": e1["sales_attributes"]}],
+    }
     status, answer = await _edit(env, item_id, body, full=True)
     assert (status, answer["code"]) == (200, 0), answer
     after = await _stored(env, item_id)
-    for gone in ("brand", "product_attributes", "package_dimensions", "certifications", "video", "size_chart",
-                 "delivery_options", "external_product_id"):  # fmt: skip
+    for gone in (
+        "brand",
+        "product_attributes",
+        "package_dimensions",
+        "certifications",
+        "video",
+        "size_chart",
+        "delivery_options",
+        "external_product_id",
+    ):
         assert gone not in after, gone
     assert [s["seller_sku"] for s in after["skus"]] == ["E-1"]
     assert "external_sku_id" not in after["skus"][0] and "list_price" not in after["skus"][0]
@@ -162,8 +201,10 @@ async def test_the_sandbox_partial_edit_changes_only_the_properties_sent(env: En
     before = await _stored(env, item_id)
     status, _ = await _edit(env, item_id, {"title": "Another title of the shirt"}, full=False)
     assert status == 200 and await _stored(env, item_id) == _with(before, title="Another title of the shirt")
-    kept = [{"id": s["id"], "seller_sku": s["seller_sku"], "sales_attributes": s["sales_attributes"]}
-            for s in before["skus"][:2]]  # fmt: skip
+    kept = [
+        {"id": s["id"], "seller_sku": s["seller_sku"], "sales_attributes": s["sales_attributes"]}
+        for s in before["skus"][:2]
+    ]
     status, _ = await _edit(env, item_id, {"skus": kept}, full=False)
     after = await _stored(env, item_id)
     assert status == 200 and [s["seller_sku"] for s in after["skus"]] == ["E-1", "E-2"]  # MKT-1 deleted
@@ -174,10 +215,18 @@ async def test_the_sandbox_partial_edit_changes_only_the_properties_sent(env: En
 async def test_the_sandbox_refuses_what_edit_product_refuses(env: Env) -> None:
     item_id = _merchant_product(env)
     product = await _stored(env, item_id)
-    skus = [{"id": s["id"], "seller_sku": s["seller_sku"], "sales_attributes": s["sales_attributes"]}
-            for s in product["skus"]]  # fmt: skip
-    base = {"title": "T" * 30, "description": "d", "category_id": "600001", "main_images": [{"uri": "u"}],
-            "package_weight": {"value": "1", "unit": "KILOGRAM"}, "skus": skus}  # fmt: skip
+    skus = [
+        {"id": s["id"], "seller_sku": s["seller_sku"], "sales_attributes": s["sales_attributes"]}
+        for s in product["skus"]
+    ]
+    base = {
+        "title": "T" * 30,
+        "description": "d",
+        "category_id": "600001",
+        "main_images": [{"uri": "u"}],
+        "package_weight": {"value": "1", "unit": "KILOGRAM"},
+        "skus": skus,
+    }
     e2_one_warehouse = [*skus[:1], {**skus[1], "inventory": [product["skus"][1]["inventory"][0]]}, skus[2]]
     cases = [
         ({**base, "main_images": []}, codes.MAIN_IMAGE_REQUIRED, True),

@@ -66,8 +66,9 @@ TEMPLATES = {call: _template(call) for call in CALLS}
 
 
 def _call_of(request: HttpRequest) -> str:
-    found = [call for call, (method, path) in TEMPLATES.items()
-             if method == request.method and path.match(request.path)]  # fmt: skip
+    found = [
+        call for call, (method, path) in TEMPLATES.items() if method == request.method and path.match(request.path)
+    ]
     assert len(found) == 1, (request.method, request.path, found)
     return found[0]
 
@@ -108,9 +109,13 @@ async def _record(env: Env) -> list[HttpRequest]:
 
 async def _every_call(env: Env) -> None:
     """One of each call the client makes, against the sandbox."""
-    item = env.sandbox.add_listing(env.shop, "A shirt with a long enough title", [
-        {"sku": "R-1", "price": "100", "stock": 2, "options": {"Color": "Red"}}], description="<p>red</p>",
-        category_id="600001")  # fmt: skip
+    item = env.sandbox.add_listing(
+        env.shop,
+        "A shirt with a long enough title",
+        [{"sku": "R-1", "price": "100", "stock": 2, "options": {"Color": "Red"}}],
+        description="<p>red</p>",
+        category_id="600001",
+    )
     variant = item.variants[0]
     await env.client.exchange_code(env.sandbox.issue_code(SHOP_ID))
     await env.client.refresh_access(Secret(REFRESH))
@@ -118,17 +123,26 @@ async def _every_call(env: Env) -> None:
     [_ async for _ in env.client.iter_listings()]
     await env.client.find_by_sku("R-1")
     await env.client.get_listings([item.item_id])
-    draft = ListingDraft(name="A new shirt with a long enough title", category_id="600001", images=["tos-a"],
-                         variants=[VariantDraft(sku="N-1", price=Decimal(5), stock=1)])  # fmt: skip
+    draft = ListingDraft(
+        name="A new shirt with a long enough title",
+        category_id="600001",
+        images=["tos-a"],
+        variants=[VariantDraft(sku="N-1", price=Decimal(5), stock=1)],
+    )
     await env.client._create_listing(draft)
-    crm = ListingDraft(name="The CRM's title of the red shirt", category_id="600001",
-                       variants=[VariantDraft(sku="R-1", price=Decimal(90), stock=3)])  # fmt: skip
+    crm = ListingDraft(
+        name="The CRM's title of the red shirt",
+        category_id="600001",
+        variants=[VariantDraft(sku="R-1", price=Decimal(90), stock=3)],
+    )
     await env.client.update_listing(item.item_id, crm)  # Partial Edit, then Update Inventory
     await env.client.update_listing(item.item_id, crm.model_copy(update={"category_id": "600002"}))  # Edit Product
-    await env.client.update_stock([StockUpdate(platform_item_id=item.item_id, platform_variant_id=None, sku="R-1",
-                                               quantity=4)])  # fmt: skip
-    price = PriceUpdate(platform_item_id=item.item_id, platform_variant_id=variant.variant_id, sku="R-1",
-                        price=Decimal(80))  # fmt: skip
+    await env.client.update_stock(
+        [StockUpdate(platform_item_id=item.item_id, platform_variant_id=None, sku="R-1", quantity=4)]
+    )
+    price = PriceUpdate(
+        platform_item_id=item.item_id, platform_variant_id=variant.variant_id, sku="R-1", price=Decimal(80)
+    )
     await env.client.update_prices([price])
     order = env.sandbox.add_order(env.shop, [{"sku": "R-1"}], status="UNPAID")
     low, high = datetime.fromtimestamp(order.created_at - 5, UTC), datetime.fromtimestamp(order.updated_at + 5, UTC)

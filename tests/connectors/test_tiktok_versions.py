@@ -22,12 +22,20 @@ from tests.connectors.test_tiktok import Env, _seed, env
 __all__ = ["env"]
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "tiktok.json").read_text())
 CLIENT_CALLS = {
-    ("GET", api.SHOPS), ("GET", api.WAREHOUSES), ("POST", api.PRODUCT_SEARCH), ("POST", api.PRODUCTS),
-    ("GET", api.PRODUCTS + "/{product_id}"), ("PUT", api.EDIT_PRODUCTS + "/{product_id}"),
+    ("GET", api.SHOPS),
+    ("GET", api.WAREHOUSES),
+    ("POST", api.PRODUCT_SEARCH),
+    ("POST", api.PRODUCTS),
+    ("GET", api.PRODUCTS + "/{product_id}"),
+    ("PUT", api.EDIT_PRODUCTS + "/{product_id}"),
     ("POST", api.EDIT_PRODUCTS + "/{product_id}/partial_edit"),
-    ("POST", api.PRODUCTS + "/{product_id}/inventory/update"), ("POST", api.PRODUCTS + "/{product_id}/prices/update"),
-    ("POST", api.ORDER_SEARCH), ("GET", api.ORDER_DETAIL), ("GET", api.TOKEN_GET), ("GET", api.TOKEN_REFRESH),
-}  # fmt: skip
+    ("POST", api.PRODUCTS + "/{product_id}/inventory/update"),
+    ("POST", api.PRODUCTS + "/{product_id}/prices/update"),
+    ("POST", api.ORDER_SEARCH),
+    ("GET", api.ORDER_DETAIL),
+    ("GET", api.TOKEN_GET),
+    ("GET", api.TOKEN_REFRESH),
+}
 
 
 def test_every_call_the_client_makes_is_a_documented_path() -> None:
@@ -38,8 +46,9 @@ def test_every_call_the_client_makes_is_a_documented_path() -> None:
 
 @pytest.mark.parametrize(("method", "path"), sorted(RETIRED_PATHS))
 async def test_undocumented_versions_are_refused(env: Env, method: str, path: str) -> None:
-    status, body = await env.raw(method, path.replace("{product_id}", "1729592969712207008"),
-                                 params={"shop_cipher": env.cipher()}, body={})  # fmt: skip
+    status, body = await env.raw(
+        method, path.replace("{product_id}", "1729592969712207008"), params={"shop_cipher": env.cipher()}, body={}
+    )
     assert (status, str(body["code"]), body["data"]) == (400, codes.INVALID_VERSION, None)
 
 

@@ -38,16 +38,21 @@ def _split(env: Env, sku: str) -> dict[str, int]:
 
 
 def _update(item_id: str, sku: str, quantity: int, warehouses: dict[str, int] | None = None) -> StockUpdate:
-    return StockUpdate(platform_item_id=item_id, platform_variant_id=None, sku=sku, quantity=quantity,
-                       warehouses=warehouses or {})  # fmt: skip
+    return StockUpdate(
+        platform_item_id=item_id, platform_variant_id=None, sku=sku, quantity=quantity, warehouses=warehouses or {}
+    )
 
 
 async def _inventory(env: Env, item_id: str, sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     found = env.sandbox.find_variant(env.shop, sku)
     assert found is not None
     path = f"/product/202309/products/{item_id}/inventory/update"
-    status, body = await env.raw("POST", path, params={"shop_cipher": env.cipher()},
-                                 body={"skus": [{"id": found[1].variant_id, "inventory": rows}]})  # fmt: skip
+    status, body = await env.raw(
+        "POST",
+        path,
+        params={"shop_cipher": env.cipher()},
+        body={"skus": [{"id": found[1].variant_id, "inventory": rows}]},
+    )
     assert (status, body["code"]) == (200, 0), body
     return body["data"]
 
@@ -58,7 +63,9 @@ async def test_warehouse_list_reports_every_warehouse_of_the_shop(env: Env) -> N
     assert status == 200
     rows = body["data"]["warehouses"]
     assert [(w["id"], w["is_default"], w["type"]) for w in rows] == [
-        (env.shop.extra["warehouse_id"], True, "SALES_WAREHOUSE"), (second, False, "SALES_WAREHOUSE")]  # fmt: skip
+        (env.shop.extra["warehouse_id"], True, "SALES_WAREHOUSE"),
+        (second, False, "SALES_WAREHOUSE"),
+    ]
 
 
 async def test_sandbox_refuses_an_omitted_an_unassigned_and_an_unknown_warehouse(env: Env) -> None:
@@ -69,19 +76,31 @@ async def test_sandbox_refuses_an_omitted_an_unassigned_and_an_unknown_warehouse
     cases = [
         ("W-1", [{"warehouse_id": first, "quantity": 9}], codes.MULTI_WAREHOUSE, second),
         ("W-2", [{"warehouse_id": second, "quantity": 9}], codes.WAREHOUSES_CHANGED, second),
-        ("W-2", [{"warehouse_id": first, "quantity": 1}, {"warehouse_id": second, "quantity": 1}],
-         codes.WAREHOUSES_CHANGED, second),
-        ("W-1", [{"warehouse_id": "7000000000000000009", "quantity": 9}], codes.WAREHOUSE_NOT_FOUND,
-         "7000000000000000009"),
-    ]  # fmt: skip
+        (
+            "W-2",
+            [{"warehouse_id": first, "quantity": 1}, {"warehouse_id": second, "quantity": 1}],
+            codes.WAREHOUSES_CHANGED,
+            second,
+        ),
+        (
+            "W-1",
+            [{"warehouse_id": "7000000000000000009", "quantity": 9}],
+            codes.WAREHOUSE_NOT_FOUND,
+            "7000000000000000009",
+        ),
+    ]
     for sku, rows, code, warehouse in cases:
         data = await _inventory(env, item, sku, rows)
         [error] = data["errors"]
         [extra] = error["detail"]["extra_errors"]
         assert (error["code"], str(extra["code"]), extra["warehouse_id"]) == (12052990, code, warehouse), sku
     assert _split(env, "W-1") == {first: 5, second: 7} and _split(env, "W-2") == {first: 4}
-    assert await _inventory(env, item, "W-1", [{"warehouse_id": second, "quantity": 1},
-                                               {"warehouse_id": first, "quantity": 2}]) == {}  # fmt: skip
+    assert (
+        await _inventory(
+            env, item, "W-1", [{"warehouse_id": second, "quantity": 1}, {"warehouse_id": first, "quantity": 2}]
+        )
+        == {}
+    )
     assert _split(env, "W-1") == {first: 2, second: 1}
     assert await _inventory(env, other, "W-3", [{"quantity": 6}]) == {}  # one warehouse: its id may be omitted
     assert _split(env, "W-3") == {second: 6}
@@ -96,7 +115,10 @@ async def test_a_sku_with_several_warehouses_and_no_split_fails_alone(env: Env) 
         [_update(item, "W-1", 9), _update(item, "W-2", 3), _update(other, "W-3", 8)]
     )
     assert [(r.sku, r.ok, r.error_code) for r in results] == [
-        ("W-1", False, codes.WAREHOUSE_SPLIT_REQUIRED), ("W-2", True, None), ("W-3", True, None)]  # fmt: skip
+        ("W-1", False, codes.WAREHOUSE_SPLIT_REQUIRED),
+        ("W-2", True, None),
+        ("W-3", True, None),
+    ]
     assert "2 TikTok Shop warehouses" in (results[0].error_message or "")
     assert _split(env, "W-1") == {first: 5, second: 7}, "the refused item must not be written"
     assert _split(env, "W-2") == {first: 3} and _split(env, "W-3") == {second: 8}
@@ -107,11 +129,16 @@ async def test_a_split_writes_its_warehouses_and_keeps_the_others_as_read(env: E
     zeroed); a split naming a warehouse the SKU is not in fails that item before any call."""
     item, other, second = _products(env)
     first = env.shop.extra["warehouse_id"]
-    results = await env.client.update_stock([
-        _update(item, "W-1", 3, {second: 3}), _update(other, "W-3", 1, {first: 1}),
-    ])  # fmt: skip
+    results = await env.client.update_stock(
+        [
+            _update(item, "W-1", 3, {second: 3}),
+            _update(other, "W-3", 1, {first: 1}),
+        ]
+    )
     assert [(r.sku, r.ok, r.error_code) for r in results] == [
-        ("W-1", True, None), ("W-3", False, codes.WAREHOUSE_NOT_ASSIGNED)]  # fmt: skip
+        ("W-1", True, None),
+        ("W-3", False, codes.WAREHOUSE_NOT_ASSIGNED),
+    ]
     assert first in (results[1].error_message or "") and second in (results[1].error_message or "")
     assert _split(env, "W-1") == {first: 5, second: 3}
     assert _split(env, "W-3") == {second: 2}
@@ -123,11 +150,13 @@ async def test_a_one_warehouse_shop_writes_without_reading_the_product(env: Env)
     """The common case stays one call per product: with one sales warehouse, every SKU is in it."""
     listing = env.sandbox.add_listing(env.shop, "One", [{"sku": "O-1", "stock": 1}])
     variant = listing.variants[0]
-    await env.client.update_stock([StockUpdate(platform_item_id=listing.item_id, platform_variant_id=variant.variant_id,
-                                               sku="O-1", quantity=2)])  # fmt: skip
+    await env.client.update_stock(
+        [StockUpdate(platform_item_id=listing.item_id, platform_variant_id=variant.variant_id, sku="O-1", quantity=2)]
+    )
     calls = env.client.stats["calls"]
-    results = await env.client.update_stock([StockUpdate(
-        platform_item_id=listing.item_id, platform_variant_id=variant.variant_id, sku="O-1", quantity=6)])  # fmt: skip
+    results = await env.client.update_stock(
+        [StockUpdate(platform_item_id=listing.item_id, platform_variant_id=variant.variant_id, sku="O-1", quantity=6)]
+    )
     assert results[0].ok and variant.stock == 6 and env.client.stats["calls"] - calls == 1
 
 

@@ -60,8 +60,12 @@ def test_without_a_notification_id_the_key_is_the_request_and_its_status() -> No
     [later] = webhooks.parse({}, _body(moved))
     cancel = {key: value for key, value in SAMPLES["11"]["push"].items() if key != "tts_notification_id"}
     [cancelled] = webhooks.parse({}, _body(cancel))
-    order = {"type": 1, "shop_id": SHOP_ID, "timestamp": push["timestamp"],
-             "data": {"order_id": push["data"]["order_id"], "order_status": "CANCEL"}}  # fmt: skip
+    order = {
+        "type": 1,
+        "shop_id": SHOP_ID,
+        "timestamp": push["timestamp"],
+        "data": {"order_id": push["data"]["order_id"], "order_status": "CANCEL"},
+    }
     [status] = webhooks.parse({}, _body(order))
     assert first.dedupe_key == retry.dedupe_key
     assert len({first.dedupe_key, later.dedupe_key, cancelled.dedupe_key, status.dedupe_key}) == 4
@@ -72,8 +76,10 @@ async def test_the_sandbox_pushes_a_signed_return_and_cancellation(env: Env) -> 
     _seed(env, 1)
     order = env.sandbox.add_order(env.shop, [{"sku": "TT-00000-0"}], status="AWAITING_SHIPMENT")
     app = AppCredentials(APP)
-    for kind, status in (("cancellation_status_changed", "CANCELLATION_REQUEST_SUCCESS"),
-                         ("return_status_changed", "RETURN_OR_REFUND_REQUEST_COMPLETE")):  # fmt: skip
+    for kind, status in (
+        ("cancellation_status_changed", "CANCELLATION_REQUEST_SUCCESS"),
+        ("return_status_changed", "RETURN_OR_REFUND_REQUEST_COMPLETE"),
+    ):
         headers, body, _ = env.sandbox.signed_push(env.shop, {"kind": kind, "order": order, "status": status})
         assert PLATFORM.verify_webhook(headers, body, app, SANDBOX.webhook_secrets(app, env.sandbox), "")
         [event] = PLATFORM.parse_webhook(headers, body)

@@ -60,8 +60,14 @@ class Store:
 
 def make_client(sandbox: Sandbox, shop: SbShop, session: aiohttp.ClientSession, app: dict[str, str] | None) -> Client:
     settings = ClientSettings(base_url=sandbox.base_url, backoff_base=0.01, backoff_cap=0.3, read_timeout=3.0)
-    return Client(settings, AppCredentials(app or APP), shop_ref(shop, sandbox.base_url), session=session,
-                  tokens=None, limiter=LocalRateLimiter())  # fmt: skip
+    return Client(
+        settings,
+        AppCredentials(app or APP),
+        shop_ref(shop, sandbox.base_url),
+        session=session,
+        tokens=None,
+        limiter=LocalRateLimiter(),
+    )
 
 
 @pytest.fixture
@@ -72,15 +78,28 @@ async def store() -> AsyncIterator[Store]:
         yield Store(sandbox, shop, make_client(sandbox, shop, session, None), session)
 
 
-async def signed(store: Store, method: str, path: str, params: dict[str, str] | None = None, *,
-                 body: Any = None, timestamp: int | None = None, nonce: str | None = None,
-                 app: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:  # fmt: skip
+async def signed(
+    store: Store,
+    method: str,
+    path: str,
+    params: dict[str, str] | None = None,
+    *,
+    body: Any = None,
+    timestamp: int | None = None,
+    nonce: str | None = None,
+    app: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
     """One OAuth 1.0a request built by hand (the client's signing, our choice of timestamp and nonce)."""
     keys = app or APP
     auth = signing.oauth_request(
-        method=method, url=store.url(path), consumer_key=keys["consumer_key"], consumer_secret=keys["consumer_secret"],
-        timestamp=timestamp or int(time.time()), nonce=nonce or secrets.token_hex(16), params=params,
-    )  # fmt: skip
+        method=method,
+        url=store.url(path),
+        consumer_key=keys["consumer_key"],
+        consumer_secret=keys["consumer_secret"],
+        timestamp=timestamp or int(time.time()),
+        nonce=nonce or secrets.token_hex(16),
+        params=params,
+    )
     async with store.session.request(method, store.url(path), params=auth.query, json=body) as response:
         return response.status, dict(response.headers), await response.json(content_type=None)
 
@@ -139,8 +158,13 @@ async def test_oauth_refusals_in_woocommerce_order(store: Store) -> None:
 
 async def test_no_credentials_is_the_endpoints_permission_refusal(store: Store) -> None:
     async with store.session.get(store.url(f"{API}/products")) as response:
-        assert_wp_error(response.status, await response.json(), 401, "woocommerce_rest_cannot_view",
-                        "Sorry, you cannot list resources.")  # fmt: skip
+        assert_wp_error(
+            response.status,
+            await response.json(),
+            401,
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot list resources.",
+        )
     async with store.session.post(store.url(f"{API}/products/batch"), json={"update": []}) as response:
         assert_wp_error(response.status, await response.json(), 401, "woocommerce_rest_cannot_batch")
 
@@ -208,8 +232,13 @@ async def callback() -> AsyncIterator[tuple[str, asyncio.Queue[dict[str, Any]]]]
 
 
 async def authorize(store: Store, callback_url: str, scope: str) -> aiohttp.ClientResponse:
-    params = {"app_name": "NextFlow CRM", "scope": scope, "user_id": "org-1", "return_url": "https://crm.example/done",
-              "callback_url": callback_url}  # fmt: skip
+    params = {
+        "app_name": "NextFlow CRM",
+        "scope": scope,
+        "user_id": "org-1",
+        "return_url": "https://crm.example/done",
+        "callback_url": callback_url,
+    }
     async with store.session.get(store.url("/wc-auth/v1/authorize"), params=params, allow_redirects=False) as response:
         await response.read()
         return response
@@ -240,8 +269,9 @@ async def test_read_only_keys_cannot_write(store: Store, callback: tuple[str, as
     item_id = simple_listings(store, 1)[0]
     assert [listing.platform_item_id async for listing in client.iter_listings()] == [item_id]
     with pytest.raises(ReauthorizationNeeded, match="does not have write permissions"):
-        await client.update_stock([StockUpdate(platform_item_id=item_id, platform_variant_id=None, sku="S-0000",
-                                               quantity=1)])  # fmt: skip
+        await client.update_stock(
+            [StockUpdate(platform_item_id=item_id, platform_variant_id=None, sku="S-0000", quantity=1)]
+        )
 
 
 async def test_wc_auth_refuses_plain_http_callbacks_off_loopback(store: Store) -> None:
@@ -321,10 +351,13 @@ async def test_client_batches_100_per_request_grouped_by_parent(store: Store) ->
     item_ids = simple_listings(store, 250)
     parent = shirt(store, tuple(f"C{i}" for i in range(120)))
     variants = store.shop.listings[parent].variants
-    updates = [StockUpdate(platform_item_id=i, platform_variant_id=None, sku=f"S-{n:04d}", quantity=2)
-               for n, i in enumerate(item_ids)]  # fmt: skip
-    updates += [StockUpdate(platform_item_id=parent, platform_variant_id=v.variant_id, sku=v.sku, quantity=4)
-                for v in variants]  # fmt: skip
+    updates = [
+        StockUpdate(platform_item_id=i, platform_variant_id=None, sku=f"S-{n:04d}", quantity=2)
+        for n, i in enumerate(item_ids)
+    ]
+    updates += [
+        StockUpdate(platform_item_id=parent, platform_variant_id=v.variant_id, sku=v.sku, quantity=4) for v in variants
+    ]
     before = store.sandbox.counters.requests
     results = await store.client.update_stock(updates)
     assert store.sandbox.counters.requests - before == 5  # 100 + 100 + 50 products, 100 + 20 variations
@@ -343,7 +376,10 @@ async def test_item_and_whole_batch_failures_become_failed_results(store: Store)
     results = await store.client.update_prices(updates)
     assert results[0].ok and store.shop.listings[item_id].variants[0].price == Decimal("99000.50")
     assert (results[1].ok, results[1].error_code, results[1].error_message) == (
-        False, "woocommerce_rest_product_invalid_id", "Invalid ID.")  # fmt: skip
+        False,
+        "woocommerce_rest_product_invalid_id",
+        "Invalid ID.",
+    )
     assert not results[2].ok and results[2].error_code == NO_ROUTE
 
 
@@ -357,13 +393,17 @@ async def test_simple_and_variable_products_map_to_listings(store: Store) -> Non
     assert len(simple) == 1 and simple[0].platform_variant_id is None and simple[0].price == Decimal(120000)
     variable = listings[parent].variants
     assert [(v.sku, v.options, v.stock) for v in variable] == [
-        ("SHIRT-RED", {"Color": "Red"}, 3), ("SHIRT-BLUE", {"Color": "Blue"}, 3)]  # fmt: skip
+        ("SHIRT-RED", {"Color": "Red"}, 3),
+        ("SHIRT-BLUE", {"Color": "Blue"}, 3),
+    ]
     assert {v.platform_variant_id for v in variable} == {v.variant_id for v in store.shop.listings[parent].variants}
     found = await store.client.find_by_sku("SHIRT-BLUE")  # a variation's SKU leads to its parent product
     assert found is not None and found.platform_item_id == parent
     assert await store.client.find_by_sku("SHIRT") is None
     assert [listing.platform_item_id for listing in await store.client.get_listings([parent, "1", simple_id])] == [
-        parent, simple_id]  # fmt: skip
+        parent,
+        simple_id,
+    ]
 
 
 async def test_updated_since_is_inclusive_at_whole_seconds(store: Store) -> None:
@@ -376,8 +416,10 @@ async def test_updated_since_is_inclusive_at_whole_seconds(store: Store) -> None
 
 async def test_variable_create_update_and_lost_responses(store: Store) -> None:
     sizes = ("S", "M", "L")
-    draft = ListingDraft(name="Tee", variants=[
-        VariantDraft(sku=f"TEE-{s}", price=Decimal("99000"), stock=2, options={"Size": s}) for s in sizes])  # fmt: skip
+    draft = ListingDraft(
+        name="Tee",
+        variants=[VariantDraft(sku=f"TEE-{s}", price=Decimal("99000"), stock=2, options={"Size": s}) for s in sizes],
+    )
     store.sandbox.faults.lost_write_rate = 1.0  # the parent's and the variations' responses are both lost
     created = await store.client.create_listing(draft)
     store.sandbox.faults.lost_write_rate = 0.0
@@ -385,15 +427,21 @@ async def test_variable_create_update_and_lost_responses(store: Store) -> None:
     parents = [item for item, sku in store.sandbox.catalog.parent_skus.items() if sku == "TEE-S-parent"]
     assert parents == [created.platform_item_id] and store.sandbox.duplicate_listings() == 0
     assert store.sandbox.counters.lost_writes >= 2
-    changed = ListingDraft(name="Tee v2", variants=[
-        VariantDraft(sku="TEE-S", price=Decimal("89000"), stock=1, options={"Size": "S"}),
-        VariantDraft(sku="TEE-XL", price=Decimal("109000"), stock=4, options={"Size": "XL"}),
-    ])  # fmt: skip
+    changed = ListingDraft(
+        name="Tee v2",
+        variants=[
+            VariantDraft(sku="TEE-S", price=Decimal("89000"), stock=1, options={"Size": "S"}),
+            VariantDraft(sku="TEE-XL", price=Decimal("109000"), stock=4, options={"Size": "XL"}),
+        ],
+    )
     updated = await store.client.update_listing(created.platform_item_id, changed)
     assert updated.name == "Tee v2"
     assert [(v.sku, v.price, v.stock) for v in updated.variants] == [  # variations the CRM lacks are never deleted
-        ("TEE-S", Decimal(89000), 1), ("TEE-M", Decimal(99000), 2), ("TEE-L", Decimal(99000), 2),
-        ("TEE-XL", Decimal(109000), 4)]  # fmt: skip
+        ("TEE-S", Decimal(89000), 1),
+        ("TEE-M", Decimal(99000), 2),
+        ("TEE-L", Decimal(99000), 2),
+        ("TEE-XL", Decimal(109000), 4),
+    ]
 
 
 async def test_simple_update_and_type_switch(store: Store) -> None:
@@ -403,9 +451,14 @@ async def test_simple_update_and_type_switch(store: Store) -> None:
     )
     listing = await store.client.update_listing(item_id, draft)
     assert (listing.name, listing.category_id, listing.variants[0].stock, listing.variants[0].price) == (
-        "Renamed", "15", 8, Decimal(5))  # fmt: skip
-    variable = ListingDraft(name="Now variable", variants=[
-        VariantDraft(sku="S-0000", price=Decimal(5), stock=1, options={"Size": "S"})])  # fmt: skip
+        "Renamed",
+        "15",
+        8,
+        Decimal(5),
+    )
+    variable = ListingDraft(
+        name="Now variable", variants=[VariantDraft(sku="S-0000", price=Decimal(5), stock=1, options={"Size": "S"})]
+    )
     with pytest.raises(PermanentError, match="simple and variable"):
         await store.client.update_listing(item_id, variable)
 
@@ -422,8 +475,9 @@ async def test_each_store_of_the_sandbox_is_separate(store: Store) -> None:
     theirs = store.sandbox.add_listing(other, "Theirs", [{"sku": "OTHER-1", "price": "1", "stock": 1}]).item_id
     assert [x.platform_item_id async for x in store.client_for(shop=other).iter_listings()] == [theirs]
     settings = ClientSettings(base_url=store.sandbox.base_url)  # no store_url: the root serves the first store
-    root = Client(settings, AppCredentials(APP), ShopRef("woo-1"), session=store.session, tokens=None,
-                  limiter=LocalRateLimiter())  # fmt: skip
+    root = Client(
+        settings, AppCredentials(APP), ShopRef("woo-1"), session=store.session, tokens=None, limiter=LocalRateLimiter()
+    )
     assert [x.platform_item_id async for x in root.iter_listings()] == mine
     info = await store.client.get_shop_info()
     assert (info.platform_shop_id, info.name, info.region, info.data["currency"]) == ("woo-1", "Woo shop", "VN", "VND")
@@ -455,7 +509,12 @@ async def test_recent_window_and_order_details(store: Store) -> None:
     assert [o.platform_order_id for o in found] == [order.order_id]
     detail = (await store.client.get_orders([order.order_id, "999"]))[0]
     assert (detail.status, detail.currency, detail.total, detail.shipping_fee, detail.subtotal) == (
-        "processing", "VND", Decimal("420000"), Decimal("30000"), Decimal("390000"))  # fmt: skip
+        "processing",
+        "VND",
+        Decimal("420000"),
+        Decimal("30000"),
+        Decimal("390000"),
+    )
     assert detail.created_at.tzinfo is not None and detail.buyer["name"] == "Lan Nguyen"
     blue = next(v for v in store.shop.listings[parent].variants if v.sku == "SHIRT-BLUE")
     assert [(x.platform_item_id, x.platform_variant_id, x.sku, x.quantity, x.unit_price) for x in detail.lines] == [
@@ -481,7 +540,11 @@ async def test_order_push_verifies_and_dedupes_per_modification(store: Store) ->
     first = webhooks.parse(lowered, body)[0]
     store_id = urlsplit(store.sandbox.base_url).netloc + "/woo-1"
     assert (first.kind, first.entity_id, first.status, first.platform_shop_id) == (
-        "order_status_changed", order.order_id, "pending", store_id)  # fmt: skip
+        "order_status_changed",
+        order.order_id,
+        "pending",
+        store_id,
+    )
     assert first.occurred_at == datetime.fromtimestamp(int(order.updated_at), UTC)
     again_headers, again_body, _ = store.sandbox.signed_push(
         store.shop, {"kind": "order_status_changed", "order": order}
@@ -499,8 +562,12 @@ async def test_product_pushes_and_the_unsigned_ping(store: Store) -> None:
     parent = store.shop.listings[shirt(store)]
     headers, body, _ = store.sandbox.signed_push(store.shop, {"kind": "product_changed", "listing": parent})
     assert [(e.kind, e.entity_id) for e in webhooks.parse(headers, body)] == [("product_changed", parent.item_id)]
-    variation = {"id": int(parent.variants[0].variant_id), "type": "variation", "parent_id": int(parent.item_id),
-                 "date_modified_gmt": "2024-05-01T10:00:00"}  # fmt: skip
+    variation = {
+        "id": int(parent.variants[0].variant_id),
+        "type": "variation",
+        "parent_id": int(parent.item_id),
+        "date_modified_gmt": "2024-05-01T10:00:00",
+    }
     raw = json.dumps(variation).encode()
     event = webhooks.parse({**headers, "X-WC-Webhook-Signature": signing.webhook_signature(raw, "s")}, raw)[0]
     assert (event.kind, event.entity_id) == ("product_changed", parent.item_id)

@@ -79,8 +79,9 @@ async def test_a_stripped_header_falls_back_to_query_keys_once_and_is_remembered
     assert "consumer_secret" not in queries[0] and queries[1]["consumer_secret"] == SECRET
     writer = make_client(https_store.sandbox, https_store.shop, https_store.session, None)  # a new client, same store
     before = len(queries)
-    results = await writer.update_prices([PriceUpdate(platform_item_id=item_id, platform_variant_id=None,
-                                                      sku="S-0000", price=Decimal(7))])  # fmt: skip
+    results = await writer.update_prices(
+        [PriceUpdate(platform_item_id=item_id, platform_variant_id=None, sku="S-0000", price=Decimal(7))]
+    )
     assert results[0].ok and https_store.shop.listings[item_id].variants[0].price == Decimal(7)
     later = seen_queries(https_store.sandbox)[before:]
     assert len(later) == 1 and later[0]["consumer_key"] == APP["consumer_key"]  # straight to query keys

@@ -27,21 +27,37 @@ def merchant_product(store: Store) -> tuple[str, GlobalAttribute]:
     a non-variation spec, meta data, one variation nfsync knows, one without SKU, one with a SKU the CRM lacks."""
     catalog, shop = store.sandbox.catalog, store.shop
     color = catalog.content.add_global("Color", ["Red", "Blue", "Green"])
-    product = catalog.create_product(shop, {
-        "name": "Tee", "type": "variable", "status": "draft", "sku": "TEE-PARENT", "description": "Merchant text",
-        "categories": [{"id": 9}, {"id": 12}],
-        "images": [{"src": "https://merchant.example/front.jpg"}, {"src": "https://merchant.example/back.jpg"}],
-        "attributes": [
-            {"id": color.id, "position": 0, "visible": True, "variation": True, "options": ["Red", "Blue"]},
-            {"name": "Material", "position": 1, "visible": True, "variation": False, "options": ["Cotton"]},
-        ],
-        "meta_data": [{"key": "merchant_note", "value": "keep"}],
-    })  # fmt: skip
+    product = catalog.create_product(
+        shop,
+        {
+            "name": "Tee",
+            "type": "variable",
+            "status": "draft",
+            "sku": "TEE-PARENT",
+            "description": "Merchant text",
+            "categories": [{"id": 9}, {"id": 12}],
+            "images": [{"src": "https://merchant.example/front.jpg"}, {"src": "https://merchant.example/back.jpg"}],
+            "attributes": [
+                {"id": color.id, "position": 0, "visible": True, "variation": True, "options": ["Red", "Blue"]},
+                {"name": "Material", "position": 1, "visible": True, "variation": False, "options": ["Cotton"]},
+            ],
+            "meta_data": [{"key": "merchant_note", "value": "keep"}],
+        },
+    )
     item_id = product.item_id
     for sku, option, stock in (("TEE-RED", "Red", 3), ("", "Blue", 2), ("MERCH-9", "Blue", 1)):
         attributes = [{"id": color.id, "option": option}]
-        catalog.create_variation(shop, item_id, {"sku": sku, "regular_price": "100", "manage_stock": True,
-                                                 "stock_quantity": stock, "attributes": attributes})  # fmt: skip
+        catalog.create_variation(
+            shop,
+            item_id,
+            {
+                "sku": sku,
+                "regular_price": "100",
+                "manage_stock": True,
+                "stock_quantity": stock,
+                "attributes": attributes,
+            },
+        )
     return item_id, color
 
 
@@ -60,10 +76,14 @@ def without(payload: dict[str, Any], keys: set[str]) -> dict[str, Any]:
 
 def crm_draft(**changes: Any) -> ListingDraft:
     fields: dict[str, Any] = {
-        "name": "Tee by CRM", "description": "CRM text", "category_id": "30",
-        "variants": [VariantDraft(sku="TEE-RED", price=Decimal(120), stock=7, options={"Color": "Red"}),
-                     VariantDraft(sku="TEE-GREEN", price=Decimal(130), stock=4, options={"Color": "Green"})],
-    }  # fmt: skip
+        "name": "Tee by CRM",
+        "description": "CRM text",
+        "category_id": "30",
+        "variants": [
+            VariantDraft(sku="TEE-RED", price=Decimal(120), stock=7, options={"Color": "Red"}),
+            VariantDraft(sku="TEE-GREEN", price=Decimal(130), stock=4, options={"Color": "Green"}),
+        ],
+    }
     return ListingDraft(**{**fields, **changes})
 
 
@@ -90,8 +110,9 @@ async def test_crm_update_keeps_everything_the_crm_does_not_own(store: Store) ->
         new = variations_after[variation_id]
         if old["sku"] == "TEE-RED":
             assert (new["regular_price"], new["stock_quantity"]) == ("120", 7)
-            assert without(new, DERIVED | {"regular_price", "stock_quantity"}) == without(old, DERIVED | {
-                "regular_price", "stock_quantity"})  # fmt: skip
+            assert without(new, DERIVED | {"regular_price", "stock_quantity"}) == without(
+                old, DERIVED | {"regular_price", "stock_quantity"}
+            )
         else:
             assert without(new, DERIVED) == without(old, DERIVED)  # merchant-made and unknown SKU: untouched
     green = variations_after[new_ids.pop()]
@@ -127,17 +148,26 @@ async def test_crm_images_are_uploaded_once_and_merchant_images_stay(store: Stor
 
 
 async def test_simple_product_update_keeps_status_and_categories(store: Store) -> None:
-    product = store.sandbox.catalog.create_product(store.shop, {
-        "name": "Mug", "status": "private", "sku": "MUG-1", "regular_price": "50", "stock_quantity": 2,
-        "categories": [{"id": 4}, {"id": 5}], "images": [{"src": "https://merchant.example/mug.jpg"}],
-    })  # fmt: skip
+    product = store.sandbox.catalog.create_product(
+        store.shop,
+        {
+            "name": "Mug",
+            "status": "private",
+            "sku": "MUG-1",
+            "regular_price": "50",
+            "stock_quantity": 2,
+            "categories": [{"id": 4}, {"id": 5}],
+            "images": [{"src": "https://merchant.example/mug.jpg"}],
+        },
+    )
     before, _ = await snapshot(store, product.item_id)
     draft = ListingDraft(name="Mug", category_id="5", variants=[VariantDraft(sku="MUG-1", price=Decimal(55), stock=9)])
     listing = await store.client.update_listing(product.item_id, draft)
     after, _ = await snapshot(store, product.item_id)
     assert (after["status"], after["regular_price"], after["stock_quantity"]) == ("private", "55", 9)
     assert without(after, DERIVED | {"regular_price", "stock_quantity", "stock_status"}) == without(
-        before, DERIVED | {"regular_price", "stock_quantity", "stock_status"})  # fmt: skip
+        before, DERIVED | {"regular_price", "stock_quantity", "stock_status"}
+    )
     assert (listing.variants[0].price, listing.variants[0].stock) == (Decimal(55), 9)
 
 
@@ -156,11 +186,18 @@ async def test_a_split_over_several_warehouses_fails_that_item_only(store: Store
     """WooCommerce core keeps one stock quantity per product or variation: a split cannot be written."""
     simple = store.sandbox.add_listing(store.shop, "Cup", [{"sku": "CUP-1", "price": "10", "stock": 1}]).item_id
     other = store.sandbox.add_listing(store.shop, "Bowl", [{"sku": "BOWL-1", "price": "10", "stock": 1}]).item_id
-    results = await store.client.update_stock([
-        StockUpdate(platform_item_id=simple, platform_variant_id=None, sku="CUP-1", quantity=5,
-                    warehouses={"north": 2, "south": 3}),
-        StockUpdate(platform_item_id=other, platform_variant_id=None, sku="BOWL-1", quantity=4),
-    ])  # fmt: skip
+    results = await store.client.update_stock(
+        [
+            StockUpdate(
+                platform_item_id=simple,
+                platform_variant_id=None,
+                sku="CUP-1",
+                quantity=5,
+                warehouses={"north": 2, "south": 3},
+            ),
+            StockUpdate(platform_item_id=other, platform_variant_id=None, sku="BOWL-1", quantity=4),
+        ]
+    )
     assert [(r.sku, r.ok) for r in results] == [("CUP-1", False), ("BOWL-1", True)]
     assert "one stock quantity" in (results[0].error_message or "")
     assert store.shop.listings[simple].variants[0].stock == 1

@@ -94,8 +94,11 @@ def test_the_documented_batch_answers_are_successes_item_by_item() -> None:
 def test_the_documented_webhook_samples_have_what_the_client_reads() -> None:
     """register_webhooks / webhooks_of read id, topic, delivery_url and status of each webhook."""
     listed = CALLS["GET /wp-json/wc/v3/webhooks"]["response_sample"]
-    for sample in [*listed, CALLS["POST /wp-json/wc/v3/webhooks"]["response_sample"],
-                   CALLS["PUT /wp-json/wc/v3/webhooks/{id}"]["response_sample"]]:  # fmt: skip
+    for sample in [
+        *listed,
+        CALLS["POST /wp-json/wc/v3/webhooks"]["response_sample"],
+        CALLS["PUT /wp-json/wc/v3/webhooks/{id}"]["response_sample"],
+    ]:
         assert isinstance(sample["id"], int) and sample["topic"] and sample["delivery_url"].startswith("http")
         assert sample["status"] in CALLS["PUT /wp-json/wc/v3/webhooks/{id}"]["enums"]["status"]
         assert "secret" not in sample  # write-only
@@ -104,12 +107,20 @@ def test_the_documented_webhook_samples_have_what_the_client_reads() -> None:
 def test_the_documented_delivery_sample_parses_and_verifies() -> None:
     sample = CALLS["POST {delivery_url} (inbound webhook delivery)"]["response_sample"]
     body = json.dumps(sample).encode()
-    headers = {"X-WC-Webhook-Topic": "order.updated", "X-WC-Webhook-Source": "https://shop.example/",
-               "X-WC-Webhook-ID": "142", "X-WC-Webhook-Signature": webhook_signature(body, "s3cret")}  # fmt: skip
+    headers = {
+        "X-WC-Webhook-Topic": "order.updated",
+        "X-WC-Webhook-Source": "https://shop.example/",
+        "X-WC-Webhook-ID": "142",
+        "X-WC-Webhook-Signature": webhook_signature(body, "s3cret"),
+    }
     assert webhooks.verify(headers, body, AppCredentials(APP), ["s3cret"], "https://nfsync.example/hook")
     event = webhooks.parse(headers, body)[0]
     assert (event.kind, event.entity_id, event.status, event.platform_shop_id) == (
-        "order_status_changed", str(sample["id"]), sample["status"], "shop.example")  # fmt: skip
+        "order_status_changed",
+        str(sample["id"]),
+        sample["status"],
+        "shop.example",
+    )
 
 
 def test_the_documented_settings_and_index_samples_have_what_get_shop_info_reads() -> None:
@@ -176,17 +187,23 @@ def _has(body: Any, field: str) -> bool:
 async def _exercise(store: Store) -> None:
     """Every client call that writes or reads with documented required fields."""
     simple = store.sandbox.add_listing(store.shop, "Cup", [{"sku": "CUP-1", "price": "10", "stock": 1}])
-    shirt = store.sandbox.add_listing(store.shop, "Shirt", [{"sku": "SH-R", "price": "10", "stock": 1,
-                                                              "options": {"Color": "Red"}}])  # fmt: skip
+    shirt = store.sandbox.add_listing(
+        store.shop, "Shirt", [{"sku": "SH-R", "price": "10", "stock": 1, "options": {"Color": "Red"}}]
+    )
     red = shirt.variants[0].variant_id
-    await store.client.update_stock([StockUpdate(platform_item_id=simple.item_id, platform_variant_id=None,
-                                                 sku="CUP-1", quantity=3),
-                                     StockUpdate(platform_item_id=shirt.item_id, platform_variant_id=red,
-                                                 sku="SH-R", quantity=4)])  # fmt: skip
-    await store.client.update_prices([PriceUpdate(platform_item_id=shirt.item_id, platform_variant_id=red,
-                                                  sku="SH-R", price=Decimal(12))])  # fmt: skip
-    draft = ListingDraft(name="Tee", variants=[VariantDraft(sku=f"TEE-{s}", price=Decimal(9), stock=1,
-                                                            options={"Size": s}) for s in ("S", "M")])  # fmt: skip
+    await store.client.update_stock(
+        [
+            StockUpdate(platform_item_id=simple.item_id, platform_variant_id=None, sku="CUP-1", quantity=3),
+            StockUpdate(platform_item_id=shirt.item_id, platform_variant_id=red, sku="SH-R", quantity=4),
+        ]
+    )
+    await store.client.update_prices(
+        [PriceUpdate(platform_item_id=shirt.item_id, platform_variant_id=red, sku="SH-R", price=Decimal(12))]
+    )
+    draft = ListingDraft(
+        name="Tee",
+        variants=[VariantDraft(sku=f"TEE-{s}", price=Decimal(9), stock=1, options={"Size": s}) for s in ("S", "M")],
+    )
     created = await store.client.create_listing(draft)
     await store.client.update_listing(created.platform_item_id, draft.model_copy(update={"name": "Tee 2"}))
     for _ in range(2):  # creates, then updates
@@ -216,8 +233,14 @@ def test_the_authorize_url_carries_the_documented_parameters(store_url: str = "h
     from nfsync.connectors.base.client import ClientSettings, ShopRef
     from nfsync.connectors.woocommerce.client import Client
 
-    client = Client(ClientSettings(base_url=store_url), AppCredentials(APP), ShopRef("shop.example"),
-                    session=None, tokens=None, limiter=LocalRateLimiter())  # type: ignore[arg-type]  # fmt: skip
+    client = Client(
+        ClientSettings(base_url=store_url),
+        AppCredentials(APP),
+        ShopRef("shop.example"),
+        session=None,
+        tokens=None,
+        limiter=LocalRateLimiter(),
+    )  # type: ignore[arg-type]
     query = parse_qs(urlsplit(client.authorize_url("https://nfsync.example/cb", "state-1")).query)
     assert set(CALLS["GET /wc-auth/v1/authorize"]["required_query"]) <= set(query)
     assert query["scope"][0] in CALLS["GET /wc-auth/v1/authorize"]["enums"]["scope"]

@@ -76,8 +76,7 @@ async def test_registration_creates_one_signed_webhook_per_topic_and_is_idempote
     await until(lambda: len(receiver.received) == len(WEBHOOK_TOPICS))  # one unsigned creation ping each
     assert all(body.startswith(b"webhook_id=") for _, body in receiver.received)
     hooks[int(ids[0])].status = "disabled"  # disabled by failures meanwhile
-    duplicate = store.sandbox.hooks.create(store.shop.shop_id, {"topic": "order.updated",
-                                                                 "delivery_url": receiver.url})  # fmt: skip
+    duplicate = store.sandbox.hooks.create(store.shop.shop_id, {"topic": "order.updated", "delivery_url": receiver.url})
     again = await store.client.register_webhooks(receiver.url, Secret(SECRET))
     assert again == ids and duplicate.id not in hooks
     assert {h.status for h in hooks.values()} == {"active"} and len(hooks) == len(WEBHOOK_TOPICS)
@@ -108,11 +107,13 @@ async def test_unregistering_deletes_ours_only(store: Store, receiver: Receiver)
 async def test_the_store_refuses_what_core_refuses(store: Store) -> None:
     status, _, body = await signed(store, "POST", f"{API}/webhooks", body={"topic": "order.updated"})
     assert_wp_error(status, body, 400, "rest_missing_callback_param", "Missing parameter(s): delivery_url")
-    status, _, body = await signed(store, "POST", f"{API}/webhooks",
-                                   body={"topic": "order.shipped", "delivery_url": "https://x.example/h"})  # fmt: skip
+    status, _, body = await signed(
+        store, "POST", f"{API}/webhooks", body={"topic": "order.shipped", "delivery_url": "https://x.example/h"}
+    )
     assert_wp_error(status, body, 400, "woocommerce_rest_shop_webhook_invalid_topic")
-    status, _, body = await signed(store, "POST", f"{API}/webhooks",
-                                   body={"topic": "order.updated", "delivery_url": "ftp://x.example/h"})  # fmt: skip
+    status, _, body = await signed(
+        store, "POST", f"{API}/webhooks", body={"topic": "order.updated", "delivery_url": "ftp://x.example/h"}
+    )
     assert_wp_error(status, body, 400, "woocommerce_rest_shop_webhook_invalid_delivery_url")
     good = {"topic": "order.updated", "delivery_url": "https://x.example/h"}
     status, headers, body = await signed(store, "POST", f"{API}/webhooks", body=good)
@@ -152,9 +153,14 @@ async def test_api_writes_echo_product_updated_and_is_echo_recognises_ours(store
     """Core fires product.updated for every object an API write touched (a variation's with its /products payload);
     ``is_echo`` matches it to what nfsync last pushed, and nothing else."""
     await store.client.register_webhooks(receiver.url, Secret(SECRET), topics=["product.updated"])
-    parent = store.sandbox.add_listing(store.shop, "Shirt", [
-        {"sku": "SH-R", "price": "150", "stock": 3, "options": {"Color": "Red"}},
-        {"sku": "SH-B", "price": "150", "stock": 3, "options": {"Color": "Blue"}}])  # fmt: skip
+    parent = store.sandbox.add_listing(
+        store.shop,
+        "Shirt",
+        [
+            {"sku": "SH-R", "price": "150", "stock": 3, "options": {"Color": "Red"}},
+            {"sku": "SH-B", "price": "150", "stock": 3, "options": {"Color": "Blue"}},
+        ],
+    )
     red = parent.variants[0]
     update = StockUpdate(platform_item_id=parent.item_id, platform_variant_id=red.variant_id, sku="SH-R", quantity=8)
     assert (await store.client.update_stock([update]))[0].ok
@@ -163,8 +169,13 @@ async def test_api_writes_echo_product_updated_and_is_echo_recognises_ours(store
     event = webhooks.parse(headers, body)[0]
     assert (event.kind, event.entity_id, event.raw["type"]) == ("product_changed", parent.item_id, "variation")
     now = datetime.now(UTC)
-    ours = {"platform_item_id": parent.item_id, "platform_variant_id": red.variant_id, "last_pushed_stock": 8,
-            "last_pushed_price": Decimal("150.00"), "pushed_at": now}  # fmt: skip
+    ours = {
+        "platform_item_id": parent.item_id,
+        "platform_variant_id": red.variant_id,
+        "last_pushed_stock": 8,
+        "last_pushed_price": Decimal("150.00"),
+        "pushed_at": now,
+    }
     assert webhooks.is_echo(event.raw, [ours])
     assert not webhooks.is_echo(event.raw, [{**ours, "last_pushed_stock": 3}])  # not what we pushed
     assert not webhooks.is_echo(event.raw, [{**ours, "pushed_at": now - timedelta(hours=1)}])  # not around our write

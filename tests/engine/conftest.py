@@ -92,9 +92,13 @@ async def running_worker(
     broker: bool = True,
 ) -> AsyncIterator[Worker]:
     worker = Worker(
-        world.settings, registry, platforms, pool=world.rt.pool,
-        connection=world.rt.connection if broker else None, concurrency=concurrency,
-    )  # fmt: skip
+        world.settings,
+        registry,
+        platforms,
+        pool=world.rt.pool,
+        connection=world.rt.connection if broker else None,
+        concurrency=concurrency,
+    )
     await worker.start()
     try:
         yield worker

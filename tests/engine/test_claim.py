@@ -13,14 +13,26 @@ from nfsync.workers.lab.seed import seed_platform_shops
 from tests.engine.conftest import World
 
 
-async def _insert(world: World, shop: int, priority: int, scheduled: datetime, *, task_type: str = "product_sync",
-                  retry_at: datetime | None = None) -> uuid.UUID:  # fmt: skip
+async def _insert(
+    world: World,
+    shop: int,
+    priority: int,
+    scheduled: datetime,
+    *,
+    task_type: str = "product_sync",
+    retry_at: datetime | None = None,
+) -> uuid.UUID:
     return await world.rt.pool.fetchval(
         "INSERT INTO sync_tasks (organization_id, integration_id, shop_id, task_type, direction, priority,"
         " scheduled_at, next_retry_at) VALUES ($1, $2, $3, $4, 'crm_to_marketplace', $5, $6, $7) RETURNING id",
-        world.org, world.integrations["shopee"], world.shops["shopee"][shop], task_type, priority,
-        scheduled.replace(tzinfo=None), retry_at.replace(tzinfo=None) if retry_at else None,
-    )  # fmt: skip
+        world.org,
+        world.integrations["shopee"],
+        world.shops["shopee"][shop],
+        task_type,
+        priority,
+        scheduled.replace(tzinfo=None),
+        retry_at.replace(tzinfo=None) if retry_at else None,
+    )
 
 
 async def test_claim_order_and_future_tasks(world: World) -> None:
@@ -45,9 +57,12 @@ async def test_one_running_task_per_shop_and_type(world: World) -> None:
         await world.rt.pool.execute(
             "INSERT INTO sync_tasks (organization_id, integration_id, shop_id, task_type, direction, scheduled_at)"
             " VALUES ($1, $2, $3, 'order_sync', $4, $5)",
-            world.org, world.integrations["shopee"], world.shops["shopee"][0],
-            ["crm_to_marketplace", "marketplace_to_crm", "bidirectional"][i], now.replace(tzinfo=None),
-        )  # fmt: skip
+            world.org,
+            world.integrations["shopee"],
+            world.shops["shopee"][0],
+            ["crm_to_marketplace", "marketplace_to_crm", "bidirectional"][i],
+            now.replace(tzinfo=None),
+        )
     repo = Repository(world.rt.pool, "w1")
     assert len(await repo.claim("shopee", 10, 30, TASK_TYPES)) == 1
     assert await repo.claim("shopee", 10, 30, TASK_TYPES) == [], "the shop's order_sync is running"

@@ -15,8 +15,14 @@ from tests.engine.conftest import World, running_worker, wait_until
 def nfsync(world: World, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update({"NFSYNC_DATABASE_URL": world.settings.database_url, "NFSYNC_LOG_LEVEL": "error", **env_extra})
-    return subprocess.run([sys.executable, "-m", "nfsync.workers", *args], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "nfsync.workers", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 async def _run(world: World, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -25,14 +31,41 @@ async def _run(world: World, *args: str, **env: str) -> subprocess.CompletedProc
 
 async def test_enqueue_list_show_cancel_retry(world: World) -> None:
     integration, shop = str(world.integrations["lazada"]), str(world.shops["lazada"][0])
-    created = await _run(world, "enqueue", "--integration", integration, "--shop", shop, "--task-type", "order_sync",
-                         "--direction", "marketplace_to_crm", "--priority", "8", "--filter", '{"order_ids": ["A1"]}',
-                         "--idempotency-key", "cli-1")  # fmt: skip
+    created = await _run(
+        world,
+        "enqueue",
+        "--integration",
+        integration,
+        "--shop",
+        shop,
+        "--task-type",
+        "order_sync",
+        "--direction",
+        "marketplace_to_crm",
+        "--priority",
+        "8",
+        "--filter",
+        '{"order_ids": ["A1"]}',
+        "--idempotency-key",
+        "cli-1",
+    )
     assert created.returncode == 0, created.stderr
     result = json.loads(created.stdout)
     assert result["created"] and result["platform"] == "lazada"
-    repeat = await _run(world, "enqueue", "--integration", integration, "--shop", shop, "--task-type", "order_sync",
-                        "--direction", "marketplace_to_crm", "--idempotency-key", "cli-1")  # fmt: skip
+    repeat = await _run(
+        world,
+        "enqueue",
+        "--integration",
+        integration,
+        "--shop",
+        shop,
+        "--task-type",
+        "order_sync",
+        "--direction",
+        "marketplace_to_crm",
+        "--idempotency-key",
+        "cli-1",
+    )
     again = json.loads(repeat.stdout)
     assert again["task_id"] == result["task_id"] and again["replayed"]
 
@@ -54,8 +87,15 @@ async def test_enqueue_list_show_cancel_retry(world: World) -> None:
 
 
 async def test_enqueue_bad_input_is_one_line(world: World) -> None:
-    base = ["enqueue", "--integration", str(world.integrations["shopee"]), "--task-type", "order_sync",
-            "--direction", "marketplace_to_crm"]  # fmt: skip
+    base = [
+        "enqueue",
+        "--integration",
+        str(world.integrations["shopee"]),
+        "--task-type",
+        "order_sync",
+        "--direction",
+        "marketplace_to_crm",
+    ]
     for extra, fragment in (
         (["--priority", "11"], "priority: Input should be less than or equal to 10"),
         (["--filter", "{oops"], "--filter is not valid JSON"),
@@ -89,8 +129,11 @@ async def test_maintenance_prunes_old_tasks_and_webhooks(world: World) -> None:
             "INSERT INTO marketplace_webhooks (organization_id, integration_id, platform, event_type, dedupe_key,"
             " payload, received_at)"
             " VALUES ($1, $2, 'shopee', 'order_status_changed', $3, '{}', now() - $4::text::interval)",
-            world.org, world.integrations["shopee"], key, age,
-        )  # fmt: skip
+            world.org,
+            world.integrations["shopee"],
+            key,
+            age,
+        )
     await Scheduler(world.settings, world.rt.pool, world.rt.service).maintenance()
     assert await world.count() == 1, "finished tasks past retention are deleted, recent ones kept"
     assert await world.rt.pool.fetchval("SELECT array_agg(dedupe_key) FROM marketplace_webhooks") == ["new"]
@@ -102,9 +145,19 @@ DEAD_BROKER = {"NFSYNC_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/", "NFSYNC_AMQ
 
 
 async def test_enqueue_commits_while_rabbitmq_is_unreachable(world: World) -> None:
-    result = await _run(world, "enqueue", "--integration", str(world.integrations["tiktok"]), "--shop",
-                        str(world.shops["tiktok"][0]), "--task-type", "shop_sync", "--direction",
-                        "marketplace_to_crm", **DEAD_BROKER)  # fmt: skip
+    result = await _run(
+        world,
+        "enqueue",
+        "--integration",
+        str(world.integrations["tiktok"]),
+        "--shop",
+        str(world.shops["tiktok"][0]),
+        "--task-type",
+        "shop_sync",
+        "--direction",
+        "marketplace_to_crm",
+        **DEAD_BROKER,
+    )
     assert result.returncode == 0, result.stderr
     assert await world.count("id = $1 AND status = 'pending'", json.loads(result.stdout)["task_id"]) == 1
 

@@ -24,15 +24,21 @@ async def test_enqueue_creates_a_pending_task(world: World) -> None:
 async def test_burst_for_one_shop_coalesces(world: World) -> None:
     later = datetime.now(UTC) + timedelta(hours=1)
     first = await world.rt.service.enqueue(
-        world.request(filter_criteria={"variant_ids": ["a"], "updated_after": "2026-05-01T00:00:00+00:00"},
-                      scheduled_at=later)
-    )  # fmt: skip
-    results = await asyncio.gather(*[
-        world.rt.service.enqueue(world.request(
-            priority=3 + i % 5, filter_criteria={"variant_ids": [f"v{i}"], "updated_after": "2026-04-01T00:00:00+00:00"}
-        ))
-        for i in range(200)
-    ])  # fmt: skip
+        world.request(
+            filter_criteria={"variant_ids": ["a"], "updated_after": "2026-05-01T00:00:00+00:00"}, scheduled_at=later
+        )
+    )
+    results = await asyncio.gather(
+        *[
+            world.rt.service.enqueue(
+                world.request(
+                    priority=3 + i % 5,
+                    filter_criteria={"variant_ids": [f"v{i}"], "updated_after": "2026-04-01T00:00:00+00:00"},
+                )
+            )
+            for i in range(200)
+        ]
+    )
     assert {r.task_id for r in results} == {first.task_id}
     assert all(r.coalesced for r in results)
     task = await world.rt.service.get(first.task_id)
@@ -86,8 +92,9 @@ async def test_enqueue_rejects_unknown_targets(world: World, change: dict[str, o
 
 
 async def test_enqueue_rejects_inactive_targets(world: World) -> None:
-    await world.rt.pool.execute("UPDATE marketplace_integrations SET status = 'inactive' WHERE id = $1",
-                                world.integrations["lazada"])  # fmt: skip
+    await world.rt.pool.execute(
+        "UPDATE marketplace_integrations SET status = 'inactive' WHERE id = $1", world.integrations["lazada"]
+    )
     with pytest.raises(ValidationFailed, match="is inactive, not active"):
         await world.rt.service.enqueue(world.request("lazada"))
     await world.rt.pool.execute(
@@ -100,11 +107,15 @@ async def test_enqueue_rejects_inactive_targets(world: World) -> None:
 @pytest.mark.parametrize(
     "fields",
     [
-        {"priority": 11}, {"priority": 0}, {"task_type": "refund_sync"}, {"direction": "up"},
-        {"filter_criteria": {"product_ids": "p1"}}, {"filter_criteria": {"updated_after": "yesterday"}},
+        {"priority": 11},
+        {"priority": 0},
+        {"task_type": "refund_sync"},
+        {"direction": "up"},
+        {"filter_criteria": {"product_ids": "p1"}},
+        {"filter_criteria": {"updated_after": "yesterday"}},
         {"unknown": 1},
     ],
-)  # fmt: skip
+)
 def test_request_validation(world: World, fields: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         world.request(**fields)

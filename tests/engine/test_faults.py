@@ -19,12 +19,26 @@ from tests.engine.conftest import World, running_worker, wait_until
 
 def spawn_worker(world: World, *extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
-    env.update({
-        "NFSYNC_DATABASE_URL": world.settings.database_url, "NFSYNC_LEASE_SECONDS": "2",
-        "NFSYNC_IDLE_POLL_SECONDS": "0.5", "NFSYNC_LOG_LEVEL": "warning", "NFSYNC_SHUTDOWN_GRACE": "3",
-    })  # fmt: skip
-    command = [sys.executable, "-m", "nfsync.workers", "worker", "--platform", "shopee",
-               "--handlers", "nfsync.workers.lab.diagnostics:REGISTRY", *extra]  # fmt: skip
+    env.update(
+        {
+            "NFSYNC_DATABASE_URL": world.settings.database_url,
+            "NFSYNC_LEASE_SECONDS": "2",
+            "NFSYNC_IDLE_POLL_SECONDS": "0.5",
+            "NFSYNC_LOG_LEVEL": "warning",
+            "NFSYNC_SHUTDOWN_GRACE": "3",
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "nfsync.workers",
+        "worker",
+        "--platform",
+        "shopee",
+        "--handlers",
+        "nfsync.workers.lab.diagnostics:REGISTRY",
+        *extra,
+    ]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -119,10 +133,14 @@ async def test_lost_wakeups_and_purged_queue_still_complete_every_task(world: Wo
 
 async def test_thousand_enqueues_for_one_shop(world: World) -> None:
     async with running_worker(world):
-        await asyncio.gather(*[
-            world.rt.service.enqueue(world.request(filter_criteria={"product_ids": [str(i)], "diag": {"sleep": 0.01}}))
-            for i in range(1000)
-        ])  # fmt: skip
+        await asyncio.gather(
+            *[
+                world.rt.service.enqueue(
+                    world.request(filter_criteria={"product_ids": [str(i)], "diag": {"sleep": 0.01}})
+                )
+                for i in range(1000)
+            ]
+        )
         running = await world.count("status = 'processing'")
         pending = await world.count("status = 'pending'")
         assert running <= 1 and pending <= 1
@@ -145,9 +163,10 @@ async def test_scheduler_leader_failover(world: World) -> None:
 
 async def test_periodic_sync_enqueues_and_updates_last_sync(world: World) -> None:
     await world.rt.pool.execute(
-        "UPDATE marketplace_integrations SET sync_interval = 15, config = '{\"periodic_task_types\": [\"order_sync\", "
-        "\"inventory_sync\"]}' WHERE id = $1", world.integrations["lazada"],
-    )  # fmt: skip
+        'UPDATE marketplace_integrations SET sync_interval = 15, config = \'{"periodic_task_types": ["order_sync", '
+        '"inventory_sync"]}\' WHERE id = $1',
+        world.integrations["lazada"],
+    )
     scheduler = Scheduler(world.settings, world.rt.pool, world.rt.service)
     await scheduler.tick()
     assert (
@@ -156,8 +175,9 @@ async def test_periodic_sync_enqueues_and_updates_last_sync(world: World) -> Non
     assert await world.count("platform = 'lazada' AND task_type = 'inventory_sync'") == 20
     await scheduler.tick()
     assert await world.count("platform = 'lazada'") == 40, "not again before sync_interval has passed"
-    assert await world.rt.pool.fetchval("SELECT last_sync_at IS NOT NULL FROM marketplace_integrations WHERE id = $1",
-                                        world.integrations["lazada"])  # fmt: skip
+    assert await world.rt.pool.fetchval(
+        "SELECT last_sync_at IS NOT NULL FROM marketplace_integrations WHERE id = $1", world.integrations["lazada"]
+    )
 
 
 async def _true(value: bool) -> bool:

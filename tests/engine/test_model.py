@@ -70,9 +70,14 @@ class EngineModel(RuleBasedStateMachine):
     @rule(shop=st.integers(0, 2), task_type=st.sampled_from(TYPES), key=st.none() | st.sampled_from(["k1", "k2"]))
     def enqueue(self, shop: int, task_type: str, key: str | None) -> None:
         request = EnqueueRequest(
-            organization_id=self.org, integration_id=self.integration, shop_id=self.shops[shop],
-            task_type=task_type, direction=DIRECTIONS[task_type], idempotency_key=key, max_retries=2,
-        )  # fmt: skip
+            organization_id=self.org,
+            integration_id=self.integration,
+            shop_id=self.shops[shop],
+            task_type=task_type,
+            direction=DIRECTIONS[task_type],
+            idempotency_key=key,
+            max_retries=2,
+        )
         result = self.run(self.service.enqueue(request))
         if result.task_id not in self.enqueued:
             self.order.append(result.task_id)
@@ -88,8 +93,11 @@ class EngineModel(RuleBasedStateMachine):
     # Draws never depend on what the database answered (Hypothesis replays must draw the same): a rule whose
     # target does not exist in this run does nothing.
 
-    @rule(worker=st.sampled_from(WORKERS), pick=st.integers(0, 9),
-          outcome=st.sampled_from(["completed", "retry", "failed", "release"]))  # fmt: skip
+    @rule(
+        worker=st.sampled_from(WORKERS),
+        pick=st.integers(0, 9),
+        outcome=st.sampled_from(["completed", "retry", "failed", "release"]),
+    )
     def finish(self, worker: str, pick: int, outcome: str) -> None:
         if not self.held[worker]:
             return
@@ -106,9 +114,11 @@ class EngineModel(RuleBasedStateMachine):
     @rule()
     def leases_expire(self) -> None:
         """Time passes beyond every lease (the clock the leases are compared with moves on); the scheduler rescues."""
-        self.run(self.pool.execute(
-            "UPDATE sync_tasks SET lease_expires_at = now() - interval '1 second' WHERE status = 'processing'"
-        ))  # fmt: skip
+        self.run(
+            self.pool.execute(
+                "UPDATE sync_tasks SET lease_expires_at = now() - interval '1 second' WHERE status = 'processing'"
+            )
+        )
         self.run(self.pool.fetch(QUERIES["rescue_expired_leases"], 500))
         for worker in WORKERS:  # live workers lost their leases too: what they hold is now stale
             self.crashed += [(worker, task) for task in self.held[worker]]
@@ -142,23 +152,28 @@ class EngineModel(RuleBasedStateMachine):
     @invariant()
     def nothing_lost(self) -> None:
         if self.enqueued:
-            found = self.run(self.pool.fetchval("SELECT count(*) FROM sync_tasks WHERE id = ANY($1)",
-                                                list(self.enqueued)))  # fmt: skip
+            found = self.run(
+                self.pool.fetchval("SELECT count(*) FROM sync_tasks WHERE id = ANY($1)", list(self.enqueued))
+            )
             assert found == len(self.enqueued)
 
     @invariant()
     def completed_at_most_once(self) -> None:
-        twice = self.run(self.pool.fetchval(
-            "SELECT count(*) FROM (SELECT task_id FROM model_completions GROUP BY task_id HAVING count(*) > 1) t"
-        ))  # fmt: skip
+        twice = self.run(
+            self.pool.fetchval(
+                "SELECT count(*) FROM (SELECT task_id FROM model_completions GROUP BY task_id HAVING count(*) > 1) t"
+            )
+        )
         assert twice == 0
 
     @invariant()
     def one_running_task_per_shop_and_type(self) -> None:
-        doubled = self.run(self.pool.fetchval(
-            "SELECT count(*) FROM (SELECT 1 FROM sync_tasks WHERE status = 'processing' "
-            "GROUP BY shop_id, task_type HAVING count(*) > 1) t"
-        ))  # fmt: skip
+        doubled = self.run(
+            self.pool.fetchval(
+                "SELECT count(*) FROM (SELECT 1 FROM sync_tasks WHERE status = 'processing' "
+                "GROUP BY shop_id, task_type HAVING count(*) > 1) t"
+            )
+        )
         assert doubled == 0
 
     def teardown(self) -> None:
@@ -170,9 +185,11 @@ class EngineModel(RuleBasedStateMachine):
             records = [OutcomeRecord(t.id, t.attempt, "completed", None, None, None, 0.0) for t in tasks]
             if records:
                 self.run(Repository(self.pool, "drainer").finish(records))
-            left = self.run(self.pool.fetchval(
-                "SELECT count(*) FROM sync_tasks WHERE status NOT IN ('completed', 'failed', 'cancelled')"
-            ))  # fmt: skip
+            left = self.run(
+                self.pool.fetchval(
+                    "SELECT count(*) FROM sync_tasks WHERE status NOT IN ('completed', 'failed', 'cancelled')"
+                )
+            )
             if left == 0:
                 break
         assert left == 0, f"{left} tasks never reached a terminal state"
@@ -189,9 +206,15 @@ def test_engine_state_machine(database: Settings) -> None:
         loop.run_until_complete(pool.execute(AUDIT))
         EngineModel.loop, EngineModel.pool, EngineModel.org = loop, pool, org
         EngineModel.integration, EngineModel.shops = integration, shops
-        run_state_machine_as_test(EngineModel, settings=settings(
-            max_examples=30, stateful_step_count=25, deadline=None, suppress_health_check=list(HealthCheck),
-        ))  # fmt: skip
+        run_state_machine_as_test(
+            EngineModel,
+            settings=settings(
+                max_examples=30,
+                stateful_step_count=25,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
         loop.run_until_complete(pool.close())
     finally:
         loop.close()

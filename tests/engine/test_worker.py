@@ -46,8 +46,9 @@ async def test_transient_failures_exhaust_retries_with_backoff(world: World) -> 
     async def observe() -> bool:
         row = await world.rt.pool.fetchrow(
             "SELECT status, retry_count, extract(epoch FROM next_retry_at - updated_at) AS delay FROM sync_tasks"
-            " WHERE id = $1", result.task_id,
-        )  # fmt: skip
+            " WHERE id = $1",
+            result.task_id,
+        )
         if row["status"] == "pending" and row["retry_count"] and (not seen or seen[-1][0] != row["retry_count"]):
             seen.append((row["retry_count"], float(row["delay"])))
         return bool(row["status"] == "failed")

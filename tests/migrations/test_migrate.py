@@ -40,12 +40,26 @@ INTEGRATION_A = "00000000-0000-4000-8000-00000000a010"
 ACCOUNT_A = "00000000-0000-4000-8000-00000000a020"
 # every table v1_data.sql fills, with the columns that order its rows
 TABLES = {
-    "organizations": "id", "users": "id", '"Organizer"': "id", '"Merchant"': "id", '"SaleChannel"': "id",
-    '"Product"': "id", '"ProductVariant"': "id", '"StockLevel"': '"variantId"', '"VariantPrice"': '"variantId"',
-    "marketplace_integrations": "id", "marketplace_accounts": "id", "marketplace_shops": "id", "sync_tasks": "id",
-    "product_mappings": "variant_id", '"SalesOrder"': "id", "order_mappings": "platform_order_id",
-    "marketplace_webhooks": "dedupe_key", "sync_logs": "created_at", "api_tokens": "name",
-}  # fmt: skip
+    "organizations": "id",
+    "users": "id",
+    '"Organizer"': "id",
+    '"Merchant"': "id",
+    '"SaleChannel"': "id",
+    '"Product"': "id",
+    '"ProductVariant"': "id",
+    '"StockLevel"': '"variantId"',
+    '"VariantPrice"': '"variantId"',
+    "marketplace_integrations": "id",
+    "marketplace_accounts": "id",
+    "marketplace_shops": "id",
+    "sync_tasks": "id",
+    "product_mappings": "variant_id",
+    '"SalesOrder"': "id",
+    "order_mappings": "platform_order_id",
+    "marketplace_webhooks": "dedupe_key",
+    "sync_logs": "created_at",
+    "api_tokens": "name",
+}
 NFSYNC = [sys.executable, "-m", "nfsync.workers"]
 
 
@@ -77,14 +91,19 @@ async def _fill(settings: Settings, keyring: Keyring) -> None:
         await conn.execute((HERE / "v1_data.sql").read_text())
         where = SecretField("marketplace_integrations", "credentials", ORG_A, INTEGRATION_A)
         credentials = keyring.encrypt_fields({"partner_key": "pk-canary"}, where)
-        hook = keyring.encrypt("hook-canary", SecretField("marketplace_integrations", "webhook_secret", ORG_A,
-                                                          INTEGRATION_A))  # fmt: skip
+        hook = keyring.encrypt(
+            "hook-canary", SecretField("marketplace_integrations", "webhook_secret", ORG_A, INTEGRATION_A)
+        )
         await conn.execute(
             "UPDATE marketplace_integrations SET credentials = $2::jsonb, webhook_secret = $3 WHERE id = $1",
-            INTEGRATION_A, json.dumps(credentials), hook,
-        )  # fmt: skip
-        tokens = [keyring.encrypt(value, SecretField("marketplace_accounts", column, ORG_A, ACCOUNT_A))
-                  for column, value in (("access_token", "at-canary"), ("refresh_token", "rt-canary"))]  # fmt: skip
+            INTEGRATION_A,
+            json.dumps(credentials),
+            hook,
+        )
+        tokens = [
+            keyring.encrypt(value, SecretField("marketplace_accounts", column, ORG_A, ACCOUNT_A))
+            for column, value in (("access_token", "at-canary"), ("refresh_token", "rt-canary"))
+        ]
         await conn.execute(
             "UPDATE marketplace_accounts SET access_token = $2, refresh_token = $3 WHERE id = $1", ACCOUNT_A, *tokens
         )
@@ -118,8 +137,9 @@ async def _secrets(settings: Settings, keyring: Keyring) -> list[str]:
         await conn.close()
     place = SecretField("marketplace_integrations", "credentials", ORG_A, INTEGRATION_A)
     values = list(keyring.decrypt_fields(json.loads(integration[0]), place).values())
-    values.append(keyring.decrypt(integration[1], SecretField("marketplace_integrations", "webhook_secret", ORG_A,
-                                                               INTEGRATION_A)))  # fmt: skip
+    values.append(
+        keyring.decrypt(integration[1], SecretField("marketplace_integrations", "webhook_secret", ORG_A, INTEGRATION_A))
+    )
     for column in ("access_token", "refresh_token"):
         values.append(keyring.decrypt(account[column], SecretField("marketplace_accounts", column, ORG_A, ACCOUNT_A)))
     return [value.reveal() for value in values]
@@ -187,8 +207,9 @@ async def test_0003_links_no_merchant_two_organizations_reached(release_1: Setti
     conn = await asyncpg.connect(release_1.database_url)
     try:
         with pytest.raises(asyncpg.ForeignKeyViolationError):
-            await conn.execute("UPDATE marketplace_shops SET sale_channel_id = 'sc-b' WHERE organization_id = $1",
-                               ORG_B)  # fmt: skip
+            await conn.execute(
+                "UPDATE marketplace_shops SET sale_channel_id = 'sc-b' WHERE organization_id = $1", ORG_B
+            )
     finally:
         await conn.close()
 
@@ -197,8 +218,11 @@ async def test_0004_makes_admin_tokens_operator_tokens(release_1: Settings) -> N
     conn = await asyncpg.connect(release_1.database_url)
     try:
         await conn.execute((HERE / "v1_data.sql").read_text())
-        await conn.execute("INSERT INTO api_tokens (organization_id, name, token_hash, scopes)"
-                           " VALUES ($1, 'ops', repeat('cd', 32), ARRAY['admin', 'ops:read'])", ORG_B)  # fmt: skip
+        await conn.execute(
+            "INSERT INTO api_tokens (organization_id, name, token_hash, scopes)"
+            " VALUES ($1, 'ops', repeat('cd', 32), ARRAY['admin', 'ops:read'])",
+            ORG_B,
+        )
     finally:
         await conn.close()
     await migrate_database(release_1)
@@ -219,8 +243,9 @@ async def test_migrate_on_an_empty_database_installs_schema_sql(fresh_database_n
     settings = settings_for(fresh_database_name)
     try:
         lines = await migrate_database(settings)
-        assert lines == [f"database {fresh_database_name!r} initialised at schema "
-                         f"{SchemaFile.load(settings.schema_path).label}"]  # fmt: skip
+        assert lines == [
+            f"database {fresh_database_name!r} initialised at schema {SchemaFile.load(settings.schema_path).label}"
+        ]
         assert await check_database(settings) == []
         conn = await asyncpg.connect(settings.database_url)
         try:
@@ -374,8 +399,14 @@ async def test_a_newer_database_is_refused_everywhere(database: Settings) -> Non
 
 def _cli(args: list[str], settings: Settings) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
-    env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_LOG_FORMAT": "json",
-                "NFSYNC_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/", "NFSYNC_AMQP_STARTUP_TIMEOUT": "1"})  # fmt: skip
+    env.update(
+        {
+            "NFSYNC_DATABASE_URL": settings.database_url,
+            "NFSYNC_LOG_FORMAT": "json",
+            "NFSYNC_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",
+            "NFSYNC_AMQP_STARTUP_TIMEOUT": "1",
+        }
+    )
     return subprocess.Popen([*NFSYNC, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 

@@ -16,8 +16,13 @@ from tests.api.test_commands import _count, _next
 
 
 class Broker:
-    def __init__(self, channel: aio_pika.abc.AbstractChannel, dead: aio_pika.abc.AbstractQueue,
-                 replies: aio_pika.abc.AbstractQueue, exchange: aio_pika.abc.AbstractExchange) -> None:  # fmt: skip
+    def __init__(
+        self,
+        channel: aio_pika.abc.AbstractChannel,
+        dead: aio_pika.abc.AbstractQueue,
+        replies: aio_pika.abc.AbstractQueue,
+        exchange: aio_pika.abc.AbstractExchange,
+    ) -> None:
         self.dead, self.replies, self.exchange = dead, replies, exchange
 
     async def send(self, body: dict[str, Any] | bytes, token: str | None, reply: bool = False) -> None:
@@ -46,8 +51,13 @@ async def broker(live_api: LiveApi) -> AsyncIterator[Broker]:
 
 
 def _task(live_api: LiveApi, **extra: Any) -> dict[str, Any]:
-    return {"integration_id": str(live_api.a.integration), "shop_id": str(live_api.a.shops[0]),
-            "task_type": "inventory_sync", "direction": "crm_to_marketplace", **extra}  # fmt: skip
+    return {
+        "integration_id": str(live_api.a.integration),
+        "shop_id": str(live_api.a.shops[0]),
+        "task_type": "inventory_sync",
+        "direction": "crm_to_marketplace",
+        **extra,
+    }
 
 
 async def test_a_command_without_a_valid_credential_does_nothing(live_api: LiveApi, broker: Broker) -> None:

@@ -13,8 +13,16 @@ import pytest
 from nfsync.workers.api.app import all_routes
 from tests.api.conftest import LiveApi
 
-A_TABLES = ("marketplace_integrations", "marketplace_accounts", "marketplace_shops", "sync_tasks",
-            "marketplace_webhooks", "api_tokens", "product_mappings", "order_mappings")  # fmt: skip
+A_TABLES = (
+    "marketplace_integrations",
+    "marketplace_accounts",
+    "marketplace_shops",
+    "sync_tasks",
+    "marketplace_webhooks",
+    "api_tokens",
+    "product_mappings",
+    "order_mappings",
+)
 # A valid body for each route that takes one: validation must not be what stops B.
 BODIES: dict[str, dict[str, Any]] = {
     "IntegrationPatch": {"name": "taken over"},
@@ -27,9 +35,17 @@ PUBLIC = {"/oauth/callback/{platform}", "/webhooks/{platform}/{integration_id}",
 
 
 async def _a_objects(live_api: LiveApi) -> dict[str, str]:
-    _, task = await live_api.call("POST", "/v1/sync-tasks", live_api.a.token, json={
-        "integration_id": str(live_api.a.integration), "shop_id": str(live_api.a.shops[0]),
-        "task_type": "order_sync", "direction": "marketplace_to_crm"})  # fmt: skip
+    _, task = await live_api.call(
+        "POST",
+        "/v1/sync-tasks",
+        live_api.a.token,
+        json={
+            "integration_id": str(live_api.a.integration),
+            "shop_id": str(live_api.a.shops[0]),
+            "task_type": "order_sync",
+            "direction": "marketplace_to_crm",
+        },
+    )
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:
         account = await conn.fetchval("SELECT account_id FROM marketplace_shops WHERE id = $1", live_api.a.shops[0])
@@ -37,8 +53,9 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
         webhook = await conn.fetchval(
             "INSERT INTO marketplace_webhooks (organization_id, integration_id, platform, event_type, dedupe_key,"
             " payload) VALUES ($1, $2, 'shopee', 'order_status_changed', 'x', '{}') RETURNING id",
-            live_api.a.org, live_api.a.integration,
-        )  # fmt: skip
+            live_api.a.org,
+            live_api.a.integration,
+        )
     finally:
         await conn.close()
     return {
@@ -54,9 +71,15 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
 async def _snapshot(live_api: LiveApi) -> dict[str, list[str]]:
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:
-        return {table: sorted(r[0] for r in await conn.fetch(
-            f"SELECT to_jsonb(t)::text FROM {table} t WHERE organization_id = $1", live_api.a.org))
-            for table in A_TABLES}  # fmt: skip
+        return {
+            table: sorted(
+                r[0]
+                for r in await conn.fetch(
+                    f"SELECT to_jsonb(t)::text FROM {table} t WHERE organization_id = $1", live_api.a.org
+                )
+            )
+            for table in A_TABLES
+        }
     finally:
         await conn.close()
 

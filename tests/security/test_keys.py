@@ -50,19 +50,30 @@ async def test_a_process_with_the_wrong_keyring_refuses_to_start(database: Setti
 
 
 async def test_an_unreadable_secret_is_a_generic_503(live_api: LiveApi) -> None:
-    _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={
-        "name": "wc", "platform": "woocommerce", "config": {}, "webhook_secret": "s3cret-hook",
-        "credentials": {"consumer_key": "ck", "consumer_secret": "cs"}})  # fmt: skip
+    _, integration = await live_api.call(
+        "POST",
+        "/v1/integrations",
+        live_api.a.token,
+        json={
+            "name": "wc",
+            "platform": "woocommerce",
+            "config": {},
+            "webhook_secret": "s3cret-hook",
+            "credentials": {"consumer_key": "ck", "consumer_secret": "cs"},
+        },
+    )
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:  # a ciphertext moved from another row: it no longer decrypts here
         moved = "SELECT credentials->>'consumer_secret' FROM marketplace_integrations WHERE id = $1"
         other = await conn.fetchval(moved, integration["id"])
-        await conn.execute("UPDATE marketplace_integrations SET webhook_secret = $2 WHERE id = $1",
-                           integration["id"], other)  # fmt: skip
+        await conn.execute(
+            "UPDATE marketplace_integrations SET webhook_secret = $2 WHERE id = $1", integration["id"], other
+        )
     finally:
         await conn.close()
-    status, body = await live_api.call("POST", f"/webhooks/woocommerce/{integration['id']}", None, data=b"{}",
-                                       headers={"X-WC-Webhook-Signature": "x"})  # fmt: skip
+    status, body = await live_api.call(
+        "POST", f"/webhooks/woocommerce/{integration['id']}", None, data=b"{}", headers={"X-WC-Webhook-Signature": "x"}
+    )
     assert status == 503, body
     assert body["error"]["message"] == "a stored secret cannot be read; retry later"
     assert "api1" not in json.dumps(body), "the key id is not named to an unauthenticated caller"
@@ -72,8 +83,9 @@ async def test_an_unreadable_secret_is_a_generic_503(live_api: LiveApi) -> None:
     "config", [{"partner_key": "x"}, {"catalog": {"api_token": "x"}}, {"features": [{"password": "x"}]}]
 )
 async def test_secrets_are_refused_in_the_public_config(live_api: LiveApi, config: dict[str, object]) -> None:
-    status, body = await live_api.call("POST", "/v1/integrations", live_api.a.token,
-                                       json={"name": "n", "platform": "lazada", "config": config})  # fmt: skip
+    status, body = await live_api.call(
+        "POST", "/v1/integrations", live_api.a.token, json={"name": "n", "platform": "lazada", "config": config}
+    )
     assert status == 422 and "credentials" in body["error"]["details"][0]["reason"], body
     status, _ = await live_api.call(
         "POST",

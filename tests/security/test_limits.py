@@ -16,8 +16,9 @@ async def test_a_token_over_its_budget_gets_429(live_api: LiveApi) -> None:
     statuses = [(await live_api.call("GET", "/v1/sync-tasks", live_api.a.token))[0] for _ in range(25)]
     assert statuses.count(429) >= 10 and statuses[:5] == [200] * 5, statuses
     assert (await live_api.call("GET", "/v1/sync-tasks", live_api.b.token))[0] == 200, "each token its own budget"
-    async with live_api.session.get(live_api.url + "/v1/sync-tasks",
-                                    headers={"Authorization": f"Bearer {live_api.a.token}"}) as response:  # fmt: skip
+    async with live_api.session.get(
+        live_api.url + "/v1/sync-tasks", headers={"Authorization": f"Bearer {live_api.a.token}"}
+    ) as response:
         assert response.status == 429 and int(response.headers["Retry-After"]) >= 1
         assert (await response.json())["error"]["code"] == "too_many_requests"
 

@@ -30,8 +30,13 @@ async def raw_request(live_api: LiveApi, head: bytes, body: bytes = b"") -> tupl
 
 
 def _task(live_api: LiveApi, **extra: Any) -> dict[str, Any]:
-    return {"integration_id": str(live_api.a.integration), "shop_id": str(live_api.a.shops[0]),
-            "task_type": "inventory_sync", "direction": "crm_to_marketplace", **extra}  # fmt: skip
+    return {
+        "integration_id": str(live_api.a.integration),
+        "shop_id": str(live_api.a.shops[0]),
+        "task_type": "inventory_sync",
+        "direction": "crm_to_marketplace",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("token", [b"nfs_\xe9\xff", "nfs_\u00e9\u00e8".encode(), b"x" * 5000])
@@ -58,15 +63,18 @@ async def test_out_of_range_values_in_a_task_are_422(live_api: LiveApi, extra: d
 
 
 async def test_an_idempotency_key_header_over_255_characters_is_422(live_api: LiveApi) -> None:
-    status, body = await live_api.call("POST", "/v1/sync-tasks", live_api.a.token, json=_task(live_api),
-                                       headers={"Idempotency-Key": "k" * 256})  # fmt: skip
+    status, body = await live_api.call(
+        "POST", "/v1/sync-tasks", live_api.a.token, json=_task(live_api), headers={"Idempotency-Key": "k" * 256}
+    )
     assert status == 422 and body["error"]["details"][0]["path"] == "request.idempotency_key", body
 
 
 @pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 40 + b"1" + b"}" * 40, b"[" * 40 + b"]" * 40])
 async def test_deeply_nested_json_is_422(live_api: LiveApi, body: bytes) -> None:
-    head = (b"POST /v1/sync-tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer "
-            + live_api.a.token.encode())  # fmt: skip
+    head = (
+        b"POST /v1/sync-tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer "
+        + live_api.a.token.encode()
+    )
     status, answer = await raw_request(live_api, head, body)
     assert status == 422, answer
     assert json.loads(answer)["error"]["code"] == "validation_failed"
@@ -74,10 +82,16 @@ async def test_deeply_nested_json_is_422(live_api: LiveApi, body: bytes) -> None
 
 async def test_a_token_expiry_out_of_range_is_422(live_api: LiveApi) -> None:
     status, body = await live_api.call(
-        "POST", f"/v1/integrations/{live_api.a.integration}/accounts", live_api.a.token,
-        json={"name": "x", "platform_account_id": "1", "access_token": "t",
-              "token_expires_at": "9999-12-31T23:59:59-14:00"},
-    )  # fmt: skip
+        "POST",
+        f"/v1/integrations/{live_api.a.integration}/accounts",
+        live_api.a.token,
+        json={
+            "name": "x",
+            "platform_account_id": "1",
+            "access_token": "t",
+            "token_expires_at": "9999-12-31T23:59:59-14:00",
+        },
+    )
     assert status == 422 and body["error"]["details"][0]["path"] == "body.token_expires_at", body
 
 

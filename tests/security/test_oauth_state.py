@@ -22,8 +22,9 @@ class Connect:
 
     async def link(self, token: str, redirect: str | None = None) -> tuple[int, Any]:
         target = redirect or f"{self.api.url}/connected"
-        return await self.api.call("GET", f"/v1/integrations/{self.integration}/authorize-url?redirect_uri={target}",
-                                   token)  # fmt: skip
+        return await self.api.call(
+            "GET", f"/v1/integrations/{self.integration}/authorize-url?redirect_uri={target}", token
+        )
 
     async def callback(self, state: str, shop: str) -> tuple[int, Any]:
         self.sandbox.add_shop(shop, f"shop {shop}")
@@ -36,10 +37,18 @@ async def connect(live_api: LiveApi) -> AsyncIterator[Connect]:
     spec = load_sandbox("shopee")
     sandbox = spec.sandbox(dict(spec.sample_app))
     async with sandbox.running():
-        _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={
-            "name": "shopee oauth", "platform": "shopee", "api_base_url": sandbox.base_url,
-            "config": {"partner_id": spec.sample_app["partner_id"]},
-            "credentials": {"partner_key": spec.sample_app["partner_key"]}})  # fmt: skip
+        _, integration = await live_api.call(
+            "POST",
+            "/v1/integrations",
+            live_api.a.token,
+            json={
+                "name": "shopee oauth",
+                "platform": "shopee",
+                "api_base_url": sandbox.base_url,
+                "config": {"partner_id": spec.sample_app["partner_id"]},
+                "credentials": {"partner_key": spec.sample_app["partner_key"]},
+            },
+        )
         yield Connect(live_api, sandbox, integration["id"])
 
 

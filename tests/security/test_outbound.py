@@ -18,9 +18,12 @@ STRICT = {"outbound_allowed_hosts": ""}  # as in production: no local host allow
 
 
 async def _create(live_api: LiveApi, platform: str, url: str) -> tuple[int, Any]:
-    return await live_api.call("POST", "/v1/integrations", live_api.a.token,
-                               json={"name": f"{platform} {url}"[:100], "platform": platform, "config": {},
-                                     "api_base_url": url})  # fmt: skip
+    return await live_api.call(
+        "POST",
+        "/v1/integrations",
+        live_api.a.token,
+        json={"name": f"{platform} {url}"[:100], "platform": platform, "config": {}, "api_base_url": url},
+    )
 
 
 @pytest.mark.parametrize("live_api", [STRICT], indirect=True)
@@ -47,8 +50,12 @@ async def test_a_tenant_cannot_point_the_service_inward(live_api: LiveApi, platf
 async def test_the_platforms_hosts_and_a_public_store_are_accepted(live_api: LiveApi) -> None:
     assert (await _create(live_api, "shopee", "https://partner.shopeemobile.com"))[0] == 201
     assert (await _create(live_api, "woocommerce", "https://shop.example.com"))[0] == 201
-    status, body = await live_api.call("PATCH", f"/v1/shops/{live_api.a.shops[0]}", live_api.a.token,
-                                       json={"shop_data": {"auth_base_url": "https://127.0.0.1"}})  # fmt: skip
+    status, body = await live_api.call(
+        "PATCH",
+        f"/v1/shops/{live_api.a.shops[0]}",
+        live_api.a.token,
+        json={"shop_data": {"auth_base_url": "https://127.0.0.1"}},
+    )
     assert status == 422 and "shop_data.auth_base_url" in body["error"]["message"], body
 
 
@@ -91,11 +98,21 @@ async def chatty_host() -> AsyncIterator[str]:
 
 
 async def test_upstream_text_is_never_reflected(live_api: LiveApi, chatty_host: str) -> None:
-    _, integration = await live_api.call("POST", "/v1/integrations", live_api.a.token, json={
-        "name": "chatty", "platform": "shopee", "api_base_url": chatty_host,
-        "config": {"partner_id": "1"}, "credentials": {"partner_key": "k"}})  # fmt: skip
-    _, link = await live_api.call("GET", f"/v1/integrations/{integration['id']}/authorize-url?redirect_uri="
-                                  f"{live_api.url}/done", live_api.a.token)  # fmt: skip
+    _, integration = await live_api.call(
+        "POST",
+        "/v1/integrations",
+        live_api.a.token,
+        json={
+            "name": "chatty",
+            "platform": "shopee",
+            "api_base_url": chatty_host,
+            "config": {"partner_id": "1"},
+            "credentials": {"partner_key": "k"},
+        },
+    )
+    _, link = await live_api.call(
+        "GET", f"/v1/integrations/{integration['id']}/authorize-url?redirect_uri={live_api.url}/done", live_api.a.token
+    )
     state = link["state"]
     status, body = await live_api.call("GET", f"/oauth/callback/shopee?code=c&state={state}&shop_id=1", None)
     assert status == 422, body

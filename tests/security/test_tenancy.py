@@ -36,18 +36,23 @@ async def _account_of(live_api: LiveApi, shop: object) -> str:
 async def test_a_shop_cannot_name_another_organizations_sale_channel(live_api: LiveApi) -> None:
     channel_a = await _catalog_of(live_api, live_api.a.org)
     shop_b = live_api.b.shops[0]
-    status, body = await live_api.call("PATCH", f"/v1/shops/{shop_b}", live_api.b.token,
-                                       json={"sale_channel_id": channel_a})  # fmt: skip
+    status, body = await live_api.call(
+        "PATCH", f"/v1/shops/{shop_b}", live_api.b.token, json={"sale_channel_id": channel_a}
+    )
     assert status == 404, body
-    _, missing = await live_api.call("PATCH", f"/v1/shops/{shop_b}", live_api.b.token,
-                                     json={"sale_channel_id": "no-such-channel"})  # fmt: skip
+    _, missing = await live_api.call(
+        "PATCH", f"/v1/shops/{shop_b}", live_api.b.token, json={"sale_channel_id": "no-such-channel"}
+    )
     assert body["error"]["message"].replace(channel_a, "X") == missing["error"]["message"].replace(
         "no-such-channel", "X"
     ), "a foreign channel and a missing one get the same answer (no existence oracle)"
     account_b = await _account_of(live_api, shop_b)
-    status, created = await live_api.call("POST", f"/v1/accounts/{account_b}/shops", live_api.b.token,
-                                          json={"shop_id": "990001", "shop_name": "Grab",
-                                                "sale_channel_id": channel_a})  # fmt: skip
+    status, created = await live_api.call(
+        "POST",
+        f"/v1/accounts/{account_b}/shops",
+        live_api.b.token,
+        json={"shop_id": "990001", "shop_name": "Grab", "sale_channel_id": channel_a},
+    )
     assert status == 404, created
     _, shop = await live_api.call("GET", f"/v1/shops/{shop_b}", live_api.b.token)
     assert shop["sale_channel_id"] is None, "nothing was written"
@@ -56,8 +61,9 @@ async def test_a_shop_cannot_name_another_organizations_sale_channel(live_api: L
 async def test_a_shop_may_name_its_own_organizations_channel(live_api: LiveApi) -> None:
     channel_a = await _catalog_of(live_api, live_api.a.org)
     shop_a = live_api.a.shops[0]
-    status, body = await live_api.call("PATCH", f"/v1/shops/{shop_a}", live_api.a.token,
-                                       json={"sale_channel_id": channel_a})  # fmt: skip
+    status, body = await live_api.call(
+        "PATCH", f"/v1/shops/{shop_a}", live_api.a.token, json={"sale_channel_id": channel_a}
+    )
     assert status == 200 and body["sale_channel_id"] == channel_a
     status, body = await live_api.call("PATCH", f"/v1/shops/{shop_a}", live_api.a.token, json={"shop_name": "Kept"})
     assert status == 200, "an unchanged channel is not checked again"
@@ -69,8 +75,9 @@ async def test_the_database_refuses_a_foreign_channel_for_any_writer(live_api: L
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:
         with pytest.raises(asyncpg.ForeignKeyViolationError, match="not a channel of this organization"):
-            await conn.execute("UPDATE marketplace_shops SET sale_channel_id = $2 WHERE id = $1",
-                               live_api.b.shops[0], channel_a)  # fmt: skip
+            await conn.execute(
+                "UPDATE marketplace_shops SET sale_channel_id = $2 WHERE id = $1", live_api.b.shops[0], channel_a
+            )
     finally:
         await conn.close()
 
@@ -87,8 +94,9 @@ async def test_handlers_read_the_crm_only_through_the_shops_organization(live_ap
         with pytest.raises(ValidationFailed, match="belongs to another organization"):
             await crm.link_merchant(conn, live_api.b.org, merchant)
         with pytest.raises(ValidationFailed, match="shop"):
-            await conn.execute("UPDATE marketplace_shops SET sale_channel_id = $2 WHERE id = $1",
-                               live_api.a.shops[0], channel_a)  # fmt: skip
+            await conn.execute(
+                "UPDATE marketplace_shops SET sale_channel_id = $2 WHERE id = $1", live_api.a.shops[0], channel_a
+            )
             await crm.unlink_merchant(conn, merchant)
         with pytest.raises(NotFound):
             await crm.link_merchant(conn, live_api.b.org, "no-such-merchant")

@@ -54,15 +54,24 @@ async def test_no_organizations_token_can_be_fleet_wide(live_api: LiveApi) -> No
     conn = await asyncpg.connect(live_api.settings.database_url)
     try:
         with pytest.raises(asyncpg.CheckViolationError):
-            await conn.execute("UPDATE api_tokens SET scopes = ARRAY['admin'] WHERE organization_id = $1",
-                               live_api.a.org)  # fmt: skip
+            await conn.execute(
+                "UPDATE api_tokens SET scopes = ARRAY['admin'] WHERE organization_id = $1", live_api.a.org
+            )
     finally:
         await conn.close()
     operator = await live_api.token(None, ["admin"])
     for tenant in (live_api.a, live_api.b):
-        await live_api.call("POST", "/v1/sync-tasks", tenant.token, json={
-            "integration_id": str(tenant.integration), "shop_id": str(tenant.shops[0]), "task_type": "order_sync",
-            "direction": "marketplace_to_crm"})  # fmt: skip
+        await live_api.call(
+            "POST",
+            "/v1/sync-tasks",
+            tenant.token,
+            json={
+                "integration_id": str(tenant.integration),
+                "shop_id": str(tenant.shops[0]),
+                "task_type": "order_sync",
+                "direction": "marketplace_to_crm",
+            },
+        )
     _, everything = await live_api.call("GET", "/v1/sync-tasks", operator)
     _, own = await live_api.call("GET", "/v1/sync-tasks", live_api.a.token)
     assert len(everything["items"]) == 2 and len(own["items"]) == 1
@@ -97,8 +106,14 @@ def test_tokens_list_and_revoke_commands(live_api: LiveApi) -> None:
     env["NFSYNC_DATABASE_URL"] = live_api.settings.database_url
 
     def nfsync(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "nfsync.workers", *args], capture_output=True, text=True, env=env,
-                              timeout=60, check=False)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "nfsync.workers", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
 
     orgs = [line.split("\t") for line in nfsync("orgs", "list").stdout.splitlines()[1:]]
     assert {row[0] for row in orgs} >= {str(live_api.a.org), str(live_api.b.org)} and all(row[2] for row in orgs)

@@ -98,10 +98,17 @@ json_values = st.recursive(
 )
 shaped = st.fixed_dictionaries(
     {"code": st.integers(-5, 40), "shop_id": st.integers(0, 2**70) | st.text(max_size=8)},
-    optional={"data": json_values, "timestamp": st.integers() | st.floats() | st.text(max_size=8),
-              "type": st.text(max_size=20), "message_type": st.integers(-2, 20), "shop_cipher": st.text(max_size=8),
-              "topic": st.text(max_size=20), "id": json_values, "status": st.text(max_size=12)},
-)  # fmt: skip
+    optional={
+        "data": json_values,
+        "timestamp": st.integers() | st.floats() | st.text(max_size=8),
+        "type": st.text(max_size=20),
+        "message_type": st.integers(-2, 20),
+        "shop_cipher": st.text(max_size=8),
+        "topic": st.text(max_size=20),
+        "id": json_values,
+        "status": st.text(max_size=12),
+    },
+)
 
 
 @pytest.mark.parametrize("platform", PLATFORM_PACKAGES)

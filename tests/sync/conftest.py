@@ -49,16 +49,24 @@ class SyncEnv:
     def pool(self) -> asyncpg.Pool:
         return self.rt.pool
 
-    async def run(self, task_type: str, direction: str | None = None, filters: dict[str, Any] | None = None,
-                  seconds: float = 120.0) -> asyncpg.Record:  # fmt: skip
+    async def run(
+        self,
+        task_type: str,
+        direction: str | None = None,
+        filters: dict[str, Any] | None = None,
+        seconds: float = 120.0,
+    ) -> asyncpg.Record:
         """Enqueue a task for the shop and wait until it is terminal; returns its row."""
         directions = {"order_sync": "marketplace_to_crm", "shop_sync": "marketplace_to_crm"}
         request = EnqueueRequest(
-            organization_id=self.org, integration_id=self.shop.integration_id, shop_id=self.shop.shop_id,
+            organization_id=self.org,
+            integration_id=self.shop.integration_id,
+            shop_id=self.shop.shop_id,
             task_type=task_type,  # type: ignore[arg-type]
             direction=direction or directions.get(task_type, "crm_to_marketplace"),  # type: ignore[arg-type]
-            filter_criteria=filters, max_retries=2,
-        )  # fmt: skip
+            filter_criteria=filters,
+            max_retries=2,
+        )
         task_id = (await self.rt.service.enqueue(request)).task_id
         return await self.wait(task_id, seconds)
 
@@ -84,8 +92,7 @@ class SyncEnv:
         return sum(self.sandbox.counters.writes_per_sku.values())
 
     async def session(self, task_type: str = "product_sync", direction: str = "crm_to_marketplace") -> ShopSession:
-        return await open_shop_by_id(self.worker.resources, self.shop.shop_id, task_type=task_type,
-                                     direction=direction)  # fmt: skip
+        return await open_shop_by_id(self.worker.resources, self.shop.shop_id, task_type=task_type, direction=direction)
 
     async def stock(self, variant: str) -> tuple[Any, Any]:
         row = await self.pool.fetchrow('SELECT "onHand", reserved FROM "StockLevel" WHERE "variantId" = $1', variant)
@@ -99,8 +106,15 @@ def sync_settings(database: Settings, keyring_text: str) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def sync_env(settings: Settings, platform: str, *, variants: int, rate: int = 1000,
-                   config: dict[str, Any] | None = None, api: bool = False) -> AsyncIterator[SyncEnv]:  # fmt: skip
+async def sync_env(
+    settings: Settings,
+    platform: str,
+    *,
+    variants: int,
+    rate: int = 1000,
+    config: dict[str, Any] | None = None,
+    api: bool = False,
+) -> AsyncIterator[SyncEnv]:
     if api:
         port = free_port()
         settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
@@ -123,13 +137,22 @@ async def sync_env(settings: Settings, platform: str, *, variants: int, rate: in
         org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('Sync org') RETURNING id")
         async with rt.pool.acquire() as conn:
             catalog = await seed_catalog(conn, organization_id=org, variants=variants)
-            integration = await create_integration(conn, keyring, org, sandbox, name=f"{platform} main",
-                                                   rate_limit=rate, config=config)  # fmt: skip
-        shop = await connect_shop(rt.pool, keyring, org, integration, sandbox, platform_shop_id="880001",
-                                  channel_id=catalog.sale_channel_id)  # fmt: skip
+            integration = await create_integration(
+                conn, keyring, org, sandbox, name=f"{platform} main", rate_limit=rate, config=config
+            )
+        shop = await connect_shop(
+            rt.pool, keyring, org, integration, sandbox, platform_shop_id="880001", channel_id=catalog.sale_channel_id
+        )
         async with REGISTRY.open_resources(settings, rt.pool) as resources:
-            worker = Worker(settings, REGISTRY, [platform], pool=rt.pool, connection=rt.connection, concurrency=8,
-                            resources=resources)  # fmt: skip
+            worker = Worker(
+                settings,
+                REGISTRY,
+                [platform],
+                pool=rt.pool,
+                connection=rt.connection,
+                concurrency=8,
+                resources=resources,
+            )
             await worker.start()
             try:
                 yield SyncEnv(settings, rt, org, catalog, shop, worker)

@@ -22,7 +22,9 @@ async def test_filters_limit_the_push(env: SyncEnv) -> None:
     assert task["status"] == "completed", task["error_message"]
     expected = await env.pool.fetch(
         'SELECT i.identifier FROM "ProductIdentifier" i JOIN "ProductVariant" v ON v.id = i."principalId" '
-        'JOIN "Product" p ON p.id = v."productId" WHERE p."categoryId" = $1', category)  # fmt: skip
+        'JOIN "Product" p ON p.id = v."productId" WHERE p."categoryId" = $1',
+        category,
+    )
     listed = {v.sku for listing in env.listings() for v in listing.variants}
     assert listed == {r["identifier"] for r in expected} and listed
     one = env.catalog.product_ids[-1]

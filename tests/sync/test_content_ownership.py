@@ -28,22 +28,35 @@ def seed_merchant_listings(env: SyncEnv) -> int:
     for variant in env.catalog.variant_ids:
         by_product[env.catalog.product_of[variant]].append(variant)
     for number, variants in enumerate(by_product.values()):
-        rows = [{"sku": env.catalog.skus[v], "price": "1111", "stock": 7, "options": {"Style": f"merchant-{k}"}}
-                for k, v in enumerate(variants)]  # fmt: skip
+        rows = [
+            {"sku": env.catalog.skus[v], "price": "1111", "stock": 7, "options": {"Style": f"merchant-{k}"}}
+            for k, v in enumerate(variants)
+        ]
         rows.append({"sku": f"MKT-ONLY-{number}", "price": "5000", "stock": 3, "options": {"Style": "extra"}})
         status = "inactive" if number % 4 == 0 else "active"
-        env.sandbox.add_listing(env.shop.sb_shop, f"Merchant title {number}", rows,
-                                description=f"merchant copy {number}", category_id="100", status=status)  # fmt: skip
+        env.sandbox.add_listing(
+            env.shop.sb_shop,
+            f"Merchant title {number}",
+            rows,
+            description=f"merchant copy {number}",
+            category_id="100",
+            status=status,
+        )
     return len(by_product)
 
 
 def content(env: SyncEnv) -> Snapshot:
     """Everything of the shop's listings except stock and price."""
     return {
-        listing.item_id: (listing.name, listing.description, listing.status, listing.category_id,
-                          tuple((v.variant_id, v.sku, tuple(sorted(v.options.items()))) for v in listing.variants))
+        listing.item_id: (
+            listing.name,
+            listing.description,
+            listing.status,
+            listing.category_id,
+            tuple((v.variant_id, v.sku, tuple(sorted(v.options.items()))) for v in listing.variants),
+        )
         for listing in env.listings()
-    }  # fmt: skip
+    }
 
 
 def refused_skus(env: SyncEnv) -> set[str]:
@@ -91,8 +104,9 @@ async def test_pulled_listings_keep_their_content(sync_settings: Settings, platf
         assert rewritten <= refused_skus(env), "a re-sync wrote more than the refused values again"
         if not refused_skus(env):
             assert env.sandbox.counters.requests == requests, "an unchanged re-sync called the platform"
-        origins = await env.pool.fetch("SELECT DISTINCT origin FROM product_mappings WHERE shop_id = $1",
-                                       env.shop.shop_id)  # fmt: skip
+        origins = await env.pool.fetch(
+            "SELECT DISTINCT origin FROM product_mappings WHERE shop_id = $1", env.shop.shop_id
+        )
         assert [r["origin"] for r in origins] == ["pulled"]
 
 

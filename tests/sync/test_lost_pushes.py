@@ -30,8 +30,9 @@ async def test_a_lost_order_push_is_recovered_once_and_confirmed(shopee: SyncEnv
     gone for a shop without polling."""
     env = shopee
     variant = env.catalog.variant_ids[0]
-    order = env.sandbox.add_order(env.shop.sb_shop, [{"sku": env.catalog.skus[variant], "quantity": 1}],
-                                  status=env.sandbox.initial_order_status())  # fmt: skip
+    order = env.sandbox.add_order(
+        env.shop.sb_shop, [{"sku": env.catalog.skus[variant], "quantity": 1}], status=env.sandbox.initial_order_status()
+    )
     _lose(env, {"kind": "order_status_changed", "order": order})
     _lose(env, {"kind": "order_status_changed", "order": order})  # the same push lost twice: one piece of work
     task = await env.run("shop_sync", filters={"lost_pushes": True})
@@ -43,8 +44,9 @@ async def test_a_lost_order_push_is_recovered_once_and_confirmed(shopee: SyncEnv
     await env.rt.service.wake("shopee", [work[0]["task_id"]])  # the scheduler would re-send it within seconds
 
     async def imported() -> bool:
-        return bool(await env.pool.fetchval('SELECT count(*) FROM "SalesOrder" WHERE "externalOrderId" = $1',
-                                            order.order_id))  # fmt: skip
+        return bool(
+            await env.pool.fetchval('SELECT count(*) FROM "SalesOrder" WHERE "externalOrderId" = $1', order.order_id)
+        )
 
     await wait_until(imported, 60, "the recovered order in the CRM")
     again = await env.run("shop_sync", filters={"lost_pushes": True})

@@ -28,8 +28,9 @@ async def test_order_arrives_once_despite_three_webhooks_and_a_poll(hooked: Sync
     assert (await env.run("product_sync"))["status"] == "completed"
     variant = env.catalog.variant_ids[0]
     _, reserved_before = await env.stock(variant)
-    order = env.sandbox.add_order(env.shop.sb_shop, [{"sku": env.catalog.skus[variant], "quantity": 2}],
-                                  status=env.sandbox.initial_order_status())  # fmt: skip
+    order = env.sandbox.add_order(
+        env.shop.sb_shop, [{"sku": env.catalog.skus[variant], "quantity": 2}], status=env.sandbox.initial_order_status()
+    )
     for _ in range(3):
         env.sandbox.push(env.shop.sb_shop, {"kind": "order_status_changed", "order": order})
     await env.sandbox.drain_pushes()
@@ -44,8 +45,10 @@ async def test_order_arrives_once_despite_three_webhooks_and_a_poll(hooked: Sync
     assert await _orders(env, order.order_id) == 1
     mapping = await env.pool.fetchrow("SELECT * FROM order_mappings WHERE platform_order_id = $1", order.order_id)
     assert mapping["sync_count"] >= 2  # the push and the poll both saw it
-    lines = await env.pool.fetch('SELECT l.* FROM "SalesOrderLine" l JOIN "SalesOrder" o ON o.id = l."orderId" '
-                                 'WHERE o."externalOrderId" = $1', order.order_id)  # fmt: skip
+    lines = await env.pool.fetch(
+        'SELECT l.* FROM "SalesOrderLine" l JOIN "SalesOrder" o ON o.id = l."orderId" WHERE o."externalOrderId" = $1',
+        order.order_id,
+    )
     assert {line["variantId"] for line in lines} == {variant}
     assert sum(line["quantity"] for line in lines) == 2  # Lazada lists one order item per unit
     _, reserved = await env.stock(variant)
@@ -56,8 +59,9 @@ async def test_cancelled_order_releases_its_reservation(env: SyncEnv) -> None:
     assert (await env.run("product_sync"))["status"] == "completed"
     variant = env.catalog.variant_ids[1]
     on_hand, reserved = await env.stock(variant)
-    order = env.sandbox.add_order(env.shop.sb_shop, [{"sku": env.catalog.skus[variant], "quantity": 1}],
-                                  status=env.sandbox.initial_order_status())  # fmt: skip
+    order = env.sandbox.add_order(
+        env.shop.sb_shop, [{"sku": env.catalog.skus[variant], "quantity": 1}], status=env.sandbox.initial_order_status()
+    )
     first = await env.run("order_sync", filters={"order_ids": [order.order_id]})
     assert first["status"] == "completed", first["error_message"]
     assert first["result"]["items"] == {"import:success": 1, "success": 1}, first["result"]
@@ -78,11 +82,21 @@ async def test_out_of_order_updates_never_move_an_order_back(env: SyncEnv) -> No
     merchant = env.catalog.merchant_id
     store = OrderStore(session, ItemLog(session.ctx, env.pool, env.shop.shop_id), merchant)
     sku = env.catalog.skus[env.catalog.variant_ids[2]]
-    base = Order(platform_order_id="OOO-1", status="x", created_at=_now(), updated_at=_now(), currency="VND",
-                 total=Decimal(100000), lines=[OrderLine(platform_line_id="1", sku=sku, quantity=1,
-                                                         unit_price=Decimal(100000))])  # fmt: skip
-    statuses = {"shopee": ("UNPAID", "SHIPPED"), "lazada": ("unpaid", "shipped"), "tiktok": ("UNPAID", "IN_TRANSIT"),
-                "woocommerce": ("pending", "completed")}[env.shop.platform]  # fmt: skip
+    base = Order(
+        platform_order_id="OOO-1",
+        status="x",
+        created_at=_now(),
+        updated_at=_now(),
+        currency="VND",
+        total=Decimal(100000),
+        lines=[OrderLine(platform_line_id="1", sku=sku, quantity=1, unit_price=Decimal(100000))],
+    )
+    statuses = {
+        "shopee": ("UNPAID", "SHIPPED"),
+        "lazada": ("unpaid", "shipped"),
+        "tiktok": ("UNPAID", "IN_TRANSIT"),
+        "woocommerce": ("pending", "completed"),
+    }[env.shop.platform]
     newer = base.model_copy(update={"status": statuses[1], "updated_at": base.updated_at + timedelta(minutes=5)})
     older = base.model_copy(update={"status": statuses[0]})
     await store.save(newer)
@@ -108,8 +122,12 @@ async def test_concurrent_order_pushes_for_one_shop_all_arrive(hooked: SyncEnv) 
     env = hooked
     assert (await env.run("product_sync"))["status"] == "completed"
     sku = env.catalog.skus[env.catalog.variant_ids[0]]
-    orders = [env.sandbox.add_order(env.shop.sb_shop, [{"sku": sku, "quantity": 1}],
-                                    status=env.sandbox.initial_order_status()) for _ in range(10)]  # fmt: skip
+    orders = [
+        env.sandbox.add_order(
+            env.shop.sb_shop, [{"sku": sku, "quantity": 1}], status=env.sandbox.initial_order_status()
+        )
+        for _ in range(10)
+    ]
     for order in orders:
         env.sandbox.push(env.shop.sb_shop, {"kind": "order_status_changed", "order": order})
     await env.sandbox.drain_pushes()

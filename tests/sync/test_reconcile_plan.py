@@ -36,8 +36,9 @@ async def test_plan_writes_nothing(env: SyncEnv) -> None:
     assert env.sandbox.counters.requests == before
     assert await env.pool.fetchval("SELECT count(*) FROM product_mappings") == 0
     assert (await env.run("product_sync"))["status"] == "completed"
-    await env.pool.execute('UPDATE "VariantPrice" SET amount = amount + 1000 WHERE "variantId" = $1',
-                           env.catalog.variant_ids[0])  # fmt: skip
+    await env.pool.execute(
+        'UPDATE "VariantPrice" SET amount = amount + 1000 WHERE "variantId" = $1', env.catalog.variant_ids[0]
+    )
     result = await plan(await env.session(), "price_sync", None)
     assert result["summary"] == {"update": 1, "skip": len(env.catalog.variant_ids) - 1}
 
@@ -47,10 +48,13 @@ async def test_reconcile_command_reports_and_fixes(env: SyncEnv) -> None:
         return  # the command is platform-neutral; one platform proves the wiring
     assert (await env.run("product_sync"))["status"] == "completed"
     env.sandbox_variant(env.catalog.skus[env.catalog.variant_ids[2]]).price += 5000
-    environ = {**os.environ, "NFSYNC_DATABASE_URL": env.settings.database_url,
-               "NFSYNC_SECRET_KEYS": env.settings.secret_keys.reveal() if env.settings.secret_keys else "",
-               "NFSYNC_LOG_LEVEL": "error",
-               "NFSYNC_OUTBOUND_ALLOWED_HOSTS": env.settings.outbound_allowed_hosts}  # fmt: skip
+    environ = {
+        **os.environ,
+        "NFSYNC_DATABASE_URL": env.settings.database_url,
+        "NFSYNC_SECRET_KEYS": env.settings.secret_keys.reveal() if env.settings.secret_keys else "",
+        "NFSYNC_LOG_LEVEL": "error",
+        "NFSYNC_OUTBOUND_ALLOWED_HOSTS": env.settings.outbound_allowed_hosts,
+    }
     nfsync = str(Path(sys.executable).parent / "nfsync")
     command = [nfsync, "reconcile", "--shop", str(env.shop.shop_id), "--json", "--fix"]
     # asynchronously: the sandbox answering the command runs on this event loop

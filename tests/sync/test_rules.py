@@ -28,8 +28,10 @@ def test_stock_rules_buffer_allocation_and_threshold() -> None:
 
 
 def _draft(**changes: object) -> ListingDraft:
-    variants = [VariantDraft(sku=f"S-{n}", price=Decimal(10), stock=1, options={"size": size})
-                for n, size in ((1, "S"), (2, "M"))]  # fmt: skip
+    variants = [
+        VariantDraft(sku=f"S-{n}", price=Decimal(10), stock=1, options={"size": size})
+        for n, size in ((1, "S"), (2, "M"))
+    ]
     values: dict[str, object] = {"name": "Shirt", "description": "Cotton", "category_id": "100", "variants": variants}
     values.update(changes)
     return ListingDraft.model_validate(values)
@@ -57,8 +59,10 @@ def test_platform_statuses_map_to_crm_statuses() -> None:
 def test_stock_follows_the_order() -> None:
     lines = [("v1", Decimal(2))]
     assert stock_transition([], "none", lines, "reserved") == [("v1", Decimal(2), Decimal(0))]
-    assert stock_transition(lines, "reserved", lines, "consumed") == [("v1", Decimal(-2), Decimal(0)),
-                                                                      ("v1", Decimal(0), Decimal(-2))]  # fmt: skip
+    assert stock_transition(lines, "reserved", lines, "consumed") == [
+        ("v1", Decimal(-2), Decimal(0)),
+        ("v1", Decimal(0), Decimal(-2)),
+    ]
     assert stock_transition(lines, "reserved", lines, "none") == [("v1", Decimal(-2), Decimal(0))]
     assert stock_transition(lines, "consumed", lines, "none") == []  # returned: no restock
     assert stock_transition(lines, "reserved", lines, "reserved") == []

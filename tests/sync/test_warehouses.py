@@ -26,8 +26,11 @@ async def _add_location_stock(env: SyncEnv, variant: str, location: str, on_hand
     await env.pool.execute(
         'INSERT INTO "StockLevel" ("variantId", "merchantId", "locationId", "onHand", reserved)'
         " VALUES ($1, $2, $3, $4, 0)",
-        variant, env.catalog.merchant_id, location, on_hand,
-    )  # fmt: skip
+        variant,
+        env.catalog.merchant_id,
+        location,
+        on_hand,
+    )
 
 
 async def test_each_crm_location_reaches_its_mapped_warehouse(mapped: SyncEnv) -> None:
@@ -44,8 +47,9 @@ async def test_each_crm_location_reaches_its_mapped_warehouse(mapped: SyncEnv) -
     assert held == {"VNZ": int(on_hand - reserved), "VNN": 5}
     diffs, _ = await reconcile_shop(await env.session())
     assert [d for d in diffs if d.kind == "stock"] == []  # right total and right warehouses
-    await env.pool.execute('UPDATE "StockLevel" SET "onHand" = "onHand" + 2 WHERE "variantId" = $1 AND "locationId" = '
-                           "'hcm'", variant)  # fmt: skip
+    await env.pool.execute(
+        'UPDATE "StockLevel" SET "onHand" = "onHand" + 2 WHERE "variantId" = $1 AND "locationId" = \'hcm\'', variant
+    )
     diffs, _ = await reconcile_shop(await env.session())
     assert [(d.kind, d.entity_id) for d in diffs if d.kind == "stock"] == [("stock", variant)]
 

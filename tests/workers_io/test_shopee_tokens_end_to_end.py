@@ -32,19 +32,33 @@ async def test_ten_processes_one_shopee_refresh(database: Settings, conn: asyncp
         integration = await make_integration(conn, org)
         account = await conn.fetchval(
             "INSERT INTO marketplace_accounts (organization_id, integration_id, name, platform, platform_account_id)"
-            " VALUES ($1, $2, 'a', 'shopee', '880001') RETURNING id", org, integration,
-        )  # fmt: skip
+            " VALUES ($1, $2, 'a', 'shopee', '880001') RETURNING id",
+            org,
+            integration,
+        )
         soon = datetime.now(UTC) + timedelta(minutes=1)  # inside the refresh-ahead margin
-        await store_pair(conn, KEYRING, account, org, TokenPair(access_token=Secret("stale-access-0001"),
-                         refresh_token=Secret("refresh-0001"), access_expires_at=soon))  # fmt: skip
+        await store_pair(
+            conn,
+            KEYRING,
+            account,
+            org,
+            TokenPair(
+                access_token=Secret("stale-access-0001"), refresh_token=Secret("refresh-0001"), access_expires_at=soon
+            ),
+        )
         pools = [await engine_pool(database, f"proc{i}", max_size=2) for i in range(10)]
         try:
             clients = []
             for pool in pools:
                 tokens = AccountTokenProvider(pool, KEYRING, account)
-                client = spec.client(ClientSettings(base_url=sandbox.base_url), AppCredentials(dict(spec.sample_app)),
-                                     spec.shop_ref(shop, sandbox.base_url), session=session, tokens=tokens,
-                                     limiter=LocalRateLimiter())  # fmt: skip
+                client = spec.client(
+                    ClientSettings(base_url=sandbox.base_url),
+                    AppCredentials(dict(spec.sample_app)),
+                    spec.shop_ref(shop, sandbox.base_url),
+                    session=session,
+                    tokens=tokens,
+                    limiter=LocalRateLimiter(),
+                )
                 tokens.bind(client.refresh_access)
                 clients.append(client)
             infos = await asyncio.gather(*[c.get_shop_info() for c in clients])

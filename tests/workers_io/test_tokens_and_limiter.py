@@ -28,10 +28,15 @@ async def _account(conn: asyncpg.Connection, expires_in: timedelta = timedelta(h
     integration = await make_integration(conn, org)
     account = await conn.fetchval(
         "INSERT INTO marketplace_accounts (organization_id, integration_id, name, platform, platform_account_id)"
-        " VALUES ($1, $2, 'a', 'shopee', '1') RETURNING id", org, integration,
-    )  # fmt: skip
-    pair = TokenPair(access_token=Secret("access-0"), refresh_token=Secret("refresh-0"),
-                     access_expires_at=datetime.now(UTC) + expires_in)  # fmt: skip
+        " VALUES ($1, $2, 'a', 'shopee', '1') RETURNING id",
+        org,
+        integration,
+    )
+    pair = TokenPair(
+        access_token=Secret("access-0"),
+        refresh_token=Secret("refresh-0"),
+        access_expires_at=datetime.now(UTC) + expires_in,
+    )
     await store_pair(conn, KEYRING, account, org, pair)
     return account, org
 
@@ -44,8 +49,11 @@ class CountingRefresher:
         self.calls += 1
         await asyncio.sleep(0.05)  # a platform round trip, while others queue on the row lock
         n = self.calls
-        return TokenPair(access_token=Secret(f"access-{n}"), refresh_token=Secret(f"refresh-{n}"),
-                         access_expires_at=datetime.now(UTC) + timedelta(hours=4))  # fmt: skip
+        return TokenPair(
+            access_token=Secret(f"access-{n}"),
+            refresh_token=Secret(f"refresh-{n}"),
+            access_expires_at=datetime.now(UTC) + timedelta(hours=4),
+        )
 
 
 async def test_ten_processes_refresh_once(database: Settings, conn: asyncpg.Connection) -> None:

@@ -31,15 +31,28 @@ class TokenList(BaseModel):
     items: list[TokenOut]
 
 
-@api.route("GET", "/v1/tokens", summary="The organization's API tokens (values are never shown)",
-           scope="integrations:write", response=TokenList, tags=("tokens",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/tokens",
+    summary="The organization's API tokens (values are never shown)",
+    scope="integrations:write",
+    response=TokenList,
+    tags=("tokens",),
+)
 async def get_tokens(call: Call) -> TokenList:
     rows = await list_tokens(call.request.app[POOL_KEY], call.tenant)
     return TokenList(items=[TokenOut.model_validate(row) for row in rows])
 
 
-@api.route("POST", "/v1/tokens/{token_id}/revoke", summary="Revoke a token at once", scope="integrations:write",
-           response=TokenOut, tags=("tokens",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/tokens/{token_id}/revoke",
+    summary="Revoke a token at once",
+    scope="integrations:write",
+    response=TokenOut,
+    tags=("tokens",),
+)
 async def revoke(call: Call) -> TokenOut:
-    return TokenOut.model_validate(await revoke_token(call.request.app[POOL_KEY], call.path_uuid("token_id"),
-                                                      call.tenant))  # fmt: skip
+    return TokenOut.model_validate(
+        await revoke_token(call.request.app[POOL_KEY], call.path_uuid("token_id"), call.tenant)
+    )

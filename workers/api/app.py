@@ -62,12 +62,15 @@ async def healthz(_call: Call) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.route("GET", "/readyz", summary="The database and the broker are reachable", scope=None, public=True,
-              tags=("health",))  # fmt: skip
+@health.route(
+    "GET", "/readyz", summary="The database and the broker are reachable", scope=None, public=True, tags=("health",)
+)
 async def readyz(call: Call) -> web.Response:
     state: ApiState = call.request.app[STATE_KEY]
-    checks = {"database": await _database_ok(state.system_pool),
-              "broker": state.connection is not None and not state.connection.is_closed}  # fmt: skip
+    checks = {
+        "database": await _database_ok(state.system_pool),
+        "broker": state.connection is not None and not state.connection.is_closed,
+    }
     return web.json_response(
         {"ready": all(checks.values()), "checks": checks}, status=200 if all(checks.values()) else 503
     )
@@ -87,8 +90,16 @@ async def openapi(call: Call) -> dict[str, Any]:
 
 
 def all_routes() -> list[Any]:
-    return [*health.routes, *tasks.api.routes, *integrations.api.routes, *api_tokens.api.routes, *oauth.api.routes,
-            *webhooks.api.routes, *ops.api.routes, *dashboard.api.routes]  # fmt: skip
+    return [
+        *health.routes,
+        *tasks.api.routes,
+        *integrations.api.routes,
+        *api_tokens.api.routes,
+        *oauth.api.routes,
+        *webhooks.api.routes,
+        *ops.api.routes,
+        *dashboard.api.routes,
+    ]
 
 
 def build_app(state: ApiState) -> web.Application:
@@ -102,16 +113,21 @@ def build_app(state: ApiState) -> web.Application:
     app[integrations.PUBLIC_URL_KEY] = state.settings.public_base_url.rstrip("/")
     app[integrations.OUTBOUND_KEY] = state.settings.outbound_policy
     app[webhooks.WEBHOOKS_KEY] = webhooks.WebhookIntake(
-        state.system_pool, TaskService(state.system_pool, state.publisher), state.keyring,
-        state.settings.public_base_url, state.ingest_pool, read_timeout=state.settings.webhook_read_timeout,
+        state.system_pool,
+        TaskService(state.system_pool, state.publisher),
+        state.keyring,
+        state.settings.public_base_url,
+        state.ingest_pool,
+        read_timeout=state.settings.webhook_read_timeout,
         max_bytes=state.settings.webhook_max_bytes,
-    )  # fmt: skip
+    )
     app[ops.STATE_KEY] = state
     app[oauth.FACTORY_KEY] = state.clients
     app[oauth.SYSTEM_POOL_KEY] = state.system_pool
     app[oauth.REDIRECT_ORIGINS_KEY] = oauth.redirect_origins(state.settings)
-    app[LIMITS_KEY] = Limits(RequestLimiter(state.settings.api_rate_per_token),
-                             RequestLimiter(state.settings.api_rate_per_ip))  # fmt: skip
+    app[LIMITS_KEY] = Limits(
+        RequestLimiter(state.settings.api_rate_per_token), RequestLimiter(state.settings.api_rate_per_ip)
+    )
     for api in (health, tasks.api, integrations.api, api_tokens.api, oauth.api, webhooks.api, ops.api, dashboard.api):
         api.install(app)
     return app
@@ -146,12 +162,14 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
         await publisher.start()
     try:
         keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
-        clients = ClientFactory(keyring, PostgresRateLimiter(system), settings.marketplace_read_timeout,
-                                settings.outbound_policy)  # fmt: skip
+        clients = ClientFactory(
+            keyring, PostgresRateLimiter(system), settings.marketplace_read_timeout, settings.outbound_policy
+        )
         state = ApiState(settings, system, tenant, connection, publisher, keyring, clients, ingest_pool=ingest)
         if connection is not None:
-            state.commands = CommandConsumer(settings, connection, TaskService(system, publisher),
-                                             principal_resolver(system))  # fmt: skip
+            state.commands = CommandConsumer(
+                settings, connection, TaskService(system, publisher), principal_resolver(system)
+            )
             await state.commands.start()
         yield state
         if state.commands is not None:

@@ -76,8 +76,9 @@ async def create_token(
     if organization_id is not None and not await pool.fetchval(QUERIES["organization_exists"], organization_id):
         raise NotFound(f"organization {organization_id} not found")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await pool.execute(QUERIES["api_token_create"], organization_id, name, hash_token(token), checked,
-                       _utc_naive(expires_at))  # fmt: skip
+    await pool.execute(
+        QUERIES["api_token_create"], organization_id, name, hash_token(token), checked, _utc_naive(expires_at)
+    )
     return token
 
 

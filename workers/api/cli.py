@@ -35,8 +35,17 @@ async def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> int
     return 0
 
 
-_TOKEN_COLUMNS = ("id", "kind", "organization_id", "name", "scopes", "created_at", "last_used_at", "expires_at",
-                  "revoked_at")  # fmt: skip
+_TOKEN_COLUMNS = (
+    "id",
+    "kind",
+    "organization_id",
+    "name",
+    "scopes",
+    "created_at",
+    "last_used_at",
+    "expires_at",
+    "revoked_at",
+)
 
 
 async def cmd_tokens_manage(settings: Settings, args: argparse.Namespace) -> int:
@@ -47,8 +56,11 @@ async def cmd_tokens_manage(settings: Settings, args: argparse.Namespace) -> int
             rows = await list_tokens(rt.pool, args.org)
     print("\t".join(_TOKEN_COLUMNS))
     for row in rows:
-        print("\t".join("" if row[c] is None else ",".join(row[c]) if c == "scopes" else str(row[c])
-                        for c in _TOKEN_COLUMNS))  # fmt: skip
+        print(
+            "\t".join(
+                "" if row[c] is None else ",".join(row[c]) if c == "scopes" else str(row[c]) for c in _TOKEN_COLUMNS
+            )
+        )
     return 0
 
 
@@ -83,8 +95,11 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     create.add_argument("name")
     create.set_defaults(handler=cmd_orgs_create)
     orgs.add_parser("list", help="every organization: id, name, status, created").set_defaults(handler=cmd_orgs_list)
-    link = orgs.add_parser("link-merchant", help="make an organization the owner of CRM merchants (their catalog, "
-                           "stock and orders become reachable by its shops)")  # fmt: skip
+    link = orgs.add_parser(
+        "link-merchant",
+        help="make an organization the owner of CRM merchants (their catalog, "
+        "stock and orders become reachable by its shops)",
+    )
     link.add_argument("--org", type=uuid.UUID, required=True)
     link.add_argument("merchant", nargs="+", help='"Merchant".id')
     link.set_defaults(handler=cmd_orgs_merchants)
@@ -99,13 +114,17 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _tokens_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True)
-    token = tokens.add_parser("create", help="create a bearer token (an organization's, or an operator's); printed "
-                              "once")  # fmt: skip
+    token = tokens.add_parser(
+        "create", help="create a bearer token (an organization's, or an operator's); printed once"
+    )
     owner = token.add_mutually_exclusive_group(required=True)
     owner.add_argument("--org", type=uuid.UUID, help="the organization the token acts for")
     owner.add_argument("--operator", action="store_true", help="a fleet-wide operator token (no organization)")
-    token.add_argument("--scopes", required=True, help="comma list: tasks:read,tasks:write,integrations:write,"
-                       "ops:read,ops:write; admin (operators only)")  # fmt: skip
+    token.add_argument(
+        "--scopes",
+        required=True,
+        help="comma list: tasks:read,tasks:write,integrations:write,ops:read,ops:write; admin (operators only)",
+    )
     token.add_argument("--name", default="api", help="label")
     token.add_argument("--expires-at", type=timestamp, default=None, help="ISO 8601 end of validity (default: none)")
     token.set_defaults(handler=cmd_tokens_create)
@@ -145,8 +164,19 @@ async def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 async def _api_processes(args: argparse.Namespace) -> int:
     """N API processes on one port (SO_REUSEPORT: the kernel spreads connections); stops them all when one ends or
     on SIGTERM/SIGINT."""
-    command = [sys.executable, "-m", "nfsync.workers", "api", "--host", args.host, "--port", str(args.port),
-               "--processes", "1", "--reuse-port"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "nfsync.workers",
+        "api",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--processes",
+        "1",
+        "--reuse-port",
+    ]
     # own sessions: a signal to the whole group reaches the parent only, which sends each child one SIGTERM
     children = [await asyncio.create_subprocess_exec(*command, start_new_session=True) for _ in range(args.processes)]
     stop = asyncio.Event()

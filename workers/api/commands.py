@@ -49,11 +49,17 @@ async def declare_commands(channel: AbstractChannel, settings: Settings) -> tupl
     dead_exchange = await channel.declare_exchange(DEAD_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
     dead = await channel.declare_queue(DEAD_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
     await dead.bind(dead_exchange)
-    queue = await channel.declare_queue(COMMANDS_QUEUE, durable=True, arguments={
-        "x-queue-type": "quorum", "x-delivery-limit": settings.queue_delivery_limit,
-        "x-dead-letter-exchange": DEAD_EXCHANGE, "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-    })  # fmt: skip
+    queue = await channel.declare_queue(
+        COMMANDS_QUEUE,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": settings.queue_delivery_limit,
+            "x-dead-letter-exchange": DEAD_EXCHANGE,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
+    )
     await queue.bind(exchange, routing_key=CREATE_KEY)
     return dead_exchange, queue
 
@@ -135,19 +141,26 @@ class CommandConsumer:
     async def _reply_and_ack(self, message: AbstractIncomingMessage, result: EnqueueResult) -> None:
         self.handled["created"] += 1
         if message.reply_to:
-            reply = aio_pika.Message(result.model_dump_json().encode(), correlation_id=message.correlation_id,
-                                     content_type="application/json")  # fmt: skip
-            await self._channel.default_exchange.publish(reply, routing_key=message.reply_to,
-                                                         timeout=self._settings.publish_timeout)  # fmt: skip
+            reply = aio_pika.Message(
+                result.model_dump_json().encode(),
+                correlation_id=message.correlation_id,
+                content_type="application/json",
+            )
+            await self._channel.default_exchange.publish(
+                reply, routing_key=message.reply_to, timeout=self._settings.publish_timeout
+            )
         await message.ack()
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
         headers = {k: v for k, v in (message.headers or {}).items() if k.lower() != AUTH_HEADER}  # no credential kept
         headers[ERROR_HEADER] = reason
         copy = aio_pika.Message(
-            message.body, headers=headers, content_type=message.content_type, correlation_id=message.correlation_id,
+            message.body,
+            headers=headers,
+            content_type=message.content_type,
+            correlation_id=message.correlation_id,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        )  # fmt: skip
+        )
         await self._dead.publish(copy, routing_key=COMMANDS_QUEUE, timeout=self._settings.publish_timeout)
         await message.ack()
         self.handled["dead_lettered"] += 1

@@ -17,12 +17,14 @@ _TYPES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 @api.route("GET", "/ops", summary="The ops dashboard (HTML)", scope=None, public=True, tags=("ops",))
 async def dashboard(_call: Call) -> web.Response:
-    return web.Response(text=(_STATIC / "dashboard.html").read_text(), content_type="text/html",
-                        headers={"Cache-Control": "no-store"})  # fmt: skip
+    return web.Response(
+        text=(_STATIC / "dashboard.html").read_text(), content_type="text/html", headers={"Cache-Control": "no-store"}
+    )
 
 
-@api.route("GET", "/ops/static/{name}", summary="The dashboard's script and style", scope=None, public=True,
-           tags=("ops",))  # fmt: skip
+@api.route(
+    "GET", "/ops/static/{name}", summary="The dashboard's script and style", scope=None, public=True, tags=("ops",)
+)
 async def static(call: Call) -> web.Response:
     name = call.path("name")
     if name not in _TYPES:

@@ -243,9 +243,16 @@ class _Invalid(Exception):
         self.details = details
 
 
-_STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type",
-                 429: "too_many_requests"}  # fmt: skip
+_STATUS_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
 
 
 @web.middleware
@@ -292,11 +299,16 @@ _TRANSLATIONS: list[tuple[tuple[type[Exception], ...], int, str, str | None, str
     ((ValidationFailed, MissingCredential), 422, "validation_failed", None, None),
     ((NotFound,), 404, "not_found", None, None),
     ((SecretError,), 503, "unavailable", "a stored secret cannot be read; retry later", "api.secret_unreadable"),
-    (_BAD_DATA, 422, "validation_failed", "the request conflicts with stored data or a constraint",
-     "api.rejected_by_database"),
+    (
+        _BAD_DATA,
+        422,
+        "validation_failed",
+        "the request conflicts with stored data or a constraint",
+        "api.rejected_by_database",
+    ),
     (_UNAVAILABLE, 503, "unavailable", "a dependency is unavailable; retry later", "api.dependency_unavailable"),
     ((NfsyncError,), 400, "bad_request", None, None),
-]  # fmt: skip
+]
 
 
 def principal_resolver(system_pool: asyncpg.Pool) -> Callable[[str], Awaitable[Principal | None]]:

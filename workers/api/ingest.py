@@ -44,8 +44,9 @@ _LOCK_LOST = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
 
 async def ingest_pool(settings: Settings, application: str = "nfsync-api-ingest") -> asyncpg.Pool:
     """The batcher's own connections: CONCURRENCY of them (one spare), each with the short lock timeout."""
-    return await create_pool(settings, application=application, min_size=1, max_size=CONCURRENCY + 1,
-                             init=_init_connection, stateless=True)  # fmt: skip
+    return await create_pool(
+        settings, application=application, min_size=1, max_size=CONCURRENCY + 1, init=_init_connection, stateless=True
+    )
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -158,9 +159,17 @@ class IngestBatcher:
     async def _fetch(self, items: Sequence[IngestItem]) -> list[asyncpg.Record]:
         return await self._pool.fetch(
             QUERIES["webhook_ingest_batch"],
-            [i.organization_id for i in items], [i.integration_id for i in items], [i.platform for i in items],
-            [i.kind for i in items], [i.dedupe_key for i in items], [i.platform_shop_id for i in items],
-            [i.entity_id for i in items], [i.status for i in items], [i.headers for i in items],
-            [i.payload for i in items], [i.task_type for i in items], [i.priority for i in items],
+            [i.organization_id for i in items],
+            [i.integration_id for i in items],
+            [i.platform for i in items],
+            [i.kind for i in items],
+            [i.dedupe_key for i in items],
+            [i.platform_shop_id for i in items],
+            [i.entity_id for i in items],
+            [i.status for i in items],
+            [i.headers for i in items],
+            [i.payload for i in items],
+            [i.task_type for i in items],
+            [i.priority for i in items],
             [i.filter_criteria for i in items],
-        )  # fmt: skip
+        )

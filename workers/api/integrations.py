@@ -253,15 +253,25 @@ def _encrypt_fields(keyring: Keyring, values: dict[str, str | None], where: Secr
     return merged
 
 
-@api.route("POST", "/v1/integrations", summary="Create an integration (secrets write-only)",
-           scope="integrations:write", body=IntegrationIn, response=IntegrationOut, status=201,
-           tags=("integrations",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/integrations",
+    summary="Create an integration (secrets write-only)",
+    scope="integrations:write",
+    body=IntegrationIn,
+    response=IntegrationOut,
+    status=201,
+    tags=("integrations",),
+)
 async def create_integration(call: Call) -> IntegrationOut:
     body: IntegrationIn = call.body
     if body.platform not in PLATFORM_PACKAGES:
         raise ValidationFailed(f"no connector for {body.platform} yet: its integrations would never sync")
-    _check_outbound(call, body.platform, {"api_base_url": body.api_base_url,
-                                          "config.auth_base_url": body.config.get("auth_base_url")})  # fmt: skip
+    _check_outbound(
+        call,
+        body.platform,
+        {"api_base_url": body.api_base_url, "config.auth_base_url": body.config.get("auth_base_url")},
+    )
     new_id, org = uuid.uuid4(), str(call.organization_id)
     creds = secret = None
     if body.credentials or body.webhook_secret:
@@ -272,9 +282,20 @@ async def create_integration(call: Call) -> IntegrationOut:
         secret = keyring.encrypt(Secret(body.webhook_secret), secret_where) if body.webhook_secret else None
     try:
         row = await _pool(call).fetchrow(
-            QUERIES["integration_insert"], new_id, call.organization_id, body.name, body.description, body.platform,
-            body.config, creds, body.api_version, body.api_base_url, secret, body.rate_limit, body.sync_interval,
-        )  # fmt: skip
+            QUERIES["integration_insert"],
+            new_id,
+            call.organization_id,
+            body.name,
+            body.description,
+            body.platform,
+            body.config,
+            creds,
+            body.api_version,
+            body.api_base_url,
+            secret,
+            body.rate_limit,
+            body.sync_interval,
+        )
     except asyncpg.UniqueViolationError:
         raise ValidationFailed(f"an integration named {body.name!r} already exists") from None
     assert row is not None
@@ -288,27 +309,52 @@ async def integration_for_path(call: Call) -> asyncpg.Record:
     return row
 
 
-@api.route("GET", "/v1/integrations", summary="The organization's integrations", scope=None, response=Listing,
-           tags=("integrations",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/integrations",
+    summary="The organization's integrations",
+    scope=None,
+    response=Listing,
+    tags=("integrations",),
+)
 async def list_integrations(call: Call) -> Listing:
     rows = await _pool(call).fetch(QUERIES["integration_list"], call.tenant, 500, 0)
     return Listing(items=[_integration_out(call, r).model_dump(mode="json") for r in rows])
 
 
-@api.route("GET", "/v1/integrations/{integration_id}", summary="One integration (secrets masked)", scope=None,
-           response=IntegrationOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/integrations/{integration_id}",
+    summary="One integration (secrets masked)",
+    scope=None,
+    response=IntegrationOut,
+    tags=("integrations",),
+)
 async def get_integration(call: Call) -> IntegrationOut:
     return _integration_out(call, await integration_for_path(call))
 
 
-@api.route("PATCH", "/v1/integrations/{integration_id}", summary="Update an integration", scope="integrations:write",
-           body=IntegrationPatch, response=IntegrationOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "PATCH",
+    "/v1/integrations/{integration_id}",
+    summary="Update an integration",
+    scope="integrations:write",
+    body=IntegrationPatch,
+    response=IntegrationOut,
+    tags=("integrations",),
+)
 async def update_integration(call: Call) -> IntegrationOut:
     return await _apply_integration_patch(call, call.body)
 
 
-@api.route("POST", "/v1/integrations/{integration_id}/deactivate", summary="Deactivate an integration",
-           scope="integrations:write", response=IntegrationOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/integrations/{integration_id}/deactivate",
+    summary="Deactivate an integration",
+    scope="integrations:write",
+    response=IntegrationOut,
+    tags=("integrations",),
+)
 async def deactivate_integration(call: Call) -> IntegrationOut:
     return await _apply_integration_patch(call, IntegrationPatch(status="inactive"))
 
@@ -349,10 +395,20 @@ async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> Integ
         {"api_base_url": patch.api_base_url, "config.auth_base_url": (patch.config or {}).get("auth_base_url")},
     )
     updated = await _pool(call).fetchrow(
-        QUERIES["integration_update"], row["id"], call.tenant, merged["name"], merged["description"],
-        merged["config"], creds, merged["api_version"], merged["api_base_url"], secret, merged["rate_limit"],
-        merged["sync_interval"], merged["status"],
-    )  # fmt: skip
+        QUERIES["integration_update"],
+        row["id"],
+        call.tenant,
+        merged["name"],
+        merged["description"],
+        merged["config"],
+        creds,
+        merged["api_version"],
+        merged["api_base_url"],
+        secret,
+        merged["rate_limit"],
+        merged["sync_interval"],
+        merged["status"],
+    )
     assert updated is not None
     call.request.app[WEBHOOKS_KEY].forget(updated["id"])
     if row["status"] == "active" and updated["status"] != "active":
@@ -369,9 +425,16 @@ def _account_out(row: asyncpg.Record) -> AccountOut:
     return AccountOut.model_validate(data)
 
 
-@api.route("POST", "/v1/integrations/{integration_id}/accounts", summary="Add an account (tokens write-only)",
-           scope="integrations:write", body=AccountIn, response=AccountOut, status=201,
-           tags=("integrations",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/integrations/{integration_id}/accounts",
+    summary="Add an account (tokens write-only)",
+    scope="integrations:write",
+    body=AccountIn,
+    response=AccountOut,
+    status=201,
+    tags=("integrations",),
+)
 async def create_account(call: Call) -> AccountOut:
     body: AccountIn = call.body
     integration = await integration_for_path(call)
@@ -383,23 +446,41 @@ async def create_account(call: Call) -> AccountOut:
     async with _pool(call).acquire() as conn, conn.transaction():
         try:
             await conn.execute(
-                QUERIES["account_insert"], new_id, integration["organization_id"], integration["id"], body.name,
-                integration["platform"], body.platform_account_id, body.auth_type, auth, body.scopes, body.metadata,
-            )  # fmt: skip
+                QUERIES["account_insert"],
+                new_id,
+                integration["organization_id"],
+                integration["id"],
+                body.name,
+                integration["platform"],
+                body.platform_account_id,
+                body.auth_type,
+                auth,
+                body.scopes,
+                body.metadata,
+            )
         except asyncpg.UniqueViolationError:
             raise ValidationFailed(f"account {body.platform_account_id!r} already exists") from None
         if body.access_token:
-            pair = TokenPair(access_token=Secret(body.access_token), refresh_expires_at=body.refresh_token_expires_at,
-                             refresh_token=Secret(body.refresh_token) if body.refresh_token else None,
-                             access_expires_at=body.token_expires_at)  # fmt: skip
+            pair = TokenPair(
+                access_token=Secret(body.access_token),
+                refresh_expires_at=body.refresh_token_expires_at,
+                refresh_token=Secret(body.refresh_token) if body.refresh_token else None,
+                access_expires_at=body.token_expires_at,
+            )
             await store_pair(conn, _keyring(call), new_id, org, pair)
         row = await conn.fetchrow(QUERIES["account_get"], new_id, call.tenant)
     assert row is not None
     return _account_out(row)
 
 
-@api.route("GET", "/v1/integrations/{integration_id}/accounts", summary="The integration's accounts", scope=None,
-           response=Listing, tags=("integrations",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/integrations/{integration_id}/accounts",
+    summary="The integration's accounts",
+    scope=None,
+    response=Listing,
+    tags=("integrations",),
+)
 async def list_accounts(call: Call) -> Listing:
     integration = await integration_for_path(call)
     rows = await _pool(call).fetch(QUERIES["account_list"], integration["id"], call.tenant)
@@ -413,20 +494,39 @@ async def _account(call: Call) -> asyncpg.Record:
     return row
 
 
-@api.route("GET", "/v1/accounts/{account_id}", summary="One account (tokens masked)", scope=None,
-           response=AccountOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/accounts/{account_id}",
+    summary="One account (tokens masked)",
+    scope=None,
+    response=AccountOut,
+    tags=("integrations",),
+)
 async def get_account(call: Call) -> AccountOut:
     return _account_out(await _account(call))
 
 
-@api.route("PATCH", "/v1/accounts/{account_id}", summary="Update an account", scope="integrations:write",
-           body=AccountPatch, response=AccountOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "PATCH",
+    "/v1/accounts/{account_id}",
+    summary="Update an account",
+    scope="integrations:write",
+    body=AccountPatch,
+    response=AccountOut,
+    tags=("integrations",),
+)
 async def update_account(call: Call) -> AccountOut:
     return await _apply_account_patch(call, call.body)
 
 
-@api.route("POST", "/v1/accounts/{account_id}/deactivate", summary="Deactivate an account and stop its tasks",
-           scope="integrations:write", response=AccountOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/accounts/{account_id}/deactivate",
+    summary="Deactivate an account and stop its tasks",
+    scope="integrations:write",
+    response=AccountOut,
+    tags=("integrations",),
+)
 async def deactivate_account(call: Call) -> AccountOut:
     out = await _apply_account_patch(call, AccountPatch(status="inactive"))
     await _pool(call).execute(QUERIES["stop_pending_tasks_of_account"], out.id, "account deactivated")
@@ -442,14 +542,30 @@ async def _apply_account_patch(call: Call, patch: AccountPatch) -> AccountOut:
         where = SecretField("marketplace_accounts", "auth_data", str(row["organization_id"]), str(row["id"]))
         auth = _encrypt_fields(_keyring(call), dict(patch.auth_data), where, auth) or None
     merged = {**dict(row), **patch.model_dump(exclude_unset=True, exclude={"auth_data"})}
-    updated = await _pool(call).fetchrow(QUERIES["account_update"], row["id"], call.tenant, merged["name"], auth,
-                                         merged["scopes"], merged["metadata"], merged["status"])  # fmt: skip
+    updated = await _pool(call).fetchrow(
+        QUERIES["account_update"],
+        row["id"],
+        call.tenant,
+        merged["name"],
+        auth,
+        merged["scopes"],
+        merged["metadata"],
+        merged["status"],
+    )
     assert updated is not None
     return _account_out(updated)
 
 
-@api.route("POST", "/v1/accounts/{account_id}/shops", summary="Add a shop to an account", scope="integrations:write",
-           body=ShopIn, response=ShopOut, status=201, tags=("integrations",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/accounts/{account_id}/shops",
+    summary="Add a shop to an account",
+    scope="integrations:write",
+    body=ShopIn,
+    response=ShopOut,
+    status=201,
+    tags=("integrations",),
+)
 async def create_shop(call: Call) -> ShopOut:
     body: ShopIn = call.body
     account = await _account(call)
@@ -457,9 +573,17 @@ async def create_shop(call: Call) -> ShopOut:
     _check_outbound(call, account["platform"], _shop_urls(body.shop_data, woo_url))
     try:
         row = await _pool(call).fetchrow(
-            QUERIES["shop_insert"], account["organization_id"], account["id"], account["platform"], body.shop_id,
-            body.shop_name, body.shop_url, body.shop_region, body.sale_channel_id, body.shop_data,
-        )  # fmt: skip
+            QUERIES["shop_insert"],
+            account["organization_id"],
+            account["id"],
+            account["platform"],
+            body.shop_id,
+            body.shop_name,
+            body.shop_url,
+            body.shop_region,
+            body.sale_channel_id,
+            body.shop_data,
+        )
     except asyncpg.UniqueViolationError:
         raise ValidationFailed(f"shop {body.shop_id!r} already exists") from None
     except asyncpg.ForeignKeyViolationError:
@@ -468,8 +592,14 @@ async def create_shop(call: Call) -> ShopOut:
     return ShopOut.model_validate(dict(await _woo_connect(call, row)))
 
 
-@api.route("GET", "/v1/accounts/{account_id}/shops", summary="The account's shops", scope=None, response=Listing,
-           tags=("integrations",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/accounts/{account_id}/shops",
+    summary="The account's shops",
+    scope=None,
+    response=Listing,
+    tags=("integrations",),
+)
 async def list_shops(call: Call) -> Listing:
     account = await _account(call)
     rows = await _pool(call).fetch(QUERIES["shop_list"], account["id"], call.tenant)
@@ -488,14 +618,27 @@ async def get_shop(call: Call) -> ShopOut:
     return ShopOut.model_validate(dict(await _shop(call)))
 
 
-@api.route("PATCH", "/v1/shops/{shop_id}", summary="Update a shop", scope="integrations:write", body=ShopPatch,
-           response=ShopOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "PATCH",
+    "/v1/shops/{shop_id}",
+    summary="Update a shop",
+    scope="integrations:write",
+    body=ShopPatch,
+    response=ShopOut,
+    tags=("integrations",),
+)
 async def update_shop(call: Call) -> ShopOut:
     return await _apply_shop_patch(call, call.body)
 
 
-@api.route("POST", "/v1/shops/{shop_id}/deactivate", summary="Deactivate a shop", scope="integrations:write",
-           response=ShopOut, tags=("integrations",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/shops/{shop_id}/deactivate",
+    summary="Deactivate a shop",
+    scope="integrations:write",
+    response=ShopOut,
+    tags=("integrations",),
+)
 async def deactivate_shop(call: Call) -> ShopOut:
     return await _apply_shop_patch(call, ShopPatch(shop_status="inactive"))
 
@@ -513,9 +656,16 @@ async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
     _check_outbound(call, row["platform"], _shop_urls(patch.shop_data, woo_url))
     try:
         updated = await _pool(call).fetchrow(
-            QUERIES["shop_update"], row["id"], call.tenant, merged["shop_name"], merged["shop_url"],
-            merged["shop_region"], merged["sale_channel_id"], merged["shop_data"], merged["shop_status"],
-        )  # fmt: skip
+            QUERIES["shop_update"],
+            row["id"],
+            call.tenant,
+            merged["shop_name"],
+            merged["shop_url"],
+            merged["shop_region"],
+            merged["sale_channel_id"],
+            merged["shop_data"],
+            merged["shop_status"],
+        )
     except asyncpg.ForeignKeyViolationError:
         raise _channel_not_found(merged["sale_channel_id"]) from None
     assert updated is not None
@@ -608,11 +758,13 @@ async def _webhook_secret(call: Call, integration: asyncpg.Record) -> Secret:
     existing = app_credentials(keyring, integration).values.get("webhook_secret")
     if existing:
         return Secret(str(existing))
-    where = SecretField("marketplace_integrations", "webhook_secret", str(integration["organization_id"]),
-                        str(integration["id"]))  # fmt: skip
+    where = SecretField(
+        "marketplace_integrations", "webhook_secret", str(integration["organization_id"]), str(integration["id"])
+    )
     fresh = Secret(secrets.token_hex(24))
-    stored = await _pool(call).fetchrow(QUERIES["integration_webhook_secret_init"], integration["id"], call.tenant,
-                                        keyring.encrypt(fresh, where))  # fmt: skip
+    stored = await _pool(call).fetchrow(
+        QUERIES["integration_webhook_secret_init"], integration["id"], call.tenant, keyring.encrypt(fresh, where)
+    )
     call.request.app[WEBHOOKS_KEY].forget(integration["id"])
     if stored is not None:
         return fresh

@@ -103,9 +103,15 @@ def _keyring(call: Call) -> Keyring:
     return keyring
 
 
-@api.route("GET", "/v1/integrations/{integration_id}/authorize-url", summary="Where to send the merchant to "
-           "approve the app", scope="integrations:write", query=AuthorizeQuery, response=AuthorizeUrl,
-           tags=("integrations",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/integrations/{integration_id}/authorize-url",
+    summary="Where to send the merchant to approve the app",
+    scope="integrations:write",
+    query=AuthorizeQuery,
+    response=AuthorizeUrl,
+    tags=("integrations",),
+)
 async def authorize_url(call: Call) -> AuthorizeUrl:
     integration = await integration_for_path(call)
     if integration["platform"] not in PLATFORM_PACKAGES or not uses_oauth(integration["platform"]):
@@ -117,16 +123,27 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
     state = sign_state(_keyring(call), integration["id"], nonce=nonce)
     assert call.principal is not None
     await call.request.app[SYSTEM_POOL_KEY].execute(
-        QUERIES["oauth_state_insert"], nonce, integration["organization_id"], integration["id"],
-        call.principal.token_id, redirect, float(STATE_TTL),
-    )  # fmt: skip
+        QUERIES["oauth_state_insert"],
+        nonce,
+        integration["organization_id"],
+        integration["id"],
+        call.principal.token_id,
+        redirect,
+        float(STATE_TTL),
+    )
     client = call.request.app[FACTORY_KEY].client(integration)
     return AuthorizeUrl(url=client.authorize_url(call.query.redirect_uri, state), state=state)
 
 
-@api.route("GET", "/oauth/callback/{platform}", summary="The platform's redirect after approval: exchanges the "
-           "code and connects the account and its shops", scope=None, public=True, response=Connected,
-           tags=("integrations",))  # fmt: skip
+@api.route(
+    "GET",
+    "/oauth/callback/{platform}",
+    summary="The platform's redirect after approval: exchanges the code and connects the account and its shops",
+    scope=None,
+    public=True,
+    response=Connected,
+    tags=("integrations",),
+)
 async def callback(call: Call) -> Connected:
     params = dict(call.request.query)
     code, state = params.pop("code", ""), params.pop("state", "")
@@ -169,8 +186,14 @@ async def _connect(call: Call, integration: Any, pair: TokenPair, params: dict[s
     async with call.request.app[SYSTEM_POOL_KEY].acquire() as conn, conn.transaction():
         if await conn.fetchval(QUERIES["oauth_state_consume"], nonce) is None:  # a concurrent callback won
             raise ValidationFailed("state was already used; start the connect again")
-        account = await conn.fetchval(QUERIES["oauth_account_upsert"], org, integration["id"],
-                                      f"{platform} {account_key}", platform, str(account_key))  # fmt: skip
+        account = await conn.fetchval(
+            QUERIES["oauth_account_upsert"],
+            org,
+            integration["id"],
+            f"{platform} {account_key}",
+            platform,
+            str(account_key),
+        )
         await store_pair(conn, _keyring(call), account, str(org), pair)
         for shop in shops:
             data = _shop_data(pair, str(shop))

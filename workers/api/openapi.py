@@ -11,9 +11,14 @@ from pydantic.json_schema import models_json_schema
 from nfsync.workers.api.framework import ErrorBody, Route
 
 REF = "#/components/schemas/{model}"
-_ERRORS = {"400": "Refused (by the platform, or a request nfsync cannot carry out)",
-           "401": "No or unknown bearer token", "403": "The token lacks the scope", "404": "Not found (or another "
-           "organization's)", "422": "Invalid request", "503": "A dependency is unavailable"}  # fmt: skip
+_ERRORS = {
+    "400": "Refused (by the platform, or a request nfsync cannot carry out)",
+    "401": "No or unknown bearer token",
+    "403": "The token lacks the scope",
+    "404": "Not found (or another organization's)",
+    "422": "Invalid request",
+    "503": "A dependency is unavailable",
+}
 
 
 def _models(routes: list[Route]) -> list[type[BaseModel]]:
@@ -24,8 +29,10 @@ def _models(routes: list[Route]) -> list[type[BaseModel]]:
 
 
 def _parameters(route: Route, schemas: dict[str, Any]) -> list[dict[str, Any]]:
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-              for name in re.findall(r"{(\w+)}", route.path)]  # fmt: skip
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", route.path)
+    ]
     if route.query is not None:
         props = schemas[route.query.__name__].get("properties", {})
         required = set(schemas[route.query.__name__].get("required", []))
@@ -43,14 +50,20 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
         if route.public and code in ("401", "403"):
             continue
         responses[code] = {"description": text, **error}
-    operation: dict[str, Any] = {"summary": route.summary, "operationId": route.handler.__name__,
-                                 "tags": list(route.tags), "parameters": _parameters(route, schemas),
-                                 "responses": responses}  # fmt: skip
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "operationId": route.handler.__name__,
+        "tags": list(route.tags),
+        "parameters": _parameters(route, schemas),
+        "responses": responses,
+    }
     if not route.public:
         operation["security"] = [{"bearer": []}]
     if route.body is not None:
-        operation["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": {"$ref": REF.format(model=route.body.__name__)}}}}  # fmt: skip
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=route.body.__name__)}}},
+        }
     return operation
 
 

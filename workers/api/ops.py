@@ -21,44 +21,67 @@ def _state(call: Call) -> Any:
     return call.request.app[STATE_KEY]
 
 
-@api.route("GET", "/ops/queues", summary="Per platform: broker queue, task counts, oldest due task, throughput, "
-           "throttles, dead letters", scope="ops:read", tags=("ops",))  # fmt: skip
+@api.route(
+    "GET",
+    "/ops/queues",
+    summary="Per platform: broker queue, task counts, oldest due task, throughput, throttles, dead letters",
+    scope="ops:read",
+    tags=("ops",),
+)
 async def get_queues(call: Call) -> dict[str, Any]:
     state = _state(call)
     return await ops.queues(state.settings, state.tenant_pool, state.connection, call.tenant)
 
 
-@api.route("GET", "/ops/tasks", summary="Tasks for operators (filters as /v1/sync-tasks)", scope="ops:read",
-           query=SyncTaskQuery, response=SyncTaskPage, tags=("ops",))  # fmt: skip
+@api.route(
+    "GET",
+    "/ops/tasks",
+    summary="Tasks for operators (filters as /v1/sync-tasks)",
+    scope="ops:read",
+    query=SyncTaskQuery,
+    response=SyncTaskPage,
+    tags=("ops",),
+)
 async def get_tasks(call: Call) -> SyncTaskPage:
     page: SyncTaskPage = await list_tasks(call)
     return page
 
 
-@api.route("GET", "/ops/workers", summary="Live workers (by heartbeat) and the tasks they run", scope="ops:read",
-           tags=("ops",))  # fmt: skip
+@api.route(
+    "GET", "/ops/workers", summary="Live workers (by heartbeat) and the tasks they run", scope="ops:read", tags=("ops",)
+)
 async def get_workers(call: Call) -> dict[str, Any]:
     return {"workers": await ops.workers(_state(call).tenant_pool, call.tenant)}
 
 
-@api.route("GET", "/ops/webhooks", summary="Recent webhooks and results of the last hour", scope="ops:read",
-           tags=("ops",))  # fmt: skip
+@api.route(
+    "GET", "/ops/webhooks", summary="Recent webhooks and results of the last hour", scope="ops:read", tags=("ops",)
+)
 async def get_webhooks(call: Call) -> dict[str, Any]:
     return await ops.recent_webhooks(_state(call).tenant_pool, call.tenant)
 
 
-@api.route("GET", "/ops/throughput", summary="Completions per minute per platform over the last hour",
-           scope="ops:read", tags=("ops",))  # fmt: skip
+@api.route(
+    "GET",
+    "/ops/throughput",
+    summary="Completions per minute per platform over the last hour",
+    scope="ops:read",
+    tags=("ops",),
+)
 async def get_throughput(call: Call) -> dict[str, Any]:
     return await ops.throughput(_state(call).tenant_pool, call.tenant)
 
 
 _QUEUE_GAUGES = {
-    "pending": "Pending tasks", "due": "Pending tasks that are due", "processing": "Running tasks",
-    "failed": "Failed tasks", "oldest_due_seconds": "Age of the oldest due pending task",
-    "completed_5m": "Tasks completed in the last 5 minutes", "failed_5m": "Tasks failed in the last 5 minutes",
+    "pending": "Pending tasks",
+    "due": "Pending tasks that are due",
+    "processing": "Running tasks",
+    "failed": "Failed tasks",
+    "oldest_due_seconds": "Age of the oldest due pending task",
+    "completed_5m": "Tasks completed in the last 5 minutes",
+    "failed_5m": "Tasks failed in the last 5 minutes",
     "throttled_calls": "Throttle signals received from the platform (all time)",
-}  # fmt: skip
+}
 
 
 @api.route("GET", "/metrics", summary="Prometheus metrics", scope="ops:read", tags=("ops",))
@@ -90,8 +113,12 @@ async def _task_metrics(call: Call, registry: CollectorRegistry) -> None:
     labels = ["platform", "task_type", "outcome"]
     count = Gauge("nfsync_tasks_finished_last_hour", "Tasks that finished in the last hour", labels, registry=registry)
     seconds = Gauge("nfsync_task_duration_seconds_last_hour_sum", "Run time of those tasks", labels, registry=registry)
-    quantile = Gauge("nfsync_task_duration_seconds_last_hour", "Run-time quantiles of those tasks",
-                     [*labels, "quantile"], registry=registry)  # fmt: skip
+    quantile = Gauge(
+        "nfsync_task_duration_seconds_last_hour",
+        "Run-time quantiles of those tasks",
+        [*labels, "quantile"],
+        registry=registry,
+    )
     retries = Gauge("nfsync_task_retries_last_hour", "Retries those tasks took", labels, registry=registry)
     for row in await call.request.app[STATE_KEY].tenant_pool.fetch(QUERIES["ops_task_durations"], call.tenant):
         key = (row["platform"], row["task_type"], row["status"])
@@ -105,12 +132,15 @@ async def _task_metrics(call: Call, registry: CollectorRegistry) -> None:
 async def _limiter_metrics(call: Call, registry: CollectorRegistry) -> None:
     if call.tenant is not None:
         return  # shared infrastructure: operators only
-    calls = Counter("nfsync_marketplace_calls", "Marketplace calls granted by the global limiter", ["platform"],
-                    registry=registry)  # fmt: skip
-    throttles = Counter("nfsync_marketplace_throttles", "Throttle signals from the platform", ["platform"],
-                        registry=registry)  # fmt: skip
-    waits = Counter("nfsync_limiter_wait_seconds", "Seconds callers waited for the limiter", ["platform"],
-                    registry=registry)  # fmt: skip
+    calls = Counter(
+        "nfsync_marketplace_calls", "Marketplace calls granted by the global limiter", ["platform"], registry=registry
+    )
+    throttles = Counter(
+        "nfsync_marketplace_throttles", "Throttle signals from the platform", ["platform"], registry=registry
+    )
+    waits = Counter(
+        "nfsync_limiter_wait_seconds", "Seconds callers waited for the limiter", ["platform"], registry=registry
+    )
     for row in await call.request.app[STATE_KEY].system_pool.fetch(QUERIES["ops_limiter_totals"]):
         calls.labels(row["platform"]).inc(row["calls"])
         throttles.labels(row["platform"]).inc(row["throttles"])

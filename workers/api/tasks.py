@@ -86,42 +86,80 @@ def _service(call: Call) -> TaskService:
     return call.request.app[SERVICE_KEY]
 
 
-@api.route("POST", "/v1/sync-tasks", summary="Enqueue a sync task (coalesces into a pending one for the same shop)",
-           scope="tasks:write", body=SyncTaskCreate, response=EnqueueResult, status=201, tags=("tasks",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/sync-tasks",
+    summary="Enqueue a sync task (coalesces into a pending one for the same shop)",
+    scope="tasks:write",
+    body=SyncTaskCreate,
+    response=EnqueueResult,
+    status=201,
+    tags=("tasks",),
+)
 async def create_task(call: Call) -> EnqueueResult:
     body: SyncTaskCreate = call.body
     header_key = call.request.headers.get("Idempotency-Key")
     if header_key and body.idempotency_key and header_key != body.idempotency_key:
         raise ValidationFailed("Idempotency-Key header and body idempotency_key differ")
-    request = EnqueueRequest(organization_id=call.organization_id, **body.model_dump(exclude={"idempotency_key"}),
-                             idempotency_key=header_key or body.idempotency_key)  # fmt: skip
+    request = EnqueueRequest(
+        organization_id=call.organization_id,
+        **body.model_dump(exclude={"idempotency_key"}),
+        idempotency_key=header_key or body.idempotency_key,
+    )
     return await _service(call).enqueue(request)
 
 
-@api.route("GET", "/v1/sync-tasks/{task_id}", summary="One task", scope="tasks:read", response=SyncTask,
-           tags=("tasks",))  # fmt: skip
+@api.route(
+    "GET", "/v1/sync-tasks/{task_id}", summary="One task", scope="tasks:read", response=SyncTask, tags=("tasks",)
+)
 async def get_task(call: Call) -> SyncTask:
     return SyncTask.model_validate(await _service(call).get(call.path_uuid("task_id"), call.tenant))
 
 
-@api.route("GET", "/v1/sync-tasks", summary="Tasks, newest first, filtered and paged", scope="tasks:read",
-           query=SyncTaskQuery, response=SyncTaskPage, tags=("tasks",))  # fmt: skip
+@api.route(
+    "GET",
+    "/v1/sync-tasks",
+    summary="Tasks, newest first, filtered and paged",
+    scope="tasks:read",
+    query=SyncTaskQuery,
+    response=SyncTaskPage,
+    tags=("tasks",),
+)
 async def list_tasks(call: Call) -> SyncTaskPage:
     q: SyncTaskQuery = call.query
-    rows = await _service(call).list(call.tenant, status=q.status, platform=q.platform, shop_id=q.shop_id,
-                                     task_type=q.task_type, limit=q.limit, offset=q.offset)  # fmt: skip
+    rows = await _service(call).list(
+        call.tenant,
+        status=q.status,
+        platform=q.platform,
+        shop_id=q.shop_id,
+        task_type=q.task_type,
+        limit=q.limit,
+        offset=q.offset,
+    )
     return SyncTaskPage(items=[SyncTask.model_validate(r) for r in rows], limit=q.limit, offset=q.offset)
 
 
-@api.route("POST", "/v1/sync-tasks/{task_id}/cancel", summary="Cancel a pending task, or stop a running one",
-           scope="tasks:write", response=TaskAction, tags=("tasks",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/sync-tasks/{task_id}/cancel",
+    summary="Cancel a pending task, or stop a running one",
+    scope="tasks:write",
+    response=TaskAction,
+    tags=("tasks",),
+)
 async def cancel_task(call: Call) -> TaskAction:
     task_id = call.path_uuid("task_id")
     return TaskAction(id=task_id, status=await _service(call).cancel(task_id, call.tenant))
 
 
-@api.route("POST", "/v1/sync-tasks/{task_id}/retry", summary="Retry a failed or cancelled task", scope="tasks:write",
-           response=TaskAction, tags=("tasks",))  # fmt: skip
+@api.route(
+    "POST",
+    "/v1/sync-tasks/{task_id}/retry",
+    summary="Retry a failed or cancelled task",
+    scope="tasks:write",
+    response=TaskAction,
+    tags=("tasks",),
+)
 async def retry_task(call: Call) -> TaskAction:
     task_id = call.path_uuid("task_id")
     return TaskAction(id=task_id, status=await _service(call).retry(task_id, call.tenant))

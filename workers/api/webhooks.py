@@ -64,8 +64,15 @@ ECHO = "echo of nfsync's own write (stock and price as last pushed)"
 ECHO_RULES: dict[str, Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], bool]] = {
     "woocommerce": woocommerce_webhooks.is_echo,
 }
-_KEPT_HEADERS = ("content-type", "user-agent", "x-wc-webhook-topic", "x-wc-webhook-resource", "x-wc-webhook-event",
-                 "x-wc-webhook-id", "x-wc-webhook-delivery-id")  # fmt: skip
+_KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-wc-webhook-topic",
+    "x-wc-webhook-resource",
+    "x-wc-webhook-event",
+    "x-wc-webhook-id",
+    "x-wc-webhook-delivery-id",
+)
 
 
 @dataclass
@@ -206,10 +213,18 @@ class WebhookIntake:
         async with self._pool.acquire() as conn, conn.transaction():
             for event, echo in zip(verified.events, echoes, strict=True):
                 stored = await conn.fetchrow(
-                    QUERIES["webhook_store"], integration["organization_id"], integration["id"],
-                    integration["platform"], event.kind, event.dedupe_key[:255], event.platform_shop_id,
-                    event.entity_id, event.status, kept, payload,
-                )  # fmt: skip
+                    QUERIES["webhook_store"],
+                    integration["organization_id"],
+                    integration["id"],
+                    integration["platform"],
+                    event.kind,
+                    event.dedupe_key[:255],
+                    event.platform_shop_id,
+                    event.entity_id,
+                    event.status,
+                    kept,
+                    payload,
+                )
                 if stored is None:
                     log.info("webhook.duplicate", integration_id=str(integration["id"]), dedupe_key=event.dedupe_key)
                     continue
@@ -225,8 +240,9 @@ class WebhookIntake:
         rule = ECHO_RULES.get(integration["platform"])
         if rule is None or event.kind != "product_changed" or not event.raw or not event.platform_shop_id:
             return False
-        rows = await self._pool.fetch(QUERIES["webhook_echo_mappings"], integration["id"], event.platform_shop_id,
-                                      str(event.raw.get("id", "")))  # fmt: skip
+        rows = await self._pool.fetch(
+            QUERIES["webhook_echo_mappings"], integration["id"], event.platform_shop_id, str(event.raw.get("id", ""))
+        )
         if not rule(event.raw, [dict(row) for row in rows]):
             return False
         log.info("webhook.echo", integration_id=str(integration["id"]), entity_id=event.entity_id)
@@ -240,9 +256,18 @@ class WebhookIntake:
         dedupe = "unparseable:" + hashlib.sha256(body).hexdigest()
         async with self._pool.acquire() as conn, conn.transaction():
             stored = await conn.fetchrow(
-                QUERIES["webhook_store"], integration["organization_id"], integration["id"], integration["platform"],
-                "unparseable", dedupe, None, None, None, kept, {"raw": text},
-            )  # fmt: skip
+                QUERIES["webhook_store"],
+                integration["organization_id"],
+                integration["id"],
+                integration["platform"],
+                "unparseable",
+                dedupe,
+                None,
+                None,
+                None,
+                kept,
+                {"raw": text},
+            )
             if stored is not None:
                 await conn.execute(QUERIES["webhook_processed"], stored["id"], "failed", None, reason)
 
@@ -260,13 +285,20 @@ class WebhookIntake:
             return None
         work_filter = _work_filter(event)
         item = IngestItem(
-            organization_id=integration["organization_id"], integration_id=integration["id"],
-            platform=integration["platform"], kind=event.kind, dedupe_key=event.dedupe_key[:255],
-            platform_shop_id=event.platform_shop_id, entity_id=event.entity_id, status=event.status,
-            headers=json.dumps(kept), payload=text, task_type="order_sync" if is_order else "product_sync",
+            organization_id=integration["organization_id"],
+            integration_id=integration["id"],
+            platform=integration["platform"],
+            kind=event.kind,
+            dedupe_key=event.dedupe_key[:255],
+            platform_shop_id=event.platform_shop_id,
+            entity_id=event.entity_id,
+            status=event.status,
+            headers=json.dumps(kept),
+            payload=text,
+            task_type="order_sync" if is_order else "product_sync",
             priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
             filter_criteria=None if work_filter is None else json.dumps(work_filter),
-        )  # fmt: skip
+        )
         return await self._batcher.ingest(item)
 
     async def translate(
@@ -305,13 +337,17 @@ class WebhookIntake:
     ) -> uuid.UUID:
         is_order = event.kind == "order_status_changed"
         request = EnqueueRequest(
-            organization_id=integration["organization_id"], integration_id=integration["id"], shop_id=shop["shop_id"],
-            task_type="order_sync" if is_order else "product_sync", direction="marketplace_to_crm",
+            organization_id=integration["organization_id"],
+            integration_id=integration["id"],
+            shop_id=shop["shop_id"],
+            task_type="order_sync" if is_order else "product_sync",
+            direction="marketplace_to_crm",
             priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
             filter_criteria=_work_filter(event),
-        )  # fmt: skip
-        result = await self._service.enqueue_resolved(conn, request, account_id=shop["account_id"],
-                                                      platform=integration["platform"])  # fmt: skip
+        )
+        result = await self._service.enqueue_resolved(
+            conn, request, account_id=shop["account_id"], platform=integration["platform"]
+        )
         return result.task_id
 
     async def stored(self, webhook_id: uuid.UUID, tenant: uuid.UUID | None) -> asyncpg.Record:
@@ -389,8 +425,15 @@ def _intake(call: Call) -> WebhookIntake:
     return call.request.app[WEBHOOKS_KEY]
 
 
-@api.route("POST", "/webhooks/{platform}/{integration_id}", summary="Receive a marketplace push (signed)",
-           scope=None, public=True, raw_body=True, tags=("webhooks",))  # fmt: skip
+@api.route(
+    "POST",
+    "/webhooks/{platform}/{integration_id}",
+    summary="Receive a marketplace push (signed)",
+    scope=None,
+    public=True,
+    raw_body=True,
+    tags=("webhooks",),
+)
 async def receive(call: Call) -> web.Response:
     request, platform, integration_id = call.request, call.path("platform"), call.path("integration_id")
     intake = _intake(call)
@@ -444,13 +487,24 @@ class Replayed(BaseModel):
     task_id: uuid.UUID | None
 
 
-@api.route("POST", "/ops/webhooks/{webhook_id}/replay", summary="Process a stored push again", scope="ops:write",
-           response=Replayed, tags=("ops",))  # fmt: skip
+@api.route(
+    "POST",
+    "/ops/webhooks/{webhook_id}/replay",
+    summary="Process a stored push again",
+    scope="ops:write",
+    response=Replayed,
+    tags=("ops",),
+)
 async def replay(call: Call) -> Replayed:
     intake = _intake(call)
     row = await intake.stored(call.path_uuid("webhook_id"), call.tenant)
-    event = WebhookEvent(kind=row["event_type"], dedupe_key=row["dedupe_key"], platform_shop_id=row["platform_shop_id"],
-                         entity_id=row["entity_id"], status=row["entity_status"])  # fmt: skip
+    event = WebhookEvent(
+        kind=row["event_type"],
+        dedupe_key=row["dedupe_key"],
+        platform_shop_id=row["platform_shop_id"],
+        entity_id=row["entity_id"],
+        status=row["entity_status"],
+    )
     task_id = await intake.replay(row, event)
     done = await intake.stored(row["id"], call.tenant)
     return Replayed(id=row["id"], status=done["status"], task_id=task_id)

@@ -191,8 +191,9 @@ async def _run(conn: asyncpg.Connection, migration: Migration, progress: _Progre
         await conn.execute(statement.text)
     progress.statement = None
     duration_ms = int((time.monotonic() - started) * 1000)
-    await conn.execute(QUERIES["schema_migration_record"], migration.version, migration.checksum,
-                       migration.label, duration_ms)  # fmt: skip
+    await conn.execute(
+        QUERIES["schema_migration_record"], migration.version, migration.checksum, migration.label, duration_ms
+    )
 
 
 def _failure(migration: Migration, statement: Statement | None, exc: BaseException, previous: int) -> SchemaError:
@@ -238,9 +239,13 @@ async def require_current_schema(conn: DbConn | asyncpg.Pool, database: str, exp
     if installed is None:
         message = f"database {database!r} has no nfsync schema; run `{MIGRATE_COMMAND}`"
     elif installed < expected:
-        message = f"database {database!r} is at schema version {installed}, this release needs {expected}; " \
-                  f"run `{MIGRATE_COMMAND}`"  # fmt: skip
+        message = (
+            f"database {database!r} is at schema version {installed}, this release needs {expected}; "
+            f"run `{MIGRATE_COMMAND}`"
+        )
     else:
-        message = f"database {database!r} is at schema version {installed}, newer than this release ({expected}); " \
-                  "upgrade nfsync"  # fmt: skip
+        message = (
+            f"database {database!r} is at schema version {installed}, newer than this release ({expected}); "
+            "upgrade nfsync"
+        )
     raise SchemaError(message)

@@ -53,10 +53,16 @@ async def cmd_enqueue(settings: Settings, args: argparse.Namespace) -> int:
             raise NotFound(f"integration {args.integration} not found")
         try:
             request = EnqueueRequest(
-                organization_id=org, integration_id=args.integration, shop_id=args.shop, task_type=args.task_type,
-                direction=args.direction, priority=args.priority, scheduled_at=args.scheduled_at,
-                filter_criteria=_parse_filter(args.filter), idempotency_key=args.idempotency_key,
-            )  # fmt: skip
+                organization_id=org,
+                integration_id=args.integration,
+                shop_id=args.shop,
+                task_type=args.task_type,
+                direction=args.direction,
+                priority=args.priority,
+                scheduled_at=args.scheduled_at,
+                filter_criteria=_parse_filter(args.filter),
+                idempotency_key=args.idempotency_key,
+            )
         except ValidationError as exc:
             raise ValidationFailed(_validation_message(exc)) from None
         result = await rt.service.enqueue(request)
@@ -80,10 +86,19 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(f"no handlers registered in {args.handlers}; pass --handlers module:REGISTRY")
     platforms = _platforms(args.platform)
     pool_size = len(platforms) + 12  # claims, outcomes, heartbeats, and the handlers' short statements
-    async with runtime(settings, "nfsync-worker", pool_size=pool_size) as rt, \
-            registry.open_resources(settings, rt.pool) as resources:  # fmt: skip
-        worker = Worker(settings, registry, platforms, pool=rt.pool, connection=rt.connection,
-                        concurrency=args.concurrency, resources=resources)  # fmt: skip
+    async with (
+        runtime(settings, "nfsync-worker", pool_size=pool_size) as rt,
+        registry.open_resources(settings, rt.pool) as resources,
+    ):
+        worker = Worker(
+            settings,
+            registry,
+            platforms,
+            pool=rt.pool,
+            connection=rt.connection,
+            concurrency=args.concurrency,
+            resources=resources,
+        )
         install_stop_signals(worker.request_stop)
         await worker.run()
     return 0
@@ -103,9 +118,13 @@ async def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
         service = rt.service
         if args.tasks_command == "list":
             rows = await service.list(
-                status=args.status, platform=args.platform, shop_id=args.shop, task_type=args.task_type,
-                limit=args.limit, offset=args.offset,
-            )  # fmt: skip
+                status=args.status,
+                platform=args.platform,
+                shop_id=args.shop,
+                task_type=args.task_type,
+                limit=args.limit,
+                offset=args.offset,
+            )
             _print_json(rows) if args.json else _print_table(rows)
         elif args.tasks_command == "show":
             _print_json(await service.get(args.id))
@@ -117,8 +136,18 @@ async def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    columns = ["id", "platform", "task_type", "direction", "status", "priority", "progress", "retry_count",
-               "scheduled_at", "error_message"]  # fmt: skip
+    columns = [
+        "id",
+        "platform",
+        "task_type",
+        "direction",
+        "status",
+        "priority",
+        "progress",
+        "retry_count",
+        "scheduled_at",
+        "error_message",
+    ]
     print("\t".join(columns))
     for row in rows:
         print("\t".join("" if row[c] is None else str(row[c])[:80] for c in columns))
@@ -164,19 +193,31 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--offset", type=int, default=0)
     listing.add_argument("--json", action="store_true", help="a JSON array of the tasks, every column")
-    for name, text in (("show", "one task in full"), ("retry", "retry a failed or cancelled task"),
-                       ("cancel", "cancel a pending or running task")):  # fmt: skip
+    for name, text in (
+        ("show", "one task in full"),
+        ("retry", "retry a failed or cancelled task"),
+        ("cancel", "cancel a pending or running task"),
+    ):
         command = tasks.add_parser(name, help=text)
         command.add_argument("id", type=uuid.UUID)
         command.set_defaults(handler=cmd_tasks)
     listing.set_defaults(handler=cmd_tasks)
 
 
-_STATUS_COLUMNS = (("platform", "platform"), ("ready", "broker.ready"), ("unacked", "broker.unacked"),
-                   ("consumers", "broker.consumers"), ("pending", "pending"), ("due", "due"),
-                   ("running", "processing"), ("failed", "failed"), ("oldest due s", "oldest_due_seconds"),
-                   ("done 5m", "completed_5m"), ("failed 5m", "failed_5m"),
-                   ("throttles", "throttled_calls"))  # fmt: skip
+_STATUS_COLUMNS = (
+    ("platform", "platform"),
+    ("ready", "broker.ready"),
+    ("unacked", "broker.unacked"),
+    ("consumers", "broker.consumers"),
+    ("pending", "pending"),
+    ("due", "due"),
+    ("running", "processing"),
+    ("failed", "failed"),
+    ("oldest due s", "oldest_due_seconds"),
+    ("done 5m", "completed_5m"),
+    ("failed 5m", "failed_5m"),
+    ("throttles", "throttled_calls"),
+)
 
 
 def _cell(row: dict[str, Any], path: str) -> str:

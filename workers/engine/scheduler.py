@@ -232,9 +232,14 @@ class Scheduler:
         self, org: uuid.UUID, integration: uuid.UUID, shop: uuid.UUID, kind: str, variants: list[str]
     ) -> None:
         request = EnqueueRequest(
-            organization_id=org, integration_id=integration, shop_id=shop, task_type=_CHANGE_TASKS[kind],
-            direction="crm_to_marketplace", priority=_CHANGE_PRIORITY, filter_criteria={"variant_ids": variants},
-        )  # fmt: skip
+            organization_id=org,
+            integration_id=integration,
+            shop_id=shop,
+            task_type=_CHANGE_TASKS[kind],
+            direction="crm_to_marketplace",
+            priority=_CHANGE_PRIORITY,
+            filter_criteria={"variant_ids": variants},
+        )
         try:
             await self._service.enqueue(request)
         except (NfsyncError, ValueError) as exc:
@@ -259,20 +264,28 @@ class Scheduler:
         platforms = [p.strip() for p in self.settings.lost_push_platforms.split(",") if p.strip()]
         for row in await self._pool.fetch(QUERIES["lost_push_integrations"], platforms):
             request = EnqueueRequest(
-                organization_id=row["organization_id"], integration_id=row["id"], shop_id=row["shop_id"],
-                task_type="shop_sync", direction="marketplace_to_crm", priority=2,
+                organization_id=row["organization_id"],
+                integration_id=row["id"],
+                shop_id=row["shop_id"],
+                task_type="shop_sync",
+                direction="marketplace_to_crm",
+                priority=2,
                 filter_criteria={"lost_pushes": True},
-            )  # fmt: skip
+            )
             await self._enqueue_logged(request, "scheduler.lost_push_enqueue_failed")
 
     async def _periodic_reconcile(self) -> None:
         for integration in await self._pool.fetch(QUERIES["reconcile_due_integrations"], _PERIODIC_BATCH):
             for shop in await self._pool.fetch(QUERIES["active_shops_of_integration"], integration["id"]):
                 request = EnqueueRequest(
-                    organization_id=integration["organization_id"], integration_id=integration["id"],
-                    shop_id=shop["id"], task_type="product_sync", direction="crm_to_marketplace", priority=2,
+                    organization_id=integration["organization_id"],
+                    integration_id=integration["id"],
+                    shop_id=shop["id"],
+                    task_type="product_sync",
+                    direction="crm_to_marketplace",
+                    priority=2,
                     filter_criteria={"reconcile": True},
-                )  # fmt: skip
+                )
                 await self._enqueue_logged(request, "scheduler.reconcile_enqueue_failed")
             await self._pool.execute(QUERIES["reconcile_touch"], integration["id"])
             log.info("scheduler.periodic_reconcile", integration_id=str(integration["id"]))

@@ -32,8 +32,9 @@ def _jsonb_decode(data: bytes) -> Any:
 async def init_connection(conn: asyncpg.Connection) -> None:
     """jsonb as Python objects on every engine connection, in the binary format (version byte + JSON text) so
     that COPY (sync_logs, bulk seeds) can write jsonb columns too."""
-    await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog",
-                              format="binary")  # fmt: skip
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
 
 
 def _target_error(request: EnqueueRequest, row: asyncpg.Record | None) -> str | None:
@@ -87,8 +88,13 @@ class TaskService:
         [row] = await conn.fetch(
             QUERIES["enqueue_insert"], request.organization_id, *_columns([_task_row(request, target)])
         )
-        return EnqueueResult(task_id=row["id"], platform=row["platform"], status=row["status"],
-                             created=not row["coalesced"], coalesced=row["coalesced"])  # fmt: skip
+        return EnqueueResult(
+            task_id=row["id"],
+            platform=row["platform"],
+            status=row["status"],
+            created=not row["coalesced"],
+            coalesced=row["coalesced"],
+        )
 
     async def _enqueue_in(self, conn: DbConn, request: EnqueueRequest) -> EnqueueResult:
         org = request.organization_id
@@ -96,9 +102,13 @@ class TaskService:
             known = await conn.fetchrow(QUERIES["request_lookup"], org, request.idempotency_key)
             if known is not None:
                 return EnqueueResult(
-                    task_id=known["task_id"], platform=known["platform"], status=known["status"],
-                    created=False, coalesced=known["coalesced"], replayed=True,
-                )  # fmt: skip
+                    task_id=known["task_id"],
+                    platform=known["platform"],
+                    status=known["status"],
+                    created=False,
+                    coalesced=known["coalesced"],
+                    replayed=True,
+                )
         target = (await _targets(conn, org, [request]))[(request.integration_id, request.shop_id)]
         [row] = await conn.fetch(QUERIES["enqueue_insert"], org, *_columns([_task_row(request, target)]))
         if request.idempotency_key is not None:
@@ -108,9 +118,12 @@ class TaskService:
             if recorded is None:  # a concurrent request with the same key won: roll back and read its task
                 raise _IdempotencyRace
         return EnqueueResult(
-            task_id=row["id"], platform=row["platform"], status=row["status"],
-            created=not row["coalesced"], coalesced=row["coalesced"],
-        )  # fmt: skip
+            task_id=row["id"],
+            platform=row["platform"],
+            status=row["status"],
+            created=not row["coalesced"],
+            coalesced=row["coalesced"],
+        )
 
     async def enqueue_many(self, organization_id: uuid.UUID, requests: Sequence[EnqueueRequest]) -> list[uuid.UUID]:
         """Bulk enqueue for producers that batch (no idempotency keys); validates every target first."""
@@ -140,9 +153,17 @@ class TaskService:
             raise NotFound(f"task {task_id} not found")
         return dict(row)
 
-    async def list(self, organization_id: uuid.UUID | None = None, *, status: str | None = None,
-                   platform: str | None = None, shop_id: uuid.UUID | None = None, task_type: str | None = None,
-                   limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+    async def list(
+        self,
+        organization_id: uuid.UUID | None = None,
+        *,
+        status: str | None = None,
+        platform: str | None = None,
+        shop_id: uuid.UUID | None = None,
+        task_type: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 QUERIES["task_list"], organization_id, status, platform, shop_id, task_type, limit, offset
@@ -195,11 +216,18 @@ class _IdempotencyRace(Exception):
 def _task_row(request: EnqueueRequest, target: Mapping[str, Any] | asyncpg.Record) -> dict[str, Any]:
     """The enqueue_insert columns of one request, with the account and platform its target resolved."""
     return {
-        "integration_id": request.integration_id, "account_id": target["account_id"], "shop_id": request.shop_id,
-        "task_type": request.task_type, "direction": request.direction, "priority": request.priority,
-        "scheduled_at": request.scheduled_at, "filter_criteria": request.filter_criteria,
-        "max_retries": request.max_retries, "platform": target["platform"], "created_by": request.created_by,
-    }  # fmt: skip
+        "integration_id": request.integration_id,
+        "account_id": target["account_id"],
+        "shop_id": request.shop_id,
+        "task_type": request.task_type,
+        "direction": request.direction,
+        "priority": request.priority,
+        "scheduled_at": request.scheduled_at,
+        "filter_criteria": request.filter_criteria,
+        "max_retries": request.max_retries,
+        "platform": target["platform"],
+        "created_by": request.created_by,
+    }
 
 
 def _rounds(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -217,6 +245,17 @@ def _rounds(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    order = ["integration_id", "account_id", "shop_id", "task_type", "direction", "priority", "scheduled_at",
-             "filter_criteria", "max_retries", "platform", "created_by"]  # fmt: skip
+    order = [
+        "integration_id",
+        "account_id",
+        "shop_id",
+        "task_type",
+        "direction",
+        "priority",
+        "scheduled_at",
+        "filter_criteria",
+        "max_retries",
+        "platform",
+        "created_by",
+    ]
     return [[row[name] for row in rows] for name in order]

@@ -78,8 +78,14 @@ async def _enqueue_all(service: TaskService, org: uuid.UUID, requests: list[Enqu
 
 def _spawn_workers(settings: Settings, count: int, concurrency: int) -> list[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
-    env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_AMQP_URL": settings.amqp_url,
-                "NFSYNC_LOG_LEVEL": "warning", "NFSYNC_CLAIM_BATCH": str(settings.claim_batch)})  # fmt: skip
+    env.update(
+        {
+            "NFSYNC_DATABASE_URL": settings.database_url,
+            "NFSYNC_AMQP_URL": settings.amqp_url,
+            "NFSYNC_LOG_LEVEL": "warning",
+            "NFSYNC_CLAIM_BATCH": str(settings.claim_batch),
+        }
+    )
     command = [
         sys.executable,
         "-m",
@@ -168,13 +174,20 @@ async def run_dispatch(settings: Settings, tasks: int, workers: int, concurrency
         _stop(processes)
         await drop_database(settings, bench.database_name)
     return {
-        "scenario": "dispatch", "tasks": tasks, "workers": workers, "concurrency": concurrency,
+        "scenario": "dispatch",
+        "tasks": tasks,
+        "workers": workers,
+        "concurrency": concurrency,
         "claim_batch": settings.claim_batch,
-        "enqueue_per_s": round(tasks / enqueue_seconds), "drain_per_s": round(tasks / drain["drain"]),
-        "drain_wall_s_incl_startup": round(wall, 2), "end_to_end_per_s": round(tasks / e2e["e2e"]),
-        "claim_latency_p50_ms": round(e2e["p50"] * 1000, 1), "claim_latency_p95_ms": round(e2e["p95"] * 1000, 1),
-        "peak_worker_rss_mb": rss, "target_drain_per_s": 6500,
-    }  # fmt: skip
+        "enqueue_per_s": round(tasks / enqueue_seconds),
+        "drain_per_s": round(tasks / drain["drain"]),
+        "drain_wall_s_incl_startup": round(wall, 2),
+        "end_to_end_per_s": round(tasks / e2e["e2e"]),
+        "claim_latency_p50_ms": round(e2e["p50"] * 1000, 1),
+        "claim_latency_p95_ms": round(e2e["p95"] * 1000, 1),
+        "peak_worker_rss_mb": rss,
+        "target_drain_per_s": 6500,
+    }
 
 
 async def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:

@@ -215,15 +215,32 @@ FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
 }
 
 SETUP: dict[str, tuple[tuple[str, str], ...]] = {
-    "dispatch": (("tasks", "tasks"), ("worker processes", "workers"), ("concurrency", "concurrency"),
-                 ("claim batch", "claim_batch")),
-    "connector": (("in flight", "concurrency"), ("limiter processes", "limiter.processes"),
-                  ("sandbox limit (calls/s)", "limiter.rate_limit"), ("seconds", "limiter.seconds")),
-    "sync": (("variants pushed", "full_push.variants"), ("rate limit (calls/s)", "full_push.rate_limit"),
-             ("variants re-synced", "unchanged_resync.variants"), ("stock changes", "stock_change_latency.changes")),
-    "webhooks": (("offered (req/s)", "offered_rate"), ("seconds", "duration_s"), ("requests", "requests"),
-                 ("API processes", "api_processes"), ("warm-up requests", "warmup_requests")),
-}  # fmt: skip
+    "dispatch": (
+        ("tasks", "tasks"),
+        ("worker processes", "workers"),
+        ("concurrency", "concurrency"),
+        ("claim batch", "claim_batch"),
+    ),
+    "connector": (
+        ("in flight", "concurrency"),
+        ("limiter processes", "limiter.processes"),
+        ("sandbox limit (calls/s)", "limiter.rate_limit"),
+        ("seconds", "limiter.seconds"),
+    ),
+    "sync": (
+        ("variants pushed", "full_push.variants"),
+        ("rate limit (calls/s)", "full_push.rate_limit"),
+        ("variants re-synced", "unchanged_resync.variants"),
+        ("stock changes", "stock_change_latency.changes"),
+    ),
+    "webhooks": (
+        ("offered (req/s)", "offered_rate"),
+        ("seconds", "duration_s"),
+        ("requests", "requests"),
+        ("API processes", "api_processes"),
+        ("warm-up requests", "warmup_requests"),
+    ),
+}
 
 
 def section_key(result: dict[str, Any]) -> tuple[str, str]:
@@ -462,9 +479,12 @@ def run_once(scenario: Scenario, run: int, quick: bool, timeout: float) -> RunRe
     command = scenario.command(quick)
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - fixed argv: this interpreter, our own CLI
-        [sys.executable, "-m", "nfsync.workers", *scenario.argv(quick)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "nfsync.workers", *scenario.argv(quick)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -569,10 +589,20 @@ def provenance() -> str:
         text = "nfsync (not installed)"
     git = ["git", "-C", str(REPO), "--no-optional-locks"]
     try:
-        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,  # noqa: S603
-                                timeout=10, check=True).stdout.strip()  # fmt: skip
-        changes = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],  # noqa: S603
-                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()  # fmt: skip
+        commit = subprocess.run(  # noqa: S603 - a fixed git command line
+            [*git, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(  # noqa: S603 - a fixed git command line
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return text
     return f"{text}, commit {commit}" + (" with uncommitted changes" if changes else "")
@@ -604,8 +634,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started = datetime.now(UTC)
     records = run_all(SCENARIOS, args.runs, args.quick, args.timeout)
-    report = Report(invocation, started, args.runs, args.quick, provenance(), machine,
-                    [s.command(args.quick) for s in SCENARIOS], records)  # fmt: skip
+    report = Report(
+        invocation,
+        started,
+        args.runs,
+        args.quick,
+        provenance(),
+        machine,
+        [s.command(args.quick) for s in SCENARIOS],
+        records,
+    )
     args.output.write_text(render(report))
     failed = sum(r.error is not None for r in records)
     print(f"wrote {args.output}; {len(records) - failed} of {len(records)} runs succeeded", file=sys.stderr)

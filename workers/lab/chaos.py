@@ -51,12 +51,23 @@ from nfsync.workers.sync.session import open_resources, open_shop_by_id
 
 log = get_logger(__name__)
 READ_TIMEOUT = 2.0
-MIX = (("product_sync", "crm_to_marketplace", 4), ("inventory_sync", "crm_to_marketplace", 3),
-       ("order_sync", "marketplace_to_crm", 3))  # fmt: skip
-PROCESS_ENV = {"NFSYNC_LEASE_SECONDS": "6", "NFSYNC_MARKETPLACE_READ_TIMEOUT": str(READ_TIMEOUT),
-               "NFSYNC_RETRY_BASE_SECONDS": "0.5", "NFSYNC_RETRY_MAX_SECONDS": "4", "NFSYNC_REDISPATCH_AFTER": "2",
-               "NFSYNC_SHUTDOWN_GRACE": "3", "NFSYNC_IDLE_POLL_SECONDS": "1", "NFSYNC_LOG_FORMAT": "json",
-               "NFSYNC_DB_STARTUP_TIMEOUT": "60", "NFSYNC_AMQP_STARTUP_TIMEOUT": "60"}  # fmt: skip
+MIX = (
+    ("product_sync", "crm_to_marketplace", 4),
+    ("inventory_sync", "crm_to_marketplace", 3),
+    ("order_sync", "marketplace_to_crm", 3),
+)
+PROCESS_ENV = {
+    "NFSYNC_LEASE_SECONDS": "6",
+    "NFSYNC_MARKETPLACE_READ_TIMEOUT": str(READ_TIMEOUT),
+    "NFSYNC_RETRY_BASE_SECONDS": "0.5",
+    "NFSYNC_RETRY_MAX_SECONDS": "4",
+    "NFSYNC_REDISPATCH_AFTER": "2",
+    "NFSYNC_SHUTDOWN_GRACE": "3",
+    "NFSYNC_IDLE_POLL_SECONDS": "1",
+    "NFSYNC_LOG_FORMAT": "json",
+    "NFSYNC_DB_STARTUP_TIMEOUT": "60",
+    "NFSYNC_AMQP_STARTUP_TIMEOUT": "60",
+}
 
 
 @dataclass
@@ -108,13 +119,22 @@ async def _seed(chaos: Chaos, api_url: str) -> None:
         await sandbox.start()
         chaos.sandboxes[platform] = sandbox
         async with chaos.pool.acquire() as conn:
-            integration = await create_integration(conn, keyring, org, sandbox, name=f"{platform} chaos",
-                                                   rate_limit=200)  # fmt: skip
+            integration = await create_integration(
+                conn, keyring, org, sandbox, name=f"{platform} chaos", rate_limit=200
+            )
         sandbox.webhook_url = f"{api_url}/webhooks/{platform}/{integration}"
         for number in range(chaos.options.shops):
-            chaos.shops.append(await connect_shop(chaos.pool, keyring, org, integration, sandbox,
-                                                  platform_shop_id=str(910000 + number),
-                                                  channel_id=chaos.catalog.sale_channel_id))  # fmt: skip
+            chaos.shops.append(
+                await connect_shop(
+                    chaos.pool,
+                    keyring,
+                    org,
+                    integration,
+                    sandbox,
+                    platform_shop_id=str(910000 + number),
+                    channel_id=chaos.catalog.sale_channel_id,
+                )
+            )
     for part in ("chaos_audit_table", "chaos_audit_function", "chaos_audit_trigger"):
         await chaos.pool.execute(QUERIES[part])
 
@@ -122,9 +142,15 @@ async def _seed(chaos: Chaos, api_url: str) -> None:
 def _spawn(chaos: Chaos, name: str, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update(PROCESS_ENV)
-    env.update({"NFSYNC_DATABASE_URL": chaos.settings.database_url, "NFSYNC_AMQP_URL": chaos.settings.amqp_url,
-                "NFSYNC_SECRET_KEYS": chaos.key, "NFSYNC_PUBLIC_BASE_URL": chaos.settings.public_base_url,
-                "NFSYNC_OUTBOUND_ALLOWED_HOSTS": chaos.settings.outbound_allowed_hosts})  # fmt: skip
+    env.update(
+        {
+            "NFSYNC_DATABASE_URL": chaos.settings.database_url,
+            "NFSYNC_AMQP_URL": chaos.settings.amqp_url,
+            "NFSYNC_SECRET_KEYS": chaos.key,
+            "NFSYNC_PUBLIC_BASE_URL": chaos.settings.public_base_url,
+            "NFSYNC_OUTBOUND_ALLOWED_HOSTS": chaos.settings.outbound_allowed_hosts,
+        }
+    )
     command = [sys.executable, "-m", "nfsync.workers", *args]
     with (chaos.logs / f"{name}.log").open("ab") as out:  # the child keeps its own descriptor
         chaos.processes[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
@@ -160,10 +186,14 @@ async def _enqueue_load(chaos: Chaos, service: TaskService) -> None:
         shop = chaos.shops[index % len(chaos.shops)]
         task_type, direction, _ = rng.choices(MIX, weights)[0]
         request = EnqueueRequest(
-            organization_id=chaos.org, integration_id=shop.integration_id, shop_id=shop.shop_id,
-            task_type=task_type, direction=direction, max_retries=20,
+            organization_id=chaos.org,
+            integration_id=shop.integration_id,
+            shop_id=shop.shop_id,
+            task_type=task_type,
+            direction=direction,
+            max_retries=20,
             filter_criteria={"force": True} if task_type == "inventory_sync" and index % 5 == 0 else None,
-        )  # fmt: skip
+        )
         await _retrying(functools.partial(service.enqueue, request), "enqueue")
         await asyncio.sleep(max(0.0, (deadline - time.monotonic()) / max(1, chaos.options.tasks - index)))
 
@@ -186,8 +216,11 @@ async def _place_orders(chaos: Chaos) -> None:
     for round_number in range(chaos.options.orders):
         for shop in chaos.shops:
             sandbox = chaos.sandboxes[shop.platform]
-            order = sandbox.add_order(shop.sb_shop, [{"sku": skus[(round_number * 7) % len(skus)], "quantity": 1}],
-                                      status=sandbox.initial_order_status())  # fmt: skip
+            order = sandbox.add_order(
+                shop.sb_shop,
+                [{"sku": skus[(round_number * 7) % len(skus)], "quantity": 1}],
+                status=sandbox.initial_order_status(),
+            )
             sandbox.push(shop.sb_shop, {"kind": "order_status_changed", "order": order})
             chaos.placed.append((shop.platform, shop.sb_shop.shop_id, order.order_id))
         await asyncio.sleep(chaos.options.window / max(1, chaos.options.orders) / 2)
@@ -213,8 +246,9 @@ async def _kill_worker(chaos: Chaos, at: float, name: str) -> None:
 
 
 async def _run(command: list[str]) -> None:
-    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL,
-                                                   stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
     await asyncio.wait_for(process.wait(), 120)
 
 
@@ -238,9 +272,12 @@ async def _restart_postgres(chaos: Chaos, at: float) -> None:
 async def _faults_window(chaos: Chaos, service: TaskService) -> None:
     window = chaos.options.window
     jobs: list[Awaitable[None]] = [
-        _enqueue_load(chaos, service), _place_orders(chaos), _throttle_bursts(chaos),
-        _kill_worker(chaos, window * 0.15, "worker-shopee-1"), _kill_worker(chaos, window * 0.45, "worker-shopee-1"),
-    ]  # fmt: skip
+        _enqueue_load(chaos, service),
+        _place_orders(chaos),
+        _throttle_bursts(chaos),
+        _kill_worker(chaos, window * 0.15, "worker-shopee-1"),
+        _kill_worker(chaos, window * 0.45, "worker-shopee-1"),
+    ]
     if chaos.options.restart_rabbitmq:
         jobs.append(_bounce_rabbitmq(chaos, window * 0.3))
     if chaos.options.restart_postgres:
@@ -265,10 +302,16 @@ async def _catch_up(chaos: Chaos, service: TaskService) -> None:
     """One clean round per shop, as the periodic schedule would run it."""
     for shop in chaos.shops:
         for task_type, direction, _ in MIX:
-            await service.enqueue(EnqueueRequest(
-                organization_id=chaos.org, integration_id=shop.integration_id, shop_id=shop.shop_id,
-                task_type=task_type, direction=direction, max_retries=20,
-            ))  # fmt: skip
+            await service.enqueue(
+                EnqueueRequest(
+                    organization_id=chaos.org,
+                    integration_id=shop.integration_id,
+                    shop_id=shop.shop_id,
+                    task_type=task_type,
+                    direction=direction,
+                    max_retries=20,
+                )
+            )
 
 
 async def _differences(chaos: Chaos) -> int:
@@ -307,24 +350,37 @@ async def _checks(chaos: Chaos) -> dict[str, Any]:
     row = await chaos.pool.fetchrow(QUERIES["chaos_counts"])
     assert row is not None
     placed = {(p, s, o) for p, s, o in chaos.placed}
-    imported = await chaos.pool.fetch(QUERIES["chaos_orders"], [p for p, _, _ in placed], [s for _, s, _ in placed],
-                                      [o for _, _, o in placed])  # fmt: skip
+    imported = await chaos.pool.fetch(
+        QUERIES["chaos_orders"], [p for p, _, _ in placed], [s for _, s, _ in placed], [o for _, _, o in placed]
+    )
     return {
-        "tasks": row["tasks"], "completed": row["completed"], "failed": row["failed"], "cancelled": row["cancelled"],
-        "unfinished": row["unfinished"], "completed_twice": row["completed_twice"],
+        "tasks": row["tasks"],
+        "completed": row["completed"],
+        "failed": row["failed"],
+        "cancelled": row["cancelled"],
+        "unfinished": row["unfinished"],
+        "completed_twice": row["completed_twice"],
         "duplicate_listings": sum(s.duplicate_listings() for s in chaos.sandboxes.values()),
-        "orders_placed": len(placed), "orders_imported": sum(1 for r in imported if r["copies"] >= 1),
+        "orders_placed": len(placed),
+        "orders_imported": sum(1 for r in imported if r["copies"] >= 1),
         "duplicate_orders": sum(1 for r in imported if r["copies"] > 1) + row["duplicate_orders"],
-        "reconcile_differences": await _differences(chaos), "secrets_in_logs": _leaks(chaos),
+        "reconcile_differences": await _differences(chaos),
+        "secrets_in_logs": _leaks(chaos),
         "injected_5xx_and_timeouts": sum(s.counters.injected_errors for s in chaos.sandboxes.values()),
         "lost_write_responses": sum(s.counters.lost_writes for s in chaos.sandboxes.values()),
         "throttled_responses": sum(s.counters.throttled for s in chaos.sandboxes.values()),
-    }  # fmt: skip
+    }
 
 
 def passed(result: dict[str, Any]) -> bool:
-    zero = ("unfinished", "completed_twice", "duplicate_listings", "duplicate_orders", "reconcile_differences",
-            "secrets_in_logs")  # fmt: skip
+    zero = (
+        "unfinished",
+        "completed_twice",
+        "duplicate_listings",
+        "duplicate_orders",
+        "reconcile_differences",
+        "secrets_in_logs",
+    )
     return all(result[k] == 0 for k in zero) and result["orders_imported"] == result["orders_placed"]
 
 
@@ -342,10 +398,13 @@ async def run_chaos(settings: Settings, options: Options) -> tuple[dict[str, Any
     name = settings.database_name + "_chaos"
     port = _free_port()
     key = generate_key_entry("chaos")
-    chaos_settings = settings.with_local_sandboxes().model_copy(update={
-        "database_url": settings.database_url_for(name), "secret_keys": Secret(key),
-        "public_base_url": f"http://127.0.0.1:{port}",
-    })  # fmt: skip
+    chaos_settings = settings.with_local_sandboxes().model_copy(
+        update={
+            "database_url": settings.database_url_for(name),
+            "secret_keys": Secret(key),
+            "public_base_url": f"http://127.0.0.1:{port}",
+        }
+    )
     await drop_database(settings, name)
     await init_database(chaos_settings)
     logs = Path(tempfile.mkdtemp(prefix="nfsync-chaos-"))
@@ -396,10 +455,14 @@ FULL = Options(tasks=2000, shops=2, variants=200, orders=10, window=90.0, restar
 async def cmd_chaos(settings: Settings, args: argparse.Namespace) -> int:
     base = QUICK if args.quick else FULL
     options = Options(
-        tasks=args.tasks or base.tasks, shops=base.shops, variants=base.variants, orders=base.orders,
-        window=args.window or base.window, restart_postgres=not args.no_postgres_restart,
+        tasks=args.tasks or base.tasks,
+        shops=base.shops,
+        variants=base.variants,
+        orders=base.orders,
+        window=args.window or base.window,
+        restart_postgres=not args.no_postgres_restart,
         restart_rabbitmq=not args.no_rabbitmq_restart,
-    )  # fmt: skip
+    )
     result, events = await run_chaos(settings, options)
     print(summary_line(result, events), flush=True)
     return 0 if passed(result) else 1

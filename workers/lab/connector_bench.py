@@ -49,11 +49,22 @@ def build_client(
 ) -> BaseClient:
     tokens = None
     if spec.client.uses_tokens:
-        tokens = MemoryTokenProvider(TokenPair(access_token=Secret(ACCESS), refresh_token=Secret(REFRESH),
-                                               access_expires_at=datetime.now(UTC) + timedelta(hours=2)))  # fmt: skip
+        tokens = MemoryTokenProvider(
+            TokenPair(
+                access_token=Secret(ACCESS),
+                refresh_token=Secret(REFRESH),
+                access_expires_at=datetime.now(UTC) + timedelta(hours=2),
+            )
+        )
     settings = ClientSettings(base_url=base_url, rate_limit=rate)
-    client = spec.client(settings, AppCredentials(dict(spec.sample_app)), spec.shop_ref(shop, base_url),
-                         session=session, tokens=tokens, limiter=limiter)  # fmt: skip
+    client = spec.client(
+        settings,
+        AppCredentials(dict(spec.sample_app)),
+        spec.shop_ref(shop, base_url),
+        session=session,
+        tokens=tokens,
+        limiter=limiter,
+    )
     if tokens is not None:
         tokens.bind(client.refresh_access)
     return client
@@ -103,9 +114,14 @@ async def limiter_utilisation(
     client_calls = sum(int(out[0] or 0) for out in outputs)
     ok = served - throttled
     return {
-        "processes": processes, "rate_limit": rate, "seconds": seconds, "served_per_s": round(ok / seconds, 1),
-        "utilisation": round(ok / (rate * seconds), 3), "throttled": throttled, "client_calls": client_calls,
-    }  # fmt: skip
+        "processes": processes,
+        "rate_limit": rate,
+        "seconds": seconds,
+        "served_per_s": round(ok / seconds, 1),
+        "utilisation": round(ok / (rate * seconds), 3),
+        "throttled": throttled,
+        "client_calls": client_calls,
+    }
 
 
 def _spawn_child(
@@ -113,8 +129,17 @@ def _spawn_child(
 ) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_LOG_LEVEL": "error"})
-    command = [sys.executable, "-m", "nfsync.workers.lab.connector_bench", platform, url, json.dumps(extra), str(rate),
-               str(start), str(seconds)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "nfsync.workers.lab.connector_bench",
+        platform,
+        url,
+        json.dumps(extra),
+        str(rate),
+        str(start),
+        str(seconds),
+    ]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
 
 
@@ -142,10 +167,18 @@ async def run_connector_bench(settings: Settings, args: argparse.Namespace) -> l
         for name in PLATFORM_PACKAGES if args.platform == "all" else [args.platform]:
             spec = load_sandbox(name)
             unthrottled = await calls_per_second(spec, args.seconds, args.concurrency)
-            limited = await limiter_utilisation(bench, spec, processes=args.processes, seconds=args.seconds,
-                                                rate=args.rate)  # fmt: skip
-            results.append({"scenario": "connector", "platform": name, "calls_per_s": round(unthrottled),
-                            "concurrency": args.concurrency, "limiter": limited})  # fmt: skip
+            limited = await limiter_utilisation(
+                bench, spec, processes=args.processes, seconds=args.seconds, rate=args.rate
+            )
+            results.append(
+                {
+                    "scenario": "connector",
+                    "platform": name,
+                    "calls_per_s": round(unthrottled),
+                    "concurrency": args.concurrency,
+                    "limiter": limited,
+                }
+            )
     finally:
         await drop_database(settings, bench.database_name)
     return results
@@ -159,23 +192,32 @@ async def cmd_bench_connector(settings: Settings, args: argparse.Namespace) -> i
 
 def _human(result: dict[str, Any]) -> str:
     limited = result["limiter"]
-    return (f"{result['platform']}: {result['calls_per_s']} calls/s unthrottled; limiter {limited['processes']} "
-            f"processes at {limited['rate_limit']}/s: {limited['served_per_s']}/s served "
-            f"({limited['utilisation']:.1%} of the limit), {limited['throttled']} throttled")  # fmt: skip
+    return (
+        f"{result['platform']}: {result['calls_per_s']} calls/s unthrottled; limiter {limited['processes']} "
+        f"processes at {limited['rate_limit']}/s: {limited['served_per_s']}/s served "
+        f"({limited['utilisation']:.1%} of the limit), {limited['throttled']} throttled"
+    )
 
 
 async def cmd_sandbox(_settings: Settings, args: argparse.Namespace) -> int:
     spec = load_sandbox(args.platform)
     app = dict(spec.sample_app)
     app.update(dict(pair.split("=", 1) for pair in args.app))
-    sandbox = spec.sandbox(app, rate_limit=args.rate_limit, token_ttl=args.token_ttl, webhook_url=args.webhook_url,
-                           webhook_retry_scale=args.webhook_retry_scale)  # fmt: skip
+    sandbox = spec.sandbox(
+        app,
+        rate_limit=args.rate_limit,
+        token_ttl=args.token_ttl,
+        webhook_url=args.webhook_url,
+        webhook_retry_scale=args.webhook_retry_scale,
+    )
     await sandbox.start(args.host, args.port)
     shop = sandbox.add_shop(args.shop, access_token=args.access_token, refresh_token=args.refresh_token)
     names = ", ".join(sorted(app))
-    print(f"{spec.name} sandbox on {sandbox.base_url}; app credentials: {names} (as given or the sample values); "
-          f"pre-authorized shop {shop.shop_id} {json.dumps(shop.extra)}; admin routes under /_sandbox/",
-          flush=True)  # fmt: skip
+    print(
+        f"{spec.name} sandbox on {sandbox.base_url}; app credentials: {names} (as given or the sample values); "
+        f"pre-authorized shop {shop.shop_id} {json.dumps(shop.extra)}; admin routes under /_sandbox/",
+        flush=True,
+    )
     stop = asyncio.Event()
     install_stop_signals(stop.set)
     await stop.wait()
@@ -200,8 +242,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], bench
     sandbox.add_argument("--shop", default="100200300", help="pre-authorized shop id")
     sandbox.add_argument("--access-token", default=None)
     sandbox.add_argument("--refresh-token", default=None)
-    sandbox.add_argument("--app", action="append", default=[], metavar="NAME=VALUE",
-                         help="app credential under the platform's name (partner_id=..., app_key=...)")  # fmt: skip
+    sandbox.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="app credential under the platform's name (partner_id=..., app_key=...)",
+    )
     sandbox.add_argument("--rate-limit", type=float, default=None, help="calls/s per (app, shop)")
     sandbox.add_argument("--token-ttl", type=float, default=None, help="shorten the access-token lifetime (s)")
     sandbox.add_argument("--webhook-url", default=None)

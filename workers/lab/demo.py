@@ -84,9 +84,17 @@ class DemoOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DemoOptions:
-        options = cls(database=args.database, variants=args.variants, rate=args.rate, port=args.port,
-                      orders=args.orders, stock_changes=args.stock_changes, timeout=args.timeout, json=args.json,
-                      keep_running=args.keep_running)  # fmt: skip
+        options = cls(
+            database=args.database,
+            variants=args.variants,
+            rate=args.rate,
+            port=args.port,
+            orders=args.orders,
+            stock_changes=args.stock_changes,
+            timeout=args.timeout,
+            json=args.json,
+            keep_running=args.keep_running,
+        )
         if options.variants < 1 or options.rate < 1 or options.orders < 1 or options.timeout <= 0:
             raise ValidationFailed("--variants, --rate, --orders and --timeout must be positive")
         if not 1 <= options.stock_changes <= options.variants // 2:
@@ -105,9 +113,13 @@ class Deadline:
         return time.monotonic() - self.started
 
     async def until(
-        self, check: Callable[[], Awaitable[bool]], what: str, *, interval: float = POLL_SECONDS,
+        self,
+        check: Callable[[], Awaitable[bool]],
+        what: str,
+        *,
+        interval: float = POLL_SECONDS,
         detail: Callable[[], str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Poll ``check`` until it holds; DemoFailed naming ``what`` (and ``detail()``, how far it got) when the
         deadline passes first."""
         while not await check():
@@ -158,8 +170,13 @@ def demo_settings(settings: Settings, api_url: str) -> Settings:
     """A key for this run when none is configured (kept in memory only), the API's own URL for webhook URLs and
     Shopee's push signatures, and an idle poll of at most a second (wake-ups are shared with other processes)."""
     keys = settings.secret_keys or Secret(generate_key_entry("demo"))
-    return settings.model_copy(update={"secret_keys": keys, "public_base_url": api_url,
-                                       "idle_poll_seconds": min(settings.idle_poll_seconds, 1.0)})  # fmt: skip
+    return settings.model_copy(
+        update={
+            "secret_keys": keys,
+            "public_base_url": api_url,
+            "idle_poll_seconds": min(settings.idle_poll_seconds, 1.0),
+        }
+    )
 
 
 def listen_socket(port: int) -> socket.socket:
@@ -195,8 +212,15 @@ async def serve_api(settings: Settings, sock: socket.socket) -> AsyncIterator[No
 @contextlib.asynccontextmanager
 async def run_worker(settings: Settings, rt: Runtime) -> AsyncIterator[Worker]:
     async with REGISTRY.open_resources(settings, rt.pool) as resources:
-        worker = Worker(settings, REGISTRY, PLATFORMS, pool=rt.pool, connection=rt.connection,
-                        concurrency=WORKER_CONCURRENCY, resources=resources)  # fmt: skip
+        worker = Worker(
+            settings,
+            REGISTRY,
+            PLATFORMS,
+            pool=rt.pool,
+            connection=rt.connection,
+            concurrency=WORKER_CONCURRENCY,
+            resources=resources,
+        )
         await worker.start()
         try:
             yield worker
@@ -272,16 +296,25 @@ async def seed(pool: asyncpg.Pool, variants: int) -> tuple[uuid.UUID, Secret, De
 async def connect_shops(demo: Demo) -> None:
     async with demo.phase("connect", "connecting one shop per platform over the API"):
         for platform in PLATFORMS:
-            shop = await connect(demo.api, demo.sandboxes[platform], shop_id=SHOP_IDS[platform],
-                                 channel=demo.catalog.sale_channel_id, rate=demo.options.rate)  # fmt: skip
+            shop = await connect(
+                demo.api,
+                demo.sandboxes[platform],
+                shop_id=SHOP_IDS[platform],
+                channel=demo.catalog.sale_channel_id,
+                rate=demo.options.rate,
+            )
             demo.shops.append(shop)
             demo.view.note(f"connected {shop.label} ({shop.connected_by})")
 
 
 async def enqueue(demo: Demo, shop: DemoShop, task_type: str, direction: str) -> uuid.UUID:
     """Through the API, as any other system would."""
-    body = {"integration_id": str(shop.integration_id), "shop_id": str(shop.shop_id), "task_type": task_type,
-            "direction": direction}  # fmt: skip
+    body = {
+        "integration_id": str(shop.integration_id),
+        "shop_id": str(shop.shop_id),
+        "task_type": task_type,
+        "direction": direction,
+    }
     created = await demo.api.call("POST", "/v1/sync-tasks", body)
     return uuid.UUID(created["task_id"])
 
@@ -331,8 +364,9 @@ async def place_orders(demo: Demo) -> list[tuple[DemoShop, str]]:
     for shop in demo.shops:
         for number in range(demo.options.orders):
             sku = demo.catalog.skus[next(variants)]
-            order = shop.sandbox.add_order(shop.sb_shop, [{"sku": sku, "quantity": 1 + number % 2}],
-                                           status=shop.sandbox.initial_order_status())  # fmt: skip
+            order = shop.sandbox.add_order(
+                shop.sb_shop, [{"sku": sku, "quantity": 1 + number % 2}], status=shop.sandbox.initial_order_status()
+            )
             shop.sandbox.push(shop.sb_shop, {"kind": "order_status_changed", "order": order})
             placed.append((shop, order.order_id))
     for shop in demo.shops:
@@ -362,8 +396,9 @@ async def import_orders(demo: Demo) -> dict[str, Any]:
     if duplicates:
         raise DemoFailed(f"order import: {duplicates} order(s) were imported more than once")
     demo.view.note(f"{len(placed)} orders imported into the CRM by webhook, each exactly once")
-    per_shop = {shop.platform: sum(1 for (p, _), n in copies.items() if p == shop.platform and n)
-                for shop in demo.shops}  # fmt: skip
+    per_shop = {
+        shop.platform: sum(1 for (p, _), n in copies.items() if p == shop.platform and n) for shop in demo.shops
+    }
     return {"placed": len(placed), "imported": total, "duplicates": duplicates, "per_shop": per_shop}
 
 
@@ -386,8 +421,9 @@ async def change_stock(demo: Demo) -> dict[str, Any]:
         def behind() -> str:
             return "not yet on " + ", ".join(s.label for s in demo.shops if s.shop_id not in seen)
 
-        await demo.deadline.until(everywhere, f"stock change of {len(variants)} variants", interval=STOCK_POLL_SECONDS,
-                                  detail=behind)  # fmt: skip
+        await demo.deadline.until(
+            everywhere, f"stock change of {len(variants)} variants", interval=STOCK_POLL_SECONDS, detail=behind
+        )
     latency = {shop: round(seconds * 1000) for shop, seconds in seen.items()}
     demo.view.note(f"stock change seen on every shop after {max(latency.values())} ms")
     return {"variants": sorted(wanted), "latency_ms": max(latency.values()), "per_shop": latency}
@@ -411,14 +447,23 @@ async def summarize(
     listed = {r["shop_id"]: r["variants"] for r in await demo.pool.fetch(QUERIES["demo_listed_variants"], shop_ids)}
     shops = [_shop_summary(s, catalog_rows[s.shop_id], listed.get(s.shop_id, 0), orders, stock) for s in demo.shops]
     return {
-        "ok": True, "database": demo.options.database, "variants": len(demo.catalog.variant_ids),
-        "products": len(demo.catalog.product_ids), "rate_limit": demo.options.rate, "shops": shops,
+        "ok": True,
+        "database": demo.options.database,
+        "variants": len(demo.catalog.variant_ids),
+        "products": len(demo.catalog.product_ids),
+        "rate_limit": demo.options.rate,
+        "shops": shops,
         "orders": {k: orders[k] for k in ("placed", "imported", "duplicates")},
-        "stock_change": {"variants": stock["variants"], "latency_ms": stock["latency_ms"],
-                         "seen_on_every_shop": len(stock["per_shop"]) == len(demo.shops)},
-        "phases_seconds": demo.phases, "wall_seconds": round(demo.deadline.elapsed(), 2),
-        "dashboard_url": f"{demo.api.base_url}/ops", "token_hint": _token_hint(demo),
-    }  # fmt: skip
+        "stock_change": {
+            "variants": stock["variants"],
+            "latency_ms": stock["latency_ms"],
+            "seen_on_every_shop": len(stock["per_shop"]) == len(demo.shops),
+        },
+        "phases_seconds": demo.phases,
+        "wall_seconds": round(demo.deadline.elapsed(), 2),
+        "dashboard_url": f"{demo.api.base_url}/ops",
+        "token_hint": _token_hint(demo),
+    }
 
 
 def _shop_summary(
@@ -428,18 +473,27 @@ def _shop_summary(
     result = row["result"] if isinstance(row["result"], dict) else {}
     seconds = (row["completed_at"] - row["started_at"]).total_seconds()
     return {
-        "platform": shop.platform, "shop": shop.sb_shop.shop_id, "connected_by": shop.connected_by,
-        "items_successful": row["successful_items"], "items_failed": row["failed_items"],
-        "variants_listed": listed, "calls": int(result.get("calls", 0)), "throttled": int(result.get("throttled", 0)),
-        "catalog_seconds": round(seconds, 2), "orders_placed": orders["placed"] // len(orders["per_shop"]),
-        "orders_imported": orders["per_shop"][shop.platform], "stock_latency_ms": stock["per_shop"][shop.shop_id],
-    }  # fmt: skip
+        "platform": shop.platform,
+        "shop": shop.sb_shop.shop_id,
+        "connected_by": shop.connected_by,
+        "items_successful": row["successful_items"],
+        "items_failed": row["failed_items"],
+        "variants_listed": listed,
+        "calls": int(result.get("calls", 0)),
+        "throttled": int(result.get("throttled", 0)),
+        "catalog_seconds": round(seconds, 2),
+        "orders_placed": orders["placed"] // len(orders["per_shop"]),
+        "orders_imported": orders["per_shop"][shop.platform],
+        "stock_latency_ms": stock["per_shop"][shop.shop_id],
+    }
 
 
 def _token_hint(demo: Demo) -> str:
     """How to get a dashboard token: the demo's own token is never shown."""
-    return (f"NFSYNC_DATABASE_URL={mask_url(demo.settings.database_url)} nfsync tokens create --org {demo.org} "
-            "--scopes ops:read,tasks:write")  # fmt: skip
+    return (
+        f"NFSYNC_DATABASE_URL={mask_url(demo.settings.database_url)} nfsync tokens create --org {demo.org} "
+        "--scopes ops:read,tasks:write"
+    )
 
 
 async def run_demo(settings: Settings, options: DemoOptions, view: View) -> dict[str, Any]:

@@ -18,8 +18,13 @@ from nfsync.workers.crm import link_merchant
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
 
-CATEGORIES = [("ao", "Áo", "Shirts"), ("quan", "Quần", "Trousers"), ("giay", "Giày", "Shoes"),
-              ("tui", "Túi xách", "Bags"), ("phu-kien", "Phụ kiện", "Accessories")]  # fmt: skip
+CATEGORIES = [
+    ("ao", "Áo", "Shirts"),
+    ("quan", "Quần", "Trousers"),
+    ("giay", "Giày", "Shoes"),
+    ("tui", "Túi xách", "Bags"),
+    ("phu-kien", "Phụ kiện", "Accessories"),
+]
 SIZES = ["S", "M", "L", "XL"]
 _COMMON = ["id", "createdAt", "modifiedAt"]
 
@@ -70,8 +75,10 @@ async def seed_catalog(
     )
     channel = await conn.fetchval(
         'INSERT INTO "SaleChannel" (slug, name, "merchantId") VALUES ($1, $2, $3) RETURNING id',
-        f"marketplaces-{prefix}", {"vi": "Sàn TMĐT", "en": "Marketplaces"}, merchant,
-    )  # fmt: skip
+        f"marketplaces-{prefix}",
+        {"vi": "Sàn TMĐT", "en": "Marketplaces"},
+        merchant,
+    )
     await link_merchant(conn, organization_id, merchant)
     rows = _Rows()
     catalog = DemoCatalog(merchant, channel, [])
@@ -115,8 +122,17 @@ def _product(
         rows.add("ProductVariant", vid, now, now, f"{pid}-{k}", k == 0, "ACTIVATED", pid)
         rows.add("ProductIdentifier", f"{vid}-sku", now, now, sku, "ProductVariant", vid, "SKU")
         rows.add("VariantPrice", f"{vid}-pr", now, now, vid, catalog.merchant_id, "VND", base_price + 10000 * k)
-        rows.add("StockLevel", f"{vid}-st", now, now, vid, catalog.merchant_id, "default",
-                 Decimal(rng.randrange(0, 200)), Decimal(0))  # fmt: skip
+        rows.add(
+            "StockLevel",
+            f"{vid}-st",
+            now,
+            now,
+            vid,
+            catalog.merchant_id,
+            "default",
+            Decimal(rng.randrange(0, 200)),
+            Decimal(0),
+        )
         if count > 1:
             value = f"{option}-{SIZES[k]}"
             rows.add("ProductOptionValue", value, now, now, option, SIZES[k], {"vi": SIZES[k], "en": SIZES[k]}, k)

@@ -55,8 +55,9 @@ class ApiClient:
             answer = await response.json(content_type=None) if response.content_length != 0 else None
             if response.status >= 400:
                 error = answer.get("error", {}) if isinstance(answer, dict) else {}
-                raise DemoApiError(f"{method} {urlsplit(url).path} answered {response.status}: "
-                                   f"{error.get('message') or answer}")  # fmt: skip
+                raise DemoApiError(
+                    f"{method} {urlsplit(url).path} answered {response.status}: {error.get('message') or answer}"
+                )
             return answer
 
 
@@ -68,9 +69,13 @@ async def create_integration(api: ApiClient, sandbox: SandboxBase, rate: int) ->
     """The app's integration: public ids in config, secrets write-only, the sandbox as API host, the demo's rate."""
     platform = sandbox.platform
     body: dict[str, Any] = {
-        "name": f"Demo {platform}", "platform": platform, "config": integration_config(platform, sandbox),
-        "credentials": _app_secrets(platform), "api_base_url": sandbox.base_url, "rate_limit": rate,
-    }  # fmt: skip
+        "name": f"Demo {platform}",
+        "platform": platform,
+        "config": integration_config(platform, sandbox),
+        "credentials": _app_secrets(platform),
+        "api_base_url": sandbox.base_url,
+        "rate_limit": rate,
+    }
     if platform == "woocommerce":
         body["webhook_secret"] = sandbox.webhook_secret
     integration: dict[str, Any] = await api.call("POST", "/v1/integrations", body)
@@ -124,11 +129,20 @@ async def _sandbox_redirect(
 async def _api_keys(api: ApiClient, sandbox: SandboxBase, integration_id: str, sb_shop: SbShop) -> str:
     """WooCommerce: an api_key account holding the store's REST keys, and the store as its shop."""
     spec = load_sandbox(sandbox.platform)
-    account = await api.call("POST", f"/v1/integrations/{integration_id}/accounts", {
-        "name": f"Demo store {sb_shop.shop_id}", "platform_account_id": sb_shop.shop_id, "auth_type": "api_key",
-        "auth_data": dict(spec.sample_app),
-    })  # fmt: skip
+    account = await api.call(
+        "POST",
+        f"/v1/integrations/{integration_id}/accounts",
+        {
+            "name": f"Demo store {sb_shop.shop_id}",
+            "platform_account_id": sb_shop.shop_id,
+            "auth_type": "api_key",
+            "auth_data": dict(spec.sample_app),
+        },
+    )
     store_url = spec.shop_ref(sb_shop, sandbox.base_url).extra["store_url"]
-    await api.call("POST", f"/v1/accounts/{account['id']}/shops",
-                   {"shop_id": sb_shop.shop_id, "shop_name": sb_shop.name, "shop_url": store_url})  # fmt: skip
+    await api.call(
+        "POST",
+        f"/v1/accounts/{account['id']}/shops",
+        {"shop_id": sb_shop.shop_id, "shop_name": sb_shop.name, "shop_url": store_url},
+    )
     return str(account["id"])

@@ -19,8 +19,13 @@ from rich.text import Text
 MAX_BARS = 16
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 ARROWS = {"crm_to_marketplace": "CRM -> shop", "marketplace_to_crm": "shop -> CRM", "bidirectional": "both ways"}
-STATUS_STYLE = {"pending": "yellow", "processing": "cyan", "completed": "green", "failed": "red",
-                "cancelled": "magenta"}  # fmt: skip
+STATUS_STYLE = {
+    "pending": "yellow",
+    "processing": "cyan",
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+}
 
 
 @dataclass
@@ -75,9 +80,14 @@ class LiveView:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
         self._title = "starting"
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=30), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                                  console=self.console)  # fmt: skip
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
         self._bars: dict[uuid.UUID, TaskID] = {}
         self._finished: set[uuid.UUID] = set()
         self._hidden: set[uuid.UUID] = set()
@@ -145,24 +155,45 @@ def queue_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     for name in ("platform", "pending", "processing", "completed 5m", "failed"):
         table.add_column(name, justify="left" if name == "platform" else "right")
     for row in rows:
-        table.add_row(str(row["platform"]), str(row["pending"]), str(row["processing"]), str(row["completed_5m"]),
-                      str(row["failed"]))  # fmt: skip
+        table.add_row(
+            str(row["platform"]),
+            str(row["pending"]),
+            str(row["processing"]),
+            str(row["completed_5m"]),
+            str(row["failed"]),
+        )
     return table
 
 
 def summary_table(summary: Mapping[str, Any]) -> Table:
     table = Table(title="nfsync demo: summary", title_justify="left")
-    columns = ("shop", "connected by", "items ok", "items failed", "variants listed", "calls", "throttles",
-               "catalog s", "orders", "stock latency ms")  # fmt: skip
+    columns = (
+        "shop",
+        "connected by",
+        "items ok",
+        "items failed",
+        "variants listed",
+        "calls",
+        "throttles",
+        "catalog s",
+        "orders",
+        "stock latency ms",
+    )
     for name in columns:
         table.add_column(name, justify="left" if name in ("shop", "connected by") else "right")
     for shop in summary["shops"]:
         table.add_row(
-            f"{shop['platform']} {shop['shop']}", shop["connected_by"], str(shop["items_successful"]),
-            str(shop["items_failed"]), f"{shop['variants_listed']}/{summary['variants']}", str(shop["calls"]),
-            str(shop["throttled"]), f"{shop['catalog_seconds']:.1f}",
-            f"{shop['orders_imported']}/{shop['orders_placed']}", str(shop["stock_latency_ms"]),
-        )  # fmt: skip
+            f"{shop['platform']} {shop['shop']}",
+            shop["connected_by"],
+            str(shop["items_successful"]),
+            str(shop["items_failed"]),
+            f"{shop['variants_listed']}/{summary['variants']}",
+            str(shop["calls"]),
+            str(shop["throttled"]),
+            f"{shop['catalog_seconds']:.1f}",
+            f"{shop['orders_imported']}/{shop['orders_placed']}",
+            str(shop["stock_latency_ms"]),
+        )
     return table
 
 

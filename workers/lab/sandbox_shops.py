@@ -46,9 +46,15 @@ def integration_config(platform: str, sandbox: SandboxBase, extra: dict[str, Any
 
 
 async def create_integration(
-    conn: Any, keyring: Keyring, org: uuid.UUID, sandbox: SandboxBase, *, name: str,
-    rate_limit: int | None = None, config: dict[str, Any] | None = None,
-) -> uuid.UUID:  # fmt: skip
+    conn: Any,
+    keyring: Keyring,
+    org: uuid.UUID,
+    sandbox: SandboxBase,
+    *,
+    name: str,
+    rate_limit: int | None = None,
+    config: dict[str, Any] | None = None,
+) -> uuid.UUID:
     platform = sandbox.platform
     spec = load_sandbox(platform)
     integration_id = uuid.uuid4()
@@ -59,37 +65,70 @@ async def create_integration(
         hook_field = SecretField("marketplace_integrations", "webhook_secret", str(org), str(integration_id))
         hook = keyring.encrypt(sandbox.webhook_secret, hook_field)
     await conn.execute(
-        QUERIES["integration_insert"], integration_id, org, name, None, platform,
-        integration_config(platform, sandbox, config), keyring.encrypt_fields(dict(secrets), where), None,
-        sandbox.base_url, hook, rate_limit, None,
-    )  # fmt: skip
+        QUERIES["integration_insert"],
+        integration_id,
+        org,
+        name,
+        None,
+        platform,
+        integration_config(platform, sandbox, config),
+        keyring.encrypt_fields(dict(secrets), where),
+        None,
+        sandbox.base_url,
+        hook,
+        rate_limit,
+        None,
+    )
     return integration_id
 
 
 async def connect_shop(
-    pool: asyncpg.Pool, keyring: Keyring, org: uuid.UUID, integration_id: uuid.UUID, sandbox: SandboxBase,
-    *, platform_shop_id: str, channel_id: str | None,
-) -> ConnectedShop:  # fmt: skip
+    pool: asyncpg.Pool,
+    keyring: Keyring,
+    org: uuid.UUID,
+    integration_id: uuid.UUID,
+    sandbox: SandboxBase,
+    *,
+    platform_shop_id: str,
+    channel_id: str | None,
+) -> ConnectedShop:
     """A sandbox shop with fresh tokens, recorded as an account and a shop of the integration."""
     platform = sandbox.platform
     spec = load_sandbox(platform)
     access, refresh = f"acc-{uuid.uuid4().hex}", f"ref-{uuid.uuid4().hex}"
-    sb_shop = sandbox.add_shop(platform_shop_id, f"{platform} shop {platform_shop_id}", access_token=access,
-                               refresh_token=refresh)  # fmt: skip
+    sb_shop = sandbox.add_shop(
+        platform_shop_id, f"{platform} shop {platform_shop_id}", access_token=access, refresh_token=refresh
+    )
     ref = spec.shop_ref(sb_shop, sandbox.base_url)
     data = {k: v for k, v in ref.extra.items() if k in ("shop_cipher", "store_url")}
     token_based = spec.client.uses_tokens
     async with pool.acquire() as conn, conn.transaction():
         account = await conn.fetchval(
-            QUERIES["sandbox_account_insert"], org, integration_id, f"{platform} {platform_shop_id}", platform,
-            platform_shop_id, "oauth" if token_based else "api_key",
-        )  # fmt: skip
+            QUERIES["sandbox_account_insert"],
+            org,
+            integration_id,
+            f"{platform} {platform_shop_id}",
+            platform,
+            platform_shop_id,
+            "oauth" if token_based else "api_key",
+        )
         if token_based:
-            pair = TokenPair(access_token=Secret(access), refresh_token=Secret(refresh),
-                             access_expires_at=datetime.now(UTC) + timedelta(hours=4))  # fmt: skip
+            pair = TokenPair(
+                access_token=Secret(access),
+                refresh_token=Secret(refresh),
+                access_expires_at=datetime.now(UTC) + timedelta(hours=4),
+            )
             await store_pair(conn, keyring, account, str(org), pair)
         shop = await conn.fetchval(
-            QUERIES["sandbox_shop_insert"], org, account, platform, platform_shop_id, sb_shop.name,
-            ref.extra.get("store_url"), sb_shop.region, channel_id, data or None,
-        )  # fmt: skip
+            QUERIES["sandbox_shop_insert"],
+            org,
+            account,
+            platform,
+            platform_shop_id,
+            sb_shop.name,
+            ref.extra.get("store_url"),
+            sb_shop.region,
+            channel_id,
+            data or None,
+        )
     return ConnectedShop(platform, sandbox, sb_shop, integration_id, account, shop)

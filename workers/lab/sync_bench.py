@@ -82,14 +82,17 @@ class Bench:
 @contextlib.asynccontextmanager
 async def _bench(settings: Settings, platform: str) -> AsyncIterator[Bench]:
     keyring = Keyring.from_secret(settings.secret_keys)
-    async with runtime(settings, "nfsync-bench-sync", pool_size=16) as rt, \
-            REGISTRY.open_resources(settings, rt.pool) as base:  # fmt: skip
+    async with (
+        runtime(settings, "nfsync-bench-sync", pool_size=16) as rt,
+        REGISTRY.open_resources(settings, rt.pool) as base,
+    ):
         limiter = CountingLimiter(base.limiter)
         factory = ClientFactory(keyring, limiter, outbound=settings.outbound_policy)
         resources = SyncResources(settings, rt.pool, keyring, limiter, factory)
         org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('sync bench') RETURNING id")
-        worker = Worker(settings, REGISTRY, [platform], pool=rt.pool, connection=rt.connection, concurrency=8,
-                        resources=resources)  # fmt: skip
+        worker = Worker(
+            settings, REGISTRY, [platform], pool=rt.pool, connection=rt.connection, concurrency=8, resources=resources
+        )
         await worker.start()
         try:
             async with Scheduler(settings, rt.pool, rt.service).running():
@@ -106,8 +109,15 @@ async def _shop(
         catalog = await seed_catalog(conn, organization_id=bench.org, variants=variants, name=name)
         integration = await create_integration(conn, bench.keyring, bench.org, sandbox, name=name, rate_limit=rate)
     shop_number = str(700000 + uuid.uuid4().int % 100000)
-    shop = await connect_shop(bench.rt.pool, bench.keyring, bench.org, integration, sandbox,
-                              platform_shop_id=shop_number, channel_id=catalog.sale_channel_id)  # fmt: skip
+    shop = await connect_shop(
+        bench.rt.pool,
+        bench.keyring,
+        bench.org,
+        integration,
+        sandbox,
+        platform_shop_id=shop_number,
+        channel_id=catalog.sale_channel_id,
+    )
     await bench.rt.pool.execute("DELETE FROM crm_change_events")  # the seed's own rows: nothing is listed yet
     return catalog, shop
 
@@ -149,11 +159,16 @@ async def full_push(bench: Bench, platform: str, variants: int, rate: int) -> tu
     seconds, minimum = _seconds(row), bench.limiter.minimum_seconds()
     listed = sum(len(listing.variants) for listing in shop.sb_shop.listings.values())
     result = {
-        "variants": variants, "listed": listed, "rate_limit": rate, "calls": sum(bench.limiter.calls.values()),
-        "throttled": sandbox.counters.throttled, "seconds": round(seconds, 2),
-        "theoretical_min_seconds": round(minimum, 2), "ratio": round(seconds / minimum, 3) if minimum else None,
+        "variants": variants,
+        "listed": listed,
+        "rate_limit": rate,
+        "calls": sum(bench.limiter.calls.values()),
+        "throttled": sandbox.counters.throttled,
+        "seconds": round(seconds, 2),
+        "theoretical_min_seconds": round(minimum, 2),
+        "ratio": round(seconds / minimum, 3) if minimum else None,
         "target_ratio": 1.05,
-    }  # fmt: skip
+    }
     return result, (sandbox, catalog, shop)
 
 
@@ -169,11 +184,15 @@ async def unchanged_resync(bench: Bench, platform: str, variants: int) -> dict[s
         again = await _run(bench, shop, "product_sync")
         wall = time.perf_counter() - started
         return {
-            "variants": variants, "first_push_seconds": round(_seconds(first), 2),
+            "variants": variants,
+            "first_push_seconds": round(_seconds(first), 2),
             "write_calls": sum(sandbox.counters.writes_per_sku.values()) + sandbox.counters.creates - writes,
-            "calls": sandbox.counters.requests - requests, "seconds": round(_seconds(again), 3),
-            "wall_seconds_incl_dispatch": round(wall, 3), "target_write_calls": 0, "target_seconds": 3.0,
-        }  # fmt: skip
+            "calls": sandbox.counters.requests - requests,
+            "seconds": round(_seconds(again), 3),
+            "wall_seconds_incl_dispatch": round(wall, 3),
+            "target_write_calls": 0,
+            "target_seconds": 3.0,
+        }
 
 
 async def stock_latency(bench: Bench, pushed: Any, changes: int) -> dict[str, Any]:
@@ -183,16 +202,19 @@ async def stock_latency(bench: Bench, pushed: Any, changes: int) -> dict[str, An
         variant = catalog.variant_ids[(index * 7) % len(catalog.variant_ids)]
         quantity = 300 + index
         started = time.perf_counter()
-        await bench.rt.pool.execute('UPDATE "StockLevel" SET "onHand" = $2, reserved = 0 WHERE "variantId" = $1',
-                                    variant, quantity)  # fmt: skip
+        await bench.rt.pool.execute(
+            'UPDATE "StockLevel" SET "onHand" = $2, reserved = 0 WHERE "variantId" = $1', variant, quantity
+        )
         await _until_stock(sandbox, shop, catalog.skus[variant], quantity)
         latencies.append(time.perf_counter() - started)
     ordered = sorted(latencies)
     return {
-        "changes": changes, "p50_s": round(statistics.median(ordered), 3),
-        "p95_s": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 3), "max_s": round(ordered[-1], 3),
+        "changes": changes,
+        "p50_s": round(statistics.median(ordered), 3),
+        "p95_s": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 3),
+        "max_s": round(ordered[-1], 3),
         "target_p95_s": 5.0,
-    }  # fmt: skip
+    }
 
 
 async def _until_stock(sandbox: SandboxBase, shop: ConnectedShop, sku: str, quantity: int) -> None:
@@ -207,10 +229,12 @@ async def _until_stock(sandbox: SandboxBase, shop: ConnectedShop, sku: str, quan
 
 async def run_sync_bench(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     name = settings.database_name + "_syncbench"
-    bench_settings = settings.with_local_sandboxes().model_copy(update={
-        "database_url": settings.database_url_for(name),
-        "secret_keys": settings.secret_keys or Secret(generate_key_entry("bench")),
-    })  # fmt: skip
+    bench_settings = settings.with_local_sandboxes().model_copy(
+        update={
+            "database_url": settings.database_url_for(name),
+            "secret_keys": settings.secret_keys or Secret(generate_key_entry("bench")),
+        }
+    )
     await drop_database(settings, name)
     await init_database(bench_settings)
     try:
@@ -223,8 +247,13 @@ async def run_sync_bench(settings: Settings, args: argparse.Namespace) -> dict[s
             resync = await unchanged_resync(bench, args.platform, args.resync_variants)
     finally:
         await drop_database(settings, name)
-    return {"scenario": "sync", "platform": args.platform, "full_push": push, "unchanged_resync": resync,
-            "stock_change_latency": latency}  # fmt: skip
+    return {
+        "scenario": "sync",
+        "platform": args.platform,
+        "full_push": push,
+        "unchanged_resync": resync,
+        "stock_change_latency": latency,
+    }
 
 
 async def cmd_bench_sync(settings: Settings, args: argparse.Namespace) -> int:

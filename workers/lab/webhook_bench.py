@@ -54,8 +54,10 @@ async def _seed(settings: Settings, keyring: Keyring) -> tuple[str, list[str]]:
         secrets = keyring.encrypt_fields({"app_secret": spec.sample_app["app_secret"]}, where)
         await pool.execute(
             "UPDATE marketplace_integrations SET config = $2, credentials = $3 WHERE id = $1",
-            integration, {"app_key": spec.sample_app["app_key"]}, secrets,
-        )  # fmt: skip
+            integration,
+            {"app_key": spec.sample_app["app_key"]},
+            secrets,
+        )
         shops = [r["shop_id"] for r in await pool.fetch("SELECT shop_id FROM marketplace_shops ORDER BY shop_id")]
         return str(integration), shops
     finally:
@@ -78,9 +80,16 @@ def _pushes(url: str, shops: list[str], count: int) -> list[tuple[dict[str, str]
 
 def _start_api(settings: Settings, key: str, port: int, processes: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
-    env.update({"NFSYNC_DATABASE_URL": settings.database_url, "NFSYNC_AMQP_URL": settings.amqp_url,
-                "NFSYNC_SECRET_KEYS": key, "NFSYNC_LOG_LEVEL": "error",
-                "NFSYNC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "NFSYNC_DB_POOL_MAX_SIZE": "6"})  # fmt: skip
+    env.update(
+        {
+            "NFSYNC_DATABASE_URL": settings.database_url,
+            "NFSYNC_AMQP_URL": settings.amqp_url,
+            "NFSYNC_SECRET_KEYS": key,
+            "NFSYNC_LOG_LEVEL": "error",
+            "NFSYNC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "NFSYNC_DB_POOL_MAX_SIZE": "6",
+        }
+    )
     command = [sys.executable, "-m", "nfsync.workers", "api", "--port", str(port), "--processes", str(processes)]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # noqa: S603
 
@@ -217,13 +226,18 @@ async def run_webhook_bench(settings: Settings, rate: float, duration: float, pr
             api.stdout.close()
         await drop_database(settings, bench.database_name)
     return {
-        "scenario": "webhooks", "offered_rate": rate, "duration_s": duration, "requests": count,
-        "api_processes": processes, "warmup_requests": WARMUP,
-        "achieved_per_s": round(len(latencies) / elapsed, 1), "failures": failures,
+        "scenario": "webhooks",
+        "offered_rate": rate,
+        "duration_s": duration,
+        "requests": count,
+        "api_processes": processes,
+        "warmup_requests": WARMUP,
+        "achieved_per_s": round(len(latencies) / elapsed, 1),
+        "failures": failures,
         "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "targets": {"sustained_per_s": 1500, "p99_ms_at_500_per_s": 25},
-    }  # fmt: skip
+    }
 
 
 async def cmd_bench_webhooks(settings: Settings, args: argparse.Namespace) -> int:

@@ -36,9 +36,19 @@ class Mapping:
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Mapping:
-        return cls(row["variant_id"], row["product_id"], row["platform_item_id"], row["platform_variant_id"],
-                   row["platform_sku"], row["status"], row["last_pushed_hash"], row["last_pushed_price"],
-                   row["last_pushed_stock"], row["origin"], row["last_pushed_fields"])  # fmt: skip
+        return cls(
+            row["variant_id"],
+            row["product_id"],
+            row["platform_item_id"],
+            row["platform_variant_id"],
+            row["platform_sku"],
+            row["status"],
+            row["last_pushed_hash"],
+            row["last_pushed_price"],
+            row["last_pushed_stock"],
+            row["origin"],
+            row["last_pushed_fields"],
+        )
 
 
 @dataclass(frozen=True)
@@ -55,11 +65,26 @@ class ValueChange:
     warehouses: dict[str, int] = field(default_factory=dict)  # the stock per platform warehouse (StockUpdate)
 
     @classmethod
-    def of(cls, mapping: Mapping, sku: str | None, *, price: Decimal | None = None, stock: int | None = None,
-           status: str = "active", warehouses: dict[str, int] | None = None) -> ValueChange:  # fmt: skip
-        return cls(mapping.variant_id, mapping.platform_item_id, mapping.platform_variant_id,
-                   mapping.platform_sku or sku or mapping.variant_id, price, stock, status,
-                   warehouses or {})  # fmt: skip
+    def of(
+        cls,
+        mapping: Mapping,
+        sku: str | None,
+        *,
+        price: Decimal | None = None,
+        stock: int | None = None,
+        status: str = "active",
+        warehouses: dict[str, int] | None = None,
+    ) -> ValueChange:
+        return cls(
+            mapping.variant_id,
+            mapping.platform_item_id,
+            mapping.platform_variant_id,
+            mapping.platform_sku or sku or mapping.variant_id,
+            price,
+            stock,
+            status,
+            warehouses or {},
+        )
 
 
 @dataclass
@@ -79,8 +104,7 @@ class Decision:
     splits: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)  # variant -> StockRules.offer
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"product_id": self.product.product_id, "name": self.product.name,
-                               "action": self.action}  # fmt: skip
+        out: dict[str, Any] = {"product_id": self.product.product_id, "name": self.product.name, "action": self.action}
         if self.item_id:
             out["platform_item_id"] = self.item_id
         if self.changes:
@@ -117,8 +141,12 @@ def content_fields(draft: ListingDraft) -> dict[str, str]:
     variants = sorted(
         "\x1f".join([v.sku, *(f"{k}\x1d{value}" for k, value in sorted(v.options.items()))]) for v in draft.variants
     )
-    values = {"name": draft.name, "description": draft.description, "category_id": draft.category_id or "",
-              "variants": "\x1e".join(variants)}  # fmt: skip
+    values = {
+        "name": draft.name,
+        "description": draft.description,
+        "category_id": draft.category_id or "",
+        "variants": "\x1e".join(variants),
+    }
     return {name: hashlib.sha256(value.encode()).hexdigest()[:16] for name, value in values.items()}
 
 
@@ -137,9 +165,11 @@ def _missing(variant: CrmVariant) -> str | None:
 def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRules, stock: StockRules) -> Decision:
     """The action for one product against its mappings in the shop."""
     live = [m for m in (mappings.get(v.variant_id) for v in product.variants) if m and m.status == "active"]
-    delists = [ValueChange.of(mappings[v.variant_id], v.sku, stock=0, status="delisted", warehouses=stock.nothing())
-               for v in product.variants
-               if not v.active and v.variant_id in mappings and mappings[v.variant_id].status == "active"]  # fmt: skip
+    delists = [
+        ValueChange.of(mappings[v.variant_id], v.sku, stock=0, status="delisted", warehouses=stock.nothing())
+        for v in product.variants
+        if not v.active and v.variant_id in mappings and mappings[v.variant_id].status == "active"
+    ]
     active = [v for v in product.variants if v.active]
     invalid = [(v, reason) for v in active if (reason := _missing(v)) is not None]
     valid = [v for v in active if _missing(v) is None]
@@ -159,22 +189,39 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
         decision.action, decision.reason = "fail", "missing required fields: platform category (config.catalog)"
         return decision
     # mapped variants no longer active stay on the listing at zero stock (they come back with their history)
-    kept = [v for v in product.variants if not v.active and _missing(v) is None and v.variant_id in mappings
-            and mappings[v.variant_id].status in ("active", "delisted")]  # fmt: skip
+    kept = [
+        v
+        for v in product.variants
+        if not v.active
+        and _missing(v) is None
+        and v.variant_id in mappings
+        and mappings[v.variant_id].status in ("active", "delisted")
+    ]
     try:
         draft = ListingDraft(
-            name=product.name, description=product.description, category_id=category,
-            variants=[VariantDraft(sku=str(v.sku), price=money(v.price) or Decimal(0),
-                                   stock=decision.splits[v.variant_id][0] if v.active else 0, options=v.options)
-                      for v in [*valid, *kept]],
-        )  # fmt: skip
+            name=product.name,
+            description=product.description,
+            category_id=category,
+            variants=[
+                VariantDraft(
+                    sku=str(v.sku),
+                    price=money(v.price) or Decimal(0),
+                    stock=decision.splits[v.variant_id][0] if v.active else 0,
+                    options=v.options,
+                )
+                for v in [*valid, *kept]
+            ],
+        )
     except ValidationError as exc:
         decision.action = "fail"
         decision.reason = "missing required fields: " + ", ".join(str(e["loc"][0]) for e in exc.errors())
         return decision
     decision.draft, decision.content_hash = draft, content_hash(draft)
-    mapped = {v.variant_id: mappings[v.variant_id] for v in valid if v.variant_id in mappings
-              and mappings[v.variant_id].status in ("active", "delisted")}  # fmt: skip
+    mapped = {
+        v.variant_id: mappings[v.variant_id]
+        for v in valid
+        if v.variant_id in mappings and mappings[v.variant_id].status in ("active", "delisted")
+    }
     if not mapped:
         decision.action, decision.delists = "create", []
         return decision
@@ -228,8 +275,14 @@ def _changed_fields(draft: ListingDraft, mappings: Iterable[Mapping]) -> list[st
 
 def _value_fields(decision: Decision) -> list[str]:
     changes = [*decision.changes, *decision.delists]
-    return [name for name, present in (("price", any(c.price is not None for c in changes)),
-                                       ("stock", any(c.stock is not None for c in changes))) if present]  # fmt: skip
+    return [
+        name
+        for name, present in (
+            ("price", any(c.price is not None for c in changes)),
+            ("stock", any(c.stock is not None for c in changes)),
+        )
+        if present
+    ]
 
 
 def _value_changes(

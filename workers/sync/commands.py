@@ -53,21 +53,30 @@ async def plan(shop: ShopSession, task_type: str, filters: dict[str, Any] | None
     rules = StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
-        values = await crm.variant_values(conn, shop.shop_id, variant_ids, currency,
-                                          per_location=bool(rules.warehouses))  # fmt: skip
+        values = await crm.variant_values(
+            conn, shop.shop_id, variant_ids, currency, per_location=bool(rules.warehouses)
+        )
     force = bool((filters or {}).get("force"))
     if task_type == "inventory_sync":
         changes = stock_changes(values, rules, force=force)
     else:
         changes = price_changes(values, force=force)
-    return {"task_type": task_type, "summary": {"update": len(changes), "skip": len(values) - len(changes)},
-            "items": [_change(c) for c in changes]}  # fmt: skip
+    return {
+        "task_type": task_type,
+        "summary": {"update": len(changes), "skip": len(values) - len(changes)},
+        "items": [_change(c) for c in changes],
+    }
 
 
 def _change(change: ValueChange) -> dict[str, Any]:
     value = change.stock if change.stock is not None else change.price
-    out: dict[str, Any] = {"variant_id": change.variant_id, "platform_item_id": change.platform_item_id,
-                           "sku": change.sku, "action": "update", "value": str(value)}  # fmt: skip
+    out: dict[str, Any] = {
+        "variant_id": change.variant_id,
+        "platform_item_id": change.platform_item_id,
+        "sku": change.sku,
+        "action": "update",
+        "value": str(value),
+    }
     if change.warehouses and change.stock is not None:
         out["warehouses"] = {warehouse: str(units) for warehouse, units in change.warehouses.items()}
     return out
@@ -75,10 +84,13 @@ def _change(change: ValueChange) -> dict[str, Any]:
 
 async def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     shop_id, filters = _shop_id(args.shop), _filters(args.filter)
-    async with runtime(settings, "nfsync-plan", broker="none", pool_size=3) as rt, \
-            open_resources(settings, rt.pool) as res:  # fmt: skip
-        shop = await open_shop_by_id(res, shop_id, task_type=args.task_type,
-                                     direction=NATURAL_DIRECTION[args.task_type], filters=filters)  # fmt: skip
+    async with (
+        runtime(settings, "nfsync-plan", broker="none", pool_size=3) as rt,
+        open_resources(settings, rt.pool) as res,
+    ):
+        shop = await open_shop_by_id(
+            res, shop_id, task_type=args.task_type, direction=NATURAL_DIRECTION[args.task_type], filters=filters
+        )
         result = await plan(shop, args.task_type, filters)
     if args.json:
         print(json.dumps(result, default=str))
@@ -93,20 +105,32 @@ async def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
     shop_id = _shop_id(args.shop)
-    async with runtime(settings, "nfsync-reconcile", broker="optional", pool_size=3) as rt, \
-            open_resources(settings, rt.pool) as res:  # fmt: skip
+    async with (
+        runtime(settings, "nfsync-reconcile", broker="optional", pool_size=3) as rt,
+        open_resources(settings, rt.pool) as res,
+    ):
         shop = await open_shop_by_id(res, shop_id)
         diffs, counts = await reconcile_shop(shop, order_days=args.order_days)
         fixes = await apply_fixes(shop, rt.service, diffs) if args.fix and diffs else []
     if args.json:
-        print(json.dumps({"shop_id": str(shop_id), "compared": counts, "differences": [d.row() for d in diffs],
-                          "fix_tasks": [str(t) for t in fixes]}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "shop_id": str(shop_id),
+                    "compared": counts,
+                    "differences": [d.row() for d in diffs],
+                    "fix_tasks": [str(t) for t in fixes],
+                }
+            )
+        )
     else:
         compared = ", ".join(f"{k} {v}" for k, v in counts.items())
         print(f"shop {shop_id}: {len(diffs)} difference(s) ({compared})")
         for d in diffs:
-            print(f"  {d.kind:<17} crm={d.entity_id or '-'} platform={d.platform_id or '-'} "
-                  f"crm_value={d.crm_value or '-'} platform_value={d.platform_value or '-'}")  # fmt: skip
+            print(
+                f"  {d.kind:<17} crm={d.entity_id or '-'} platform={d.platform_id or '-'} "
+                f"crm_value={d.crm_value or '-'} platform_value={d.platform_value or '-'}"
+            )
         if fixes:
             print(f"enqueued {len(fixes)} fix task(s): {', '.join(str(t) for t in fixes)}")
     return 1 if diffs and not args.fix else 0

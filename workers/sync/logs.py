@@ -14,13 +14,33 @@ from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 FLUSH_EVERY = 500
-_COLUMNS = ["created_at", "organization_id", "integration_id", "shop_id", "task_id", "task_type", "direction",
-            "entity_type", "entity_id", "platform_entity_id", "action", "status", "error_code", "error_message",
-            "details"]  # fmt: skip
+_COLUMNS = [
+    "created_at",
+    "organization_id",
+    "integration_id",
+    "shop_id",
+    "task_id",
+    "task_type",
+    "direction",
+    "entity_type",
+    "entity_id",
+    "platform_entity_id",
+    "action",
+    "status",
+    "error_code",
+    "error_message",
+    "details",
+]
 # The plural noun per entity type, for the task summary ("2 products could not be synced: ...").
-_NOUNS = {"product": ("product", "products"), "variant": ("variant", "variants"), "inventory": ("stock level",
-          "stock levels"), "price": ("price", "prices"), "order": ("order", "orders"), "shop": ("shop", "shops"),
-          "account": ("account", "accounts")}  # fmt: skip
+_NOUNS = {
+    "product": ("product", "products"),
+    "variant": ("variant", "variants"),
+    "inventory": ("stock level", "stock levels"),
+    "price": ("price", "prices"),
+    "order": ("order", "orders"),
+    "shop": ("shop", "shops"),
+    "account": ("account", "accounts"),
+}
 
 
 @dataclass
@@ -47,12 +67,25 @@ class ItemLog:
     ) -> None:
         """Record one item outcome; counts it in the task's progress."""
         task = self.ctx.task
-        self.pending.append((
-            datetime.now(UTC).replace(tzinfo=None), task.organization_id, task.integration_id, self.shop_id, task.id,
-            task.task_type, task.direction, entity_type, entity_id, platform_entity_id, action, status,
-            error_code, (error_message or None) and error_message[:2000],
-            None if details is None else json.loads(json.dumps(details, default=str)),
-        ))  # fmt: skip
+        self.pending.append(
+            (
+                datetime.now(UTC).replace(tzinfo=None),
+                task.organization_id,
+                task.integration_id,
+                self.shop_id,
+                task.id,
+                task.task_type,
+                task.direction,
+                entity_type,
+                entity_id,
+                platform_entity_id,
+                action,
+                status,
+                error_code,
+                (error_message or None) and error_message[:2000],
+                None if details is None else json.loads(json.dumps(details, default=str)),
+            )
+        )
         self.counts[f"{action}:{status}"] += 1
         self.counts[status] += 1
         if status == "failed":

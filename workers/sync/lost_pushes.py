@@ -56,6 +56,12 @@ async def _store(intake: WebhookIntake, base: Verified, events: list[WebhookEven
     for event in events:
         verified = Verified(base.integration, base.spec, [event])
         tasks = await intake.store(verified, {}, json.dumps(event.raw, default=str).encode())
-        await items.add("webhook", "recover", "success", entity_id=event.entity_id, platform_entity_id=event.dedupe_key,
-                        details={"kind": event.kind, "tasks": [str(t) for t in tasks]})  # fmt: skip
+        await items.add(
+            "webhook",
+            "recover",
+            "success",
+            entity_id=event.entity_id,
+            platform_entity_id=event.dedupe_key,
+            details={"kind": event.kind, "tasks": [str(t) for t in tasks]},
+        )
     return len(events)

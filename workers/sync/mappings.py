@@ -55,15 +55,31 @@ def _last_per_variant(rows: list[MappingRow]) -> list[MappingRow]:
 async def write_mappings(shop: ShopSession, rows: list[MappingRow]) -> None:
     row = shop.row
     async with shop.pool.acquire() as conn, conn.transaction():
-        await conn.execute(QUERIES["sync_mappings_free"], shop.shop_id, [r.platform_item_id for r in rows],
-                           [r.platform_variant_id for r in rows], [r.variant_id for r in rows])  # fmt: skip
         await conn.execute(
-            QUERIES["sync_mappings_upsert"], row["organization_id"], row["id"], shop.shop_id, shop.platform,
-            [r.product_id for r in rows], [r.variant_id for r in rows], [r.platform_item_id for r in rows],
-            [r.platform_variant_id for r in rows], [r.platform_sku for r in rows], [r.content_hash for r in rows],
-            [r.price for r in rows], [r.stock for r in rows], [r.status for r in rows], [r.origin for r in rows],
+            QUERIES["sync_mappings_free"],
+            shop.shop_id,
+            [r.platform_item_id for r in rows],
+            [r.platform_variant_id for r in rows],
+            [r.variant_id for r in rows],
+        )
+        await conn.execute(
+            QUERIES["sync_mappings_upsert"],
+            row["organization_id"],
+            row["id"],
+            shop.shop_id,
+            shop.platform,
+            [r.product_id for r in rows],
+            [r.variant_id for r in rows],
+            [r.platform_item_id for r in rows],
+            [r.platform_variant_id for r in rows],
+            [r.platform_sku for r in rows],
+            [r.content_hash for r in rows],
+            [r.price for r in rows],
+            [r.stock for r in rows],
+            [r.status for r in rows],
+            [r.origin for r in rows],
             [r.fields for r in rows],
-        )  # fmt: skip
+        )
 
 
 async def load_mappings(shop: ShopSession) -> dict[str, Mapping]:
@@ -76,11 +92,18 @@ async def record_pushed(
 ) -> None:
     """(variant, price or None, stock or None, new status or None) accepted by the platform."""
     if pushed:
-        await pool.execute(QUERIES["sync_mappings_pushed"], shop.shop_id, [p[0] for p in pushed],
-                           [p[1] for p in pushed], [p[2] for p in pushed], [p[3] for p in pushed])  # fmt: skip
+        await pool.execute(
+            QUERIES["sync_mappings_pushed"],
+            shop.shop_id,
+            [p[0] for p in pushed],
+            [p[1] for p in pushed],
+            [p[2] for p in pushed],
+            [p[3] for p in pushed],
+        )
 
 
 async def record_failed(pool: asyncpg.Pool, shop: ShopSession, failed: list[tuple[str, str]]) -> None:
     if failed:
-        await pool.execute(QUERIES["sync_mappings_failed"], shop.shop_id, [f[0] for f in failed],
-                           [f[1][:1000] for f in failed])  # fmt: skip
+        await pool.execute(
+            QUERIES["sync_mappings_failed"], shop.shop_id, [f[0] for f in failed], [f[1][:1000] for f in failed]
+        )

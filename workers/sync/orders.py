@@ -33,24 +33,66 @@ from nfsync.workers.sync.session import ShopSession
 
 # Platform order status (lower case) -> CRM "SalesOrder".status. Documented in docs/sync.md.
 STATUS_MAP: dict[str, dict[str, str]] = {
-    "shopee": {"unpaid": "PENDING", "ready_to_ship": "CONFIRMED", "processed": "PROCESSING",
-               "retry_ship": "PROCESSING", "in_cancel": "PROCESSING", "shipped": "SHIPPED",
-               "to_confirm_receive": "DELIVERED", "completed": "COMPLETED", "cancelled": "CANCELLED",
-               "to_return": "RETURNED"},
-    "lazada": {"unpaid": "PENDING", "pending": "CONFIRMED", "topack": "CONFIRMED", "packed": "PROCESSING",
-               "repacked": "PROCESSING", "ready_to_ship": "PROCESSING", "ready_to_ship_pending": "PROCESSING",
-               "toship": "PROCESSING", "shipping": "SHIPPED", "shipped": "SHIPPED", "delivered": "DELIVERED",
-               "confirmed": "COMPLETED", "canceled": "CANCELLED", "cancelled": "CANCELLED", "returned": "RETURNED",
-               "failed": "RETURNED", "failed_delivery": "RETURNED", "shipped_back": "RETURNED",
-               "shipped_back_success": "RETURNED", "shipped_back_failed": "RETURNED", "lost": "CANCELLED",
-               "lost_by_3pl": "CANCELLED", "damaged_by_3pl": "CANCELLED", "package_scrapped": "CANCELLED"},
-    "tiktok": {"unpaid": "PENDING", "on_hold": "PENDING", "awaiting_shipment": "CONFIRMED",
-               "partially_shipping": "PROCESSING", "awaiting_collection": "PROCESSING", "in_transit": "SHIPPED",
-               "delivered": "DELIVERED", "completed": "COMPLETED", "cancelled": "CANCELLED"},
-    "woocommerce": {"pending": "PENDING", "on-hold": "PENDING", "checkout-draft": "PENDING",
-                    "processing": "CONFIRMED", "completed": "COMPLETED", "cancelled": "CANCELLED",
-                    "refunded": "RETURNED", "failed": "CANCELLED"},
-}  # fmt: skip
+    "shopee": {
+        "unpaid": "PENDING",
+        "ready_to_ship": "CONFIRMED",
+        "processed": "PROCESSING",
+        "retry_ship": "PROCESSING",
+        "in_cancel": "PROCESSING",
+        "shipped": "SHIPPED",
+        "to_confirm_receive": "DELIVERED",
+        "completed": "COMPLETED",
+        "cancelled": "CANCELLED",
+        "to_return": "RETURNED",
+    },
+    "lazada": {
+        "unpaid": "PENDING",
+        "pending": "CONFIRMED",
+        "topack": "CONFIRMED",
+        "packed": "PROCESSING",
+        "repacked": "PROCESSING",
+        "ready_to_ship": "PROCESSING",
+        "ready_to_ship_pending": "PROCESSING",
+        "toship": "PROCESSING",
+        "shipping": "SHIPPED",
+        "shipped": "SHIPPED",
+        "delivered": "DELIVERED",
+        "confirmed": "COMPLETED",
+        "canceled": "CANCELLED",
+        "cancelled": "CANCELLED",
+        "returned": "RETURNED",
+        "failed": "RETURNED",
+        "failed_delivery": "RETURNED",
+        "shipped_back": "RETURNED",
+        "shipped_back_success": "RETURNED",
+        "shipped_back_failed": "RETURNED",
+        "lost": "CANCELLED",
+        "lost_by_3pl": "CANCELLED",
+        "damaged_by_3pl": "CANCELLED",
+        "package_scrapped": "CANCELLED",
+    },
+    "tiktok": {
+        "unpaid": "PENDING",
+        "on_hold": "PENDING",
+        "awaiting_shipment": "CONFIRMED",
+        "partially_shipping": "PROCESSING",
+        "awaiting_collection": "PROCESSING",
+        "in_transit": "SHIPPED",
+        "delivered": "DELIVERED",
+        "completed": "COMPLETED",
+        "cancelled": "CANCELLED",
+    },
+    "woocommerce": {
+        "pending": "PENDING",
+        "on-hold": "PENDING",
+        "checkout-draft": "PENDING",
+        "processing": "CONFIRMED",
+        "completed": "COMPLETED",
+        "cancelled": "CANCELLED",
+        "refunded": "RETURNED",
+        "failed": "CANCELLED",
+    },
+}
 WINDOW = timedelta(days=1)
 GET_BATCH = 50
 
@@ -102,8 +144,13 @@ async def _fetch_and_save(shop: ShopSession, store: OrderStore, chunk: list[str]
     for order in found:
         await store.save(order)
     for missing in sorted(set(chunk) - {o.platform_order_id for o in found}):
-        await store.items.add("order", "import", "failed", platform_entity_id=missing,
-                              error_message="the platform does not return this order")  # fmt: skip
+        await store.items.add(
+            "order",
+            "import",
+            "failed",
+            platform_entity_id=missing,
+            error_message="the platform does not return this order",
+        )
 
 
 async def _incremental(shop: ShopSession, store: OrderStore, filters: dict[str, Any]) -> int:
@@ -138,17 +185,24 @@ class OrderStore:
     async def save(self, order: Order) -> None:
         status = crm_status(self.shop.platform, order.status)
         async with self.shop.pool.acquire() as conn, conn.transaction():
-            mapping = await conn.fetchrow(QUERIES["sync_order_mapping_for_update"], self.shop.shop_id,
-                                          order.platform_order_id)  # fmt: skip
+            mapping = await conn.fetchrow(
+                QUERIES["sync_order_mapping_for_update"], self.shop.shop_id, order.platform_order_id
+            )
             lines = await self._lines(conn, order)
             if mapping is None:
                 outcome = await self._create(conn, order, status or "PENDING", lines)
             else:
                 outcome = await self._update(conn, mapping, order, status, lines)
         action, result, message = outcome
-        await self.items.add("order", action, result, entity_id=None, platform_entity_id=order.platform_order_id,
-                             error_message=message,
-                             details={"platform_status": order.status, "crm_status": status})  # fmt: skip
+        await self.items.add(
+            "order",
+            action,
+            result,
+            entity_id=None,
+            platform_entity_id=order.platform_order_id,
+            error_message=message,
+            details={"platform_status": order.status, "crm_status": status},
+        )
 
     async def _lines(self, conn: Any, order: Order) -> list[crm.OrderLineRow]:
         skus = [ln.sku for ln in order.lines if ln.sku]
@@ -160,20 +214,39 @@ class OrderStore:
         crm_skus = await crm.variants_by_sku(conn, self.merchant, missing)
         rows = []
         for number, line in enumerate(order.lines, start=1):
-            variant = (by_variant.get((line.platform_item_id, line.platform_variant_id))
-                       or by_sku.get(line.sku or "") or (crm_skus.get(line.sku or "") or (None, None))[0])  # fmt: skip
-            rows.append(crm.OrderLineRow(number, variant, line.sku, line.name or line.sku or "item",
-                                         Decimal(line.quantity), line.unit_price, line.platform_line_id))  # fmt: skip
+            variant = (
+                by_variant.get((line.platform_item_id, line.platform_variant_id))
+                or by_sku.get(line.sku or "")
+                or (crm_skus.get(line.sku or "") or (None, None))[0]
+            )
+            rows.append(
+                crm.OrderLineRow(
+                    number,
+                    variant,
+                    line.sku,
+                    line.name or line.sku or "item",
+                    Decimal(line.quantity),
+                    line.unit_price,
+                    line.platform_line_id,
+                )
+            )
         return rows
 
     def _values(self, order: Order, status: str) -> dict[str, Any]:
         return {
-            "merchant_id": self.merchant, "sale_channel_id": self.shop.row["sale_channel_id"],
-            "platform": self.shop.platform, "shop": str(self.shop.row["platform_shop_id"]),
-            "external_id": order.platform_order_id, "status": status, "currency": order.currency or "VND",
-            "subtotal": order.subtotal, "shipping_fee": order.shipping_fee, "total": order.total,
-            "buyer": order.buyer, "placed_at": order.created_at,
-        }  # fmt: skip
+            "merchant_id": self.merchant,
+            "sale_channel_id": self.shop.row["sale_channel_id"],
+            "platform": self.shop.platform,
+            "shop": str(self.shop.row["platform_shop_id"]),
+            "external_id": order.platform_order_id,
+            "status": status,
+            "currency": order.currency or "VND",
+            "subtotal": order.subtotal,
+            "shipping_fee": order.shipping_fee,
+            "total": order.total,
+            "buyer": order.buyer,
+            "placed_at": order.created_at,
+        }
 
     async def _create(
         self, conn: Any, order: Order, status: str, lines: list[crm.OrderLineRow]
@@ -190,10 +263,18 @@ class OrderStore:
         await crm.adjust_stock(conn, self.merchant, crm.stock_transition([], "none", stocked, effect))
         row = self.shop.row
         await conn.execute(
-            QUERIES["sync_order_mapping_insert"], row["organization_id"], row["id"], self.shop.shop_id,
-            self.shop.platform, order.platform_order_id, crm_id, order.status[:50], status,
-            to_utc_naive(order.updated_at), _meta(effect, stocked),
-        )  # fmt: skip
+            QUERIES["sync_order_mapping_insert"],
+            row["organization_id"],
+            row["id"],
+            self.shop.shop_id,
+            self.shop.platform,
+            order.platform_order_id,
+            crm_id,
+            order.status[:50],
+            status,
+            to_utc_naive(order.updated_at),
+            _meta(effect, stocked),
+        )
         return "import", "success", None
 
     async def _update(
@@ -217,8 +298,14 @@ class OrderStore:
         deltas = crm.stock_transition(before, str(meta.get("stock_effect", "none")), stocked, effect)
         await crm.adjust_stock(conn, self.merchant, deltas)
         kept = effect if meta.get("stock_effect") != "consumed" else "consumed"
-        await conn.execute(QUERIES["sync_order_mapping_update"], mapping["id"], order.status[:50], new_status,
-                           updated_at, _meta(kept, stocked))  # fmt: skip
+        await conn.execute(
+            QUERIES["sync_order_mapping_update"],
+            mapping["id"],
+            order.status[:50],
+            new_status,
+            updated_at,
+            _meta(kept, stocked),
+        )
         return "update", "success", None
 
 

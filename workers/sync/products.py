@@ -63,9 +63,15 @@ async def plan_catalog(shop: ShopSession, filters: dict[str, Any]) -> list[Decis
     catalog, stock = CatalogRules.parse(shop.rules("catalog")), StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
-        products = await crm.channel_products(conn, sale_channel_id=channel, shop_id=shop.shop_id,
-                                              filters=catalog_filter(filters), currency=currency,
-                                              locale=catalog.locale, per_location=bool(stock.warehouses))  # fmt: skip
+        products = await crm.channel_products(
+            conn,
+            sale_channel_id=channel,
+            shop_id=shop.shop_id,
+            filters=catalog_filter(filters),
+            currency=currency,
+            locale=catalog.locale,
+            per_location=bool(stock.warehouses),
+        )
     mappings = await load_mappings(shop)
     return [decide(p, mappings, catalog, stock) for p in products]
 
@@ -99,18 +105,36 @@ async def _log_quiet(items: ItemLog, d: Decision) -> None:
     """Outcomes decided without a call: skips, failures of the CRM data."""
     pid = d.product.product_id
     for variant, reason in d.invalid:
-        await items.add("variant", "create" if d.action == "create" else "update", "failed",
-                        entity_id=variant.variant_id, error_message=reason)  # fmt: skip
+        await items.add(
+            "variant",
+            "create" if d.action == "create" else "update",
+            "failed",
+            entity_id=variant.variant_id,
+            error_message=reason,
+        )
     if d.action == "skip":
-        await items.add("product", "skip", "skipped", entity_id=pid, platform_entity_id=d.item_id,
-                        error_message=d.reason or "unchanged since the last push")  # fmt: skip
+        await items.add(
+            "product",
+            "skip",
+            "skipped",
+            entity_id=pid,
+            platform_entity_id=d.item_id,
+            error_message=d.reason or "unchanged since the last push",
+        )
     for variant in d.unlinked:
-        await items.add("variant", "update", "skipped", entity_id=variant.variant_id, platform_entity_id=d.item_id,
-                        error_message="not on the linked listing, whose content the platform owns "
-                        "(config.catalog.content = crm lets nfsync add it)")  # fmt: skip
+        await items.add(
+            "variant",
+            "update",
+            "skipped",
+            entity_id=variant.variant_id,
+            platform_entity_id=d.item_id,
+            error_message="not on the linked listing, whose content the platform owns "
+            "(config.catalog.content = crm lets nfsync add it)",
+        )
     if d.action == "fail" and d.reason:
-        await items.add("product", "create" if d.item_id is None else "update", "failed", entity_id=pid,
-                        error_message=d.reason)  # fmt: skip
+        await items.add(
+            "product", "create" if d.item_id is None else "update", "failed", entity_id=pid, error_message=d.reason
+        )
 
 
 def _listing_job(
@@ -131,14 +155,26 @@ def _listing_job(
             raise
         except PermanentError as exc:
             code = getattr(exc, "code", None)
-            await items.add("product", d.action, "failed", entity_id=d.product.product_id,
-                            platform_entity_id=d.item_id, error_code=code, error_message=str(exc))  # fmt: skip
+            await items.add(
+                "product",
+                d.action,
+                "failed",
+                entity_id=d.product.product_id,
+                platform_entity_id=d.item_id,
+                error_code=code,
+                error_message=str(exc),
+            )
             return
         rows, missing = _rows(d, listing, origin)
         await writer.add(rows)
-        await items.add("product", d.action, "success", entity_id=d.product.product_id,
-                        platform_entity_id=listing.platform_item_id,
-                        details={"variants": len(rows), "missing_on_platform": missing or None})  # fmt: skip
+        await items.add(
+            "product",
+            d.action,
+            "success",
+            entity_id=d.product.product_id,
+            platform_entity_id=listing.platform_item_id,
+            details={"variants": len(rows), "missing_on_platform": missing or None},
+        )
 
     return job
 
@@ -160,11 +196,21 @@ def _rows(d: Decision, listing: Listing, origin: str) -> tuple[list[MappingRow],
             missing.append(wanted.sku)
             continue
         crm_variant = by_crm_sku[wanted.sku]
-        rows.append(MappingRow(
-            d.product.product_id, crm_variant.variant_id, listing.platform_item_id, found.platform_variant_id,
-            found.sku or wanted.sku, pushed_hash, wanted.price, wanted.stock if adopted else found.stock,
-            "active" if crm_variant.active else "delisted", origin, fields,
-        ))  # fmt: skip
+        rows.append(
+            MappingRow(
+                d.product.product_id,
+                crm_variant.variant_id,
+                listing.platform_item_id,
+                found.platform_variant_id,
+                found.sku or wanted.sku,
+                pushed_hash,
+                wanted.price,
+                wanted.stock if adopted else found.stock,
+                "active" if crm_variant.active else "delisted",
+                origin,
+                fields,
+            )
+        )
     return rows, missing
 
 
@@ -181,8 +227,17 @@ def _drift(d: Decision, listing: Listing) -> list[ValueChange]:
         price = wanted.price if found.price != wanted.price else None
         stock = wanted.stock if found.stock != wanted.stock else None
         if price is not None or stock is not None:
-            mapping = Mapping(crm_by_sku[wanted.sku].variant_id, d.product.product_id, listing.platform_item_id,
-                              found.platform_variant_id, found.sku, "active", d.content_hash, None, None)  # fmt: skip
+            mapping = Mapping(
+                crm_by_sku[wanted.sku].variant_id,
+                d.product.product_id,
+                listing.platform_item_id,
+                found.platform_variant_id,
+                found.sku,
+                "active",
+                d.content_hash,
+                None,
+                None,
+            )
             drift.append(ValueChange.of(mapping, wanted.sku, price=price, stock=stock))
     return drift
 
@@ -238,15 +293,36 @@ async def _match_page(
             match = known.get(variant.sku)
             if match is None:
                 items.unmatched.append(variant.sku)
-                await items.add("variant", "match", "skipped", platform_entity_id=variant.platform_variant_id
-                                or listing.platform_item_id, error_message=f"no CRM variant has SKU {variant.sku!r}",
-                                details={"sku": variant.sku, "name": listing.name})  # fmt: skip
+                await items.add(
+                    "variant",
+                    "match",
+                    "skipped",
+                    platform_entity_id=variant.platform_variant_id or listing.platform_item_id,
+                    error_message=f"no CRM variant has SKU {variant.sku!r}",
+                    details={"sku": variant.sku, "name": listing.name},
+                )
                 continue
             # the listing's own price and stock count as pushed: an unchanged CRM writes nothing
-            rows.append(MappingRow(match[1], match[0], listing.platform_item_id, variant.platform_variant_id,
-                                   variant.sku, None, variant.price, variant.stock, origin="pulled"))  # fmt: skip
-            await items.add("variant", "match", "success", entity_id=match[0],
-                            platform_entity_id=variant.platform_variant_id or listing.platform_item_id)  # fmt: skip
+            rows.append(
+                MappingRow(
+                    match[1],
+                    match[0],
+                    listing.platform_item_id,
+                    variant.platform_variant_id,
+                    variant.sku,
+                    None,
+                    variant.price,
+                    variant.stock,
+                    origin="pulled",
+                )
+            )
+            await items.add(
+                "variant",
+                "match",
+                "success",
+                entity_id=match[0],
+                platform_entity_id=variant.platform_variant_id or listing.platform_item_id,
+            )
     await writer.add(rows)
 
 
@@ -255,6 +331,11 @@ async def _mark_deleted(shop: ShopSession, items: ItemLog, gone: list[str]) -> N
     lists the CRM product again)."""
     rows = await shop.pool.fetch(QUERIES["sync_mappings_mark_deleted"], shop.shop_id, gone)
     for row in rows:
-        await items.add("product", "delete", "success", entity_id=row["variant_id"],
-                        platform_entity_id=row["platform_item_id"],
-                        error_message="the listing no longer exists on the platform")  # fmt: skip
+        await items.add(
+            "product",
+            "delete",
+            "success",
+            entity_id=row["variant_id"],
+            platform_entity_id=row["platform_item_id"],
+            error_message="the listing no longer exists on the platform",
+        )

@@ -55,9 +55,15 @@ async def reconcile_shop(shop: ShopSession, *, order_days: int = ORDER_DAYS) -> 
     catalog, rules = CatalogRules.parse(shop.rules("catalog")), StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
         merchant, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
-        products = await crm.channel_products(conn, sale_channel_id=channel, shop_id=shop.shop_id,
-                                              filters=crm.CatalogFilter(), currency=currency,
-                                              locale=catalog.locale, per_location=bool(rules.warehouses))  # fmt: skip
+        products = await crm.channel_products(
+            conn,
+            sale_channel_id=channel,
+            shop_id=shop.shop_id,
+            filters=crm.CatalogFilter(),
+            currency=currency,
+            locale=catalog.locale,
+            per_location=bool(rules.warehouses),
+        )
         values = await crm.variant_values(conn, shop.shop_id, None, currency, per_location=bool(rules.warehouses))
     mappings = await load_mappings(shop)
     listings = await _platform_listings(shop)
@@ -67,13 +73,19 @@ async def reconcile_shop(shop: ShopSession, *, order_days: int = ORDER_DAYS) -> 
     diffs += unmapped
     order_diffs, orders = await _order_diffs(shop, order_days)
     diffs += order_diffs
-    counts = {"variants": sum(len(p.variants) for p in products), "mappings": len(mappings),
-              "listings": len(listings), "orders": orders, "foreign_listings": foreign}  # fmt: skip
+    counts = {
+        "variants": sum(len(p.variants) for p in products),
+        "mappings": len(mappings),
+        "listings": len(listings),
+        "orders": orders,
+        "foreign_listings": foreign,
+    }
     return diffs, counts
 
 
-def _catalog_diffs(products: list[crm.CrmProduct], mappings: dict[str, Any], catalog: CatalogRules,
-                   rules: StockRules) -> list[Difference]:  # fmt: skip
+def _catalog_diffs(
+    products: list[crm.CrmProduct], mappings: dict[str, Any], catalog: CatalogRules, rules: StockRules
+) -> list[Difference]:
     diffs = []
     for product in products:
         decision = decide(product, mappings, catalog, rules)
@@ -103,11 +115,19 @@ def _value_diffs(values: list[crm.VariantValue], listings: list[Listing], rules:
             continue
         quantity, split = rules.offer(value.available, value.by_location) if value.active else (0, rules.nothing())
         if variant.stock != quantity or _misplaced(split, variant.warehouses):
-            diffs.append(Difference("stock", value.variant_id, value.platform_item_id, str(quantity),
-                                    str(variant.stock)))  # fmt: skip
+            diffs.append(
+                Difference("stock", value.variant_id, value.platform_item_id, str(quantity), str(variant.stock))
+            )
         if value.active and value.price is not None and money(variant.price) != money(value.price):
-            diffs.append(Difference("price", value.variant_id, value.platform_item_id, str(money(value.price)),
-                                    str(money(variant.price))))  # fmt: skip
+            diffs.append(
+                Difference(
+                    "price",
+                    value.variant_id,
+                    value.platform_item_id,
+                    str(money(value.price)),
+                    str(money(variant.price)),
+                )
+            )
     return diffs
 
 
@@ -116,13 +136,20 @@ async def _unmapped(
 ) -> tuple[int, list[Difference]]:
     mapped = {(m.platform_item_id, m.platform_variant_id) for m in mappings.values()}
     mapped_items = {m.platform_item_id for m in mappings.values()}
-    loose = [(listing, v) for listing in listings for v in listing.variants
-             if (listing.platform_item_id, v.platform_variant_id) not in mapped
-             and not (len(listing.variants) == 1 and listing.platform_item_id in mapped_items)]  # fmt: skip
+    loose = [
+        (listing, v)
+        for listing in listings
+        for v in listing.variants
+        if (listing.platform_item_id, v.platform_variant_id) not in mapped
+        and not (len(listing.variants) == 1 and listing.platform_item_id in mapped_items)
+    ]
     async with shop.pool.acquire() as conn:
         known = await crm.variants_by_sku(conn, merchant, [v.sku for _, v in loose])
-    diffs = [Difference("unmapped_listing", known[v.sku][0], listing.platform_item_id, v.sku, v.sku)
-             for listing, v in loose if v.sku in known]  # fmt: skip
+    diffs = [
+        Difference("unmapped_listing", known[v.sku][0], listing.platform_item_id, v.sku, v.sku)
+        for listing, v in loose
+        if v.sku in known
+    ]
     return len(loose) - len(diffs), diffs
 
 
@@ -137,8 +164,11 @@ async def _order_diffs(shop: ShopSession, days: int) -> tuple[list[Difference], 
         if row is None:
             diffs.append(Difference("order_missing", None, order.platform_order_id, None, order.status))
         elif row["platform_status"] != order.status[:50]:
-            diffs.append(Difference("order_status", row["crm_order_id"], order.platform_order_id,
-                                    row["platform_status"], order.status))  # fmt: skip
+            diffs.append(
+                Difference(
+                    "order_status", row["crm_order_id"], order.platform_order_id, row["platform_status"], order.status
+                )
+            )
     return diffs, seen
 
 
@@ -189,8 +219,14 @@ async def reconcile_task(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     diffs, counts = await reconcile_shop(shop)
     shop.ctx.report(total=len(diffs))
     for d in diffs:
-        await items.add(_entity(d.kind), "check", "skipped", entity_id=d.entity_id, platform_entity_id=d.platform_id,
-                        error_message=f"{d.kind}: CRM {d.crm_value} / platform {d.platform_value}")  # fmt: skip
+        await items.add(
+            _entity(d.kind),
+            "check",
+            "skipped",
+            entity_id=d.entity_id,
+            platform_entity_id=d.platform_id,
+            error_message=f"{d.kind}: CRM {d.crm_value} / platform {d.platform_value}",
+        )
     fixes = await apply_fixes(shop, TaskService(shop.pool, None), diffs)
     return {"differences": len(diffs), "compared": counts, "fix_tasks": [str(t) for t in fixes]}
 

@@ -34,13 +34,18 @@ class StockRules:
     @classmethod
     def parse(cls, rules: dict[str, Any]) -> StockRules:
         try:
-            made = cls(int(rules.get("safety_buffer", 0)), float(rules.get("allocation_percent", 100)),
-                       int(rules.get("zero_below", 0)), _warehouses(rules.get("warehouses")))  # fmt: skip
+            made = cls(
+                int(rules.get("safety_buffer", 0)),
+                float(rules.get("allocation_percent", 100)),
+                int(rules.get("zero_below", 0)),
+                _warehouses(rules.get("warehouses")),
+            )
         except (TypeError, ValueError) as exc:
             raise PermanentError(f"config.inventory is invalid: {exc}") from None
         if made.safety_buffer < 0 or made.zero_below < 0 or not 0 <= made.allocation_percent <= 100:
-            raise PermanentError("config.inventory: safety_buffer and zero_below must be >= 0, "
-                                 "allocation_percent between 0 and 100")  # fmt: skip
+            raise PermanentError(
+                "config.inventory: safety_buffer and zero_below must be >= 0, allocation_percent between 0 and 100"
+            )
         return made
 
     def quantity(self, available: int) -> int:
@@ -68,8 +73,9 @@ class StockRules:
 def _warehouses(value: Any) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and k and v
-                                              for k, v in value.items()):  # fmt: skip
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in value.items()
+    ):
         raise ValueError("warehouses must map CRM stock location ids to platform warehouse ids (non-empty strings)")
     return dict(value)
 
@@ -95,8 +101,12 @@ class CatalogRules:
         if content not in (None, *CONTENT_OWNERS):
             raise PermanentError(f"config.catalog.content must be one of {', '.join(CONTENT_OWNERS)}: {content!r}")
         default = rules.get("default_category_id")
-        return cls(str(rules.get("locale") or "vi"), {str(k): str(v) for k, v in (mapping or {}).items()},
-                   None if default is None else str(default), content)  # fmt: skip
+        return cls(
+            str(rules.get("locale") or "vi"),
+            {str(k): str(v) for k, v in (mapping or {}).items()},
+            None if default is None else str(default),
+            content,
+        )
 
     def platform_category(self, crm_category: str | None) -> str | None:
         if crm_category and self.category_map and crm_category in self.category_map:
@@ -128,10 +138,12 @@ def catalog_filter(filters: dict[str, Any] | None) -> CatalogFilter:
     updated_after, statuses (product status, e.g. ["ACTIVATED"])."""
     f = filters or {}
     return CatalogFilter(
-        product_ids=_ids(f, "product_ids"), variant_ids=_ids(f, "variant_ids"),
-        category_ids=_ids(f, "categories") or _ids(f, "category_ids"), updated_after=_time(f, "updated_after"),
+        product_ids=_ids(f, "product_ids"),
+        variant_ids=_ids(f, "variant_ids"),
+        category_ids=_ids(f, "categories") or _ids(f, "category_ids"),
+        updated_after=_time(f, "updated_after"),
         statuses=[s.upper() for s in _ids(f, "statuses") or []] or None,
-    )  # fmt: skip
+    )
 
 
 def order_window(filters: dict[str, Any] | None) -> tuple[datetime | None, datetime | None]:

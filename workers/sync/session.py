@@ -120,19 +120,33 @@ async def open_shop(ctx: TaskContext) -> ShopSession:
 
 
 async def open_shop_by_id(
-    res: SyncResources, shop_id: uuid.UUID, *, task_type: str = "product_sync",
-    direction: str = "crm_to_marketplace", filters: dict[str, Any] | None = None,
-) -> ShopSession:  # fmt: skip
+    res: SyncResources,
+    shop_id: uuid.UUID,
+    *,
+    task_type: str = "product_sync",
+    direction: str = "crm_to_marketplace",
+    filters: dict[str, Any] | None = None,
+) -> ShopSession:
     """A shop session outside any task (``nfsync plan``, ``nfsync reconcile``): a stand-in task that is never stored."""
     row = await res.pool.fetchrow(QUERIES["sync_shop_context"], shop_id)
     if row is None:
         raise PermanentError(f"shop {shop_id} does not exist")
     task = ClaimedTask(
-        id=uuid.uuid4(), organization_id=row["organization_id"], integration_id=row["id"],
-        account_id=row["account_id"], shop_id=shop_id, platform=row["platform"], task_type=task_type,
-        direction=direction, priority=5, scheduled_at=utcnow(), filter_criteria=filters, attempt=0, retry_count=0,
+        id=uuid.uuid4(),
+        organization_id=row["organization_id"],
+        integration_id=row["id"],
+        account_id=row["account_id"],
+        shop_id=shop_id,
+        platform=row["platform"],
+        task_type=task_type,
+        direction=direction,
+        priority=5,
+        scheduled_at=utcnow(),
+        filter_criteria=filters,
+        attempt=0,
+        retry_count=0,
         max_retries=0,
-    )  # fmt: skip
+    )
     return await open_shop(TaskContext(task, res))
 
 

@@ -28,14 +28,26 @@ async def _shop_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     info = await shop.client.get_shop_info()
     data = json.loads(json.dumps(info.data, default=str))
     await shop.pool.execute(
-        QUERIES["sync_shop_refresh"], shop.shop_id, info.name[:255], info.status[:50], info.region,
-        (info.url or None) and info.url[:255], (info.logo or None) and info.logo[:255], info.rating,
-        None if info.created_at is None else to_utc_naive(info.created_at), data,
-    )  # fmt: skip
+        QUERIES["sync_shop_refresh"],
+        shop.shop_id,
+        info.name[:255],
+        info.status[:50],
+        info.region,
+        (info.url or None) and info.url[:255],
+        (info.logo or None) and info.logo[:255],
+        info.rating,
+        None if info.created_at is None else to_utc_naive(info.created_at),
+        data,
+    )
     stamp = datetime.now(UTC).replace(tzinfo=None).isoformat()
     note = {"shops_refreshed_at": stamp, "last_shop_id": str(shop.row["platform_shop_id"])}
     await shop.pool.execute(QUERIES["sync_account_refresh"], shop.row["account_id"], note)
-    await items.add("shop", "refresh", "success", entity_id=str(shop.shop_id),
-                    platform_entity_id=str(shop.row["platform_shop_id"]),
-                    details={"name": info.name, "status": info.status, "region": info.region})  # fmt: skip
+    await items.add(
+        "shop",
+        "refresh",
+        "success",
+        entity_id=str(shop.shop_id),
+        platform_entity_id=str(shop.row["platform_shop_id"]),
+        details={"name": info.name, "status": info.status, "region": info.region},
+    )
     return {"shop": {"name": info.name, "status": info.status, "region": info.region}}

@@ -45,9 +45,17 @@ def stock_changes(values: list[crm.VariantValue], rules: StockRules, *, force: b
     for v in values:
         quantity, split = rules.offer(v.available, v.by_location) if v.active else (0, rules.nothing())
         if force or quantity != v.last_pushed_stock:
-            changes.append(ValueChange(v.variant_id, v.platform_item_id, v.platform_variant_id,
-                                       v.platform_sku or v.variant_id, stock=quantity,
-                                       status="active" if v.active else "delisted", warehouses=split))  # fmt: skip
+            changes.append(
+                ValueChange(
+                    v.variant_id,
+                    v.platform_item_id,
+                    v.platform_variant_id,
+                    v.platform_sku or v.variant_id,
+                    stock=quantity,
+                    status="active" if v.active else "delisted",
+                    warehouses=split,
+                )
+            )
     return changes
 
 
@@ -78,8 +86,9 @@ async def _prices(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     force = bool((shop.ctx.task.filter_criteria or {}).get("force"))
     for v in values:
         if v.price is None:
-            await items.add("price", "update", "failed", entity_id=v.variant_id,
-                            error_message="missing required fields: price")  # fmt: skip
+            await items.add(
+                "price", "update", "failed", entity_id=v.variant_id, error_message="missing required fields: price"
+            )
     return await _push(shop, items, values, price_changes(values, force=force), "price")
 
 
@@ -91,8 +100,13 @@ async def _push(
     changed = {c.variant_id for c in changes}
     for v in values:
         if v.variant_id not in changed and (entity != "price" or v.price is not None):
-            await items.add(entity, "skip", "skipped", entity_id=v.variant_id,
-                            platform_entity_id=v.platform_variant_id or v.platform_item_id,
-                            error_message="unchanged since the last push")  # fmt: skip
+            await items.add(
+                entity,
+                "skip",
+                "skipped",
+                entity_id=v.variant_id,
+                platform_entity_id=v.platform_variant_id or v.platform_item_id,
+                error_message="unchanged since the last push",
+            )
     await push_values(shop, items, changes)
     return {"changed": len(changes), "unchanged": unchanged}

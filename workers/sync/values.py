@@ -25,15 +25,27 @@ async def push_values(shop: ShopSession, items: ItemLog, changes: Sequence[Value
     prices = [c for c in changes if c.price is not None]
     for batch in chunks(stock, BATCH):
         await shop.ctx.checkpoint()
-        updates = [StockUpdate(platform_item_id=c.platform_item_id, platform_variant_id=c.platform_variant_id,
-                               sku=c.sku, quantity=int(c.stock or 0), warehouses=c.warehouses)
-                   for c in batch]  # fmt: skip
+        updates = [
+            StockUpdate(
+                platform_item_id=c.platform_item_id,
+                platform_variant_id=c.platform_variant_id,
+                sku=c.sku,
+                quantity=int(c.stock or 0),
+                warehouses=c.warehouses,
+            )
+            for c in batch
+        ]
         results = await _write(shop, "stock", updates)
         await _record(shop, items, batch, results, "inventory")
     for batch in chunks(prices, BATCH):
         await shop.ctx.checkpoint()
-        price_updates = [PriceUpdate(platform_item_id=c.platform_item_id, platform_variant_id=c.platform_variant_id,
-                                     sku=c.sku, price=c.price) for c in batch if c.price is not None]  # fmt: skip
+        price_updates = [
+            PriceUpdate(
+                platform_item_id=c.platform_item_id, platform_variant_id=c.platform_variant_id, sku=c.sku, price=c.price
+            )
+            for c in batch
+            if c.price is not None
+        ]
         results = await _write(shop, "price", price_updates)
         await _record(shop, items, batch, results, "price")
 
@@ -56,17 +68,34 @@ async def _record(
         result = by_sku.get(change.sku)
         value = change.stock if entity == "inventory" else change.price
         if result is not None and result.ok:
-            pushed.append((change.variant_id, change.price if entity == "price" else None,
-                           change.stock if entity == "inventory" else None, change.status))  # fmt: skip
-            await items.add(entity, "update", "success", entity_id=change.variant_id,
-                            platform_entity_id=change.platform_variant_id or change.platform_item_id,
-                            details={"value": str(value), "status": change.status})  # fmt: skip
+            pushed.append(
+                (
+                    change.variant_id,
+                    change.price if entity == "price" else None,
+                    change.stock if entity == "inventory" else None,
+                    change.status,
+                )
+            )
+            await items.add(
+                entity,
+                "update",
+                "success",
+                entity_id=change.variant_id,
+                platform_entity_id=change.platform_variant_id or change.platform_item_id,
+                details={"value": str(value), "status": change.status},
+            )
             continue
         message = (result.error_message if result else None) or "the platform returned no result for this SKU"
         failed.append((change.variant_id, message))
-        await items.add(entity, "update", "failed", entity_id=change.variant_id,
-                        platform_entity_id=change.platform_variant_id or change.platform_item_id,
-                        error_code=result.error_code if result else None, error_message=message,
-                        details={"value": str(value)})  # fmt: skip
+        await items.add(
+            entity,
+            "update",
+            "failed",
+            entity_id=change.variant_id,
+            platform_entity_id=change.platform_variant_id or change.platform_item_id,
+            error_code=result.error_code if result else None,
+            error_message=message,
+            details={"value": str(value)},
+        )
     await record_pushed(shop.pool, shop, pushed)  # type: ignore[arg-type]
     await record_failed(shop.pool, shop, failed)

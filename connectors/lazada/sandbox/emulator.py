@@ -71,14 +71,37 @@ from nfsync.connectors.lazada.sandbox import stock, ventures
 
 API_PREFIX = "/rest"
 REGION_HOURS = {"vn": 7, "th": 7, "id": 7, "sg": 8, "my": 8, "ph": 8}
-REGION_COUNTRY = {"vn": "Vietnam", "th": "Thailand", "id": "Indonesia", "sg": "Singapore", "my": "Malaysia",
-                  "ph": "Philippines"}  # fmt: skip
+REGION_COUNTRY = {
+    "vn": "Vietnam",
+    "th": "Thailand",
+    "id": "Indonesia",
+    "sg": "Singapore",
+    "my": "Malaysia",
+    "ph": "Philippines",
+}
 PRODUCT_FILTERS = ("all", "live", "inactive", "deleted", "pending", "rejected", "sold-out")
 ORDER_STATUS_FILTERS = (
-    "unpaid", "pending", "packed", "canceled", "ready_to_ship", "delivered", "returned", "shipped", "failed", "topack",
-    "toship", "shipping", "lost", "lost_by_3pl", "damaged_by_3pl", "failed_delivery", "shipped_back",
-    "shipped_back_success", "shipped_back_failed", "package_scrapped",
-)  # fmt: skip
+    "unpaid",
+    "pending",
+    "packed",
+    "canceled",
+    "ready_to_ship",
+    "delivered",
+    "returned",
+    "shipped",
+    "failed",
+    "topack",
+    "toship",
+    "shipping",
+    "lost",
+    "lost_by_3pl",
+    "damaged_by_3pl",
+    "failed_delivery",
+    "shipped_back",
+    "shipped_back_success",
+    "shipped_back_failed",
+    "package_scrapped",
+)
 """GetOrders ``status``: the values its parameter text and its error 6 list (LAZ-RAW order-api/getorders.json)."""
 
 
@@ -114,8 +137,7 @@ class Sandbox(SandboxBase):
     single_use_refresh: ClassVar[bool] = False
     default_rate_limit: ClassVar[float | None] = 50.0  # the published inventory limit, for every class here
     webhook_retry_schedule: ClassVar[Sequence[float]] = (1800.0,) * 12
-    order_statuses: ClassVar[Sequence[str]] = ("unpaid", "pending", "packed", "ready_to_ship", "shipping",
-                                               "delivered")  # fmt: skip
+    order_statuses: ClassVar[Sequence[str]] = ("unpaid", "pending", "packed", "ready_to_ship", "shipping", "delivered")
 
     timestamp_window: ClassVar[float] = 7200.0
     product_limit_cap: ClassVar[int] = 50
@@ -135,8 +157,15 @@ class Sandbox(SandboxBase):
     def new_id(self) -> str:
         return str(next(self._lazada_ids))
 
-    def add_shop(self, shop_id: str, name: str | None = None, *, access_token: str | None = None,
-                 refresh_token: str | None = None, **extra: str) -> SbShop:  # fmt: skip
+    def add_shop(
+        self,
+        shop_id: str,
+        name: str | None = None,
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        **extra: str,
+    ) -> SbShop:
         """A seller; ``region`` (vn, sg, my, th, ph, id) may be passed among the extras."""
         region = extra.pop("region", None)
         shop = super().add_shop(shop_id, name, access_token=access_token, refresh_token=refresh_token, **extra)
@@ -144,8 +173,15 @@ class Sandbox(SandboxBase):
             shop.region = region.upper()
         return shop
 
-    def add_order(self, shop: SbShop, lines: Sequence[Mapping[str, Any]], *, status: str, currency: str = "VND",
-                  buyer: Mapping[str, Any] | None = None) -> SbOrder:  # fmt: skip
+    def add_order(
+        self,
+        shop: SbShop,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        status: str,
+        currency: str = "VND",
+        buyer: Mapping[str, Any] | None = None,
+    ) -> SbOrder:
         """An order, which takes its units out of the sellable stock (``sandbox/stock``)."""
         order = super().add_order(shop, lines, status=status, currency=currency, buyer=buyer)
         self.stock.place(shop, order)
@@ -197,11 +233,15 @@ class Sandbox(SandboxBase):
         for method, path, endpoint_class, handler, authed in routes:
             app.router.add_route(method, API_PREFIX + path, self._endpoint(path, endpoint_class, handler, authed))
             for venture in ventures.VENTURES if authed else ():  # one API host per venture; auth on /rest only
-                app.router.add_route(method, f"/{venture}{API_PREFIX}{path}",
-                                     self._endpoint(path, endpoint_class, handler, authed, venture))  # fmt: skip
+                app.router.add_route(
+                    method,
+                    f"/{venture}{API_PREFIX}{path}",
+                    self._endpoint(path, endpoint_class, handler, authed, venture),
+                )
 
-    def _endpoint(self, path: str, endpoint_class: str, handler: LzHandler, authed: bool,
-                  venture: str | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:  # fmt: skip
+    def _endpoint(
+        self, path: str, endpoint_class: str, handler: LzHandler, authed: bool, venture: str | None = None
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             params = await _params(request)
             token = params.get("access_token")
@@ -222,8 +262,11 @@ class Sandbox(SandboxBase):
         """What the gateway checks before the API runs, in this order."""
         for name in ("app_key", "sign_method", "timestamp", "sign", *(("access_token",) if authed else ())):
             if not params.get(name):
-                raise LzError(codes.MISSING, f"the input parameter \u201c{name}\u201d that is mandatory for "
-                                             "processing this request is not supplied")  # fmt: skip
+                raise LzError(
+                    codes.MISSING,
+                    f"the input parameter \u201c{name}\u201d that is mandatory for "
+                    "processing this request is not supplied",
+                )
         if params["app_key"] != self.app_credentials["app_key"]:
             raise LzError(codes.APP_KEY, "The specified app key is invalid")
         if not _fresh(params["timestamp"], self.timestamp_window):
@@ -242,8 +285,9 @@ class Sandbox(SandboxBase):
             body["data"] = data
         return _json({**body, **top, "request_id": _request_id()})
 
-    def error(self, code: str, message: str, *, kind: str = "ISV", detail: list[dict[str, Any]] | None = None) -> (
-            web.Response):  # fmt: skip
+    def error(
+        self, code: str, message: str, *, kind: str = "ISV", detail: list[dict[str, Any]] | None = None
+    ) -> web.Response:
         body: dict[str, Any] = {"code": code, "type": kind, "message": message}
         if detail:
             body["detail"] = detail
@@ -273,8 +317,9 @@ class Sandbox(SandboxBase):
         access, refresh = spent
         return self._token_answer(shop, access.value, refresh.value, refresh.expires_at, refreshed=True)
 
-    def _token_answer(self, shop: SbShop, access: str, refresh: str, refresh_expiry: float, *, refreshed: bool) -> (
-            web.Response):  # fmt: skip
+    def _token_answer(
+        self, shop: SbShop, access: str, refresh: str, refresh_expiry: float, *, refreshed: bool
+    ) -> web.Response:
         members = self.accounts.members(self.shops, shop)
         body = ventures.token_body(members, access, refresh, (self.token_ttl, refresh_expiry), refreshed=refreshed)
         return _json({**body, "request_id": _request_id()})
@@ -284,12 +329,20 @@ class Sandbox(SandboxBase):
     async def _seller_get(self, call: LzCall) -> web.StreamResponse:
         shop = call.seller
         cross_border = len(self.accounts.members(self.shops, shop)) > 1
-        return self.ok({
-            "seller_id": int(shop.shop_id) if shop.shop_id.isdigit() else shop.shop_id, "name": shop.name,
-            "name_company": shop.name, "short_code": f"{shop.region}{shop.shop_id}", "logo_url": "",
-            "email": f"seller-{shop.shop_id}@sandbox.invalid", "cb": cross_border, "location": "", "status": "ACTIVE",
-            "verified": True,
-        })  # fmt: skip
+        return self.ok(
+            {
+                "seller_id": int(shop.shop_id) if shop.shop_id.isdigit() else shop.shop_id,
+                "name": shop.name,
+                "name_company": shop.name,
+                "short_code": f"{shop.region}{shop.shop_id}",
+                "logo_url": "",
+                "email": f"seller-{shop.shop_id}@sandbox.invalid",
+                "cb": cross_border,
+                "location": "",
+                "status": "ACTIVE",
+                "verified": True,
+            }
+        )
 
     async def _products_get(self, call: LzCall) -> web.StreamResponse:
         params, shop = call.params, call.seller
@@ -306,15 +359,19 @@ class Sandbox(SandboxBase):
         status = params.get("filter") or "all"
         if status not in PRODUCT_FILTERS:
             raise LzError("36", "E036: Invalid status filter")
-        window = {name: _time_param(params, name) for name in ("update_after", "update_before", "create_after",
-                                                                "create_before")}  # fmt: skip
+        window = {
+            name: _time_param(params, name)
+            for name in ("update_after", "update_before", "create_after", "create_before")
+        }
         skus = _sku_list(params.get("sku_seller_list"), self.sku_list_cap)
 
         def wanted(listing: SbListing) -> bool:
-            return (_status_matches(listing, status)
-                    and _in_window(int(listing.updated_at), window["update_after"], window["update_before"])
-                    and _in_window(int(listing.created_at), window["create_after"], window["create_before"])
-                    and (skus is None or any(v.sku in skus for v in listing.variants)))  # fmt: skip
+            return (
+                _status_matches(listing, status)
+                and _in_window(int(listing.updated_at), window["update_after"], window["update_before"])
+                and _in_window(int(listing.created_at), window["create_after"], window["create_before"])
+                and (skus is None or any(v.sku in skus for v in listing.variants))
+            )
 
         return wanted
 
@@ -330,13 +387,18 @@ class Sandbox(SandboxBase):
     def _product_json(self, shop: SbShop, listing: SbListing, breakdown: bool) -> dict[str, Any]:
         status = {"active": "Active", "inactive": "InActive", "deleted": "Deleted"}.get(listing.status, "Active")
         return {
-            "item_id": _number(listing.item_id), "primary_category": _number(listing.category_id or "0"),
+            "item_id": _number(listing.item_id),
+            "primary_category": _number(listing.category_id or "0"),
             "attributes": {"name": listing.name, "description": listing.description, "brand": "No Brand"},
-            "skus": [self._sku_json(shop, listing, v, breakdown) for v in listing.variants], "images": [],
+            "skus": [self._sku_json(shop, listing, v, breakdown) for v in listing.variants],
+            "images": [],
             "marketImages": [],
-            "created_time": str(int(listing.created_at * 1000)), "updated_time": str(int(listing.updated_at * 1000)),
-            "status": status, "trialProduct": False, "variation": {},
-        }  # fmt: skip
+            "created_time": str(int(listing.created_at * 1000)),
+            "updated_time": str(int(listing.updated_at * 1000)),
+            "status": status,
+            "trialProduct": False,
+            "variation": {},
+        }
 
     def _sku_json(self, shop: SbShop, listing: SbListing, variant: SbVariant, breakdown: bool) -> dict[str, Any]:
         """``quantity`` is the total stock (lazop-2-0-overview.md: "same as totalQuantity"; the GetProductItem demo
@@ -345,11 +407,17 @@ class Sandbox(SandboxBase):
         example's request; UNCONFIRMED whether it comes without) and always with GetProductItem."""
         levels = self.stock.levels(shop, variant)
         sku: dict[str, Any] = {
-            "SkuId": _number(variant.variant_id), "SellerSku": variant.sku,
-            "ShopSku": f"{listing.item_id}_{shop.region}-{variant.variant_id}", "Status": "active",
-            "quantity": sum(level.total for level in levels.values()), "Available": variant.stock,
-            "price": float(variant.price), "special_price": 0.0, "saleProp": dict(variant.options), "Images": [],
-        }  # fmt: skip
+            "SkuId": _number(variant.variant_id),
+            "SellerSku": variant.sku,
+            "ShopSku": f"{listing.item_id}_{shop.region}-{variant.variant_id}",
+            "Status": "active",
+            "quantity": sum(level.total for level in levels.values()),
+            "Available": variant.stock,
+            "price": float(variant.price),
+            "special_price": 0.0,
+            "saleProp": dict(variant.options),
+            "Images": [],
+        }
         if breakdown:
             sku["multiWarehouseInventories"] = stock.inventories(levels)
             sku["fblWarehouseInventories"], sku["channelInventories"] = [], []
@@ -361,20 +429,44 @@ class Sandbox(SandboxBase):
         shop, product = call.seller, _payload_product(call.params)
         name = str((product.get("Attributes") or {}).get("name") or "")
         if not product.get("PrimaryCategory") or not name:
-            raise LzError("1", f"E001: Parameter {'name' if product.get('PrimaryCategory') else 'PrimaryCategory'}"
-                               " is mandatory")  # fmt: skip
+            raise LzError(
+                "1", f"E001: Parameter {'name' if product.get('PrimaryCategory') else 'PrimaryCategory'} is mandatory"
+            )
         skus = self._payload_skus(product)
         self._refuse_taken_skus(shop, [str(sku.get("SellerSku") or "") for sku in skus])
-        variants = [{"sku": str(sku["SellerSku"]), "price": _price(sku), "stock": _quantity(sku, "quantity"),
-                     "options": sku.get("saleProp") or {}} for sku in skus]  # fmt: skip
-        listing = self.add_listing(shop, name, variants, category_id=str(product["PrimaryCategory"]),
-                                   description=str(product["Attributes"].get("description") or ""))  # fmt: skip
+        variants = [
+            {
+                "sku": str(sku["SellerSku"]),
+                "price": _price(sku),
+                "stock": _quantity(sku, "quantity"),
+                "options": sku.get("saleProp") or {},
+            }
+            for sku in skus
+        ]
+        listing = self.add_listing(
+            shop,
+            name,
+            variants,
+            category_id=str(product["PrimaryCategory"]),
+            description=str(product["Attributes"].get("description") or ""),
+        )
         self.counters.creates += 1
-        return self._written(call, [v.sku for v in listing.variants], {
-            "item_id": listing.item_id, "item_status": "Active",
-            "sku_list": [{"seller_sku": v.sku, "sku_id": v.variant_id,
-                          "shop_sku": f"{listing.item_id}_{shop.region}-{v.variant_id}"} for v in listing.variants],
-        })  # fmt: skip
+        return self._written(
+            call,
+            [v.sku for v in listing.variants],
+            {
+                "item_id": listing.item_id,
+                "item_status": "Active",
+                "sku_list": [
+                    {
+                        "seller_sku": v.sku,
+                        "sku_id": v.variant_id,
+                        "shop_sku": f"{listing.item_id}_{shop.region}-{v.variant_id}",
+                    }
+                    for v in listing.variants
+                ],
+            },
+        )
 
     def _payload_skus(self, product: Mapping[str, Any]) -> list[dict[str, Any]]:
         skus = _as_list((product.get("Skus") or {}).get("Sku"))
@@ -390,8 +482,13 @@ class Sandbox(SandboxBase):
         for index, sku in enumerate(skus):
             found = self.find_variant(shop, sku)
             if not sku or sku in skus[:index] or found is not None:
-                detail.append({"field": "SellerSku", "seller_sku": sku,
-                               "message": "THD_IC_ERR_F_IC_INFRA_PRODUCT_036: SellerSku repeat"})  # fmt: skip
+                detail.append(
+                    {
+                        "field": "SellerSku",
+                        "seller_sku": sku,
+                        "message": "THD_IC_ERR_F_IC_INFRA_PRODUCT_036: SellerSku repeat",
+                    }
+                )
         if detail and creating:
             raise LzError(codes.CREATE_FAILED, "E500: Create product failed", detail=detail)
         if detail:
@@ -401,8 +498,11 @@ class Sandbox(SandboxBase):
         shop, product = call.seller, _payload_product(call.params)
         listing = shop.listings.get(str(product.get("ItemId") or ""))
         if listing is None or listing.status == "deleted":
-            raise LzError(codes.UPDATE_FAILED, "E501: Update product failed",
-                          detail=[{"field": "ItemId", "message": "Item not exist"}])  # fmt: skip
+            raise LzError(
+                codes.UPDATE_FAILED,
+                "E501: Update product failed",
+                detail=[{"field": "ItemId", "message": "Item not exist"}],
+            )
         if "Attributes" not in product:  # "Attributes must be preserved" (update-a-product.md)
             raise LzError("1", "E001: Parameter Attributes is mandatory")
         skus = self._payload_skus(product) if product.get("Skus") else []
@@ -419,8 +519,9 @@ class Sandbox(SandboxBase):
     def _sku_change(self, shop: SbShop, listing: SbListing, sku: Mapping[str, Any]) -> Callable[[], None]:
         """Validate one UpdateProduct SKU; the returned function applies it (after every SKU passed)."""
         seller_sku, sku_id = str(sku.get("SellerSku") or ""), str(sku.get("SkuId") or "")
-        current = next((v for v in listing.variants if v.variant_id == sku_id or (not sku_id and v.sku == seller_sku)),
-                       None)  # fmt: skip
+        current = next(
+            (v for v in listing.variants if v.variant_id == sku_id or (not sku_id and v.sku == seller_sku)), None
+        )
         if current is not None and not sku_id:
             raise LzError("4216", "skuId is a mandatory field and must be filled in.")
         if current is None and sku_id:
@@ -449,8 +550,10 @@ class Sandbox(SandboxBase):
 
     async def _price_quantity_update(self, call: LzCall) -> web.StreamResponse:
         """UpdatePriceQuantity: ``Price`` and the TOTAL stock ``Quantity`` (``stock.write_total``)."""
-        too_many = (codes.TOO_MANY_SKUS, "The updated SKU quantity exceeds the maximum number 50, please do not "
-                                         "update more than 50 SKUs at once")  # fmt: skip
+        too_many = (
+            codes.TOO_MANY_SKUS,
+            "The updated SKU quantity exceeds the maximum number 50, please do not update more than 50 SKUs at once",
+        )
         return self._inventory_write(call, self._apply_price_quantity, too_many)
 
     async def _sellable_update(self, call: LzCall) -> web.StreamResponse:
@@ -458,8 +561,9 @@ class Sandbox(SandboxBase):
         too_many = (codes.TOO_MANY_SKU, "E204: Too many SKU in one request")
         return self._inventory_write(call, lambda shop, sku: stock.write_sellable(self.stock, shop, sku), too_many)
 
-    def _inventory_write(self, call: LzCall, apply: Callable[[SbShop, Mapping[str, Any]], SbVariant],
-                         too_many: tuple[str, str]) -> web.StreamResponse:  # fmt: skip
+    def _inventory_write(
+        self, call: LzCall, apply: Callable[[SbShop, Mapping[str, Any]], SbVariant], too_many: tuple[str, str]
+    ) -> web.StreamResponse:
         """Valid SKUs are applied; refused ones come back in ``detail`` under code 501 (UNCONFIRMED: the sources
         document neither the partial apply nor the shape of ``detail``)."""
         skus = _as_list((_payload_product(call.params).get("Skus") or {}).get("Sku"))
@@ -472,8 +576,14 @@ class Sandbox(SandboxBase):
             try:
                 written.append(apply(call.seller, sku).sku)
             except stock.SkuRefused as exc:
-                detail.append({"field": exc.field_name, "seller_sku": str(sku.get("SellerSku") or ""),
-                               "sku_id": str(sku.get("SkuId") or ""), "message": exc.message})  # fmt: skip
+                detail.append(
+                    {
+                        "field": exc.field_name,
+                        "seller_sku": str(sku.get("SellerSku") or ""),
+                        "sku_id": str(sku.get("SkuId") or ""),
+                        "message": exc.message,
+                    }
+                )
         if detail:
             for sku_name in written:
                 self.record_write(sku_name)
@@ -498,10 +608,22 @@ class Sandbox(SandboxBase):
         except ValueError:
             types = None
         if not isinstance(types, list) or "warehouse" not in types:
-            raise LzError(codes.MISSING, "the input parameter \u201caddressTypes\u201d that is mandatory for "
-                                         "processing this request is not supplied")  # fmt: skip
-        module = [{"code": code, "name": code, "detailAddress": "", "needToUpdate": False, "defaultAddress": not i,
-                   "status": "ACTIVE"} for i, code in enumerate(self.stock.warehouses_of(call.seller))]  # fmt: skip
+            raise LzError(
+                codes.MISSING,
+                "the input parameter \u201caddressTypes\u201d that is mandatory for "
+                "processing this request is not supplied",
+            )
+        module = [
+            {
+                "code": code,
+                "name": code,
+                "detailAddress": "",
+                "needToUpdate": False,
+                "defaultAddress": not i,
+                "status": "ACTIVE",
+            }
+            for i, code in enumerate(self.stock.warehouses_of(call.seller))
+        ]
         body = {"result": {"success": True, "module": module, "error_code": {}}, "code": "0"}
         return _json({**body, "request_id": _request_id()})
 
@@ -518,8 +640,10 @@ class Sandbox(SandboxBase):
         params, shop = call.params, call.seller
         limit = _bounded(params.get("limit", "100"), self.order_limit_cap, codes.INVALID_LIMIT, "Invalid Limit", 1)
         offset = _bounded(params.get("offset", "0"), self.order_offset_cap, codes.INVALID_OFFSET, "Invalid Offset")
-        window = {name: _time_param(params, name) for name in ("update_after", "update_before", "created_after",
-                                                                "created_before")}  # fmt: skip
+        window = {
+            name: _time_param(params, name)
+            for name in ("update_after", "update_before", "created_after", "created_before")
+        }
         if window["update_after"] is None and window["created_after"] is None:
             raise LzError("1", "E001: Parameter update_after or created_after is mandatory")
         if params.get("status") and params["status"] not in ORDER_STATUS_FILTERS:
@@ -541,46 +665,85 @@ class Sandbox(SandboxBase):
             raise LzError(codes.TOO_MANY_ORDERS, "E038: Too many orders were requested")
         if any(order_id not in shop.orders for order_id in ids):
             raise LzError("37", "E037: One or more order id in the list are incorrect")
-        data = [{"order_id": order_id, "order_number": order_id,
-                 "order_items": self._order_items(shop, shop.orders[order_id])} for order_id in ids]  # fmt: skip
+        data = [
+            {
+                "order_id": order_id,
+                "order_number": order_id,
+                "order_items": self._order_items(shop, shop.orders[order_id]),
+            }
+            for order_id in ids
+        ]
         return self.ok(data)
 
     def _order_json(self, shop: SbShop, order: SbOrder) -> dict[str, Any]:
         first, _, last = str(order.buyer.get("name", "")).partition(" ")
-        address = {"first_name": first, "last_name": last, "phone": "", "phone2": "", "address1": "",
-                   "city": "", "post_code": "", "country": REGION_COUNTRY.get(shop.region.lower(), "")}  # fmt: skip
+        address = {
+            "first_name": first,
+            "last_name": last,
+            "phone": "",
+            "phone2": "",
+            "address1": "",
+            "city": "",
+            "post_code": "",
+            "country": REGION_COUNTRY.get(shop.region.lower(), ""),
+        }
         subtotal = order.total - order.shipping_fee
         return {
-            "order_id": order.order_id, "order_number": order.order_id,
-            "created_at": _local_iso(order.created_at, shop), "updated_at": _local_iso(order.updated_at, shop),
-            "price": f"{subtotal:.2f}", "shipping_fee": f"{order.shipping_fee:.2f}", "voucher": "0.00",
-            "voucher_platform": "0.00", "voucher_seller": "0.00", "statuses": [order.status],
-            "items_count": sum(line.quantity for line in order.lines), "customer_first_name": first,
-            "customer_last_name": last, "address_shipping": address, "address_billing": dict(address),
-            "payment_method": "COD", "warehouse_code": "dropshipping", "gift_option": False, "remarks": "",
-        }  # fmt: skip
+            "order_id": order.order_id,
+            "order_number": order.order_id,
+            "created_at": _local_iso(order.created_at, shop),
+            "updated_at": _local_iso(order.updated_at, shop),
+            "price": f"{subtotal:.2f}",
+            "shipping_fee": f"{order.shipping_fee:.2f}",
+            "voucher": "0.00",
+            "voucher_platform": "0.00",
+            "voucher_seller": "0.00",
+            "statuses": [order.status],
+            "items_count": sum(line.quantity for line in order.lines),
+            "customer_first_name": first,
+            "customer_last_name": last,
+            "address_shipping": address,
+            "address_billing": dict(address),
+            "payment_method": "COD",
+            "warehouse_code": "dropshipping",
+            "gift_option": False,
+            "remarks": "",
+        }
 
     def _order_items(self, shop: SbShop, order: SbOrder) -> list[dict[str, Any]]:
         """Lazada lists every unit as its own order item: a line of quantity 3 is three items."""
         items = []
         for line in order.lines:
             for unit in range(line.quantity):
-                items.append({
-                    "order_item_id": line.line_id if unit == 0 else f"{line.line_id}{unit:03d}",
-                    "order_id": order.order_id, "sku": line.sku, "sku_id": line.variant_id or "",
-                    "shop_sku": f"{line.item_id}_{shop.region}-{line.variant_id}",
-                    "name": line.name, "item_price": f"{line.unit_price:.2f}", "paid_price": f"{line.unit_price:.2f}",
-                    "status": order.status, "currency": order.currency, "variation": "",
-                    "created_at": str(int(order.created_at * 1000)), "updated_at": str(int(order.updated_at * 1000)),
-                })  # fmt: skip
+                items.append(
+                    {
+                        "order_item_id": line.line_id if unit == 0 else f"{line.line_id}{unit:03d}",
+                        "order_id": order.order_id,
+                        "sku": line.sku,
+                        "sku_id": line.variant_id or "",
+                        "shop_sku": f"{line.item_id}_{shop.region}-{line.variant_id}",
+                        "name": line.name,
+                        "item_price": f"{line.unit_price:.2f}",
+                        "paid_price": f"{line.unit_price:.2f}",
+                        "status": order.status,
+                        "currency": order.currency,
+                        "variation": "",
+                        "created_at": str(int(order.created_at * 1000)),
+                        "updated_at": str(int(order.updated_at * 1000)),
+                    }
+                )
         return items
 
     # ------------------------------------------------------------------ pushes
 
     def signed_push(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[dict[str, str], bytes, str]:
         """A trade-order (type 0) or product edited/deleted (types 4/5) message, signed as Lazada signs it."""
-        message = {"seller_id": shop.shop_id, **self._push_message(event),
-                   "timestamp": int(time.time() * 1000), "site": f"lazada_{shop.region.lower()}"}  # fmt: skip
+        message = {
+            "seller_id": shop.shop_id,
+            **self._push_message(event),
+            "timestamp": int(time.time() * 1000),
+            "site": f"lazada_{shop.region.lower()}",
+        }
         body = json.dumps(message, separators=(",", ":")).encode()
         app_key, app_secret = self.app_credentials["app_key"], self.app_credentials["app_secret"]
         signature = signing.webhook_signature(body, app_key, app_secret)
@@ -591,17 +754,27 @@ class Sandbox(SandboxBase):
         if event["kind"] == "order_status_changed":
             order: SbOrder = event["order"]
             line_id = order.lines[0].line_id if order.lines else order.order_id
-            return {"message_type": 0, "data": {
-                "order_status": order.status, "trade_order_id": order.order_id, "trade_order_line_id": line_id,
-                "status_update_time": int(order.updated_at)}}  # fmt: skip
+            return {
+                "message_type": 0,
+                "data": {
+                    "order_status": order.status,
+                    "trade_order_id": order.order_id,
+                    "trade_order_line_id": line_id,
+                    "status_update_time": int(order.updated_at),
+                },
+            }
         if event["kind"] in ("product_changed", "product_deleted"):
             listing: SbListing = event["listing"]
             deleted = event["kind"] == "product_deleted"
-            return {"message_type": 5 if deleted else 4, "data": {
-                "item_id": _number(listing.item_id), "action": "DELETED" if deleted else "EDITED_UPDATED",
-                "status_update_time": int(listing.updated_at * 1000),
-                "sku_list": [{"seller_sku": v.sku, "sku_id": _number(v.variant_id)} for v in listing.variants],
-            }}  # fmt: skip
+            return {
+                "message_type": 5 if deleted else 4,
+                "data": {
+                    "item_id": _number(listing.item_id),
+                    "action": "DELETED" if deleted else "EDITED_UPDATED",
+                    "status_update_time": int(listing.updated_at * 1000),
+                    "sku_list": [{"seller_sku": v.sku, "sku_id": _number(v.variant_id)} for v in listing.variants],
+                },
+            }
         raise ValueError(f"the Lazada sandbox cannot push {event['kind']!r}")
 
 
@@ -611,16 +784,19 @@ class Sandbox(SandboxBase):
 async def _params(request: web.Request) -> dict[str, str]:
     """Query parameters and, for a form POST, the form fields (the gateway signs and reads both)."""
     params = dict(request.query)
-    if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
-                                                             "multipart/form-data"):  # fmt: skip
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         form = await request.post()
         params.update({key: value for key, value in form.items() if isinstance(value, str)})
     return params
 
 
 def _json(body: Mapping[str, Any]) -> web.Response:
-    return web.Response(status=200, body=json.dumps(body, default=str).encode(),
-                        content_type="application/json", charset="utf-8")  # fmt: skip
+    return web.Response(
+        status=200, body=json.dumps(body, default=str).encode(), content_type="application/json", charset="utf-8"
+    )
 
 
 def _request_id() -> str:
@@ -756,9 +932,11 @@ def _row_price(sku: Mapping[str, Any]) -> Decimal | None:
 
 
 def _order_matches(order: SbOrder, window: Mapping[str, int | None], status: str | None) -> bool:
-    return (_in_window(int(order.updated_at), window["update_after"], window["update_before"])
-            and _in_window(int(order.created_at), window["created_after"], window["created_before"])
-            and (not status or order.status == status))  # fmt: skip
+    return (
+        _in_window(int(order.updated_at), window["update_after"], window["update_before"])
+        and _in_window(int(order.created_at), window["created_after"], window["created_before"])
+        and (not status or order.status == status)
+    )
 
 
 def _order_sort(params: Mapping[str, str]) -> Callable[[SbOrder], tuple[int, tuple[int, str]]]:

@@ -97,8 +97,9 @@ class StockBook:
         return {c: Levels(sellable.get(c, 0), *held.get(c, [0, 0])) for c in codes}
 
     def _open(self, shop: SbShop, variant: SbVariant) -> Iterable[Hold]:
-        return (h for h in self.holds if h.shop_id == shop.shop_id and h.variant_id == variant.variant_id
-                and not h.settled)  # fmt: skip
+        return (
+            h for h in self.holds if h.shop_id == shop.shop_id and h.variant_id == variant.variant_id and not h.settled
+        )
 
     def settle(self, shop: SbShop) -> None:
         """Holds of cancelled orders go back to sellable; holds of orders past packing leave the stock."""
@@ -151,10 +152,17 @@ def inventories(levels: Mapping[str, Levels]) -> list[dict[str, object]]:
     """``multiWarehouseInventories`` as the read APIs answer it: warehouses without stock left out, except
     dropshipping."""
     return [
-        {"warehouseCode": code, "sellableQuantity": level.sellable, "withholdQuantity": level.withhold,
-         "occupyQuantity": level.occupy, "totalQuantity": level.total, "quantity": level.sellable}
-        for code, level in levels.items() if level.total or code == DROPSHIPPING
-    ]  # fmt: skip
+        {
+            "warehouseCode": code,
+            "sellableQuantity": level.sellable,
+            "withholdQuantity": level.withhold,
+            "occupyQuantity": level.occupy,
+            "totalQuantity": level.total,
+            "quantity": level.sellable,
+        }
+        for code, level in levels.items()
+        if level.total or code == DROPSHIPPING
+    ]
 
 
 class SkuRefused(Exception):
@@ -236,8 +244,11 @@ def write_total(book: StockBook, shop: SbShop, sku: Mapping[str, object]) -> SbV
     for code, total in split.items():
         held = levels.get(code, Levels(0))
         if total < held.withhold + held.occupy:
-            raise SkuRefused("Quantity", f"the quantity {total} is below the withheld and occupied stock "
-                                         f"({held.withhold + held.occupy}) of warehouse {code}")  # fmt: skip
+            raise SkuRefused(
+                "Quantity",
+                f"the quantity {total} is below the withheld and occupied stock "
+                f"({held.withhold + held.occupy}) of warehouse {code}",
+            )
     for code, total in split.items():
         held = levels.get(code, Levels(0))
         book.set_sellable(variant, code, total - held.withhold - held.occupy)

@@ -60,21 +60,31 @@ def seller_on(shops: Sequence[SbShop], token: str | None, venture: str | None) -
     return next((shop for shop in holders if shop.region.lower() == venture), None)
 
 
-def token_body(members: Sequence[SbShop], access: str, refresh: str, lifetimes: tuple[float, float], *,
-               refreshed: bool) -> dict[str, Any]:  # fmt: skip
+def token_body(
+    members: Sequence[SbShop], access: str, refresh: str, lifetimes: tuple[float, float], *, refreshed: bool
+) -> dict[str, Any]:
     """A GenerateAccessToken (``refreshed`` False) or RefreshAccessToken answer for an account's sellers."""
     ttl, refresh_expiry = lifetimes
     users = [_user(shop, upper=not refreshed) for shop in members]
     country = "cb" if len(members) > 1 else members[0].region.lower()
     return {
-        "code": "0", "access_token": access, "refresh_token": refresh, "expires_in": str(int(ttl)),
-        "refresh_expires_in": str(max(0, int(refresh_expiry - time.time()))), "country": country,
-        "account": f"seller-{members[0].shop_id}@sandbox.invalid", "account_platform": "seller_center",
+        "code": "0",
+        "access_token": access,
+        "refresh_token": refresh,
+        "expires_in": str(int(ttl)),
+        "refresh_expires_in": str(max(0, int(refresh_expiry - time.time()))),
+        "country": country,
+        "account": f"seller-{members[0].shop_id}@sandbox.invalid",
+        "account_platform": "seller_center",
         "country_user_info_list" if refreshed else "country_user_info": users,
-    }  # fmt: skip
+    }
 
 
 def _user(shop: SbShop, *, upper: bool) -> dict[str, str]:
     region = shop.region.lower()
-    return {"country": region.upper() if upper else region, "seller_id": shop.shop_id, "user_id": shop.shop_id,
-            "short_code": f"{region.upper()}{shop.shop_id}"}  # fmt: skip
+    return {
+        "country": region.upper() if upper else region,
+        "seller_id": shop.shop_id,
+        "user_id": shop.shop_id,
+        "short_code": f"{region.upper()}{shop.shop_id}",
+    }

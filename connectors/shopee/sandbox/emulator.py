@@ -154,14 +154,28 @@ class Sandbox(SandboxBase):
 
     # ------------------------------------------------------------------ store overrides
 
-    def add_shop(self, shop_id: str, name: str | None = None, *, access_token: str | None = None,
-                 refresh_token: str | None = None, **extra: str) -> SbShop:  # fmt: skip
+    def add_shop(
+        self,
+        shop_id: str,
+        name: str | None = None,
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        **extra: str,
+    ) -> SbShop:
         shop = super().add_shop(shop_id, name, access_token=access_token, refresh_token=refresh_token, **extra)
         self._auth_time.setdefault(shop.shop_id, int(time.time()))
         return shop
 
-    def add_order(self, shop: SbShop, lines: Sequence[Mapping[str, Any]], *, status: str, currency: str = "VND",
-                  buyer: Mapping[str, Any] | None = None) -> SbOrder:  # fmt: skip
+    def add_order(
+        self,
+        shop: SbShop,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        status: str,
+        currency: str = "VND",
+        buyer: Mapping[str, Any] | None = None,
+    ) -> SbOrder:
         """As the base, numbered like Shopee (``YYMMDD`` + 8 characters, e.g. 220810QSK8S7BX)."""
         order = super().add_order(shop, lines, status=status, currency=currency, buyer=buyer)
         del shop.orders[order.order_id]
@@ -181,8 +195,9 @@ class Sandbox(SandboxBase):
     def _seller_stock(self, shop: SbShop) -> SellerStock:
         if not self.warehouses.get(shop.shop_id):
             return single_location
-        return lambda variant: [{"location_id": location, "stock": stock}
-                                for location, stock in self.location_stock(shop, variant).items()]  # fmt: skip
+        return lambda variant: [
+            {"location_id": location, "stock": stock} for location, stock in self.location_stock(shop, variant).items()
+        ]
 
     def item_sku(self, listing: SbListing) -> str:
         if not is_tiered(listing):
@@ -274,8 +289,9 @@ class Sandbox(SandboxBase):
         if not token:
             raise ApiError("error_param", "There is no access_token in query.")
         shop_id = _int(query.get("shop_id"), "shop_id")
-        base = signing.base_string(partner_id=partner_id, path=request.path, timestamp=timestamp,
-                                   access_token=token, shop_id=shop_id)  # fmt: skip
+        base = signing.base_string(
+            partner_id=partner_id, path=request.path, timestamp=timestamp, access_token=token, shop_id=shop_id
+        )
         self._check_sign(base, sign)
         shop = self.shops.get(str(shop_id))
         if shop is None or self.check_access(shop, token) != "ok":
@@ -300,8 +316,10 @@ class Sandbox(SandboxBase):
             raise ApiError("error_sign", "Wrong sign.", 403)
 
     def throttle_response(self) -> web.Response:
-        return reply({"request_id": "", "error": THROTTLE_CODE,
-                      "message": "Too many requests, please reduce the request rate."}, 429)  # fmt: skip
+        return reply(
+            {"request_id": "", "error": THROTTLE_CODE, "message": "Too many requests, please reduce the request rate."},
+            429,
+        )
 
     def server_error_response(self) -> web.Response:
         return reply({"request_id": "", "error": "error_server", "message": "Something wrong. Please try later."}, 500)
@@ -347,12 +365,18 @@ class Sandbox(SandboxBase):
             raise ApiError("refresh_token_expired", "Your refresh_token expired.", 403)
         pair = self.spend_refresh(shop, token)
         if pair is None:
-            raise ApiError("error_shop_refresh_token",
-                           "Your refresh token is error ,please check refresh token or shopid.", 403)  # fmt: skip
+            raise ApiError(
+                "error_shop_refresh_token", "Your refresh token is error ,please check refresh token or shopid.", 403
+            )
         access, refresh = pair
         self._retire_old_access(shop, access.value)
-        return top(partner_id=self.partner_id, shop_id=int(shop.shop_id), access_token=access.value,
-                   refresh_token=refresh.value, expire_in=int(self.token_ttl))  # fmt: skip
+        return top(
+            partner_id=self.partner_id,
+            shop_id=int(shop.shop_id),
+            access_token=access.value,
+            refresh_token=refresh.value,
+            expire_in=int(self.token_ttl),
+        )
 
     def _retire_old_access(self, shop: SbShop, keep: str) -> None:
         """After a refresh the previous access tokens stay valid 5 more minutes."""
@@ -369,9 +393,16 @@ class Sandbox(SandboxBase):
 
     async def _shop_info(self, _request: web.Request, shop: SbShop) -> Body:
         auth_time = self._auth_time.get(shop.shop_id, int(time.time()))
-        return top(shop_name=shop.name, region=shop.region, status="NORMAL", is_cb=False, is_sip=False,
-                   sip_affi_shops=[], auth_time=auth_time,
-                   expire_time=auth_time + AUTHORIZATION_DAYS * 86400)  # fmt: skip
+        return top(
+            shop_name=shop.name,
+            region=shop.region,
+            status="NORMAL",
+            is_cb=False,
+            is_sip=False,
+            sip_affi_shops=[],
+            auth_time=auth_time,
+            expire_time=auth_time + AUTHORIZATION_DAYS * 86400,
+        )
 
     # ------------------------------------------------------------------ product reads
 
@@ -380,9 +411,17 @@ class Sandbox(SandboxBase):
         locations = self.warehouses.get(shop.shop_id)
         if not locations:
             raise ApiError("warehouse.error_not_in_whitelist", "Your shop is not in multi-warehouse whitelist.")
-        warehouses = [{"warehouse_id": n, "warehouse_name": f"Warehouse {n}", "warehouse_type": 1,
-                       "location_id": location, "region": shop.region, "holiday_mode_state": 0}
-                      for n, location in enumerate(locations, 1)]  # fmt: skip
+        warehouses = [
+            {
+                "warehouse_id": n,
+                "warehouse_name": f"Warehouse {n}",
+                "warehouse_type": 1,
+                "location_id": location,
+                "region": shop.region,
+                "holiday_mode_state": 0,
+            }
+            for n, location in enumerate(locations, 1)
+        ]
         return {"request_id": "", "error": "", "message": "", "response": warehouses}
 
     async def _item_list(self, request: web.Request, shop: SbShop) -> Body:
@@ -392,16 +431,23 @@ class Sandbox(SandboxBase):
         if not statuses:
             raise ApiError("error_param", "item_status is required.")
         low, high = _update_window(query)
-        items = [listing for listing in sorted(shop.listings.values(), key=lambda x: int(x.item_id))
-                 if item_status(listing) in statuses and low <= int(listing.updated_at) <= high]  # fmt: skip
+        items = [
+            listing
+            for listing in sorted(shop.listings.values(), key=lambda x: int(x.item_id))
+            if item_status(listing) in statuses and low <= int(listing.updated_at) <= high
+        ]
         page = items[offset : offset + size]
-        return ok({
-            "item": [{"item_id": int(x.item_id), "item_status": item_status(x), "update_time": int(x.updated_at)}
-                     for x in page],
-            "total_count": len(items),
-            "has_next_page": offset + size < len(items),
-            "next_offset": offset + size,
-        })  # fmt: skip
+        return ok(
+            {
+                "item": [
+                    {"item_id": int(x.item_id), "item_status": item_status(x), "update_time": int(x.updated_at)}
+                    for x in page
+                ],
+                "total_count": len(items),
+                "has_next_page": offset + size < len(items),
+                "next_offset": offset + size,
+            }
+        )
 
     async def _item_base_info(self, request: web.Request, shop: SbShop) -> Body:
         ids = _id_list(request.query.get("item_id_list"), "item_id_list", api.ID_BATCH)
@@ -467,8 +513,10 @@ class Sandbox(SandboxBase):
         listing.updated_at = time.time()
         for variant in listing.variants:
             self.record_write(variant.sku)
-        created = [{"model_id": int(v.variant_id), "model_sku": v.sku, "tier_index": m.get("tier_index")}
-                   for v, m in zip(listing.variants, models, strict=True)]  # fmt: skip
+        created = [
+            {"model_id": int(v.variant_id), "model_sku": v.sku, "tier_index": m.get("tier_index")}
+            for v, m in zip(listing.variants, models, strict=True)
+        ]
         tiers = [
             {"name": n, "option_list": [{"option": o} for o in opts]} for n, opts in zip(names, options, strict=True)
         ]
@@ -527,8 +575,11 @@ class Sandbox(SandboxBase):
             self.record_write(variant.sku)
             successes.append({"model_id": entry.get("model_id"), "location_id": "", "stock": stock})
         if not successes:
-            raise ApiError("error_busi_update_stock_failed", "Update stock failed.",
-                           response={"success_list": [], "failure_list": failures})  # fmt: skip
+            raise ApiError(
+                "error_busi_update_stock_failed",
+                "Update stock failed.",
+                response={"success_list": [], "failure_list": failures},
+            )
         listing.updated_at = time.time()
         return ok({"success_list": successes, "failure_list": failures})
 
@@ -541,8 +592,10 @@ class Sandbox(SandboxBase):
         if locations and not all(given):
             raise ApiError("error_auth", "Lack of location_id, please double check.")
         if any(given) and sorted(given) != sorted(locations):
-            raise ApiError("error_auth", "The location_id input is not matched the shop's location_id(more/wrong). "
-                                         "Please double check.")  # fmt: skip
+            raise ApiError(
+                "error_auth",
+                "The location_id input is not matched the shop's location_id(more/wrong). Please double check.",
+            )
         if locations:
             self._location_stock[id(variant)] = {str(e["location_id"]): int(e["stock"]) for e in seller_stock}
 
@@ -573,8 +626,10 @@ class Sandbox(SandboxBase):
             raise ApiError("error_param", "time_range_field should be create_time or update_time.")
         start, end = _int(query.get("time_from"), "time_from"), _int(query.get("time_to"), "time_to")
         if end < start or end - start > ORDER_WINDOW:
-            raise ApiError("order.order_list_invalid_time",
-                           "The time_from should be earlier than time_to and the range within 15 days.")  # fmt: skip
+            raise ApiError(
+                "order.order_list_invalid_time",
+                "The time_from should be earlier than time_to and the range within 15 days.",
+            )
         size, offset, status = _page_size(query), _cursor(query.get("cursor")), query.get("order_status")
         stamped = [(_order_time(o, field), o) for o in shop.orders.values() if status in (None, o.status)]
         orders = [
@@ -614,8 +669,9 @@ class Sandbox(SandboxBase):
         if self._client is None:
             self._client = aiohttp.ClientSession()
         try:
-            async with self._client.post(url, data=body, headers=dict(headers),
-                                         timeout=aiohttp.ClientTimeout(total=PUSH_TIMEOUT)) as response:  # fmt: skip
+            async with self._client.post(
+                url, data=body, headers=dict(headers), timeout=aiohttp.ClientTimeout(total=PUSH_TIMEOUT)
+            ) as response:
                 return 200 <= response.status < 300 and not await response.read()
         except (TimeoutError, aiohttp.ClientError):
             return False
@@ -629,11 +685,13 @@ class Sandbox(SandboxBase):
         horizon = time.time() - LOST_PUSH_DAYS * 86400
         pending = [push for push in self.lost_pushes if not push.consumed and push.lost_at >= horizon]
         page = pending[:LOST_PAGE]
-        return ok({
-            "push_message_list": [push.entry() for push in page],
-            "has_next_page": len(pending) > LOST_PAGE,
-            "last_message_id": page[-1].message_id if page else 0,
-        })  # fmt: skip
+        return ok(
+            {
+                "push_message_list": [push.entry() for push in page],
+                "has_next_page": len(pending) > LOST_PAGE,
+                "last_message_id": page[-1].message_id if page else 0,
+            }
+        )
 
     async def _confirm_lost_pushes(self, request: web.Request) -> Body:
         last = _int((await _json_body(request)).get("last_message_id"), "last_message_id", low=1)

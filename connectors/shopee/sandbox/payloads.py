@@ -14,11 +14,30 @@ from aiohttp import web
 
 from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbOrderLine, SbShop, SbVariant
 
-CURRENCY = {"VN": "VND", "SG": "SGD", "MY": "MYR", "TH": "THB", "PH": "PHP", "ID": "IDR", "TW": "TWD", "BR": "BRL",
-            "MX": "MXN", "CO": "COP", "CL": "CLP", "PL": "PLN", "ES": "EUR", "AR": "ARS"}  # fmt: skip
+CURRENCY = {
+    "VN": "VND",
+    "SG": "SGD",
+    "MY": "MYR",
+    "TH": "THB",
+    "PH": "PHP",
+    "ID": "IDR",
+    "TW": "TWD",
+    "BR": "BRL",
+    "MX": "MXN",
+    "CO": "COP",
+    "CL": "CLP",
+    "PL": "PLN",
+    "ES": "EUR",
+    "AR": "ARS",
+}
 DECIMAL_REGIONS = frozenset({"SG", "MY", "BR", "MX", "PL", "ES", "AR"})  # prices with 2 decimals; others integers
-ITEM_STATUS = {"active": "NORMAL", "inactive": "UNLIST", "banned": "BANNED", "reviewing": "REVIEWING",
-               "deleted": "SELLER_DELETE"}  # fmt: skip
+ITEM_STATUS = {
+    "active": "NORMAL",
+    "inactive": "UNLIST",
+    "banned": "BANNED",
+    "reviewing": "REVIEWING",
+    "deleted": "SELLER_DELETE",
+}
 DEFAULT_TIER = "Variation"
 
 
@@ -123,8 +142,10 @@ def tier_layout(variants: Sequence[SbVariant]) -> tuple[list[dict[str, Any]], li
     rows = [[v.options.get(n, "") for n in names] for v in variants] if names else [[v.sku] for v in variants]
     names = names or [DEFAULT_TIER]
     choices = [list(dict.fromkeys(row[i] for row in rows)) for i in range(len(names))]
-    tiers = [{"name": name, "option_list": [{"option": option} for option in options]}
-             for name, options in zip(names, choices, strict=True)]  # fmt: skip
+    tiers = [
+        {"name": name, "option_list": [{"option": option} for option in options]}
+        for name, options in zip(names, choices, strict=True)
+    ]
     return tiers, [[choices[i].index(row[i]) for i in range(len(names))] for row in rows]
 
 
@@ -200,12 +221,21 @@ def push_message(shop: SbShop, event: Mapping[str, Any], partner_id: int) -> dic
     shop_id = _number(shop.shop_id)
     if kind == "order_status_changed":
         order: SbOrder = event["order"]
-        data = {"items": [], "ordersn": order.order_id, "status": order.status, "completed_scenario": "",
-                "update_time": int(order.updated_at)}  # fmt: skip
+        data = {
+            "items": [],
+            "ordersn": order.order_id,
+            "status": order.status,
+            "completed_scenario": "",
+            "update_time": int(order.updated_at),
+        }
         return {"data": data, "shop_id": shop_id, "code": 3, "timestamp": now}
     if kind == "shop_deauthorized":
-        data = {"authorize_type": "user cancel shop authorization", "shop_id": shop_id, "success": 1,
-                "extra": f"shop id {shop_id} has been cancelled authorization"}  # fmt: skip
+        data = {
+            "authorize_type": "user cancel shop authorization",
+            "shop_id": shop_id,
+            "success": 1,
+            "extra": f"shop id {shop_id} has been cancelled authorization",
+        }
         return {"data": data, "partner_id": partner_id, "code": 2, "timestamp": now}
     if kind == "authorization_expiring":
         data = {

@@ -75,22 +75,30 @@ def product_matches(listing: SbListing, body: Mapping[str, Any]) -> bool:
     if ids and not any(v.variant_id in ids for v in listing.variants):
         return False
     return in_range(listing.updated_at, body, "update_time_ge", "update_time_le", inclusive=True) and in_range(
-        listing.created_at, body, "create_time_ge", "create_time_le", inclusive=True)  # fmt: skip
+        listing.created_at, body, "create_time_ge", "create_time_le", inclusive=True
+    )
 
 
 def order_matches(order: SbOrder, body: Mapping[str, Any]) -> bool:
     if body.get("order_status") and order.status != body["order_status"]:
         return False
     return in_range(order.updated_at, body, "update_time_ge", "update_time_lt", inclusive=False) and in_range(
-        order.created_at, body, "create_time_ge", "create_time_lt", inclusive=False)  # fmt: skip
+        order.created_at, body, "create_time_ge", "create_time_lt", inclusive=False
+    )
 
 
 def variant_spec(sku: Mapping[str, Any]) -> dict[str, Any]:
     inventory = [as_dict(row) for row in as_list(sku.get("inventory"))]
-    options = {str(a.get("name") or a.get("id") or ""): str(a.get("value_name") or a.get("value_id") or "")
-               for a in map(as_dict, as_list(sku.get("sales_attributes")))}  # fmt: skip
-    return {"sku": str(sku.get("seller_sku") or ""), "price": str(as_dict(sku.get("price")).get("amount")),
-            "stock": sum(int(row.get("quantity") or 0) for row in inventory), "options": options}  # fmt: skip
+    options = {
+        str(a.get("name") or a.get("id") or ""): str(a.get("value_name") or a.get("value_id") or "")
+        for a in map(as_dict, as_list(sku.get("sales_attributes")))
+    }
+    return {
+        "sku": str(sku.get("seller_sku") or ""),
+        "price": str(as_dict(sku.get("price")).get("amount")),
+        "stock": sum(int(row.get("quantity") or 0) for row in inventory),
+        "options": options,
+    }
 
 
 def check_product(store: Store, shop: SbShop, body: Mapping[str, Any]) -> web.Response | None:
@@ -124,8 +132,9 @@ def check_inventory(store: Store, shop: SbShop, sku: Mapping[str, Any]) -> web.R
     if not rows or any(not store.known(shop, str(row.get("warehouse_id") or "")) for row in rows):
         return r.error(400, e.WAREHOUSE_NOT_FOUND, "The warehouse does not exist")
     if any(not quantity_ok(row.get("quantity")) for row in rows):
-        return r.error(400, e.INVENTORY_OUT_OF_RANGE, "The SKU inventory quantity for the warehouse must be within "
-                                                      "allowed limits.")  # fmt: skip
+        return r.error(
+            400, e.INVENTORY_OUT_OF_RANGE, "The SKU inventory quantity for the warehouse must be within allowed limits."
+        )
     return None
 
 
@@ -137,8 +146,9 @@ def quantity_ok(value: Any) -> bool:
 def check_prices(shop: SbShop, listing: SbListing, skus: list[dict[str, Any]]) -> web.Response | None:
     problem = check_sku_list(skus) or check_sku_ids(listing, skus, required=True)
     if problem is None and listing.status != "active":
-        problem = r.error(400, e.PRODUCT_STATUS_INVALID, "The product in its current status is not available for "
-                                                         "this operation.")  # fmt: skip
+        problem = r.error(
+            400, e.PRODUCT_STATUS_INVALID, "The product in its current status is not available for this operation."
+        )
     for sku in skus:
         problem = problem or check_price(shop, as_dict(sku.get("price")))
     return problem
@@ -146,8 +156,11 @@ def check_prices(shop: SbShop, listing: SbListing, skus: list[dict[str, Any]]) -
 
 def check_sku_list(skus: list[dict[str, Any]]) -> web.Response | None:
     if not skus:
-        return r.error(400, e.SKU_LIST_EMPTY, "The SKU list is empty. Either omit the list entirely, or provide all "
-                                              "required details.")  # fmt: skip
+        return r.error(
+            400,
+            e.SKU_LIST_EMPTY,
+            "The SKU list is empty. Either omit the list entirely, or provide all required details.",
+        )
     if len(skus) > MAX_SKUS:
         return r.error(400, e.TOO_MANY_SKUS, "A single product cannot have more than 100 different SKUs")
     ids = [str(sku.get("id") or "") for sku in skus]
@@ -208,8 +221,12 @@ def inventory_failure(store: Store, shop: SbShop, by_id: Mapping[str, SbVariant]
         return r.check_failed(sku_id, *problem)
     for row in rows:
         if not quantity_ok(row.get("quantity")):
-            return r.check_failed(sku_id, e.INVENTORY_OUT_OF_RANGE, "The SKU inventory quantity for the warehouse "
-                                  "must be within allowed limits.", str(row["warehouse_id"]))  # fmt: skip
+            return r.check_failed(
+                sku_id,
+                e.INVENTORY_OUT_OF_RANGE,
+                "The SKU inventory quantity for the warehouse must be within allowed limits.",
+                str(row["warehouse_id"]),
+            )
     return None
 
 

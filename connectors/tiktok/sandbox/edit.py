@@ -32,15 +32,40 @@ from nfsync.connectors.tiktok.sandbox import render as r
 from nfsync.connectors.tiktok.sandbox.store import Store
 
 MODELLED = frozenset({"title", "description", "category_id", "skus", "save_mode", "idempotency_key"})
-FULL_PROPERTIES = frozenset({
-    "brand_id", "main_images", "is_cod_allowed", "certifications", "package_weight", "product_attributes",
-    "size_chart", "package_dimensions", "external_product_id", "delivery_option_ids", "video", "category_version",
-    "manufacturer_ids", "responsible_person_ids", "listing_platforms", "shipping_insurance_requirement",
-    "is_pre_owned", "minimum_order_quantity", "replicated_products", "subscribe_info_edit", "shipping_template_id",
-})  # fmt: skip
+FULL_PROPERTIES = frozenset(
+    {
+        "brand_id",
+        "main_images",
+        "is_cod_allowed",
+        "certifications",
+        "package_weight",
+        "product_attributes",
+        "size_chart",
+        "package_dimensions",
+        "external_product_id",
+        "delivery_option_ids",
+        "video",
+        "category_version",
+        "manufacturer_ids",
+        "responsible_person_ids",
+        "listing_platforms",
+        "shipping_insurance_requirement",
+        "is_pre_owned",
+        "minimum_order_quantity",
+        "replicated_products",
+        "subscribe_info_edit",
+        "shipping_template_id",
+    }
+)
 """Edit Product's top-level properties other than title, description, category_id, skus and save_mode."""
-PARTIAL_PROPERTIES = FULL_PROPERTIES - {"delivery_option_ids", "category_version", "shipping_insurance_requirement",
-                                        "is_pre_owned", "minimum_order_quantity", "shipping_template_id"}  # fmt: skip
+PARTIAL_PROPERTIES = FULL_PROPERTIES - {
+    "delivery_option_ids",
+    "category_version",
+    "shipping_insurance_requirement",
+    "is_pre_owned",
+    "minimum_order_quantity",
+    "shipping_template_id",
+}
 SKU_MODELLED = frozenset({"id", "seller_sku", "price", "inventory"})
 MAX_IMAGES = 9
 
@@ -64,8 +89,9 @@ def check_required(body: Mapping[str, Any]) -> web.Response | None:
         return r.error(400, e.CATEGORY_NOT_FOUND, "Category does not exist")
     if not weight.get("value") or not weight.get("unit"):
         return r.error(400, e.INPUT_INVALID, "Invalid input parameters: package_weight (value, unit) is required.")
-    return check_sent({"title": body.get("title"), "description": body.get("description"),
-                       "main_images": body.get("main_images")})  # fmt: skip
+    return check_sent(
+        {"title": body.get("title"), "description": body.get("description"), "main_images": body.get("main_images")}
+    )
 
 
 def check_sent(body: Mapping[str, Any]) -> web.Response | None:
@@ -87,8 +113,9 @@ def check_skus(
     known = {v.variant_id: v for v in listing.variants}
     for sku in skus:
         variant = known.get(str(sku.get("id") or ""))
-        problem = problem or (check_new_sku(store, shop, sku) if variant is None else check_old_sku(
-            store, shop, variant, sku, full=full))  # fmt: skip
+        problem = problem or (
+            check_new_sku(store, shop, sku) if variant is None else check_old_sku(store, shop, variant, sku, full=full)
+        )
     return problem
 
 

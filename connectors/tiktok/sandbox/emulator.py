@@ -67,10 +67,14 @@ ApiHandler = Callable[[web.Request, SbShop, dict[str, Any]], Awaitable[web.Strea
 TIMESTAMP_PAST = 300  # seconds: "must not be earlier than 5 minutes before the current time"
 TIMESTAMP_FUTURE = 30  # "must not exceed the current time by more than 30 seconds"
 ORDER_SORT_FIELDS = frozenset({"create_time", "update_time"})
-RETIRED_PATHS = frozenset({
-    ("GET", "/order/202309/orders"), ("PUT", "/product/202309/products/{product_id}"),
-    ("POST", "/product/202309/products/{product_id}/partial_edit"), ("POST", "/product/202309/products/search"),
-})  # fmt: skip
+RETIRED_PATHS = frozenset(
+    {
+        ("GET", "/order/202309/orders"),
+        ("PUT", "/product/202309/products/{product_id}"),
+        ("POST", "/product/202309/products/{product_id}/partial_edit"),
+        ("POST", "/product/202309/products/search"),
+    }
+)
 """Versions of the client's calls that the reference copies do not document (only Get Order Detail 202507, Edit and
 Partial Edit Product 202509, Search Products 202502 are): answered ``36009014`` as a retired or invalid version
 (api-versioning.md). Whether TikTok still serves them is UNCONFIRMED: refusing them is the stricter reading."""
@@ -96,8 +100,15 @@ class Sandbox(SandboxBase):
     def new_id(self) -> str:
         return str(next(self._tts_ids))
 
-    def add_shop(self, shop_id: str, name: str | None = None, *, access_token: str | None = None,
-                 refresh_token: str | None = None, **extra: str) -> SbShop:  # fmt: skip
+    def add_shop(
+        self,
+        shop_id: str,
+        name: str | None = None,
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        **extra: str,
+    ) -> SbShop:
         """A shop with a ``shop_cipher`` (as Get Authorized Shops returns) and a default sales warehouse."""
         shop = super().add_shop(shop_id, name, access_token=access_token, refresh_token=refresh_token, **extra)
         shop.extra.setdefault("shop_cipher", f"ROW_{secrets.token_urlsafe(24)}")
@@ -113,15 +124,24 @@ class Sandbox(SandboxBase):
         return str(self.store.add_warehouse(shop, self.new_id(), name, **properties)["id"])
 
     def add_listing(
-        self, shop: SbShop, name: str, variants: Sequence[Mapping[str, Any]], *, description: str = "",
-        category_id: str | None = None, status: str = "active",
-    ) -> SbListing:  # fmt: skip
+        self,
+        shop: SbShop,
+        name: str,
+        variants: Sequence[Mapping[str, Any]],
+        *,
+        description: str = "",
+        category_id: str | None = None,
+        status: str = "active",
+    ) -> SbListing:
         """A product as a merchant made it: with a main image and a package weight, as every TikTok product has
         (Create Product requires them); the rest of its properties via ``set_content``."""
-        listing = super().add_listing(shop, name, variants, description=description, category_id=category_id,
-                                      status=status)  # fmt: skip
-        self.store.content[listing.item_id] = {"main_images": [{"uri": f"tos-sandbox-i/{listing.item_id}-1"}],
-                                               "package_weight": {"value": "0.5", "unit": "KILOGRAM"}}  # fmt: skip
+        listing = super().add_listing(
+            shop, name, variants, description=description, category_id=category_id, status=status
+        )
+        self.store.content[listing.item_id] = {
+            "main_images": [{"uri": f"tos-sandbox-i/{listing.item_id}-1"}],
+            "package_weight": {"value": "0.5", "unit": "KILOGRAM"},
+        }
         return listing
 
     def set_content(self, listing: SbListing, **properties: Any) -> None:
@@ -151,17 +171,28 @@ class Sandbox(SandboxBase):
         return r.error(429, e.THROTTLED, "Too many requests. You've made too many requests in a short period of time.")
 
     def server_error_response(self) -> web.Response:
-        return r.error(500, e.INTERNAL, "Internal error. Please try again. If the issue persists after multiple "
-                                        "attempts, please contact platform support.")  # fmt: skip
+        return r.error(
+            500,
+            e.INTERNAL,
+            "Internal error. Please try again. If the issue persists after multiple "
+            "attempts, please contact platform support.",
+        )
 
     def signed_push(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[dict[str, str], bytes, str]:
         kind, data = r.push_data(event)
-        envelope = {"type": kind, "tts_notification_id": self.new_id(), "shop_id": shop.shop_id,
-                    "timestamp": int(time.time()), "data": data}  # fmt: skip
+        envelope = {
+            "type": kind,
+            "tts_notification_id": self.new_id(),
+            "shop_id": shop.shop_id,
+            "timestamp": int(time.time()),
+            "data": data,
+        }
         body = r.json_bytes(envelope)
         app_key, app_secret = self.app_credentials["app_key"], self.app_credentials["app_secret"]
-        headers = {signing.WEBHOOK_SIGNATURE_HEADER: signing.webhook_signature(body, app_key, app_secret),
-                   "Content-Type": "application/json"}  # fmt: skip
+        headers = {
+            signing.WEBHOOK_SIGNATURE_HEADER: signing.webhook_signature(body, app_key, app_secret),
+            "Content-Type": "application/json",
+        }
         return headers, body, self.webhook_url or ""
 
     # ------------------------------------------------------------------ routes
@@ -176,8 +207,9 @@ class Sandbox(SandboxBase):
         router.add_post(api.PRODUCTS, self._api(self._create_product))
         router.add_get(api.PRODUCTS + "/{product_id}", self._api(self._get_product))
         router.add_put(api.EDIT_PRODUCTS + "/{product_id}", self._api(partial(self._edit_product, full=True)))
-        router.add_post(api.EDIT_PRODUCTS + "/{product_id}/partial_edit",
-                        self._api(partial(self._edit_product, full=False)))  # fmt: skip
+        router.add_post(
+            api.EDIT_PRODUCTS + "/{product_id}/partial_edit", self._api(partial(self._edit_product, full=False))
+        )
         router.add_post(api.PRODUCTS + "/{product_id}/prices/update", self._api(self._update_prices))
         router.add_post(api.PRODUCTS + "/{product_id}/inventory/update", self._api(self._update_inventory))
         router.add_post(api.ORDER_SEARCH, self._api(self._search_orders))
@@ -202,8 +234,9 @@ class Sandbox(SandboxBase):
                 return shop
             body = r.json_body(raw)
             if body is None:
-                return r.error(400, e.INVALID_FORMAT, "Invalid request format. The request body format must be "
-                                                      "`application/json`.")  # fmt: skip
+                return r.error(
+                    400, e.INVALID_FORMAT, "Invalid request format. The request body format must be `application/json`."
+                )
             return await handler(request, shop, body)
 
         return endpoint
@@ -211,8 +244,11 @@ class Sandbox(SandboxBase):
     def _limit_key(self, request: web.Request) -> str:
         """Per (app, shop, API): 50 QPS for each API, counted per app and shop (rate-limits.md)."""
         cipher = request.query.get("shop_cipher")
-        shop = self.shop_by_cipher(cipher) if cipher else self.shop_by_token(request.headers.get(
-            signing.ACCESS_TOKEN_HEADER))  # fmt: skip
+        shop = (
+            self.shop_by_cipher(cipher)
+            if cipher
+            else self.shop_by_token(request.headers.get(signing.ACCESS_TOKEN_HEADER))
+        )
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else request.path
         return f"{request.query.get('app_key', '')}:{shop.shop_id if shop else '-'}:{request.method} {route}"
@@ -230,19 +266,33 @@ class Sandbox(SandboxBase):
         if query.get("app_key") != self.app_credentials["app_key"]:
             return r.error(401, e.INVALID_CREDENTIALS, "Invalid credentials. Invalid `app_key` query parameter.")
         if not query.get("sign"):
-            return r.error(401, e.INVALID_CREDENTIALS, "Missing credentials. The request does not include a "
-                                                       "required signature in the query.")  # fmt: skip
+            return r.error(
+                401,
+                e.INVALID_CREDENTIALS,
+                "Missing credentials. The request does not include a required signature in the query.",
+            )
         stamp = query.get("timestamp", "")
         if not stamp.isdigit():
-            return r.error(401, e.INVALID_CREDENTIALS, "Invalid timestamp. The value of the `timestamp` query "
-                                                       "parameter must not be lesser than 0.")  # fmt: skip
+            return r.error(
+                401,
+                e.INVALID_CREDENTIALS,
+                "Invalid timestamp. The value of the `timestamp` query parameter must not be lesser than 0.",
+            )
         now = time.time()
         if int(stamp) < now - TIMESTAMP_PAST:
-            return r.error(401, e.INVALID_CREDENTIALS, "Invalid timestamp. The value of the `timestamp` query "
-                           "parameter must not be earlier than 5 minutes before the current time.")  # fmt: skip
+            return r.error(
+                401,
+                e.INVALID_CREDENTIALS,
+                "Invalid timestamp. The value of the `timestamp` query "
+                "parameter must not be earlier than 5 minutes before the current time.",
+            )
         if int(stamp) > now + TIMESTAMP_FUTURE:
-            return r.error(401, e.INVALID_CREDENTIALS, "Invalid timestamp. The value of the `timestamp` query "
-                           "parameter must not exceed the current time by more than 30 seconds.")  # fmt: skip
+            return r.error(
+                401,
+                e.INVALID_CREDENTIALS,
+                "Invalid timestamp. The value of the `timestamp` query "
+                "parameter must not exceed the current time by more than 30 seconds.",
+            )
         return None
 
     def _check_sign(self, request: web.Request, raw: bytes) -> web.Response | None:
@@ -256,21 +306,32 @@ class Sandbox(SandboxBase):
 
     def _resolve_shop(self, cipher: str | None, token: str | None, shop_scoped: bool) -> SbShop | web.Response:
         if shop_scoped and not cipher:
-            return r.error(400, e.MISSING_SHOP_CIPHER, "Missing identifier. The `shop_cipher` query parameter is "
-                                                       "required to identify the target shop.")  # fmt: skip
+            return r.error(
+                400,
+                e.MISSING_SHOP_CIPHER,
+                "Missing identifier. The `shop_cipher` query parameter is required to identify the target shop.",
+            )
         if not shop_scoped and cipher:
-            return r.error(400, e.INVALID_CREDENTIALS, "Unexpected identifier. The `shop_cipher` query parameter "
-                                                       "is not required for this request.")  # fmt: skip
+            return r.error(
+                400,
+                e.INVALID_CREDENTIALS,
+                "Unexpected identifier. The `shop_cipher` query parameter is not required for this request.",
+            )
         owner = self.shop_by_token(token)
         state = self.check_access(owner, token)
         if state == "expired":
             return r.error(401, e.ACCESS_EXPIRED, "Expired credentials. The `x-tts-access-token` header has expired.")
         if state != "ok" or owner is None:
-            return r.error(401, e.INVALID_CREDENTIALS, "Invalid credentials. The `x-tts-access-token` header is "
-                                                       "invalid.")  # fmt: skip
+            return r.error(
+                401, e.INVALID_CREDENTIALS, "Invalid credentials. The `x-tts-access-token` header is invalid."
+            )
         if shop_scoped and self.shop_by_cipher(cipher) is not owner:
-            return r.error(401, e.SHOP_MISMATCH, "Invalid query or header. The shop associated with the "
-                           "`x-tts-access-token` header does not match the `shop_cipher` query parameter.")  # fmt: skip
+            return r.error(
+                401,
+                e.SHOP_MISMATCH,
+                "Invalid query or header. The shop associated with the "
+                "`x-tts-access-token` header does not match the `shop_cipher` query parameter.",
+            )
         return owner
 
     # ------------------------------------------------------------------ auth host
@@ -343,8 +404,13 @@ class Sandbox(SandboxBase):
             return r.error(400, e.SEARCH_RESULT_CAP, "The total number of search results can not exceed 10000.")
         page = matches[offset : offset + size]
         more = offset + size < len(matches)
-        return r.ok({"products": [r.product_json(item, shop, self.store) for item in page], "total_count": len(matches),
-                     "next_page_token": r.offset_token(offset + size) if more else ""})  # fmt: skip
+        return r.ok(
+            {
+                "products": [r.product_json(item, shop, self.store) for item in page],
+                "total_count": len(matches),
+                "next_page_token": r.offset_token(offset + size) if more else "",
+            }
+        )
 
     async def _get_product(self, request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
         listing = c.live(shop, request.match_info["product_id"])
@@ -362,9 +428,13 @@ class Sandbox(SandboxBase):
         problem = c.check_product(self.store, shop, body)
         if problem is not None:
             return problem
-        listing = self.add_listing(shop, str(body["title"]), [c.variant_spec(sku) for sku in body["skus"]],
-                                   description=str(body.get("description") or ""),
-                                   category_id=str(body["category_id"]))  # fmt: skip
+        listing = self.add_listing(
+            shop,
+            str(body["title"]),
+            [c.variant_spec(sku) for sku in body["skus"]],
+            description=str(body.get("description") or ""),
+            category_id=str(body["category_id"]),
+        )
         self.store.content[listing.item_id] = se.content_after({}, body, full=True)
         for variant, sku in zip(listing.variants, body["skus"], strict=True):
             self.store.set_stock(variant, c.stock_split({}, as_dict(sku)))
@@ -478,15 +548,18 @@ class Sandbox(SandboxBase):
         field = request.query.get("sort_field", "create_time")
         descending = request.query.get("sort_order", "DESC").upper() == "DESC"  # default order: UNCONFIRMED
         if size is None or cursor is False or field not in ORDER_SORT_FIELDS:
-            return r.error(400, e.INVALID_CREDENTIALS, "Invalid parameters: page_size (1-100), page_token or "
-                                                       "sort_field.")  # fmt: skip
-        matches = sorted((o for o in shop.orders.values() if c.order_matches(o, body)),
-                         key=lambda o: r.order_key(o, field), reverse=descending)  # fmt: skip
+            return r.error(
+                400, e.INVALID_CREDENTIALS, "Invalid parameters: page_size (1-100), page_token or sort_field."
+            )
+        matches = sorted(
+            (o for o in shop.orders.values() if c.order_matches(o, body)),
+            key=lambda o: r.order_key(o, field),
+            reverse=descending,
+        )
         rest = c.after(matches, cursor, field, descending=descending) if isinstance(cursor, tuple) else matches
         page = rest[:size]
         token = r.cursor_token(r.order_key(page[-1], field)) if len(rest) > size else ""
-        return r.ok({"orders": [r.order_json(o) for o in page], "next_page_token": token,
-                     "total_count": len(matches)})  # fmt: skip
+        return r.ok({"orders": [r.order_json(o) for o in page], "next_page_token": token, "total_count": len(matches)})
 
     async def _order_detail(self, request: web.Request, shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
         ids = [i.strip() for i in request.query.get("ids", "").split(",") if i.strip()]

@@ -20,14 +20,26 @@ from nfsync.connectors.tiktok.mapping import REGION_CURRENCY, amount, as_dict, a
 from nfsync.connectors.tiktok.sandbox.store import Store
 
 LISTING_STATUS = {
-    "active": "ACTIVATE", "inactive": "SELLER_DEACTIVATED", "deleted": "DELETED", "draft": "DRAFT",
-    "pending": "PENDING", "failed": "FAILED", "platform_deactivated": "PLATFORM_DEACTIVATED", "frozen": "FREEZE",
-}  # fmt: skip
+    "active": "ACTIVATE",
+    "inactive": "SELLER_DEACTIVATED",
+    "deleted": "DELETED",
+    "draft": "DRAFT",
+    "pending": "PENDING",
+    "failed": "FAILED",
+    "platform_deactivated": "PLATFORM_DEACTIVATED",
+    "frozen": "FREEZE",
+}
 """Sandbox listing status -> TikTok product status (the 8 values of lazykern/ecommerce-api-docs@eba059e
 ``data/raw/tiktok/api-reference/products/search-products.spec.json``, ``data.products[].status``)."""
 MAX_QUANTITY = 99_999
-SCOPES = ["seller.authorization.info", "seller.shop.info", "seller.product.basic", "seller.product.write",
-          "seller.order.info", "seller.logistics"]  # fmt: skip
+SCOPES = [
+    "seller.authorization.info",
+    "seller.shop.info",
+    "seller.product.basic",
+    "seller.product.write",
+    "seller.order.info",
+    "seller.logistics",
+]
 
 
 # ------------------------------------------------------------------------------------------------ envelope
@@ -125,9 +137,11 @@ def sku_json(variant: SbVariant, shop: SbShop, store: Store, *, detail: bool) ->
         "id": variant.variant_id,
         "seller_sku": variant.sku,
         "price": {"currency": currency_of(shop), "tax_exclusive_price": price, "sale_price": price},
-        "inventory": [{"warehouse_id": warehouse, "quantity": quantity}
-                      for warehouse, quantity in store.stock_of(shop, variant).items()],
-    }  # fmt: skip
+        "inventory": [
+            {"warehouse_id": warehouse, "quantity": quantity}
+            for warehouse, quantity in store.stock_of(shop, variant).items()
+        ],
+    }
     if detail:
         sku.update(shown_sku(variant, store.sku_fields.get(variant.variant_id, {})))
     return sku
@@ -147,8 +161,9 @@ def product_json(listing: SbListing, shop: SbShop, store: Store, *, detail: bool
         product["description"] = listing.description
         product["category_chains"] = (
             [{"id": listing.category_id, "parent_id": "0", "local_name": "", "is_leaf": True}]
-            if listing.category_id else []
-        )  # fmt: skip
+            if listing.category_id
+            else []
+        )
         product.update(shown_content(store.content.get(listing.item_id, {})))
     return product
 
@@ -210,8 +225,13 @@ def shown_sku(variant: SbVariant, fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def shown_attribute(name: str, value: str, sent: Mapping[str, Any]) -> dict[str, Any]:
-    return {**with_urls(dict(sent)), "id": str(sent.get("id") or attribute_id(name)), "name": name,
-            "value_id": str(sent.get("value_id") or attribute_id(name, value)), "value_name": value}  # fmt: skip
+    return {
+        **with_urls(dict(sent)),
+        "id": str(sent.get("id") or attribute_id(name)),
+        "name": name,
+        "value_id": str(sent.get("value_id") or attribute_id(name, value)),
+        "value_name": value,
+    }
 
 
 def with_urls(value: Any) -> Any:
@@ -235,13 +255,22 @@ def line_items(order: SbOrder) -> list[dict[str, Any]]:
     items = []
     for line in order.lines:
         for unit in range(line.quantity):
-            items.append({
-                "id": line.line_id if unit == 0 else str(int(line.line_id) * 100 + unit),
-                "product_id": line.item_id or "", "sku_id": line.variant_id or "", "seller_sku": line.sku,
-                "product_name": line.name, "sku_name": line.sku, "sale_price": amount(line.unit_price),
-                "original_price": amount(line.unit_price), "currency": order.currency,
-                "display_status": order.status, "package_id": "", "is_gift": False,
-            })  # fmt: skip
+            items.append(
+                {
+                    "id": line.line_id if unit == 0 else str(int(line.line_id) * 100 + unit),
+                    "product_id": line.item_id or "",
+                    "sku_id": line.variant_id or "",
+                    "seller_sku": line.sku,
+                    "product_name": line.name,
+                    "sku_name": line.sku,
+                    "sale_price": amount(line.unit_price),
+                    "original_price": amount(line.unit_price),
+                    "currency": order.currency,
+                    "display_status": order.status,
+                    "package_id": "",
+                    "is_gift": False,
+                }
+            )
     return items
 
 
@@ -255,19 +284,26 @@ def order_json(order: SbOrder) -> dict[str, Any]:
         "update_time": int(order.updated_at),
         "paid_time": int(order.created_at) if order.status != "UNPAID" else 0,
         "payment": {
-            "currency": order.currency, "sub_total": amount(subtotal), "shipping_fee": amount(order.shipping_fee),
-            "seller_discount": "0", "platform_discount": "0", "tax": "0", "total_amount": amount(order.total),
+            "currency": order.currency,
+            "sub_total": amount(subtotal),
+            "shipping_fee": amount(order.shipping_fee),
+            "seller_discount": "0",
+            "platform_discount": "0",
+            "tax": "0",
+            "total_amount": amount(order.total),
         },
         "recipient_address": {
-            "name": str(buyer.get("name", "")), "phone_number": str(buyer.get("phone", "")),
-            "full_address": str(buyer.get("address", "")), "region_code": str(buyer.get("region", "")),
+            "name": str(buyer.get("name", "")),
+            "phone_number": str(buyer.get("phone", "")),
+            "full_address": str(buyer.get("address", "")),
+            "region_code": str(buyer.get("region", "")),
         },
         "buyer_email": str(buyer.get("email", "")),
         "buyer_message": str(buyer.get("message", "")),
         "user_id": str(buyer.get("user_id", "")),
         "is_on_hold_order": False,
         "line_items": line_items(order),
-    }  # fmt: skip
+    }
 
 
 def order_key(order: SbOrder, field: str) -> tuple[int, int]:
@@ -292,8 +328,14 @@ def token_json(shop: SbShop, access: SbToken, refresh: SbToken) -> dict[str, Any
 
 
 def shop_json(shop: SbShop) -> dict[str, Any]:
-    return {"id": shop.shop_id, "name": shop.name, "region": shop.region, "seller_type": "LOCAL",
-            "cipher": shop.extra.get("shop_cipher", ""), "code": f"{shop.region}LC{shop.shop_id[-6:]}"}  # fmt: skip
+    return {
+        "id": shop.shop_id,
+        "name": shop.name,
+        "region": shop.region,
+        "seller_type": "LOCAL",
+        "cipher": shop.extra.get("shop_cipher", ""),
+        "code": f"{shop.region}LC{shop.shop_id[-6:]}",
+    }
 
 
 def push_data(event: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -301,21 +343,32 @@ def push_data(event: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
     kind = event["kind"]
     if kind == "order_status_changed":
         order: SbOrder = event["order"]
-        return 1, {"order_id": order.order_id, "order_status": order.status, "is_on_hold_order": False,
-                   "update_time": int(order.updated_at)}  # fmt: skip
+        return 1, {
+            "order_id": order.order_id,
+            "order_status": order.status,
+            "is_on_hold_order": False,
+            "update_time": int(order.updated_at),
+        }
     if kind in ("cancellation_status_changed", "return_status_changed"):
         return request_push(kind, event)
     if kind in ("product_changed", "product_created"):
         listing: SbListing = event["listing"]
         if kind == "product_created":
             return 16, {"product_id": listing.item_id, "product_types": [], "update_time": int(listing.updated_at)}
-        return 15, {"product_id": listing.item_id, "change_source": "OPEN_API", "changed_fields": ["others"],
-                    "update_time": int(listing.updated_at)}  # fmt: skip
+        return 15, {
+            "product_id": listing.item_id,
+            "change_source": "OPEN_API",
+            "changed_fields": ["others"],
+            "update_time": int(listing.updated_at),
+        }
     if kind == "shop_deauthorized":
         return 6, {"message": "Shop_id {xxx} is deauthorized from your APP by merchant."}
     if kind == "authorization_expiring":
-        return 7, {"message": "Authorization of shop_id {xxx} is expiring in {x} days. Please direct the merchant "
-                   "to re-authorize.", "expiration_time": str(int(event.get("expires_at", time.time())))}  # fmt: skip
+        return 7, {
+            "message": "Authorization of shop_id {xxx} is expiring in {x} days. Please direct the merchant "
+            "to re-authorize.",
+            "expiration_time": str(int(event.get("expires_at", time.time()))),
+        }
     raise ValueError(f"the TikTok sandbox cannot push {kind!r}")
 
 
@@ -326,11 +379,19 @@ def request_push(kind: str, event: Mapping[str, Any]) -> tuple[int, dict[str, An
     order: SbOrder = event["order"]
     now = int(time.time())
     if kind == "cancellation_status_changed":
-        return 11, {"order_id": order.order_id, "cancellations_role": event.get("role", "BUYER"),
-                    "cancel_status": event.get("status", "CANCELLATION_REQUEST_PENDING"),
-                    "cancel_id": event.get("request_id", order.order_id + "1"), "create_time": now}  # fmt: skip
-    return 12, {"order_id": order.order_id, "return_role": event.get("role", "BUYER"),
-                "return_type": event.get("return_type", "REFUND"),
-                "return_status": event.get("status", "RETURN_OR_REFUND_REQUEST_PENDING"),
-                "return_id": event.get("request_id", order.order_id + "2"), "create_time": now,
-                "update_time": now}  # fmt: skip
+        return 11, {
+            "order_id": order.order_id,
+            "cancellations_role": event.get("role", "BUYER"),
+            "cancel_status": event.get("status", "CANCELLATION_REQUEST_PENDING"),
+            "cancel_id": event.get("request_id", order.order_id + "1"),
+            "create_time": now,
+        }
+    return 12, {
+        "order_id": order.order_id,
+        "return_role": event.get("role", "BUYER"),
+        "return_type": event.get("return_type", "REFUND"),
+        "return_status": event.get("status", "RETURN_OR_REFUND_REQUEST_PENDING"),
+        "return_id": event.get("request_id", order.order_id + "2"),
+        "create_time": now,
+        "update_time": now,
+    }

@@ -29,8 +29,16 @@ class Store:
     """variant id -> the SKU properties nfsync does not model, as last written (external_sku_id, list_price, ...)."""
 
     def add_warehouse(self, shop: SbShop, warehouse_id: str, name: str, **properties: Any) -> dict[str, Any]:
-        row = {"id": warehouse_id, "entity_id": f"9{warehouse_id}", "name": name, "effect_status": "ENABLED",
-               "type": SALES, "sub_type": "DOMESTIC_WAREHOUSE", "is_default": False, **properties}  # fmt: skip
+        row = {
+            "id": warehouse_id,
+            "entity_id": f"9{warehouse_id}",
+            "name": name,
+            "effect_status": "ENABLED",
+            "type": SALES,
+            "sub_type": "DOMESTIC_WAREHOUSE",
+            "is_default": False,
+            **properties,
+        }
         rows = self.warehouses.setdefault(shop.shop_id, [])
         rows[:] = [w for w in rows if w["id"] != warehouse_id] + [row]
         return row

@@ -57,16 +57,24 @@ class KeyStore:
     def __init__(self) -> None:
         self.keys: dict[str, ApiKey] = {}
 
-    def add(self, consumer_key: str, consumer_secret: str, permissions: str = "read_write", *,
-            shop_id: str | None = None, user_id: int = 1) -> ApiKey:  # fmt: skip
+    def add(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        permissions: str = "read_write",
+        *,
+        shop_id: str | None = None,
+        user_id: int = 1,
+    ) -> ApiKey:
         key = ApiKey(len(self.keys) + 1, user_id, consumer_key, consumer_secret, permissions, shop_id)
         self.keys[consumer_key] = key
         return key
 
     def issue(self, shop_id: str, permissions: str, user_id: int = 1) -> ApiKey:
         """New keys as WooCommerce makes them: ``ck_``/``cs_`` and 40 hex digits."""
-        return self.add(f"ck_{secrets.token_hex(20)}", f"cs_{secrets.token_hex(20)}", permissions,
-                        shop_id=shop_id, user_id=user_id)  # fmt: skip
+        return self.add(
+            f"ck_{secrets.token_hex(20)}", f"cs_{secrets.token_hex(20)}", permissions, shop_id=shop_id, user_id=user_id
+        )
 
     def find(self, consumer_key: str, shop_id: str) -> ApiKey | None:
         key = self.keys.get(consumer_key)
@@ -77,8 +85,9 @@ def is_https(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
-async def authenticate(request: web.Request, keys: KeyStore, shop_id: str, now: float, *,
-                       strip_authorization: bool = False) -> ApiKey | None:  # fmt: skip
+async def authenticate(
+    request: web.Request, keys: KeyStore, shop_id: str, now: float, *, strip_authorization: bool = False
+) -> ApiKey | None:
     """The key a request authenticates with, None when it carries no credentials; ``WcFailure`` when refused.
 
     ``strip_authorization``: the host does not pass the ``Authorization`` header to PHP (a documented server issue,

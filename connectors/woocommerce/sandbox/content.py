@@ -72,8 +72,14 @@ class Attribute:
     variation: bool = False
 
     def json(self) -> Json:
-        return {"id": self.id, "name": self.name, "position": self.position, "visible": self.visible,
-                "variation": self.variation, "options": list(self.options)}  # fmt: skip
+        return {
+            "id": self.id,
+            "name": self.name,
+            "position": self.position,
+            "visible": self.visible,
+            "variation": self.variation,
+            "options": list(self.options),
+        }
 
 
 @dataclass
@@ -217,8 +223,10 @@ class Store:
         """What a variation shows of its parent's content: attributes (global ones with their id), permalink."""
         ids = {a.name: a.id for a in self.attributes_of(listing)}
         attributes = [{"id": ids.get(n, 0), "name": n, "option": o} for n, o in variant.options.items()]
-        return {"attributes": attributes,
-                "permalink": f"{home}/product/{self.slug(listing)}/?variation_id={variant.variant_id}"}  # fmt: skip
+        return {
+            "attributes": attributes,
+            "permalink": f"{home}/product/{self.slug(listing)}/?variation_id={variant.variant_id}",
+        }
 
     # ------------------------------------------------------------------ rendering
 
@@ -268,8 +276,9 @@ def _category_ids(categories: list[Any]) -> list[int]:
 def _upsert_meta(meta: list[Json], sent: list[Any], new_id: Callable[[], str]) -> None:
     """``WC_Data::update_meta_data``: by id when given, else by key (the first entry with it)."""
     for entry in [e for e in sent if isinstance(e, dict) and e.get("key")]:
-        found = next((m for m in meta if (entry.get("id") and m["id"] == entry["id"]) or m["key"] == entry["key"]),
-                     None)  # fmt: skip
+        found = next(
+            (m for m in meta if (entry.get("id") and m["id"] == entry["id"]) or m["key"] == entry["key"]), None
+        )
         if found is not None:
             found["value"] = entry.get("value")
         else:

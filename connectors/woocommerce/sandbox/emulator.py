@@ -131,8 +131,9 @@ class Sandbox(SandboxBase):
     webhook_retry_schedule = ()  # no retries: a failed delivery is lost (reference 5.2)
     order_statuses: ClassVar[tuple[str, ...]] = ("pending", "processing", "completed")
 
-    def __init__(self, app: Mapping[str, str], *, tls: Tls | None = None, strip_authorization: bool = False,
-                 **options: Any) -> None:  # fmt: skip
+    def __init__(
+        self, app: Mapping[str, str], *, tls: Tls | None = None, strip_authorization: bool = False, **options: Any
+    ) -> None:
         """``tls``: serve HTTPS with this identity (``tls.self_signed``); ``strip_authorization``: act as a
         host that does not pass the ``Authorization`` header to PHP."""
         super().__init__(app, **options)
@@ -219,8 +220,9 @@ class Sandbox(SandboxBase):
         """A WooCommerce endpoint: authenticated, else the endpoint's own permission refusal (401)."""
 
         async def authorized(request: web.Request, shop: SbShop) -> web.StreamResponse:
-            key = await authenticate(request, self.keys, shop.shop_id, time.time(),
-                                     strip_authorization=self.strip_authorization)  # fmt: skip
+            key = await authenticate(
+                request, self.keys, shop.shop_id, time.time(), strip_authorization=self.strip_authorization
+            )
             if key is None:
                 raise WcFailure(401, *denial)
             check_permissions(key, request.method)
@@ -364,10 +366,17 @@ class Sandbox(SandboxBase):
         variants = listing.variants if listing is not None and self.catalog.is_variable(listing) else []
         skus = _sku_list(request.query.get("sku", ""))
         rows = [
-            Row(int(v.variant_id), listing.created_at, listing.updated_at, v.sku, "publish",
-                partial(self._variation_json, listing, v, home))
-            for v in variants if listing is not None and (not skus or v.sku in skus)
-        ]  # fmt: skip
+            Row(
+                int(v.variant_id),
+                listing.created_at,
+                listing.updated_at,
+                v.sku,
+                "publish",
+                partial(self._variation_json, listing, v, home),
+            )
+            for v in variants
+            if listing is not None and (not skus or v.sku in skus)
+        ]
         return self._collection(request, rows, query)
 
     async def _create_variation(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
@@ -414,10 +423,16 @@ class Sandbox(SandboxBase):
     async def _orders(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
         query = parse_query(request.query, ORDER_ORDERBY)
         rows = [
-            Row(int(o.order_id), o.created_at, o.updated_at, o.order_id, o.status,
-                partial(order_json, shop, o, variable=self.catalog.is_variable))
+            Row(
+                int(o.order_id),
+                o.created_at,
+                o.updated_at,
+                o.order_id,
+                o.status,
+                partial(order_json, shop, o, variable=self.catalog.is_variable),
+            )
             for o in shop.orders.values()
-        ]  # fmt: skip
+        ]
         return self._collection(request, rows, query)
 
     async def _order(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
@@ -437,10 +452,17 @@ class Sandbox(SandboxBase):
         wanted, home = request.query.get("status", "all"), self._home(request)
         query = parse_query({k: v for k, v in request.query.items() if k != "status"}, WEBHOOK_ORDERBY)
         if wanted not in ("all", *WEBHOOK_STATUSES):
-            raise WcFailure(400, INVALID_PARAMETER, "Invalid parameter(s): status",
-                            params={"status": "status is not one of all, active, paused and disabled."})  # fmt: skip
-        rows = [Row(h.id, h.created, h.modified, h.name, h.status, partial(h.json, home))
-                for h in self.hooks.of(shop.shop_id).values() if wanted in ("all", h.status)]  # fmt: skip
+            raise WcFailure(
+                400,
+                INVALID_PARAMETER,
+                "Invalid parameter(s): status",
+                params={"status": "status is not one of all, active, paused and disabled."},
+            )
+        rows = [
+            Row(h.id, h.created, h.modified, h.name, h.status, partial(h.json, home))
+            for h in self.hooks.of(shop.shop_id).values()
+            if wanted in ("all", h.status)
+        ]
         return self._collection(request, rows, query)
 
     async def _create_webhook(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
@@ -462,8 +484,10 @@ class Sandbox(SandboxBase):
         return web.json_response(hook.json(self._home(request)))
 
     async def _ping(self, hook: Webhook) -> None:
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "User-Agent": f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})"}  # fmt: skip
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})",
+        }
         await self._post(hook.delivery_url, headers, f"webhook_id={hook.id}".encode())
 
     # ------------------------------------------------------------------ wc-auth
@@ -475,8 +499,13 @@ class Sandbox(SandboxBase):
         if problem:
             return _auth_error(problem)
         key = self.keys.issue(shop.shop_id, params["scope"])
-        payload = {"key_id": key.key_id, "user_id": params["user_id"], "consumer_key": key.consumer_key,
-                   "consumer_secret": key.consumer_secret, "key_permissions": key.permissions}  # fmt: skip
+        payload = {
+            "key_id": key.key_id,
+            "user_id": params["user_id"],
+            "consumer_key": key.consumer_key,
+            "consumer_secret": key.consumer_secret,
+            "key_permissions": key.permissions,
+        }
         headers = {"Content-Type": "application/json;charset=utf-8"}
         if not await self._post(params["callback_url"], headers, json.dumps(payload).encode()):
             del self.keys.keys[key.consumer_key]  # WooCommerce deletes keys it could not deliver
@@ -501,8 +530,9 @@ class Sandbox(SandboxBase):
         headers, body = self._delivery(shop, topic, payload, self.webhook_secret or "", self._webhook_id(shop, topic))
         return headers, body, self.webhook_url or ""
 
-    def _delivery(self, shop: SbShop, topic: str, payload: Json, secret: str, hook_id: str
-                  ) -> tuple[dict[str, str], bytes]:  # fmt: skip
+    def _delivery(
+        self, shop: SbShop, topic: str, payload: Json, secret: str, hook_id: str
+    ) -> tuple[dict[str, str], bytes]:
         body = json.dumps(payload, separators=(",", ":")).encode()
         resource, _, action = topic.partition(".")
         headers = {
@@ -552,8 +582,10 @@ class Sandbox(SandboxBase):
 
     def ping_push(self, shop: SbShop, topic: str = "order.updated") -> tuple[dict[str, str], bytes, str]:
         """The unsigned ping WooCommerce POSTs when a webhook is created: form body ``webhook_id=<id>``."""
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "User-Agent": f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})"}  # fmt: skip
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})",
+        }
         return headers, f"webhook_id={self._webhook_id(shop, topic)}".encode(), self.webhook_url or ""
 
     def _push_payload(self, shop: SbShop, event: Mapping[str, Any]) -> tuple[str, Json]:
@@ -569,8 +601,10 @@ class Sandbox(SandboxBase):
             return topic, self._product_json(event["listing"], home)
         if kind in ("variation_changed", "variation_created"):
             listing, variant = event["listing"], event["variant"]
-            payload = {**variation_as_product_json(listing, variant, home),
-                       **self.catalog.content.variation_fields(listing, variant, home)}  # fmt: skip
+            payload = {
+                **variation_as_product_json(listing, variant, home),
+                **self.catalog.content.variation_fields(listing, variant, home),
+            }
             return ("product.created" if kind == "variation_created" else "product.updated"), payload
         if kind == "product_deleted":
             return "product.deleted", {"id": int(event["item_id"])}
@@ -614,8 +648,9 @@ async def _batch_body(request: web.Request) -> Json:
     return body
 
 
-def _run_batch(body: Json, create: Callable[[Json], Json], update: Callable[[Json], Json],
-               delete: Callable[[str], Json]) -> dict[str, list[Json]]:  # fmt: skip
+def _run_batch(
+    body: Json, create: Callable[[Json], Json], update: Callable[[Json], Json], delete: Callable[[str], Json]
+) -> dict[str, list[Json]]:
     """``WC_REST_Controller::batch_items``: creates, then updates, then deletes; a failed item is
     ``{"id", "error": {code, message, data}}`` and the others go on."""
     answer: dict[str, list[Json]] = {}
@@ -634,8 +669,14 @@ def _attempt(action: Callable[[], Json], failed_id: Any) -> Json:
     try:
         return action()
     except WcFailure as failure:
-        return {"id": failed_id, "error": {"code": failure.code, "message": failure.message,
-                                           "data": {"status": failure.status, **failure.data}}}  # fmt: skip
+        return {
+            "id": failed_id,
+            "error": {
+                "code": failure.code,
+                "message": failure.message,
+                "data": {"status": failure.status, **failure.data},
+            },
+        }
 
 
 def _sku_list(raw: str) -> set[str]:

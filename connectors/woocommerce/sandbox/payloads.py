@@ -67,9 +67,11 @@ def slug(text: str) -> str:
 
 def _dates(created: float, modified: float) -> dict[str, str]:
     return {
-        "date_created": wc_time(created), "date_created_gmt": wc_time(created),
-        "date_modified": wc_time(modified), "date_modified_gmt": wc_time(modified),
-    }  # fmt: skip
+        "date_created": wc_time(created),
+        "date_created_gmt": wc_time(created),
+        "date_modified": wc_time(modified),
+        "date_modified_gmt": wc_time(modified),
+    }
 
 
 def _stock(quantity: int | None) -> dict[str, Any]:
@@ -84,36 +86,66 @@ def product_json(listing: SbListing, home: str, *, variable: bool, parent_sku: s
     own = listing.variants[0] if listing.variants and not variable else None
     prices = [v.price for v in listing.variants]
     return {
-        "id": int(listing.item_id), "name": listing.name, "slug": slug(listing.name),
-        "permalink": f"{home}/product/{slug(listing.name)}/", **_dates(listing.created_at, listing.updated_at),
-        "type": "variable" if variable else "simple", "status": STATUS_TO_WC.get(listing.status, listing.status),
-        "featured": False, "catalog_visibility": "visible", "description": listing.description,
-        "short_description": "", "sku": own.sku if own else parent_sku,
+        "id": int(listing.item_id),
+        "name": listing.name,
+        "slug": slug(listing.name),
+        "permalink": f"{home}/product/{slug(listing.name)}/",
+        **_dates(listing.created_at, listing.updated_at),
+        "type": "variable" if variable else "simple",
+        "status": STATUS_TO_WC.get(listing.status, listing.status),
+        "featured": False,
+        "catalog_visibility": "visible",
+        "description": listing.description,
+        "short_description": "",
+        "sku": own.sku if own else parent_sku,
         "price": price(own.price if own else min(prices, default=Decimal(0))),
-        "regular_price": price(own.price) if own else "", "sale_price": "", "on_sale": False, "purchasable": True,
-        **_stock(own.stock if own else None), "parent_id": 0,
-        "categories": [], "images": [], "attributes": [],  # the sandbox fills these (sandbox/content)
-        "variations": [int(v.variant_id) for v in listing.variants] if variable else [], "meta_data": [],
-    }  # fmt: skip
+        "regular_price": price(own.price) if own else "",
+        "sale_price": "",
+        "on_sale": False,
+        "purchasable": True,
+        **_stock(own.stock if own else None),
+        "parent_id": 0,
+        "categories": [],
+        "images": [],
+        "attributes": [],  # the sandbox fills these (sandbox/content)
+        "variations": [int(v.variant_id) for v in listing.variants] if variable else [],
+        "meta_data": [],
+    }
 
 
 def variation_json(listing: SbListing, variant: SbVariant, home: str) -> dict[str, Any]:
     return {
-        "id": int(variant.variant_id), **_dates(listing.created_at, listing.updated_at), "description": "",
+        "id": int(variant.variant_id),
+        **_dates(listing.created_at, listing.updated_at),
+        "description": "",
         "permalink": f"{home}/product/{slug(listing.name)}/?variation_id={variant.variant_id}",
-        "sku": variant.sku, "price": price(variant.price), "regular_price": price(variant.price),
-        "sale_price": "", "on_sale": False, "status": "publish", "purchasable": True, **_stock(variant.stock),
+        "sku": variant.sku,
+        "price": price(variant.price),
+        "regular_price": price(variant.price),
+        "sale_price": "",
+        "on_sale": False,
+        "status": "publish",
+        "purchasable": True,
+        **_stock(variant.stock),
         "attributes": [{"id": 0, "name": name, "option": option} for name, option in variant.options.items()],
-        "menu_order": 0, "meta_data": [],
-    }  # fmt: skip
+        "menu_order": 0,
+        "meta_data": [],
+    }
 
 
 def variation_as_product_json(listing: SbListing, variant: SbVariant, home: str) -> dict[str, Any]:
     """A variation as the /products endpoint shows it (``type`` "variation", ``parent_id``): for ``sku`` lookups
     and ``GET /products/{variation id}``."""
     name = " - ".join([listing.name, *variant.options.values()])
-    return {**variation_json(listing, variant, home), "name": name, "slug": slug(name), "type": "variation",
-            "parent_id": int(listing.item_id), "categories": [], "variations": []}  # fmt: skip
+    return {
+        **variation_json(listing, variant, home),
+        "name": name,
+        "slug": slug(name),
+        "type": "variation",
+        "parent_id": int(listing.item_id),
+        "categories": [],
+        "variations": [],
+    }
 
 
 # ---------------------------------------------------------------------------------------------- orders
@@ -121,18 +153,40 @@ def variation_as_product_json(listing: SbListing, variant: SbVariant, home: str)
 
 def order_json(shop: SbShop, order: SbOrder, *, variable: Callable[[SbListing], bool]) -> dict[str, Any]:
     return {
-        "id": int(order.order_id), "parent_id": 0, "number": order.order_id, "order_key": f"wc_order_{order.order_id}",
-        "created_via": "checkout", "version": WC_VERSION, "status": order.status, "currency": order.currency,
-        **_dates(order.created_at, order.updated_at), "discount_total": "0.00", "discount_tax": "0.00",
-        "shipping_total": amount(order.shipping_fee), "shipping_tax": "0.00", "cart_tax": "0.00",
-        "total": amount(order.total), "total_tax": "0.00", "prices_include_tax": False,
-        "customer_id": _customer_id(order.buyer), "billing": _address(order.buyer, billing=True),
-        "shipping": _address(order.buyer, billing=False), "payment_method": "cod",
-        "payment_method_title": "Cash on delivery", "transaction_id": "", "customer_note": "",
-        "date_paid": None, "date_completed": None, "meta_data": [],
+        "id": int(order.order_id),
+        "parent_id": 0,
+        "number": order.order_id,
+        "order_key": f"wc_order_{order.order_id}",
+        "created_via": "checkout",
+        "version": WC_VERSION,
+        "status": order.status,
+        "currency": order.currency,
+        **_dates(order.created_at, order.updated_at),
+        "discount_total": "0.00",
+        "discount_tax": "0.00",
+        "shipping_total": amount(order.shipping_fee),
+        "shipping_tax": "0.00",
+        "cart_tax": "0.00",
+        "total": amount(order.total),
+        "total_tax": "0.00",
+        "prices_include_tax": False,
+        "customer_id": _customer_id(order.buyer),
+        "billing": _address(order.buyer, billing=True),
+        "shipping": _address(order.buyer, billing=False),
+        "payment_method": "cod",
+        "payment_method_title": "Cash on delivery",
+        "transaction_id": "",
+        "customer_note": "",
+        "date_paid": None,
+        "date_completed": None,
+        "meta_data": [],
         "line_items": [_line(shop, line, variable) for line in order.lines],
-        "tax_lines": [], "shipping_lines": _shipping(order), "fee_lines": [], "coupon_lines": [], "refunds": [],
-    }  # fmt: skip
+        "tax_lines": [],
+        "shipping_lines": _shipping(order),
+        "fee_lines": [],
+        "coupon_lines": [],
+        "refunds": [],
+    }
 
 
 def _customer_id(buyer: Mapping[str, Any]) -> int:
@@ -142,9 +196,17 @@ def _customer_id(buyer: Mapping[str, Any]) -> int:
 
 def _address(buyer: Mapping[str, Any], *, billing: bool) -> dict[str, Any]:
     first, _, last = str(buyer.get("name") or "").partition(" ")
-    address = {"first_name": buyer.get("first_name", first), "last_name": buyer.get("last_name", last),
-               "company": "", "address_1": str(buyer.get("address", "")), "address_2": "", "city": "",
-               "state": "", "postcode": "", "country": str(buyer.get("country", "VN"))}  # fmt: skip
+    address = {
+        "first_name": buyer.get("first_name", first),
+        "last_name": buyer.get("last_name", last),
+        "company": "",
+        "address_1": str(buyer.get("address", "")),
+        "address_2": "",
+        "city": "",
+        "state": "",
+        "postcode": "",
+        "country": str(buyer.get("country", "VN")),
+    }
     if billing:
         address.update(email=str(buyer.get("email", "")), phone=str(buyer.get("phone", "")))
     return address
@@ -156,18 +218,36 @@ def _line(shop: SbShop, line: SbOrderLine, variable: Callable[[SbListing], bool]
     total = amount(line.unit_price * line.quantity)
     unit: int | float = int(line.unit_price) if line.unit_price == int(line.unit_price) else float(line.unit_price)
     return {
-        "id": int(line.line_id), "name": line.name, "product_id": int(line.item_id or 0),
-        "variation_id": variation_id, "quantity": line.quantity, "tax_class": "", "subtotal": total,
-        "subtotal_tax": "0.00", "total": total, "total_tax": "0.00", "taxes": [], "meta_data": [],
-        "sku": line.sku, "price": unit,
-    }  # fmt: skip
+        "id": int(line.line_id),
+        "name": line.name,
+        "product_id": int(line.item_id or 0),
+        "variation_id": variation_id,
+        "quantity": line.quantity,
+        "tax_class": "",
+        "subtotal": total,
+        "subtotal_tax": "0.00",
+        "total": total,
+        "total_tax": "0.00",
+        "taxes": [],
+        "meta_data": [],
+        "sku": line.sku,
+        "price": unit,
+    }
 
 
 def _shipping(order: SbOrder) -> list[dict[str, Any]]:
     if not order.shipping_fee:
         return []
-    return [{"id": int(order.order_id) + 1, "method_title": "Flat rate", "method_id": "flat_rate",
-             "total": amount(order.shipping_fee), "total_tax": "0.00", "taxes": []}]  # fmt: skip
+    return [
+        {
+            "id": int(order.order_id) + 1,
+            "method_title": "Flat rate",
+            "method_id": "flat_rate",
+            "total": amount(order.shipping_fee),
+            "total_tax": "0.00",
+            "taxes": [],
+        }
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- store
@@ -175,9 +255,13 @@ def _shipping(order: SbOrder) -> list[dict[str, Any]]:
 
 def settings_json(shop: SbShop) -> list[dict[str, Any]]:
     """``GET /settings/general``: the options a client reads (country, currency)."""
-    values = {"woocommerce_store_address": "", "woocommerce_store_city": "",
-              "woocommerce_default_country": shop.region, "woocommerce_currency": shop.extra.get("currency", "VND"),
-              "woocommerce_price_num_decimals": "2"}  # fmt: skip
+    values = {
+        "woocommerce_store_address": "",
+        "woocommerce_store_city": "",
+        "woocommerce_default_country": shop.region,
+        "woocommerce_currency": shop.extra.get("currency", "VND"),
+        "woocommerce_price_num_decimals": "2",
+    }
     return [
         {"id": key, "label": key, "type": "text", "value": value, "group_id": "general"}
         for key, value in values.items()
@@ -187,7 +271,13 @@ def settings_json(shop: SbShop) -> list[dict[str, Any]]:
 def index_json(shop: SbShop, home: str) -> dict[str, Any]:
     """``GET /wp-json/``: the WordPress REST index (public)."""
     return {
-        "name": shop.name, "description": "", "url": home, "home": home, "gmt_offset": 0, "timezone_string": "UTC",
+        "name": shop.name,
+        "description": "",
+        "url": home,
+        "home": home,
+        "gmt_offset": 0,
+        "timezone_string": "UTC",
         "namespaces": ["oembed/1.0", "wc/v1", "wc/v2", "wc/v3", "wc-analytics", "wp/v2"],
-        "authentication": [], "routes": {},
-    }  # fmt: skip
+        "authentication": [],
+        "routes": {},
+    }

@@ -27,8 +27,17 @@ PRODUCT_ORDERBY = ("date", "id", "include", "title", "slug", "price", "popularit
 ORDER_ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}(:?\d{2})?)?$")
 _WINDOWS = {"after": "created", "before": "created", "modified_after": "modified", "modified_before": "modified"}
-_AUTH_PARAMS = frozenset({"oauth_consumer_key", "oauth_nonce", "oauth_signature", "oauth_signature_method",
-                          "oauth_timestamp", "consumer_key", "consumer_secret"})  # fmt: skip
+_AUTH_PARAMS = frozenset(
+    {
+        "oauth_consumer_key",
+        "oauth_nonce",
+        "oauth_signature",
+        "oauth_signature_method",
+        "oauth_timestamp",
+        "consumer_key",
+        "consumer_secret",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,11 @@ class _Reader:
             return default
         value = int(raw)
         if value < low or (high is not None and value > high):
-            self.invalid[name] = (f"{name} must be between {low} (inclusive) and {high} (inclusive)" if high
-                                  else f"{name} must be greater than or equal to {low}")  # fmt: skip
+            self.invalid[name] = (
+                f"{name} must be between {low} (inclusive) and {high} (inclusive)"
+                if high
+                else f"{name} must be greater than or equal to {low}"
+            )
         return value
 
     def ids(self, name: str) -> tuple[int, ...]:

@@ -104,8 +104,12 @@ class Catalog:
     def update_product(self, shop: SbShop, product_id: str, body: Mapping[str, Any]) -> SbListing:
         listing = shop.listings.get(product_id)
         if listing is None and self.variation_owner(shop, product_id) is not None:
-            raise WcFailure(404, VARIATION_AS_PRODUCT, "To manipulate product variations you should use the "
-                            "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.")  # fmt: skip
+            raise WcFailure(
+                404,
+                VARIATION_AS_PRODUCT,
+                "To manipulate product variations you should use the "
+                "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.",
+            )
         listing = self.product(shop, product_id, status=400)  # CRUD update_item: "Invalid ID." with 400
         apply_content = self.content.prepare(listing, body)
         if "sku" in body:
@@ -144,8 +148,9 @@ class Catalog:
         _touch(listing)
         return listing, variant
 
-    def update_variation(self, shop: SbShop, product_id: str, variation_id: str, body: Mapping[str, Any]
-                         ) -> tuple[SbListing, SbVariant]:  # fmt: skip
+    def update_variation(
+        self, shop: SbShop, product_id: str, variation_id: str, body: Mapping[str, Any]
+    ) -> tuple[SbListing, SbVariant]:
         listing, variant = self._variation_of(shop, product_id, variation_id)
         if "sku" in body:
             self._check_sku(shop, str(body["sku"] or ""), variation_id)
@@ -161,8 +166,9 @@ class Catalog:
         _touch(listing)
         return listing, variant
 
-    def _variation_of(self, shop: SbShop, product_id: str, variation_id: str, *, status: int = 400
-                      ) -> tuple[SbListing, SbVariant]:  # fmt: skip
+    def _variation_of(
+        self, shop: SbShop, product_id: str, variation_id: str, *, status: int = 400
+    ) -> tuple[SbListing, SbVariant]:
         listing = shop.listings.get(product_id)
         variant = self.variation(listing, variation_id) if listing is not None else None
         if listing is None or variant is None:

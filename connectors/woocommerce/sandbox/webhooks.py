@@ -49,12 +49,24 @@ class Webhook:
 
     def json(self, home: str) -> Json:
         resource, _, event = self.topic.partition(".")
-        return {"id": self.id, "name": self.name, "status": self.status, "topic": self.topic, "resource": resource,
-                "event": event, "hooks": [], "delivery_url": self.delivery_url,
-                "date_created": wc_time(self.created), "date_created_gmt": wc_time(self.created),
-                "date_modified": wc_time(self.modified), "date_modified_gmt": wc_time(self.modified),
-                "_links": {"self": [{"href": f"{home}/wp-json/wc/v3/webhooks/{self.id}"}],
-                           "collection": [{"href": f"{home}/wp-json/wc/v3/webhooks"}]}}  # fmt: skip
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "topic": self.topic,
+            "resource": resource,
+            "event": event,
+            "hooks": [],
+            "delivery_url": self.delivery_url,
+            "date_created": wc_time(self.created),
+            "date_created_gmt": wc_time(self.created),
+            "date_modified": wc_time(self.modified),
+            "date_modified_gmt": wc_time(self.modified),
+            "_links": {
+                "self": [{"href": f"{home}/wp-json/wc/v3/webhooks/{self.id}"}],
+                "collection": [{"href": f"{home}/wp-json/wc/v3/webhooks"}],
+            },
+        }
 
 
 def valid_topic(topic: str) -> bool:
@@ -91,18 +103,28 @@ class Registry:
     def create(self, shop_id: str, body: Mapping[str, Any]) -> Webhook:
         missing = [name for name in ("topic", "delivery_url") if name not in body]
         if missing:
-            raise WcFailure(400, "rest_missing_callback_param", f"Missing parameter(s): {', '.join(missing)}",
-                            params=missing)  # fmt: skip
+            raise WcFailure(
+                400, "rest_missing_callback_param", f"Missing parameter(s): {', '.join(missing)}", params=missing
+            )
         topic, url = str(body.get("topic") or "").lower(), str(body.get("delivery_url") or "")
         if not valid_topic(topic):
-            raise WcFailure(400, "woocommerce_rest_shop_webhook_invalid_topic",
-                            "Webhook topic is required and must be valid.")  # fmt: skip
+            raise WcFailure(
+                400, "woocommerce_rest_shop_webhook_invalid_topic", "Webhook topic is required and must be valid."
+            )
         if not valid_url(url):
-            raise WcFailure(400, "woocommerce_rest_shop_webhook_invalid_delivery_url",
-                            "Webhook delivery URL must be a valid URL starting with http:// or https://.")  # fmt: skip
+            raise WcFailure(
+                400,
+                "woocommerce_rest_shop_webhook_invalid_delivery_url",
+                "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+            )
         secret = str(body.get("secret") or "") or _generated_secret()
-        hook = Webhook(int(self._new_id()), str(body.get("name") or f"Webhook created on {wc_time(time.time())}"),
-                       topic, url, secret)  # fmt: skip
+        hook = Webhook(
+            int(self._new_id()),
+            str(body.get("name") or f"Webhook created on {wc_time(time.time())}"),
+            topic,
+            url,
+            secret,
+        )
         self.of(shop_id)[hook.id] = hook
         return hook
 
@@ -136,8 +158,11 @@ def _check_update(body: Mapping[str, Any]) -> None:
     if body.get("topic") and not valid_topic(str(body["topic"]).lower()):
         raise WcFailure(400, "woocommerce_rest_shop_webhook_invalid_topic", "Webhook topic must be valid.")
     if body.get("delivery_url") and not valid_url(str(body["delivery_url"])):
-        raise WcFailure(400, "woocommerce_rest_shop_webhook_invalid_delivery_url",
-                        "Webhook delivery URL must be a valid URL starting with http:// or https://.")  # fmt: skip
+        raise WcFailure(
+            400,
+            "woocommerce_rest_shop_webhook_invalid_delivery_url",
+            "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+        )
     if body.get("status") and str(body["status"]).lower() not in STATUSES:
         raise WcFailure(400, "woocommerce_rest_shop_webhook_invalid_status", "Webhook status must be valid.")
 
