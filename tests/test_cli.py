@@ -161,7 +161,7 @@ def test_a_worker_loads_no_service_lab_or_metrics_code() -> None:
 
 def test_help_lists_every_command_without_loading_them() -> None:
     loaded = loaded_by("config")
-    assert not {m for m in loaded if m.startswith(("nfsync.workers.api", "nfsync.workers.engine.commands", *LAB))}
+    assert not {m for m in loaded if m.startswith(("nfsync.workers.api", "nfsync.workers.engine.cli", *LAB))}
     listed = run("--help").stdout
     for _, _, commands in COMMAND_GROUPS:
         assert all(name in listed for name in commands)

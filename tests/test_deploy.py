@@ -33,10 +33,10 @@ from nfsync.connectors.base.errors import ConfigError
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.api import ops as api_ops
 from nfsync.workers.api import ops_metrics
+from nfsync.workers.api.amqp_commands import COMMANDS_QUEUE
+from nfsync.workers.api.amqp_commands import DEAD_EXCHANGE as COMMANDS_DEAD_EXCHANGE
+from nfsync.workers.api.amqp_commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
 from nfsync.workers.api.app import all_routes
-from nfsync.workers.api.commands import COMMANDS_QUEUE
-from nfsync.workers.api.commands import DEAD_EXCHANGE as COMMANDS_DEAD_EXCHANGE
-from nfsync.workers.api.commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
 from nfsync.workers.api.framework import Call
 from nfsync.workers.cli import build_parser
 from nfsync.workers.config import ENV_PREFIX, Settings, settings_field_names
@@ -1005,7 +1005,7 @@ def test_rabbitmq_policies_restate_the_declared_queue_arguments() -> None:
     limit = int(configmap_data().get(f"{ENV_PREFIX}QUEUE_DELIVERY_LIMIT", default))
     assert limit == default, "the ConfigMap's delivery limit is not the code's default (update definitions.json)"
     assert policy_problems(definitions(), limit) == []
-    # and the commands queue dead-letters where workers/api/commands.py says
+    # and the commands queue dead-letters where workers/api/amqp_commands.py says
     assert COMMANDS_DEAD_EXCHANGE == "nfsync.commands.dlx" and DEAD_EXCHANGE == "nfsync.tasks.dlx"
 
 

@@ -180,7 +180,7 @@ def _keys_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 COMMAND_GROUPS: tuple[tuple[str, str, dict[str, str]], ...] = (
     (
-        "nfsync.workers.engine.commands",
+        "nfsync.workers.engine.cli",
         "add_commands",
         {
             "enqueue": "enqueue a sync task (coalesces into a pending one for the same shop)",
@@ -192,14 +192,14 @@ COMMAND_GROUPS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("nfsync.workers.api.cli", "add_admin_commands", {"orgs": "organizations", "tokens": "API tokens"}),
     ("nfsync.workers.api.cli", "add_api_command", {"api": "run the HTTP service (webhooks, APIs, ops dashboard)"}),
     (
-        "nfsync.workers.engine.commands",
+        "nfsync.workers.engine.cli",
         "add_status_command",
         {
             "status": "the queue table: broker queues and task counts per platform",
         },
     ),
     (
-        "nfsync.workers.sync.commands",
+        "nfsync.workers.sync.cli",
         "add_sync_commands",
         {
             "plan": "dry run: what a sync of one shop would create, update, skip (no writes)",

@@ -11,7 +11,7 @@ import uuid
 import aio_pika
 import asyncpg
 
-from nfsync.workers.api.commands import COMMANDS_EXCHANGE, CREATE_KEY, DEAD_QUEUE, ERROR_HEADER
+from nfsync.workers.api.amqp_commands import COMMANDS_EXCHANGE, CREATE_KEY, DEAD_QUEUE, ERROR_HEADER
 from tests.api.conftest import LiveApi
 
 

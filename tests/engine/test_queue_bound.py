@@ -20,8 +20,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import aiohttp
 import pytest
 
-from nfsync.workers.api.commands import COMMANDS_QUEUE, declare_commands
-from nfsync.workers.api.commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
+from nfsync.workers.api.amqp_commands import COMMANDS_QUEUE, declare_commands
+from nfsync.workers.api.amqp_commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
 from nfsync.workers.config import Settings
 from nfsync.workers.engine.broker import DEAD_QUEUE, WakeupPublisher, connect_broker, queue_name
 from nfsync.workers.engine.models import PLATFORMS

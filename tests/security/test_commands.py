@@ -10,7 +10,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from nfsync.workers.api.commands import COMMANDS_EXCHANGE, CREATE_KEY, DEAD_QUEUE, ERROR_HEADER
+from nfsync.workers.api.amqp_commands import COMMANDS_EXCHANGE, CREATE_KEY, DEAD_QUEUE, ERROR_HEADER
 from tests.api.conftest import LiveApi
 from tests.api.test_commands import _count, _next
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from nfsync.connectors.base.models import Order, OrderLine
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.orders import OrderStore
 from tests.engine.conftest import wait_until
 from tests.sync.conftest import SyncEnv

@@ -10,7 +10,7 @@ import uuid
 from asyncio.subprocess import PIPE
 from pathlib import Path
 
-from nfsync.workers.sync.commands import plan
+from nfsync.workers.sync.cli import plan
 from nfsync.workers.sync.reconcile import reconcile_shop
 from tests.sync.conftest import SyncEnv
 

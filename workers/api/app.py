@@ -14,7 +14,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, webhooks
-from nfsync.workers.api.commands import CommandConsumer
+from nfsync.workers.api.amqp_commands import CommandConsumer
 from nfsync.workers.api.framework import (
     BODY_TIMEOUT_KEY,
     PRINCIPAL_KEY,

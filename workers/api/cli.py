@@ -1,5 +1,5 @@
 """The commands of the HTTP service's room: ``nfsync api`` (one process or several on one port) and the admin
-commands over its tables (``orgs``, ``tokens``). The engine's commands are in ``nfsync.workers.engine.commands``;
+commands over its tables (``orgs``, ``tokens``). The engine's commands are in ``nfsync.workers.engine.cli``;
 the top-level CLI (``nfsync.workers.cli``) imports this module only when one of these commands runs."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.api.auth import create_organization, create_token, list_tokens, parse_scopes, revoke_token
 from nfsync.workers.config import Settings
 from nfsync.workers.db.queries import QUERIES
-from nfsync.workers.engine.commands import timestamp
+from nfsync.workers.engine.cli import timestamp
 from nfsync.workers.engine.runtime import install_stop_signals, runtime
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from nfsync.workers import ops
+from nfsync.workers import ops_snapshot as ops
 from nfsync.workers.api.framework import Api, Call
 from nfsync.workers.api.tasks import SyncTaskPage, SyncTaskQuery, list_tasks
 from nfsync.workers.db.queries import QUERIES

@@ -11,7 +11,7 @@ from typing import Any
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.handlers import TaskContext
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.session import ShopSession, open_shop
 
 Body = Callable[[ShopSession, ItemLog], Awaitable[dict[str, Any]]]

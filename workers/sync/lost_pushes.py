@@ -18,7 +18,7 @@ from nfsync.workers.api.webhooks import Verified, WebhookIntake
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.logs import get_logger
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.session import ShopSession
 
 log = get_logger(__name__)

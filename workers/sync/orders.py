@@ -27,7 +27,7 @@ from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.engine.models import to_utc_naive
 from nfsync.workers.sync.common import chunks, run_shop_task
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.rules import ids, order_window
 from nfsync.workers.sync.session import ShopSession
 

@@ -24,7 +24,7 @@ from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.sync.catalog import Decision, Mapping, ValueChange, content_fields, decide
 from nfsync.workers.sync.common import bounded, chunks, concurrency, run_shop_task
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.mappings import MappingRow, MappingWriter, load_mappings
 from nfsync.workers.sync.rules import CatalogRules, StockRules, catalog_filter, ids
 from nfsync.workers.sync.session import ShopSession

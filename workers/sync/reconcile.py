@@ -25,7 +25,7 @@ from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.sync.catalog import decide
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.mappings import load_mappings
 from nfsync.workers.sync.rules import CatalogRules, StockRules, money
 from nfsync.workers.sync.session import ShopSession

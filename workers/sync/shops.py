@@ -13,7 +13,7 @@ from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.engine.models import to_utc_naive
 from nfsync.workers.sync import lost_pushes
 from nfsync.workers.sync.common import run_shop_task
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.session import ShopSession
 
 

@@ -16,7 +16,7 @@ from nfsync.workers import crm
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.sync.catalog import ValueChange
 from nfsync.workers.sync.common import run_shop_task
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.rules import StockRules, ids, money
 from nfsync.workers.sync.session import ShopSession
 from nfsync.workers.sync.values import push_values, units

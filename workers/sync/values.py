@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from nfsync.connectors.base.models import ItemResult, PriceUpdate, StockUpdate
 from nfsync.workers.sync.catalog import ValueChange
 from nfsync.workers.sync.common import chunks
-from nfsync.workers.sync.logs import ItemLog
+from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.mappings import record_failed, record_pushed
 from nfsync.workers.sync.session import ShopSession
 

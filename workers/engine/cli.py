@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from nfsync.connectors.base.errors import ConfigError, NotFound, ValidationFailed
-from nfsync.workers import ops
+from nfsync.workers import ops_snapshot as ops
 from nfsync.workers.config import Settings
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.handlers import load_registry
