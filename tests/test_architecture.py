@@ -67,3 +67,17 @@ def test_the_rules_catch_a_break() -> None:
     """A rule that cannot fail proves nothing: each one flags the import it forbids."""
     assert _breaks([REPO / "workers" / "lab" / "demo.py"], ("nfsync.workers.api",))
     assert _breaks([REPO / "connectors" / "base" / "sandboxes.py"], ("nfsync.connectors.base.sandbox",))
+
+
+def test_the_runtime_asks_the_platform_instead_of_naming_it() -> None:
+    """Platform facts live in the platform package (PlatformSpec: push_signed_with, is_ping, is_echo,
+    shop_url_is_store): no runtime module compares a platform with a platform's name."""
+    names = ("shopee", "lazada", "tiktok", "woocommerce")
+    found = []
+    for path in RUNTIME:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Compare) and any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops):
+                operands = [node.left, *node.comparators]
+                if any(isinstance(o, ast.Constant) and o.value in names for o in operands):
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert found == []

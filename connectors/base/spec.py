@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from nfsync.connectors.base.client import AppCredentials, BaseClient
 from nfsync.connectors.base.models import WebhookEvent
@@ -16,6 +17,8 @@ WebhookVerifier = Callable[[Mapping[str, str], bytes, AppCredentials, Sequence[s
 """(headers, raw body, app credentials, active webhook secrets, the externally visible URL) -> authentic?"""
 
 WebhookParser = Callable[[Mapping[str, str], bytes], list[WebhookEvent]]
+PingRule = Callable[[Mapping[str, str], bytes], bool]
+EchoRule = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], bool]
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,12 @@ class PlatformSpec:
     api_hosts: frozenset[str] | None
     """The platform's published API and auth hosts (an api_base_url must be one of them, https); None for a platform
     on the merchant's own host (WooCommerce: any host with public addresses). connectors/base/outbound.py"""
+    is_ping: PingRule | None = None
+    """(headers, raw body) -> an unsigned liveness ping the platform sends (answered 200, never stored)."""
+    is_echo: EchoRule | None = None
+    """(pushed object, its mapping rows) -> the push only reports nfsync's own last write (no work)."""
+    shop_url_is_store: bool = False
+    """The shop's URL is where its API lives (WooCommerce): a shop row without a store_url uses its shop_url."""
 
 
 def load(name: str) -> PlatformSpec:

@@ -17,4 +17,7 @@ PLATFORM = PlatformSpec(
     parse_webhook=webhooks.parse,
     push_signed_with="webhook_secret",
     api_hosts=API_HOSTS,
+    is_ping=webhooks.is_ping,
+    is_echo=webhooks.is_echo,
+    shop_url_is_store=True,
 )

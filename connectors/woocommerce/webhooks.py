@@ -117,6 +117,12 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
+def is_ping(headers: Mapping[str, str], body: bytes) -> bool:
+    """WooCommerce's creation ping: a form body ``webhook_id=<id>`` and no signature (WC-DOC webhooks)."""
+    signed = any(name.lower() == "x-wc-webhook-signature" for name in headers)
+    return not signed and body.startswith(b"webhook_id=")
+
+
 def is_echo(payload: Mapping[str, Any], mappings: Sequence[Mapping[str, Any]]) -> bool:
     """Whether a ``product.*`` push only reports nfsync's own last write: the pushed object (a simple product or a
     variation) is mapped, its ``stock_quantity`` and ``regular_price`` are what nfsync last pushed for it, and its

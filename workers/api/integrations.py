@@ -569,7 +569,7 @@ async def _apply_account_patch(call: Call, patch: AccountPatch) -> AccountOut:
 async def create_shop(call: Call) -> ShopOut:
     body: ShopIn = call.body
     account = await _account(call)
-    woo_url = body.shop_url if account["platform"] == "woocommerce" else None
+    woo_url = body.shop_url if _store_on_shop_url(account["platform"]) else None
     _check_outbound(call, account["platform"], _shop_urls(body.shop_data, woo_url))
     try:
         row = await _pool(call).fetchrow(
@@ -652,7 +652,7 @@ def _channel_not_found(channel: str | None) -> NotFound:
 async def _apply_shop_patch(call: Call, patch: ShopPatch) -> ShopOut:
     row = await _shop(call)
     merged = {**dict(row), **patch.model_dump(exclude_unset=True)}
-    woo_url = patch.shop_url if row["platform"] == "woocommerce" else None
+    woo_url = patch.shop_url if _store_on_shop_url(row["platform"]) else None
     _check_outbound(call, row["platform"], _shop_urls(patch.shop_data, woo_url))
     try:
         updated = await _pool(call).fetchrow(
@@ -692,7 +692,7 @@ async def _woo_reconnect(call: Call, before: asyncpg.Record, after: asyncpg.Reco
 
 async def _woo_connect(call: Call, shop: asyncpg.Record) -> asyncpg.Record:
     """Register the store's webhooks; the shop row after, with the outcome in ``error_message``."""
-    if shop["platform"] != "woocommerce" or shop["shop_status"] != "active":
+    if not _registers_webhooks(shop["platform"]) or shop["shop_status"] != "active":
         return shop
     error = None
     try:
@@ -710,7 +710,7 @@ async def _woo_connect(call: Call, shop: asyncpg.Record) -> asyncpg.Record:
 
 async def _woo_disconnect(call: Call, shop: asyncpg.Record, integration: asyncpg.Record | None = None) -> None:
     """Delete the store's webhooks of this integration; a failure is logged, the disconnection goes on."""
-    if shop["platform"] != "woocommerce" or shop["shop_status"] != "active":
+    if not _registers_webhooks(shop["platform"]) or shop["shop_status"] != "active":
         return
     try:
         integration = integration or await _shop_integration(call, shop)
@@ -719,6 +719,15 @@ async def _woo_disconnect(call: Call, shop: asyncpg.Record, integration: asyncpg
         log.info("woocommerce.webhooks_removed", shop_id=str(shop["id"]), count=count)
     except (NfsyncError, TimeoutError) as exc:
         log.warning("woocommerce.webhooks_not_removed", shop_id=str(shop["id"]), error=str(exc)[:300])
+
+
+def _store_on_shop_url(platform: str) -> bool:
+    return platform in PLATFORM_PACKAGES and load(platform).shop_url_is_store
+
+
+def _registers_webhooks(platform: str) -> bool:
+    """Platforms whose webhooks nfsync registers through the API when a shop connects (WooCommerce)."""
+    return platform in PLATFORM_PACKAGES and hasattr(load(platform).client, "register_webhooks")
 
 
 def _shop_ref(shop: asyncpg.Record) -> ShopRef:

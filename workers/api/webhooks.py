@@ -25,7 +25,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,6 @@ from nfsync.connectors.base.client import AppCredentials
 from nfsync.connectors.base.errors import NotFound
 from nfsync.connectors.base.models import WebhookEvent
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
-from nfsync.connectors.woocommerce import webhooks as woocommerce_webhooks
 from nfsync.workers.api.framework import Api, Call
 from nfsync.workers.api.ingest import IngestBatcher, Ingested, IngestItem
 from nfsync.workers.api.ops_metrics import WEBHOOKS
@@ -60,10 +59,6 @@ WAKE_LINGER = 0.01  # a stream of pushes shares one wake-up message per 10 ms (m
 WAKE_REPEAT_SECONDS = 1.0  # a task woken this recently is not woken again for the next push that joins it
 WOKEN_KEPT = 10_000  # past this many remembered wake-ups the expired ones are dropped
 ECHO = "echo of nfsync's own write (stock and price as last pushed)"
-# Platforms whose product pushes can be recognised as echoes of nfsync's writes: (payload, mapping rows) -> bool.
-ECHO_RULES: dict[str, Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], bool]] = {
-    "woocommerce": woocommerce_webhooks.is_echo,
-}
 _KEPT_HEADERS = (
     "content-type",
     "user-agent",
@@ -237,7 +232,7 @@ class WebhookIntake:
 
     async def echo(self, integration: asyncpg.Record, event: WebhookEvent) -> bool:
         """Whether a product push only reports nfsync's own last write to that object (no work then)."""
-        rule = ECHO_RULES.get(integration["platform"])
+        rule = load(integration["platform"]).is_echo
         if rule is None or event.kind != "product_changed" or not event.raw or not event.platform_shop_id:
             return False
         rows = await self._pool.fetch(
@@ -442,7 +437,7 @@ async def receive(call: Call) -> web.Response:
     except NotFound:
         raise _unauthorized(platform, integration_id) from None
     body = await _read_body(request, intake)
-    if _is_woocommerce_ping(platform, request, body):
+    if _is_ping(platform, request, body):
         return web.Response(status=200)
     headers = dict(request.headers)
     verified = await intake.verify(request, platform, integration_id, headers, body)
@@ -472,13 +467,10 @@ async def _read_body(request: web.Request, intake: WebhookIntake) -> bytes:
         raise web.HTTPRequestTimeout(reason="the body did not arrive in time") from None
 
 
-def _is_woocommerce_ping(platform: str, request: web.Request, body: bytes) -> bool:
-    """WooCommerce's creation ping: form body webhook_id=<id>, no signature. Answered 200, not stored."""
-    return (
-        platform == "woocommerce"
-        and "X-WC-Webhook-Signature" not in request.headers
-        and body.startswith(b"webhook_id=")
-    )
+def _is_ping(platform: str, request: web.Request, body: bytes) -> bool:
+    """A platform's unsigned liveness ping (WooCommerce's creation ping): answered 200, not stored."""
+    rule = load(platform).is_ping if platform in PLATFORM_PACKAGES else None
+    return rule is not None and rule(dict(request.headers), body)
 
 
 class Replayed(BaseModel):

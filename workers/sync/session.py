@@ -58,7 +58,7 @@ def shop_ref(row: asyncpg.Record | Mapping[str, Any]) -> ShopRef:
         extra["auth_base_url"] = str(config["auth_base_url"])
     if row["shop_region"]:
         extra["region"] = str(row["shop_region"])
-    if row["platform"] == "woocommerce" and "store_url" not in extra and row["shop_url"]:
+    if load(row["platform"]).shop_url_is_store and "store_url" not in extra and row["shop_url"]:
         extra["store_url"] = str(row["shop_url"])
     return ShopRef(str(row["platform_shop_id"]), extra)
 
