@@ -128,7 +128,9 @@ async def test_lost_wakeups_and_purged_queue_still_complete_every_task(world: Wo
         async with Scheduler(world.settings, world.rt.pool, world.rt.service).running():
             await wait_until(world.all_terminal, seconds=20, what="redispatch of lost wake-ups")
     assert await world.count("id = ANY($1) AND status = 'completed'", ids) == 10
-    assert await world.count("dispatched_at IS NOT NULL") == 10, "the scheduler re-sent the lost wake-ups"
+    # The worker idles for 60 s, so only a wake-up re-sent by the scheduler can have moved it; one re-sent wake-up
+    # may be enough for the worker to claim every due task in one batch (CI once saw 1 of 10 redispatched).
+    assert await world.count("dispatched_at IS NOT NULL") >= 1, "the scheduler re-sent the lost wake-ups"
 
 
 async def test_thousand_enqueues_for_one_shop(world: World) -> None:

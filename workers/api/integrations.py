@@ -30,6 +30,7 @@ from nfsync.workers.api.framework import Api, Call, UtcDateTime
 from nfsync.workers.api.webhooks import WEBHOOKS_KEY
 from nfsync.workers.crypto import Keyring, SecretField
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.models import Platform
 from nfsync.workers.logs import get_logger, is_secret_key
 from nfsync.workers.marketplaces import ClientFactory, app_credentials
 from nfsync.workers.tokens import store_pair
@@ -42,7 +43,6 @@ POOL_KEY: web.AppKey[asyncpg.Pool] = web.AppKey("tenant_pool")
 PUBLIC_URL_KEY: web.AppKey[str] = web.AppKey("public_base_url")
 OUTBOUND_KEY: web.AppKey[OutboundPolicy] = web.AppKey("outbound_policy")
 _SHOP_URL_KEYS = ("auth_base_url", "store_url")  # shop_data entries a client calls (workers/sync/session.py)
-Platform = Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"]
 _STRICT = ConfigDict(extra="forbid")
 MAX_RATE, MAX_INTERVAL = 100_000, 525_600  # calls per second; minutes (a year)
 WOO_WEBHOOK_SECONDS = 30.0  # a store that takes longer to register its webhooks is reported, the shop stays

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from nfsync.connectors.base.errors import ValidationFailed
 from nfsync.workers.api.framework import Api, Call, UtcDateTime
-from nfsync.workers.engine.models import Direction, EnqueueRequest, EnqueueResult, TaskType
+from nfsync.workers.engine.models import Direction, EnqueueRequest, EnqueueResult, Platform, TaskStatus, TaskType
 from nfsync.workers.engine.service import TaskService
 
 api = Api()
@@ -69,8 +69,8 @@ class SyncTaskPage(BaseModel):
 class SyncTaskQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["pending", "processing", "completed", "failed", "cancelled"] | None = None
-    platform: Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"] | None = None
+    status: TaskStatus | None = None
+    platform: Platform | None = None
     shop_id: uuid.UUID | None = None
     task_type: TaskType | None = None
     limit: int = Field(50, ge=1, le=500)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -14,16 +14,11 @@ Direction = Literal["crm_to_marketplace", "marketplace_to_crm", "bidirectional"]
 TaskStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
 Outcome = Literal["completed", "failed", "retry", "release", "cancelled"]
 
-PLATFORMS: tuple[str, ...] = ("shopee", "lazada", "tiktok", "woocommerce", "shopify")
-TASK_TYPES: tuple[str, ...] = (
-    "product_sync",
-    "order_sync",
-    "inventory_sync",
-    "price_sync",
-    "shop_sync",
-    "customer_sync",
-)
-DIRECTIONS: tuple[str, ...] = ("crm_to_marketplace", "marketplace_to_crm", "bidirectional")
+# One source: the tuples are the Literals' values (pydantic needs the Literals for validation and the OpenAPI enums).
+PLATFORMS: tuple[str, ...] = get_args(Platform)
+TASK_TYPES: tuple[str, ...] = get_args(TaskType)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
 NATURAL_DIRECTION: dict[str, str] = {
     "order_sync": "marketplace_to_crm",
     "shop_sync": "marketplace_to_crm",
