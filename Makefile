@@ -8,10 +8,11 @@ BENCH_ARGS ?=
 .PHONY: install unit test lint typecheck pytest demo chaos bench clean
 
 $(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+	@echo "installing nfsync and its tools into $(VENV)" >&2
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/pip install -q --upgrade pip >&2
+	@$(BIN)/pip install -q -e '.[dev]' >&2
+	@touch $@
 
 install: $(BIN)/.installed
 
@@ -34,8 +35,8 @@ test: lint typecheck pytest
 
 ## demo: the whole service end to end against the four sandboxes (extra flags: make demo DEMO_ARGS="--json")
 demo: install
-	bash scripts/services.sh
-	$(BIN)/nfsync demo $(DEMO_ARGS)
+	@bash scripts/services.sh
+	@$(BIN)/nfsync demo $(DEMO_ARGS)
 
 ## bench: every `nfsync bench` scenario three times -> BENCHMARKS.md; needs an idle machine and the local PostgreSQL
 ## and RabbitMQ already up (starts and purges nothing). Smoke run: make bench BENCH_ARGS="--quick --runs 1 --output /tmp/B.md"

@@ -2,6 +2,7 @@
 # Starts the local PostgreSQL and RabbitMQ when they are down (used by .ci/run and `make demo`); a no-op when both
 # are up. Also enables RabbitMQ's management plugin: the unacked counts on /ops/queues come from its API.
 set -euo pipefail
+exec 1>&2  # everything it says goes to stderr: `make demo DEMO_ARGS=--json` keeps stdout for the JSON
 
 log() { printf '[services] %s\n' "$*"; }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import generate_key_entry
 from nfsync.workers.db.schema import init_database
+from nfsync.workers.lab import vhosts
 
 SERVER_URL = os.environ.get("NFSYNC_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
 REPO = Path(__file__).resolve().parent.parent
@@ -23,11 +25,38 @@ SERVICE_FIXTURES = frozenset({"template_database", "fresh_database_name", "live_
 """Every test that reaches PostgreSQL or RabbitMQ does it through one of these (or is marked ``services``)."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``unit``: the tests that need neither PostgreSQL nor RabbitMQ (``make unit``, seconds, no services)."""
+DISRUPTIVE_ENV = "NFSYNC_TEST_DISRUPTIVE"
+"""Set to 1 to run the ``disruptive`` tests, which stop and restart the shared PostgreSQL and RabbitMQ (.ci/run)."""
+TEST_VHOST_PREFIX = "nfsync-test-"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``unit``: the tests that need neither PostgreSQL nor RabbitMQ (``make unit``, seconds, no services).
+    ``disruptive``: skipped unless NFSYNC_TEST_DISRUPTIVE=1. A run with any service test gets its own RabbitMQ vhost."""
+    run_disruptive = os.environ.get(DISRUPTIVE_ENV) == "1"
     for item in items:
         if not SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("services"):
             item.add_marker(pytest.mark.unit)
+        if item.get_closest_marker("disruptive") and not run_disruptive:
+            item.add_marker(pytest.mark.skip(reason=f"restarts the shared services: set {DISRUPTIVE_ENV}=1"))
+    if any(not item.get_closest_marker("unit") for item in items):
+        _own_vhost(config)
+
+
+def _own_vhost(config: pytest.Config) -> None:
+    """Point this run (and every process it starts) at a RabbitMQ vhost of its own: its queues, purges and
+    wake-ups never meet another run's or an installation's. Vhosts of runs that are gone are deleted."""
+    base = Settings()
+    try:
+        for name in vhosts.list_vhosts(base.amqp_url, base.rabbitmq_management_url):
+            if name.startswith(TEST_VHOST_PREFIX) and not _owner_alive(name.replace("-", "_")):
+                vhosts.delete_vhost(base.amqp_url, base.rabbitmq_management_url, name)
+        name = f"{TEST_VHOST_PREFIX}{os.getpid()}"
+        os.environ["NFSYNC_AMQP_URL"] = vhosts.create_vhost(base.amqp_url, base.rabbitmq_management_url, name)
+    except vhosts.VhostUnavailable as exc:
+        sys.stderr.write(f"warning: tests share the configured RabbitMQ vhost: {exc}\n")
+        return
+    config.add_cleanup(lambda: vhosts.delete_vhost(base.amqp_url, base.rabbitmq_management_url, name))
 
 
 def url_for(database: str) -> str:

@@ -10,6 +10,7 @@ from nfsync.workers.lab.chaos import QUICK, passed, run_chaos, summary_line
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.disruptive
 async def test_reduced_chaos_run_keeps_every_invariant(database: Settings) -> None:
     result, events = await run_chaos(database, QUICK)
     line = summary_line(result, events)

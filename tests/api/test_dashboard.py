@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
+from nfsync.workers import ops_snapshot
 from nfsync.workers.api.auth import create_token
 from nfsync.workers.engine.runtime import engine_pool
 from nfsync.workers.engine.worker import Worker
@@ -81,6 +83,13 @@ async def test_dashboard_in_headless_chromium(live_api: LiveApi) -> None:
             )
             retry = page.locator(f'button[data-action="retry"][data-task="{failing}"]')
             await retry.wait_for(timeout=20_000)
+            assert await page.locator(f'button[data-action="cancel"][data-task="{failing}"]').count() == 0, (
+                "a failed task cannot be cancelled: no Cancel button"
+            )
+            for key, label in (("tasks", "task wake-ups"), ("commands", "AMQP commands")):
+                row = page.locator(f'#dead-letters tr[data-queue="{key}"]')
+                assert await row.locator('td[data-field="label"]').inner_text() == label
+                assert (await row.locator('td[data-field="ready"]').inner_text()).isdigit(), key
             await page.wait_for_selector(".chart svg rect.bar", timeout=10_000)
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -112,3 +121,79 @@ async def create_token_for(api: LiveApi) -> str:
         return await create_token(pool, None, ["admin"], "dashboard")
     finally:
         await pool.close()
+
+
+async def _open(browser: Any, api: LiveApi, token: str) -> Any:
+    page = await (await browser.new_context(viewport={"width": 1400, "height": 1100})).new_page()
+    await page.goto(f"{api.url}/ops?token={token}")
+    await page.locator('#queues tr[data-platform="shopee"]').wait_for(timeout=10_000)
+    return page
+
+
+async def _unknown_cell(page: Any, selector: str) -> str:
+    """The tooltip of a cell that shows "-" (it must have one)."""
+    cell = page.locator(selector)
+    assert await cell.inner_text() == "-", selector
+    title = await cell.get_attribute("title")
+    assert title, f"{selector} shows - without saying why"
+    return str(title)
+
+
+async def _no_blanks(page: Any) -> None:
+    text = await page.locator("main").inner_text()
+    assert "undefined" not in text and "NaN" not in text and "null" not in text, text
+
+
+SHOPEE = '#queues tr[data-platform="shopee"]'
+
+
+async def _operator_view(page: Any, failed: str) -> None:
+    row = f'#failing tr[data-task="{failed}"]'
+    await page.locator(f'{row} button[data-action="retry"]').wait_for(timeout=10_000)
+    assert await page.locator('#failing button[data-action="cancel"]').count() == 0, "a failed task cannot be cancelled"
+    assert await _unknown_cell(page, f"{row} td.error") == "no error message was recorded"
+    assert await _unknown_cell(page, f'{SHOPEE} td[data-field="unacked"]') == ops_snapshot.NOTE_NO_MANAGEMENT
+    assert (await page.locator(f'{SHOPEE} td[data-field="ready"]').inner_text()).isdigit()
+    notes = await page.locator("#queues-notes li").all_inner_texts()
+    assert notes == [f"- in the broker columns: {ops_snapshot.NOTE_NO_MANAGEMENT}"]
+    for key in ("tasks", "commands"):
+        dead = f'#dead-letters tr[data-queue="{key}"]'
+        assert await _unknown_cell(page, f'{dead} td[data-field="unacked"]') == ops_snapshot.NOTE_NO_MANAGEMENT
+    assert await page.locator("#webhooks tbody tr.empty").inner_text() == "nothing here: no webhook received"
+    assert await page.locator("#workers").inner_text() == "nothing here: no live worker"
+    await _no_blanks(page)
+
+
+async def _read_only_tenant_view(page: Any, failed: str) -> None:
+    row = f'#failing tr[data-task="{failed}"]'
+    await page.locator(row).wait_for(timeout=10_000)
+    assert await page.locator(f"{row} button").count() == 0, "no button the token cannot use (no tasks:write)"
+    assert "tasks:write" in await _unknown_cell(page, f'{row} td[data-field="actions"]')
+    assert "operator tokens only" in await _unknown_cell(page, f'{SHOPEE} td[data-field="ready"]')
+    assert "operator tokens only" in await page.locator("#dead-letters tbody tr.empty").inner_text()
+    await _no_blanks(page)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("live_api", [{"rabbitmq_management_url": "http://127.0.0.1:1"}], indirect=True)
+async def test_dashboard_says_what_it_cannot_show(live_api: LiveApi) -> None:
+    """Without the management API, no worker, no webhook: empty tables say so and every "-" says why; a token
+    without tasks:write gets no button, and a tenant sees why the broker figures are not there."""
+    from playwright.async_api import async_playwright
+
+    failed = await _enqueue(live_api, 0, "inventory_sync", {})
+    await _db(live_api, "UPDATE sync_tasks SET status = 'failed', error_message = NULL WHERE id = $1::uuid", failed)
+    reader = await live_api.token(live_api.a.org, ["ops:read"])
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            await _operator_view(await _open(browser, live_api, await create_token_for(live_api)), failed)
+            tenant = await _open(browser, live_api, reader)
+            await _read_only_tenant_view(tenant, failed)
+            await _db(live_api, "UPDATE sync_tasks SET status = 'completed' WHERE id = $1::uuid", failed)
+            empty = tenant.locator("#failing tbody tr.empty")
+            await empty.wait_for(timeout=10_000)  # the next refresh (every 2 s)
+            assert await empty.inner_text() == "nothing here: no failed task"
+        finally:
+            await browser.close()

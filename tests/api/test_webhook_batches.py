@@ -17,7 +17,7 @@ from nfsync.connectors.base.models import WebhookEvent
 from nfsync.connectors.base.spec import load
 from nfsync.workers.api.auth import create_organization
 from nfsync.workers.api.ingest import IngestBatcher, IngestItem, ingest_pool
-from nfsync.workers.api.webhooks import Verified, WebhookIntake
+from nfsync.workers.api.webhooks import Verified, WebhookIntake, ingest_item, work_request
 from nfsync.workers.config import Settings
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.runtime import engine_pool
@@ -257,3 +257,42 @@ def _counts(rows: list[asyncpg.Record]) -> dict[uuid.UUID, int]:
     for row in rows:
         counts[row["task_id"]] = counts.get(row["task_id"], 0) + 1
     return counts
+
+
+_PER_ROW = {"id", "shop_id", "account_id", "scheduled_at", "created_at", "updated_at", "dedupe_key"}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        WebhookEvent(kind="order_status_changed", dedupe_key="pin-1", entity_id="O-1", status="AWAITING_SHIPMENT"),
+        WebhookEvent(kind="product_changed", dedupe_key="pin-2", entity_id="P-1"),
+        WebhookEvent(kind="product_deleted", dedupe_key="pin-3", entity_id="P-2"),
+    ],
+    ids=lambda e: e.kind,
+)
+async def test_the_batched_path_and_enqueue_resolved_write_the_same_task(seeded: Seeded, event: WebhookEvent) -> None:
+    """The hot path's SQL (webhooks.sql) and TaskService.enqueue_resolved must agree on every column of the task a
+    push asks for; only what belongs to the row itself (its id, shop, times, dedupe key) may differ."""
+    integration = await seeded.pool.fetchrow("SELECT * FROM marketplace_integrations WHERE id = $1", seeded.integration)
+    batched_shop, general_shop = seeded.shop_ids[0], seeded.shop_ids[1]
+    hot = event.model_copy(update={"platform_shop_id": batched_shop})
+    stored = await IngestBatcher(seeded.pool)._store([ingest_item(integration, hot, {}, "{}")])
+    assert stored[0] is not None and stored[0].task_id is not None
+    shop = await seeded.pool.fetchrow(
+        "SELECT id, account_id FROM marketplace_shops WHERE integration_id = $1 AND shop_id = $2",
+        seeded.integration,
+        general_shop,
+    )
+    request = work_request(integration, event, shop_id=shop["id"])
+    async with seeded.pool.acquire() as conn, conn.transaction():
+        result = await TaskService(seeded.pool, publisher=None).enqueue_resolved(
+            conn, request, account_id=shop["account_id"], platform="tiktok"
+        )
+    rows = [
+        dict(await seeded.pool.fetchrow("SELECT * FROM sync_tasks WHERE id = $1", task_id))
+        for task_id in (stored[0].task_id, result.task_id)
+    ]
+    batched, general = ({k: v for k, v in row.items() if k not in _PER_ROW} for row in rows)
+    assert batched == general
+    assert batched["filter_criteria"] == request.filter_criteria and batched["status"] == "pending"

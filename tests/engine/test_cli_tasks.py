@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -186,3 +187,32 @@ async def test_status_table_and_json(world: World) -> None:
     assert lazada_line.split()[4] == "2", lazada_line  # the pending column
     data = json.loads((await _run(world, "status", "--json")).stdout)
     assert next(p for p in data["platforms"] if p["platform"] == "lazada")["pending"] == 2
+    assert [(q["key"], q["queue"], q["label"]) for q in data["dead_letters"]] == [
+        ("tasks", "nfsync.tasks.dead", "task wake-ups"),
+        ("commands", "nfsync.commands.dead", "AMQP commands"),
+    ]
+    assert {"ready", "unacked", "consumers"} <= set(data["dead_letter"]), "the key older readers use stays"
+
+
+async def test_status_shows_both_dead_letter_queues_and_why_a_figure_is_unknown(world: World) -> None:
+    """Without the management API: unacked is "-", and a line says why; each dead-letter queue has its own line."""
+    table = await _run(
+        world, "status", NFSYNC_AMQP_URL=world.settings.amqp_url, NFSYNC_RABBITMQ_MANAGEMENT_URL="http://127.0.0.1:1"
+    )
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    lazada = next(line for line in lines if line.strip().startswith("lazada")).split()
+    assert lazada[2] == "-" and lazada[1].isdigit(), lazada  # unacked unknown, ready from a passive declare
+    assert "- in the broker columns: unacked is unknown because the RabbitMQ management API did not answer" in lines
+    known_or_explained = r"(\d+ message\(s\)|- message\(s\); unknown because .+)"
+    tasks_line = r"^dead-letter queue \(task wake-ups, nfsync\.tasks\.dead\): \d+ message\(s\)$"
+    assert re.search(tasks_line, table.stdout, re.M), table.stdout
+    assert re.search(
+        rf"^dead-letter queue \(AMQP commands, nfsync\.commands\.dead\): {known_or_explained}$", table.stdout, re.M
+    )
+    offline = await _run(world, "status", **DEAD_BROKER, NFSYNC_RABBITMQ_MANAGEMENT_URL="http://127.0.0.1:1")
+    assert offline.returncode == 0, offline.stderr
+    unknown = "- message(s); unknown because there is no connection to RabbitMQ"
+    assert f"dead-letter queue (task wake-ups, nfsync.tasks.dead): {unknown}" in offline.stdout
+    assert f"dead-letter queue (AMQP commands, nfsync.commands.dead): {unknown}" in offline.stdout
+    assert "- in the broker columns: unknown because there is no connection to RabbitMQ" in offline.stdout

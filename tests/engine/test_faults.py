@@ -96,6 +96,7 @@ def _rabbitmqctl(*args: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.disruptive
 async def test_broker_restart_consumption_resumes(world: World) -> None:
     first = [(await world.rt.service.enqueue(world.request(shop=i))).task_id for i in range(5)]
     async with running_worker(world, broker=True) as worker:

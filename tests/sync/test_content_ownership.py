@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from nfsync.workers.config import Settings
+from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.sync.products import plan_catalog
 from tests.sync.conftest import PLATFORMS, SyncEnv, sync_env
 
@@ -121,7 +122,7 @@ async def test_listings_adopted_by_sku_keep_their_content(sync_settings: Setting
         assert content(env) == before and env.sandbox.duplicate_listings() == 0
         await assert_values_are_the_crms(env)
         plan = await env.session()
-        decisions = await plan_catalog(plan, {})
+        decisions = await plan_catalog(plan, ProductSyncFilter())
         assert {d.describe()["action"] for d in decisions} == {"skip"}
         assert {d.describe()["content"] for d in decisions} == {"link"}
 
@@ -134,7 +135,7 @@ async def test_content_crm_hands_the_listing_to_the_crm(sync_settings: Settings,
         seed_merchant_listings(env)
         assert (await env.run("product_sync", direction="marketplace_to_crm"))["status"] == "completed"
         session = await env.session()
-        decisions = [d.describe() for d in await plan_catalog(session, {})]
+        decisions = [d.describe() for d in await plan_catalog(session, ProductSyncFilter())]
         assert {d["action"] for d in decisions} == {"update"} and {d["content"] for d in decisions} == {"crm"}
         assert all({"name", "description"} <= set(d["fields"]) for d in decisions), decisions[0]
         names = {listing.name for listing in env.listings()}

@@ -23,17 +23,13 @@ from pydantic import ValidationError
 from nfsync.connectors.base.errors import DependencyUnavailable, NfsyncError
 from nfsync.workers.api.auth import Principal
 from nfsync.workers.api.tasks import SyncTaskCreate
+from nfsync.workers.command_queues import COMMANDS_EXCHANGE, COMMANDS_QUEUE, CREATE_KEY, DEAD_EXCHANGE, DEAD_QUEUE
 from nfsync.workers.config import Settings
 from nfsync.workers.engine.models import EnqueueRequest, EnqueueResult
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
-COMMANDS_EXCHANGE = "nfsync.commands"
-CREATE_KEY = "sync-task.create"
-COMMANDS_QUEUE = "nfsync.commands.sync-task.create"
-DEAD_EXCHANGE = "nfsync.commands.dlx"
-DEAD_QUEUE = "nfsync.commands.dead"
 ERROR_HEADER = "x-nfsync-error"
 AUTH_HEADER = "authorization"
 REQUIRED_SCOPE = "tasks:write"

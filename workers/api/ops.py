@@ -7,11 +7,13 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
 
 from nfsync.workers import ops_snapshot as ops
 from nfsync.workers.api.framework import Api, Call
-from nfsync.workers.api.tasks import SyncTaskPage, SyncTaskQuery, list_tasks
+from nfsync.workers.api.tasks import WRITE_SCOPE, SyncTask, SyncTaskPage, SyncTaskQuery, list_tasks
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.service import TaskActionName, actions_for
 
 api = Api()
 STATE_KEY: web.AppKey[Any] = web.AppKey("ops_state")
@@ -33,18 +35,38 @@ async def get_queues(call: Call) -> dict[str, Any]:
     return await ops.queues(state.settings, state.tenant_pool, state.connection, call.tenant)
 
 
+class OpsTask(SyncTask):
+    actions: list[TaskActionName] = Field(
+        default_factory=list,
+        description="What POST /v1/sync-tasks/{id}/<action> accepts for this task and this token: by the task's "
+        "status (cancel: pending or processing; retry: failed or cancelled), and none without tasks:write",
+    )
+
+
+class OpsTaskPage(BaseModel):
+    items: list[OpsTask]
+    limit: int
+    offset: int
+
+
 @api.route(
     "GET",
     "/ops/tasks",
-    summary="Tasks for operators (filters as /v1/sync-tasks)",
+    summary="Tasks for operators (filters as /v1/sync-tasks), each with the actions it accepts",
     scope="ops:read",
     query=SyncTaskQuery,
-    response=SyncTaskPage,
+    response=OpsTaskPage,
     tags=("ops",),
 )
-async def get_tasks(call: Call) -> SyncTaskPage:
+async def get_tasks(call: Call) -> OpsTaskPage:
     page: SyncTaskPage = await list_tasks(call)
-    return page
+    writer = call.principal is not None and call.principal.allows(WRITE_SCOPE)
+    items = [_with_actions(task, writer) for task in page.items]
+    return OpsTaskPage(items=items, limit=page.limit, offset=page.offset)
+
+
+def _with_actions(task: SyncTask, writer: bool) -> OpsTask:
+    return OpsTask(**task.model_dump(), actions=actions_for(task.status) if writer else [])
 
 
 @api.route(

@@ -16,6 +16,7 @@ from nfsync.workers.engine.service import TaskService
 
 api = Api()
 SERVICE_KEY = web.AppKey("task_service", TaskService)
+WRITE_SCOPE = "tasks:write"  # enqueue, cancel, retry
 
 
 class SyncTaskCreate(BaseModel):
@@ -90,7 +91,7 @@ def _service(call: Call) -> TaskService:
     "POST",
     "/v1/sync-tasks",
     summary="Enqueue a sync task (coalesces into a pending one for the same shop)",
-    scope="tasks:write",
+    scope=WRITE_SCOPE,
     body=SyncTaskCreate,
     response=EnqueueResult,
     status=201,
@@ -143,7 +144,7 @@ async def list_tasks(call: Call) -> SyncTaskPage:
     "POST",
     "/v1/sync-tasks/{task_id}/cancel",
     summary="Cancel a pending task, or stop a running one",
-    scope="tasks:write",
+    scope=WRITE_SCOPE,
     response=TaskAction,
     tags=("tasks",),
 )
@@ -156,7 +157,7 @@ async def cancel_task(call: Call) -> TaskAction:
     "POST",
     "/v1/sync-tasks/{task_id}/retry",
     summary="Retry a failed or cancelled task",
-    scope="tasks:write",
+    scope=WRITE_SCOPE,
     response=TaskAction,
     tags=("tasks",),
 )

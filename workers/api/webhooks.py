@@ -43,6 +43,7 @@ from nfsync.workers.api.ops_metrics import WEBHOOKS
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.filters import MAX_ID_LENGTH, OrderSyncFilter, ProductSyncFilter, dump_filter
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.logs import get_logger
@@ -273,28 +274,11 @@ class WebhookIntake:
         (many pushes per statement under load). None (nothing written) for a known dedupe key or an unknown shop:
         the general path then logs the duplicate or finds the integration's only shop. The body goes in as the JSON
         text it is (PostgreSQL parses it once; no decode and re-encode here)."""
-        is_order = event.kind == "order_status_changed"
         try:
             text = body.decode()
         except UnicodeDecodeError:  # not UTF-8: the general path stores what it can
             return None
-        work_filter = _work_filter(event)
-        item = IngestItem(
-            organization_id=integration["organization_id"],
-            integration_id=integration["id"],
-            platform=integration["platform"],
-            kind=event.kind,
-            dedupe_key=event.dedupe_key[:255],
-            platform_shop_id=event.platform_shop_id,
-            entity_id=event.entity_id,
-            status=event.status,
-            headers=json.dumps(kept),
-            payload=text,
-            task_type="order_sync" if is_order else "product_sync",
-            priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
-            filter_criteria=None if work_filter is None else json.dumps(work_filter),
-        )
-        return await self._batcher.ingest(item)
+        return await self._batcher.ingest(ingest_item(integration, event, kept, text))
 
     async def translate(
         self,
@@ -316,6 +300,8 @@ class WebhookIntake:
             status, error = "ignored", f"no shop {event.platform_shop_id!r} in this integration"
         elif echo:
             status, error = "ignored", ECHO
+        elif len(event.entity_id or "") > MAX_ID_LENGTH:
+            status, error = "ignored", f"the pushed id is longer than {MAX_ID_LENGTH} characters: no platform's id"
         elif event.kind in ("order_status_changed", "product_changed", "product_deleted"):
             task_id = await self._enqueue(conn, integration, shop, event)
         elif event.kind == "shop_deauthorized":
@@ -330,16 +316,7 @@ class WebhookIntake:
     async def _enqueue(
         self, conn: DbConn, integration: asyncpg.Record, shop: asyncpg.Record, event: WebhookEvent
     ) -> uuid.UUID:
-        is_order = event.kind == "order_status_changed"
-        request = EnqueueRequest(
-            organization_id=integration["organization_id"],
-            integration_id=integration["id"],
-            shop_id=shop["shop_id"],
-            task_type="order_sync" if is_order else "product_sync",
-            direction="marketplace_to_crm",
-            priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
-            filter_criteria=_work_filter(event),
-        )
+        request = work_request(integration, event, shop_id=shop["shop_id"])
         result = await self._service.enqueue_resolved(
             conn, request, account_id=shop["account_id"], platform=integration["platform"]
         )
@@ -396,16 +373,56 @@ async def _only_shop(conn: DbConn, integration_id: uuid.UUID) -> asyncpg.Record 
     return rows[0] if len(rows) == 1 else None
 
 
+def ingest_item(integration: asyncpg.Record, event: WebhookEvent, kept: dict[str, str], text: str) -> IngestItem:
+    """A push with its work for the batched hot path: the same values as ``work_request`` gives the general path."""
+    work = work_request(integration, event, shop_id=None)
+    return IngestItem(
+        organization_id=integration["organization_id"],
+        integration_id=integration["id"],
+        platform=integration["platform"],
+        kind=event.kind,
+        dedupe_key=event.dedupe_key[:255],
+        platform_shop_id=event.platform_shop_id,
+        entity_id=event.entity_id,
+        status=event.status,
+        headers=json.dumps(kept),
+        payload=text,
+        task_type=work.task_type,
+        priority=work.priority,
+        filter_criteria=None if work.filter_criteria is None else json.dumps(work.filter_criteria),
+    )
+
+
+def work_request(integration: asyncpg.Record, event: WebhookEvent, *, shop_id: uuid.UUID | None) -> EnqueueRequest:
+    """The task a push asks for; the batched hot path (ingest.py, webhooks.sql) and the general path
+    (TaskService.enqueue_resolved) both take their values from here (tests/api/test_webhook_batches.py pins the
+    two to the same row)."""
+    is_order = event.kind == "order_status_changed"
+    return EnqueueRequest(
+        organization_id=integration["organization_id"],
+        integration_id=integration["id"],
+        shop_id=shop_id,
+        task_type="order_sync" if is_order else "product_sync",
+        direction="marketplace_to_crm",
+        priority=ORDER_PRIORITY if is_order else PRODUCT_PRIORITY,
+        filter_criteria=_work_filter(event),
+    )
+
+
 def _work_filter(event: WebhookEvent) -> dict[str, Any] | None:
     """Order pushes: ``{"webhook_orders": true}`` - the order_sync handler reads the orders from the pushes stored
     with its task id, so a burst for one shop never rewrites its task. Product pushes name their product."""
     if event.kind == "order_status_changed":
-        return {"webhook_orders": True}
-    return {"product_ids": [event.entity_id]} if event.entity_id else None
+        return dump_filter(OrderSyncFilter(webhook_orders=True))
+    return dump_filter(ProductSyncFilter(product_ids=[event.entity_id])) if event.entity_id else None
 
 
 def _wants_work(event: WebhookEvent) -> bool:
-    return event.kind in ("order_status_changed", "product_changed", "product_deleted") and bool(event.platform_shop_id)
+    return (
+        event.kind in ("order_status_changed", "product_changed", "product_deleted")
+        and bool(event.platform_shop_id)
+        and len(event.entity_id or "") <= MAX_ID_LENGTH  # longer is no platform's id: stored, no work
+    )
 
 
 def _payload(body: bytes) -> Any:

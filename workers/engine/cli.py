@@ -230,13 +230,23 @@ def _cell(row: dict[str, Any], path: str) -> str:
 
 
 def render_status(data: dict[str, Any]) -> str:
+    """The queue table, one line per dead-letter queue, and why a broker figure shows as "-"."""
     rows = [[title for title, _ in _STATUS_COLUMNS]]
     rows += [[_cell(p, path) for _, path in _STATUS_COLUMNS] for p in data["platforms"]]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-    dead = data.get("dead_letter", {}).get("ready")
-    lines.append(f"dead-letter queue: {'-' if dead is None else dead} message(s)")
+    if not data["platforms"]:
+        lines.append("(no platform)")
+    lines += [_dead_letter_line(queue) for queue in data.get("dead_letters", [])]
+    notes = dict.fromkeys(p["broker"]["note"] for p in data["platforms"] if (p.get("broker") or {}).get("note"))
+    lines += [f"- in the broker columns: {note}" for note in notes]
     return "\n".join(lines)
+
+
+def _dead_letter_line(queue: dict[str, Any]) -> str:
+    ready = queue.get("ready")
+    line = f"dead-letter queue ({queue['label']}, {queue['queue']}): {'-' if ready is None else ready} message(s)"
+    return line if ready is not None or not queue.get("note") else f"{line}; {queue['note']}"
 
 
 async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:

@@ -6,7 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.workers.engine.filters import F, FilterInvalid, check_filter, filter_as
 
 Platform = Literal["shopee", "lazada", "tiktok", "woocommerce", "shopify"]
 TaskType = Literal["product_sync", "order_sync", "inventory_sync", "price_sync", "shop_sync", "customer_sync"]
@@ -29,8 +32,6 @@ NATURAL_DIRECTION: dict[str, str] = {
 }
 """The direction a task type runs in unless told otherwise (CRM owns catalog, prices, stock; platforms orders)."""
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
-_LIST_KEYS = ("_ids", "categories", "statuses", "skus")
-_TIME_SUFFIXES = ("_after", "_before", "_from", "_to")
 
 
 def to_utc_naive(value: datetime) -> datetime:
@@ -67,25 +68,12 @@ class EnqueueRequest(BaseModel):
 
     @field_validator("filter_criteria")
     @classmethod
-    def _check_filter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if not value:
-            return None
-        for key, item in value.items():
-            _check_filter_entry(key, item)
-        return value
-
-
-def _check_filter_entry(key: str, item: Any) -> None:
-    if key.endswith(_LIST_KEYS):
-        if not isinstance(item, list) or not all(isinstance(v, str | int) for v in item):
-            raise ValueError(f"filter {key!r} must be a list of ids")
-    elif key.endswith(_TIME_SUFFIXES):
-        if not isinstance(item, str):
-            raise ValueError(f"filter {key!r} must be an ISO 8601 time")
-        try:
-            datetime.fromisoformat(item)
-        except ValueError:
-            raise ValueError(f"filter {key!r} must be an ISO 8601 time, got {item!r}") from None
+    def _check_filter(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        """The task type's filter model decides (see filters.py); stored in its normalised JSON form."""
+        task_type = info.data.get("task_type")
+        if task_type is None:  # the task type itself was refused: that error is the one to report
+            return value
+        return check_filter(task_type, value)
 
 
 class EnqueueResult(BaseModel):
@@ -116,6 +104,13 @@ class ClaimedTask(BaseModel):
     attempt: int
     retry_count: int
     max_retries: int
+
+    def filters(self, model: type[F]) -> F:
+        """The task's filter as its task type's model; a stored filter the model refuses fails the task."""
+        try:
+            return filter_as(model, self.task_type, self.filter_criteria)
+        except FilterInvalid as exc:
+            raise PermanentError(f"filter_criteria: {exc}") from None
 
 
 class Wakeup(BaseModel):

@@ -32,6 +32,7 @@ from nfsync.connectors.base.errors import NfsyncError
 from nfsync.workers.config import Settings
 from nfsync.workers.db.connect import connect
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.filters import InventorySyncFilter, ProductSyncFilter, ShopSyncFilter, dump_filter
 from nfsync.workers.engine.models import NATURAL_DIRECTION, EnqueueRequest, utcnow
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.logs import get_logger
@@ -238,7 +239,7 @@ class Scheduler:
             task_type=_CHANGE_TASKS[kind],
             direction="crm_to_marketplace",
             priority=_CHANGE_PRIORITY,
-            filter_criteria={"variant_ids": variants},
+            filter_criteria=dump_filter(InventorySyncFilter(variant_ids=variants)),
         )
         try:
             await self._service.enqueue(request)
@@ -270,7 +271,7 @@ class Scheduler:
                 task_type="shop_sync",
                 direction="marketplace_to_crm",
                 priority=2,
-                filter_criteria={"lost_pushes": True},
+                filter_criteria=dump_filter(ShopSyncFilter(lost_pushes=True)),
             )
             await self._enqueue_logged(request, "scheduler.lost_push_enqueue_failed")
 
@@ -284,7 +285,7 @@ class Scheduler:
                     task_type="product_sync",
                     direction="crm_to_marketplace",
                     priority=2,
-                    filter_criteria={"reconcile": True},
+                    filter_criteria=dump_filter(ProductSyncFilter(reconcile=True)),
                 )
                 await self._enqueue_logged(request, "scheduler.reconcile_enqueue_failed")
             await self._pool.execute(QUERIES["reconcile_touch"], integration["id"])

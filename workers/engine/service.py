@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -14,11 +14,24 @@ from nfsync.connectors.base.errors import NotFound, ValidationFailed
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.broker import WakeupPublisher
-from nfsync.workers.engine.models import EnqueueRequest, EnqueueResult
+from nfsync.workers.engine.models import EnqueueRequest, EnqueueResult, TaskStatus
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 _MAX_RETRIES_ON_RACE = 3
+
+TaskActionName = Literal["cancel", "retry"]
+ACTION_STATUSES: Mapping[TaskActionName, tuple[TaskStatus, ...]] = {
+    "cancel": ("pending", "processing"),
+    "retry": ("failed", "cancelled"),
+}
+"""The statuses each action accepts: task_cancel and task_retry refuse any other, and /ops/tasks offers an action
+only on these (the dashboard shows no button that would fail)."""
+
+
+def actions_for(status: str) -> list[TaskActionName]:
+    """The actions a task in this status accepts, in a stable order."""
+    return [action for action, statuses in ACTION_STATUSES.items() if status in statuses]
 
 
 def _jsonb_encode(value: Any) -> bytes:
@@ -173,7 +186,7 @@ class TaskService:
     async def cancel(self, task_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> str:
         """Pending -> cancelled now; processing -> cancelled at the handler's next checkpoint. Returns the status."""
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(QUERIES["task_cancel"], task_id, organization_id)
+            row = await conn.fetchrow(QUERIES["task_cancel"], task_id, organization_id, ACTION_STATUSES["cancel"])
         if row is None:
             current = await self.get(task_id, organization_id)
             raise ValidationFailed(f"task {task_id} is {current['status']} and cannot be cancelled")
@@ -183,10 +196,11 @@ class TaskService:
     async def retry(self, task_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> str:
         """A failed or cancelled task back to pending with its retry budget restored."""
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(QUERIES["task_retry"], task_id, organization_id)
+            row = await conn.fetchrow(QUERIES["task_retry"], task_id, organization_id, ACTION_STATUSES["retry"])
         if row is None:
             current = await self.get(task_id, organization_id)
-            raise ValidationFailed(f"task {task_id} is {current['status']}; only failed or cancelled tasks retry")
+            accepted = " or ".join(ACTION_STATUSES["retry"])
+            raise ValidationFailed(f"task {task_id} is {current['status']}; only {accepted} tasks retry")
         log.info("task.retried", task_id=str(task_id))
         await self.wake(row["platform"], [task_id], reason="retry")
         return str(row["status"])

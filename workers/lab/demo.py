@@ -8,7 +8,12 @@
    WooCommerce), on the catalog's sale channel;
 4. shop_sync, then a full product_sync of the catalog to every shop; sandbox orders that come back by webhook and
    must land in the CRM exactly once; a CRM stock change that must reach every shop (its latency is measured);
-5. a summary: a table, or ``--json`` one JSON object on stdout. ``--keep-running`` leaves it all up until Ctrl-C.
+5. a summary: a table and the commands to run next, or ``--json`` one JSON object on stdout (and nothing else
+   there). ``--keep-running`` leaves it all up until Ctrl-C.
+
+RabbitMQ: its own virtual host, ``nfsync-demo`` (created through the management API, kept for the next run), so that
+it never takes another installation's wake-ups or commands on the same broker; without the management API, the
+configured NFSYNC_AMQP_URL and a warning.
 
 Every phase shares one deadline (``--timeout``); a phase that misses it, or a task that fails, ends the demo
 with one line naming what did not happen.
@@ -24,8 +29,9 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import asyncpg
@@ -46,8 +52,10 @@ from nfsync.workers.engine.runtime import Runtime, install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
 from nfsync.workers.engine.worker import Worker
 from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.demo_hints import Hint, make_hint
 from nfsync.workers.lab.demo_shops import ApiClient, DemoShop, connect
 from nfsync.workers.lab.demo_view import Snapshot, View, make_view
+from nfsync.workers.lab.vhosts import VhostUnavailable, create_vhost
 from nfsync.workers.logs import configure_logging, get_logger
 from nfsync.workers.sync import REGISTRY
 
@@ -63,6 +71,8 @@ VIEW_TASKS = 100  # the newest tasks the view looks at
 WORKER_CONCURRENCY = 8
 POOL_SIZE = 24  # the worker's claims, outcomes, heartbeats and handlers, the scheduler, the view
 NEW_STOCK_BASE = 300  # above any seeded on-hand quantity (0-199): every change is a real change
+DEMO_VHOST = "nfsync-demo"  # the demo's own RabbitMQ virtual host: no other installation's wake-ups or commands
+NOT_RERUN = frozenset({"json", "keep_running"})  # the options the --keep-running hint does not repeat
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
@@ -100,6 +110,21 @@ class DemoOptions:
         if not 1 <= options.stock_changes <= options.variants // 2:
             raise ValidationFailed("--stock-changes must be between 1 and half of --variants")
         return options
+
+    def rerun_args(self) -> list[str]:
+        """The options that differ from the defaults, as flags (--json and --keep-running left out)."""
+        args: list[str] = []
+        for option in fields(self):
+            value = getattr(self, option.name)
+            if option.name in NOT_RERUN or value == option.default:
+                continue
+            args += _flag(option.name, value)
+        return args
+
+
+def _flag(name: str, value: object) -> list[str]:
+    flag = "--" + name.replace("_", "-")
+    return [flag] if isinstance(value, bool) else [flag, str(value)]
 
 
 class Deadline:
@@ -164,6 +189,30 @@ async def fresh_database(settings: Settings, name: str) -> Settings:
     await drop_database(settings, name)
     await init_database(demo)
     return demo
+
+
+def demo_broker(settings: Settings) -> Settings:
+    """The settings pointed at the demo's own RabbitMQ virtual host (created, or reused, through the management API),
+    so that the demo neither takes another installation's wake-ups and commands nor hands it its own. Without the
+    management API: the configured URL, and one warning."""
+    try:
+        amqp_url = create_vhost(settings.amqp_url, settings.rabbitmq_management_url, DEMO_VHOST)
+    except VhostUnavailable as exc:
+        log.warning(
+            "demo.vhost_unavailable",
+            vhost=DEMO_VHOST,
+            amqp_url=mask_url(settings.amqp_url),
+            error=str(exc),
+            consequence="the demo shares the configured vhost with any other installation on this broker",
+        )
+        return settings
+    return settings.model_copy(update={"amqp_url": amqp_url})
+
+
+def amqp_vhost(settings: Settings) -> str:
+    """The virtual host of the AMQP URL (``/`` when the URL names none)."""
+    path = urlsplit(settings.amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
 
 
 def demo_settings(settings: Settings, api_url: str) -> Settings:
@@ -462,7 +511,9 @@ async def summarize(
         "phases_seconds": demo.phases,
         "wall_seconds": round(demo.deadline.elapsed(), 2),
         "dashboard_url": f"{demo.api.base_url}/ops",
-        "token_hint": _token_hint(demo),
+        "amqp_vhost": amqp_vhost(demo.settings),
+        "token_hint": token_hint(demo).command,
+        "hints": hints(demo),
     }
 
 
@@ -488,12 +539,38 @@ def _shop_summary(
     }
 
 
-def _token_hint(demo: Demo) -> str:
-    """How to get a dashboard token: the demo's own token is never shown."""
-    return (
-        f"NFSYNC_DATABASE_URL={mask_url(demo.settings.database_url)} nfsync tokens create --org {demo.org} "
-        "--scopes ops:read,tasks:write"
+def hints(demo: Demo) -> list[Hint]:
+    """What to run next: the demo's tasks (its database stays), and the live dashboard (``--keep-running``)."""
+    tasks = make_hint(
+        _password_note(demo, f"the demo's tasks (database {demo.options.database} stays until the next run)"),
+        _database_env(demo),
+        ["tasks", "list"],
     )
+    if demo.options.keep_running:
+        return [tasks, token_hint(demo)]
+    rerun = make_hint(
+        "the live dashboard: the demo again, left running", {}, ["demo", *demo.options.rerun_args(), "--keep-running"]
+    )
+    return [tasks, rerun]
+
+
+def token_hint(demo: Demo) -> Hint:
+    """How to get a dashboard token: the demo's own token is never shown."""
+    return make_hint(
+        _password_note(demo, f"a token for the dashboard ({demo.api.base_url}/ops)"),
+        _database_env(demo),
+        ["tokens", "create", "--org", str(demo.org), "--scopes", "ops:read,tasks:write"],
+    )
+
+
+def _database_env(demo: Demo) -> dict[str, str]:
+    """The demo's database for a command run beside it; a password stays masked (see _password_note)."""
+    return {"NFSYNC_DATABASE_URL": mask_url(demo.settings.database_url)}
+
+
+def _password_note(demo: Demo, purpose: str) -> str:
+    masked = mask_url(demo.settings.database_url) != demo.settings.database_url
+    return f"{purpose}; type the database password in place of ***" if masked else purpose
 
 
 async def run_demo(settings: Settings, options: DemoOptions, view: View) -> dict[str, Any]:
@@ -513,7 +590,7 @@ async def run_demo(settings: Settings, options: DemoOptions, view: View) -> dict
 async def keep_running(view: View, dashboard: str) -> None:
     stop = asyncio.Event()
     install_stop_signals(stop.set)
-    view.note(f"everything keeps running: {dashboard}; Ctrl-C stops it")
+    view.note(f"everything keeps running until Ctrl-C ({dashboard})")
     await stop.wait()
 
 
@@ -523,6 +600,7 @@ async def keep_running(view: View, dashboard: str) -> None:
 async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     options = DemoOptions.from_args(args)
     configure_logging("warning", settings.log_format)
+    settings = await asyncio.to_thread(demo_broker, settings)
     view = make_view(options.json)
     try:
         await run_demo(settings, options, view)

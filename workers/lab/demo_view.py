@@ -1,20 +1,26 @@
-"""What `nfsync demo` shows: a live terminal view (rich) while it runs, then a summary table; or, with ``--json``,
-nothing until the summary as one JSON object on stdout."""
+"""What `nfsync demo` shows: a live terminal view (rich) while it runs, then a summary table and the commands to run
+next; or, with ``--json``, nothing until the summary as one JSON object on stdout.
+
+The summary fits an 80-column terminal: one column per shop, one row per measure, narrow cells wrapping.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+
+from nfsync.workers.lab.demo_hints import Hint, plain
 
 MAX_BARS = 16
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
@@ -65,7 +71,7 @@ class JsonView:
         del snapshot
 
     def finish(self, summary: Mapping[str, Any]) -> None:
-        print(json.dumps(summary, sort_keys=True, default=str), flush=True)
+        print(json.dumps(summary, sort_keys=True, default=plain), flush=True)
 
     def close(self) -> None:
         return None
@@ -106,7 +112,7 @@ class LiveView:
         self._live.update(self._render())
 
     def note(self, text: str) -> None:
-        self._live.console.print(text, highlight=False)
+        self._live.console.print(text, highlight=False, markup=False)
 
     def refresh(self, snapshot: Snapshot) -> None:
         for row in snapshot.tasks:
@@ -126,7 +132,7 @@ class LiveView:
         bar = self._bars.get(row["id"])
         if bar is None:
             arrow = ARROWS.get(str(row["direction"]), "")
-            label = f"{row['platform']:<11} {row['platform_shop_id'] or '':<7} {row['task_type']:<14} {arrow}"
+            label = f"{row['platform']:<11} {row['task_type']:<14} {arrow}"  # one shop per platform: 80 columns
             bar = self._bars[row["id"]] = self._progress.add_task(label, total=total, completed=done, status=shown)
         self._progress.update(bar, total=total, completed=done, status=shown)
         if status in TERMINAL and row["id"] not in self._finished:
@@ -142,12 +148,18 @@ class LiveView:
     def finish(self, summary: Mapping[str, Any]) -> None:
         self.close()
         self.console.print(summary_table(summary))
-        for line in summary_lines(summary):
-            self.console.print(line, highlight=False)
+        hints: Sequence[Hint] = summary["hints"]
+        lines = summary_lines(summary)
+        for hint in hints:
+            lines += hint.lines(self.console.width)
+        for line in lines:  # as they are: a command wrapped by rich would not paste
+            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     def close(self) -> None:
         if self._live.is_started:
             self._live.stop()
+            if not self.console.is_terminal:  # rich ends its last frame with a newline on a terminal only
+                self.console.line()
 
 
 def queue_table(rows: Sequence[Mapping[str, Any]]) -> Table:
@@ -165,45 +177,38 @@ def queue_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     return table
 
 
+ShopCell = Callable[[Mapping[str, Any], Mapping[str, Any]], str]
+SUMMARY_ROWS: tuple[tuple[str, ShopCell], ...] = (
+    ("shop", lambda shop, _: str(shop["shop"])),
+    ("connected by", lambda shop, _: str(shop["connected_by"])),
+    ("listings ok/failed", lambda shop, _: f"{shop['items_successful']}/{shop['items_failed']}"),
+    ("variants listed", lambda shop, summary: f"{shop['variants_listed']}/{summary['variants']}"),
+    ("calls (throttled)", lambda shop, _: f"{shop['calls']} ({shop['throttled']})"),
+    ("catalog push", lambda shop, _: f"{shop['catalog_seconds']:.1f} s"),
+    ("orders imported", lambda shop, _: f"{shop['orders_imported']}/{shop['orders_placed']}"),
+    ("stock latency", lambda shop, _: f"{shop['stock_latency_ms']} ms"),
+)
+"""The summary's rows: a label, and the cell of one shop."""
+
+
 def summary_table(summary: Mapping[str, Any]) -> Table:
-    table = Table(title="nfsync demo: summary", title_justify="left")
-    columns = (
-        "shop",
-        "connected by",
-        "items ok",
-        "items failed",
-        "variants listed",
-        "calls",
-        "throttles",
-        "catalog s",
-        "orders",
-        "stock latency ms",
-    )
-    for name in columns:
-        table.add_column(name, justify="left" if name in ("shop", "connected by") else "right")
+    """One column per shop, so that the table stays narrow however many measures it shows."""
+    table = Table(title="nfsync demo: summary", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("", no_wrap=True)
     for shop in summary["shops"]:
-        table.add_row(
-            f"{shop['platform']} {shop['shop']}",
-            shop["connected_by"],
-            str(shop["items_successful"]),
-            str(shop["items_failed"]),
-            f"{shop['variants_listed']}/{summary['variants']}",
-            str(shop["calls"]),
-            str(shop["throttled"]),
-            f"{shop['catalog_seconds']:.1f}",
-            f"{shop['orders_imported']}/{shop['orders_placed']}",
-            str(shop["stock_latency_ms"]),
-        )
+        table.add_column(str(shop["platform"]), justify="right", overflow="fold")
+    for label, cell in SUMMARY_ROWS:
+        table.add_row(label, *(cell(shop, summary) for shop in summary["shops"]))
     return table
 
 
 def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     orders, stock = summary["orders"], summary["stock_change"]
+    variants = f"{len(stock['variants'])} variant{'' if len(stock['variants']) == 1 else 's'}"
     return [
         f"orders imported: {orders['imported']} of {orders['placed']} placed (duplicates: {orders['duplicates']})",
-        f"stock change of {len(stock['variants'])} variants seen on every shop after {stock['latency_ms']} ms",
-        f"wall time: {summary['wall_seconds']:.1f} s    dashboard: {summary['dashboard_url']}",
-        f"dashboard token: {summary['token_hint']}",
+        f"stock change of {variants} seen on every shop after {stock['latency_ms']} ms",
+        f"wall time: {summary['wall_seconds']:.1f} s    RabbitMQ vhost: {summary['amqp_vhost']}",
     ]
 
 

@@ -14,6 +14,7 @@ import signal
 from typing import Any
 
 from nfsync.connectors.base.errors import PermanentError, RetryableError
+from nfsync.workers.engine.filters import Diagnostics, TaskFilter
 from nfsync.workers.engine.handlers import HandlerRegistry, TaskContext
 from nfsync.workers.engine.models import TASK_TYPES
 
@@ -21,20 +22,21 @@ REGISTRY = HandlerRegistry()
 
 
 async def diagnostic(ctx: TaskContext) -> dict[str, Any] | None:
-    diag = (ctx.task.filter_criteria or {}).get("diag") or {}
-    if diag.get("crash_after_claim") and ctx.task.attempt == 1:
+    given = ctx.task.filters(TaskFilter).diag
+    diag = given or Diagnostics()
+    if diag.crash_after_claim and ctx.task.attempt == 1:
         os.kill(os.getpid(), signal.SIGKILL)
-    if diag.get("fail") == "permanent":
+    if diag.fail == "permanent":
         raise PermanentError("diagnostic permanent failure")
-    if diag.get("fail") == "transient" or ctx.task.attempt <= int(diag.get("fail_times", 0)):
+    if diag.fail == "transient" or ctx.task.attempt <= diag.fail_times:
         raise RetryableError("diagnostic transient failure")
-    steps = int(diag.get("steps", 1 if diag.get("sleep") else 0))
+    steps = diag.steps if diag.steps is not None else (1 if diag.sleep else 0)
     ctx.report(total=steps)
     for _ in range(steps):
         await ctx.checkpoint()
-        await asyncio.sleep(float(diag.get("sleep", 0)) / steps)
+        await asyncio.sleep(diag.sleep / steps)
         ctx.report(processed=1, successful=1)
-    return {"attempt": ctx.task.attempt, "pid": os.getpid()} if diag else None
+    return {"attempt": ctx.task.attempt, "pid": os.getpid()} if given is not None else None
 
 
 for _task_type in TASK_TYPES:

@@ -252,19 +252,21 @@ LIMIT $6 OFFSET $7;
 
 -- name: task_cancel
 -- Pending -> cancelled at once; processing -> cancellation requested (the handler stops at its next checkpoint).
+-- $3: the statuses a cancel accepts (ACTION_STATUSES in workers/engine/service.py: pending, processing).
 UPDATE sync_tasks
 SET status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
     completed_at = CASE WHEN status = 'pending' THEN now() ELSE completed_at END,
     cancel_requested_at = now()
-WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) AND status IN ('pending', 'processing')
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) AND status = ANY ($3::text[])
 RETURNING id, status, platform;
 
 -- name: task_retry
 -- A failed or cancelled task back to pending, with its retry budget restored.
+-- $3: the statuses a retry accepts (ACTION_STATUSES in workers/engine/service.py: failed, cancelled).
 UPDATE sync_tasks
 SET status = 'pending', retry_count = 0, next_retry_at = NULL, completed_at = NULL, cancel_requested_at = NULL,
     error_message = NULL, progress = 0, scheduled_at = least(scheduled_at, now()::timestamp)
-WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) AND status IN ('failed', 'cancelled')
+WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) AND status = ANY ($3::text[])
 RETURNING id, status, platform;
 
 -- name: task_status_counts

@@ -11,6 +11,14 @@ from typing import Any
 from nfsync.connectors.base.errors import ValidationFailed
 from nfsync.workers import crm
 from nfsync.workers.config import Settings
+from nfsync.workers.engine.filters import (
+    FilterInvalid,
+    InventorySyncFilter,
+    ProductSyncFilter,
+    TaskFilter,
+    dump_filter,
+    parse_filter,
+)
 from nfsync.workers.engine.models import NATURAL_DIRECTION
 from nfsync.workers.engine.runtime import runtime
 from nfsync.workers.sync.catalog import ValueChange
@@ -30,33 +38,38 @@ def _shop_id(text: str) -> uuid.UUID:
         raise ValidationFailed(f"--shop must be a marketplace_shops id (uuid), got {text!r}") from None
 
 
-def _filters(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
+def _filters(task_type: str, text: str | None) -> TaskFilter:
+    value = None
+    if text:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"--filter is not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValidationFailed("--filter must be a JSON object")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"--filter is not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValidationFailed("--filter must be a JSON object")
-    return value
+        return parse_filter(task_type, value)
+    except FilterInvalid as exc:
+        raise ValidationFailed(f"--filter: {exc}") from None
 
 
-async def plan(shop: ShopSession, task_type: str, filters: dict[str, Any] | None) -> dict[str, Any]:
+async def plan(shop: ShopSession, task_type: str, filters: TaskFilter | None = None) -> dict[str, Any]:
     """The actions a sync would take, computed from the CRM and the mappings only (no platform call, no write)."""
-    if task_type == "product_sync":
-        decisions = await plan_catalog(shop, filters or {})
+    filters = filters or parse_filter(task_type, None)
+    if isinstance(filters, ProductSyncFilter):
+        decisions = await plan_catalog(shop, filters)
         counts = Counter(d.action for d in decisions)
         return {"task_type": task_type, "summary": dict(counts), "items": [d.describe() for d in decisions]}
     channel = shop.row["sale_channel_id"]
-    variant_ids = (filters or {}).get("variant_ids")
+    assert isinstance(filters, InventorySyncFilter), "plan covers product, inventory and price syncs"
+    variant_ids = filters.variant_ids
     rules = StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         values = await crm.variant_values(
             conn, shop.shop_id, variant_ids, currency, per_location=bool(rules.warehouses)
         )
-    force = bool((filters or {}).get("force"))
+    force = filters.force
     if task_type == "inventory_sync":
         changes = stock_changes(values, rules, force=force)
     else:
@@ -83,13 +96,17 @@ def _change(change: ValueChange) -> dict[str, Any]:
 
 
 async def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
-    shop_id, filters = _shop_id(args.shop), _filters(args.filter)
+    shop_id, filters = _shop_id(args.shop), _filters(args.task_type, args.filter)
     async with (
         runtime(settings, "nfsync-plan", broker="none", pool_size=3) as rt,
         open_resources(settings, rt.pool) as res,
     ):
         shop = await open_shop_by_id(
-            res, shop_id, task_type=args.task_type, direction=NATURAL_DIRECTION[args.task_type], filters=filters
+            res,
+            shop_id,
+            task_type=args.task_type,
+            direction=NATURAL_DIRECTION[args.task_type],
+            filters=dump_filter(filters),
         )
         result = await plan(shop, args.task_type, filters)
     if args.json:

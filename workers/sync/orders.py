@@ -24,11 +24,12 @@ from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.models import Order
 from nfsync.workers import crm
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.filters import OrderSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.engine.models import to_utc_naive
 from nfsync.workers.sync.common import chunks, run_shop_task
 from nfsync.workers.sync.item_log import ItemLog
-from nfsync.workers.sync.rules import ids, order_window
+from nfsync.workers.sync.rules import order_window
 from nfsync.workers.sync.session import ShopSession
 
 # Platform order status (lower case) -> CRM "SalesOrder".status. Documented in docs/sync.md.
@@ -107,17 +108,16 @@ async def order_sync(ctx: TaskContext) -> dict[str, Any]:
 
 
 async def _order_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
-    filters = shop.ctx.task.filter_criteria or {}
+    filters = shop.ctx.task.filters(OrderSyncFilter)
     channel = shop.row["sale_channel_id"]
     if not channel:
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
     async with shop.pool.acquire() as conn:
         merchant, _ = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
     store = OrderStore(shop, items, merchant)
-    specific_only = bool(filters) and set(filters) <= {"order_ids", "webhook_orders"}
-    wanted = await _named_orders(shop, store, ids(filters, "order_ids"))
+    wanted = await _named_orders(shop, store, filters.order_ids or [])
     windows = 0
-    if not specific_only:
+    if not filters.named_only:
         windows = await _incremental(shop, store, filters)
     return {"orders_named": len(wanted), "windows": windows}
 
@@ -153,7 +153,7 @@ async def _fetch_and_save(shop: ShopSession, store: OrderStore, chunk: list[str]
         )
 
 
-async def _incremental(shop: ShopSession, store: OrderStore, filters: dict[str, Any]) -> int:
+async def _incremental(shop: ShopSession, store: OrderStore, filters: OrderSyncFilter) -> int:
     """Orders updated in [start, end), one window at a time; the cursor advances after each stored window."""
     start, end = order_window(filters)
     explicit = start is not None

@@ -21,12 +21,13 @@ from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
 from nfsync.connectors.base.models import Listing
 from nfsync.workers import crm
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.sync.catalog import Decision, Mapping, ValueChange, content_fields, decide
 from nfsync.workers.sync.common import bounded, chunks, concurrency, run_shop_task
 from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.mappings import MappingRow, MappingWriter, load_mappings
-from nfsync.workers.sync.rules import CatalogRules, StockRules, catalog_filter, ids
+from nfsync.workers.sync.rules import CatalogRules, StockRules, catalog_filter
 from nfsync.workers.sync.session import ShopSession
 from nfsync.workers.sync.values import push_values, units
 
@@ -38,15 +39,16 @@ async def product_sync(ctx: TaskContext) -> dict[str, Any]:
 
 
 async def _product_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
-    filters = shop.ctx.task.filter_criteria or {}
-    if filters.get("reconcile"):
+    filters = shop.ctx.task.filters(ProductSyncFilter)
+    if filters.reconcile:
         from nfsync.workers.sync.reconcile import reconcile_task  # noqa: PLC0415 - reconcile builds on this module
 
         return await reconcile_task(shop, items)
     direction = shop.ctx.task.direction
     out: dict[str, Any] = {}
     if direction in ("marketplace_to_crm", "bidirectional"):
-        out["pulled_listings"] = await pull_listings(shop, items, filters if direction == "marketplace_to_crm" else {})
+        wanted = filters.product_ids if direction == "marketplace_to_crm" else None
+        out["pulled_listings"] = await pull_listings(shop, items, wanted or [])
     if direction in ("crm_to_marketplace", "bidirectional"):
         out["actions"] = await push_catalog(shop, items, filters)
     return out
@@ -55,7 +57,7 @@ async def _product_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- CRM -> marketplace
 
 
-async def plan_catalog(shop: ShopSession, filters: dict[str, Any]) -> list[Decision]:
+async def plan_catalog(shop: ShopSession, filters: ProductSyncFilter) -> list[Decision]:
     """The decisions of a push, read-only (``nfsync plan`` and the push itself)."""
     channel = shop.row["sale_channel_id"]
     if not channel:
@@ -76,7 +78,7 @@ async def plan_catalog(shop: ShopSession, filters: dict[str, Any]) -> list[Decis
     return [decide(p, mappings, catalog, stock) for p in products]
 
 
-async def push_catalog(shop: ShopSession, items: ItemLog, filters: dict[str, Any]) -> dict[str, int]:
+async def push_catalog(shop: ShopSession, items: ItemLog, filters: ProductSyncFilter) -> dict[str, int]:
     decisions = await plan_catalog(shop, filters)
     shop.ctx.report(total=sum(_units(d) for d in decisions))
     writer = MappingWriter(shop)
@@ -245,8 +247,8 @@ def _drift(d: Decision, listing: Listing) -> list[ValueChange]:
 # ---------------------------------------------------------------------------------------------- marketplace -> CRM
 
 
-async def pull_listings(shop: ShopSession, items: ItemLog, filters: dict[str, Any]) -> int:
-    """Match the shop's listings to CRM variants by SKU; returns how many listings were read."""
+async def pull_listings(shop: ShopSession, items: ItemLog, wanted: list[str]) -> int:
+    """Match the shop's listings (those named, or all) to CRM variants by SKU; returns how many were read."""
     channel = shop.row["sale_channel_id"]
     if not channel:
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
@@ -254,7 +256,6 @@ async def pull_listings(shop: ShopSession, items: ItemLog, filters: dict[str, An
         merchant, _ = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
     writer = MappingWriter(shop)
     seen: set[str] = set()
-    wanted = ids(filters, "product_ids")
     async for page in _listing_pages(shop, wanted):
         await shop.ctx.checkpoint()
         seen.update(listing.platform_item_id for listing in page)

@@ -21,6 +21,7 @@ from typing import Any
 
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.workers.crm import CatalogFilter
+from nfsync.workers.engine.filters import OrderSyncFilter, ProductSyncFilter
 from nfsync.workers.engine.models import to_utc_naive
 
 
@@ -118,39 +119,17 @@ def money(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(Decimal("0.01"))
 
 
-def _ids(filters: dict[str, Any], key: str) -> list[str] | None:
-    values = filters.get(key)
-    return [str(v) for v in values] if isinstance(values, list) else None
-
-
-def _time(filters: dict[str, Any], key: str) -> datetime | None:
-    value = filters.get(key)
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise PermanentError(f"filter {key!r} is not an ISO 8601 time: {value!r}") from None
-
-
-def catalog_filter(filters: dict[str, Any] | None) -> CatalogFilter:
-    """``filter_criteria`` of a CRM -> marketplace sync: product_ids, variant_ids, categories (or category_ids),
-    updated_after, statuses (product status, e.g. ["ACTIVATED"])."""
-    f = filters or {}
+def catalog_filter(filters: ProductSyncFilter) -> CatalogFilter:
+    """The CRM query's view of a product sync's filter (categories and category_ids narrow together)."""
     return CatalogFilter(
-        product_ids=_ids(f, "product_ids"),
-        variant_ids=_ids(f, "variant_ids"),
-        category_ids=_ids(f, "categories") or _ids(f, "category_ids"),
-        updated_after=_time(f, "updated_after"),
-        statuses=[s.upper() for s in _ids(f, "statuses") or []] or None,
+        product_ids=filters.product_ids,
+        variant_ids=filters.variant_ids,
+        category_ids=filters.categories or filters.category_ids,
+        updated_after=filters.updated_after,
+        statuses=filters.statuses,
     )
 
 
-def order_window(filters: dict[str, Any] | None) -> tuple[datetime | None, datetime | None]:
-    f = filters or {}
-    start, end = _time(f, "updated_from") or _time(f, "updated_after"), _time(f, "updated_to")
+def order_window(filters: OrderSyncFilter) -> tuple[datetime | None, datetime | None]:
+    start, end = filters.updated_from or filters.updated_after, filters.updated_to
     return (None if start is None else to_utc_naive(start)), (None if end is None else to_utc_naive(end))
-
-
-def ids(filters: dict[str, Any] | None, key: str) -> list[str]:
-    return _ids(filters or {}, key) or []

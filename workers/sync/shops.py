@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.filters import ShopSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.engine.models import to_utc_naive
 from nfsync.workers.sync import lost_pushes
@@ -22,7 +23,7 @@ async def shop_sync(ctx: TaskContext) -> dict[str, Any]:
 
 
 async def _shop_sync(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
-    if (shop.ctx.task.filter_criteria or {}).get("lost_pushes"):
+    if shop.ctx.task.filters(ShopSyncFilter).lost_pushes:
         return await lost_pushes.recover(shop, items)
     shop.ctx.report(total=1)
     info = await shop.client.get_shop_info()

@@ -13,11 +13,12 @@ from typing import Any
 
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.workers import crm
+from nfsync.workers.engine.filters import InventorySyncFilter, PriceSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.sync.catalog import ValueChange
 from nfsync.workers.sync.common import run_shop_task
 from nfsync.workers.sync.item_log import ItemLog
-from nfsync.workers.sync.rules import StockRules, ids, money
+from nfsync.workers.sync.rules import StockRules, money
 from nfsync.workers.sync.session import ShopSession
 from nfsync.workers.sync.values import push_values, units
 
@@ -34,7 +35,7 @@ async def _values(shop: ShopSession, *, per_location: bool = False) -> list[crm.
     channel = shop.row["sale_channel_id"]
     if not channel:
         raise PermanentError(f"shop {shop.row['shop_name']} has no sale channel: set sale_channel_id")
-    variant_ids = ids(shop.ctx.task.filter_criteria, "variant_ids") or None
+    variant_ids = shop.ctx.task.filters(InventorySyncFilter).variant_ids or None
     async with shop.pool.acquire() as conn:
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
         return await crm.variant_values(conn, shop.shop_id, variant_ids, currency, per_location=per_location)
@@ -76,14 +77,14 @@ def price_changes(values: list[crm.VariantValue], *, force: bool) -> list[ValueC
 async def _inventory(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     rules = StockRules.parse(shop.rules("inventory"))
     values = await _values(shop, per_location=bool(rules.warehouses))
-    force = bool((shop.ctx.task.filter_criteria or {}).get("force"))
+    force = shop.ctx.task.filters(InventorySyncFilter).force
     changes = stock_changes(values, rules, force=force)
     return await _push(shop, items, values, changes, "inventory")
 
 
 async def _prices(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     values = await _values(shop)
-    force = bool((shop.ctx.task.filter_criteria or {}).get("force"))
+    force = shop.ctx.task.filters(PriceSyncFilter).force
     for v in values:
         if v.price is None:
             await items.add(
