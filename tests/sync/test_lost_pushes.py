@@ -3,6 +3,7 @@ becomes work once recovered, exactly once, and is confirmed; the scheduler asks 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -38,6 +39,10 @@ async def test_a_lost_order_push_is_recovered_once_and_confirmed(shopee: SyncEnv
     task = await env.run("shop_sync", filters={"lost_pushes": True})
     assert task["status"] == "completed", task["error_message"]
     assert task["result"]["lost_pushes"] == 2
+    logged = await env.pool.fetch(
+        "SELECT entity_type, action, status FROM sync_logs WHERE task_id = $1", uuid.UUID(str(task["id"]))
+    )
+    assert [tuple(r) for r in logged] == [("order", "import", "success")] * 2, "each recovered push is in the item log"
     assert all(push.consumed for push in env.sandbox.lost_pushes)  # type: ignore[attr-defined]
     work = await env.pool.fetch("SELECT DISTINCT task_id FROM marketplace_webhooks WHERE task_id IS NOT NULL")
     assert len(work) == 1

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import ValidationError
@@ -87,10 +87,15 @@ class ValueChange:
         )
 
 
+Action = Literal["create", "update", "values", "skip", "delist", "fail"]
+"""create/update: write the listing; values: stock and price only; delist: zero what left the channel; skip: nothing
+to do; fail: the product cannot be listed (``reason`` says why)."""
+
+
 @dataclass
 class Decision:
     product: CrmProduct
-    action: str  # create | update | values | skip | delist | fail
+    action: Action
     draft: ListingDraft | None = None
     content_hash: str | None = None
     item_id: str | None = None

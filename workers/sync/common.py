@@ -4,18 +4,27 @@ item outcomes, run bounded concurrent work that stops at the first error."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.handlers import TaskContext
+from nfsync.workers.logs import get_logger
 from nfsync.workers.sync.item_log import ItemLog
 from nfsync.workers.sync.session import ShopSession, open_shop
 
+log = get_logger(__name__)
 Body = Callable[[ShopSession, ItemLog], Awaitable[dict[str, Any]]]
 DEFAULT_CONCURRENCY = 8
+
+
+async def _flush_logged(items: ItemLog) -> None:
+    """The last flush must not hide the handler's own outcome; a failure is logged, never swallowed silently."""
+    try:
+        await items.flush()
+    except Exception as exc:  # the task's outcome matters more than its item log
+        log.warning("sync.item_log_write_failed", task_id=str(items.ctx.task.id), error=str(exc) or type(exc).__name__)
 
 
 async def run_shop_task(ctx: TaskContext, body: Body) -> dict[str, Any]:
@@ -30,8 +39,7 @@ async def run_shop_task(ctx: TaskContext, body: Body) -> dict[str, Any]:
         await shop.pool.execute(QUERIES["sync_shop_state"], shop.shop_id, "error", str(exc)[:1000])
         raise
     finally:
-        with contextlib.suppress(Exception):
-            await items.flush()
+        await _flush_logged(items)
     summary = items.summary()
     await shop.pool.execute(QUERIES["sync_shop_state"], shop.shop_id, "synced", summary)
     stats = shop.client.stats

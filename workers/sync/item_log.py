@@ -7,13 +7,19 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)
 FLUSH_EVERY = 500
+EntityType = Literal["product", "variant", "inventory", "price", "order", "shop", "account"]
+ItemAction = Literal["create", "update", "delete", "skip", "import", "match", "refresh", "check"]
+ItemStatus = Literal["success", "skipped", "failed"]
+"""The values sync_logs' CHECK constraints accept (schema.sql; tests/sync/test_item_log_vocabulary.py pins them)."""
+ValueEntity = Literal["inventory", "price"]  # the entities a value push writes
+ENTITY_TYPES, ITEM_ACTIONS, ITEM_STATUSES = get_args(EntityType), get_args(ItemAction), get_args(ItemStatus)
 _COLUMNS = [
     "created_at",
     "organization_id",
@@ -32,7 +38,7 @@ _COLUMNS = [
     "details",
 ]
 # The plural noun per entity type, for the task summary ("2 products could not be synced: ...").
-_NOUNS = {
+_NOUNS: dict[EntityType, tuple[str, str]] = {
     "product": ("product", "products"),
     "variant": ("variant", "variants"),
     "inventory": ("stock level", "stock levels"),
@@ -50,14 +56,14 @@ class ItemLog:
     shop_id: Any
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
-    failures: Counter[tuple[str, str]] = field(default_factory=Counter)  # (entity type, reason) -> count
+    failures: Counter[tuple[EntityType, str]] = field(default_factory=Counter)  # (entity type, reason) -> count
     unmatched: list[str] = field(default_factory=list)
 
     async def add(
         self,
-        entity_type: str,
-        action: str,
-        status: str,
+        entity_type: EntityType,
+        action: ItemAction,
+        status: ItemStatus,
         *,
         entity_id: str | None = None,
         platform_entity_id: str | None = None,
@@ -109,7 +115,7 @@ class ItemLog:
         if not self.failures:
             return None
         parts = []
-        by_type: Counter[str] = Counter()
+        by_type: Counter[EntityType] = Counter()
         for (entity_type, _), count in self.failures.items():
             by_type[entity_type] += count
         for entity_type, count in by_type.most_common():

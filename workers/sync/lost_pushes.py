@@ -57,8 +57,12 @@ async def _store(intake: WebhookIntake, base: Verified, events: list[WebhookEven
         verified = Verified(base.integration, base.spec, [event])
         tasks = await intake.store(verified, {}, json.dumps(event.raw, default=str).encode())
         await items.add(
-            "webhook",
-            "recover",
+            "order"
+            if event.kind == "order_status_changed"
+            else "shop"
+            if event.kind.startswith(("shop", "auth"))
+            else "product",
+            "import",
             "success",
             entity_id=event.entity_id,
             platform_entity_id=event.dedupe_key,

@@ -28,7 +28,7 @@ from nfsync.workers.engine.filters import OrderSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.engine.models import to_utc_naive
 from nfsync.workers.sync.common import chunks, run_shop_task
-from nfsync.workers.sync.item_log import ItemLog
+from nfsync.workers.sync.item_log import ItemAction, ItemLog, ItemStatus
 from nfsync.workers.sync.rules import order_window
 from nfsync.workers.sync.session import ShopSession
 
@@ -250,7 +250,7 @@ class OrderStore:
 
     async def _create(
         self, conn: Any, order: Order, status: str, lines: list[crm.OrderLineRow]
-    ) -> tuple[str, str, str | None]:
+    ) -> tuple[ItemAction, ItemStatus, str | None]:
         values = self._values(order, status)
         crm_id = await crm.insert_order(conn, values)
         if crm_id is None:  # imported before without a mapping (should not happen): adopt it
@@ -279,7 +279,7 @@ class OrderStore:
 
     async def _update(
         self, conn: Any, mapping: asyncpg.Record, order: Order, status: str | None, lines: list[crm.OrderLineRow]
-    ) -> tuple[str, str, str | None]:
+    ) -> tuple[ItemAction, ItemStatus, str | None]:
         updated_at = to_utc_naive(order.updated_at)
         if updated_at <= mapping["platform_updated_at"]:
             await conn.execute(QUERIES["sync_order_mapping_seen"], mapping["id"])

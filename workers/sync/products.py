@@ -25,7 +25,7 @@ from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.sync.catalog import Decision, Mapping, ValueChange, content_fields, decide
 from nfsync.workers.sync.common import bounded, chunks, concurrency, run_shop_task
-from nfsync.workers.sync.item_log import ItemLog
+from nfsync.workers.sync.item_log import ItemAction, ItemLog
 from nfsync.workers.sync.mappings import MappingRow, MappingWriter, load_mappings
 from nfsync.workers.sync.rules import CatalogRules, StockRules, catalog_filter
 from nfsync.workers.sync.session import ShopSession
@@ -98,6 +98,10 @@ async def push_catalog(shop: ShopSession, items: ItemLog, filters: ProductSyncFi
     return counts
 
 
+def _write_action(decision: Decision) -> ItemAction:
+    return "create" if decision.action == "create" else "update"
+
+
 def _units(decision: Decision) -> int:
     listing = 1 if decision.action in ("create", "update", "skip") or decision.reason else 0
     return listing + len(decision.invalid) + len(decision.unlinked) + units(decision.changes) + units(decision.delists)
@@ -159,7 +163,7 @@ def _listing_job(
             code = getattr(exc, "code", None)
             await items.add(
                 "product",
-                d.action,
+                _write_action(d),
                 "failed",
                 entity_id=d.product.product_id,
                 platform_entity_id=d.item_id,
@@ -171,7 +175,7 @@ def _listing_job(
         await writer.add(rows)
         await items.add(
             "product",
-            d.action,
+            _write_action(d),
             "success",
             entity_id=d.product.product_id,
             platform_entity_id=listing.platform_item_id,

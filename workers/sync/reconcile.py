@@ -25,7 +25,7 @@ from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.sync.catalog import decide
-from nfsync.workers.sync.item_log import ItemLog
+from nfsync.workers.sync.item_log import EntityType, ItemLog
 from nfsync.workers.sync.mappings import load_mappings
 from nfsync.workers.sync.rules import CatalogRules, StockRules, money
 from nfsync.workers.sync.session import ShopSession
@@ -231,7 +231,13 @@ async def reconcile_task(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     return {"differences": len(diffs), "compared": counts, "fix_tasks": [str(t) for t in fixes]}
 
 
-def _entity(kind: str) -> str:
-    return {"stock": "inventory", "price": "price", "order_missing": "order", "order_status": "order"}.get(
-        kind, "variant"
-    )
+_ENTITIES: dict[str, EntityType] = {
+    "stock": "inventory",
+    "price": "price",
+    "order_missing": "order",
+    "order_status": "order",
+}
+
+
+def _entity(kind: str) -> EntityType:
+    return _ENTITIES.get(kind, "variant")

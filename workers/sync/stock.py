@@ -17,7 +17,7 @@ from nfsync.workers.engine.filters import InventorySyncFilter, PriceSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.sync.catalog import ValueChange
 from nfsync.workers.sync.common import run_shop_task
-from nfsync.workers.sync.item_log import ItemLog
+from nfsync.workers.sync.item_log import ItemLog, ValueEntity
 from nfsync.workers.sync.rules import StockRules, money
 from nfsync.workers.sync.session import ShopSession
 from nfsync.workers.sync.values import push_values, units
@@ -94,7 +94,7 @@ async def _prices(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
 
 
 async def _push(
-    shop: ShopSession, items: ItemLog, values: list[crm.VariantValue], changes: list[ValueChange], entity: str
+    shop: ShopSession, items: ItemLog, values: list[crm.VariantValue], changes: list[ValueChange], entity: ValueEntity
 ) -> dict[str, Any]:
     unchanged = len(values) - len(changes)
     shop.ctx.report(total=units(changes) + unchanged)

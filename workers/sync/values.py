@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from nfsync.connectors.base.models import ItemResult, PriceUpdate, StockUpdate
 from nfsync.workers.sync.catalog import ValueChange
 from nfsync.workers.sync.common import chunks
-from nfsync.workers.sync.item_log import ItemLog
+from nfsync.workers.sync.item_log import ItemLog, ValueEntity
 from nfsync.workers.sync.mappings import record_failed, record_pushed
 from nfsync.workers.sync.session import ShopSession
 
@@ -59,7 +59,7 @@ async def _write(
 
 
 async def _record(
-    shop: ShopSession, items: ItemLog, batch: list[ValueChange], results: list[ItemResult], entity: str
+    shop: ShopSession, items: ItemLog, batch: list[ValueChange], results: list[ItemResult], entity: ValueEntity
 ) -> None:
     by_sku = {r.sku: r for r in results}
     pushed: list[tuple[str, object, object, str | None]] = []
