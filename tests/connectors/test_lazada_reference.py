@@ -55,7 +55,7 @@ KNOWN_GAPS = {
 }
 """Documented required fields the client cannot send yet: a ListingDraft carries no brand and no package
 dimensions, and a SKU added to an existing product goes without ``SkuId`` / ``AssociatedSku`` (see
-docs/connectors/lazada.md). The test fails when one of them is sent after all, so that this list shrinks."""
+docs/platforms/lazada.md). The test fails when one of them is sent after all, so that this list shrinks."""
 
 
 def _client() -> Client:

@@ -14,11 +14,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
+
 from nfsync.connectors.base.errors import ConfigError
+from nfsync.workers.config import Settings
 from nfsync.workers.engine.models import TASK_TYPES, ClaimedTask
 
 Handler = Callable[["TaskContext"], Awaitable[dict[str, Any] | None]]
-ResourceFactory = Callable[[Any, Any], contextlib.AbstractAsyncContextManager[Any]]
+ResourceFactory = Callable[[Settings, asyncpg.Pool], contextlib.AbstractAsyncContextManager[object]]
+"""Opens what a registry's handlers share for a worker's lifetime; the handlers check its type (the engine cannot
+know it: e.g. workers/sync/session.py SyncResources)."""
 """(settings, pool) -> an async context manager yielding what the handlers share (clients, keyring, limiter)."""
 
 
@@ -46,7 +51,7 @@ class Progress:
 @dataclass
 class TaskContext:
     task: ClaimedTask
-    resources: Any = None  # what the registry's resource factory yielded (None without one)
+    resources: object = None  # what the registry's resource factory yielded (None without one)
     progress: Progress = field(default_factory=Progress)
     cancel_requested: bool = False
     shutdown_requested: bool = False
@@ -86,7 +91,7 @@ class HandlerRegistry:
         self._resources = resources
 
     @contextlib.asynccontextmanager
-    async def open_resources(self, settings: Any, pool: Any) -> AsyncIterator[Any]:
+    async def open_resources(self, settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[object]:
         """The shared resources for the lifetime of a worker (None when the registry declares none)."""
         if self._resources is None:
             yield None

@@ -72,7 +72,7 @@ class Worker:
         connection: AbstractRobustConnection | None,
         concurrency: int | None = None,
         worker_id: str | None = None,
-        resources: Any = None,
+        resources: object = None,
     ) -> None:
         self.settings = settings
         self.resources = resources

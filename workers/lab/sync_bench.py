@@ -44,7 +44,7 @@ from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
 from nfsync.workers.lab.sandbox_shops import ConnectedShop, connect_shop, create_integration
 from nfsync.workers.marketplaces import ClientFactory
 from nfsync.workers.sync import REGISTRY
-from nfsync.workers.sync.session import SyncResources
+from nfsync.workers.sync.session import SyncResources, open_resources
 
 DEADLINE = 900.0
 
@@ -84,7 +84,7 @@ async def _bench(settings: Settings, platform: str) -> AsyncIterator[Bench]:
     keyring = Keyring.from_secret(settings.secret_keys)
     async with (
         runtime(settings, "nfsync-bench-sync", pool_size=16) as rt,
-        REGISTRY.open_resources(settings, rt.pool) as base,
+        open_resources(settings, rt.pool) as base,
     ):
         limiter = CountingLimiter(base.limiter)
         factory = ClientFactory(keyring, limiter, outbound=settings.outbound_policy)
