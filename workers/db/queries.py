@@ -15,10 +15,12 @@ _MARKER = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 
 
 class QueryRegistry(Mapping[str, str]):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, *directories: Path) -> None:
         self._queries: dict[str, str] = {}
-        for path in sorted(directory.glob("*.sql")):
-            self._load(path)
+        self._where = ", ".join(str(d) for d in directories)
+        for directory in directories:
+            for path in sorted(directory.glob("*.sql")):
+                self._load(path)
 
     def _load(self, path: Path) -> None:
         text = path.read_text()
@@ -34,7 +36,7 @@ class QueryRegistry(Mapping[str, str]):
         try:
             return self._queries[name]
         except KeyError:
-            raise KeyError(f"no SQL query named {name!r} in {SQL_DIR}") from None
+            raise KeyError(f"no SQL query named {name!r} in {self._where}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._queries)

@@ -33,12 +33,12 @@ import asyncpg
 
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.config import Settings
-from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.models import NATURAL_DIRECTION, TASK_TYPES, EnqueueRequest
 from nfsync.workers.engine.runtime import runtime
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.lab.connector_bench import add_commands as add_connector_commands
+from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.lab.seed import seed_platform_shops
 from nfsync.workers.lab.sync_bench import add_commands as add_sync_commands
 from nfsync.workers.lab.webhook_bench import add_commands as add_webhook_commands

@@ -38,12 +38,12 @@ from nfsync.connectors.base.secret import Secret
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring, generate_key_entry
-from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.runtime import engine_pool, runtime
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.lab.sandbox_shops import PUBLIC_IDS, ConnectedShop, connect_shop, create_integration
 from nfsync.workers.logs import get_logger
 from nfsync.workers.sync.reconcile import reconcile_shop

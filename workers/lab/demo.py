@@ -46,7 +46,6 @@ from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.api.auth import create_organization, create_token
 from nfsync.workers.config import Settings, mask_url
 from nfsync.workers.crypto import generate_key_entry
-from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.runtime import Runtime, install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
@@ -55,6 +54,7 @@ from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
 from nfsync.workers.lab.demo_hints import Hint, make_hint
 from nfsync.workers.lab.demo_shops import ApiClient, DemoShop, connect
 from nfsync.workers.lab.demo_view import Snapshot, View, make_view
+from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.lab.vhosts import VhostUnavailable, create_vhost
 from nfsync.workers.logs import configure_logging, get_logger
 from nfsync.workers.sync import REGISTRY

@@ -16,7 +16,7 @@ from typing import Any
 
 from nfsync.workers.crm import link_merchant
 from nfsync.workers.db.connect import DbConn
-from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.lab.queries import QUERIES
 
 CATEGORIES = [
     ("ao", "Áo", "Shirts"),

@@ -16,7 +16,7 @@ from nfsync.connectors.base.sandbox import SandboxBase, SbShop
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.secret import Secret
 from nfsync.workers.crypto import Keyring, SecretField
-from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.tokens import store_pair
 
 PUBLIC_IDS = ("partner_id", "app_key")  # WooCommerce's consumer_key is half of its API key pair: a credential

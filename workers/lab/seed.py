@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.lab.queries import QUERIES
 
 
 async def seed_platform_shops(
