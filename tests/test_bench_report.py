@@ -106,7 +106,14 @@ def report(records: list[br.RunRecord], *, runs: int = 3, quick: bool = False) -
     when = datetime(2025, 1, 2, 3, 4, tzinfo=UTC)
     commands = ["nfsync bench dispatch --json"]
     made = br.Report(
-        "python -m workers.bench_report", when, runs, quick, "nfsync 0.1.0, commit abc1234", machine, commands, records
+        "python -m nfsync.workers.lab.bench_report",
+        when,
+        runs,
+        quick,
+        "nfsync 0.1.0, commit abc1234",
+        machine,
+        commands,
+        records,
     )
     return br.render(made)
 

@@ -1,4 +1,4 @@
-"""``python -m workers`` is the ``nfsync`` command."""
+"""``python -m nfsync.workers`` is the ``nfsync`` command."""
 
 from nfsync.workers.cli import main
 

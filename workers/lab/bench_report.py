@@ -11,7 +11,7 @@ The benchmarks use the local PostgreSQL and RabbitMQ exactly as ``nfsync bench``
 databases ``<database>_bench`` / ``<database>_syncbench`` on the configured server); this script purges nothing and
 starts nothing. ``--quick`` runs small sizes, to check that the whole thing works, not to measure.
 
-    python -m workers.bench_report [--runs N] [--quick] [--output PATH] [--timeout S]
+    python -m nfsync.workers.lab.bench_report [--runs N] [--quick] [--output PATH] [--timeout S]
 """
 
 from __future__ import annotations
@@ -612,7 +612,9 @@ def provenance() -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m workers.bench_report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m nfsync.workers.lab.bench_report", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of every scenario (default 3)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), help="default: BENCHMARKS.md")
