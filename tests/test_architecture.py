@@ -45,6 +45,7 @@ RULES = [
     ("connectors import no workers module", CONNECTORS, ("nfsync.workers",)),
     ("the engine imports neither the service nor the syncs", ENGINE, ("nfsync.workers.api", "nfsync.workers.sync")),
     ("production connector code imports no emulator", PRODUCTION_CONNECTORS, ("nfsync.connectors.base.sandbox",)),
+    ("the service imports no sync handler", _modules("workers/api"), ("nfsync.workers.sync",)),
 ]
 
 
