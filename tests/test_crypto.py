@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nfsync.connectors.base.errors import ConfigError, DecryptionError, UnknownKeyError
+from nfsync.connectors.base.errors import ConfigError
 from nfsync.connectors.base.secret import Secret
 from nfsync.workers.crypto import Keyring, SecretField, generate_key_entry, key_id_of
+from nfsync.workers.errors import DecryptionError, UnknownKeyError
 from nfsync.workers.keys import count_by_key_id, rotate_keys
 from tests.conftest import make_integration, make_organization
 

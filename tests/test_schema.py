@@ -7,9 +7,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from nfsync.connectors.base.errors import DatabaseUnavailable, SchemaError
 from nfsync.workers.config import Settings
 from nfsync.workers.db.schema import SchemaFile, check_database, init_database
+from nfsync.workers.errors import DatabaseUnavailable, SchemaError
 from nfsync.workers.lab.queries import QUERIES  # the runtime's queries and the lab's
 from tests.conftest import admin_execute, drop_database, settings_for, url_for
 

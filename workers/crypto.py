@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from nfsync.connectors.base.errors import ConfigError, DecryptionError, SecretError, UnknownKeyError
+from nfsync.connectors.base.errors import ConfigError
 from nfsync.connectors.base.secret import Secret
+from nfsync.workers.errors import DecryptionError, SecretError, UnknownKeyError
 
 TOKEN_PREFIX = "enc:v1:"  # noqa: S105 - a format marker, not a password
 NONCE_BYTES = 12

@@ -14,10 +14,11 @@ from typing import Any
 
 import asyncpg
 
-from nfsync.connectors.base.errors import ConfigError, DecryptionError, SecretError, UnknownKeyError
+from nfsync.connectors.base.errors import ConfigError
 from nfsync.workers.crypto import Keyring, SecretField, is_ciphertext, key_id_of
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.errors import DecryptionError, SecretError, UnknownKeyError
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)

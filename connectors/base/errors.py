@@ -5,7 +5,8 @@ must do; the docstring is the default message; structured fields are attributes.
 translated at exactly one boundary with ``raise ... from exc``.
 
 This module lives in ``connectors.base`` because ``connectors`` is the lower layer: ``workers`` imports it,
-never the other way round.
+never the other way round. The service's own failures (database, broker, schema, secrets) are in
+``nfsync.workers.errors``, on the same root.
 """
 
 from __future__ import annotations
@@ -29,34 +30,6 @@ class NfsyncError(Exception):
 
 class ConfigError(NfsyncError):
     """A setting is missing or malformed."""
-
-
-class DependencyUnavailable(NfsyncError):
-    """A service nfsync depends on cannot be reached."""
-
-
-class DatabaseUnavailable(DependencyUnavailable):
-    """PostgreSQL cannot be reached."""
-
-
-class BrokerUnavailable(DependencyUnavailable):
-    """RabbitMQ cannot be reached."""
-
-
-class SchemaError(NfsyncError):
-    """The database schema is not what this release of nfsync expects."""
-
-
-class SecretError(NfsyncError):
-    """A secret cannot be encrypted or decrypted."""
-
-
-class UnknownKeyError(SecretError):
-    """The value was encrypted with a key id that is not in NFSYNC_SECRET_KEYS."""
-
-
-class DecryptionError(SecretError):
-    """The value does not decrypt: wrong key, tampered, or copied from another row or column."""
 
 
 class ValidationFailed(NfsyncError):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nfsync.connectors.base.errors import SchemaError
 from nfsync.workers.db.migrations import MIGRATIONS_DIR, Migration, load_migrations, split_statements
+from nfsync.workers.errors import SchemaError
 
 HERE = Path(__file__).resolve().parent
 

@@ -22,12 +22,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from nfsync.connectors.base.errors import SchemaError
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring, SecretField, generate_key_entry
 from nfsync.workers.db.migrate import migrate_database, require_current_schema, status_lines
 from nfsync.workers.db.migrations import MIGRATIONS_DIR, code_schema_version
 from nfsync.workers.db.schema import SchemaFile, check_database, init_database
+from nfsync.workers.errors import SchemaError
 from nfsync.workers.keys import rotate_keys
 from tests.conftest import admin_execute, drop_database, settings_for
 

@@ -20,13 +20,14 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
-from nfsync.connectors.base.errors import DependencyUnavailable, NfsyncError
+from nfsync.connectors.base.errors import NfsyncError
 from nfsync.workers.api.auth import Principal
 from nfsync.workers.api.tasks import SyncTaskCreate
 from nfsync.workers.command_queues import COMMANDS_EXCHANGE, COMMANDS_QUEUE, CREATE_KEY, DEAD_EXCHANGE, DEAD_QUEUE
 from nfsync.workers.config import Settings
 from nfsync.workers.engine.models import EnqueueRequest, EnqueueResult
 from nfsync.workers.engine.service import TaskService
+from nfsync.workers.errors import DependencyUnavailable
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)

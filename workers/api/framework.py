@@ -22,10 +22,11 @@ from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ValidationError
 
 from nfsync.connectors.base.client import MissingCredential
-from nfsync.connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, SecretError, ValidationFailed
+from nfsync.connectors.base.errors import NfsyncError, NotFound, ValidationFailed
 from nfsync.workers.api.auth import Principal, authenticate
 from nfsync.workers.api.limits import LIMITS_KEY, enforce
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.errors import DependencyUnavailable, SecretError
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)

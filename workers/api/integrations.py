@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from nfsync.connectors.base.client import ShopRef
-from nfsync.connectors.base.errors import DependencyUnavailable, NfsyncError, NotFound, ValidationFailed
+from nfsync.connectors.base.errors import NfsyncError, NotFound, ValidationFailed
 from nfsync.connectors.base.models import TokenPair
 from nfsync.connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
 from nfsync.connectors.base.secret import MASK, Secret
@@ -31,6 +31,7 @@ from nfsync.workers.api.webhooks import WEBHOOKS_KEY
 from nfsync.workers.crypto import Keyring, SecretField
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.models import Platform
+from nfsync.workers.errors import DependencyUnavailable
 from nfsync.workers.logs import get_logger, is_secret_key
 from nfsync.workers.marketplaces import ClientFactory, app_credentials
 from nfsync.workers.tokens import store_pair

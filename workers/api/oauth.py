@@ -24,7 +24,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from nfsync.connectors.base.client import ShopRef
-from nfsync.connectors.base.errors import DependencyUnavailable, NotFound, TaskError, ValidationFailed
+from nfsync.connectors.base.errors import NotFound, TaskError, ValidationFailed
 from nfsync.connectors.base.models import TokenPair
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES, uses_oauth
 from nfsync.workers.api import integrations
@@ -33,6 +33,7 @@ from nfsync.workers.api.integrations import KEYRING_KEY, integration_for_path
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.errors import DependencyUnavailable
 from nfsync.workers.logs import get_logger
 from nfsync.workers.tokens import store_pair
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from nfsync.connectors.base.errors import DatabaseUnavailable
 from nfsync.workers.config import Settings, mask_url
+from nfsync.workers.errors import DatabaseUnavailable
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import asyncpg
 
-from nfsync.connectors.base.errors import SchemaError
 from nfsync.workers.config import Settings
 from nfsync.workers.db.connect import DbConn, connect
 from nfsync.workers.db.migrations import (
@@ -29,6 +28,7 @@ from nfsync.workers.db.migrations import (
 )
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.db.schema import SchemaFile, ensure_database, install_schema
+from nfsync.workers.errors import SchemaError
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nfsync.connectors.base.errors import SchemaError
 from nfsync.workers.db.queries import SQL_DIR
+from nfsync.workers.errors import SchemaError
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 BASELINE_VERSION = 1  # the first release's schema.sql; every migration starts from it or a later version

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import asyncpg
 
-from nfsync.connectors.base.errors import SchemaError
 from nfsync.workers.config import Settings
 from nfsync.workers.db.connect import connect
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.errors import SchemaError
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)

@@ -22,9 +22,9 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
-from nfsync.connectors.base.errors import BrokerUnavailable
 from nfsync.workers.config import Settings, mask_url
 from nfsync.workers.engine.models import PLATFORMS, Wakeup
+from nfsync.workers.errors import BrokerUnavailable
 from nfsync.workers.logs import get_logger
 
 log = get_logger(__name__)

@@ -13,13 +13,13 @@ from typing import Literal
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
-from nfsync.connectors.base.errors import BrokerUnavailable
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.connect import create_pool
 from nfsync.workers.db.migrate import require_current_schema
 from nfsync.workers.engine.broker import WakeupPublisher, connect_broker
 from nfsync.workers.engine.service import TaskService, init_connection
+from nfsync.workers.errors import BrokerUnavailable
 from nfsync.workers.keys import verify_keyring
 from nfsync.workers.logs import get_logger
 
