@@ -448,7 +448,7 @@ def _free_port() -> int:
         return port
 
 
-QUICK = Options(tasks=200, shops=1, variants=40, orders=3, window=30.0, restart_postgres=True, restart_rabbitmq=True)
+QUICK = Options(tasks=200, shops=1, variants=40, orders=3, window=20.0, restart_postgres=True, restart_rabbitmq=True)
 FULL = Options(tasks=2000, shops=2, variants=200, orders=10, window=90.0, restart_postgres=True, restart_rabbitmq=True)
 
 
