@@ -38,6 +38,7 @@ from nfsync.workers.api.amqp_commands import DEAD_EXCHANGE as COMMANDS_DEAD_EXCH
 from nfsync.workers.api.amqp_commands import DEAD_QUEUE as COMMANDS_DEAD_QUEUE
 from nfsync.workers.api.app import all_routes
 from nfsync.workers.api.framework import Call
+from nfsync.workers.api.state import API_STATE
 from nfsync.workers.cli import build_parser
 from nfsync.workers.config import ENV_PREFIX, Settings, settings_field_names
 from nfsync.workers.crypto import Keyring, generate_key_entry
@@ -1082,7 +1083,7 @@ async def scrape_metrics(monkeypatch: pytest.MonkeyPatch) -> str:
         tenant_pool=_Pool({"ops_task_durations": durations}),
         system_pool=_Pool({"ops_limiter_totals": [_Row(platform=p) for p in PLATFORMS]}),
     )
-    response = await api_ops.metrics(Call(SimpleNamespace(app={api_ops.STATE_KEY: state}), None))  # type: ignore[arg-type]
+    response = await api_ops.metrics(Call(SimpleNamespace(app={API_STATE: state}), None))  # type: ignore[arg-type]
     assert response.body is not None
     return bytes(response.body).decode()
 

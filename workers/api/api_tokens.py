@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from nfsync.workers.api.auth import list_tokens, revoke_token
 from nfsync.workers.api.framework import Api, Call, UtcDateTime
-from nfsync.workers.api.integrations import POOL_KEY
+from nfsync.workers.api.state import API_STATE
 
 api = Api()
 
@@ -40,7 +40,7 @@ class TokenList(BaseModel):
     tags=("tokens",),
 )
 async def get_tokens(call: Call) -> TokenList:
-    rows = await list_tokens(call.request.app[POOL_KEY], call.tenant)
+    rows = await list_tokens(call.request.app[API_STATE].tenant_pool, call.tenant)
     return TokenList(items=[TokenOut.model_validate(row) for row in rows])
 
 
@@ -54,5 +54,5 @@ async def get_tokens(call: Call) -> TokenList:
 )
 async def revoke(call: Call) -> TokenOut:
     return TokenOut.model_validate(
-        await revoke_token(call.request.app[POOL_KEY], call.path_uuid("token_id"), call.tenant)
+        await revoke_token(call.request.app[API_STATE].tenant_pool, call.path_uuid("token_id"), call.tenant)
     )

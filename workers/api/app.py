@@ -1,11 +1,10 @@
-"""The aiohttp application of `nfsync api` and the resources it holds."""
+"""The aiohttp application of `nfsync api` and the resources it holds (one typed state: workers/api/state.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable
 from importlib.metadata import version
 from typing import Any
 
@@ -15,18 +14,11 @@ from aiohttp import web
 
 from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, webhooks
 from nfsync.workers.api.amqp_commands import CommandConsumer
-from nfsync.workers.api.framework import (
-    BODY_TIMEOUT_KEY,
-    PRINCIPAL_KEY,
-    Api,
-    Call,
-    errors_middleware,
-    principal_resolver,
-    scope_connection,
-)
+from nfsync.workers.api.framework import Api, Call, Route, errors_middleware, principal_resolver, scope_connection
 from nfsync.workers.api.ingest import ingest_pool
-from nfsync.workers.api.limits import LIMITS_KEY, Limits, RequestLimiter
+from nfsync.workers.api.limits import Limits, RequestLimiter
 from nfsync.workers.api.openapi import build_openapi
+from nfsync.workers.api.state import API_STATE, ApiState
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.connect import create_pool
@@ -41,22 +33,6 @@ from nfsync.workers.ratelimit import PostgresRateLimiter
 health = Api()
 
 
-@dataclass
-class ApiState:
-    settings: Settings
-    system_pool: asyncpg.Pool
-    tenant_pool: asyncpg.Pool
-    connection: AbstractRobustConnection | None
-    publisher: WakeupPublisher | None
-    keyring: Keyring | None
-    clients: ClientFactory
-    commands: CommandConsumer | None = None
-    ingest_pool: asyncpg.Pool | None = None  # the webhook batcher's connections (workers.api.ingest)
-
-
-STATE_KEY: web.AppKey[ApiState] = web.AppKey("state")
-
-
 @health.route("GET", "/healthz", summary="The process is alive", scope=None, public=True, tags=("health",))
 async def healthz(_call: Call) -> dict[str, str]:
     return {"status": "ok"}
@@ -66,7 +42,7 @@ async def healthz(_call: Call) -> dict[str, str]:
     "GET", "/readyz", summary="The database and the broker are reachable", scope=None, public=True, tags=("health",)
 )
 async def readyz(call: Call) -> web.Response:
-    state: ApiState = call.request.app[STATE_KEY]
+    state = call.request.app[API_STATE]
     checks = {
         "database": await _database_ok(state.system_pool),
         "broker": state.connection is not None and not state.connection.is_closed,
@@ -89,47 +65,19 @@ async def openapi(call: Call) -> dict[str, Any]:
     return build_openapi(all_routes(), version("nfsync"))
 
 
-def all_routes() -> list[Any]:
-    return [
-        *health.routes,
-        *tasks.api.routes,
-        *integrations.api.routes,
-        *api_tokens.api.routes,
-        *oauth.api.routes,
-        *webhooks.api.routes,
-        *ops.api.routes,
-        *dashboard.api.routes,
-    ]
+APIS = (health, tasks.api, integrations.api, api_tokens.api, oauth.api, webhooks.api, ops.api, dashboard.api)
+
+
+def all_routes() -> list[Route]:
+    return [route for api in APIS for route in api.routes]
 
 
 def build_app(state: ApiState) -> web.Application:
+    """The application holds one key, API_STATE; the routing layer is handed the same state as its Gate."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=state.settings.webhook_max_bytes)
-    app[STATE_KEY] = state
-    app[PRINCIPAL_KEY] = principal_resolver(state.system_pool)
-    app[BODY_TIMEOUT_KEY] = state.settings.webhook_read_timeout
-    app[tasks.SERVICE_KEY] = TaskService(state.tenant_pool, state.publisher)
-    app[integrations.KEYRING_KEY] = state.keyring
-    app[integrations.POOL_KEY] = state.tenant_pool
-    app[integrations.PUBLIC_URL_KEY] = state.settings.public_base_url.rstrip("/")
-    app[integrations.OUTBOUND_KEY] = state.settings.outbound_policy
-    app[webhooks.WEBHOOKS_KEY] = webhooks.WebhookIntake(
-        state.system_pool,
-        TaskService(state.system_pool, state.publisher),
-        state.keyring,
-        state.settings.public_base_url,
-        state.ingest_pool,
-        read_timeout=state.settings.webhook_read_timeout,
-        max_bytes=state.settings.webhook_max_bytes,
-    )
-    app[ops.STATE_KEY] = state
-    app[oauth.FACTORY_KEY] = state.clients
-    app[oauth.SYSTEM_POOL_KEY] = state.system_pool
-    app[oauth.REDIRECT_ORIGINS_KEY] = oauth.redirect_origins(state.settings)
-    app[LIMITS_KEY] = Limits(
-        RequestLimiter(state.settings.api_rate_per_token), RequestLimiter(state.settings.api_rate_per_ip)
-    )
-    for api in (health, tasks.api, integrations.api, api_tokens.api, oauth.api, webhooks.api, ops.api, dashboard.api):
-        api.install(app)
+    app[API_STATE] = state
+    for api in APIS:
+        api.install(app, state)
     return app
 
 
@@ -142,45 +90,101 @@ def api_runner(state: ApiState) -> web.AppRunner:
 
 @contextlib.asynccontextmanager
 async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
-    """Pools (owner for authentication and health, tenant-scoped for everything else) and the broker (optional:
-    the API keeps accepting work while RabbitMQ is down; the scheduler sends the wake-ups)."""
-    # webhooks, auth, health: plain statements only, so no reset round trip per acquire
-    system = await create_pool(settings, application="nfsync-api", init=init_connection, stateless=True)
-    try:
-        await require_current_schema(system, settings.database_name)
-        if settings.secret_keys is not None:
-            await verify_keyring(system, Keyring.from_secret(settings.secret_keys))
-    except BaseException:
-        await system.close()
-        raise
-    tenant = await create_pool(settings, application="nfsync-api-tenant", init=init_connection, setup=scope_connection)
-    ingest = await ingest_pool(settings)
-    connection = await connect_broker_optional(settings, "nfsync-api")
-    publisher = None
-    if connection is not None:
-        publisher = WakeupPublisher(settings, connection)
-        await publisher.start()
-    try:
-        keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
-        clients = ClientFactory(
-            keyring, PostgresRateLimiter(system), settings.marketplace_read_timeout, settings.outbound_policy
+    """Pools (owner for authentication and health, tenant-scoped for everything else, the webhook batcher's) and the
+    broker (optional: the API keeps accepting work while RabbitMQ is down; the scheduler sends the wake-ups).
+
+    Every resource is entered on one exit stack the moment it is opened: when a later start-up step fails (the
+    schema is old, a pool cannot connect, the broker refuses the topology), whatever was opened before is closed,
+    newest first - as it is on a normal shutdown."""
+    async with contextlib.AsyncExitStack() as stack:
+        # webhooks, auth, health: plain statements only, so no reset round trip per acquire
+        system = await _owned(
+            stack, create_pool(settings, application="nfsync-api", init=init_connection, stateless=True)
         )
-        state = ApiState(settings, system, tenant, connection, publisher, keyring, clients, ingest_pool=ingest)
-        if connection is not None:
-            state.commands = CommandConsumer(
-                settings, connection, TaskService(system, publisher), principal_resolver(system)
-            )
-            await state.commands.start()
+        await _check_database(system, settings)
+        tenant = await _owned(
+            stack, create_pool(settings, application="nfsync-api-tenant", init=init_connection, setup=scope_connection)
+        )
+        ingest = await _owned(stack, ingest_pool(settings))
+        connection, publisher = await _open_broker(stack, settings)
+        keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
+        outbound = settings.outbound_policy
+        clients = ClientFactory(keyring, PostgresRateLimiter(system), settings.marketplace_read_timeout, outbound)
+        stack.push_async_callback(clients.close)
+        system_tasks = TaskService(system, publisher)  # webhooks and AMQP commands: no caller's organization to scope
+        state = ApiState(
+            settings=settings,
+            system_pool=system,
+            tenant_pool=tenant,
+            ingest_pool=ingest,
+            connection=connection,
+            publisher=publisher,
+            keyring=keyring,
+            clients=clients,
+            tasks=TaskService(tenant, publisher),
+            webhooks=_webhook_intake(settings, system, ingest, system_tasks, keyring),
+            resolve_principal=principal_resolver(system),
+            limits=Limits(RequestLimiter(settings.api_rate_per_token), RequestLimiter(settings.api_rate_per_ip)),
+            body_timeout=settings.webhook_read_timeout,
+            public_base_url=settings.public_base_url.rstrip("/"),
+            redirect_origins=oauth.redirect_origins(settings),
+            outbound=outbound,
+        )
+        await _start_commands(stack, state, system_tasks)
         yield state
-        if state.commands is not None:
-            await state.commands.stop()
-        await clients.close()
-    finally:
-        if publisher is not None:
-            await publisher.close()
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(), settings.publish_timeout)
-        await ingest.close()
-        await tenant.close()
-        await system.close()
+
+
+async def _owned(stack: contextlib.AsyncExitStack, opening: Awaitable[asyncpg.Pool]) -> asyncpg.Pool:
+    """A pool, closed when the stack unwinds (start-up failure or shutdown)."""
+    pool = await opening
+    stack.push_async_callback(pool.close)
+    return pool
+
+
+async def _check_database(system: asyncpg.Pool, settings: Settings) -> None:
+    await require_current_schema(system, settings.database_name)
+    if settings.secret_keys is not None:
+        await verify_keyring(system, Keyring.from_secret(settings.secret_keys))
+
+
+async def _open_broker(
+    stack: contextlib.AsyncExitStack, settings: Settings
+) -> tuple[AbstractRobustConnection | None, WakeupPublisher | None]:
+    """The broker connection and its publisher, both closed when the stack unwinds; (None, None) while RabbitMQ is
+    unreachable."""
+    connection = await connect_broker_optional(settings, "nfsync-api")
+    if connection is None:
+        return None, None
+    stack.push_async_callback(_close_broker, connection, settings.publish_timeout)
+    publisher = WakeupPublisher(settings, connection)
+    await publisher.start()
+    stack.push_async_callback(publisher.close)
+    return connection, publisher
+
+
+async def _close_broker(connection: AbstractRobustConnection, seconds: float) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(connection.close(), seconds)
+
+
+def _webhook_intake(
+    settings: Settings, system: asyncpg.Pool, ingest: asyncpg.Pool, service: TaskService, keyring: Keyring | None
+) -> webhooks.WebhookIntake:
+    return webhooks.WebhookIntake(
+        system,
+        service,
+        keyring,
+        settings.public_base_url,
+        ingest,
+        read_timeout=settings.webhook_read_timeout,
+        max_bytes=settings.webhook_max_bytes,
+    )
+
+
+async def _start_commands(stack: contextlib.AsyncExitStack, state: ApiState, service: TaskService) -> None:
+    """The AMQP enqueue command consumer, when the broker is there; stopped first when the stack unwinds."""
+    if state.connection is None:
+        return
+    commands = CommandConsumer(state.settings, state.connection, service, state.resolve_principal)
+    await commands.start()
+    stack.push_async_callback(commands.stop)

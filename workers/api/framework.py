@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 from aiohttp import web
@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 from nfsync.connectors.base.client import MissingCredential
 from nfsync.connectors.base.errors import NfsyncError, NotFound, ValidationFailed
 from nfsync.workers.api.auth import Principal, authenticate
-from nfsync.workers.api.limits import LIMITS_KEY, enforce
+from nfsync.workers.api.limits import Limits, enforce
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.errors import DependencyUnavailable, SecretError
 from nfsync.workers.logs import get_logger
@@ -32,9 +32,23 @@ from nfsync.workers.logs import get_logger
 log = get_logger(__name__)
 CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 Resolver = Callable[[str], Awaitable[Principal | None]]
-PRINCIPAL_KEY: web.AppKey[Resolver] = web.AppKey("principal_resolver")
-BODY_TIMEOUT_KEY: web.AppKey[float] = web.AppKey("body_timeout")  # seconds a JSON body may take to arrive
-DEFAULT_BODY_TIMEOUT = 10.0
+
+
+class Gate(Protocol):
+    """What this layer needs from the application to admit a call. It is handed to ``Api.install`` (the service's
+    one state, workers/api/state.py, is a Gate), not read from an application key: this layer stays generic, knows
+    nothing of the rest of that state, and the state is still held once."""
+
+    @property
+    def resolve_principal(self) -> Resolver: ...
+
+    @property
+    def limits(self) -> Limits: ...
+
+    @property
+    def body_timeout(self) -> float:
+        """Seconds a JSON body may take to arrive (408 after)."""
+        ...
 
 
 MAX_JSON_DEPTH = 32  # nesting of a request body; deeper is refused with 422 (nothing nfsync takes is that deep)
@@ -159,19 +173,19 @@ class Api:
 
         return register
 
-    def install(self, app: web.Application) -> None:
+    def install(self, app: web.Application, gate: Gate) -> None:
         for route in self.routes:
-            app.router.add_route(route.method, route.path, _endpoint(route))
+            app.router.add_route(route.method, route.path, _endpoint(route, gate))
 
 
-def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _endpoint(route: Route, gate: Gate) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         if route.public and not route.path.startswith("/webhooks/"):
-            _limit(request, "ip", request.remote or "-")
-        principal = None if route.public else await _authorize(request, route.scope)
+            _limit(gate, "ip", request.remote or "-")
+        principal = None if route.public else await _authorize(request, route.scope, gate)
         token = CURRENT_PRINCIPAL.set(principal)
         try:
-            call = Call(request, principal, await _body(request, route), _query(request, route))
+            call = Call(request, principal, await _body(request, route, gate.body_timeout), _query(request, route))
             result = await route.handler(call)
         finally:
             CURRENT_PRINCIPAL.reset(token)
@@ -187,7 +201,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-async def _authorize(request: web.Request, scope: str | None) -> Principal:
+async def _authorize(request: web.Request, scope: str | None, gate: Gate) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -195,27 +209,24 @@ async def _authorize(request: web.Request, scope: str | None) -> Principal:
     token = token.strip()
     if not token.isascii() or len(token) > MAX_TOKEN_LENGTH:  # no token nfsync issues looks like that
         raise web.HTTPUnauthorized(reason="unknown or revoked token")
-    principal: Principal | None = await request.app[PRINCIPAL_KEY](token.strip())
+    principal = await gate.resolve_principal(token.strip())
     if principal is None:
-        _limit(request, "ip", request.remote or "-")  # guessing tokens costs the caller's address its budget
+        _limit(gate, "ip", request.remote or "-")  # guessing tokens costs the caller's address its budget
         raise web.HTTPUnauthorized(reason="unknown or revoked token")
-    _limit(request, "token", str(principal.token_id))
+    _limit(gate, "token", str(principal.token_id))
     if scope is not None and not principal.allows(scope):
         raise web.HTTPForbidden(reason=f"this token lacks the {scope} scope")
     return principal
 
 
-def _limit(request: web.Request, kind: str, key: str) -> None:
-    limits = request.app.get(LIMITS_KEY)
-    if limits is not None:
-        enforce(limits.per_token if kind == "token" else limits.per_ip, key)
+def _limit(gate: Gate, kind: str, key: str) -> None:
+    enforce(gate.limits.per_token if kind == "token" else gate.limits.per_ip, key)
 
 
-async def _body(request: web.Request, route: Route) -> Any:
+async def _body(request: web.Request, route: Route, deadline: float) -> Any:
     if route.raw_body or route.body is None:
         return None
     try:
-        deadline = request.app.get(BODY_TIMEOUT_KEY, DEFAULT_BODY_TIMEOUT)
         data = await asyncio.wait_for(request.json(), deadline) if request.can_read_body else None
     except TimeoutError:
         raise web.HTTPRequestTimeout(reason="the body did not arrive in time") from None
@@ -312,7 +323,7 @@ _TRANSLATIONS: list[tuple[tuple[type[Exception], ...], int, str, str | None, str
 ]
 
 
-def principal_resolver(system_pool: asyncpg.Pool) -> Callable[[str], Awaitable[Principal | None]]:
+def principal_resolver(system_pool: asyncpg.Pool) -> Resolver:
     async def resolve(token: str) -> Principal | None:
         return await authenticate(system_pool, token)
 

@@ -16,33 +16,27 @@ import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
 import asyncpg
-from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from nfsync.connectors.base.client import ShopRef
 from nfsync.connectors.base.errors import NfsyncError, NotFound, ValidationFailed
 from nfsync.connectors.base.models import TokenPair
-from nfsync.connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
+from nfsync.connectors.base.outbound import OutboundRefused, check_url
 from nfsync.connectors.base.secret import MASK, Secret
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
 from nfsync.connectors.woocommerce.client import Client as WooClient
 from nfsync.workers.api.framework import Api, Call, UtcDateTime
-from nfsync.workers.api.webhooks import WEBHOOKS_KEY
+from nfsync.workers.api.state import API_STATE
 from nfsync.workers.crypto import Keyring, SecretField
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.models import Platform
 from nfsync.workers.errors import DependencyUnavailable
 from nfsync.workers.logs import get_logger, is_secret_key
-from nfsync.workers.marketplaces import ClientFactory, app_credentials
+from nfsync.workers.marketplaces import app_credentials
 from nfsync.workers.tokens import store_pair
 
 log = get_logger(__name__)
 api = Api()
-FACTORY_KEY: web.AppKey[ClientFactory] = web.AppKey("client_factory")
-KEYRING_KEY: web.AppKey[Keyring | None] = web.AppKey("keyring")
-POOL_KEY: web.AppKey[asyncpg.Pool] = web.AppKey("tenant_pool")
-PUBLIC_URL_KEY: web.AppKey[str] = web.AppKey("public_base_url")
-OUTBOUND_KEY: web.AppKey[OutboundPolicy] = web.AppKey("outbound_policy")
 _SHOP_URL_KEYS = ("auth_base_url", "store_url")  # shop_data entries a client calls (workers/sync/session.py)
 _STRICT = ConfigDict(extra="forbid")
 MAX_RATE, MAX_INTERVAL = 100_000, 525_600  # calls per second; minutes (a year)
@@ -221,14 +215,14 @@ class Listing(BaseModel):
 
 
 def _keyring(call: Call) -> Keyring:
-    keyring = call.request.app[KEYRING_KEY]
+    keyring = call.request.app[API_STATE].keyring
     if keyring is None:
         raise DependencyUnavailable("NFSYNC_SECRET_KEYS is not set: secrets cannot be stored")
     return keyring
 
 
 def _pool(call: Call) -> asyncpg.Pool:
-    return call.request.app[POOL_KEY]
+    return call.request.app[API_STATE].tenant_pool
 
 
 def _masked(stored: Any) -> dict[str, str]:
@@ -240,7 +234,7 @@ def _integration_out(call: Call, row: asyncpg.Record) -> IntegrationOut:
     data["credentials"] = _masked(row["credentials"])
     data["webhook_secret"] = MASK if row["webhook_secret"] else None
     data["config"] = row["config"] or {}
-    data["webhook_url"] = f"{call.request.app[PUBLIC_URL_KEY]}/webhooks/{row['platform']}/{row['id']}"
+    data["webhook_url"] = f"{call.request.app[API_STATE].public_base_url}/webhooks/{row['platform']}/{row['id']}"
     return IntegrationOut.model_validate(data)
 
 
@@ -368,7 +362,7 @@ def _check_outbound(call: Call, platform: str, urls: dict[str, Any]) -> None:
         if not url:
             continue
         try:
-            check_url(str(url), hosts, call.request.app[OUTBOUND_KEY], what=name)
+            check_url(str(url), hosts, call.request.app[API_STATE].outbound, what=name)
         except OutboundRefused as exc:
             raise ValidationFailed(exc.message) from None
 
@@ -411,7 +405,7 @@ async def _apply_integration_patch(call: Call, patch: IntegrationPatch) -> Integ
         merged["status"],
     )
     assert updated is not None
-    call.request.app[WEBHOOKS_KEY].forget(updated["id"])
+    call.request.app[API_STATE].webhooks.forget(updated["id"])
     if row["status"] == "active" and updated["status"] != "active":
         for shop in await _pool(call).fetch(QUERIES["shops_of_integration"], row["id"], call.tenant):
             await _woo_disconnect(call, shop, row)
@@ -739,7 +733,7 @@ def _shop_ref(shop: asyncpg.Record) -> ShopRef:
 
 
 def _woo_client(call: Call, integration: asyncpg.Record, shop: asyncpg.Record) -> WooClient:
-    client = call.request.app[FACTORY_KEY].client(integration, shop=_shop_ref(shop))
+    client = call.request.app[API_STATE].clients.client(integration, shop=_shop_ref(shop))
     if not isinstance(client, WooClient):
         raise ValidationFailed(f"shop {shop['shop_id']} is not a WooCommerce store")
     return client
@@ -758,7 +752,7 @@ async def _integration_by_id(call: Call, integration_id: uuid.UUID) -> asyncpg.R
 
 
 def _delivery_url(call: Call, integration: asyncpg.Record) -> str:
-    return f"{call.request.app[PUBLIC_URL_KEY]}/webhooks/{integration['platform']}/{integration['id']}"
+    return f"{call.request.app[API_STATE].public_base_url}/webhooks/{integration['platform']}/{integration['id']}"
 
 
 async def _webhook_secret(call: Call, integration: asyncpg.Record) -> Secret:
@@ -775,7 +769,7 @@ async def _webhook_secret(call: Call, integration: asyncpg.Record) -> Secret:
     stored = await _pool(call).fetchrow(
         QUERIES["integration_webhook_secret_init"], integration["id"], call.tenant, keyring.encrypt(fresh, where)
     )
-    call.request.app[WEBHOOKS_KEY].forget(integration["id"])
+    call.request.app[API_STATE].webhooks.forget(integration["id"])
     if stored is not None:
         return fresh
     return await _webhook_secret(call, await _integration_by_id(call, integration["id"]))  # set concurrently

@@ -49,9 +49,6 @@ class Limits:
     per_ip: RequestLimiter
 
 
-LIMITS_KEY: web.AppKey[Limits] = web.AppKey("request_limits")
-
-
 def enforce(limiter: RequestLimiter, key: str) -> None:
     waited = limiter.wait(key)
     if waited > 0:

@@ -20,16 +20,15 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from nfsync.connectors.base.client import ShopRef
 from nfsync.connectors.base.errors import NotFound, TaskError, ValidationFailed
 from nfsync.connectors.base.models import TokenPair
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES, uses_oauth
-from nfsync.workers.api import integrations
 from nfsync.workers.api.framework import Api, Call
-from nfsync.workers.api.integrations import KEYRING_KEY, integration_for_path
+from nfsync.workers.api.integrations import integration_for_path
+from nfsync.workers.api.state import API_STATE
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.queries import QUERIES
@@ -39,10 +38,7 @@ from nfsync.workers.tokens import store_pair
 
 log = get_logger(__name__)
 api = Api()
-FACTORY_KEY = integrations.FACTORY_KEY  # one key: the WooCommerce connect (integrations.py) uses the factory too
-SYSTEM_POOL_KEY: web.AppKey[Any] = web.AppKey("system_pool")
 STATE_TTL = 600  # seconds; Shopee's authorize link itself is valid 5 minutes (marketplaces reference, SHP-DOC auth)
-REDIRECT_ORIGINS_KEY: web.AppKey[frozenset[str]] = web.AppKey("oauth_redirect_origins")
 _SHOP_ID = re.compile(r"[0-9]{1,20}")  # Shopee names the shop in its redirect; a numeric id (SHP-DOC auth)
 
 
@@ -98,7 +94,7 @@ def verify_state(keyring: Keyring, state: str) -> uuid.UUID:
 
 
 def _keyring(call: Call) -> Keyring:
-    keyring = call.request.app[KEYRING_KEY]
+    keyring = call.request.app[API_STATE].keyring
     if keyring is None:
         raise DependencyUnavailable("NFSYNC_SECRET_KEYS is not set")
     return keyring
@@ -118,12 +114,12 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
     if integration["platform"] not in PLATFORM_PACKAGES or not uses_oauth(integration["platform"]):
         raise ValidationFailed(f"{integration['platform']} is connected with API keys, not OAuth")
     redirect = call.query.redirect_uri
-    if _origin(redirect) not in call.request.app[REDIRECT_ORIGINS_KEY]:
+    if _origin(redirect) not in call.request.app[API_STATE].redirect_origins:
         raise ValidationFailed("redirect_uri must be on an origin in NFSYNC_OAUTH_REDIRECT_ORIGINS (or the API's own)")
     nonce = secrets.token_urlsafe(12)
     state = sign_state(_keyring(call), integration["id"], nonce=nonce)
     assert call.principal is not None
-    await call.request.app[SYSTEM_POOL_KEY].execute(
+    await call.request.app[API_STATE].system_pool.execute(
         QUERIES["oauth_state_insert"],
         nonce,
         integration["organization_id"],
@@ -132,7 +128,7 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
         redirect,
         float(STATE_TTL),
     )
-    client = call.request.app[FACTORY_KEY].client(integration)
+    client = call.request.app[API_STATE].clients.client(integration)
     return AuthorizeUrl(url=client.authorize_url(call.query.redirect_uri, state), state=state)
 
 
@@ -153,7 +149,7 @@ async def callback(call: Call) -> Connected:
     if params.get("shop_id") and not _SHOP_ID.fullmatch(params["shop_id"]):
         raise ValidationFailed("shop_id must be the platform's numeric shop id")
     integration_id = verify_state(_keyring(call), state)
-    pool = call.request.app[SYSTEM_POOL_KEY]
+    pool = call.request.app[API_STATE].system_pool
     if await pool.fetchrow(QUERIES["oauth_state_usable"], _nonce(state), integration_id) is None:
         raise ValidationFailed("state is unknown, used, expired, or its token was revoked; start the connect again")
     integration = await pool.fetchrow(QUERIES["integration_get"], integration_id, None)
@@ -161,7 +157,7 @@ async def callback(call: Call) -> Connected:
         raise NotFound("no such active integration for this platform")
     shop = ShopRef(params["shop_id"]) if params.get("shop_id") else None  # the shop the redirect names, if any
     try:
-        pair = await call.request.app[FACTORY_KEY].client(integration, shop=shop).exchange_code(code, **params)
+        pair = await call.request.app[API_STATE].clients.client(integration, shop=shop).exchange_code(code, **params)
     except TaskError as exc:  # the platform's (or any host's) words stay in the log: this caller is unauthenticated
         log.warning("oauth.exchange_failed", integration_id=str(integration_id), error=str(exc)[:300])
         raise ValidationFailed("the platform did not accept this authorization; start the connect again") from None
@@ -184,7 +180,7 @@ async def _connect(call: Call, integration: Any, pair: TokenPair, params: dict[s
     if account_key is None:
         raise ValidationFailed("the platform returned no account or shop for this authorization")
     org, platform = integration["organization_id"], integration["platform"]
-    async with call.request.app[SYSTEM_POOL_KEY].acquire() as conn, conn.transaction():
+    async with call.request.app[API_STATE].system_pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(QUERIES["oauth_state_consume"], nonce) is None:  # a concurrent callback won
             raise ValidationFailed("state was already used; start the connect again")
         account = await conn.fetchval(

@@ -11,16 +11,16 @@ from pydantic import BaseModel, Field
 
 from nfsync.workers import ops_snapshot as ops
 from nfsync.workers.api.framework import Api, Call
+from nfsync.workers.api.state import API_STATE, ApiState
 from nfsync.workers.api.tasks import WRITE_SCOPE, SyncTask, SyncTaskPage, SyncTaskQuery, list_tasks
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.service import TaskActionName, actions_for
 
 api = Api()
-STATE_KEY: web.AppKey[Any] = web.AppKey("ops_state")
 
 
-def _state(call: Call) -> Any:
-    return call.request.app[STATE_KEY]
+def _state(call: Call) -> ApiState:
+    return call.request.app[API_STATE]
 
 
 @api.route(
@@ -142,7 +142,7 @@ async def _task_metrics(call: Call, registry: CollectorRegistry) -> None:
         registry=registry,
     )
     retries = Gauge("nfsync_task_retries_last_hour", "Retries those tasks took", labels, registry=registry)
-    for row in await call.request.app[STATE_KEY].tenant_pool.fetch(QUERIES["ops_task_durations"], call.tenant):
+    for row in await _state(call).tenant_pool.fetch(QUERIES["ops_task_durations"], call.tenant):
         key = (row["platform"], row["task_type"], row["status"])
         count.labels(*key).set(row["n"])
         seconds.labels(*key).set(row["seconds"])
@@ -163,7 +163,7 @@ async def _limiter_metrics(call: Call, registry: CollectorRegistry) -> None:
     waits = Counter(
         "nfsync_limiter_wait_seconds", "Seconds callers waited for the limiter", ["platform"], registry=registry
     )
-    for row in await call.request.app[STATE_KEY].system_pool.fetch(QUERIES["ops_limiter_totals"]):
+    for row in await _state(call).system_pool.fetch(QUERIES["ops_limiter_totals"]):
         calls.labels(row["platform"]).inc(row["calls"])
         throttles.labels(row["platform"]).inc(row["throttles"])
         waits.labels(row["platform"]).inc(row["wait_seconds"])

@@ -6,16 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from nfsync.connectors.base.errors import ValidationFailed
 from nfsync.workers.api.framework import Api, Call, UtcDateTime
+from nfsync.workers.api.state import API_STATE
 from nfsync.workers.engine.models import Direction, EnqueueRequest, EnqueueResult, Platform, TaskStatus, TaskType
 from nfsync.workers.engine.service import TaskService
 
 api = Api()
-SERVICE_KEY = web.AppKey("task_service", TaskService)
 WRITE_SCOPE = "tasks:write"  # enqueue, cancel, retry
 
 
@@ -84,7 +83,7 @@ class TaskAction(BaseModel):
 
 
 def _service(call: Call) -> TaskService:
-    return call.request.app[SERVICE_KEY]
+    return call.request.app[API_STATE].tasks
 
 
 @api.route(

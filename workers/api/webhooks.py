@@ -40,6 +40,7 @@ from nfsync.connectors.base.spec import PLATFORM_PACKAGES, PlatformSpec, load
 from nfsync.workers.api.framework import Api, Call
 from nfsync.workers.api.ingest import IngestBatcher, Ingested, IngestItem
 from nfsync.workers.api.ops_metrics import WEBHOOKS
+from nfsync.workers.api.state import API_STATE
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
@@ -51,7 +52,6 @@ from nfsync.workers.marketplaces import app_credentials, webhook_secrets
 
 log = get_logger(__name__)
 api = Api()
-WEBHOOKS_KEY: web.AppKey[WebhookIntake] = web.AppKey("webhooks")
 ORDER_PRIORITY, PRODUCT_PRIORITY = 9, 6
 CACHE_SECONDS = 5.0
 MISSING_KEPT = 10_000  # remembered unknown integrations; past this the memory is cleared (hostile random ids)
@@ -434,7 +434,7 @@ def _payload(body: bytes) -> Any:
 
 
 def _intake(call: Call) -> WebhookIntake:
-    return call.request.app[WEBHOOKS_KEY]
+    return call.request.app[API_STATE].webhooks
 
 
 @api.route(
