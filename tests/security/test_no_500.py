@@ -54,6 +54,14 @@ async def test_a_strange_bearer_token_is_401(live_api: LiveApi, token: bytes) ->
         ({"scheduled_at": "0001-01-01T00:00:00+14:00"}, "request.scheduled_at"),
         ({"filter_criteria": {"variant_ids": "not-a-list"}}, "request.filter_criteria"),
         ({"filter_criteria": {"updated_after": "yesterday"}}, "request.filter_criteria"),
+        (
+            {"filter_criteria": {"product_ids": ["p1"]}},
+            "request.filter_criteria",
+        ),  # inventory_sync reads no product ids
+        ({"filter_criteria": {"variant_ids": ["v"] * 50_001}}, "request.filter_criteria"),
+        ({"filter_criteria": {"variant_ids": ["x" * 256]}}, "request.filter_criteria"),
+        ({"filter_criteria": {"diag": {"sleep": 1e308, "steps": -1}}}, "request.filter_criteria"),
+        ({"filter_criteria": {"variant_ids": [[["nested"]]]}}, "request.filter_criteria"),
     ],
 )
 async def test_out_of_range_values_in_a_task_are_422(live_api: LiveApi, extra: dict[str, Any], path: str) -> None:
