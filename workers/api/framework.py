@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -28,6 +28,8 @@ from nfsync.workers.api.limits import Limits, enforce
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.errors import DependencyUnavailable, SecretError
 from nfsync.workers.logs import get_logger
+
+_M = TypeVar("_M", bound=BaseModel)
 
 log = get_logger(__name__)
 CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
@@ -115,8 +117,16 @@ class Call:
 
     request: web.Request
     principal: Principal | None
-    body: Any = None
-    query: Any = None
+    body: BaseModel | None = None
+    query: BaseModel | None = None
+
+    def body_as(self, model: type[_M]) -> _M:
+        """The validated body as the route's body model (the route declares it; a mismatch is a programming error)."""
+        return _as(self.body, model, "body")
+
+    def query_as(self, model: type[_M]) -> _M:
+        """The validated query as the route's query model."""
+        return _as(self.query, model, "query")
 
     def path(self, name: str) -> str:
         return self.request.match_info[name]
@@ -139,6 +149,12 @@ class Call:
     def tenant(self) -> uuid.UUID | None:
         """The organization to filter by: None for an operator token (all organizations)."""
         return None if self.principal is None else self.principal.organization_id
+
+
+def _as(value: BaseModel | None, model: type[_M], part: str) -> _M:
+    if not isinstance(value, model):
+        raise TypeError(f"the route's {part} is {type(value).__name__}, not {model.__name__}")
+    return value
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -223,7 +239,7 @@ def _limit(gate: Gate, kind: str, key: str) -> None:
     enforce(gate.limits.per_token if kind == "token" else gate.limits.per_ip, key)
 
 
-async def _body(request: web.Request, route: Route, deadline: float) -> Any:
+async def _body(request: web.Request, route: Route, deadline: float) -> BaseModel | None:
     if route.raw_body or route.body is None:
         return None
     try:
@@ -239,7 +255,7 @@ async def _body(request: web.Request, route: Route, deadline: float) -> Any:
         raise _Invalid(validation_details(exc, "body")) from None
 
 
-def _query(request: web.Request, route: Route) -> Any:
+def _query(request: web.Request, route: Route) -> BaseModel | None:
     if route.query is None:
         return None
     reject_nul(dict(request.query), "query")

@@ -259,7 +259,7 @@ def _encrypt_fields(keyring: Keyring, values: dict[str, str | None], where: Secr
     tags=("integrations",),
 )
 async def create_integration(call: Call) -> IntegrationOut:
-    body: IntegrationIn = call.body
+    body = call.body_as(IntegrationIn)
     if body.platform not in PLATFORM_PACKAGES:
         raise ValidationFailed(f"no connector for {body.platform} yet: its integrations would never sync")
     _check_outbound(
@@ -339,7 +339,7 @@ async def get_integration(call: Call) -> IntegrationOut:
     tags=("integrations",),
 )
 async def update_integration(call: Call) -> IntegrationOut:
-    return await _apply_integration_patch(call, call.body)
+    return await _apply_integration_patch(call, call.body_as(IntegrationPatch))
 
 
 @api.route(
@@ -431,7 +431,7 @@ def _account_out(row: asyncpg.Record) -> AccountOut:
     tags=("integrations",),
 )
 async def create_account(call: Call) -> AccountOut:
-    body: AccountIn = call.body
+    body = call.body_as(AccountIn)
     integration = await integration_for_path(call)
     new_id, org = uuid.uuid4(), str(integration["organization_id"])
     auth = None
@@ -511,7 +511,7 @@ async def get_account(call: Call) -> AccountOut:
     tags=("integrations",),
 )
 async def update_account(call: Call) -> AccountOut:
-    return await _apply_account_patch(call, call.body)
+    return await _apply_account_patch(call, call.body_as(AccountPatch))
 
 
 @api.route(
@@ -562,7 +562,7 @@ async def _apply_account_patch(call: Call, patch: AccountPatch) -> AccountOut:
     tags=("integrations",),
 )
 async def create_shop(call: Call) -> ShopOut:
-    body: ShopIn = call.body
+    body = call.body_as(ShopIn)
     account = await _account(call)
     woo_url = body.shop_url if _store_on_shop_url(account["platform"]) else None
     _check_outbound(call, account["platform"], _shop_urls(body.shop_data, woo_url))
@@ -623,7 +623,7 @@ async def get_shop(call: Call) -> ShopOut:
     tags=("integrations",),
 )
 async def update_shop(call: Call) -> ShopOut:
-    return await _apply_shop_patch(call, call.body)
+    return await _apply_shop_patch(call, call.body_as(ShopPatch))
 
 
 @api.route(

@@ -113,7 +113,7 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
     integration = await integration_for_path(call)
     if integration["platform"] not in PLATFORM_PACKAGES or not uses_oauth(integration["platform"]):
         raise ValidationFailed(f"{integration['platform']} is connected with API keys, not OAuth")
-    redirect = call.query.redirect_uri
+    redirect = call.query_as(AuthorizeQuery).redirect_uri
     if _origin(redirect) not in call.request.app[API_STATE].redirect_origins:
         raise ValidationFailed("redirect_uri must be on an origin in NFSYNC_OAUTH_REDIRECT_ORIGINS (or the API's own)")
     nonce = secrets.token_urlsafe(12)
@@ -129,7 +129,7 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
         float(STATE_TTL),
     )
     client = call.request.app[API_STATE].clients.client(integration)
-    return AuthorizeUrl(url=client.authorize_url(call.query.redirect_uri, state), state=state)
+    return AuthorizeUrl(url=client.authorize_url(redirect, state), state=state)
 
 
 @api.route(

@@ -97,7 +97,7 @@ def _service(call: Call) -> TaskService:
     tags=("tasks",),
 )
 async def create_task(call: Call) -> EnqueueResult:
-    body: SyncTaskCreate = call.body
+    body = call.body_as(SyncTaskCreate)
     header_key = call.request.headers.get("Idempotency-Key")
     if header_key and body.idempotency_key and header_key != body.idempotency_key:
         raise ValidationFailed("Idempotency-Key header and body idempotency_key differ")
@@ -126,7 +126,7 @@ async def get_task(call: Call) -> SyncTask:
     tags=("tasks",),
 )
 async def list_tasks(call: Call) -> SyncTaskPage:
-    q: SyncTaskQuery = call.query
+    q = call.query_as(SyncTaskQuery)
     rows = await _service(call).list(
         call.tenant,
         status=q.status,
