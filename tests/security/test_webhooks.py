@@ -91,6 +91,31 @@ async def test_an_authentic_push_no_parser_can_read_is_stored_not_a_5xx(hook: Ho
     assert await hook.rows("SELECT id FROM sync_tasks") == []
 
 
+LONG_FIELDS = {
+    "order id": ({"ordersn": "X" * 300, "status": "READY_TO_SHIP"}, 770001),
+    "shop id": ({"ordersn": "X1", "status": "READY_TO_SHIP"}, int("7" * 150)),
+}
+
+
+@pytest.mark.parametrize("hook", ["shopee"], indirect=True)
+@pytest.mark.parametrize("name", sorted(LONG_FIELDS))
+async def test_an_authentic_push_with_an_id_no_platform_issues_is_stored_and_costs_no_task(
+    hook: Hook, name: str
+) -> None:
+    """Before: a 300-character order id did not fit marketplace_webhooks.entity_id (nor a 150-digit shop id its
+    platform_shop_id): a 422, and the push was lost; a shop id that long also fell back to the only shop."""
+    data, shop_id = LONG_FIELDS[name]
+    body = json.dumps({"code": 3, "shop_id": shop_id, "timestamp": 1, "data": data}).encode()
+    for _ in range(2):
+        status, _ = await hook.api.call("POST", hook.path, None, data=body, headers=_signed(hook, body))
+        assert status == 200
+    rows = await hook.rows("SELECT status, error_message, task_id, dedupe_key FROM marketplace_webhooks")
+    assert [(r["status"], r["task_id"]) for r in rows] == [("ignored", None)], "stored once, no work"
+    assert "longer than 100" in rows[0]["error_message"]
+    assert len(rows[0]["dedupe_key"]) <= 255
+    assert await hook.rows("SELECT id FROM sync_tasks") == []
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),

@@ -44,7 +44,7 @@ from nfsync.workers.api.state import API_STATE
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
-from nfsync.workers.engine.filters import MAX_ID_LENGTH, OrderSyncFilter, ProductSyncFilter, dump_filter
+from nfsync.workers.engine.filters import OrderSyncFilter, ProductSyncFilter, dump_filter
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.logs import get_logger
@@ -213,11 +213,7 @@ class WebhookIntake:
                     integration["organization_id"],
                     integration["id"],
                     integration["platform"],
-                    event.kind,
-                    event.dedupe_key[:255],
-                    event.platform_shop_id,
-                    event.entity_id,
-                    event.status,
+                    *_Columns.of(event).values(),
                     kept,
                     payload,
                 )
@@ -296,12 +292,12 @@ class WebhookIntake:
         status, task_id, error = "processed", None, None
         if event.kind == "ignored":
             status = "ignored"
+        elif _too_long(event):
+            status, error = "ignored", f"the pushed id is longer than {ID_WIDTH} characters: no platform's id"
         elif shop is None:
             status, error = "ignored", f"no shop {event.platform_shop_id!r} in this integration"
         elif echo:
             status, error = "ignored", ECHO
-        elif len(event.entity_id or "") > MAX_ID_LENGTH:
-            status, error = "ignored", f"the pushed id is longer than {MAX_ID_LENGTH} characters: no platform's id"
         elif event.kind in ("order_status_changed", "product_changed", "product_deleted"):
             task_id = await self._enqueue(conn, integration, shop, event)
         elif event.kind == "shop_deauthorized":
@@ -376,15 +372,16 @@ async def _only_shop(conn: DbConn, integration_id: uuid.UUID) -> asyncpg.Record 
 def ingest_item(integration: asyncpg.Record, event: WebhookEvent, kept: dict[str, str], text: str) -> IngestItem:
     """A push with its work for the batched hot path: the same values as ``work_request`` gives the general path."""
     work = work_request(integration, event, shop_id=None)
+    columns = _Columns.of(event)
     return IngestItem(
         organization_id=integration["organization_id"],
         integration_id=integration["id"],
         platform=integration["platform"],
-        kind=event.kind,
-        dedupe_key=event.dedupe_key[:255],
-        platform_shop_id=event.platform_shop_id,
-        entity_id=event.entity_id,
-        status=event.status,
+        kind=columns.kind,
+        dedupe_key=columns.dedupe_key,
+        platform_shop_id=columns.platform_shop_id,
+        entity_id=columns.entity_id,
+        status=columns.status,
         headers=json.dumps(kept),
         payload=text,
         task_type=work.task_type,
@@ -417,11 +414,53 @@ def _work_filter(event: WebhookEvent) -> dict[str, Any] | None:
     return dump_filter(ProductSyncFilter(product_ids=[event.entity_id])) if event.entity_id else None
 
 
+ID_WIDTH = 100  # marketplace_webhooks.entity_id and platform_shop_id: longer than any platform's id
+STATUS_WIDTH = 50
+DEDUPE_WIDTH = 255
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """An event's values as ``marketplace_webhooks`` holds them, so an authentic push is always stored: an id too
+    long for its column is stored as nothing (the push is then ignored with the reason), a status is cut, a dedupe key
+    too long is replaced by its SHA-256 (still one row per distinct key)."""
+
+    kind: str
+    dedupe_key: str
+    platform_shop_id: str | None
+    entity_id: str | None
+    status: str | None
+
+    @classmethod
+    def of(cls, event: WebhookEvent) -> _Columns:
+        key = event.dedupe_key
+        if len(key) > DEDUPE_WIDTH:
+            key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        return cls(
+            event.kind,
+            key,
+            _fits(event.platform_shop_id, ID_WIDTH),
+            _fits(event.entity_id, ID_WIDTH),
+            None if event.status is None else event.status[:STATUS_WIDTH],
+        )
+
+    def values(self) -> tuple[str, str, str | None, str | None, str | None]:
+        return (self.kind, self.dedupe_key, self.platform_shop_id, self.entity_id, self.status)
+
+
+def _fits(text: str | None, width: int) -> str | None:
+    return text if text is None or len(text) <= width else None
+
+
+def _too_long(event: WebhookEvent) -> bool:
+    return any(len(text or "") > ID_WIDTH for text in (event.entity_id, event.platform_shop_id))
+
+
 def _wants_work(event: WebhookEvent) -> bool:
     return (
         event.kind in ("order_status_changed", "product_changed", "product_deleted")
         and bool(event.platform_shop_id)
-        and len(event.entity_id or "") <= MAX_ID_LENGTH  # longer is no platform's id: stored, no work
+        and not _too_long(event)  # longer is no platform's id: stored, no work
     )
 
 
