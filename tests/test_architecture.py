@@ -4,6 +4,7 @@
   handlers); the command line reaches it by name only when a lab command runs;
 - ``connectors`` never imports ``workers``;
 - the engine imports neither the service (``api``) nor the syncs (``sync``): they plug into it;
+- listing content (``listing``: profiles) serves both the service and the syncs and imports neither;
 - no production module of a platform imports an emulator (``connectors/<platform>/sandbox/``,
   ``connectors/base/sandbox*.py``); the lab and the tests reach them through ``load_sandbox``."""
 
@@ -46,6 +47,11 @@ RULES = [
     ("the engine imports neither the service nor the syncs", ENGINE, ("nfsync.workers.api", "nfsync.workers.sync")),
     ("production connector code imports no emulator", PRODUCTION_CONNECTORS, ("nfsync.connectors.base.sandbox",)),
     ("the service imports no sync handler", _modules("workers/api"), ("nfsync.workers.sync",)),
+    (
+        "listing content serves the service and the syncs, imports neither",
+        _modules("workers/listing"),
+        ("nfsync.workers.api", "nfsync.workers.sync"),
+    ),
 ]
 
 

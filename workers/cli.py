@@ -207,6 +207,13 @@ COMMAND_GROUPS: tuple[tuple[str, str, dict[str, str]], ...] = (
         },
     ),
     (
+        "nfsync.workers.listing.cli",
+        "add_commands",
+        {
+            "profiles": "listing profiles: import (JSON lines, CSV), show, list",
+        },
+    ),
+    (
         "nfsync.workers.lab.chaos",
         "add_command",
         {

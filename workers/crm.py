@@ -315,3 +315,9 @@ def stock_transition(
     elif effect_after == "consumed":
         deltas += [(variant, Decimal(0), -quantity) for variant, quantity in after]
     return deltas
+
+
+async def listing_metadata(conn: DbConn, product_ids: Sequence[str], platform: str) -> dict[str, object]:
+    """Each product's ``metadata.marketplace.<platform>`` where it has one (a listing profile layer, unvalidated)."""
+    rows = await conn.fetch(QUERIES["crm_product_listing_metadata"], list(product_ids), platform)
+    return {row["product_id"]: row["profile"] for row in rows}

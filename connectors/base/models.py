@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nfsync.connectors.base.listing import AttributeValue, Brand, LogisticsChannel, Package
 from nfsync.connectors.base.secret import Secret
 
 
@@ -77,6 +78,8 @@ class VariantDraft(_Model):
     price: Decimal
     stock: int = Field(ge=0)
     options: dict[str, str] = Field(default_factory=dict)
+    images: list[str] = Field(default_factory=list)  # source URLs (a listing profile's per-variant images)
+    sale_properties: dict[str, str] = Field(default_factory=dict)  # platform sale property -> value
 
 
 class ListingDraft(_Model):
@@ -88,6 +91,10 @@ class ListingDraft(_Model):
     images: list[str] = Field(default_factory=list)
     variants: list[VariantDraft] = Field(min_length=1)
     idempotency_key: str | None = None
+    brand: Brand | None = None
+    attributes: list[AttributeValue] = Field(default_factory=list)
+    package: Package | None = None
+    logistics: list[LogisticsChannel] = Field(default_factory=list)
 
 
 class StockUpdate(_Model):

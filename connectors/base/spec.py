@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nfsync.connectors.base.client import AppCredentials, BaseClient
+from nfsync.connectors.base.listing import ListingRules
 from nfsync.connectors.base.models import WebhookEvent
 
 PLATFORM_PACKAGES = ("shopee", "lazada", "tiktok", "woocommerce")
@@ -39,6 +40,8 @@ class PlatformSpec:
     """(pushed object, its mapping rows) -> the push only reports nfsync's own last write (no work)."""
     shop_url_is_store: bool = False
     """The shop's URL is where its API lives (WooCommerce): a shop row without a store_url uses its shop_url."""
+    listing: ListingRules = field(default_factory=ListingRules)
+    """What a new listing needs on this platform whatever its category, checked before any call."""
 
 
 def load(name: str) -> PlatformSpec:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nfsync.connectors.base.listing import Package
 from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
@@ -263,18 +264,46 @@ def created_listing(draft: ListingDraft, data: Mapping[str, Any]) -> Listing:
     )
 
 
-def _sku_json(draft: VariantDraft, sku_id: str | None = None) -> dict[str, Any]:
-    """Every SKU field value is a string ("all field values in the SKU are of string type", error 1001)."""
+def _sku_json(draft: VariantDraft, sku_id: str | None = None, package: Package | None = None) -> dict[str, Any]:
+    """Every SKU field value is a string ("all field values in the SKU are of string type", error 1001). The
+    package (kg, cm with at most 2 decimals) is per SKU on Lazada: the listing profile's goes on every SKU."""
     sku: dict[str, Any] = {"SellerSku": draft.sku, "quantity": str(draft.stock), "price": format(draft.price, "f")}
     if sku_id:
         sku["SkuId"] = sku_id
-    if draft.options:
-        sku["saleProp"] = dict(draft.options)
+    sale = draft.sale_properties or draft.options
+    if sale:
+        sku["saleProp"] = dict(sale)
+    if draft.images:
+        sku["Images"] = {"Image": list(draft.images)}
+    for name, value in _package_fields(package).items():
+        sku[name] = value
     return sku
 
 
+def _package_fields(package: Package | None) -> dict[str, str]:
+    if package is None:
+        return {}
+    sizes = {
+        "package_weight": package.weight_kg,
+        "package_length": package.length_cm,
+        "package_width": package.width_cm,
+        "package_height": package.height_cm,
+    }
+    return {name: format(value.quantize(Decimal("0.01")), "f") for name, value in sizes.items() if value is not None}
+
+
 def _product_json(draft: ListingDraft) -> dict[str, Any]:
-    product: dict[str, Any] = {"Attributes": {"name": draft.name, "description": draft.description}}
+    """``Attributes`` holds the name, description, ``brand_id`` and the category's attributes by their names (a
+    multi-valued attribute as comma-separated text: UNCONFIRMED, docs/platforms/listings/lazada.md)."""
+    attributes: dict[str, Any] = {"name": draft.name, "description": draft.description}
+    if draft.brand is not None:
+        if draft.brand.id:
+            attributes["brand_id"] = draft.brand.id
+        if draft.brand.name:
+            attributes["brand"] = draft.brand.name
+    for attribute in draft.attributes:
+        attributes[attribute.id] = ",".join(attribute.values)
+    product: dict[str, Any] = {"Attributes": attributes}
     if draft.category_id:
         product["PrimaryCategory"] = draft.category_id
     if draft.images:
@@ -284,7 +313,8 @@ def _product_json(draft: ListingDraft) -> dict[str, Any]:
 
 def create_payload(draft: ListingDraft) -> str:
     """CreateProduct ``payload`` (JSON form): every variant in one request."""
-    product = {**_product_json(draft), "Skus": {"Sku": [_sku_json(v) for v in draft.variants]}}
+    skus = [_sku_json(v, package=draft.package) for v in draft.variants]
+    product = {**_product_json(draft), "Skus": {"Sku": skus}}
     return _dump({"Request": {"Product": product}})
 
 
@@ -301,7 +331,7 @@ def update_payload(
     api-best-practice/product-operation/product-management/update-a-product.md)."""
     product = _product_json(draft) if attributes else {"Attributes": {}}
     product["ItemId"] = item_id
-    product["Skus"] = {"Sku": [_sku_json(v, sku_ids.get(v.sku)) for v in chunk]}
+    product["Skus"] = {"Sku": [_sku_json(v, sku_ids.get(v.sku), draft.package) for v in chunk]}
     return _dump({"Request": {"Product": product}})
 
 

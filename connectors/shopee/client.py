@@ -275,9 +275,10 @@ class Client(BaseClient):
         pairs = _match_variants(current, draft)
         body: dict[str, Any] = {"item_id": int(item_id), "item_name": draft.name, "description": draft.description}
         if draft.category_id:
-            body["category_id"] = int(draft.category_id)
+            body["category_id"] = mapping.platform_int(draft.category_id, "category_id")
         if draft.images:
             body["image"] = {"image_id_list": list(draft.images)}
+        body |= mapping.content_fields(draft)  # update_item is partial: what the profile does not set stays
         if pairs[0][1] is None:  # no models: the item SKU is the variant SKU
             body["item_sku"] = draft.variants[0].sku
         await self._post(UPDATE_ITEM, body, "product")

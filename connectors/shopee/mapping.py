@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.listing import LogisticsChannel
 from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
@@ -186,15 +187,16 @@ def is_tiered(draft: ListingDraft) -> bool:
 
 
 def add_item_body(draft: ListingDraft, extra: Mapping[str, str]) -> dict[str, Any]:
-    """``add_item``. Weight and logistics are not part of a draft: they come from the shop's settings
-    (``ShopRef.extra`` ``weight_kg`` and comma-separated ``logistic_ids``)."""
+    """``add_item``: the draft with its listing profile's content (brand, attributes, package, logistics). A draft
+    without package or logistics falls back to the shop's settings (``ShopRef.extra`` ``weight_kg`` and
+    comma-separated ``logistic_ids``)."""
     if not draft.category_id:
         raise PermanentError("shopee needs a category_id to create a listing")
     first = draft.variants[0]
     body: dict[str, Any] = {
         "item_name": draft.name,
         "description": draft.description or draft.name,
-        "category_id": int(draft.category_id),
+        "category_id": platform_int(draft.category_id, "category_id"),
         "item_sku": first.sku,  # found again by search_item(item_sku) after a lost response
         "original_price": price_number(first.price),
         "seller_stock": [{"stock": first.stock}],
@@ -204,7 +206,72 @@ def add_item_body(draft: ListingDraft, extra: Mapping[str, str]) -> dict[str, An
     logistics = [int(x) for x in (extra.get("logistic_ids") or "").split(",") if x.strip()]
     if logistics:
         body["logistic_info"] = [{"logistic_id": logistic, "enabled": True} for logistic in logistics]
-    return body
+    return body | content_fields(draft)
+
+
+def content_fields(draft: ListingDraft) -> dict[str, Any]:
+    """The profile's part of ``add_item`` / ``update_item`` (only what the draft sets): ``brand`` (``brand_id`` 0 is
+    No brand), ``attribute_list`` (a value that is a number is a ``value_id``, other text an
+    ``original_value_name`` with ``value_id`` 0), ``weight`` in kg, ``dimension`` in whole cm, ``logistic_info``."""
+    out: dict[str, Any] = {}
+    if draft.brand is not None:
+        brand: dict[str, Any] = {"brand_id": platform_int(draft.brand.id or "0", "brand.id")}
+        if draft.brand.name:
+            brand["original_brand_name"] = draft.brand.name
+        out["brand"] = brand
+    if draft.attributes:
+        out["attribute_list"] = [
+            {
+                "attribute_id": platform_int(a.id, "attribute id"),
+                "attribute_value_list": [_attribute_value(v, a.unit) for v in a.values],
+            }
+            for a in draft.attributes
+        ]
+    package = draft.package
+    if package is not None and package.weight_kg is not None:
+        out["weight"] = float(package.weight_kg)
+    if package is not None and None not in (package.length_cm, package.width_cm, package.height_cm):
+        out["dimension"] = {
+            "package_length": _whole_cm(package.length_cm),
+            "package_width": _whole_cm(package.width_cm),
+            "package_height": _whole_cm(package.height_cm),
+        }
+    if draft.logistics:
+        out["logistic_info"] = [_logistic(c) for c in draft.logistics]
+    return out
+
+
+def _attribute_value(value: str, unit: str | None) -> dict[str, Any]:
+    if value.isdigit():
+        return {"value_id": int(value)}
+    entry: dict[str, Any] = {"value_id": 0, "original_value_name": value}
+    if unit:
+        entry["value_unit"] = unit
+    return entry
+
+
+def _whole_cm(value: Decimal | None) -> int:
+    """Shopee's ``dimension`` takes whole centimetres: rounded up, never to 0."""
+    assert value is not None
+    return max(1, int(value.to_integral_value(rounding="ROUND_CEILING")))
+
+
+def _logistic(channel: LogisticsChannel) -> dict[str, Any]:
+    entry: dict[str, Any] = {"logistic_id": platform_int(channel.id, "logistics id"), "enabled": channel.enabled}
+    if channel.size_id is not None:
+        entry["size_id"] = platform_int(channel.size_id, "logistics size_id")
+    if channel.shipping_fee is not None:
+        entry["shipping_fee"] = float(channel.shipping_fee)
+    if channel.is_free is not None:
+        entry["is_free"] = channel.is_free
+    return entry
+
+
+def platform_int(value: str, what: str) -> int:
+    """Shopee's ids are int64: anything else is refused before the call."""
+    if not value.isdigit() or int(value) >= 2**63:
+        raise PermanentError(f"shopee: {what} must be a Shopee id (digits), not {value!r}")
+    return int(value)
 
 
 def tier_body(item_id: str, variants: Sequence[VariantDraft]) -> dict[str, Any]:

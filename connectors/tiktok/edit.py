@@ -136,7 +136,7 @@ def partial_body(product: Mapping[str, Any], draft: ListingDraft) -> dict[str, A
         body["title"] = draft.name
     if draft.description and draft.description != product.get("description"):
         body["description"] = draft.description
-    return body
+    return body | mapping.content_fields(draft)  # partial: each top-level field whole, what is not set stays
 
 
 def full_body(product: Mapping[str, Any], draft: ListingDraft, region: str) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def full_body(product: Mapping[str, Any], draft: ListingDraft, region: str) -> d
         body["delivery_option_ids"] = options
     if region == "US":
         body["category_version"] = "v2"  # US shops use the v2 category tree (edit-product.spec.json category_id)
-    return body
+    return body | mapping.content_fields(draft)
 
 
 def sku_bodies(
@@ -177,7 +177,7 @@ def new_sku(variant: VariantDraft, currency: str, warehouse: str) -> dict[str, A
         "seller_sku": variant.sku,
         "price": {"amount": mapping.amount(variant.price), "currency": currency},
         "inventory": [{"warehouse_id": warehouse, "quantity": variant.stock}],
-        "sales_attributes": [{"name": name, "value_name": value} for name, value in variant.options.items()],
+        "sales_attributes": mapping.sales_attributes(variant),
     }
 
 

@@ -185,8 +185,46 @@ def sku_payload(draft: VariantDraft, warehouse_id: str, currency: str) -> dict[s
         "seller_sku": draft.sku,
         "price": {"amount": amount(draft.price), "currency": currency},
         "inventory": [{"warehouse_id": warehouse_id, "quantity": draft.stock}],
-        "sales_attributes": [{"name": name, "value_name": value} for name, value in draft.options.items()],
+        "sales_attributes": sales_attributes(draft),
     }
+
+
+def sales_attributes(draft: VariantDraft) -> list[dict[str, str]]:
+    """Custom sales attributes by name (ids come back in the answer): the profile's sale properties, else the CRM
+    options."""
+    return [{"name": name, "value_name": value} for name, value in (draft.sale_properties or draft.options).items()]
+
+
+def content_fields(draft: ListingDraft) -> dict[str, Any]:
+    """The listing profile's part of Create / Edit Product (only what the draft sets): ``brand_id``,
+    ``product_attributes`` (a value that is a number is a value id, other text a custom value name),
+    ``package_weight`` in KILOGRAM and ``package_dimensions`` in whole CENTIMETER (the SEA units,
+    docs/platforms/listings/tiktok.md)."""
+    out: dict[str, Any] = {}
+    if draft.brand is not None and draft.brand.id:
+        out["brand_id"] = draft.brand.id
+    if draft.attributes:
+        out["product_attributes"] = [
+            {"id": a.id, "values": [{"id": v} if v.isdigit() else {"name": v} for v in a.values]}
+            for a in draft.attributes
+        ]
+    package = draft.package
+    if package is not None and package.weight_kg is not None:
+        out["package_weight"] = {"value": format(package.weight_kg.normalize(), "f"), "unit": "KILOGRAM"}
+    if package is not None and None not in (package.length_cm, package.width_cm, package.height_cm):
+        out["package_dimensions"] = {
+            "length": _whole(package.length_cm),
+            "width": _whole(package.width_cm),
+            "height": _whole(package.height_cm),
+            "unit": "CENTIMETER",
+        }
+    return out
+
+
+def _whole(value: Decimal | None) -> str:
+    """Dimensions are positive whole numbers (as strings): rounded up, never 0."""
+    assert value is not None
+    return str(max(1, int(value.to_integral_value(rounding="ROUND_CEILING"))))
 
 
 def product_payload(
@@ -202,7 +240,7 @@ def product_payload(
         "main_images": [{"uri": uri} for uri in draft.images],
         "package_weight": dict(package_weight),
         "skus": [sku_payload(v, warehouse_id, currency) for v in draft.variants],
-    }
+    } | content_fields(draft)
 
 
 def created_listing(draft: ListingDraft, item_id: str, skus: list[Any], status: str = "active") -> Listing:

@@ -11,6 +11,8 @@ import asyncpg
 import pytest
 
 from nfsync.workers.api.app import all_routes
+from nfsync.workers.engine.service import init_connection
+from nfsync.workers.lab.demo_data import seed_catalog
 from tests.api.conftest import LiveApi
 
 A_TABLES = (
@@ -22,6 +24,7 @@ A_TABLES = (
     "api_tokens",
     "product_mappings",
     "order_mappings",
+    "listing_profiles",
 )
 # A valid body for each route that takes one: validation must not be what stops B.
 BODIES: dict[str, dict[str, Any]] = {
@@ -30,6 +33,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "AccountPatch": {"name": "taken over"},
     "ShopIn": {"shop_id": "990099", "shop_name": "planted"},
     "ShopPatch": {"shop_name": "taken over"},
+    "ListingProfile": {"category_id": "100017", "brand": {"name": "No brand"}},
 }
 PUBLIC = {"/oauth/callback/{platform}", "/webhooks/{platform}/{integration_id}", "/ops/static/{name}"}
 
@@ -50,6 +54,15 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
     try:
         account = await conn.fetchval("SELECT account_id FROM marketplace_shops WHERE id = $1", live_api.a.shops[0])
         token = await conn.fetchval("SELECT id FROM api_tokens WHERE organization_id = $1", live_api.a.org)
+        await init_connection(conn)
+        product = (await seed_catalog(conn, organization_id=live_api.a.org, variants=2, name="A")).product_ids[0]
+        await conn.execute(
+            "INSERT INTO listing_profiles (organization_id, integration_id, product_id, profile)"
+            ' VALUES ($1, $2, $3, \'{"category_id": "1"}\')',
+            live_api.a.org,
+            live_api.a.integration,
+            product,
+        )
         webhook = await conn.fetchval(
             "INSERT INTO marketplace_webhooks (organization_id, integration_id, platform, event_type, dedupe_key,"
             " payload) VALUES ($1, $2, 'shopee', 'order_status_changed', 'x', '{}') RETURNING id",
@@ -65,6 +78,7 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
         "task_id": task["task_id"],
         "token_id": str(token),
         "webhook_id": str(webhook),
+        "product_id": product,
     }
 
 

@@ -12,7 +12,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, tasks, webhooks
+from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, profiles, tasks, webhooks
 from nfsync.workers.api.amqp_commands import CommandConsumer
 from nfsync.workers.api.framework import Api, Call, Route, errors_middleware, principal_resolver, scope_connection
 from nfsync.workers.api.ingest import ingest_pool
@@ -65,7 +65,17 @@ async def openapi(call: Call) -> dict[str, Any]:
     return build_openapi(all_routes(), version("nfsync"))
 
 
-APIS = (health, tasks.api, integrations.api, api_tokens.api, oauth.api, webhooks.api, ops.api, dashboard.api)
+APIS = (
+    health,
+    tasks.api,
+    integrations.api,
+    profiles.api,
+    api_tokens.api,
+    oauth.api,
+    webhooks.api,
+    ops.api,
+    dashboard.api,
+)
 
 
 def all_routes() -> list[Route]:

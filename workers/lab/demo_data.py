@@ -105,7 +105,8 @@ def _product(
     _, vi, en = CATEGORIES[number % len(CATEGORIES)]
     catalog.product_ids.append(pid)
     rows.add("Product", pid, now, now, f"product-{prefix}-{number}", "ACTIVATED", catalog.merchant_id, category)
-    names = {"vi": f"{vi} mẫu {number}", "en": f"{en} {number}"}
+    # titles of 25 characters or more: TikTok Shop's floor in Southeast Asia (docs/platforms/listings/tiktok.md)
+    names = {"vi": f"{vi} thời trang cao cấp, mẫu {number}", "en": f"{en}, everyday premium fashion, model {number}"}
     texts = {"vi": f"{vi} chất lượng cao, mẫu số {number}.", "en": f"Quality {en.lower()}, model {number}."}
     rows.add("ProductInfo", f"{pid}-i", now, now, "Product", pid, names, texts)
     rows.add("SaleChannelProduct", f"{pid}-sc", now, now, pid, catalog.sale_channel_id)

@@ -7,20 +7,31 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
+from nfsync.connectors.base.listing import Brand, LogisticsChannel, Package
 from nfsync.connectors.base.models import TokenPair
 from nfsync.connectors.base.sandbox import SandboxBase, SbShop
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.secret import Secret
 from nfsync.workers.crypto import Keyring, SecretField
 from nfsync.workers.lab.queries import QUERIES
+from nfsync.workers.listing import store as profile_store
+from nfsync.workers.listing.profiles import ListingProfile
 from nfsync.workers.tokens import store_pair
 
 PUBLIC_IDS = ("partner_id", "app_key")  # WooCommerce's consumer_key is half of its API key pair: a credential
 DEFAULT_CATEGORY = "100100"  # a numeric category id every sandbox accepts
+LISTING_DEFAULTS = ListingProfile(
+    brand=Brand(id="0", name="No brand"),
+    package=Package(weight_kg=Decimal("0.5"), length_cm=Decimal(20), width_cm=Decimal(15), height_cm=Decimal(5)),
+    logistics=[LogisticsChannel(id="80001")],
+    images=["https://images.example.com/nfsync-lab/default.jpg"],
+)
+"""What every platform's rules ask of a new listing, as an integration's listing defaults (issue #16)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ async def create_integration(
         rate_limit,
         None,
     )
+    await profile_store.save(conn, org, profile_store.Scope(integration_id), LISTING_DEFAULTS, "api")
     return integration_id
 
 

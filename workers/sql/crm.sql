@@ -158,3 +158,9 @@ SELECT om.merchant_id, m.slug, om.created_at
 FROM organization_merchants om JOIN "Merchant" m ON m.id = om.merchant_id
 WHERE om.organization_id = $1
 ORDER BY om.created_at, om.merchant_id;
+
+-- name: crm_product_listing_metadata
+-- A product's metadata.marketplace.<platform>: a listing profile layer the CRM may carry (workers/listing/content.py).
+SELECT id AS product_id, metadata -> 'marketplace' -> $2::text AS profile
+FROM "Product"
+WHERE id = ANY($1::text[]) AND jsonb_typeof(metadata -> 'marketplace' -> $2::text) IS NOT NULL;

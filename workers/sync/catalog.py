@@ -7,6 +7,7 @@ and whether the product is to be created, updated, only re-priced / re-stocked, 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,9 +15,12 @@ from typing import Any, Literal
 
 import asyncpg
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 
+from nfsync.connectors.base.listing import DraftShape, ListingRules, check_rules
 from nfsync.connectors.base.models import ListingDraft, VariantDraft
 from nfsync.workers.crm import CrmProduct, CrmVariant
+from nfsync.workers.listing.profiles import ListingProfile
 from nfsync.workers.sync.rules import CatalogRules, StockRules, money
 
 
@@ -87,6 +91,18 @@ class ValueChange:
         )
 
 
+@dataclass(frozen=True)
+class ListingInput:
+    """What a listing needs beyond the CRM: the product's effective listing profile and the platform's rules."""
+
+    profile: ListingProfile = field(default_factory=ListingProfile)
+    rules: ListingRules = field(default_factory=ListingRules)
+    error: str | None = None  # the product's metadata.marketplace layer is not a valid profile
+
+
+NO_LISTING_INPUT = ListingInput()
+
+
 Action = Literal["create", "update", "values", "skip", "delist", "fail"]
 """create/update: write the listing; values: stock and price only; delist: zero what left the channel; skip: nothing
 to do; fail: the product cannot be listed (``reason`` says why)."""
@@ -130,28 +146,49 @@ class Decision:
         return out
 
 
+def _variant_text(v: VariantDraft) -> str:
+    parts = [v.sku, *(f"{k}\x1d{value}" for k, value in sorted(v.options.items()))]
+    if v.images or v.sale_properties:  # only then: a draft without profile content hashes as it always did
+        parts += ["\x1c".join(v.images), *(f"{k}\x1d{value}" for k, value in sorted(v.sale_properties.items()))]
+    return "\x1f".join(parts)
+
+
+def _listing_text(draft: ListingDraft) -> str:
+    """The profile's part of the content (brand, attributes, package, logistics, images); empty without one."""
+    parts = {
+        "brand": draft.brand,
+        "attributes": draft.attributes or None,
+        "package": draft.package,
+        "logistics": draft.logistics or None,
+        "images": draft.images or None,
+    }
+    given = {k: v for k, v in parts.items() if v is not None}
+    return json.dumps(to_jsonable_python(given), sort_keys=True) if given else ""
+
+
 def content_hash(draft: ListingDraft) -> str:
     """SHA-256 of the catalog content of a listing (not its prices and stock, which are compared one by one).
 
     Fields are joined with ASCII separators (unit, record, group) that never occur in catalog text."""
-    variants = sorted(
-        "\x1f".join([v.sku, *(f"{k}\x1d{value}" for k, value in sorted(v.options.items()))]) for v in draft.variants
+    variants = sorted(_variant_text(v) for v in draft.variants)
+    listing = _listing_text(draft)
+    content = "\x1e".join(
+        [draft.name, draft.description, draft.category_id or "", *variants, *([listing] if listing else [])]
     )
-    content = "\x1e".join([draft.name, draft.description, draft.category_id or "", *variants])
     return hashlib.sha256(content.encode()).hexdigest()
 
 
 def content_fields(draft: ListingDraft) -> dict[str, str]:
     """A short digest per content field, so a plan can say which fields a push would change."""
-    variants = sorted(
-        "\x1f".join([v.sku, *(f"{k}\x1d{value}" for k, value in sorted(v.options.items()))]) for v in draft.variants
-    )
     values = {
         "name": draft.name,
         "description": draft.description,
         "category_id": draft.category_id or "",
-        "variants": "\x1e".join(variants),
+        "variants": "\x1e".join(sorted(_variant_text(v) for v in draft.variants)),
     }
+    listing = _listing_text(draft)
+    if listing:
+        values["listing"] = listing
     return {name: hashlib.sha256(value.encode()).hexdigest()[:16] for name, value in values.items()}
 
 
@@ -167,7 +204,13 @@ def _missing(variant: CrmVariant) -> str | None:
     return f"missing required fields: {', '.join(fields)}" if fields else None
 
 
-def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRules, stock: StockRules) -> Decision:
+def decide(
+    product: CrmProduct,
+    mappings: dict[str, Mapping],
+    catalog: CatalogRules,
+    stock: StockRules,
+    listing: ListingInput = NO_LISTING_INPUT,
+) -> Decision:
     """The action for one product against its mappings in the shop."""
     live = [m for m in (mappings.get(v.variant_id) for v in product.variants) if m and m.status == "active"]
     delists = [
@@ -189,9 +232,13 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
         decision.action = "delist" if delists else ("fail" if invalid else "skip")
         decision.reason = None if delists or invalid else "no active variant on this channel"
         return decision
-    category = catalog.platform_category(product.category_id)
+    profile = listing.profile
+    category = profile.category_id or catalog.platform_category(product.category_id)
     if category is None:
-        decision.action, decision.reason = "fail", "missing required fields: platform category (config.catalog)"
+        decision.action, decision.reason = (
+            "fail",
+            "missing required fields: platform category (listing profile or config.catalog)",
+        )
         return decision
     # mapped variants no longer active stay on the listing at zero stock (they come back with their history)
     kept = [
@@ -207,12 +254,18 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
             name=product.name,
             description=product.description,
             category_id=category,
+            images=profile.images,
+            brand=profile.brand,
+            attributes=profile.attributes,
+            package=profile.package,
+            logistics=profile.logistics,
             variants=[
                 VariantDraft(
                     sku=str(v.sku),
                     price=money(v.price) or Decimal(0),
                     stock=decision.splits[v.variant_id][0] if v.active else 0,
                     options=v.options,
+                    **_variant_content(profile, v),
                 )
                 for v in [*valid, *kept]
             ],
@@ -229,9 +282,42 @@ def decide(product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRu
     }
     if not mapped:
         decision.action, decision.delists = "create", []
+        refusal = listing.error or _refusal(draft, listing.rules)
+        if refusal:
+            decision.action, decision.reason = "fail", refusal
         return decision
     decision.content = content_owner(catalog, mapped.values())
     return _mapped(decision, valid, mapped, live, draft)
+
+
+def _variant_content(profile: ListingProfile, variant: CrmVariant) -> dict[str, Any]:
+    """A variant's images and sale-property values: its own in the profile, else its CRM options renamed by
+    ``option_names`` (an option the profile does not name is no sale property)."""
+    own = profile.variants.get(variant.variant_id)
+    renamed = {profile.option_names[k]: v for k, v in variant.options.items() if k in profile.option_names}
+    return {
+        "images": own.images if own else [],
+        "sale_properties": renamed | (own.sale_properties if own else {}),
+    }
+
+
+def _refusal(draft: ListingDraft, rules: ListingRules) -> str | None:
+    """What the platform would refuse in this new listing (no call is made for it)."""
+    names = {name for v in draft.variants for name in v.sale_properties} or {
+        n for v in draft.variants for n in v.options
+    }
+    shape = DraftShape(
+        title=draft.name,
+        description=draft.description,
+        images=len(draft.images),
+        brand=draft.brand,
+        package=draft.package,
+        logistics=len([c for c in draft.logistics if c.enabled]),
+        variants=len(draft.variants),
+        sale_properties=len(names),
+    )
+    refusal = check_rules(rules, shape)
+    return refusal.reason() if refusal else None
 
 
 def _mapped(

@@ -18,12 +18,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
+from nfsync.connectors.base.listing import ListingRules
 from nfsync.connectors.base.models import Listing
+from nfsync.connectors.base.spec import load
 from nfsync.workers import crm
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
-from nfsync.workers.sync.catalog import Decision, Mapping, ValueChange, content_fields, decide
+from nfsync.workers.listing.content import ShopProfiles, shop_profiles
+from nfsync.workers.sync.catalog import Decision, ListingInput, Mapping, ValueChange, content_fields, decide
 from nfsync.workers.sync.common import bounded, chunks, concurrency, run_shop_task
 from nfsync.workers.sync.item_log import ItemAction, ItemLog
 from nfsync.workers.sync.mappings import MappingRow, MappingWriter, load_mappings
@@ -74,8 +77,16 @@ async def plan_catalog(shop: ShopSession, filters: ProductSyncFilter) -> list[De
             locale=catalog.locale,
             per_location=bool(stock.warehouses),
         )
+        profiles = await shop_profiles(
+            conn, shop.integration_id, shop.shop_id, shop.platform, [p.product_id for p in products]
+        )
     mappings = await load_mappings(shop)
-    return [decide(p, mappings, catalog, stock) for p in products]
+    rules = load(shop.platform).listing
+    return [decide(p, mappings, catalog, stock, _listing_input(profiles, rules, p.product_id)) for p in products]
+
+
+def _listing_input(profiles: ShopProfiles, rules: ListingRules, product_id: str) -> ListingInput:
+    return ListingInput(profiles.effective(product_id), rules, profiles.metadata_errors.get(product_id))
 
 
 async def push_catalog(shop: ShopSession, items: ItemLog, filters: ProductSyncFilter) -> dict[str, int]:

@@ -77,6 +77,10 @@ class ShopSession:
         return uuid.UUID(str(self.row["shop_id"]))
 
     @property
+    def integration_id(self) -> uuid.UUID:
+        return uuid.UUID(str(self.row["id"]))
+
+    @property
     def config(self) -> dict[str, Any]:
         config = self.row["config"]
         return config if isinstance(config, dict) else {}

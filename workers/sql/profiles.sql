@@ -1,0 +1,35 @@
+-- Listing profiles (workers/listing/store.py). $tenant: NULL = an operator (every organization).
+
+-- name: profile_upsert
+INSERT INTO listing_profiles AS p (organization_id, integration_id, shop_id, product_id, profile, source)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (integration_id, product_id, shop_id)
+DO UPDATE SET profile = EXCLUDED.profile, source = EXCLUDED.source
+WHERE p.organization_id = EXCLUDED.organization_id
+RETURNING *;
+
+-- name: profile_get
+SELECT * FROM listing_profiles
+WHERE integration_id = $1 AND product_id IS NOT DISTINCT FROM $2 AND shop_id IS NOT DISTINCT FROM $3
+  AND ($4::uuid IS NULL OR organization_id = $4);
+
+-- name: profile_delete
+DELETE FROM listing_profiles
+WHERE integration_id = $1 AND product_id IS NOT DISTINCT FROM $2 AND shop_id IS NOT DISTINCT FROM $3
+  AND ($4::uuid IS NULL OR organization_id = $4)
+RETURNING id;
+
+-- name: profile_list
+SELECT * FROM listing_profiles
+WHERE integration_id = $1 AND ($2::uuid IS NULL OR organization_id = $2)
+  AND ($3::text IS NULL OR product_id = $3) AND ($4::uuid IS NULL OR shop_id = $4)
+  AND ($5::uuid IS NULL OR id > $5)
+ORDER BY id
+LIMIT $6;
+
+-- name: profile_layers
+-- The stored layers of the given products in one shop, least specific first per product (the defaults, the shop's
+-- defaults; the product's profile, its override for the shop).
+SELECT product_id, shop_id, profile FROM listing_profiles
+WHERE integration_id = $1 AND (shop_id IS NULL OR shop_id = $2) AND (product_id IS NULL OR product_id = ANY($3))
+ORDER BY product_id NULLS FIRST, shop_id NULLS FIRST;
