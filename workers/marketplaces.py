@@ -11,9 +11,11 @@ import asyncpg
 
 from nfsync.connectors.base.auth import RateLimiter, TokenProvider
 from nfsync.connectors.base.client import AppCredentials, BaseClient, ClientSettings, ShopRef
+from nfsync.connectors.base.errors import ConfigError
 from nfsync.connectors.base.outbound import GuardedResolver, OutboundPolicy, check_url
 from nfsync.connectors.base.spec import load
 from nfsync.workers.crypto import Keyring, SecretField
+from nfsync.workers.tokens import AccountTokenProvider
 
 
 def app_credentials(keyring: Keyring | None, integration: asyncpg.Record | Mapping[str, Any]) -> AppCredentials:
@@ -33,6 +35,23 @@ def app_credentials(keyring: Keyring | None, integration: asyncpg.Record | Mappi
 def webhook_secrets(platform: str, app: AppCredentials) -> list[str]:
     field = load(platform).push_signed_with
     return [str(v) for k, v in app.values.items() if k in (field, f"previous_{field}")]
+
+
+SHOP_EXTRA_KEYS = ("shop_cipher", "venture", "warehouse_id", "store_url", "currency", "auth_base_url")
+
+
+def shop_ref(row: asyncpg.Record | Mapping[str, Any]) -> ShopRef:
+    """The ShopRef a client needs, from a marketplace_shops row joined with its integration (sync_shop_context)."""
+    data = row["shop_data"] if isinstance(row["shop_data"], dict) else {}
+    config = row["config"] if isinstance(row["config"], dict) else {}
+    extra = {k: str(data[k]) for k in SHOP_EXTRA_KEYS if data.get(k) is not None}
+    if config.get("auth_base_url") and "auth_base_url" not in extra:
+        extra["auth_base_url"] = str(config["auth_base_url"])
+    if row["shop_region"]:
+        extra["region"] = str(row["shop_region"])
+    if load(row["platform"]).shop_url_is_store and "store_url" not in extra and row["shop_url"]:
+        extra["store_url"] = str(row["shop_url"])
+    return ShopRef(str(row["platform_shop_id"]), extra)
 
 
 class ClientFactory:
@@ -81,6 +100,19 @@ class ClientFactory:
             tokens=tokens,
             limiter=self._limiter,
         )
+
+    def shop_client(self, pool: asyncpg.Pool, row: asyncpg.Record | Mapping[str, Any]) -> BaseClient:
+        """A shop's client from its ``sync_shop_context`` row: its account's tokens (refreshed and stored as they
+        change) for an OAuth platform."""
+        tokens = None
+        if load(row["platform"]).client.uses_tokens:
+            if self._keyring is None:
+                raise ConfigError("NFSYNC_SECRET_KEYS is not set: account tokens cannot be decrypted")
+            tokens = AccountTokenProvider(pool, self._keyring, row["account_id"])
+        client = self.client(row, shop=shop_ref(row), tokens=tokens)
+        if tokens is not None:
+            tokens.bind(client.refresh_access)
+        return client
 
     def _check_urls(self, api_hosts: frozenset[str] | None, base_url: str | None, shop: ShopRef | None) -> None:
         if base_url:

@@ -25,6 +25,7 @@ import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from nfsync.connectors.base.auth import RateLimiter, TokenProvider
+from nfsync.connectors.base.categories import CategoryRequirements
 from nfsync.connectors.base.errors import (
     PermanentError,
     ReauthorizationNeeded,
@@ -323,6 +324,11 @@ class BaseClient(ABC):
 
     @abstractmethod
     async def get_orders(self, order_ids: Sequence[str]) -> list[Order]: ...
+
+    async def category_requirements(self, category_id: str) -> CategoryRequirements:
+        """What the platform's category asks of a listing (attributes, sale properties, its rules). A platform with
+        no category requirements (WooCommerce) asks for nothing."""
+        return CategoryRequirements(category_id=category_id)
 
     async def create_listing(self, draft: ListingDraft) -> Listing:
         return (await self.create_or_adopt(draft)).listing

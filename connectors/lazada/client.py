@@ -37,6 +37,7 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 
 from nfsync.connectors.base.auth import RateLimiter, TokenProvider
+from nfsync.connectors.base.categories import CategoryRequirements
 from nfsync.connectors.base.client import (
     AppCredentials,
     BaseClient,
@@ -217,6 +218,12 @@ class Client(BaseClient):
         return await self.call(
             "POST", path, params=params, endpoint=endpoint, retry_lost=retry_lost, base_url=self.api_base
         )
+
+    async def category_requirements(self, category_id: str) -> CategoryRequirements:
+        """GetCategoryAttributes (``/category/attributes/get``, ``primary_category_id``): the category's attributes,
+        its sale properties, and whether it marks the brand and package fields mandatory."""
+        body = await self._get("/category/attributes/get", "category", {"primary_category_id": category_id})
+        return mapping.category_requirements(category_id, body.get("data"))
 
     # ------------------------------------------------------------------ authorization
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nfsync.connectors.base.categories import AttributeOption, AttributeRule, CategoryRequirements
 from nfsync.connectors.base.listing import Package
 from nfsync.connectors.base.models import (
     Listing,
@@ -347,6 +348,63 @@ def sku_failures(body: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
             if key:
                 failures[key] = reason
     return failures
+
+
+# ---------------------------------------------------------------------------------------------------- categories
+
+# GetCategoryAttributes lists the listing's own fields too (name, brand, price, package_*, ...); nfsync fills those
+# from the CRM and the profile, so they are no category attributes here (docs/platforms/listings/lazada.md).
+OWN_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "short_description",
+        "brand",
+        "brand_id",
+        "SellerSku",
+        "price",
+        "special_price",
+        "special_from_date",
+        "special_to_date",
+        "quantity",
+        "package_weight",
+        "package_length",
+        "package_width",
+        "package_height",
+        "__images__",
+        "color_thumbnail",
+    }
+)
+MULTIPLE_INPUTS = frozenset({"multiSelect", "multiEnumInput"})
+CLOSED_INPUTS = frozenset({"singleSelect", "multiSelect"})
+
+
+def category_requirements(category_id: str, data: Any) -> CategoryRequirements:
+    """GetCategoryAttributes ``data[]``: an attribute is known by its ``name`` (the payload key); option values by
+    ``en_name`` (what a payload sends)."""
+    entries = [a for a in data or [] if isinstance(a, Mapping)]
+    mandatory = {text(a.get("name")) for a in entries if text(a.get("is_mandatory")) == "1"}
+    return CategoryRequirements(
+        category_id=category_id,
+        attributes=[_attribute_rule(a) for a in entries if text(a.get("name")) not in OWN_FIELDS],
+        brand_required="brand" in mandatory or "brand_id" in mandatory,
+        package_dimensions_required=bool(mandatory & {"package_length", "package_width", "package_height"}),
+    )
+
+
+def _attribute_rule(attribute: Mapping[str, Any]) -> AttributeRule:
+    kind = text(attribute.get("input_type"))
+    options = [o for o in attribute.get("options") or [] if isinstance(o, Mapping)]
+    name = text(attribute.get("name"))
+    return AttributeRule(
+        id=name,
+        name=name,
+        required=text(attribute.get("is_mandatory")) == "1",
+        multiple=kind in MULTIPLE_INPUTS,
+        custom=kind not in CLOSED_INPUTS or not options,
+        sale_property=text(attribute.get("is_sale_prop")) == "1",
+        values=[AttributeOption(id=text(o.get("id")), name=text(o.get("en_name") or o.get("name"))) for o in options],
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- orders

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from nfsync.connectors.base.categories import CategoryRequirements
 from nfsync.connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
 from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded, RetryableError
 from nfsync.connectors.base.models import (
@@ -58,6 +59,8 @@ INIT_TIER = "/api/v2/product/init_tier_variation"
 UPDATE_ITEM = "/api/v2/product/update_item"
 UPDATE_STOCK = "/api/v2/product/update_stock"
 UPDATE_PRICE = "/api/v2/product/update_price"
+ATTRIBUTE_TREE = "/api/v2/product/get_attribute_tree"
+BRAND_LIST = "/api/v2/product/get_brand_list"
 ORDER_LIST = "/api/v2/order/get_order_list"
 ORDER_DETAIL = "/api/v2/order/get_order_detail"
 LOST_PUSHES = "/api/v2/push/get_lost_push_message"
@@ -294,6 +297,16 @@ class Client(BaseClient):
             reasons = "; ".join(f"{r.sku}: {r.error_message}" for r in failed)
             raise PermanentError(f"shopee: item {item_id} updated partly: {reasons}"[:500], code=failed[0].error_code)
         return await self._read_back(item_id)
+
+    async def category_requirements(self, category_id: str) -> CategoryRequirements:
+        """``get_attribute_tree`` (the category's attributes; ``category_id_list`` of one) and ``get_brand_list``
+        (its ``is_mandatory``; one page of one brand is enough to read it)."""
+        category = mapping.platform_int(category_id, "category_id")
+        tree = await self._get(ATTRIBUTE_TREE, {"category_id_list": category, "language": "en"}, "product")
+        brands = await self._get(
+            BRAND_LIST, {"category_id": category, "status": 1, "offset": 0, "page_size": 1}, "product"
+        )
+        return mapping.category_requirements(category_id, tree, brands)
 
     async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
         """Multi-warehouse shops take ``seller_stock`` per ``location_id`` (SHP-RAW update_stock): a split names the

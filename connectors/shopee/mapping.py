@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from nfsync.connectors.base.categories import AttributeOption, AttributeRule, CategoryRequirements
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.listing import LogisticsChannel
 from nfsync.connectors.base.models import (
@@ -310,6 +311,43 @@ def _standard_tier(name: str, options: Sequence[str]) -> dict[str, Any]:
     """A custom variation: ids 0 and a name (the documented payload sample); standard ones come from get_variations."""
     listed = [{"variation_option_id": 0, "variation_option_name": option} for option in options]
     return {"variation_id": 0, "variation_group_id": 0, "variation_name": name, "variation_option_list": listed}
+
+
+# ---------------------------------------------------------------------------------------------------- categories
+
+# get_attribute_tree ``attribute_info.input_type``: 1 SINGLE_DROP_DOWN, 2 SINGLE_COMBO_BOX, 3 FREE_TEXT_FILED,
+# 4 MULTI_DROP_DOWN, 5 MULTI_COMBO_BOX (docs/platforms/listings/shopee.md); combo boxes and free text take custom
+# values.
+MULTIPLE_INPUTS = {4, 5}
+CUSTOM_INPUTS = {2, 3, 5}
+
+
+def category_requirements(category_id: str, tree: Mapping[str, Any], brands: Mapping[str, Any]) -> CategoryRequirements:
+    """``get_attribute_tree`` ``response.list[]`` entry of the category, and ``get_brand_list``'s ``is_mandatory``."""
+    entries = [e for e in tree.get("list") or [] if isinstance(e, Mapping)]
+    entry = next((e for e in entries if str(e.get("category_id")) == category_id), entries[0] if entries else {})
+    return CategoryRequirements(
+        category_id=category_id,
+        attributes=[_attribute_rule(a) for a in entry.get("attribute_tree") or [] if isinstance(a, Mapping)],
+        brand_required=bool(brands.get("is_mandatory")),
+    )
+
+
+def _attribute_rule(attribute: Mapping[str, Any]) -> AttributeRule:
+    raw = attribute.get("attribute_info")
+    info: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    kind = info.get("input_type")
+    options = [v for v in attribute.get("attribute_value_list") or [] if isinstance(v, Mapping)]
+    limit = info.get("max_value_count")
+    return AttributeRule(
+        id=str(attribute.get("attribute_id")),
+        name=str(attribute.get("name") or attribute.get("attribute_id")),
+        required=bool(attribute.get("mandatory") or attribute.get("is_mandatory")),
+        multiple=kind in MULTIPLE_INPUTS,
+        custom=kind in CUSTOM_INPUTS or not options,
+        values=[AttributeOption(id=str(v.get("value_id")), name=str(v.get("name") or "")) for v in options],
+        max_values=limit if isinstance(limit, int) and limit > 0 else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- orders

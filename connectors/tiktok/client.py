@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from nfsync.connectors.base.auth import RateLimiter, TokenProvider
+from nfsync.connectors.base.categories import CategoryRequirements
 from nfsync.connectors.base.client import AppCredentials, BaseClient, ClientSettings, HttpRequest, HttpResponse, ShopRef
 from nfsync.connectors.base.errors import ConfigError, PermanentError, ReauthorizationNeeded, TaskError
 from nfsync.connectors.base.models import (
@@ -61,6 +62,7 @@ WAREHOUSES = "/logistics/202309/warehouses"
 PRODUCT_SEARCH = "/product/202502/products/search"
 PRODUCTS = "/product/202309/products"  # Get Product, Create Product, Update Inventory, Update Price: 202309
 EDIT_PRODUCTS = "/product/202509/products"  # Edit Product (PUT) and Partial Edit Product: documented at 202509
+CATEGORIES = "/product/202309/categories"  # {id}/attributes (Get Attributes), {id}/rules (Get Category Rules)
 ORDER_SEARCH = "/order/202309/orders/search"
 ORDER_DETAIL = "/order/202507/orders"  # Get Order Detail: documented at 202507 (get-order-detail.spec.json)
 UNSIGNED_PATHS = frozenset({TOKEN_GET, TOKEN_REFRESH})
@@ -206,6 +208,15 @@ class Client(BaseClient):
         query = {"shop_cipher": self._cipher(), **(params or {})}
         answer = await self.call(method, path, params=query, json_body=body, endpoint=endpoint, retry_lost=retry_lost)
         return as_dict(as_dict(answer).get("data"))
+
+    async def category_requirements(self, category_id: str) -> CategoryRequirements:
+        """Get Attributes (product and sales properties, ``is_requried`` as the reference spells it) and Get Category
+        Rules (``package_dimension.is_required``) of a leaf category."""
+        if not category_id.isdigit():
+            raise PermanentError(f"tiktok: category_id must be digits, not {category_id!r}")
+        attributes = await self._shop_call("GET", f"{CATEGORIES}/{category_id}/attributes", "product.category")
+        rules = await self._shop_call("GET", f"{CATEGORIES}/{category_id}/rules", "product.category")
+        return mapping.category_requirements(category_id, attributes, rules)
 
     async def _bounded(self, jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         """Run jobs a few at a time; every job of a round finishes before an error is raised (no orphan tasks)."""

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nfsync.connectors.base.categories import AttributeOption, AttributeRule, CategoryRequirements
 from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
@@ -317,4 +318,29 @@ def order(payload: Mapping[str, Any]) -> Order:
         total=money(payment.get("total_amount")),
         buyer=buyer(payload),
         lines=order_lines(as_list(payload.get("line_items"))),
+    )
+
+
+def category_requirements(
+    category_id: str, attributes: Mapping[str, Any], rules: Mapping[str, Any]
+) -> CategoryRequirements:
+    """Get Attributes ``data.attributes[]`` and Get Category Rules ``data`` (docs/platforms/listings/tiktok.md). An
+    attribute required only under ``requirement_conditions`` (another attribute's value) is not required here."""
+    return CategoryRequirements(
+        category_id=category_id,
+        attributes=[_attribute_rule(as_dict(a)) for a in as_list(attributes.get("attributes"))],
+        package_dimensions_required=bool(as_dict(rules.get("package_dimension")).get("is_required")),
+    )
+
+
+def _attribute_rule(attribute: Mapping[str, Any]) -> AttributeRule:
+    values = [as_dict(v) for v in as_list(attribute.get("values"))]
+    return AttributeRule(
+        id=str(attribute.get("id") or ""),
+        name=str(attribute.get("name") or attribute.get("id") or ""),
+        required=bool(attribute.get("is_requried") or attribute.get("is_required")),  # the reference's spelling
+        multiple=bool(attribute.get("is_multiple_selection")),
+        custom=bool(attribute.get("is_customizable")) or not values,
+        sale_property=attribute.get("type") == "SALES_PROPERTY",
+        values=[AttributeOption(id=str(v.get("id") or ""), name=str(v.get("name") or "")) for v in values],
     )

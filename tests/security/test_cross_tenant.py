@@ -79,6 +79,7 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
         "token_id": str(token),
         "webhook_id": str(webhook),
         "product_id": product,
+        "category_id": "100017",
     }
 
 

@@ -14,17 +14,22 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from nfsync.connectors.base.errors import ValidationFailed
+from nfsync.connectors.base.categories import CategoryRequirements
+from nfsync.connectors.base.errors import NotFound, ValidationFailed
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
 from nfsync.workers.api.framework import Api, Call, UtcDateTime
 from nfsync.workers.api.integrations import integration_for_path
 from nfsync.workers.api.state import API_STATE
+from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import MAX_ID_LENGTH
-from nfsync.workers.listing import imports, store
+from nfsync.workers.errors import DependencyUnavailable
+from nfsync.workers.listing import imports, requirements, store
 from nfsync.workers.listing.profiles import ListingProfile
 
 api = Api()
 TAGS = ("listing profiles",)
 MAX_IMPORT_BYTES = 1024 * 1024  # the service's body cap (NFSYNC_WEBHOOK_MAX_BYTES) applies first when lower
+ID_WIDTH = 100  # category_requirements.category_id
 
 
 class ScopeQuery(BaseModel):
@@ -215,3 +220,43 @@ async def _read(request: web.Request) -> bytes:
         return await asyncio.wait_for(request.read(), state.body_timeout)
     except TimeoutError:
         raise web.HTTPRequestTimeout(reason="the body did not arrive in time") from None
+
+
+class RequirementsOut(BaseModel):
+    shop_id: uuid.UUID
+    category_id: str
+    platform: str
+    profile_must_hold: list[str]
+    requirements: CategoryRequirements
+
+
+@api.route(
+    "GET",
+    "/v1/shops/{shop_id}/categories/{category_id}/requirements",
+    summary="What a listing in this platform category needs (cached a day; read from the platform on a miss)",
+    scope=None,
+    response=RequirementsOut,
+    tags=TAGS,
+)
+async def category_requirements(call: Call) -> RequirementsOut:
+    state = call.request.app[API_STATE]
+    category = call.path("category_id")
+    if not 0 < len(category) <= ID_WIDTH:
+        raise ValidationFailed(f"category_id must be 1 to {ID_WIDTH} characters")
+    shop_id = call.path_uuid("shop_id")
+    if await state.tenant_pool.fetchrow(QUERIES["shop_get"], shop_id, call.tenant) is None:
+        raise NotFound(f"shop {shop_id} not found")
+    row = await state.system_pool.fetchrow(QUERIES["sync_shop_context"], shop_id)
+    if row is None or row["platform"] not in PLATFORM_PACKAGES:
+        raise NotFound(f"shop {shop_id} not found")
+    client = state.clients.shop_client(state.system_pool, row)
+    found = await requirements.shop_requirements(state.system_pool, client, shop_id, row["organization_id"], [category])
+    if category in found.transient:
+        raise DependencyUnavailable(f"{row['platform']}: {found.unavailable[category]}")
+    if category in found.unavailable:
+        raise ValidationFailed(f"category_id {category!r}: {found.unavailable[category]}")
+    answer = found.found[category]
+    needs = requirements.profile_needs(load(row["platform"]).listing, answer)
+    return RequirementsOut(
+        shop_id=shop_id, category_id=category, platform=row["platform"], profile_must_hold=needs, requirements=answer
+    )

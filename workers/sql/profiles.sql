@@ -33,3 +33,13 @@ LIMIT $6;
 SELECT product_id, shop_id, profile FROM listing_profiles
 WHERE integration_id = $1 AND (shop_id IS NULL OR shop_id = $2) AND (product_id IS NULL OR product_id = ANY($3))
 ORDER BY product_id NULLS FIRST, shop_id NULLS FIRST;
+
+-- name: requirements_cached
+SELECT category_id, requirements FROM category_requirements
+WHERE shop_id = $1 AND category_id = ANY($2::text[]) AND expires_at > now()::timestamp;
+
+-- name: requirements_store
+INSERT INTO category_requirements (shop_id, category_id, organization_id, requirements, expires_at)
+VALUES ($1, $2, $3, $4, now()::timestamp + make_interval(secs => $5))
+ON CONFLICT (shop_id, category_id)
+DO UPDATE SET requirements = EXCLUDED.requirements, fetched_at = now(), expires_at = EXCLUDED.expires_at;

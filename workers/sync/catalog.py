@@ -17,10 +17,12 @@ import asyncpg
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
-from nfsync.connectors.base.listing import DraftShape, ListingRules, check_rules
+from nfsync.connectors.base.categories import check_attributes
+from nfsync.connectors.base.listing import DraftShape, ListingRules, Package, check_rules
 from nfsync.connectors.base.models import ListingDraft, VariantDraft
 from nfsync.workers.crm import CrmProduct, CrmVariant
 from nfsync.workers.listing.profiles import ListingProfile
+from nfsync.workers.listing.requirements import Requirements
 from nfsync.workers.sync.rules import CatalogRules, StockRules, money
 
 
@@ -318,6 +320,42 @@ def _refusal(draft: ListingDraft, rules: ListingRules) -> str | None:
     )
     refusal = check_rules(rules, shape)
     return refusal.reason() if refusal else None
+
+
+def apply_requirements(decision: Decision, requirements: Requirements) -> None:
+    """A new listing checked against its category's requirements (attributes, their values, brand and package
+    rules): what it lacks fails it before any call."""
+    if decision.action != "create" or decision.draft is None or decision.draft.category_id is None:
+        return
+    draft, category = decision.draft, decision.draft.category_id
+    if category in requirements.unavailable:
+        decision.action = "fail"
+        decision.reason = (
+            f"category {category}: its requirements could not be read: {requirements.unavailable[category]}"
+        )
+        return
+    found = requirements.found.get(category)
+    if found is None:
+        return
+    problems = check_attributes(found, draft.attributes)
+    if found.brand_required and draft.brand is None:
+        problems.missing.insert(0, "brand")
+    package = draft.package
+    sides = (package.length_cm, package.width_cm, package.height_cm) if package else (None, None, None)
+    if found.package_dimensions_required:
+        problems.missing += [
+            f"package_{n}" for n, v in zip(("length", "width", "height"), sides, strict=True) if v is None
+        ]
+    if problems.missing or problems.invalid:
+        head = [f"missing required fields: {', '.join(problems.missing)}"] if problems.missing else []
+        decision.action, decision.reason = "fail", "; ".join(head + problems.invalid)
+
+
+def _missing_sides(package: Package | None) -> list[str]:
+    sides: dict[str, Decimal | None] = {"length": None, "width": None, "height": None}
+    if package is not None:
+        sides = {"length": package.length_cm, "width": package.width_cm, "height": package.height_cm}
+    return [f"package_{name}" for name, value in sides.items() if value is None]
 
 
 def _mapped(

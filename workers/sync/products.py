@@ -26,7 +26,16 @@ from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.listing.content import ShopProfiles, shop_profiles
-from nfsync.workers.sync.catalog import Decision, ListingInput, Mapping, ValueChange, content_fields, decide
+from nfsync.workers.listing.requirements import shop_requirements
+from nfsync.workers.sync.catalog import (
+    Decision,
+    ListingInput,
+    Mapping,
+    ValueChange,
+    apply_requirements,
+    content_fields,
+    decide,
+)
 from nfsync.workers.sync.common import bounded, chunks, concurrency, run_shop_task
 from nfsync.workers.sync.item_log import ItemAction, ItemLog
 from nfsync.workers.sync.mappings import MappingRow, MappingWriter, load_mappings
@@ -82,7 +91,13 @@ async def plan_catalog(shop: ShopSession, filters: ProductSyncFilter) -> list[De
         )
     mappings = await load_mappings(shop)
     rules = load(shop.platform).listing
-    return [decide(p, mappings, catalog, stock, _listing_input(profiles, rules, p.product_id)) for p in products]
+    decisions = [decide(p, mappings, catalog, stock, _listing_input(profiles, rules, p.product_id)) for p in products]
+    new = {d.draft.category_id for d in decisions if d.action == "create" and d.draft and d.draft.category_id}
+    if new:
+        found = await shop_requirements(shop.pool, shop.client, shop.shop_id, shop.row["organization_id"], new)
+        for decision in decisions:
+            apply_requirements(decision, found)
+    return decisions
 
 
 def _listing_input(profiles: ShopProfiles, rules: ListingRules, product_id: str) -> ListingInput:

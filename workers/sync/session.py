@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from nfsync.connectors.base.auth import RateLimiter
-from nfsync.connectors.base.client import BaseClient, ShopRef
+from nfsync.connectors.base.client import BaseClient
 from nfsync.connectors.base.errors import ConfigError, PermanentError
-from nfsync.connectors.base.spec import load
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.queries import QUERIES
@@ -22,12 +21,9 @@ from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.engine.models import ClaimedTask, utcnow
 from nfsync.workers.marketplaces import ClientFactory
 from nfsync.workers.ratelimit import PostgresRateLimiter
-from nfsync.workers.tokens import AccountTokenProvider
+
 
 # ShopRef extras a shop row may carry in shop_data (TikTok's shop_cipher, Lazada's venture, a store URL, a warehouse).
-_SHOP_EXTRA_KEYS = ("shop_cipher", "venture", "warehouse_id", "store_url", "currency", "auth_base_url")
-
-
 @dataclass
 class SyncResources:
     settings: Settings
@@ -47,20 +43,6 @@ async def open_resources(settings: Settings, pool: asyncpg.Pool) -> AsyncIterato
         yield SyncResources(settings, pool, keyring, limiter, factory)
     finally:
         await factory.close()
-
-
-def shop_ref(row: asyncpg.Record | Mapping[str, Any]) -> ShopRef:
-    """The ShopRef a client needs, from a marketplace_shops row joined with its integration."""
-    data = row["shop_data"] if isinstance(row["shop_data"], dict) else {}
-    config = row["config"] if isinstance(row["config"], dict) else {}
-    extra = {k: str(data[k]) for k in _SHOP_EXTRA_KEYS if data.get(k) is not None}
-    if config.get("auth_base_url") and "auth_base_url" not in extra:
-        extra["auth_base_url"] = str(config["auth_base_url"])
-    if row["shop_region"]:
-        extra["region"] = str(row["shop_region"])
-    if load(row["platform"]).shop_url_is_store and "store_url" not in extra and row["shop_url"]:
-        extra["store_url"] = str(row["shop_url"])
-    return ShopRef(str(row["platform_shop_id"]), extra)
 
 
 @dataclass
@@ -155,12 +137,4 @@ async def open_shop_by_id(
 
 
 def _client(res: SyncResources, row: asyncpg.Record) -> BaseClient:
-    tokens = None
-    if load(row["platform"]).client.uses_tokens:
-        if res.keyring is None:
-            raise ConfigError("NFSYNC_SECRET_KEYS is not set: account tokens cannot be decrypted")
-        tokens = AccountTokenProvider(res.pool, res.keyring, row["account_id"])
-    client = res.factory.client(row, shop=shop_ref(row), tokens=tokens)
-    if tokens is not None:
-        tokens.bind(client.refresh_access)
-    return client
+    return res.factory.shop_client(res.pool, row)

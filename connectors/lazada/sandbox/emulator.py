@@ -63,6 +63,7 @@ from xml.etree.ElementTree import Element, ParseError, fromstring
 
 from aiohttp import web
 
+from nfsync.connectors.base import sandbox_categories as categories
 from nfsync.connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant
 from nfsync.connectors.base.signing import signatures_match
 from nfsync.connectors.lazada import errors as codes
@@ -218,6 +219,7 @@ class Sandbox(SandboxBase):
             ("GET", "/seller/get", "seller", self._seller_get, True),
             ("GET", "/products/get", "products", self._products_get, True),
             ("GET", "/product/item/get", "products", self._product_item_get, True),
+            ("GET", "/category/attributes/get", "category", self._category_attributes, True),
             ("POST", "/product/create", "product_write", self._product_create, True),
             ("POST", "/product/update", "product_write", self._product_update, True),
             ("POST", "/product/price_quantity/update", "inventory", self._price_quantity_update, True),
@@ -423,6 +425,19 @@ class Sandbox(SandboxBase):
             sku["fblWarehouseInventories"], sku["channelInventories"] = [], []
         return sku
 
+    # ------------------------------------------------------------------ categories (base/sandbox_categories.py)
+
+    async def _category_attributes(self, call: LzCall) -> web.StreamResponse:
+        """GetCategoryAttributes: the listing's own fields and the category's attributes (4227 for an id given as
+        something else than digits). A category the sandbox's tree does not hold has only the listing's fields."""
+        category_id = str(call.params.get("primary_category_id") or "")
+        if not category_id.isdigit():
+            raise LzError("4227", "Query category is null")
+        found = categories.category(category_id)
+        own = [_own_field("name", True), _own_field("brand", True)]  # brand: mandatory on every category
+        own += [_own_field(f"package_{d}", True, "sku") for d in ("weight", "length", "width", "height")]
+        return self.ok(own + [_lazada_attribute(a) for a in (found.attributes if found else ())])
+
     # ------------------------------------------------------------------ product writes
 
     async def _product_create(self, call: LzCall) -> web.StreamResponse:
@@ -433,6 +448,7 @@ class Sandbox(SandboxBase):
                 "1", f"E001: Parameter {'name' if product.get('PrimaryCategory') else 'PrimaryCategory'} is mandatory"
             )
         skus = self._payload_skus(product)
+        _check_category(product)
         self._refuse_taken_skus(shop, [str(sku.get("SellerSku") or "") for sku in skus])
         variants = [
             {
@@ -965,3 +981,60 @@ def _local_iso(moment: float, shop: SbShop) -> str:
     """Order times as Lazada shows them: ISO 8601 in the venture's time zone, second precision."""
     zone = timezone(timedelta(hours=REGION_HOURS.get(shop.region.lower(), 7)))
     return datetime.fromtimestamp(int(moment), zone).isoformat()
+
+
+def _own_field(name: str, mandatory: bool, kind: str = "normal") -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": name,
+        "input_type": "text",
+        "is_mandatory": int(mandatory),
+        "is_sale_prop": 0,
+        "attribute_type": kind,
+        "options": [],
+    }
+
+
+def _lazada_attribute(attribute: categories.SbAttribute) -> dict[str, Any]:
+    closed = not attribute.custom
+    kind = {
+        (False, True): "singleSelect",
+        (True, True): "multiSelect",
+        (False, False): "enumInput",
+        (True, False): "multiEnumInput",
+    }[(attribute.multiple, closed)]
+    return {
+        "id": attribute.id,
+        "name": attribute.name,
+        "label": attribute.name,
+        "input_type": kind if attribute.values or closed else "text",
+        "is_mandatory": int(attribute.required),
+        "is_sale_prop": int(attribute.sale_property),
+        "attribute_type": "sku" if attribute.sale_property else "normal",
+        "options": [{"id": k, "name": v, "en_name": v} for k, v in attribute.values.items()],
+    }
+
+
+def _values(value: Any) -> list[str]:
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _check_category(product: Mapping[str, Any]) -> None:
+    """What CreateProduct refuses of a category the sandbox's tree holds (docs/platforms/listings/lazada.md): not a
+    leaf (4134), a mandatory attribute missing (4108), a value not among the options (4115); an id the tree does not
+    hold is accepted as a leaf without attributes."""
+    found = categories.category(product.get("PrimaryCategory"))
+    if found is None:
+        return
+    if not found.leaf:
+        raise LzError("4134", "Please select the last level category.")
+    raw = product.get("Attributes")
+    attributes: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    by_name = {a.name: a.id for a in found.attributes}
+    given = {by_name[k]: _values(v) for k, v in attributes.items() if k in by_name}
+    missing = categories.missing_attributes(found, given)
+    if missing:
+        raise LzError("4108", f"[{missing[0].name}] is mandatory")
+    bad = categories.bad_values(found, given)
+    if bad:
+        raise LzError("4115", "; ".join(bad))

@@ -72,6 +72,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from nfsync.connectors.base import sandbox_categories as categories
 from nfsync.connectors.base.sandbox import Handler, SandboxBase, SbListing, SbOrder, SbShop, SbVariant
 from nfsync.connectors.base.signing import hex_signatures_match
 from nfsync.connectors.shopee import client as api
@@ -237,6 +238,8 @@ class Sandbox(SandboxBase):
             ("GET", api.ITEM_BASE_INFO, "product", self._item_base_info, False),
             ("GET", api.MODEL_LIST, "product", self._model_list, False),
             ("GET", api.SEARCH_ITEM, "product", self._search_item, False),
+            ("GET", api.ATTRIBUTE_TREE, "product", self._attribute_tree, False),
+            ("GET", api.BRAND_LIST, "product", self._brand_list, False),
             ("POST", api.ADD_ITEM, "product", self._add_item, True),
             ("POST", api.INIT_TIER, "product", self._init_tier, True),
             ("POST", api.UPDATE_ITEM, "product", self._update_item, True),
@@ -475,6 +478,25 @@ class Sandbox(SandboxBase):
         following = offset + size if offset + size < len(matches) else None
         return ok({"item_id_list": page, "total_count": len(matches), "next_offset": _cursor_of(following)})
 
+    # ------------------------------------------------------------------ categories (base/sandbox_categories.py)
+
+    async def _attribute_tree(self, request: web.Request, _shop: SbShop) -> Body:
+        ids = [_int(x, "category_id_list", low=1) for x in str(request.query.get("category_id_list") or "").split(",")]
+        if len(ids) > ATTRIBUTE_TREE_IDS:
+            raise ApiError("error_param", f"category_id_list takes at most {ATTRIBUTE_TREE_IDS} ids.")
+        return ok({"list": [{"category_id": i, "attribute_tree": _attribute_tree(i)} for i in ids]})
+
+    async def _brand_list(self, request: web.Request, _shop: SbShop) -> Body:
+        query = request.query
+        if "status" not in query:
+            raise ApiError("error_param", "status is required.")
+        found = categories.category(_int(query.get("category_id"), "category_id", low=1))
+        _int(query.get("offset"), "offset", low=0)
+        _int(query.get("page_size"), "page_size", low=1, high=100)
+        mandatory = bool(found and found.brand_required)
+        brands = [{"brand_id": 0, "original_brand_name": "No brand", "display_brand_name": "No brand"}]
+        return ok({"brand_list": brands, "has_next_page": False, "next_offset": 0, "is_mandatory": mandatory})
+
     # ------------------------------------------------------------------ product writes
 
     async def _add_item(self, request: web.Request, shop: SbShop) -> Body:
@@ -489,6 +511,7 @@ class Sandbox(SandboxBase):
         stock = _stock(body.get("seller_stock"))
         if stock is None:
             raise ApiError("error_param", "seller_stock is invalid.")
+        _check_category(category, body)
         sku = str(body.get("item_sku") or "")
         variant = {"sku": sku, "price": str(price), "stock": stock}
         description = str(body.get("description") or "")
@@ -707,6 +730,58 @@ class Sandbox(SandboxBase):
 def _limit_key(request: web.Request, module: str) -> str:
     """Throttling is per (partner, shop, API module)."""
     return f"{request.query.get('partner_id', '-')}:{request.query.get('shop_id', '-')}:{module}"
+
+
+ATTRIBUTE_TREE_IDS = 20  # get_attribute_tree: category_id_list takes at most 20 ids
+
+
+def _attribute_tree(category_id: int) -> list[dict[str, Any]]:
+    """A category's attributes as get_attribute_tree lists them (an id the tree lacks has none)."""
+    found = categories.category(category_id)
+    kinds = {(False, False): 1, (False, True): 2, (True, False): 4, (True, True): 5}  # (multiple, custom)
+    return [
+        {
+            "attribute_id": a.id,
+            "mandatory": a.required,
+            "name": a.name,
+            "attribute_value_list": [{"value_id": k, "name": v} for k, v in a.values.items()],
+            "attribute_info": {"input_type": 3 if a.custom and not a.values else kinds[(a.multiple, a.custom)]},
+        }
+        for a in (found.attributes if found else ())
+        if not a.sale_property  # Shopee's variations are tiers, not attributes
+    ]
+
+
+def _check_category(category_id: int, body: Mapping[str, Any]) -> None:
+    """What add_item refuses of a category the sandbox's tree holds (docs/platforms/listings/shopee.md): a category
+    that is not a leaf, a missing mandatory attribute or brand, a value the attribute does not take. A category the
+    tree does not hold is accepted as a leaf without requirements."""
+    found = categories.category(category_id)
+    if found is None:
+        return
+    if not found.leaf:
+        raise ApiError("error_invalid_category", "Invalid category: it is not a leaf category.")
+    given = _attribute_values(body.get("attribute_list"))
+    missing = categories.missing_attributes(found, given)
+    if missing:
+        names = ", ".join(a.name for a in missing)
+        raise ApiError("error_less_required_attribute", f"Mandatory attribute information required: {names}.")
+    bad = categories.bad_values(found, given)
+    if bad:
+        raise ApiError("error_invalid_attribute_value", "; ".join(bad))
+    if found.brand_required and not isinstance(body.get("brand"), Mapping):
+        raise ApiError("error_less_required_brand", "Brand information required.")
+
+
+def _attribute_values(raw: Any) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for entry in raw if isinstance(raw, list) else []:
+        if not isinstance(entry, Mapping):
+            raise ApiError("error_param", "attribute_list is invalid.")
+        values = [v for v in entry.get("attribute_value_list") or [] if isinstance(v, Mapping)]
+        attribute = _int(entry.get("attribute_id"), "attribute_id", low=1)
+        out[attribute] = [str(v.get("value_id") or v.get("original_value_name") or "") for v in values]
+    return out
 
 
 def _int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from nfsync.connectors.base import sandbox_categories as categories
 from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
 from nfsync.connectors.tiktok import client as api
 from nfsync.connectors.tiktok import errors as e
@@ -104,8 +105,9 @@ def variant_spec(sku: Mapping[str, Any]) -> dict[str, Any]:
 def check_product(store: Store, shop: SbShop, body: Mapping[str, Any]) -> web.Response | None:
     if not str(body.get("title") or "").strip():
         return r.error(400, e.INPUT_INVALID, "Invalid input parameters. The product title is required.")
-    if not str(body.get("category_id") or "").strip():
-        return r.error(400, e.CATEGORY_NOT_FOUND, "Category does not exist")
+    problem = check_category(body)  # an empty or non-numeric category does not exist
+    if problem is not None:
+        return problem
     skus = [as_dict(sku) for sku in as_list(body.get("skus"))]
     if not skus:
         return r.error(400, e.SKU_LIST_EMPTY, "The SKU list is empty.")
@@ -234,3 +236,52 @@ def stock_split(assigned: Mapping[str, int], sku: Mapping[str, Any]) -> dict[str
     """The quantities an accepted inventory list sets, per warehouse."""
     rows = given_rows(assigned, [as_dict(row) for row in as_list(sku.get("inventory"))])
     return {str(row["warehouse_id"]): int(row["quantity"]) for row in rows}
+
+
+def check_category(body: Mapping[str, Any]) -> web.Response | None:
+    found, problem = leaf_category(str(body.get("category_id")))
+    if problem is None and found is not None:
+        problem = check_attributes(found, body.get("product_attributes"))
+    return problem
+
+
+def leaf_category(category_id: str) -> tuple[categories.SbCategory | None, web.Response | None]:
+    """A category the sandbox's tree holds must be a leaf (12052024); an id of digits it does not hold is accepted as a
+    leaf without requirements; anything else does not exist (12052023)."""
+    if not category_id.isdigit():
+        return None, r.error(400, e.CATEGORY_NOT_FOUND, "Category does not exist")
+    found = categories.category(category_id)
+    if found is not None and not found.leaf:
+        return None, r.error(400, e.NOT_LEAF_CATEGORY, "The category is not a leaf category.")
+    return found, None
+
+
+def attribute_json(attribute: categories.SbAttribute) -> dict[str, Any]:
+    """Get Attributes' shape (``is_requried``: the reference's spelling)."""
+    return {
+        "id": str(attribute.id),
+        "name": attribute.name,
+        "type": "SALES_PROPERTY" if attribute.sale_property else "PRODUCT_PROPERTY",
+        "is_requried": attribute.required,
+        "is_customizable": attribute.custom,
+        "is_multiple_selection": attribute.multiple,
+        "values": [{"id": str(k), "name": v} for k, v in attribute.values.items()],
+    }
+
+
+def check_attributes(found: categories.SbCategory, raw: Any) -> web.Response | None:
+    """Create Product refuses a missing required property (12052104) and a value it does not take (12052529)."""
+    given: dict[int, list[str]] = {}
+    for entry in map(as_dict, as_list(raw)):
+        attribute = str(entry.get("id") or "")
+        if not attribute.isdigit():
+            return r.error(400, e.INPUT_INVALID, "Invalid input parameters. product_attributes.id is required.")
+        values = [as_dict(v) for v in as_list(entry.get("values"))]
+        given[int(attribute)] = [str(v.get("id") or v.get("name") or "") for v in values]
+    missing = categories.missing_attributes(found, given)
+    if missing:
+        return r.error(400, e.PROPERTY_REQUIRED, f"The property [{missing[0].name}] is required.")
+    bad = categories.bad_values(found, given)
+    if bad:
+        return r.error(400, e.PROPERTY_VALUE_UNKNOWN, "; ".join(bad))
+    return None

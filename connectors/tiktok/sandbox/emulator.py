@@ -204,6 +204,8 @@ class Sandbox(SandboxBase):
         router.add_get(api.SHOPS, self._api(self._shops, shop_scoped=False))
         router.add_get(api.WAREHOUSES, self._api(self._warehouses))
         router.add_post(api.PRODUCT_SEARCH, self._api(self._search_products))
+        router.add_get(api.CATEGORIES + "/{category_id}/attributes", self._api(self._category_attributes))
+        router.add_get(api.CATEGORIES + "/{category_id}/rules", self._api(self._category_rules))
         router.add_post(api.PRODUCTS, self._api(self._create_product))
         router.add_get(api.PRODUCTS + "/{product_id}", self._api(self._get_product))
         router.add_put(api.EDIT_PRODUCTS + "/{product_id}", self._api(partial(self._edit_product, full=True)))
@@ -409,6 +411,27 @@ class Sandbox(SandboxBase):
                 "products": [r.product_json(item, shop, self.store) for item in page],
                 "total_count": len(matches),
                 "next_page_token": r.offset_token(offset + size) if more else "",
+            }
+        )
+
+    async def _category_attributes(
+        self, request: web.Request, _shop: SbShop, _body: dict[str, Any]
+    ) -> web.StreamResponse:
+        found, problem = c.leaf_category(request.match_info["category_id"])
+        if problem is not None:
+            return problem
+        return r.ok({"attributes": [c.attribute_json(a) for a in (found.attributes if found else ())]})
+
+    async def _category_rules(self, request: web.Request, _shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
+        found, problem = c.leaf_category(request.match_info["category_id"])
+        if problem is not None:
+            return problem
+        required = bool(found and found.package_dimensions_required)
+        return r.ok(
+            {
+                "product_certifications": [],
+                "size_chart": {"is_supported": False, "is_required": False},
+                "package_dimension": {"is_required": required},
             }
         )
 

@@ -1,0 +1,86 @@
+"""The sandboxes' category tree: a few categories whose requirements look like the platforms' (a closed mandatory
+attribute, a multi-valued free one, sale properties, a category that needs a brand and package dimensions), so
+that the checks before a call and the sandboxes' refusals can be exercised. Synthetic: not any platform's real ids.
+
+``100100`` (General) asks for nothing: it is the lab's default category, so every existing flow keeps working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SbAttribute:
+    id: int
+    name: str
+    required: bool = False
+    multiple: bool = False
+    custom: bool = False
+    sale_property: bool = False
+    values: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SbCategory:
+    id: int
+    name: str
+    parent: int | None
+    leaf: bool
+    attributes: tuple[SbAttribute, ...] = ()
+    brand_required: bool = False
+    package_dimensions_required: bool = False
+
+
+MATERIAL = SbAttribute(100134, "Material", required=True, values={1001: "Cotton", 1002: "Linen", 1003: "Polyester"})
+SLEEVE = SbAttribute(100135, "Sleeve Length", values={2001: "Short", 2002: "Long"})
+MODELS = SbAttribute(100200, "Compatible Model", required=True, multiple=True, custom=True)
+COLOR = SbAttribute(100300, "color_family", sale_property=True, custom=True)
+SIZE = SbAttribute(100301, "size", sale_property=True, custom=True)
+
+CATEGORIES = {
+    c.id: c
+    for c in (
+        SbCategory(100001, "Fashion", None, leaf=False),
+        SbCategory(100017, "Women's T-shirts", 100001, leaf=True, attributes=(MATERIAL, SLEEVE, COLOR, SIZE)),
+        SbCategory(100002, "Phones & Accessories", None, leaf=False),
+        SbCategory(
+            100018,
+            "Phone Cases",
+            100002,
+            leaf=True,
+            attributes=(MODELS, COLOR),
+            brand_required=True,
+            package_dimensions_required=True,
+        ),
+        SbCategory(100100, "General", None, leaf=True, attributes=(COLOR, SIZE)),
+    )
+}
+
+
+def category(category_id: object) -> SbCategory | None:
+    try:
+        return CATEGORIES.get(int(str(category_id)))
+    except ValueError:
+        return None
+
+
+def missing_attributes(found: SbCategory, given: dict[int, list[str]]) -> list[SbAttribute]:
+    """The category's mandatory attributes ``given`` (attribute id -> values) lacks."""
+    return [a for a in found.attributes if a.required and not a.sale_property and not given.get(a.id)]
+
+
+def bad_values(found: SbCategory, given: dict[int, list[str]]) -> list[str]:
+    """Values a closed attribute does not take, unknown attribute ids, several values for a single one."""
+    known = {a.id: a for a in found.attributes}
+    problems = []
+    for attribute_id, values in given.items():
+        rule = known.get(attribute_id)
+        if rule is None:
+            problems.append(f"attribute {attribute_id} is not an attribute of category {found.id}")
+            continue
+        allowed = {str(k) for k in rule.values} | set(rule.values.values())
+        problems += [f"{rule.name}: {v!r} is not a value" for v in values if not rule.custom and v not in allowed]
+        if len(values) > 1 and not rule.multiple:
+            problems.append(f"{rule.name} takes one value")
+    return problems

@@ -1,0 +1,106 @@
+"""A new listing checked against its category's requirements, read from the platform (the sandboxes serve a small
+tree, connectors/base/sandbox_categories.py) and cached per shop, before any call (issue #16)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import aiohttp
+import pytest
+
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.models import ListingDraft, VariantDraft
+from nfsync.workers.api.auth import create_token
+from nfsync.workers.config import Settings
+from nfsync.workers.listing import store
+from nfsync.workers.listing.profiles import ListingProfile
+from tests.sync.conftest import SyncEnv, sync_env
+
+STRICT = ("shopee", "lazada", "tiktok")
+T_SHIRTS = "100017"  # Material (closed list) is mandatory
+MATERIAL = {"shopee": "100134", "lazada": "Material", "tiktok": "100134"}  # Lazada knows attributes by name
+
+
+@pytest.fixture(params=STRICT)
+async def shop(request: pytest.FixtureRequest, sync_settings: Settings) -> AsyncIterator[SyncEnv]:
+    async with sync_env(sync_settings, request.param, variants=4) as made:
+        yield made
+
+
+async def _profile(env: SyncEnv, product: str, **fields: object) -> None:
+    layer = ListingProfile.model_validate({"category_id": T_SHIRTS, **fields})
+    await store.save(env.pool, env.org, store.Scope(env.shop.integration_id, product), layer, "api")
+
+
+async def test_a_missing_mandatory_attribute_fails_before_any_call_and_a_complete_one_is_created(shop: SyncEnv) -> None:
+    first, second = shop.catalog.product_ids[:2]
+    await _profile(shop, first)
+    await _profile(shop, second, attributes=[{"id": MATERIAL[shop.shop.platform], "values": ["1001"]}])
+    creates = shop.sandbox.counters.creates
+    task = await shop.run("product_sync", filters={"product_ids": [first, second]})
+    assert task["status"] == "completed", task["error_message"]
+    failed = await shop.pool.fetch(
+        "SELECT entity_id, error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed'", task["id"]
+    )
+    assert [(r["entity_id"], r["error_message"]) for r in failed] == [
+        (first, 'missing required fields: attribute "Material"')
+    ]
+    assert shop.sandbox.counters.creates == creates + 1, "the refused product cost no create call"
+    cached = await shop.pool.fetch(
+        "SELECT category_id FROM category_requirements WHERE shop_id = $1", shop.shop.shop_id
+    )
+    assert [r["category_id"] for r in cached] == [T_SHIRTS]
+
+
+async def test_a_value_outside_the_closed_list_is_refused_with_the_reason(shop: SyncEnv) -> None:
+    product = shop.catalog.product_ids[0]
+    await _profile(shop, product, attributes=[{"id": MATERIAL[shop.shop.platform], "values": ["Wool"]}])
+    task = await shop.run("product_sync", filters={"product_ids": [product]})
+    reason = await shop.pool.fetchval(
+        "SELECT error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed'", task["id"]
+    )
+    assert reason == "attribute \"Material\": 'Wool' is not one of its values"
+
+
+async def test_the_sandbox_refuses_what_the_check_would_have_caught(shop: SyncEnv) -> None:
+    """The sandbox side of the same rule: a create with no Material in category 100017 is refused by the platform's
+    documented code (a client that skipped the check would see it)."""
+
+    session = await shop.session()
+    draft = ListingDraft(
+        name="A t-shirt that lacks its material attribute",
+        description="x",
+        category_id=T_SHIRTS,
+        variants=[VariantDraft(sku="REQ-1", price=Decimal(10), stock=1)],
+    )
+    with pytest.raises(PermanentError) as refused:
+        await session.client.create_listing(draft)
+    assert {"shopee": "error_less_required_attribute", "lazada": "4108", "tiktok": "12052104"}[
+        shop.shop.platform
+    ] in f"{refused.value} {getattr(refused.value, 'code', '')}"
+
+
+@pytest.mark.parametrize("platform", STRICT)
+async def test_the_api_says_what_a_profile_must_hold_and_hides_other_organizations_shops(
+    sync_settings: Settings, platform: str
+) -> None:
+    async with sync_env(sync_settings, platform, variants=2, api=True) as env:
+        mine = await create_token(env.pool, env.org, ["tasks:read"], "test")
+        other_org = await env.pool.fetchval("INSERT INTO organizations (name) VALUES ('Other') RETURNING id")
+        theirs = await create_token(env.pool, other_org, ["tasks:read"], "test")
+        url = f"{env.settings.public_base_url}/v1/shops/{env.shop.shop_id}/categories"
+        async with aiohttp.ClientSession() as http:
+
+            async def get(path: str, token: str) -> tuple[int, dict[str, object]]:
+                async with http.get(f"{url}/{path}", headers={"Authorization": f"Bearer {token}"}) as response:
+                    return response.status, await response.json()
+
+            status, answer = await get(f"{T_SHIRTS}/requirements", mine)
+            assert status == 200, answer
+            needs = answer["profile_must_hold"]
+            assert isinstance(needs, list) and any(n.startswith('attribute "Material"') for n in needs)
+            assert (await get(f"{T_SHIRTS}/requirements", theirs))[0] == 404
+            status, refused = await get("abc/requirements", mine)
+            assert status == 422 and "category_id 'abc'" in str(refused), refused
+            assert (await get(f"{'9' * 101}/requirements", mine))[0] == 422

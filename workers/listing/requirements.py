@@ -1,0 +1,79 @@
+"""The platforms' category requirements for one shop, from the cache (``category_requirements``) or, when absent or
+expired, from the platform through the shop's client; kept for ``TTL``.
+
+A category whose requirements cannot be read (the platform refuses the id, a timeout) comes back as the reason, so
+the product that needs it fails with that reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from nfsync.connectors.base.categories import CategoryRequirements
+from nfsync.connectors.base.client import BaseClient
+from nfsync.connectors.base.errors import ReauthorizationNeeded, RetryableError, TaskError
+from nfsync.connectors.base.listing import ListingRules
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.listing.store import Executor
+
+TTL = 24 * 3600.0  # seconds: category trees and their attributes change rarely
+
+
+@dataclass
+class Requirements:
+    found: dict[str, CategoryRequirements] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # category -> why its requirements are unknown
+    transient: set[str] = field(default_factory=set)  # of unavailable: a failure worth retrying (timeout, 5xx)
+
+
+async def shop_requirements(
+    db: Executor,
+    client: BaseClient,
+    shop_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    category_ids: Iterable[str],
+) -> Requirements:
+    wanted = sorted(set(category_ids))
+    out = Requirements()
+    for row in await db.fetch(QUERIES["requirements_cached"], shop_id, wanted):
+        try:
+            out.found[row["category_id"]] = CategoryRequirements.model_validate(row["requirements"])
+        except ValidationError:
+            continue  # written by another release: asked again below
+    for category in (c for c in wanted if c not in out.found):
+        try:
+            found = await client.category_requirements(category)
+        except ReauthorizationNeeded:
+            raise
+        except TaskError as exc:
+            out.unavailable[category] = str(exc)[:300]
+            if isinstance(exc, RetryableError):
+                out.transient.add(category)
+            continue
+        await db.execute(
+            QUERIES["requirements_store"], shop_id, category, organization_id, found.model_dump(mode="json"), TTL
+        )
+        out.found[category] = found
+    return out
+
+
+def profile_needs(rules: ListingRules, found: CategoryRequirements) -> list[str]:
+    """What a listing profile must hold for a new listing in this category, in words (the platform's rules and the
+    category's): the answer of ``GET /v1/shops/{shop}/categories/{category}/requirements``."""
+    needs = ["brand"] if rules.brand or found.brand_required else []
+    package = list(rules.package)
+    if found.package_dimensions_required:
+        package += [f for f in ("length_cm", "width_cm", "height_cm") if f not in package]
+    needs += [f"package.{f}" for f in package]
+    if rules.logistics:
+        needs.append("logistics: an enabled channel")
+    if rules.images[0]:
+        needs.append(f"images: {rules.images[0]} to {rules.images[1]}")
+    for attribute in found.required():
+        choice = f": one of {', '.join(o.name for o in attribute.values[:20])}" if not attribute.custom else ""
+        needs.append(f'attribute "{attribute.name}" (id {attribute.id}){choice}')
+    return needs
