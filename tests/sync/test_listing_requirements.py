@@ -13,8 +13,10 @@ from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.models import ListingDraft, VariantDraft
 from nfsync.workers.api.auth import create_token
 from nfsync.workers.config import Settings
+from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.listing import store
 from nfsync.workers.listing.profiles import ListingProfile
+from nfsync.workers.sync.cli import plan
 from tests.sync.conftest import SyncEnv, sync_env
 
 STRICT = ("shopee", "lazada", "tiktok")
@@ -56,6 +58,10 @@ async def test_a_missing_mandatory_attribute_fails_before_any_call_and_a_complet
 async def test_a_value_outside_the_closed_list_is_refused_with_the_reason(shop: SyncEnv) -> None:
     product = shop.catalog.product_ids[0]
     await _profile(shop, product, attributes=[{"id": MATERIAL[shop.shop.platform], "values": ["Wool"]}])
+    planned = await plan(await shop.session(), "product_sync", ProductSyncFilter(product_ids=[product]))
+    assert [(i["action"], i.get("reason")) for i in planned["items"]] == [
+        ("fail", "attribute \"Material\": 'Wool' is not one of its values")
+    ], "nfsync plan says it too"
     task = await shop.run("product_sync", filters={"product_ids": [product]})
     reason = await shop.pool.fetchval(
         "SELECT error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed'", task["id"]

@@ -38,10 +38,11 @@ import asyncpg
 from aiohttp import web
 
 from nfsync.connectors.base.errors import NfsyncError, ValidationFailed
+from nfsync.connectors.base.listing import ListingRules
 from nfsync.connectors.base.sandbox import SandboxBase
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.secret import Secret
-from nfsync.connectors.base.spec import PLATFORM_PACKAGES
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
 from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.api.auth import create_organization, create_token
 from nfsync.workers.config import Settings, mask_url
@@ -354,6 +355,25 @@ async def connect_shops(demo: Demo) -> None:
             )
             demo.shops.append(shop)
             demo.view.note(f"connected {shop.label} ({shop.connected_by})")
+        await profile_incomplete_product(demo)
+
+
+INCOMPLETE_CATEGORY = "100017"  # the sandboxes' Women's T-shirts: a mandatory Material (sandbox_categories.py)
+
+
+def incomplete_product(demo: Demo) -> str:
+    """The product the demo lists in a category whose mandatory attribute its profile lacks: a failed item with the
+    reason on the platforms that check (issue #16), and no call for it."""
+    return demo.catalog.product_ids[0]
+
+
+async def profile_incomplete_product(demo: Demo) -> None:
+    product = incomplete_product(demo)
+    for shop in demo.shops:
+        if load(shop.platform).listing != ListingRules():
+            path = f"/v1/listing-profiles/{shop.integration_id}/products/{product}"
+            await demo.api.call("PUT", path, {"category_id": INCOMPLETE_CATEGORY})
+    demo.view.note(f"product {product} is given category {INCOMPLETE_CATEGORY} without its mandatory Material")
 
 
 async def enqueue(demo: Demo, shop: DemoShop, task_type: str, direction: str) -> uuid.UUID:
@@ -395,12 +415,19 @@ async def sync_catalog(demo: Demo) -> dict[uuid.UUID, asyncpg.Record]:
     for shop in demo.shops:
         row = rows[shop.shop_id]
         demo.view.note(f"{shop.label}: {row['successful_items']} listings pushed, {row['failed_items']} failed")
+        for failure in await demo.pool.fetch(QUERIES["demo_failed_items"], row["id"]):
+            demo.view.note(f"{shop.label}: {failure['entity_id']}: {failure['error_message']}")
     return rows
 
 
 def order_variants(demo: Demo) -> list[str]:
     """The variants the demo's orders buy: spread over the catalog, never the stock-change ones."""
-    variants = demo.catalog.variant_ids[: len(demo.catalog.variant_ids) - demo.options.stock_changes]
+    unlisted = incomplete_product(demo)
+    variants = [
+        v
+        for v in demo.catalog.variant_ids[: len(demo.catalog.variant_ids) - demo.options.stock_changes]
+        if demo.catalog.product_of[v] != unlisted
+    ]
     count = demo.options.orders * len(demo.shops)
     return [variants[(i * 97) % len(variants)] for i in range(count)]
 
@@ -495,6 +522,9 @@ async def summarize(
     shop_ids = [s.shop_id for s in demo.shops]
     listed = {r["shop_id"]: r["variants"] for r in await demo.pool.fetch(QUERIES["demo_listed_variants"], shop_ids)}
     shops = [_shop_summary(s, catalog_rows[s.shop_id], listed.get(s.shop_id, 0), orders, stock) for s in demo.shops]
+    for shop, summary in zip(demo.shops, shops, strict=True):
+        failures = await demo.pool.fetch(QUERIES["demo_failed_items"], catalog_rows[shop.shop_id]["id"])
+        summary["failed_items"] = [{"entity_id": f["entity_id"], "reason": f["error_message"]} for f in failures]
     return {
         "ok": True,
         "database": demo.options.database,
@@ -502,6 +532,11 @@ async def summarize(
         "products": len(demo.catalog.product_ids),
         "rate_limit": demo.options.rate,
         "shops": shops,
+        "incomplete_product": {
+            "product_id": incomplete_product(demo),
+            "variants": sum(1 for p in demo.catalog.product_of.values() if p == incomplete_product(demo)),
+            "category_id": INCOMPLETE_CATEGORY,
+        },
         "orders": {k: orders[k] for k in ("placed", "imported", "duplicates")},
         "stock_change": {
             "variants": stock["variants"],

@@ -206,10 +206,21 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     orders, stock = summary["orders"], summary["stock_change"]
     variants = f"{len(stock['variants'])} variant{'' if len(stock['variants']) == 1 else 's'}"
     return [
+        *_unlisted_lines(summary),
         f"orders imported: {orders['imported']} of {orders['placed']} placed (duplicates: {orders['duplicates']})",
         f"stock change of {variants} seen on every shop after {stock['latency_ms']} ms",
         f"wall time: {summary['wall_seconds']:.1f} s    RabbitMQ vhost: {summary['amqp_vhost']}",
     ]
+
+
+def _unlisted_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The product the demo left incomplete on purpose, where it was refused and why (no call was made for it)."""
+    refused = [(shop["platform"], item) for shop in summary["shops"] for item in shop.get("failed_items", [])]
+    if not refused:
+        return []
+    platforms = ", ".join(dict.fromkeys(platform for platform, _ in refused))
+    reasons = dict.fromkeys(f"{item['entity_id']}: {item['reason']}" for _, item in refused)
+    return [f"not listed on {platforms}, before any call:", *(f"    {reason}" for reason in reasons)]
 
 
 def make_view(json_output: bool) -> View:

@@ -54,7 +54,8 @@ def _filters(task_type: str, text: str | None) -> TaskFilter:
 
 
 async def plan(shop: ShopSession, task_type: str, filters: TaskFilter | None = None) -> dict[str, Any]:
-    """The actions a sync would take, computed from the CRM and the mappings only (no platform call, no write)."""
+    """The actions a sync would take, from the CRM, the mappings and the listing profiles: no platform write, no write
+    to the shop's rows (new listings' category requirements are read from the platform, cached per shop)."""
     filters = filters or parse_filter(task_type, None)
     if isinstance(filters, ProductSyncFilter):
         decisions = await plan_catalog(shop, filters)

@@ -25,6 +25,10 @@ FROM product_mappings
 WHERE shop_id = ANY ($1::uuid[]) AND status = 'active'
 GROUP BY shop_id;
 
+-- name: demo_failed_items
+-- A task's failed items, with their reasons.
+SELECT entity_id, error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed' ORDER BY created_at, id;
+
 -- name: demo_order_copies
 -- How many CRM orders each placed marketplace order became: $1 platforms, $2 shops, $3 order ids.
 SELECT o.platform, o.shop, o.order_id, count(s.id)::int AS copies
