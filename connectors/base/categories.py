@@ -8,6 +8,7 @@ listing's attributes lack or hold wrongly, before any call. Sources per platform
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +25,14 @@ class AttributeOption(_Part):
     name: str
 
 
+class AttributeCondition(_Part):
+    """The attribute becomes required when another attribute holds this value (TikTok Shop
+    ``requirement_conditions`` of type ``VALUE_ID_MATCH``)."""
+
+    attribute_id: str
+    value_id: str
+
+
 class AttributeRule(_Part):
     """One attribute of a category. ``custom``: free text is accepted besides the listed values; ``multiple``: more
     than one value; ``sale_property``: it names variants (Lazada ``is_sale_prop``, TikTok ``SALES_PROPERTY``)."""
@@ -36,6 +45,11 @@ class AttributeRule(_Part):
     sale_property: bool = False
     values: list[AttributeOption] = Field(default_factory=list)
     max_values: int | None = None
+    required_if: list[AttributeCondition] = Field(default_factory=list)  # any one of them makes it required
+
+    def required_by(self, given: Mapping[str, list[str]]) -> bool:
+        """Required outright, or because another attribute holds a value that makes it required."""
+        return self.required or any(c.value_id in given.get(c.attribute_id, []) for c in self.required_if)
 
     def accepts(self, value: str) -> bool:
         return self.custom or not self.values or any(value in (o.id, o.name) for o in self.values)
@@ -65,16 +79,22 @@ def check_attributes(requirements: CategoryRequirements, given: list[AttributeVa
     rules = {a.id: a for a in requirements.attributes if not a.sale_property}
     by_name = {a.name: a for a in rules.values()}
     out = AttributeProblems()
-    present = set()
+    values: dict[str, list[str]] = {}
     for attribute in given:
         rule = rules.get(attribute.id) or by_name.get(attribute.id)
         if rule is None:
             out.invalid.append(f"attribute {attribute.id!r} is not an attribute of category {requirements.category_id}")
             continue
-        present.add(rule.id)
+        values[rule.id] = [_option_id(rule, v) for v in attribute.values]
         out.invalid.extend(_value_problems(rule, attribute.values))
-    out.missing.extend(f'attribute "{a.name}"' for a in requirements.required() if a.id not in present)
+    wanted = [a for a in rules.values() if a.required_by(values)]
+    out.missing.extend(f'attribute "{a.name}"' for a in wanted if a.id not in values)
     return out
+
+
+def _option_id(rule: AttributeRule, value: str) -> str:
+    """A value given by its name stands for its option's id (conditions name value ids)."""
+    return next((o.id for o in rule.values if value == o.name), value)
 
 
 def _value_problems(rule: AttributeRule, values: list[str]) -> list[str]:

@@ -19,6 +19,7 @@ class SbAttribute:
     custom: bool = False
     sale_property: bool = False
     values: dict[int, str] = field(default_factory=dict)
+    required_if: tuple[tuple[int, int], ...] = ()  # (attribute id, value id): TikTok Shop requirement_conditions
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class SbCategory:
 
 
 MATERIAL = SbAttribute(100134, "Material", required=True, values={1001: "Cotton", 1002: "Linen", 1003: "Polyester"})
-SLEEVE = SbAttribute(100135, "Sleeve Length", values={2001: "Short", 2002: "Long"})
+SLEEVE = SbAttribute(100135, "Sleeve Length", values={2001: "Short", 2002: "Long"}, required_if=((100134, 1002),))
 MODELS = SbAttribute(100200, "Compatible Model", required=True, multiple=True, custom=True)
 COLOR = SbAttribute(100300, "color_family", sale_property=True, custom=True)
 SIZE = SbAttribute(100301, "size", sale_property=True, custom=True)
@@ -58,6 +59,9 @@ CATEGORIES = {
 }
 
 
+CATEGORIES_ATTRIBUTES = (MATERIAL, SLEEVE, MODELS, COLOR, SIZE)
+
+
 def category(category_id: object) -> SbCategory | None:
     try:
         return CATEGORIES.get(int(str(category_id)))
@@ -65,9 +69,25 @@ def category(category_id: object) -> SbCategory | None:
         return None
 
 
-def missing_attributes(found: SbCategory, given: dict[int, list[str]]) -> list[SbAttribute]:
-    """The category's mandatory attributes ``given`` (attribute id -> values) lacks."""
-    return [a for a in found.attributes if a.required and not a.sale_property and not given.get(a.id)]
+def missing_attributes(
+    found: SbCategory, given: dict[int, list[str]], *, conditions: bool = False
+) -> list[SbAttribute]:
+    """The category's mandatory attributes ``given`` (attribute id -> values) lacks; with ``conditions`` (TikTok
+    Shop), also those another attribute's value makes mandatory (Linen needs a Sleeve Length here)."""
+    return [
+        a
+        for a in found.attributes
+        if not a.sale_property and not given.get(a.id) and (a.required or (conditions and _triggered(a, given)))
+    ]
+
+
+def _triggered(attribute: SbAttribute, given: dict[int, list[str]]) -> bool:
+    names = {a.id: a for a in CATEGORIES_ATTRIBUTES}
+    for other, value in attribute.required_if:
+        held = given.get(other, [])
+        if str(value) in held or names[other].values.get(value) in held:
+            return True
+    return False
 
 
 def bad_values(found: SbCategory, given: dict[int, list[str]]) -> list[str]:

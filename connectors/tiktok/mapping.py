@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from nfsync.connectors.base.categories import AttributeOption, AttributeRule, CategoryRequirements
+from nfsync.connectors.base.categories import AttributeCondition, AttributeOption, AttributeRule, CategoryRequirements
 from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
@@ -325,7 +325,7 @@ def category_requirements(
     category_id: str, attributes: Mapping[str, Any], rules: Mapping[str, Any]
 ) -> CategoryRequirements:
     """Get Attributes ``data.attributes[]`` and Get Category Rules ``data`` (docs/platforms/listings/tiktok.md). An
-    attribute required only under ``requirement_conditions`` (another attribute's value) is not required here."""
+    attribute with ``requirement_conditions`` is required when another attribute holds one of the values named."""
     return CategoryRequirements(
         category_id=category_id,
         attributes=[_attribute_rule(as_dict(a)) for a in as_list(attributes.get("attributes"))],
@@ -343,4 +343,12 @@ def _attribute_rule(attribute: Mapping[str, Any]) -> AttributeRule:
         custom=bool(attribute.get("is_customizable")) or not values,
         sale_property=attribute.get("type") == "SALES_PROPERTY",
         values=[AttributeOption(id=str(v.get("id") or ""), name=str(v.get("name") or "")) for v in values],
+        required_if=[_condition(c) for c in map(as_dict, as_list(attribute.get("requirement_conditions")))],
+    )
+
+
+def _condition(condition: Mapping[str, Any]) -> AttributeCondition:
+    """``{condition_type: VALUE_ID_MATCH, attribute_id, attribute_value_id}``, the one documented type."""
+    return AttributeCondition(
+        attribute_id=str(condition.get("attribute_id") or ""), value_id=str(condition.get("attribute_value_id") or "")
     )

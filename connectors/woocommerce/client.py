@@ -41,16 +41,19 @@ from nfsync.connectors.woocommerce.content import (
     has_option,
     holders,
     new_variation,
+    package_changes,
     product_changes,
     sources_after,
     variation_changes,
 )
 from nfsync.connectors.woocommerce.errors import CANNOT_PREFIX, DUPLICATE_SKU, ERROR_TABLE, WEBHOOK_INVALID_ID
 from nfsync.connectors.woocommerce.mapping import (
+    StoreUnits,
     is_variable,
     item_result,
     listing_of,
     order_of,
+    package_body,
     parent_sku,
     product_body,
     variation_body,
@@ -103,6 +106,7 @@ class Client(BaseClient):
     # workers. 10 calls/s per store stays well inside what a small host serves while batches carry 100 items.
     default_rate = 10.0
     uses_tokens = False
+    _units: StoreUnits | None = None  # the store's measurement units, read when a package is first sent
 
     # ------------------------------------------------------------------ platform hooks
 
@@ -328,7 +332,8 @@ class Client(BaseClient):
 
     async def _create_listing(self, draft: ListingDraft) -> Listing:
         if not is_variable(draft):
-            product = await self.call("POST", f"{API}/products", json_body=product_body(draft), retry_lost=False)
+            body = product_body(draft) | await self._package(draft)
+            product = await self.call("POST", f"{API}/products", json_body=body, retry_lost=False)
             return listing_of(product, [])
         parent = await self._create_parent(draft)
         product_id = str(parent["id"])
@@ -338,7 +343,8 @@ class Client(BaseClient):
     async def _create_parent(self, draft: ListingDraft) -> dict[str, Any]:
         """The variable product itself; after a lost response or a duplicate-SKU refusal, the one already made."""
         try:
-            return dict(await self.call("POST", f"{API}/products", json_body=product_body(draft), retry_lost=False))
+            body = product_body(draft) | await self._package(draft)
+            return dict(await self.call("POST", f"{API}/products", json_body=body, retry_lost=False))
         except ResponseLost:
             found = await self._product_with_sku(parent_sku(draft))
             if found is None:
@@ -349,6 +355,19 @@ class Client(BaseClient):
             if found is None:
                 raise
             return found
+
+    async def _package(self, draft: ListingDraft) -> dict[str, Any]:
+        """The profile's package in the store's units (read once per client from ``settings/products``); nothing
+        when the draft has none, so a store is asked only when there is something to convert."""
+        if draft.package is None:
+            return {}
+        if self._units is None:
+            values = {}
+            for setting in ("woocommerce_weight_unit", "woocommerce_dimension_unit"):
+                answer = await self.call("GET", f"{API}/settings/products/{setting}")
+                values[setting] = str(answer.get("value") or "") if isinstance(answer, dict) else ""
+            self._units = StoreUnits(values["woocommerce_weight_unit"], values["woocommerce_dimension_unit"])
+        return package_body(draft.package, self._units)
 
     async def _product_with_sku(self, sku: str) -> dict[str, Any] | None:
         found = _objects(await self.call("GET", f"{API}/products", params={"sku": sku, "per_page": PER_PAGE}))
@@ -374,6 +393,7 @@ class Client(BaseClient):
         self, item_id: str, product: dict[str, Any], draft: ListingDraft, *, variable: bool
     ) -> dict[str, Any]:
         body = product_changes(product, draft, variable=variable)
+        body |= package_changes(product, await self._package(draft))
         path = f"{API}/products/{quote(item_id, safe='')}"
         if body:
             product = dict(await self.call("PUT", path, json_body=body))

@@ -60,6 +60,20 @@ def product_changes(product: Mapping[str, Any], draft: ListingDraft, *, variable
     return body
 
 
+def package_changes(product: Mapping[str, Any], wanted: Json) -> Json:
+    """``weight`` and the ``dimensions`` the profile sets, where the product shows other values (strings in the
+    store's units; a dimension the profile leaves out stays as the merchant set it)."""
+    changes: Json = {}
+    if "weight" in wanted and str(product.get("weight") or "") != wanted["weight"]:
+        changes["weight"] = wanted["weight"]
+    raw = product.get("dimensions")
+    current: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    sizes = wanted.get("dimensions") or {}
+    if any(str(current.get(k) or "") != v for k, v in sizes.items()):
+        changes["dimensions"] = dict(sizes)
+    return changes
+
+
 def category_change(product: Mapping[str, Any], category_id: str | None) -> Json:
     if not category_id or not category_id.isdigit():
         return {}

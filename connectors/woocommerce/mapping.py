@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nfsync.connectors.base.errors import PermanentError
+from nfsync.connectors.base.listing import Package
 from nfsync.connectors.base.models import (
     ItemResult,
     Listing,
@@ -123,6 +126,50 @@ def variant_of(payload: Mapping[str, Any], *, variation: bool) -> ListingVariant
         options=options,
         status=_STATUSES.get(str(payload.get("status")), "inactive"),
     )
+
+
+# WooCommerce's measurement options (plugins/woocommerce/includes/admin/settings/class-wc-settings-products.php:
+# woocommerce_weight_unit kg, g, lbs, oz; woocommerce_dimension_unit m, cm, mm, in, yd): a listing profile's kg and
+# cm in the store's own units (international avoirdupois pound and ounce, inch and yard).
+PER_KG = {"kg": Decimal(1), "g": Decimal(1000), "lbs": 1 / Decimal("0.45359237"), "oz": 1 / Decimal("0.028349523125")}
+PER_CM = {
+    "cm": Decimal(1),
+    "m": Decimal("0.01"),
+    "mm": Decimal(10),
+    "in": 1 / Decimal("2.54"),
+    "yd": 1 / Decimal("91.44"),
+}
+
+
+@dataclass(frozen=True)
+class StoreUnits:
+    weight: str = "kg"
+    dimension: str = "cm"
+
+
+def _in_units(value: Decimal, factor: Decimal) -> str:
+    """At most 3 decimals, no trailing zeros: what the product form shows."""
+    text = format((value * factor).quantize(Decimal("0.001")).normalize(), "f")
+    return text
+
+
+def package_body(package: Package | None, units: StoreUnits) -> dict[str, Any]:
+    """``weight`` and ``dimensions`` (strings, in the store's units) of what the profile's package sets."""
+    if package is None:
+        return {}
+    if units.weight not in PER_KG or units.dimension not in PER_CM:
+        raise PermanentError(
+            f"woocommerce: the store measures in {units.weight!r} and {units.dimension!r}, units nfsync does not know: "
+            "the package is not sent"
+        )
+    body: dict[str, Any] = {}
+    if package.weight_kg is not None:
+        body["weight"] = _in_units(package.weight_kg, PER_KG[units.weight])
+    sizes = {"length": package.length_cm, "width": package.width_cm, "height": package.height_cm}
+    given = {k: _in_units(v, PER_CM[units.dimension]) for k, v in sizes.items() if v is not None}
+    if given:
+        body["dimensions"] = given
+    return body
 
 
 def product_body(draft: ListingDraft) -> dict[str, Any]:

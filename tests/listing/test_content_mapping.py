@@ -14,6 +14,7 @@ from nfsync.connectors.base.models import ListingDraft, VariantDraft
 from nfsync.connectors.lazada import mapping as lazada
 from nfsync.connectors.shopee import mapping as shopee
 from nfsync.connectors.tiktok import mapping as tiktok
+from nfsync.connectors.woocommerce import mapping as woo
 
 DRAFT = ListingDraft(
     name="Cotton shirt with a collar, short sleeves",
@@ -89,3 +90,20 @@ def test_tiktok_create_body_has_the_sea_units() -> None:
     assert body["package_dimensions"] == {"length": "21", "width": "15", "height": "3", "unit": "CENTIMETER"}
     assert body["skus"][0]["sales_attributes"] == [{"name": "color_family", "value_name": "Red"}]
     assert body["skus"][1]["sales_attributes"] == [{"name": "Color", "value_name": "Blue"}]
+
+
+def test_woocommerce_gets_the_package_in_the_stores_units() -> None:
+    package = Package(weight_kg=Decimal("0.5"), length_cm=Decimal(20), width_cm=Decimal("15.5"), height_cm=Decimal(5))
+    assert woo.package_body(package, woo.StoreUnits()) == {
+        "weight": "0.5",
+        "dimensions": {"length": "20", "width": "15.5", "height": "5"},
+    }
+    assert woo.package_body(package, woo.StoreUnits("lbs", "in")) == {
+        "weight": "1.102",
+        "dimensions": {"length": "7.874", "width": "6.102", "height": "1.969"},
+    }
+    assert woo.package_body(package, woo.StoreUnits("g", "mm"))["weight"] == "500"
+    assert woo.package_body(package, woo.StoreUnits("oz", "yd"))["weight"] == "17.637"
+    assert woo.package_body(None, woo.StoreUnits("stone", "cubit")) == {}
+    with pytest.raises(PermanentError, match="units nfsync does not know"):
+        woo.package_body(package, woo.StoreUnits("stone", "cm"))

@@ -150,3 +150,25 @@ def test_profile_needs_in_words() -> None:
         'attribute "Material" (id 100134): one of Cotton, Linen',
         'attribute "Compatible Model" (id 100200)',
     ]
+
+
+def test_tiktok_requirement_conditions_make_an_attribute_required_by_another_ones_value() -> None:
+    attributes = {
+        "attributes": [
+            {"id": "100134", "name": "Material", "is_requried": True, "values": [{"id": "1002", "name": "Linen"}]},
+            {
+                "id": "100135",
+                "name": "Sleeve Length",
+                "is_requried": False,
+                "values": [{"id": "2001", "name": "Short"}],
+                "requirement_conditions": [
+                    {"condition_type": "VALUE_ID_MATCH", "attribute_id": "100134", "attribute_value_id": "1002"}
+                ],
+            },
+        ]
+    }
+    found = tiktok.category_requirements("100017", attributes, {})
+    for linen in ("1002", "Linen"):  # by value id or by its name
+        problems = check_attributes(found, [AttributeValue(id="100134", values=[linen])])
+        assert problems.missing == ['attribute "Sleeve Length"'], linen
+    assert check_attributes(found, [AttributeValue(id="100134", values=["Cotton"])]).missing == []

@@ -110,3 +110,41 @@ async def test_the_api_says_what_a_profile_must_hold_and_hides_other_organizatio
             status, refused = await get("abc/requirements", mine)
             assert status == 422 and "category_id 'abc'" in str(refused), refused
             assert (await get(f"{'9' * 101}/requirements", mine))[0] == 422
+
+
+async def test_tiktok_shop_requires_an_attribute_another_ones_value_calls_for(sync_settings: Settings) -> None:
+    """requirement_conditions: in the sandboxes' tree a Linen shirt needs its Sleeve Length."""
+    async with sync_env(sync_settings, "tiktok", variants=2) as env:
+        product = env.catalog.product_ids[0]
+        await _profile(env, product, attributes=[{"id": "100134", "values": ["1002"]}])
+        task = await env.run("product_sync", filters={"product_ids": [product]})
+        reason = await env.pool.fetchval(
+            "SELECT error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed'", task["id"]
+        )
+        assert reason == 'missing required fields: attribute "Sleeve Length"'
+        linen = [{"id": "100134", "values": ["1002"]}, {"id": "100135", "values": ["2002"]}]
+        await _profile(env, product, attributes=linen)
+        task = await env.run("product_sync", filters={"product_ids": [product]})
+        assert task["failed_items"] == 0 and env.sandbox.counters.creates == 1
+
+
+async def test_woocommerce_listings_get_the_package_in_the_stores_units(sync_settings: Settings) -> None:
+    """The lab's defaults (0.5 kg, 20 x 15 x 5 cm) on a store that measures in pounds and inches, then a changed
+    weight written alone."""
+    async with sync_env(sync_settings, "woocommerce", variants=1) as env:
+        env.shop.sb_shop.extra.update(weight_unit="lbs", dimension_unit="in")
+        assert (await env.run("product_sync"))["failed_items"] == 0
+        [listing] = env.listings()
+        content = env.sandbox.catalog.content.content(listing.item_id)  # type: ignore[attr-defined]
+        assert (content.weight, content.dimensions) == (
+            "1.102",
+            {"length": "7.874", "width": "5.906", "height": "1.969"},
+        )
+        content.dimensions["height"] = "9"  # the merchant's own edit
+        product = env.catalog.product_ids[0]
+        await _profile(env, product, package={"weight_kg": "2"})
+        await env.pool.execute(
+            "UPDATE listing_profiles SET profile = profile - 'category_id' WHERE product_id = $1", product
+        )
+        assert (await env.run("product_sync"))["failed_items"] == 0
+        assert (content.weight, content.dimensions["height"]) == ("4.409", "1.969")

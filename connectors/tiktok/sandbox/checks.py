@@ -266,6 +266,10 @@ def attribute_json(attribute: categories.SbAttribute) -> dict[str, Any]:
         "is_customizable": attribute.custom,
         "is_multiple_selection": attribute.multiple,
         "values": [{"id": str(k), "name": v} for k, v in attribute.values.items()],
+        "requirement_conditions": [
+            {"condition_type": "VALUE_ID_MATCH", "attribute_id": str(a), "attribute_value_id": str(v)}
+            for a, v in attribute.required_if
+        ],
     }
 
 
@@ -278,7 +282,7 @@ def check_attributes(found: categories.SbCategory, raw: Any) -> web.Response | N
             return r.error(400, e.INPUT_INVALID, "Invalid input parameters. product_attributes.id is required.")
         values = [as_dict(v) for v in as_list(entry.get("values"))]
         given[int(attribute)] = [str(v.get("id") or v.get("name") or "") for v in values]
-    missing = categories.missing_attributes(found, given)
+    missing = categories.missing_attributes(found, given, conditions=True)
     if missing:
         return r.error(400, e.PROPERTY_REQUIRED, f"The property [{missing[0].name}] is required.")
     bad = categories.bad_values(found, given)

@@ -89,6 +89,8 @@ class Content:
     attributes: list[Attribute] | None = None  # None: derived from the variants (listings seeded by the sandbox)
     meta: list[Json] = field(default_factory=list)
     slug: str | None = None  # post_name: set once, a later rename keeps it (None: derived from the name)
+    weight: str = ""  # in the store's weight unit (settings/products/woocommerce_weight_unit)
+    dimensions: dict[str, str] = field(default_factory=lambda: {"length": "", "width": "", "height": ""})
 
 
 @dataclass
@@ -135,6 +137,11 @@ class Store:
                 content.attributes = attributes
             if isinstance(body.get("meta_data"), list):
                 _upsert_meta(content.meta, body["meta_data"], self.new_id)
+            if isinstance(body.get("weight"), str):
+                content.weight = body["weight"]
+            if isinstance(body.get("dimensions"), dict):
+                sizes = body["dimensions"]
+                content.dimensions = {k: str(sizes.get(k, content.dimensions[k])) for k in content.dimensions}
             if body.get("slug") or content.slug is None:
                 content.slug = slug(str(body.get("slug") or body.get("name") or listing.name))
 
@@ -242,6 +249,8 @@ class Store:
             "images": [self._image_json(self.attachments[i], home) for i in content.images if i in self.attachments],
             "attributes": [a.json() for a in self.attributes_of(listing)] if variable else _simple_attributes(content),
             "meta_data": [dict(m) for m in content.meta],
+            "weight": content.weight,
+            "dimensions": dict(content.dimensions),
         }
 
     def slug(self, listing: SbListing) -> str:

@@ -80,6 +80,7 @@ from nfsync.connectors.woocommerce.sandbox.payloads import (
     no_route,
     order_json,
     product_json,
+    product_setting_json,
     settings_json,
     variation_as_product_json,
     variation_json,
@@ -177,6 +178,7 @@ class Sandbox(SandboxBase):
         router.add_get(prefix + "/wc-auth/v1/authorize", self._public(self._authorize))
         routes: list[tuple[tuple[str, ...], str, ApiHandler, tuple[str, str]]] = [
             (("GET",), "/settings/general", self._settings, LIST),
+            (("GET",), r"/settings/products/{id}", self._product_setting, VIEW),
             (("GET",), "/products", self._products, LIST),
             (("POST",), "/products", self._create_product, CREATE),
             (EDIT, "/products/batch", self._products_batch, BATCH),
@@ -256,6 +258,14 @@ class Sandbox(SandboxBase):
 
     async def _settings(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
         return web.json_response(settings_json(shop))
+
+    async def _product_setting(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
+        """``GET /settings/products/<id>``: the measurement units (``shop.extra`` ``weight_unit`` and
+        ``dimension_unit``, default kg and cm as WooCommerce installs them)."""
+        found = product_setting_json(shop, request.match_info["id"])
+        if found is None:
+            raise WcFailure(404, "rest_setting_setting_invalid", "Invalid setting.")
+        return web.json_response(found)
 
     # ------------------------------------------------------------------ products
 

@@ -268,6 +268,29 @@ def settings_json(shop: SbShop) -> list[dict[str, Any]]:
     ]
 
 
+UNIT_SETTINGS = {
+    "woocommerce_weight_unit": ("weight_unit", "kg", ("kg", "g", "lbs", "oz")),
+    "woocommerce_dimension_unit": ("dimension_unit", "cm", ("m", "cm", "mm", "in", "yd")),
+}
+"""WooCommerce's measurement options (plugins/woocommerce/includes/admin/settings/class-wc-settings-products.php)."""
+
+
+def product_setting_json(shop: SbShop, setting_id: str) -> dict[str, Any] | None:
+    found = UNIT_SETTINGS.get(setting_id)
+    if found is None:
+        return None
+    key, default, options = found
+    return {
+        "id": setting_id,
+        "label": setting_id,
+        "type": "select",
+        "default": default,
+        "options": {o: o for o in options},
+        "value": shop.extra.get(key, default),
+        "group_id": "products",
+    }
+
+
 def index_json(shop: SbShop, home: str) -> dict[str, Any]:
     """``GET /wp-json/``: the WordPress REST index (public)."""
     return {
