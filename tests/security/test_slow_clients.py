@@ -82,3 +82,29 @@ async def test_a_json_body_that_never_arrives_is_a_408(live_api: LiveApi) -> Non
         assert answer.split(b" ", 2)[1] == b"408", answer[:80]
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize("live_api", [FAST], indirect=True)
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("PUT", "/v1/listing-profiles/{integration}/defaults", "application/json"),
+        ("POST", "/v1/listing-profiles/{integration}/import", "application/x-ndjson"),
+    ],
+)
+async def test_a_listing_profile_body_that_never_arrives_is_a_408(
+    live_api: LiveApi, method: str, path: str, kind: str
+) -> None:
+    """The profile routes: a JSON body through the framework, the import's raw body through its own reader."""
+    reader, writer = await _connect(live_api)
+    try:
+        head = (
+            f"{method} {path.format(integration=live_api.a.integration)} HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: {kind}\r\nContent-Length: 400\r\nAuthorization: Bearer {live_api.a.token}\r\n\r\n"
+        )
+        writer.write(head.encode() + b'{"profile": {')
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+        assert answer.split(b" ", 2)[1] == b"408", answer[:80]
+    finally:
+        writer.close()
