@@ -10,8 +10,10 @@ transport failures and platform errors into the one error taxonomy.
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -110,6 +112,46 @@ class HttpRequest:
 
 
 @dataclass(frozen=True)
+class FilePart:
+    """A file in a multipart/form-data body (a platform's media upload)."""
+
+    name: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def encode_multipart(fields: Mapping[str, str], files: Sequence[FilePart]) -> tuple[bytes, str]:
+    """The body and the Content-Type of a multipart/form-data request (RFC 7578), with a random boundary."""
+    boundary = f"nfsync-{secrets.token_hex(16)}"
+    chunks: list[bytes] = []
+    for name, value in fields.items():
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for part in files:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{part.name}"; filename="{part.filename}"\r\n'
+            f"Content-Type: {part.content_type}\r\n\r\n"
+        )
+        chunks += [head.encode(), part.data, b"\r\n"]
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+LARGE_BODY = 1024 * 1024
+
+
+def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
+    """A large body (an image upload) as a stream, which aiohttp writes without blocking the loop."""
+    return io.BytesIO(body) if body is not None and len(body) > LARGE_BODY else body
+
+
+def is_multipart(headers: Mapping[str, str]) -> bool:
+    """By the media type alone (a real multipart Content-Type carries a boundary parameter)."""
+    kind = headers.get("Content-Type") or headers.get("content-type") or ""
+    return kind.split(";", 1)[0].strip().lower() == "multipart/form-data"
+
+
+@dataclass(frozen=True)
 class HttpResponse:
     status: int
     headers: Mapping[str, str]
@@ -185,10 +227,15 @@ class BaseClient(ABC):
         authed: bool = True,
         retry_lost: bool = True,
         base_url: str | None = None,
+        multipart: tuple[Mapping[str, str], Sequence[FilePart]] | None = None,
     ) -> Any:
-        """One API call with everything around it; returns the parsed JSON body."""
+        """One API call with everything around it; returns the parsed JSON body. ``multipart``: form fields and
+        files sent as multipart/form-data instead of a JSON body."""
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        if multipart is not None:
+            body, kind = encode_multipart(*multipart)
+            headers = {"Content-Type": kind}
         request = HttpRequest(method, path, {k: str(v) for k, v in (params or {}).items()}, headers, body, base_url)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_attempts),
@@ -240,7 +287,7 @@ class BaseClient(ABC):
                 url,
                 params=request.params,
                 headers=dict(request.headers),
-                data=request.body,
+                data=_payload(request.body),
                 timeout=timeout,
                 allow_redirects=False,  # a redirect could lead anywhere: platforms' APIs send none
             ) as raw:
@@ -324,6 +371,11 @@ class BaseClient(ABC):
 
     @abstractmethod
     async def get_orders(self, order_ids: Sequence[str]) -> list[Order]: ...
+
+    async def upload_image(self, data: bytes, content_type: str) -> str:
+        """Upload an image through the platform's media API; the reference its listing calls take. A platform that
+        fetches image URLs itself (WooCommerce) has no such API."""
+        raise PermanentError(f"{self.platform} takes image URLs: it has no image upload")
 
     async def category_requirements(self, category_id: str) -> CategoryRequirements:
         """What the platform's category asks of a listing (attributes, sale properties, its rules). A platform with

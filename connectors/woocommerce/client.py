@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
-from nfsync.connectors.base.client import BaseClient, HttpRequest, HttpResponse, ResponseLost
+from nfsync.connectors.base.client import BaseClient, FilePart, HttpRequest, HttpResponse, ResponseLost
 from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
 from nfsync.connectors.base.models import (
     ItemResult,
@@ -153,6 +153,7 @@ class Client(BaseClient):
         authed: bool = True,
         retry_lost: bool = True,
         base_url: str | None = None,
+        multipart: tuple[Mapping[str, str], Sequence[FilePart]] | None = None,
     ) -> Any:
         """As the base; after a 401 that says the header never reached WooCommerce, once more with query keys."""
         arguments = {
@@ -162,6 +163,7 @@ class Client(BaseClient):
             "authed": authed,
             "retry_lost": retry_lost,
             "base_url": base_url,
+            "multipart": multipart,
         }
         try:
             return await super().call(method, path, **arguments)

@@ -654,3 +654,34 @@ async def test_sandbox_pushes_and_schedule(env: Env) -> None:
     assert tuple(Sandbox.webhook_retry_schedule) == (120.0, 1800.0, 10800.0, 43200.0)
     assert env.sandbox.next_order_status("UNPAID") == "AWAITING_SHIPMENT"
     assert env.sandbox.next_order_status("COMPLETED") == "COMPLETED"
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_an_image_upload_is_multipart_signed_without_its_body_and_answers_a_uri(env: Env) -> None:
+    """Upload Product Image (docs/platforms/listings/tiktok.md section 4): no shop_cipher, the part ``data``, the
+    body left out of the signature; the sandbox checks the signature, so a body signed in would be refused."""
+    uri = await env.client.upload_image(PNG, "image/png")
+    assert uri in env.sandbox.store.images
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"GIF89a" + b"\x00" * 10, codes.UPLOAD_FORMAT),
+        (b"\xff\xd8\xff" + b"\x00" * (5 * 1024 * 1024), codes.UPLOAD_TOO_LARGE),
+    ],
+)
+async def test_an_image_the_platform_refuses_is_a_permanent_error_with_its_code(
+    env: Env, data: bytes, code: str
+) -> None:
+    with pytest.raises(PermanentError) as refused:
+        await env.client.upload_image(data, "image/jpeg")
+    assert getattr(refused.value, "code", None) == code
+    assert not env.sandbox.store.images
+
+
+async def test_an_upload_that_is_not_multipart_is_refused(env: Env) -> None:
+    status, body = await env.raw("POST", "/product/202309/images/upload", body={"data": "aGVsbG8="})
+    assert (status, str(body["code"])) == (400, codes.NOT_MULTIPART)

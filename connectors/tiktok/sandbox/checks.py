@@ -4,6 +4,8 @@ Codes and messages: TTS-DOC per-API error lists (``raw/tiktok/api-reference/prod
 from __future__ import annotations
 
 from collections.abc import Mapping
+from email.parser import BytesParser
+from email.policy import default
 from typing import Any
 
 from aiohttp import web
@@ -289,3 +291,37 @@ def check_attributes(found: categories.SbCategory, raw: Any) -> web.Response | N
     if bad:
         return r.error(400, e.PROPERTY_VALUE_UNKNOWN, "; ".join(bad))
     return None
+
+
+MAX_UPLOAD = 5 * 1024 * 1024
+IMAGE_HOST = "https://sandbox-images.tiktokshop.invalid"  # where the sandbox says an uploaded image is served
+USE_CASES = frozenset({"MAIN_IMAGE", "ATTRIBUTE_IMAGE", "DESCRIPTION_IMAGE", "CERTIFICATION_IMAGE", "SIZE_CHART_IMAGE"})
+
+
+def form_parts(raw: bytes, content_type: str) -> dict[str, bytes]:
+    """The parts of a multipart/form-data body by name (the standard library's MIME parser)."""
+    message = BytesParser(policy=default).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    parts: dict[str, bytes] = {}
+    for part in message.iter_parts() if message.is_multipart() else ():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            parts[name] = payload
+    return parts
+
+
+def uploaded_image(store: Store, raw: bytes, content_type: str) -> web.Response:
+    parts = form_parts(raw, content_type)
+    data, use_case = parts.get("data"), parts.get("use_case", b"MAIN_IMAGE").decode(errors="replace")
+    if not data:
+        return r.error(400, e.UPLOAD_INVALID, "Invalid upload file: the part data is required.")
+    if use_case not in USE_CASES:
+        return r.error(400, e.INPUT_INVALID, f"Invalid input parameters. use_case {use_case!r} is not supported.")
+    if len(data) > MAX_UPLOAD:
+        return r.error(400, e.UPLOAD_TOO_LARGE, "The file size exceeds the maximum limit.")
+    if not data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
+        return r.error(400, e.UPLOAD_FORMAT, "The image format is not supported: JPG, JPEG or PNG.")
+    uri = store.issue_image()
+    return r.ok(
+        {"uri": uri, "url": f"https://p16-oec-sg.ibyteimg.com/{uri}~tplv-o3syd03w52-origin.jpeg", "use_case": use_case}
+    )

@@ -8,6 +8,7 @@ Facts (lazykern/ecommerce-api-docs@eba059e ``data/raw/tiktok/api-reference``): G
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +26,15 @@ class Store:
     """variant id -> warehouse id -> quantity, for SKUs whose warehouses were set (others: the shop's default)."""
     content: dict[str, dict[str, Any]] = field(default_factory=dict)
     """product id -> the edit properties nfsync does not model, as last written (brand_id, main_images, ...)."""
+    images: set[str] = field(default_factory=set)
+    """the uris Upload Product Image issued."""
     sku_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     """variant id -> the SKU properties nfsync does not model, as last written (external_sku_id, list_price, ...)."""
+
+    def issue_image(self) -> str:
+        uri = f"tos-alisg-i-{secrets.token_hex(10)}-sg"
+        self.images.add(uri)
+        return uri
 
     def add_warehouse(self, shop: SbShop, warehouse_id: str, name: str, **properties: Any) -> dict[str, Any]:
         row = {
