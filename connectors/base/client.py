@@ -102,16 +102,6 @@ class ShopRef:
 
 
 @dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    path: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    base_url: str | None = None  # another host (auth servers)
-
-
-@dataclass(frozen=True)
 class FilePart:
     """A file in a multipart/form-data body (a platform's media upload)."""
 
@@ -119,6 +109,18 @@ class FilePart:
     filename: str
     content_type: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    base_url: str | None = None  # another host (auth servers)
+    form: Mapping[str, str] = field(default_factory=dict)  # multipart fields (with ``files``), encoded when sent
+    files: tuple[FilePart, ...] = ()  # a multipart/form-data request when not empty (a media upload)
 
 
 def encode_multipart(fields: Mapping[str, str], files: Sequence[FilePart]) -> tuple[bytes, str]:
@@ -143,12 +145,6 @@ LARGE_BODY = 1024 * 1024
 def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
     """A large body (an image upload) as a stream, which aiohttp writes without blocking the loop."""
     return io.BytesIO(body) if body is not None and len(body) > LARGE_BODY else body
-
-
-def is_multipart(headers: Mapping[str, str]) -> bool:
-    """By the media type alone (a real multipart Content-Type carries a boundary parameter)."""
-    kind = headers.get("Content-Type") or headers.get("content-type") or ""
-    return kind.split(";", 1)[0].strip().lower() == "multipart/form-data"
 
 
 @dataclass(frozen=True)
@@ -233,10 +229,9 @@ class BaseClient(ABC):
         files sent as multipart/form-data instead of a JSON body."""
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        if multipart is not None:
-            body, kind = encode_multipart(*multipart)
-            headers = {"Content-Type": kind}
-        request = HttpRequest(method, path, {k: str(v) for k, v in (params or {}).items()}, headers, body, base_url)
+        form, files = multipart if multipart is not None else ({}, ())
+        query = {k: str(v) for k, v in (params or {}).items()}
+        request = HttpRequest(method, path, query, headers, body, base_url, dict(form), tuple(files))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_attempts),
             wait=self._wait,
@@ -281,13 +276,16 @@ class BaseClient(ABC):
             check_connect_target(urlsplit(url).hostname or "", self.settings.outbound)
         timeout = aiohttp.ClientTimeout(sock_connect=self.settings.connect_timeout, total=self.settings.read_timeout)
         self.stats["calls"] += 1
+        body, headers = request.body, dict(request.headers)
+        if request.files:  # encoded here, after signing: a platform may add signed fields to the form
+            body, headers["Content-Type"] = encode_multipart(request.form, request.files)
         try:
             async with self._session.request(
                 request.method,
                 url,
                 params=request.params,
-                headers=dict(request.headers),
-                data=_payload(request.body),
+                headers=headers,
+                data=_payload(body),
                 timeout=timeout,
                 allow_redirects=False,  # a redirect could lead anywhere: platforms' APIs send none
             ) as raw:

@@ -563,3 +563,8 @@ class SandboxBase(ABC):
 def _plain(value: Any) -> Any:
     """Decimals as strings for JSON."""
     return json.loads(json.dumps(value, default=str))
+
+
+def is_jpeg_or_png(data: bytes) -> bool:
+    """The image types every platform's upload takes, by their first bytes (the sandboxes' media endpoints)."""
+    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))

@@ -42,7 +42,6 @@ from nfsync.connectors.base.client import (
     HttpRequest,
     HttpResponse,
     ShopRef,
-    is_multipart,
 )
 from nfsync.connectors.base.errors import ConfigError, PermanentError, ReauthorizationNeeded, TaskError
 from nfsync.connectors.base.models import (
@@ -167,7 +166,7 @@ class Client(BaseClient):
             access_token=token.access_token if token is not None else None,
             params=request.params,
             body=request.body,
-            multipart=is_multipart(request.headers),  # the body of an upload is not signed
+            multipart=bool(request.files),  # the body of an upload is not signed
         )
         return replace(request, params=signed.query, headers={**request.headers, **signed.headers})
 

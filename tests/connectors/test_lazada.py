@@ -627,3 +627,17 @@ async def test_sandbox_product_pushes_verify_and_parse(env: Env) -> None:
         [event] = webhooks.parse(headers, body)
         assert (event.kind, event.entity_id, event.platform_shop_id) == (expected, listing.item_id, SELLER)
     assert list(Sandbox.webhook_retry_schedule) == [1800.0] * 12
+
+
+async def test_an_image_upload_sends_the_signed_params_as_form_fields_beside_the_file(env: Env) -> None:
+    """UploadImage (docs/platforms/listings/lazada.md): multipart, the file ``image`` out of the signature, which the
+    sandbox checks over the other fields; the answer is the Lazada-hosted URL CreateProduct takes."""
+    url = await env.client.upload_image(b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg")
+    assert url in env.sandbox.issued_images
+
+
+async def test_an_image_over_the_limit_is_refused_with_the_platforms_code(env: Env) -> None:
+    with pytest.raises(PermanentError) as refused:
+        await env.client.upload_image(b"\xff\xd8\xff" + b"\x00" * (1024 * 1024), "image/jpeg")
+    assert getattr(refused.value, "code", None) == "303"
+    assert not env.sandbox.issued_images

@@ -539,3 +539,16 @@ async def test_sandbox_push_is_verifiable_and_acknowledged_by_an_empty_body(env:
     assert PLATFORM.verify_webhook(headers, body, AppCredentials(APP), [PARTNER_KEY], url)
     assert [e.kind for e in PLATFORM.parse_webhook(headers, body)] == ["shop_deauthorized"]
     assert env.sandbox.counters.webhooks_sent == 1 and not env.sandbox.lost_pushes
+
+
+async def test_an_image_upload_is_a_public_multipart_call_answering_an_image_id(env: Env) -> None:
+    """media_space/upload_image (docs/platforms/listings/shopee.md section 5): signed as a Public API (the sandbox
+    checks it), the part ``image``; its image_id is what add_item's image_id_list takes."""
+    image_id = await env.client.upload_image(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")
+    assert image_id in env.sandbox.issued_images
+
+
+async def test_an_image_upload_the_platform_refuses_is_a_permanent_error(env: Env) -> None:
+    with pytest.raises(PermanentError, match="JPG, JPEG, PNG"):
+        await env.client.upload_image(b"GIF89a" + b"\x00" * 16, "image/gif")
+    assert not env.sandbox.issued_images

@@ -50,6 +50,7 @@ Not emulated:
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import secrets
@@ -64,13 +65,14 @@ from xml.etree.ElementTree import Element, ParseError, fromstring
 from aiohttp import web
 
 from nfsync.connectors.base import sandbox_categories as categories
-from nfsync.connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant
+from nfsync.connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant, is_jpeg_or_png
 from nfsync.connectors.base.signing import signatures_match
 from nfsync.connectors.lazada import errors as codes
 from nfsync.connectors.lazada import signing
 from nfsync.connectors.lazada.sandbox import stock, ventures
 
 API_PREFIX = "/rest"
+MAX_UPLOAD = 1024 * 1024  # UploadImage: 1 MB in the API references (3 MB in a guide): the stricter
 REGION_HOURS = {"vn": 7, "th": 7, "id": 7, "sg": 8, "my": 8, "ph": 8}
 REGION_COUNTRY = {
     "vn": "Vietnam",
@@ -154,6 +156,7 @@ class Sandbox(SandboxBase):
         self._lazada_ids = itertools.count(260_000_000_000_001)  # Lazada-sized ids (15 digits, below 2**53)
         self.stock = stock.StockBook()
         self.accounts = ventures.Accounts()
+        self.issued_images: set[str] = set()  # URLs UploadImage answered
 
     def new_id(self) -> str:
         return str(next(self._lazada_ids))
@@ -220,6 +223,7 @@ class Sandbox(SandboxBase):
             ("GET", "/products/get", "products", self._products_get, True),
             ("GET", "/product/item/get", "products", self._product_item_get, True),
             ("GET", "/category/attributes/get", "category", self._category_attributes, True),
+            ("POST", "/image/upload", "image", self._upload_image, True),
             ("POST", "/product/create", "product_write", self._product_create, True),
             ("POST", "/product/update", "product_write", self._product_update, True),
             ("POST", "/product/price_quantity/update", "inventory", self._price_quantity_update, True),
@@ -424,6 +428,25 @@ class Sandbox(SandboxBase):
             sku["multiWarehouseInventories"] = stock.inventories(levels)
             sku["fblWarehouseInventories"], sku["channelInventories"] = [], []
         return sku
+
+    # ------------------------------------------------------------------ media
+
+    async def _upload_image(self, call: LzCall) -> web.StreamResponse:
+        """UploadImage: the part ``image`` as a file (302 when it is a string or missing), a JPG or PNG (300) of at
+        most 1 MB (303: the references' limit, the stricter one); answers a Lazada-hosted URL the sandbox
+        remembers (docs/platforms/listings/lazada.md)."""
+        form = await call.request.post() if call.request.content_type == "multipart/form-data" else {}
+        image = form.get("image")
+        if not isinstance(image, web.FileField):
+            raise LzError("302", "Not supported URL")
+        data = image.file.read()
+        if len(data) > MAX_UPLOAD:
+            raise LzError("303", "E303: The image is too large")
+        if not is_jpeg_or_png(data):
+            raise LzError("300", "E300: Upload Image Failed")
+        url = f"https://sg-test-11.slatic.net/p/{secrets.token_hex(16)}.jpg"
+        self.issued_images.add(url)
+        return self.ok({"image": {"url": url, "hash_code": hashlib.md5(data).hexdigest()}})  # noqa: S324 - a hash code
 
     # ------------------------------------------------------------------ categories (base/sandbox_categories.py)
 

@@ -73,7 +73,7 @@ import aiohttp
 from aiohttp import web
 
 from nfsync.connectors.base import sandbox_categories as categories
-from nfsync.connectors.base.sandbox import Handler, SandboxBase, SbListing, SbOrder, SbShop, SbVariant
+from nfsync.connectors.base.sandbox import Handler, SandboxBase, SbListing, SbOrder, SbShop, SbVariant, is_jpeg_or_png
 from nfsync.connectors.base.signing import hex_signatures_match
 from nfsync.connectors.shopee import client as api
 from nfsync.connectors.shopee import signing
@@ -139,6 +139,8 @@ class Sandbox(SandboxBase):
         self.lost_pushes: list[LostPush] = []
         self._lost_ids = itertools.count(1)
         self._order_numbers = itertools.count(1)
+        self._image_ids = itertools.count(1)
+        self.issued_images: set[str] = set()  # image_ids media_space/upload_image answered
         self._parent_sku: dict[str, str] = {}  # item_id -> item_sku of items with models
         self.reserved: dict[str, int] = {}  # SKU -> units held by open orders: stock may not go below it
         self.warehouses: dict[str, list[str]] = {}  # shop id -> location ids of a multi-warehouse shop
@@ -228,6 +230,7 @@ class Sandbox(SandboxBase):
             ("GET", api.LOST_PUSHES, "push", self._lost_push_list),
             ("POST", api.LOST_PUSHES, "push", self._lost_push_list),
             ("POST", api.CONFIRM_LOST_PUSHES, "push", self._confirm_lost_pushes),
+            ("POST", api.UPLOAD_IMAGE, "media", self._upload_image),
         ]
 
     def _shop_routes(self) -> list[tuple[str, str, str, ShopEndpoint, bool]]:
@@ -477,6 +480,29 @@ class Sandbox(SandboxBase):
         page = matches[offset : offset + size]
         following = offset + size if offset + size < len(matches) else None
         return ok({"item_id_list": page, "total_count": len(matches), "next_offset": _cursor_of(following)})
+
+    # ------------------------------------------------------------------ media
+
+    async def _upload_image(self, request: web.Request) -> Body:
+        """media_space/upload_image: the part ``image`` (one here), a JPG or PNG of at most 10 MB; answers an
+        ``image_id`` the sandbox remembers, which add_item then requires (docs/platforms/listings/shopee.md)."""
+        if request.content_type != "multipart/form-data":
+            raise ApiError("error_param", "The request must be multipart/form-data.")
+        form = await request.post()
+        image = form.get("image")
+        data = image.file.read() if isinstance(image, web.FileField) else None
+        if not data:
+            raise ApiError("error_param", "image is required.")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ApiError("error_param", "Image size should be less than 10.0 MB.")
+        if not is_jpeg_or_png(data):
+            raise ApiError("error_param", "Image format accepted: JPG, JPEG, PNG.")
+        image_id = f"sg-11134201-{next(self._image_ids):08d}"
+        self.issued_images.add(image_id)
+        url = f"https://cf.shopee.sg/file/{image_id}"
+        return ok(
+            {"image_info": {"image_id": image_id, "image_url_list": [{"image_url_region": "SG", "image_url": url}]}}
+        )
 
     # ------------------------------------------------------------------ categories (base/sandbox_categories.py)
 
@@ -732,6 +758,7 @@ def _limit_key(request: web.Request, module: str) -> str:
     return f"{request.query.get('partner_id', '-')}:{request.query.get('shop_id', '-')}:{module}"
 
 
+MAX_IMAGE_BYTES = 10 * 1024 * 1024  # media_space/upload_image: "Max 10.0 MB each"
 ATTRIBUTE_TREE_IDS = 20  # get_attribute_tree: category_id_list takes at most 20 ids
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from nfsync.connectors.base import sandbox_categories as categories
-from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
+from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant, is_jpeg_or_png
 from nfsync.connectors.tiktok import client as api
 from nfsync.connectors.tiktok import errors as e
 from nfsync.connectors.tiktok.mapping import as_dict, as_list
@@ -319,7 +319,7 @@ def uploaded_image(store: Store, raw: bytes, content_type: str) -> web.Response:
         return r.error(400, e.INPUT_INVALID, f"Invalid input parameters. use_case {use_case!r} is not supported.")
     if len(data) > MAX_UPLOAD:
         return r.error(400, e.UPLOAD_TOO_LARGE, "The file size exceeds the maximum limit.")
-    if not data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
+    if not is_jpeg_or_png(data):
         return r.error(400, e.UPLOAD_FORMAT, "The image format is not supported: JPG, JPEG or PNG.")
     uri = store.issue_image()
     return r.ok(
