@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from nfsync.connectors.base.outbound import OutboundPolicy
 from nfsync.workers.listing.imports import ImportRefused, parse
-from nfsync.workers.listing.profiles import ListingProfile, merged
+from nfsync.workers.listing.profiles import ListingProfile, image_refusals, merged
 
 
 def _p(**fields: object) -> ListingProfile:
@@ -60,21 +61,32 @@ def test_numbers_given_for_ids_are_text() -> None:
 
 @pytest.mark.parametrize(
     "url",
+    ["https:///a.jpg", "ftp://example.com/a.jpg", "https://u:p@example.com/a.jpg", "https://example.com/" + "a" * 2100],
+)
+def test_image_urls_of_the_wrong_shape_are_refused(url: str) -> None:
+    with pytest.raises(ValidationError):
+        _p(images=[url])
+
+
+@pytest.mark.parametrize(
+    "url",
     [
+        "http://images.example.com/a.jpg",
         "https://localhost/a.jpg",
         "https://printer.local/a.jpg",
         "https://127.0.0.1/a.jpg",
         "https://[fd00::1]/a.jpg",
         "https://[::ffff:10.0.0.1]/a.jpg",
         "https://100.64.0.1/a.jpg",
-        "https:///a.jpg",
-        "ftp://example.com/a.jpg",
-        "https://example.com/" + "a" * 2100,
+        "https://169.254.169.254/latest/meta-data/",
     ],
 )
-def test_image_urls_that_point_inside_or_are_not_https_are_refused(url: str) -> None:
-    with pytest.raises(ValidationError):
-        _p(images=[url])
+def test_image_urls_that_point_inside_or_are_not_https_are_refused_unless_the_operator_allows(url: str) -> None:
+    profile = _p(images=["https://images.example.com/ok.jpg", url], variants={"v1": {"images": [url]}})
+    refused = image_refusals(profile, OutboundPolicy())
+    assert [path for path, _ in refused] == ["images.1", "variants.v1.images.0"]
+    host = url.split("/")[2].strip("[]")
+    assert image_refusals(profile, OutboundPolicy(frozenset({host}))) == [], "a host the operator allows"
 
 
 def test_stored_holds_only_what_is_set() -> None:

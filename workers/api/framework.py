@@ -77,9 +77,9 @@ def reject_nul(value: Any, where: str) -> None:
     while stack:
         item, path, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise _Invalid([ErrorDetail(path=path, reason=f"nested deeper than {MAX_JSON_DEPTH} levels")])
+            raise InvalidRequest([ErrorDetail(path=path, reason=f"nested deeper than {MAX_JSON_DEPTH} levels")])
         if isinstance(item, str) and "\x00" in item:
-            raise _Invalid([ErrorDetail(path=path, reason="NUL characters are not allowed")])
+            raise InvalidRequest([ErrorDetail(path=path, reason="NUL characters are not allowed")])
         if isinstance(item, dict):
             stack.extend((key, path, depth + 1) for key in item)
             stack.extend((child, f"{path}.{key}", depth + 1) for key, child in item.items())
@@ -252,7 +252,7 @@ async def _body(request: web.Request, route: Route, deadline: float) -> BaseMode
     try:
         return route.body.model_validate(data)
     except ValidationError as exc:
-        raise _Invalid(validation_details(exc, "body")) from None
+        raise InvalidRequest(validation_details(exc, "body")) from None
 
 
 def _query(request: web.Request, route: Route) -> BaseModel | None:
@@ -262,10 +262,12 @@ def _query(request: web.Request, route: Route) -> BaseModel | None:
     try:
         return route.query.model_validate(dict(request.query))
     except ValidationError as exc:
-        raise _Invalid(validation_details(exc, "query")) from None
+        raise InvalidRequest(validation_details(exc, "query")) from None
 
 
-class _Invalid(Exception):
+class InvalidRequest(Exception):
+    """A 422 with field paths (what pydantic cannot check alone, e.g. against the operator's settings)."""
+
     def __init__(self, details: list[ErrorDetail]) -> None:
         super().__init__("invalid request")
         self.details = details
@@ -308,7 +310,7 @@ _BAD_DATA = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 
 
 def _translate(request: web.Request, exc: Exception) -> web.Response:
-    if isinstance(exc, _Invalid):
+    if isinstance(exc, InvalidRequest):
         return error_response(422, "validation_failed", "the request is invalid", exc.details)
     if isinstance(exc, ValidationError):  # a model a handler builds from the request (headers, merged values)
         return error_response(422, "validation_failed", "the request is invalid", validation_details(exc, "request"))

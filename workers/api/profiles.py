@@ -17,14 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from nfsync.connectors.base.categories import CategoryRequirements
 from nfsync.connectors.base.errors import NotFound, ValidationFailed
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
-from nfsync.workers.api.framework import Api, Call, UtcDateTime
+from nfsync.workers.api.framework import Api, Call, ErrorDetail, InvalidRequest, UtcDateTime
 from nfsync.workers.api.integrations import integration_for_path
 from nfsync.workers.api.state import API_STATE
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import MAX_ID_LENGTH
 from nfsync.workers.errors import DependencyUnavailable
 from nfsync.workers.listing import imports, requirements, store
-from nfsync.workers.listing.profiles import ListingProfile
+from nfsync.workers.listing.profiles import ListingProfile, image_refusals
 
 api = Api()
 TAGS = ("listing profiles",)
@@ -103,7 +103,11 @@ async def _get(call: Call, product_id: str | None) -> ProfileOut:
 
 async def _put(call: Call, product_id: str | None) -> ProfileOut:
     organization_id, scope = await _scope(call, product_id)
-    stored = await store.save(_pool(call), organization_id, scope, call.body_as(ListingProfile), "api")
+    profile = call.body_as(ListingProfile)
+    refused = image_refusals(profile, call.request.app[API_STATE].settings.outbound_policy)
+    if refused:
+        raise InvalidRequest([ErrorDetail(path=f"body.{path}", reason=reason) for path, reason in refused])
+    stored = await store.save(_pool(call), organization_id, scope, profile, "api")
     return _out(stored)
 
 
@@ -207,7 +211,12 @@ async def import_profiles(call: Call) -> dict[str, Any]:
         raise ValidationFailed(str(exc)) from None
     async with _pool(call).acquire() as conn:
         report = await imports.run(
-            conn, integration["organization_id"], integration["id"], rows, dry_run=call.query_as(ImportQuery).dry_run
+            conn,
+            integration["organization_id"],
+            integration["id"],
+            rows,
+            policy=call.request.app[API_STATE].settings.outbound_policy,
+            dry_run=call.query_as(ImportQuery).dry_run,
         )
     return imports.report_json(report)
 

@@ -36,7 +36,8 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         if integration is None:
             print(f"nfsync profiles import: integration {args.integration} not found", file=sys.stderr)
             return 2
-        report = await imports.run(conn, integration["organization_id"], integration["id"], rows, dry_run=args.dry_run)
+        owner, policy = (integration["organization_id"], integration["id"]), settings.outbound_policy
+        report = await imports.run(conn, *owner, rows, policy=policy, dry_run=args.dry_run)
     print(imports.dumps(report))
     return 1 if report.refused else 0
 

@@ -21,9 +21,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nfsync.connectors.base.errors import NfsyncError, NotFound
+from nfsync.connectors.base.outbound import OutboundPolicy
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.engine.filters import Id
-from nfsync.workers.listing.profiles import ListingProfile
+from nfsync.workers.listing.profiles import ListingProfile, image_refusals
 from nfsync.workers.listing.store import Scope, save
 
 MAX_ROWS = 10_000
@@ -176,6 +177,7 @@ async def run(
     integration_id: uuid.UUID,
     rows: list[tuple[int, ImportRow | list[Problem]]],
     *,
+    policy: OutboundPolicy,
     dry_run: bool = False,
 ) -> ImportReport:
     """Store each valid row in its own savepoint; a row naming what is not the organization's is refused. A dry run
@@ -184,9 +186,18 @@ async def run(
     await outer.start()
     try:
         owner = (organization_id, integration_id)
-        return ImportReport([await _row(conn, owner, n, r, dry_run=dry_run) for n, r in rows])
+        checked = [(n, _checked(r, policy)) for n, r in rows]
+        return ImportReport([await _row(conn, owner, n, r, dry_run=dry_run) for n, r in checked])
     finally:
         await (outer.rollback() if dry_run else outer.commit())
+
+
+def _checked(row: ImportRow | list[Problem], policy: OutboundPolicy) -> ImportRow | list[Problem]:
+    """A row whose image URLs the operator's outbound policy refuses becomes its problems."""
+    if isinstance(row, list):
+        return row
+    refused = image_refusals(row.profile, policy)
+    return [Problem(f"profile.{path}", reason) for path, reason in refused] if refused else row
 
 
 async def _row(

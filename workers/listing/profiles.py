@@ -15,7 +15,6 @@ platform's knowledge (the requirements step), checked before any call.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from nfsync.connectors.base.listing import AttributeValue, Brand, LogisticsChannel, Package, Text
-from nfsync.connectors.base.outbound import is_public_address
+from nfsync.connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
 from nfsync.workers.engine.filters import Id
 
 MAX_IMAGES = 9
@@ -36,28 +35,44 @@ MAX_SALE_PROPERTIES = 3
 MAX_LOGISTICS = 50
 
 
-def _private_host(host: str) -> bool:
-    """An address literal that is not public, or a name only a private network resolves (the names' addresses are
-    checked again when the image is fetched, connectors/base/outbound.py)."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
-    return not is_public_address(host)
+def _private_name(host: str) -> bool:
+    """A name only a private network resolves (any name's addresses are checked again when the image is fetched,
+    connectors/base/outbound.py)."""
+    return host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
 
 
 def _image_url(value: str) -> str:
-    """An image a platform will fetch or nfsync will download: HTTPS, a public host named in the URL.
-
-    The name's resolution is checked again when the image is fetched (a public name may point inside)."""
+    """The shape of an image URL: http(s), a host, no user name or password. Where it may point is the operator's
+    outbound policy, checked where a tenant writes a profile (``image_refusals``) and again at every fetch."""
     parts = urlsplit(value)
-    if parts.scheme != "https":
+    if parts.scheme not in ("https", "http"):
         raise ValueError("must be an https URL")
     if not parts.hostname or parts.username is not None or parts.password is not None:
         raise ValueError("must name a host and carry no user name or password")
-    if _private_host(parts.hostname):
-        raise ValueError("must not point at a private, loopback or link-local address")
     return value
+
+
+def image_refusals(profile: ListingProfile, policy: OutboundPolicy) -> list[tuple[str, str]]:
+    """(field path, reason) of every image URL the operator's outbound policy refuses: http, an address that is
+    not public, a private name - unless the operator allows the host (NFSYNC_OUTBOUND_ALLOWED_HOSTS)."""
+    out = []
+    for path, url in _image_urls(profile):
+        host = (urlsplit(url).hostname or "").lower()
+        try:
+            check_url(url, None, policy, "the image URL")
+        except OutboundRefused as exc:
+            out.append((path, str(exc)))
+            continue
+        if _private_name(host) and not policy.allows_host(host):
+            out.append((path, f"the image URL: {host} is a private name"))
+    return out
+
+
+def _image_urls(profile: ListingProfile) -> list[tuple[str, str]]:
+    urls = [(f"images.{i}", url) for i, url in enumerate(profile.images)]
+    for variant, content in profile.variants.items():
+        urls += [(f"variants.{variant}.images.{i}", url) for i, url in enumerate(content.images)]
+    return urls
 
 
 ImageUrl = Annotated[str, Field(min_length=9, max_length=MAX_URL_LENGTH), AfterValidator(_image_url)]
