@@ -165,6 +165,7 @@ class BaseClient(ABC):
     error_table: ClassVar[ErrorTable]
     default_rate: ClassVar[float] = 10.0
     uses_tokens: ClassVar[bool] = True  # False for API-key platforms (WooCommerce)
+    uploads_images: ClassVar[bool] = False  # listings take only images uploaded through the platform's media API
 
     def __init__(
         self,

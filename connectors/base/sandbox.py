@@ -417,9 +417,18 @@ class SandboxBase(ABC):
 
     # ------------------------------------------------------------------ admin routes (/_sandbox/)
 
+    def image_url(self, name: str = "default.png") -> str:
+        """An image the lab's listing profiles point at: a PNG this sandbox serves (fetched by nfsync like any
+        merchant's image, through the operator-allowed loopback host)."""
+        return f"{self.base_url}/_sandbox/images/{name}"
+
+    async def _lab_image(self, _request: web.Request) -> web.StreamResponse:
+        return web.Response(body=LAB_PNG, content_type="image/png")
+
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         self.add_routes(app)
+        app.router.add_get("/_sandbox/images/{name}", self._lab_image)
         app.router.add_post("/_sandbox/reset", self._admin_reset)
         app.router.add_post("/_sandbox/faults", self._admin_faults)
         app.router.add_post("/_sandbox/config", self._admin_config)
@@ -563,6 +572,13 @@ class SandboxBase(ABC):
 def _plain(value: Any) -> Any:
     """Decimals as strings for JSON."""
     return json.loads(json.dumps(value, default=str))
+
+
+LAB_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c63f8cfc0000003010100c9fe92ef"
+    "0000000049454e44ae426082"
+)
+"""A 1x1 PNG: what the sandboxes serve as the lab's product image."""
 
 
 def is_jpeg_or_png(data: bytes) -> bool:

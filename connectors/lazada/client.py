@@ -124,6 +124,7 @@ class _Cursor:
 
 
 class Client(BaseClient):
+    uploads_images = True  # listings take only images uploaded through upload_image (listings/*.md)
     platform: ClassVar[str] = "lazada"
     error_table: ClassVar[ErrorTable] = ERROR_TABLE
     default_rate: ClassVar[float] = 10.0

@@ -89,6 +89,7 @@ class LostPushes:
 
 
 class Client(BaseClient):
+    uploads_images = True  # listings take only images uploaded through upload_image (listings/*.md)
     platform = "shopee"
     error_table = ERROR_TABLE
     default_rate = 10.0

@@ -129,6 +129,7 @@ class _FixedTokens:
 
 
 class Client(BaseClient):
+    uploads_images = True  # listings take only images uploaded through upload_image (listings/*.md)
     platform: ClassVar[str] = "tiktok"
     error_table: ClassVar[ErrorTable] = errors.ERROR_TABLE
     default_rate: ClassVar[float] = 50.0  # "50 QPS for each API", per (app, shop) (rate-limits.md)

@@ -148,3 +148,36 @@ async def test_woocommerce_listings_get_the_package_in_the_stores_units(sync_set
         )
         assert (await env.run("product_sync"))["failed_items"] == 0
         assert (content.weight, content.dimensions["height"]) == ("4.409", "1.969")
+
+
+def _issued(env: SyncEnv) -> set[str]:
+    sandbox = env.sandbox
+    return set(sandbox.store.images if env.shop.platform == "tiktok" else sandbox.issued_images)  # type: ignore[attr-defined]
+
+
+async def test_images_are_fetched_uploaded_once_per_shop_and_sent_as_the_platform_takes_them(shop: SyncEnv) -> None:
+    """The lab's default image (served by the sandbox, fetched through the operator-allowed loopback host) is
+    uploaded through the platform's media API once: every product of the shop reuses it, a second sync uploads
+    nothing."""
+    task = await shop.run("product_sync")
+    assert task["failed_items"] == 0, task["error_message"]
+    rows = await shop.pool.fetch("SELECT source_url, platform_ref, sha256 FROM listing_media")
+    assert [r["source_url"] for r in rows] == [shop.sandbox.image_url()]
+    assert _issued(shop) == {rows[0]["platform_ref"]}, "one upload for every product of the shop"
+    await shop.pool.execute("UPDATE product_mappings SET last_pushed_hash = 'changed'")  # every listing rewritten
+    assert (await shop.run("product_sync"))["failed_items"] == 0
+    assert len(_issued(shop)) == 1, "a re-sync uploads nothing"
+
+
+async def test_an_image_the_fetch_refuses_fails_its_product_before_any_create(shop: SyncEnv) -> None:
+    product = shop.catalog.product_ids[0]
+    not_an_image = f"{shop.sandbox.base_url}/_sandbox/shops/none/listings"  # JSON, not an image
+    layer = ListingProfile.model_validate({"images": [not_an_image]})
+    await store.save(shop.pool, shop.org, store.Scope(shop.shop.integration_id, product), layer, "api")
+    creates = shop.sandbox.counters.creates
+    task = await shop.run("product_sync", filters={"product_ids": [product]})
+    reason = await shop.pool.fetchval(
+        "SELECT error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed'", task["id"]
+    )
+    assert reason is not None and reason.startswith(f"image {not_an_image}:"), reason
+    assert shop.sandbox.counters.creates == creates and not _issued(shop)

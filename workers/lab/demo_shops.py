@@ -19,7 +19,7 @@ import aiohttp
 from nfsync.connectors.base.errors import NfsyncError
 from nfsync.connectors.base.sandbox import SandboxBase, SbShop
 from nfsync.connectors.base.sandboxes import load_sandbox
-from nfsync.workers.lab.sandbox_shops import LISTING_DEFAULTS, PUBLIC_IDS, integration_config
+from nfsync.workers.lab.sandbox_shops import PUBLIC_IDS, integration_config, listing_defaults
 
 
 class DemoApiError(NfsyncError):
@@ -80,7 +80,8 @@ async def create_integration(api: ApiClient, sandbox: SandboxBase, rate: int) ->
         body["webhook_secret"] = sandbox.webhook_secret
     integration: dict[str, Any] = await api.call("POST", "/v1/integrations", body)
     sandbox.webhook_url = integration["webhook_url"]
-    await api.call("PUT", f"/v1/listing-profiles/{integration['id']}/defaults", LISTING_DEFAULTS.stored())
+    defaults = listing_defaults(sandbox.image_url()).stored()
+    await api.call("PUT", f"/v1/listing-profiles/{integration['id']}/defaults", defaults)
     return integration
 
 

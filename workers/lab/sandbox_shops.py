@@ -25,13 +25,21 @@ from nfsync.workers.tokens import store_pair
 
 PUBLIC_IDS = ("partner_id", "app_key")  # WooCommerce's consumer_key is half of its API key pair: a credential
 DEFAULT_CATEGORY = "100100"  # a numeric category id every sandbox accepts
-LISTING_DEFAULTS = ListingProfile(
-    brand=Brand(id="0", name="No brand"),
-    package=Package(weight_kg=Decimal("0.5"), length_cm=Decimal(20), width_cm=Decimal(15), height_cm=Decimal(5)),
-    logistics=[LogisticsChannel(id="80001")],
-    images=["https://images.example.com/nfsync-lab/default.jpg"],
-)
-"""What every platform's rules ask of a new listing, as an integration's listing defaults (issue #16)."""
+
+
+def listing_defaults(image_url: str) -> ListingProfile:
+    """What every platform's rules ask of a new listing, as an integration's listing defaults (issue #16); the image
+    is one a sandbox serves (``SandboxBase.image_url``), fetched and uploaded like a merchant's."""
+    return ListingProfile(
+        brand=Brand(id="0", name="No brand"),
+        package=Package(weight_kg=Decimal("0.5"), length_cm=Decimal(20), width_cm=Decimal(15), height_cm=Decimal(5)),
+        logistics=[LogisticsChannel(id="80001")],
+        images=[image_url],
+    )
+
+
+LISTING_DEFAULTS = listing_defaults("https://images.example.com/nfsync-lab/default.png")
+"""The defaults with an image on no sandbox: for tests that build drafts without any call."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,8 @@ async def create_integration(
         rate_limit,
         None,
     )
-    await profile_store.save(conn, org, profile_store.Scope(integration_id), LISTING_DEFAULTS, "api")
+    defaults = listing_defaults(sandbox.image_url())
+    await profile_store.save(conn, org, profile_store.Scope(integration_id), defaults, "api")
     return integration_id
 
 

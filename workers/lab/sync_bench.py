@@ -88,7 +88,7 @@ async def _bench(settings: Settings, platform: str) -> AsyncIterator[Bench]:
     ):
         limiter = CountingLimiter(base.limiter)
         factory = ClientFactory(keyring, limiter, outbound=settings.outbound_policy)
-        resources = SyncResources(settings, rt.pool, keyring, limiter, factory)
+        resources = SyncResources(settings, rt.pool, keyring, limiter, factory, base.images)
         org = await rt.pool.fetchval("INSERT INTO organizations (name) VALUES ('sync bench') RETURNING id")
         worker = Worker(
             settings, REGISTRY, [platform], pool=rt.pool, connection=rt.connection, concurrency=8, resources=resources

@@ -1,12 +1,13 @@
 """Fetching a listing's images from their source URLs, before they are uploaded through a platform's media API.
 
-Every fetch goes through the outbound policy (``connectors/base/outbound.py``): https only, no address literal that
-is not public, and names resolved by the guarded resolver, which refuses a host whose addresses are all private,
-loopback, link-local (cloud metadata) or reserved - checked after DNS, so a public name pointing inward does not
-pass. Redirects are followed by hand, at most ``max_redirects``, each hop checked again. A body is read up to
-``max_bytes`` (a declared length over it is refused before reading) within ``timeout`` seconds, and must be a JPEG,
-PNG or WebP by its first bytes, whatever its Content-Type says. The operator may allow named hosts
-(``NFSYNC_OUTBOUND_ALLOWED_HOSTS``: a local image server in tests and the demo); nothing a tenant sets can.
+Every fetch goes through the outbound policy (``connectors/base/outbound.py``): https only (http for a host the
+operator allows), no address literal that is not public, and names resolved by the guarded resolver, which refuses
+a host whose addresses are all private, loopback, link-local (cloud metadata) or reserved - checked after DNS, so a
+public name pointing inward does not pass. Redirects are followed by hand, at most ``max_redirects``, each hop
+checked again. A body is read up to ``max_bytes`` (a declared length over it is refused before reading) within
+``timeout`` seconds, and must be a JPEG, PNG or WebP by its first bytes, whatever its Content-Type says. The
+operator may allow named hosts (``NFSYNC_OUTBOUND_ALLOWED_HOSTS``: the sandboxes' images in tests and the demo);
+nothing a tenant sets can.
 
 A refusal is ``MediaRefused`` (a permanent error with the reason), an item failure for the product that needs the
 image.
@@ -16,13 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import aiohttp
 
+from nfsync.connectors.base.client import BaseClient
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.outbound import GuardedResolver, OutboundPolicy, OutboundRefused, ResolvedInward, check_url
+from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.listing.store import Executor
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # Shopee upload_image's limit, the largest of the platforms (listings/*.md)
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -126,3 +132,32 @@ class ImageFetcher:
         if kind is None:
             raise MediaRefused(f"image {url}: not a JPEG, PNG or WebP image")
         return FetchedImage(url, body, kind)
+
+
+async def platform_images(
+    db: Executor,
+    client: BaseClient,
+    fetcher: ImageFetcher,
+    owner: tuple[uuid.UUID, uuid.UUID],
+    urls: Sequence[str],
+) -> dict[str, str]:
+    """Each source URL's reference on the shop's platform (``owner``: shop id, organization id): recorded for the URL
+    (nothing fetched), else fetched and found by its SHA-256 (the same bytes under another URL), else uploaded.
+    A platform that fetches URLs itself (WooCommerce) keeps them. A URL whose image changes later keeps its first
+    upload: a new image needs a new URL (UNCONFIRMED whether platforms re-fetch; nfsync never does)."""
+    wanted = list(dict.fromkeys(urls))
+    if not client.uploads_images or not wanted:
+        return {url: url for url in wanted}
+    shop_id, organization_id = owner
+    found = {r["source_url"]: r["platform_ref"] for r in await db.fetch(QUERIES["media_by_url"], shop_id, wanted)}
+    for url in (u for u in wanted if u not in found):
+        image = await fetcher.fetch(url)
+        ref = await db.fetchval(QUERIES["media_by_sha256"], shop_id, image.sha256)
+        if ref is None:
+            ref = await client.upload_image(image.content, image.content_type)
+        size = len(image.content)
+        await db.execute(
+            QUERIES["media_store"], shop_id, url, organization_id, image.sha256, ref, image.content_type, size
+        )
+        found[url] = ref
+    return found

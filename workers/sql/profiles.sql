@@ -43,3 +43,16 @@ INSERT INTO category_requirements (shop_id, category_id, organization_id, requir
 VALUES ($1, $2, $3, $4, now()::timestamp + make_interval(secs => $5))
 ON CONFLICT (shop_id, category_id)
 DO UPDATE SET requirements = EXCLUDED.requirements, fetched_at = now(), expires_at = EXCLUDED.expires_at;
+
+-- name: media_by_url
+SELECT source_url, platform_ref FROM listing_media WHERE shop_id = $1 AND source_url = ANY($2::text[]);
+
+-- name: media_by_sha256
+SELECT platform_ref FROM listing_media WHERE shop_id = $1 AND sha256 = $2 LIMIT 1;
+
+-- name: media_store
+INSERT INTO listing_media (shop_id, source_url, organization_id, sha256, platform_ref, content_type, bytes)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (shop_id, source_url)
+DO UPDATE SET sha256 = EXCLUDED.sha256, platform_ref = EXCLUDED.platform_ref, content_type = EXCLUDED.content_type,
+              bytes = EXCLUDED.bytes, uploaded_at = now();

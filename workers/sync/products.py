@@ -19,13 +19,14 @@ from typing import Any
 
 from nfsync.connectors.base.errors import PermanentError, ReauthorizationNeeded
 from nfsync.connectors.base.listing import ListingRules
-from nfsync.connectors.base.models import Listing
+from nfsync.connectors.base.models import Listing, ListingDraft
 from nfsync.connectors.base.spec import load
 from nfsync.workers import crm
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.listing.content import ShopProfiles, shop_profiles
+from nfsync.workers.listing.media import platform_images
 from nfsync.workers.listing.requirements import shop_requirements
 from nfsync.workers.sync.catalog import (
     Decision,
@@ -177,12 +178,13 @@ def _listing_job(
         assert d.draft is not None
         try:
             origin = "created"
+            draft = await with_platform_images(shop, d.draft)
             if d.action == "create":
-                created = await shop.client.create_or_adopt(d.draft)
+                created = await shop.client.create_or_adopt(draft)
                 listing, origin = created.listing, "adopted" if created.adopted else "created"
                 changes.extend(_drift(d, listing))
             else:
-                listing = await shop.client.update_listing(str(d.item_id), d.draft)
+                listing = await shop.client.update_listing(str(d.item_id), draft)
         except ReauthorizationNeeded:
             raise
         except PermanentError as exc:
@@ -209,6 +211,19 @@ def _listing_job(
         )
 
     return job
+
+
+async def with_platform_images(shop: ShopSession, draft: ListingDraft) -> ListingDraft:
+    """The draft with each image as the platform takes it (uploaded once per shop, workers/listing/media.py); the
+    decision keeps the source URLs, so content hashes do not depend on uploads."""
+    urls = [*draft.images, *(url for v in draft.variants for url in v.images)]
+    if not urls or not shop.client.uploads_images:
+        return draft
+    owner = (shop.shop_id, shop.row["organization_id"])
+    async with shop.media_lock:  # concurrent listing jobs share one upload of the same image
+        refs = await platform_images(shop.pool, shop.client, shop.res.images, owner, urls)
+    variants = [v.model_copy(update={"images": [refs[u] for u in v.images]}) for v in draft.variants]
+    return draft.model_copy(update={"images": [refs[u] for u in draft.images], "variants": variants})
 
 
 def _rows(d: Decision, listing: Listing, origin: str) -> tuple[list[MappingRow], list[str]]:

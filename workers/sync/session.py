@@ -3,10 +3,11 @@ one shop: its rows, its connector client with the account's tokens, its sync rul
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -19,11 +20,11 @@ from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.handlers import TaskContext
 from nfsync.workers.engine.models import ClaimedTask, utcnow
+from nfsync.workers.listing.media import ImageFetcher
 from nfsync.workers.marketplaces import ClientFactory
 from nfsync.workers.ratelimit import PostgresRateLimiter
 
 
-# ShopRef extras a shop row may carry in shop_data (TikTok's shop_cipher, Lazada's venture, a store URL, a warehouse).
 @dataclass
 class SyncResources:
     settings: Settings
@@ -31,6 +32,7 @@ class SyncResources:
     keyring: Keyring | None
     limiter: RateLimiter
     factory: ClientFactory
+    images: ImageFetcher  # listings' images from their source URLs, through the outbound policy
 
 
 @contextlib.asynccontextmanager
@@ -39,10 +41,12 @@ async def open_resources(settings: Settings, pool: asyncpg.Pool) -> AsyncIterato
     keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
     limiter = PostgresRateLimiter(pool)
     factory = ClientFactory(keyring, limiter, settings.marketplace_read_timeout, settings.outbound_policy)
+    images = ImageFetcher(settings.outbound_policy)
     try:
-        yield SyncResources(settings, pool, keyring, limiter, factory)
+        yield SyncResources(settings, pool, keyring, limiter, factory, images)
     finally:
         await factory.close()
+        await images.close()
 
 
 @dataclass
@@ -53,6 +57,7 @@ class ShopSession:
     res: SyncResources
     row: asyncpg.Record
     client: BaseClient
+    media_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one image upload at a time: none twice
 
     @property
     def shop_id(self) -> uuid.UUID:
