@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from nfsync.workers import crm
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
-from nfsync.workers.listing.profiles import ListingProfile, merged
+from nfsync.workers.listing.profiles import ListingProfile, listing_text, merged
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,19 @@ class ShopProfiles:
     metadata: dict[str, ListingProfile] = field(default_factory=dict)
     metadata_errors: dict[str, str] = field(default_factory=dict)
 
-    def effective(self, product_id: str) -> ListingProfile:
-        return merged([*self.defaults, self.metadata.get(product_id), *self.products.get(product_id, [])])
+    shared: list[tuple[ListingProfile, str]] = field(default_factory=list)  # the defaults merged, and their text
+
+    def effective(self, product_id: str) -> tuple[ListingProfile, str]:
+        """The product's profile and its ``listing_text``: for a product with no layer of its own (most of them)
+        the defaults' merge, computed once."""
+        own = [self.metadata.get(product_id), *self.products.get(product_id, [])]
+        if any(own):
+            profile = merged([*self.defaults, *own])
+            return profile, listing_text(profile)
+        if not self.shared:
+            profile = merged(self.defaults)
+            self.shared.append((profile, listing_text(profile)))
+        return self.shared[0]
 
 
 def _metadata_error(platform: str, exc: ValidationError) -> str:

@@ -15,13 +15,16 @@ platform's knowledge (the requirements step), checked before any call.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import to_jsonable_python
 
 from nfsync.connectors.base.listing import AttributeValue, Brand, LogisticsChannel, Package, Text
+from nfsync.connectors.base.models import ListingDraft
 from nfsync.connectors.base.outbound import OutboundPolicy, OutboundRefused, check_url
 from nfsync.workers.engine.filters import Id
 
@@ -165,3 +168,17 @@ def _variants(base: dict[str, VariantContent], top: dict[str, VariantContent]) -
             )
         )
     return out
+
+
+def listing_text(content: ListingDraft | ListingProfile) -> str:
+    """The profile's part of the content (brand, attributes, package, logistics, images); empty without one. The
+    same for a draft and the profile it was built from, so a plan computes it once per distinct profile."""
+    parts = {
+        "brand": content.brand,
+        "attributes": content.attributes or None,
+        "package": content.package,
+        "logistics": content.logistics or None,
+        "images": content.images or None,
+    }
+    given = {k: v for k, v in parts.items() if v is not None}
+    return json.dumps(to_jsonable_python(given), sort_keys=True) if given else ""

@@ -7,7 +7,6 @@ and whether the product is to be created, updated, only re-priced / re-stocked, 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,13 +14,12 @@ from typing import Any, Literal
 
 import asyncpg
 from pydantic import ValidationError
-from pydantic_core import to_jsonable_python
 
 from nfsync.connectors.base.categories import check_attributes
 from nfsync.connectors.base.listing import DraftShape, ListingRules, Package, check_rules
 from nfsync.connectors.base.models import ListingDraft, VariantDraft
 from nfsync.workers.crm import CrmProduct, CrmVariant
-from nfsync.workers.listing.profiles import ListingProfile
+from nfsync.workers.listing.profiles import ListingProfile, listing_text
 from nfsync.workers.listing.requirements import Requirements
 from nfsync.workers.sync.rules import CatalogRules, StockRules, money
 
@@ -100,6 +98,7 @@ class ListingInput:
     profile: ListingProfile = field(default_factory=ListingProfile)
     rules: ListingRules = field(default_factory=ListingRules)
     error: str | None = None  # the product's metadata.marketplace layer is not a valid profile
+    text: str | None = None  # listing_text(profile), when the caller computed it once for many products
 
 
 NO_LISTING_INPUT = ListingInput()
@@ -155,25 +154,13 @@ def _variant_text(v: VariantDraft) -> str:
     return "\x1f".join(parts)
 
 
-def _listing_text(draft: ListingDraft) -> str:
-    """The profile's part of the content (brand, attributes, package, logistics, images); empty without one."""
-    parts = {
-        "brand": draft.brand,
-        "attributes": draft.attributes or None,
-        "package": draft.package,
-        "logistics": draft.logistics or None,
-        "images": draft.images or None,
-    }
-    given = {k: v for k, v in parts.items() if v is not None}
-    return json.dumps(to_jsonable_python(given), sort_keys=True) if given else ""
-
-
-def content_hash(draft: ListingDraft) -> str:
-    """SHA-256 of the catalog content of a listing (not its prices and stock, which are compared one by one).
+def content_hash(draft: ListingDraft, listing: str | None = None) -> str:
+    """SHA-256 of the catalog content of a listing (not its prices and stock, which are compared one by one);
+    ``listing``: ``listing_text`` of the draft when the caller has it already.
 
     Fields are joined with ASCII separators (unit, record, group) that never occur in catalog text."""
     variants = sorted(_variant_text(v) for v in draft.variants)
-    listing = _listing_text(draft)
+    listing = listing_text(draft) if listing is None else listing
     content = "\x1e".join(
         [draft.name, draft.description, draft.category_id or "", *variants, *([listing] if listing else [])]
     )
@@ -188,7 +175,7 @@ def content_fields(draft: ListingDraft) -> dict[str, str]:
         "category_id": draft.category_id or "",
         "variants": "\x1e".join(sorted(_variant_text(v) for v in draft.variants)),
     }
-    listing = _listing_text(draft)
+    listing = listing_text(draft)
     if listing:
         values["listing"] = listing
     return {name: hashlib.sha256(value.encode()).hexdigest()[:16] for name, value in values.items()}
@@ -276,7 +263,7 @@ def decide(
         decision.action = "fail"
         decision.reason = "missing required fields: " + ", ".join(str(e["loc"][0]) for e in exc.errors())
         return decision
-    decision.draft, decision.content_hash = draft, content_hash(draft)
+    decision.draft, decision.content_hash = draft, content_hash(draft, listing.text)
     mapped = {
         v.variant_id: mappings[v.variant_id]
         for v in valid

@@ -102,7 +102,8 @@ async def plan_catalog(shop: ShopSession, filters: ProductSyncFilter) -> list[De
 
 
 def _listing_input(profiles: ShopProfiles, rules: ListingRules, product_id: str) -> ListingInput:
-    return ListingInput(profiles.effective(product_id), rules, profiles.metadata_errors.get(product_id))
+    profile, text = profiles.effective(product_id)
+    return ListingInput(profile, rules, profiles.metadata_errors.get(product_id), text)
 
 
 async def push_catalog(shop: ShopSession, items: ItemLog, filters: ProductSyncFilter) -> dict[str, int]:
