@@ -61,6 +61,16 @@ CATEGORIES = {
 
 CATEGORIES_ATTRIBUTES = (MATERIAL, SLEEVE, MODELS, COLOR, SIZE)
 
+BRANDS = {0: "No brand", 1146: "NextFlow"}
+"""The brands every sandbox knows (0 is Shopee's No brand, docs/platforms/listings/shopee.md; Lazada's and TikTok
+Shop's real ids differ per country and are looked up from their brand APIs)."""
+
+
+def known_brand(value: object) -> bool:
+    """A brand id as a payload carries it (number or digits) that the sandboxes know."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return text.isdigit() and int(text) in BRANDS
+
 
 def category(category_id: object) -> SbCategory | None:
     try:

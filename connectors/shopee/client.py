@@ -62,6 +62,7 @@ UPDATE_PRICE = "/api/v2/product/update_price"
 UPLOAD_IMAGE = "/api/v2/media_space/upload_image"  # a Public API: no access_token, no shop_id
 ATTRIBUTE_TREE = "/api/v2/product/get_attribute_tree"
 BRAND_LIST = "/api/v2/product/get_brand_list"
+CHANNEL_LIST = "/api/v2/logistics/get_channel_list"  # no parameters (v2.logistics.get_channel_list)
 ORDER_LIST = "/api/v2/order/get_order_list"
 ORDER_DETAIL = "/api/v2/order/get_order_detail"
 LOST_PUSHES = "/api/v2/push/get_lost_push_message"

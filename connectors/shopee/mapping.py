@@ -201,9 +201,10 @@ def add_item_body(draft: ListingDraft, extra: Mapping[str, str]) -> dict[str, An
         "item_sku": first.sku,  # found again by search_item(item_sku) after a lost response
         "original_price": price_number(first.price),
         "seller_stock": [{"stock": first.stock}],
-        "weight": float(extra.get("weight_kg") or 1.0),
         "image": {"image_id_list": list(draft.images)},
     }
+    if extra.get("weight_kg"):
+        body["weight"] = float(extra["weight_kg"])
     logistics = [int(x) for x in (extra.get("logistic_ids") or "").split(",") if x.strip()]
     if logistics:
         body["logistic_info"] = [{"logistic_id": logistic, "enabled": True} for logistic in logistics]

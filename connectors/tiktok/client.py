@@ -228,10 +228,7 @@ class Client(BaseClient):
         answer = await self.call(
             "POST", IMAGE_UPLOAD, endpoint="product.image", multipart=({"use_case": "MAIN_IMAGE"}, [part])
         )
-        uri = str(as_dict(as_dict(answer).get("data")).get("uri") or "")
-        if not uri:
-            raise PermanentError("tiktok: the image upload answered no uri")
-        return uri
+        return mapping.image_uri(as_dict(as_dict(answer).get("data")))
 
     async def category_requirements(self, category_id: str) -> CategoryRequirements:
         """Get Attributes (product and sales properties, ``is_requried`` as the reference spells it) and Get Category

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from nfsync.connectors.base.categories import AttributeCondition, AttributeOption, AttributeRule, CategoryRequirements
+from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.models import (
     Listing,
     ListingDraft,
@@ -200,8 +201,10 @@ def content_fields(draft: ListingDraft) -> dict[str, Any]:
     """The listing profile's part of Create / Edit Product (only what the draft sets): ``brand_id``,
     ``product_attributes`` (a value that is a number is a value id, other text a custom value name),
     ``package_weight`` in KILOGRAM and ``package_dimensions`` in whole CENTIMETER (the SEA units,
-    docs/platforms/listings/tiktok.md)."""
+    docs/platforms/listings/tiktok.md), ``main_images`` (uris Upload Product Image issued)."""
     out: dict[str, Any] = {}
+    if draft.images:
+        out["main_images"] = [{"uri": uri} for uri in draft.images]
     if draft.brand is not None and draft.brand.id:
         out["brand_id"] = draft.brand.id
     if draft.attributes:
@@ -352,3 +355,11 @@ def _condition(condition: Mapping[str, Any]) -> AttributeCondition:
     return AttributeCondition(
         attribute_id=str(condition.get("attribute_id") or ""), value_id=str(condition.get("attribute_value_id") or "")
     )
+
+
+def image_uri(data: Mapping[str, Any]) -> str:
+    """Upload Product Image ``data.uri``: what ``main_images`` takes (``url`` is for descriptions)."""
+    uri = str(data.get("uri") or "")
+    if not uri:
+        raise PermanentError("tiktok: the image upload answered no uri")
+    return uri

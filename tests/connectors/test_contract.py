@@ -24,6 +24,7 @@ from nfsync.connectors.base.sandbox import SandboxBase, SbShop
 from nfsync.connectors.base.sandboxes import SandboxSpec, load_sandbox
 from nfsync.connectors.base.secret import Secret
 from nfsync.connectors.base.spec import available
+from tests.connectors.listable import listable
 
 SPECS = {spec.name: load_sandbox(spec.name) for spec in available()}
 ACCESS, REFRESH = "contract-access-token-0001", "contract-refresh-token-0001"
@@ -188,13 +189,14 @@ async def test_server_errors_are_retried(rig: Rig) -> None:
 
 
 async def test_lost_create_response_never_duplicates(rig: Rig) -> None:
-    rig.sandbox.faults.lost_write_rate = 1.0
-    draft = ListingDraft(
-        name="Lost response shirt",
+    shirt = ListingDraft(
+        name="Lost response shirt, cotton, size M",
         description="d",
         category_id="100",
         variants=[VariantDraft(sku="LOST-1", price=Decimal("99000"), stock=3)],
     )
+    draft = await listable(rig.client, shirt)
+    rig.sandbox.faults.lost_write_rate = 1.0
     listing = await rig.client.create_listing(draft)
     rig.sandbox.faults.lost_write_rate = 0.0
     again = await rig.client.create_listing(draft)

@@ -26,6 +26,7 @@ from nfsync.connectors.lazada.client import AUTH_BASE_URL, Client, EndpointRates
 from nfsync.connectors.lazada.errors import ERROR_TABLE, effective_code
 from nfsync.connectors.lazada.sandbox import SANDBOX
 from nfsync.connectors.lazada.sandbox.emulator import LzCall, LzError, Sandbox
+from tests.connectors.listable import listable
 
 APP = dict(SANDBOX.sample_app)
 SELLER = "200300400"
@@ -342,6 +343,7 @@ async def test_create_update_find_and_caps(env: Env) -> None:
             VariantDraft(sku="SHIRT-M", price=Decimal("99000"), stock=2, options={"size": "M"}),
         ],
     )
+    draft = await listable(env.client, draft)
     created = await env.client.create_listing(draft)
     assert [v.sku for v in created.variants] == ["SHIRT-S", "SHIRT-M"] and all(
         v.platform_variant_id for v in created.variants

@@ -23,6 +23,7 @@ from nfsync.connectors.lazada import mapping, stock
 from nfsync.connectors.lazada.client import Client
 from nfsync.connectors.lazada.errors import ERROR_TABLE
 from nfsync.connectors.lazada.sandbox.emulator import LzCall, Sandbox, _payload_product
+from tests.connectors.listable import listable
 from tests.connectors.test_lazada import APP, REFRESH, SELLER, Env, running
 
 CONTRACT: dict[str, Any] = json.loads((Path(__file__).parents[1] / "contracts" / "lazada.json").read_text())
@@ -38,24 +39,11 @@ EXPECTED = {
 INVENTORY = ("/product/price_quantity/update", "/product/stock/sellable/update")
 ITEM_EXAMPLES = [(path, example) for path, example in EXAMPLES if path in INVENTORY and example["kind"] == "item"]
 KNOWN_GAPS = {
-    "/product/create": {
-        "Request.Product.Attributes.brand_id",
-        "Request.Product.Skus.Sku[].package_height",
-        "Request.Product.Skus.Sku[].package_length",
-        "Request.Product.Skus.Sku[].package_width",
-        "Request.Product.Skus.Sku[].package_weight",
-    },
-    "/product/update": {
-        "Request.Product.Skus.Sku[].SkuId",
-        "Request.Product.Skus.Sku[].package_height",
-        "Request.Product.Skus.Sku[].package_length",
-        "Request.Product.Skus.Sku[].package_width",
-        "Request.Product.Skus.Sku[].package_weight",
-    },
+    "/product/update": {"Request.Product.Skus.Sku[].SkuId"},
 }
-"""Documented required fields the client cannot send yet: a ListingDraft carries no brand and no package
-dimensions, and a SKU added to an existing product goes without ``SkuId`` / ``AssociatedSku`` (see
-docs/platforms/lazada.md). The test fails when one of them is sent after all, so that this list shrinks."""
+"""Documented required fields the client cannot send: a SKU added to an existing product goes without ``SkuId`` /
+``AssociatedSku`` (see docs/platforms/lazada.md). (Brand and package came with listing profiles, issue #16.) The
+test fails when one of them is sent after all, so that this list shrinks."""
 
 
 def _client() -> Client:
@@ -174,6 +162,7 @@ async def _every_call(env: Env) -> None:
         category_id="10002019",
         variants=[VariantDraft(sku=f"REF-{i}", price=Decimal(99), stock=2) for i in range(3)],
     )
+    draft = await listable(client, draft)
     created = await client.create_listing(draft)
     grown = [VariantDraft(sku=f"REF-{i}", price=Decimal(98), stock=1) for i in range(3)]
     grown += [VariantDraft(sku=f"NEW-{i}", price=Decimal(97), stock=1) for i in range(50)]

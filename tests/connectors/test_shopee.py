@@ -29,6 +29,7 @@ from nfsync.connectors.shopee.client import Client, order_windows
 from nfsync.connectors.shopee.errors import ERROR_TABLE
 from nfsync.connectors.shopee.sandbox import SANDBOX, Sandbox
 from nfsync.connectors.shopee.signing import sign_request, webhook_signature
+from tests.connectors.listable import listable
 
 APP = dict(SANDBOX.sample_app)
 PARTNER_ID, PARTNER_KEY = int(APP["partner_id"]), APP["partner_key"]
@@ -354,7 +355,8 @@ def tee_draft() -> ListingDraft:
 
 async def test_create_with_models(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = spy_calls(env, monkeypatch)
-    listing = await env.client.create_listing(tee_draft())
+    draft = await listable(env.client, tee_draft())
+    listing = await env.client.create_listing(draft)
     assert [v.sku for v in listing.variants] == ["NEW-Red-M", "NEW-Red-L", "NEW-Blue-M", "NEW-Blue-L"]
     assert listing.variants[3].options == {"Color": "Blue", "Size": "L"}
     body = next(params for path, params in calls if path == api.INIT_TIER)
@@ -364,20 +366,21 @@ async def test_create_with_models(env: Env, monkeypatch: pytest.MonkeyPatch) -> 
         for t in body["standardise_tier_variation"]
     ]
     assert tiers == [(0, "Color", ["Red", "Blue"]), (0, "Size", ["M", "L"])]
-    assert await env.client.create_listing(tee_draft()) == listing, "a second create finds the first"
+    assert await env.client.create_listing(draft) == listing, "a second create finds the first"
     assert env.sandbox.counters.creates == 1 and env.sandbox.duplicate_listings() == 0
 
 
 async def test_lost_add_item_answer_still_gets_its_models(env: Env) -> None:
     env.sandbox.faults.lost_write_rate = 1.0
-    listing = await env.client.create_listing(tee_draft())
+    listing = await env.client.create_listing(await listable(env.client, tee_draft()))
     assert len(listing.variants) == 4 and all(v.platform_variant_id for v in listing.variants)
     assert env.sandbox.counters.creates == 1 and env.sandbox.duplicate_listings() == 0
     assert env.sandbox.counters.lost_writes >= 2  # add_item and init_tier_variation answers both lost
 
 
 async def test_update_listing(env: Env) -> None:
-    draft = ListingDraft(name="Bag", category_id="100", variants=[VariantDraft(sku="BAG-1", price=Decimal(5), stock=1)])
+    bag = ListingDraft(name="Bag", category_id="100", variants=[VariantDraft(sku="BAG-1", price=Decimal(5), stock=1)])
+    draft = await listable(env.client, bag)
     created = await env.client.create_listing(draft)
     changed = draft.model_copy(
         update={"name": "Bag v2", "variants": [VariantDraft(sku="BAG-1", price=Decimal(7), stock=8)]}
@@ -385,7 +388,7 @@ async def test_update_listing(env: Env) -> None:
     updated = await env.client.update_listing(created.platform_item_id, changed)
     assert (updated.name, updated.variants[0].price, updated.variants[0].stock) == ("Bag v2", Decimal(7), 8)
     with pytest.raises(PermanentError):
-        await env.client.update_listing(created.platform_item_id, tee_draft())
+        await env.client.update_listing(created.platform_item_id, await listable(env.client, tee_draft()))
 
 
 # ---------------------------------------------------------------------------------------------------- orders

@@ -30,6 +30,7 @@ from nfsync.connectors.tiktok import errors as codes
 from nfsync.connectors.tiktok.client import API_BASE, AUTH_BASE, TOKEN_REFRESH, Client
 from nfsync.connectors.tiktok.mapping import PRODUCT_STATUS
 from nfsync.connectors.tiktok.sandbox import SANDBOX, Sandbox
+from tests.connectors.listable import listable
 
 APP = dict(SANDBOX.sample_app)
 ACCESS, REFRESH = "tiktok-access-token-0001", "tiktok-refresh-token-0001"
@@ -360,8 +361,11 @@ async def test_find_by_sku_never_adopts_a_deleted_or_draft_product(env: Env) -> 
     assert await _statuses(env, {"seller_skus": ["X-1"]}) == [(deleted, "DELETED"), (draft, "DRAFT")]
     assert await env.client.find_by_sku("X-1") is None
     draft_of_crm = ListingDraft(
-        name="X", category_id="600001", variants=[VariantDraft(sku="X-1", price=Decimal(5), stock=1)]
+        name="A CRM product of the X family",
+        category_id="600001",
+        variants=[VariantDraft(sku="X-1", price=Decimal(5), stock=1)],
     )
+    draft_of_crm = await listable(env.client, draft_of_crm)
     created = await env.client.create_or_adopt(draft_of_crm)
     assert not created.adopted and created.listing.platform_item_id not in (deleted, draft)
     assert env.sandbox.counters.creates == 1 and env.shop.listings[created.listing.platform_item_id].status == "active"
@@ -404,18 +408,21 @@ async def test_unlinked_products_are_dropped_even_when_the_status_filter_is_igno
 
 
 async def test_create_is_idempotent_on_the_key_and_edit_keeps_sku_ids(env: Env) -> None:
-    draft = ListingDraft(
-        name="Shirt",
+    shirt = ListingDraft(
+        name="Shirt of cotton, short sleeves",
         description="<p>cotton</p>",
         category_id="600001",
         idempotency_key="k-1",
         variants=[VariantDraft(sku="SH-S", price=Decimal("99000"), stock=3, options={"Size": "S"})],
     )
+    draft = await listable(env.client, shirt)
     first = await env.client._create_listing(draft)
     again = await env.client._create_listing(draft)  # a blind repeat, as after a lost response
     assert first.platform_item_id == again.platform_item_id and env.sandbox.counters.creates == 1
     hat = [VariantDraft(sku="HAT-1", price=Decimal(5), stock=1)]
-    unkeyed = draft.model_copy(update={"idempotency_key": None, "name": "Hat", "variants": hat})
+    unkeyed = draft.model_copy(
+        update={"idempotency_key": None, "name": "Hat of straw with a wide brim", "variants": hat}
+    )
     assert (await env.client._create_listing(unkeyed)).platform_item_id == (
         await env.client._create_listing(unkeyed)
     ).platform_item_id

@@ -102,12 +102,12 @@ async def test_crm_update_changes_title_and_price_and_keeps_everything_else(env:
     and the CRM's SKU price change (Partial Edit; E-2's two warehouses keep their stock: no split in a draft)."""
     item_id = _merchant_product(env)
     before = await _stored(env, item_id)
-    listing = await env.client.update_listing(item_id, _draft("CRM title of the shirt", e1="95.5"))
+    listing = await env.client.update_listing(item_id, _draft("CRM title of the cotton shirt", e1="95.5"))
     after = await _stored(env, item_id)
-    assert after == _sku_price(_with(before, title="CRM title of the shirt"), "E-1", "95.5")
+    assert after == _sku_price(_with(before, title="CRM title of the cotton shirt"), "E-1", "95.5")
     assert [v.sku for v in listing.variants] == ["E-1", "E-2", "MKT-1"]
     assert (listing.name, listing.description, listing.category_id) == (
-        "CRM title of the shirt",
+        "CRM title of the cotton shirt",
         "<p>merchant copy</p>",
         "600001",
     )
@@ -120,11 +120,11 @@ async def test_a_category_move_is_a_full_edit_that_sends_everything_back(env: En
     item_id = _merchant_product(env)
     before = await _stored(env, item_id)
     calls = env.client.stats["calls"]
-    await env.client.update_listing(item_id, _draft("CRM title of the shirt", category="600002"))
+    await env.client.update_listing(item_id, _draft("CRM title of the cotton shirt", category="600002"))
     assert env.client.stats["calls"] - calls == 2  # Get Product, Edit Product (stock unchanged: no write)
     after = await _stored(env, item_id)
     chain = [{"id": "600002", "parent_id": "0", "local_name": "", "is_leaf": True}]
-    assert after == _with(before, title="CRM title of the shirt", category_chains=chain)
+    assert after == _with(before, title="CRM title of the cotton shirt", category_chains=chain)
 
 
 async def test_stock_is_written_by_update_inventory_never_by_the_edit(env: Env) -> None:
@@ -132,7 +132,7 @@ async def test_stock_is_written_by_update_inventory_never_by_the_edit(env: Env) 
     one warehouse afterwards; a SKU stocked in several warehouses keeps its stock."""
     item_id = _merchant_product(env)
     first = env.shop.extra["warehouse_id"]
-    listing = await env.client.update_listing(item_id, _draft("CRM title of the shirt", stock=1))
+    listing = await env.client.update_listing(item_id, _draft("CRM title of the cotton shirt", stock=1))
     stock = {v.sku: env.sandbox.store.stock_of(env.shop, v) for v in env.shop.listings[item_id].variants}
     assert stock["E-1"] == {first: 1} and sum(stock["E-2"].values()) == 7 and stock["MKT-1"] == {first: 9}
     assert [(v.sku, v.stock) for v in listing.variants] == [("E-1", 1), ("E-2", 7), ("MKT-1", 9)]
@@ -140,7 +140,7 @@ async def test_stock_is_written_by_update_inventory_never_by_the_edit(env: Env) 
 
 async def test_a_draft_sku_the_product_lacks_is_added_and_nothing_removed(env: Env) -> None:
     item_id = _merchant_product(env)
-    draft = _draft("CRM title of the shirt")
+    draft = _draft("CRM title of the cotton shirt")
     grown = draft.model_copy(
         update={
             "variants": [
@@ -170,10 +170,10 @@ async def test_the_sandbox_full_edit_clears_what_is_left_out_and_deletes_unliste
     before = await _stored(env, item_id)
     e1 = before["skus"][0]
     body = {
-        "title": "CRM title of the shirt",
+        "title": "CRM title of the cotton shirt",
         "description": "d",
         "category_id": "600001",
-        "main_images": [{"uri": "tos-new"}],
+        "main_images": [{"uri": env.sandbox.store.issue_image()}],
         "package_weight": {"value": "0.5", "unit": "KILOGRAM"},
         "skus": [{"id": e1["id"], "seller_sku": "E-1", "sales_attributes": e1["sales_attributes"]}],
     }
@@ -223,13 +223,17 @@ async def test_the_sandbox_refuses_what_edit_product_refuses(env: Env) -> None:
         "title": "T" * 30,
         "description": "d",
         "category_id": "600001",
-        "main_images": [{"uri": "u"}],
+        "main_images": [{"uri": env.sandbox.store.issue_image()}],
         "package_weight": {"value": "1", "unit": "KILOGRAM"},
         "skus": skus,
     }
     e2_one_warehouse = [*skus[:1], {**skus[1], "inventory": [product["skus"][1]["inventory"][0]]}, skus[2]]
     cases = [
         ({**base, "main_images": []}, codes.MAIN_IMAGE_REQUIRED, True),
+        ({**base, "main_images": [{"uri": "tos-never-uploaded"}]}, codes.MAIN_IMAGE_URI_ILLEGAL, True),
+        ({"main_images": [base["main_images"][0]] * 10}, codes.TOO_MANY_MAIN_IMAGES, False),
+        ({**base, "title": "Too short a title"}, codes.INPUT_INVALID, True),
+        ({"title": "T" * 256}, codes.TITLE_TOO_LONG, False),
         ({**base, "description": ""}, codes.DESCRIPTION_REQUIRED, True),
         ({**base, "skus": e2_one_warehouse}, codes.WAREHOUSE_DETAILS_MISSING, True),
         ({"skus": e2_one_warehouse}, codes.WAREHOUSES_CHANGED, False),

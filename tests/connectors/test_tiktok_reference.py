@@ -25,6 +25,7 @@ from nfsync.connectors.base.policy import Action
 from nfsync.connectors.base.secret import Secret
 from nfsync.connectors.tiktok import edit, errors, inventory, mapping
 from nfsync.connectors.tiktok.client import _sku_failures
+from tests.connectors.listable import listable
 from tests.connectors.test_tiktok import REFRESH, SHOP_ID, Env, env
 
 __all__ = ["env"]
@@ -126,10 +127,9 @@ async def _every_call(env: Env) -> None:
     draft = ListingDraft(
         name="A new shirt with a long enough title",
         category_id="600001",
-        images=["tos-a"],
         variants=[VariantDraft(sku="N-1", price=Decimal(5), stock=1)],
     )
-    await env.client._create_listing(draft)
+    await env.client._create_listing(await listable(env.client, draft))
     crm = ListingDraft(
         name="The CRM's title of the red shirt",
         category_id="600001",
@@ -188,6 +188,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "POST /product/202309/products/{product_id}/prices/update": _sku_failures,
     "POST /order/202309/orders/search": lambda d: [mapping.order(o) for o in d["orders"]],
     "GET /order/202507/orders": lambda d: [mapping.order(o) for o in d["orders"]],
+    "POST /product/202309/images/upload": mapping.image_uri,
 }
 _DRAFT = ListingDraft(name="Socks", variants=[VariantDraft(sku="RED-XM001", price=Decimal(1), stock=1)])
 _PRODUCT = _data("GET /product/202309/products/{product_id}")

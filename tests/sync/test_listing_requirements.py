@@ -17,6 +17,7 @@ from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.listing import store
 from nfsync.workers.listing.profiles import ListingProfile
 from nfsync.workers.sync.cli import plan
+from tests.connectors.listable import listable
 from tests.sync.conftest import SyncEnv, sync_env
 
 STRICT = ("shopee", "lazada", "tiktok")
@@ -81,10 +82,9 @@ async def test_the_sandbox_refuses_what_the_check_would_have_caught(shop: SyncEn
         variants=[VariantDraft(sku="REQ-1", price=Decimal(10), stock=1)],
     )
     with pytest.raises(PermanentError) as refused:
-        await session.client.create_listing(draft)
-    assert {"shopee": "error_less_required_attribute", "lazada": "4108", "tiktok": "12052104"}[
-        shop.shop.platform
-    ] in f"{refused.value} {getattr(refused.value, 'code', '')}"
+        await session.client.create_listing(await listable(session.client, draft))  # all but the attribute
+    code = {"shopee": "error_less_required_attribute", "lazada": "4108", "tiktok": "12052104"}[shop.shop.platform]
+    assert refused.value.fields["code"] == code and "Material" in str(refused.value)
 
 
 @pytest.mark.parametrize("platform", STRICT)
@@ -159,14 +159,15 @@ async def test_images_are_fetched_uploaded_once_per_shop_and_sent_as_the_platfor
     """The lab's default image (served by the sandbox, fetched through the operator-allowed loopback host) is
     uploaded through the platform's media API once: every product of the shop reuses it, a second sync uploads
     nothing."""
+    merchants = _issued(shop)  # the images of listings the merchant made (TikTok's sandbox gives them one each)
     task = await shop.run("product_sync")
     assert task["failed_items"] == 0, task["error_message"]
     rows = await shop.pool.fetch("SELECT source_url, platform_ref, sha256 FROM listing_media")
     assert [r["source_url"] for r in rows] == [shop.sandbox.image_url()]
-    assert _issued(shop) == {rows[0]["platform_ref"]}, "one upload for every product of the shop"
+    assert _issued(shop) - merchants == {rows[0]["platform_ref"]}, "one upload for every product of the shop"
     await shop.pool.execute("UPDATE product_mappings SET last_pushed_hash = 'changed'")  # every listing rewritten
     assert (await shop.run("product_sync"))["failed_items"] == 0
-    assert len(_issued(shop)) == 1, "a re-sync uploads nothing"
+    assert len(_issued(shop) - merchants) == 1, "a re-sync uploads nothing"
 
 
 async def test_an_image_the_fetch_refuses_fails_its_product_before_any_create(shop: SyncEnv) -> None:

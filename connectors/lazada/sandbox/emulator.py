@@ -35,11 +35,14 @@ Not emulated:
   refreshed (``AUTH_TYPE_UNSUPPORTED``); more than one app per sandbox;
 - per-API rate limits (one number, ``default_rate_limit``, for every endpoint class), the 1-second ban that
   follows ``ApiCallLimit``, mega-campaign downgrades (998), ``ServiceTimeout`` on large payloads;
-- product content rules: brand, package dimensions, category attributes, images, QC review (every product is
-  ``Active`` at once), special prices and their dates, campaign stock locks (``channelInventories``, 4170),
+- product content rules beyond these (CreateProduct requires a known ``brand_id`` or a ``brand`` (4108, 4142), a
+  package on every SKU (4108; 40 kg: 4164; 300 cm: 4165), at least one image, only URLs UploadImage issued, at most 8
+  per field, on every SKU or none (4139, 4138, 4169, 4153), and the mandatory attributes and values of the small tree
+  in ``connectors/base/sandbox_categories.py`` (4134, 4108, 4115)): QC review (every product is ``Active`` at once),
+  LazMall brand rules (4156), special prices and their dates, campaign stock locks (``channelInventories``, 4170),
   Lazada's own warehouses (``fblWarehouseInventories``, always empty), semi-hosted SKUs (4225), SKU removal, the
-  ``pending`` and ``rejected`` filters (always empty), ``search``; the order of GetProducts (newest update first
-  here; Lazada documents none);
+  ``pending`` and ``rejected`` filters (always empty), ``search``; the order of GetProducts (newest update first here;
+  Lazada documents none);
 - orders: payment, packing, shipping documents and logistics, vouchers and shipping-fee discounts (zero),
   personal-data masking, reverse orders, GetOrderItems (single order) and every endpoint the client does not
   call;
@@ -72,6 +75,10 @@ from nfsync.connectors.lazada import signing
 from nfsync.connectors.lazada.sandbox import stock, ventures
 
 API_PREFIX = "/rest"
+MAX_IMAGES = 8  # per Images field (4169)
+MAX_PACKAGE_KG = Decimal(40)  # 4164, without DBS permission
+MAX_PACKAGE_SUM_CM = Decimal(300)  # 4165, without DBS permission
+PACKAGE_FIELDS = ("package_weight", "package_length", "package_width", "package_height")
 MAX_UPLOAD = 1024 * 1024  # UploadImage: 1 MB in the API references (3 MB in a guide): the stricter
 REGION_HOURS = {"vn": 7, "th": 7, "id": 7, "sg": 8, "my": 8, "ph": 8}
 REGION_COUNTRY = {
@@ -472,6 +479,10 @@ class Sandbox(SandboxBase):
             )
         skus = self._payload_skus(product)
         _check_category(product)
+        _check_brand(product["Attributes"])
+        for sku in skus:
+            _check_package(sku)
+        self._check_images(product, skus, required=True)
         self._refuse_taken_skus(shop, [str(sku.get("SellerSku") or "") for sku in skus])
         variants = [
             {
@@ -506,6 +517,22 @@ class Sandbox(SandboxBase):
                 ],
             },
         )
+
+    def _check_images(self, product: Mapping[str, Any], skus: Sequence[Mapping[str, Any]], *, required: bool) -> None:
+        """Only images Lazada hosts (4138: the URLs UploadImage issued here), at most 8 per ``Images`` (4169), at
+        least one on the product or its SKUs (4139), on every SKU or none (4153) (docs/platforms/listings/lazada.md)."""
+        groups = [_images(product)] + [_images(sku) for sku in skus]
+        if any(len(group) > MAX_IMAGES for group in groups):
+            raise LzError("4169", "CHK_IMAGE_MAX_ITEMS: Upload a maximum of 8 pictures")
+        if not all(url in self.issued_images for group in groups for url in group):
+            raise LzError("4138", "BIZ_CHECK_EXIST_OUTER_IMAGE: The image exists in the outer link")
+        if required and not any(groups):
+            raise LzError("4139", "BIZ_CHECK_MAIN_IMAGE_REQUIRE:Main image is require")
+        with_images = [bool(group) for group in groups[1:]]
+        if any(with_images) and not all(with_images):
+            raise LzError(
+                "4153", "THD_IC_ERR_FC_IC_SKU_IMAGE_001: If you upload a sku picture then all sku must be uploaded"
+            )
 
     def _payload_skus(self, product: Mapping[str, Any]) -> list[dict[str, Any]]:
         skus = _as_list((product.get("Skus") or {}).get("Sku"))
@@ -545,6 +572,7 @@ class Sandbox(SandboxBase):
         if "Attributes" not in product:  # "Attributes must be preserved" (update-a-product.md)
             raise LzError("1", "E001: Parameter Attributes is mandatory")
         skus = self._payload_skus(product) if product.get("Skus") else []
+        self._check_images(product, skus, required=False)
         changes = [self._sku_change(shop, listing, sku) for sku in skus]
         attributes = product["Attributes"] if isinstance(product["Attributes"], dict) else {}
         listing.name = str(attributes.get("name") or listing.name)
@@ -1040,6 +1068,42 @@ def _lazada_attribute(attribute: categories.SbAttribute) -> dict[str, Any]:
 
 def _values(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _images(node: Mapping[str, Any]) -> list[str]:
+    raw = node.get("Images")
+    found = raw.get("Image") if isinstance(raw, Mapping) else None
+    urls = found if isinstance(found, list) else [found] if found else []  # one XML <Image> is no list
+    return [str(url) for url in urls]
+
+
+def _check_brand(attributes: Mapping[str, Any]) -> None:
+    """``brand_id`` (or the ``brand`` name, "will be deprecated") is mandatory on every category (4108); an id must be
+    one GetBrandByPages lists (4142)."""
+    brand_id, name = attributes.get("brand_id"), str(attributes.get("brand") or "").strip()
+    if brand_id is None and not name:
+        raise LzError("4108", "CHK_BASIC_REQUIRED: [brand] is mandatory")
+    if brand_id is not None and not categories.known_brand(brand_id):
+        raise LzError("4142", "THD_BRAND_ID_IS_NOT_VALID_IN_CATEGORY: The brand is invalid in the category")
+
+
+def _check_package(sku: Mapping[str, Any]) -> None:
+    """``package_weight`` (kg, at most 40: 4164) and length, width, height (cm, sum at most 300: 4165) are mandatory
+    on each SKU (4108)."""
+    sizes: dict[str, Decimal] = {}
+    for name in PACKAGE_FIELDS:
+        try:
+            sizes[name] = Decimal(str(sku.get(name)))
+        except (InvalidOperation, ValueError):
+            raise LzError("4108", f"CHK_BASIC_REQUIRED: [{name}] is mandatory") from None
+        if not sizes[name].is_finite() or sizes[name] <= 0:
+            raise LzError("4108", f"CHK_BASIC_REQUIRED: [{name}] is mandatory")
+    if sizes["package_weight"] > MAX_PACKAGE_KG:
+        raise LzError("4164", "BIZ_CHECK_MAX_PACKAGE_WEIGHT: The package weight exceeds 40kg")
+    if sizes["package_length"] + sizes["package_width"] + sizes["package_height"] > MAX_PACKAGE_SUM_CM:
+        raise LzError(
+            "4165", "BIZ_CHECK_MAX_PACKAGE_DIMENISIONS: The Package dimension(Length+Width+Height) exceeds 300cm"
+        )
 
 
 def _check_category(product: Mapping[str, Any]) -> None:

@@ -23,6 +23,13 @@ way Shopee documents it:
   (one item per call, 1-50 entries, per-model ``success_list``/``failure_list``; model_id 0 for items without
   models; a stock call where every model fails -> ``error_busi_update_stock_failed``; prices must be integers
   except in SG/MY/BR/MX/PL/ES/AR);
+- listings (docs/platforms/listings/shopee.md): ``add_item`` requires a description, a weight, ``logistic_info``
+  naming channels of ``logistics/get_channel_list`` the shop has enabled (``error_invalid_logistic_info``), 1-9
+  ``image_id_list`` entries that ``media_space/upload_image`` issued (``error_image_num_min``, "Image not exist."),
+  a brand of ``get_brand_list`` (``error_invalid_brand``) and, in the small category tree of
+  ``connectors/base/sandbox_categories.py``, a leaf category with its mandatory attributes and values
+  (``error_less_required_attribute``, ``error_invalid_attribute_value``, ``error_less_required_brand``);
+  ``update_item`` checks the images and logistics it is sent;
 - orders: ``get_order_list`` (``time_range_field`` create_time/update_time, windows over 15 days or reversed
   -> ``order.order_list_invalid_time``, ``page_size`` 1-100, opaque ``cursor``), ``get_order_detail`` (1-50
   ``order_sn``, ``response_optional_fields``); order numbers look like Shopee's (``YYMMDD`` + 8 characters);
@@ -43,8 +50,9 @@ Not emulated:
 - Merchant and main-account authorization (``main_account_id``, ``merchant_id``, the first-refresh fan-out),
   ``auth_type``/``redirect_uri`` links of the newer authorization page, the 365-day authorization expiry and
   ``get_token_by_resend_code``.
-- ``add_item`` does not require images, weight, logistics, brand or attributes, and checks no category tree;
-  ``add_model``, ``update_tier_variation``, ``delete_item``, ``unlist_item`` and media upload are absent.
+- ``get_item_limit`` (title, description and image-count limits are not checked), option images of tiers,
+  channel size and fee rules, weight limits per channel; ``add_model``, ``update_tier_variation``, ``delete_item``
+  and ``unlist_item`` are absent.
 - ``update_stock`` knows locations (``set_warehouses``) and open-order reserved stock, but no promotion stock; prices
   have no promotion lock (``error_cannt_edit_price_in_promotion``) and ``current_price`` always equals
   ``original_price``.
@@ -243,6 +251,7 @@ class Sandbox(SandboxBase):
             ("GET", api.SEARCH_ITEM, "product", self._search_item, False),
             ("GET", api.ATTRIBUTE_TREE, "product", self._attribute_tree, False),
             ("GET", api.BRAND_LIST, "product", self._brand_list, False),
+            ("GET", api.CHANNEL_LIST, "logistics", self._channel_list, False),
             ("POST", api.ADD_ITEM, "product", self._add_item, True),
             ("POST", api.INIT_TIER, "product", self._init_tier, True),
             ("POST", api.UPDATE_ITEM, "product", self._update_item, True),
@@ -520,7 +529,9 @@ class Sandbox(SandboxBase):
         _int(query.get("offset"), "offset", low=0)
         _int(query.get("page_size"), "page_size", low=1, high=100)
         mandatory = bool(found and found.brand_required)
-        brands = [{"brand_id": 0, "original_brand_name": "No brand", "display_brand_name": "No brand"}]
+        brands = [
+            {"brand_id": i, "original_brand_name": n, "display_brand_name": n} for i, n in categories.BRANDS.items()
+        ]
         return ok({"brand_list": brands, "has_next_page": False, "next_offset": 0, "is_mandatory": mandatory})
 
     # ------------------------------------------------------------------ product writes
@@ -538,6 +549,8 @@ class Sandbox(SandboxBase):
         if stock is None:
             raise ApiError("error_param", "seller_stock is invalid.")
         _check_category(category, body)
+        _check_content(body)
+        self._check_images(body.get("image"), required=True)
         sku = str(body.get("item_sku") or "")
         variant = {"sku": sku, "price": str(price), "stock": stock}
         description = str(body.get("description") or "")
@@ -546,6 +559,23 @@ class Sandbox(SandboxBase):
         self.counters.creates += 1
         self.record_write(sku)
         return ok({"item_id": int(listing.item_id), "item_name": name, "item_status": "NORMAL", "item_sku": sku})
+
+    def _check_images(self, raw: Any, *, required: bool) -> None:
+        """``image.image_id_list``: 1 to 9 ids (the stricter reading of get_item_limit's item_image_count_limit,
+        UNCONFIRMED), each one media_space/upload_image issued (docs/platforms/listings/shopee.md)."""
+        ids = raw.get("image_id_list") if isinstance(raw, Mapping) else None
+        if not isinstance(ids, list) or not ids:
+            if required:
+                raise ApiError("error_image_num_min", "The number of images is less than the minimum (1).")
+            return
+        if len(ids) > MAX_ITEM_IMAGES:
+            raise ApiError("error_param", f"image_id_list takes at most {MAX_ITEM_IMAGES} images.")
+        if not all(isinstance(i, str) and i in self.issued_images for i in ids):
+            raise ApiError("error_param", "Image not exist.")
+
+    async def _channel_list(self, _request: web.Request, _shop: SbShop) -> Body:
+        """logistics/get_channel_list: the sandbox's channels (``LOGISTICS_CHANNELS``), one of them disabled."""
+        return ok({"logistics_channel_list": [_channel_json(i, n, e) for i, (n, e) in LOGISTICS_CHANNELS.items()]})
 
     async def _init_tier(self, request: web.Request, shop: SbShop) -> Body:
         body = await _json_body(request)
@@ -593,6 +623,10 @@ class Sandbox(SandboxBase):
         listing.description = str(body.get("description") or listing.description)
         if body.get("category_id"):
             listing.category_id = str(_int(body["category_id"], "category_id", low=1))
+        if "image" in body:
+            self._check_images(body["image"], required=True)
+        if "logistic_info" in body:
+            _check_logistics(body["logistic_info"])
         if body.get("item_sku") is not None:
             self._set_item_sku(listing, str(body["item_sku"]))
         listing.updated_at = time.time()
@@ -759,6 +793,9 @@ def _limit_key(request: web.Request, module: str) -> str:
 
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # media_space/upload_image: "Max 10.0 MB each"
+MAX_ITEM_IMAGES = 9  # add_item image_id_list (UNCONFIRMED: only indirect, "<9 per call" of upload_image)
+MAX_WEIGHT_KG = 1000
+LOGISTICS_CHANNELS = {80001: ("Standard Delivery", True), 80002: ("Express Delivery", False)}  # id: (name, enabled)
 ATTRIBUTE_TREE_IDS = 20  # get_attribute_tree: category_id_list takes at most 20 ids
 
 
@@ -798,6 +835,46 @@ def _check_category(category_id: int, body: Mapping[str, Any]) -> None:
         raise ApiError("error_invalid_attribute_value", "; ".join(bad))
     if found.brand_required and not isinstance(body.get("brand"), Mapping):
         raise ApiError("error_less_required_brand", "Brand information required.")
+
+
+def _check_content(body: Mapping[str, Any]) -> None:
+    """The rest of add_item's documented required fields: ``description``, ``weight`` (kg, above 0) and
+    ``logistic_info`` (docs/platforms/listings/shopee.md, "Documented required parameters")."""
+    if not str(body.get("description") or "").strip():
+        raise ApiError("error_param", "There is no description.")
+    weight = body.get("weight")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= MAX_WEIGHT_KG:
+        raise ApiError("error_param", "weight is invalid: a number of kilograms above 0 is required.")
+    _check_logistics(body.get("logistic_info"))
+    brand = body.get("brand")
+    if isinstance(brand, Mapping) and not categories.known_brand(brand.get("brand_id")):
+        raise ApiError("error_invalid_brand", "Invalid brand: brand_id is not in get_brand_list.")
+
+
+def _check_logistics(raw: Any) -> None:
+    """``logistic_info``: at least one channel, each one get_channel_list shows and the shop has enabled."""
+    if not isinstance(raw, list) or not raw:
+        raise ApiError("error_invalid_logistic_info", "logistic_info needs at least one channel.")
+    for entry in raw:
+        channel = entry.get("logistic_id") if isinstance(entry, Mapping) else None
+        known = LOGISTICS_CHANNELS.get(channel) if isinstance(channel, int) and not isinstance(channel, bool) else None
+        if known is None or not isinstance(entry.get("enabled"), bool):
+            raise ApiError("error_invalid_logistic_info", f"Invalid logistic_info: channel {channel!r}.")
+        if entry["enabled"] and not known[1]:
+            raise ApiError("error_invalid_logistic_info", f"Channel {channel} is not enabled for this shop.")
+
+
+def _channel_json(channel_id: int, name: str, enabled: bool) -> dict[str, Any]:
+    return {
+        "logistics_channel_id": channel_id,
+        "logistics_channel_name": name,
+        "enabled": enabled,
+        "cod_enabled": False,
+        "fee_type": "FIXED_DEFAULT_PRICE",
+        "size_list": [],
+        "mask_channel_id": 0,
+        "weight_limit": {"item_max_weight": 30, "item_min_weight": 0},
+    }
 
 
 def _attribute_values(raw: Any) -> dict[int, list[str]]:

@@ -19,6 +19,9 @@ from nfsync.connectors.tiktok.sandbox import render as r
 from nfsync.connectors.tiktok.sandbox.store import Store
 
 MAX_SKUS = 100
+MAX_IMAGES = 9
+TITLE_RANGE = (25, 255)  # "other regions", which includes every SEA market (docs/platforms/listings/tiktok.md)
+SHORT_TITLE_REGIONS = frozenset({"DE", "ES", "FR", "IE", "IT", "JP", "UK", "US"})  # [1, 255] there
 
 
 def no_product() -> web.Response:
@@ -120,6 +123,62 @@ def check_product(store: Store, shop: SbShop, body: Mapping[str, Any]) -> web.Re
         if problem is not None:
             return problem
     return None
+
+
+def check_content(store: Store, shop: SbShop, body: Mapping[str, Any], *, full: bool) -> web.Response | None:
+    """Create Product's and Edit Product's required properties (``full``), or the ones a Partial Edit sends: none
+    blank, a title of 25 to 255 characters in SEA (12052051 above; below, 12052910: UNCONFIRMED code), 1 to 9
+    main images (12052028, 12052306), each a uri Upload Product Image issued (12052300)."""
+    if full:
+        weight = as_dict(body.get("package_weight"))
+        if not str(body.get("category_id") or "").strip():
+            return r.error(400, e.CATEGORY_NOT_FOUND, "Category does not exist")
+        if not weight.get("value") or not weight.get("unit"):
+            return r.error(400, e.INPUT_INVALID, "Invalid input parameters: package_weight (value, unit) is required.")
+    names = ("title", "description", "main_images")
+    sent = {n: body.get(n) for n in names} if full else {n: body[n] for n in names if n in body}
+    return _check_title(shop, sent) or _check_description(sent) or _check_images(store, sent)
+
+
+def _check_title(shop: SbShop, sent: Mapping[str, Any]) -> web.Response | None:
+    if "title" not in sent:
+        return None
+    title = str(sent["title"] or "").strip()
+    low, high = (1, 255) if shop.region in SHORT_TITLE_REGIONS else TITLE_RANGE
+    if len(title) > high:
+        return r.error(400, e.TITLE_TOO_LONG, f"The product title exceeds the maximum of {high} characters.")
+    if len(title) < low:
+        return r.error(400, e.INPUT_INVALID, f"Invalid input parameters: the title needs {low} to {high} characters.")
+    return None
+
+
+def _check_description(sent: Mapping[str, Any]) -> web.Response | None:
+    if "description" in sent and not str(sent["description"] or "").strip():
+        return r.error(400, e.DESCRIPTION_REQUIRED, "The product description is required.")
+    return None
+
+
+def _check_images(store: Store, sent: Mapping[str, Any]) -> web.Response | None:
+    if "main_images" not in sent:
+        return None
+    images = as_list(sent["main_images"])
+    if not images:
+        return r.error(400, e.MAIN_IMAGE_REQUIRED, "At least one main image is required.")
+    if len(images) > MAX_IMAGES:
+        return r.error(400, e.TOO_MANY_MAIN_IMAGES, f"A product takes at most {MAX_IMAGES} main images.")
+    if not all(as_dict(i).get("uri") in store.images for i in images):
+        return r.error(400, e.MAIN_IMAGE_URI_ILLEGAL, "The main image uri is illegal: upload the image first.")
+    return None
+
+
+def cleared_brand(content: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """An invalid ``brand_id`` is cleared and reported in ``warnings``, not refused (TikTok's changelog "changes to
+    create product and edit product APIs", docs/platforms/listings/tiktok.md)."""
+    brand = content.get("brand_id")
+    if brand is None or categories.known_brand(brand):
+        return content, []
+    message = f"The [brand_id]:{brand} field is incorrect and has been automatically cleared."
+    return {k: v for k, v in content.items() if k != "brand_id"}, [{"message": message}]
 
 
 def check_price(shop: SbShop, price: Mapping[str, Any]) -> web.Response | None:

@@ -67,7 +67,6 @@ PARTIAL_PROPERTIES = FULL_PROPERTIES - {
     "shipping_template_id",
 }
 SKU_MODELLED = frozenset({"id", "seller_sku", "price", "inventory"})
-MAX_IMAGES = 9
 
 
 # ------------------------------------------------------------------------------------------------- checks
@@ -76,34 +75,10 @@ MAX_IMAGES = 9
 def check_edit(
     store: Store, shop: SbShop, listing: SbListing, body: Mapping[str, Any], *, full: bool
 ) -> web.Response | None:
-    problem = check_required(body) if full else check_sent(body)
+    problem = c.check_content(store, shop, body, full=full)
     if problem is None and (full or "skus" in body):
         problem = check_skus(store, shop, listing, [as_dict(sku) for sku in as_list(body.get("skus"))], full=full)
     return problem
-
-
-def check_required(body: Mapping[str, Any]) -> web.Response | None:
-    """Edit Product's required properties."""
-    weight = as_dict(body.get("package_weight"))
-    if not str(body.get("category_id") or "").strip():
-        return r.error(400, e.CATEGORY_NOT_FOUND, "Category does not exist")
-    if not weight.get("value") or not weight.get("unit"):
-        return r.error(400, e.INPUT_INVALID, "Invalid input parameters: package_weight (value, unit) is required.")
-    return check_sent(
-        {"title": body.get("title"), "description": body.get("description"), "main_images": body.get("main_images")}
-    )
-
-
-def check_sent(body: Mapping[str, Any]) -> web.Response | None:
-    """The properties a request sends must not be blank where the product needs a value."""
-    if "title" in body and not str(body["title"] or "").strip():
-        return r.error(400, e.INPUT_INVALID, "Invalid input parameters: the product title is required.")
-    if "description" in body and not str(body["description"] or "").strip():
-        return r.error(400, e.DESCRIPTION_REQUIRED, "The product description is required.")
-    images = as_list(body.get("main_images"))
-    if "main_images" in body and not (1 <= len(images) <= MAX_IMAGES and all(as_dict(i).get("uri") for i in images)):
-        return r.error(400, e.MAIN_IMAGE_REQUIRED, "At least one main image (at most 9, each with a uri) is needed.")
-    return None
 
 
 def check_skus(

@@ -28,12 +28,15 @@ NOT emulated (behaviour of the real platform this sandbox does not reproduce):
 - API version errors (``36009014``) beyond ``RETIRED_PATHS``, unknown paths and wrong methods (aiohttp's plain
   404/405 instead of ``36009009``/``36009010``); the 503 "server protection" answer; HTTP statuses other than 401
   (auth), 429 (throttle) and 500 (internal) are a plausible 400 (UNCONFIRMED for TikTok);
-- product audit (new and edited products are ``ACTIVATE`` at once, no v1/v2 versions), promotions and price
-  locks, categories and their rules, brands, attributes and images are not validated (Edit Product requires
-  ``main_images`` and ``package_weight``; Create Product requires neither: the client has no image upload), global
-  products, backorder stock (``backorder_quantity``, ``handling_time``), disabled or restricted warehouses (stock
-  there is written like any other), warehouses of other shops (``12052530``), ``inventory/search``,
-  the product deactivate/delete APIs; search sorts products by creation (TikTok's order is undocumented);
+- product audit (new and edited products are ``ACTIVATE`` at once, no v1/v2 versions), promotions and price locks,
+  image sizes and aspect ratios, certifications and size charts, global products (Create and Edit Product require a
+  title of 25-255 characters (SEA), a description, ``package_weight`` and 1-9 ``main_images`` whose uris Upload
+  Product Image issued: 12052910 / 12052051, 12052015, 12052028 / 12052306 / 12052300; an unknown ``brand_id`` is
+  cleared with a ``warnings`` entry; categories, attributes and values of the small tree in
+  ``connectors/base/sandbox_categories.py`` are checked), backorder stock (``backorder_quantity``, ``handling_time``),
+  disabled or restricted warehouses (stock there is written like any other), warehouses of other shops (``12052530``),
+  ``inventory/search``, the product deactivate/delete APIs; search sorts products by creation (TikTok's order is
+  undocumented);
 - orders beyond status changes: ON_HOLD (US/UK only), cancellations, returns, packages, fulfilment, discounts,
   taxes; buyers are whatever the admin route or test put in;
 - webhook types other than 1, 11, 12, 15, 16, 6 and 7 (11 and 12 are pushed on request only: the sandbox has no
@@ -139,7 +142,7 @@ class Sandbox(SandboxBase):
             shop, name, variants, description=description, category_id=category_id, status=status
         )
         self.store.content[listing.item_id] = {
-            "main_images": [{"uri": f"tos-sandbox-i/{listing.item_id}-1"}],
+            "main_images": [{"uri": self.store.issue_image()}],
             "package_weight": {"value": "0.5", "unit": "KILOGRAM"},
         }
         return listing
@@ -147,6 +150,8 @@ class Sandbox(SandboxBase):
     def set_content(self, listing: SbListing, **properties: Any) -> None:
         """Edit properties nfsync does not model (``brand_id``, ``product_attributes``, ``main_images``, ...),
         stored as Edit Product takes them and shown as Get Product returns them."""
+        for image in properties.get("main_images") or []:  # a merchant's images were uploaded through TikTok
+            self.store.images.add(str(image.get("uri")))
         self.store.content.setdefault(listing.item_id, {}).update(properties)
 
     def set_sku_fields(self, variant: SbVariant, **properties: Any) -> None:
@@ -464,17 +469,18 @@ class Sandbox(SandboxBase):
         known = c.live(shop, self._idempotency.get((shop.shop_id, key), "")) if key else None
         if known is not None:  # same key, same product: nothing is written again
             return r.ok(r.created_json(known))
-        problem = c.check_product(self.store, shop, body)
+        problem = c.check_content(self.store, shop, body, full=True) or c.check_product(self.store, shop, body)
         if problem is not None:
             return problem
-        listing = self.add_listing(
+        listing = super().add_listing(  # not a merchant's product: its content is the body's
             shop,
             str(body["title"]),
             [c.variant_spec(sku) for sku in body["skus"]],
             description=str(body.get("description") or ""),
             category_id=str(body["category_id"]),
         )
-        self.store.content[listing.item_id] = se.content_after({}, body, full=True)
+        content, warnings = c.cleared_brand(se.content_after({}, body, full=True))
+        self.store.content[listing.item_id] = content
         for variant, sku in zip(listing.variants, body["skus"], strict=True):
             self.store.set_stock(variant, c.stock_split({}, as_dict(sku)))
             self.store.sku_fields[variant.variant_id] = se.sku_fields(as_dict(sku))
@@ -482,7 +488,8 @@ class Sandbox(SandboxBase):
         if key:
             self._idempotency[(shop.shop_id, key)] = listing.item_id
         skus = [v.sku for v in listing.variants]
-        return self._written(request, shop, listing, kind="product_created", data=r.created_json(listing), skus=skus)
+        data = r.created_json(listing) | {"warnings": warnings}
+        return self._written(request, shop, listing, kind="product_created", data=data, skus=skus)
 
     async def _edit_product(
         self, request: web.Request, shop: SbShop, body: dict[str, Any], *, full: bool
