@@ -12,6 +12,8 @@ import pytest
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.listing import Brand, LogisticsChannel, Package
 from nfsync.connectors.base.models import ListingDraft, VariantDraft
+from nfsync.connectors.base.sandboxes import load_sandbox
+from nfsync.workers.lab.connector_bench import image_uploads
 from tests.connectors.listable import listable
 from tests.connectors.test_contract import Rig, rig  # noqa: F401 - the fixture
 
@@ -87,3 +89,11 @@ async def test_an_update_takes_only_images_the_platform_issued(rig: Rig) -> None
         await rig.client.update_listing(listing.platform_item_id, complete.model_copy(update={"images": [foreign]}))
     renamed = complete.model_copy(update={"name": "A strict listing of a linen shirt"})
     assert (await rig.client.update_listing(listing.platform_item_id, renamed)).name == renamed.name
+
+
+async def test_the_upload_bench_reports_every_figure_and_skips_platforms_without_uploads() -> None:
+    """`nfsync bench connector`'s image-upload figures (no timing asserted: figures belong to the bench)."""
+    figures = await image_uploads(load_sandbox("shopee"), seconds=0.3, rate=20)
+    assert figures is not None and figures["throttled"] == 0
+    assert figures["uploads_per_s"] > 0 and figures["unthrottled_per_s"] > 0 and figures["share_of_limit"] > 0
+    assert await image_uploads(load_sandbox("woocommerce"), seconds=0.3, rate=20) is None

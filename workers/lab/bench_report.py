@@ -161,12 +161,21 @@ def _dispatch_figures(_result: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def _connector_figures(_result: dict[str, Any]) -> list[Figure]:
-    return [
+def _connector_figures(result: dict[str, Any]) -> list[Figure]:
+    calls = [
         Figure("calls_per_s", "calls/s through the client stack (unthrottled sandbox)"),
         Figure("limiter.served_per_s", "limiter: calls/s served"),
         Figure("limiter.utilisation", "limiter: share of the limit used"),
         Figure("limiter.throttled", "limiter: throttled responses", ZERO_EVERY_RUN),
+    ]
+    if "images" not in result:  # a platform that takes image URLs (WooCommerce)
+        return calls
+    return [
+        *calls,
+        Figure("images.unthrottled_per_s", "image uploads/s per shop, one at a time (unthrottled sandbox)"),
+        Figure("images.uploads_per_s", "image uploads/s per shop at the rate limit"),
+        Figure("images.share_of_limit", "image uploads: share of the limit used"),
+        Figure("images.throttled", "image uploads: throttled responses", ZERO_EVERY_RUN),
     ]
 
 

@@ -5,7 +5,10 @@ bench connector, per platform:
   unthrottled in-process sandbox, ``--concurrency`` calls in flight;
 - limiter utilisation: ``--processes`` OS processes share one limiter key (PostgreSQL limiter) against a sandbox
   that enforces ``--rate`` calls per second with the platform's throttle; reports the calls the sandbox served per
-  second over the window, the share of the limit used, and how many throttled responses it sent (target: zero).
+  second over the window, the share of the limit used, and how many throttled responses it sent (target: zero);
+- image uploads (platforms whose listings take only images uploaded through their media API): distinct
+  ``IMAGE_BYTES`` PNG files uploaded one at a time per shop, as the media pipeline does (workers/listing/media.py),
+  unthrottled and against a sandbox enforcing ``--rate``: uploads per second per shop, and throttled responses.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import aiohttp
 from nfsync.connectors.base.auth import LocalRateLimiter, MemoryTokenProvider, RateLimiter
 from nfsync.connectors.base.client import AppCredentials, BaseClient, ClientSettings
 from nfsync.connectors.base.models import TokenPair
-from nfsync.connectors.base.sandbox import SandboxBase, SbShop
+from nfsync.connectors.base.sandbox import LAB_PNG, SandboxBase, SbShop
 from nfsync.connectors.base.sandboxes import SandboxSpec, load_sandbox
 from nfsync.connectors.base.secret import Secret
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES
@@ -124,6 +127,46 @@ async def limiter_utilisation(
     }
 
 
+IMAGE_BYTES = 256 * 1024  # a typical product photo after compression; under Lazada's 1 MB upload limit
+
+
+def _image(number: int) -> bytes:
+    """A distinct PNG-signed file of ``IMAGE_BYTES`` (the sandboxes check the signature and the size)."""
+    head = LAB_PNG + number.to_bytes(8, "big")
+    return head + bytes(IMAGE_BYTES - len(head))
+
+
+async def upload_rate(spec: SandboxSpec, *, seconds: float, rate: float) -> dict[str, Any]:
+    """Uploads per second of one shop, one at a time (the pipeline's per-shop lock), against a sandbox enforcing
+    ``rate`` calls per second (``math.inf``: unthrottled)."""
+    sandbox = spec.sandbox(dict(spec.sample_app), rate_limit=rate)
+    async with sandbox.running(), aiohttp.ClientSession() as session:
+        shop = sandbox.add_shop(SHOP_ID, "Bench shop", access_token=ACCESS, refresh_token=REFRESH)
+        limit = rate if math.isfinite(rate) else 1e9
+        client = build_client(spec, sandbox.base_url, shop, session, limiter=LocalRateLimiter(), rate=limit)
+        uploads, started = 0, time.time()
+        while time.time() - started < seconds:
+            await client.upload_image(_image(uploads), "image/png")
+            uploads += 1
+        elapsed = time.time() - started
+        return {"uploads_per_s": round(uploads / elapsed, 1), "throttled": sandbox.counters.throttled}
+
+
+async def image_uploads(spec: SandboxSpec, *, seconds: float, rate: float) -> dict[str, Any] | None:
+    if not spec.client.uploads_images:
+        return None
+    unthrottled = await upload_rate(spec, seconds=seconds, rate=math.inf)
+    limited = await upload_rate(spec, seconds=seconds, rate=rate)
+    return {
+        "image_bytes": IMAGE_BYTES,
+        "rate_limit": rate,
+        "unthrottled_per_s": unthrottled["uploads_per_s"],
+        "uploads_per_s": limited["uploads_per_s"],
+        "share_of_limit": round(limited["uploads_per_s"] / rate, 3),
+        "throttled": limited["throttled"],
+    }
+
+
 def _spawn_child(
     settings: Settings, platform: str, url: str, extra: dict[str, str], *, rate: float, start: float, seconds: float
 ) -> Any:
@@ -170,6 +213,7 @@ async def run_connector_bench(settings: Settings, args: argparse.Namespace) -> l
             limited = await limiter_utilisation(
                 bench, spec, processes=args.processes, seconds=args.seconds, rate=args.rate
             )
+            images = await image_uploads(spec, seconds=args.seconds, rate=args.rate)
             results.append(
                 {
                     "scenario": "connector",
@@ -177,6 +221,7 @@ async def run_connector_bench(settings: Settings, args: argparse.Namespace) -> l
                     "calls_per_s": round(unthrottled),
                     "concurrency": args.concurrency,
                     "limiter": limited,
+                    **({"images": images} if images else {}),
                 }
             )
     finally:
@@ -191,12 +236,19 @@ async def cmd_bench_connector(settings: Settings, args: argparse.Namespace) -> i
 
 
 def _human(result: dict[str, Any]) -> str:
-    limited = result["limiter"]
-    return (
+    limited, images = result["limiter"], result.get("images")
+    line = (
         f"{result['platform']}: {result['calls_per_s']} calls/s unthrottled; limiter {limited['processes']} "
         f"processes at {limited['rate_limit']}/s: {limited['served_per_s']}/s served "
         f"({limited['utilisation']:.1%} of the limit), {limited['throttled']} throttled"
     )
+    if images:
+        line += (
+            f"; image uploads ({images['image_bytes'] // 1024} KiB, one at a time per shop): "
+            f"{images['unthrottled_per_s']}/s unthrottled, {images['uploads_per_s']}/s at {images['rate_limit']}/s "
+            f"({images['share_of_limit']:.1%}), {images['throttled']} throttled"
+        )
+    return line
 
 
 async def cmd_sandbox(_settings: Settings, args: argparse.Namespace) -> int:
