@@ -46,6 +46,7 @@ class AttributeRule(_Part):
     values: list[AttributeOption] = Field(default_factory=list)
     max_values: int | None = None
     required_if: list[AttributeCondition] = Field(default_factory=list)  # any one of them makes it required
+    sku_level: bool = False  # a value per SKU, not one for the product (Lazada ``attribute_type=sku``)
 
     def required_by(self, given: Mapping[str, list[str]]) -> bool:
         """Required outright, or because another attribute holds a value that makes it required."""
@@ -65,6 +66,10 @@ class CategoryRequirements(_Part):
 
     def required(self) -> list[AttributeRule]:
         return [a for a in self.attributes if a.required and not a.sale_property]
+
+    def sku_level_ids(self) -> list[str]:
+        """Attributes written on each SKU (sale properties have their own place)."""
+        return [a.id for a in self.attributes if a.sku_level and not a.sale_property]
 
 
 @dataclass

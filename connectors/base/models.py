@@ -95,6 +95,9 @@ class ListingDraft(_Model):
     attributes: list[AttributeValue] = Field(default_factory=list)
     package: Package | None = None
     logistics: list[LogisticsChannel] = Field(default_factory=list)
+    sku_attribute_ids: list[str] = Field(default_factory=list)
+    """Of ``attributes``, those the category takes on each SKU rather than on the product (Lazada
+    ``attribute_type=sku``); set from the category's requirements just before the call, never hashed."""
 
 
 class StockUpdate(_Model):

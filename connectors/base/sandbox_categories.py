@@ -20,6 +20,7 @@ class SbAttribute:
     sale_property: bool = False
     values: dict[int, str] = field(default_factory=dict)
     required_if: tuple[tuple[int, int], ...] = ()  # (attribute id, value id): TikTok Shop requirement_conditions
+    sku_level: bool = False  # Lazada attribute_type "sku": a value on each SKU (the others have no such attributes)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ SLEEVE = SbAttribute(100135, "Sleeve Length", values={2001: "Short", 2002: "Long
 MODELS = SbAttribute(100200, "Compatible Model", required=True, multiple=True, custom=True)
 COLOR = SbAttribute(100300, "color_family", sale_property=True, custom=True)
 SIZE = SbAttribute(100301, "size", sale_property=True, custom=True)
+MODEL_CODE = SbAttribute(100400, "model_code", required=True, custom=True, sku_level=True)
 
 CATEGORIES = {
     c.id: c
@@ -50,7 +52,7 @@ CATEGORIES = {
             "Phone Cases",
             100002,
             leaf=True,
-            attributes=(MODELS, COLOR),
+            attributes=(MODELS, MODEL_CODE, COLOR),
             brand_required=True,
             package_dimensions_required=True,
         ),
@@ -59,7 +61,7 @@ CATEGORIES = {
 }
 
 
-CATEGORIES_ATTRIBUTES = (MATERIAL, SLEEVE, MODELS, COLOR, SIZE)
+CATEGORIES_ATTRIBUTES = (MATERIAL, SLEEVE, MODELS, MODEL_CODE, COLOR, SIZE)
 
 BRANDS = {0: "No brand", 1146: "NextFlow"}
 """The brands every sandbox knows (0 is Shopee's No brand, docs/platforms/listings/shopee.md; Lazada's and TikTok

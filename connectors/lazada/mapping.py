@@ -265,10 +265,17 @@ def created_listing(draft: ListingDraft, data: Mapping[str, Any]) -> Listing:
     )
 
 
-def _sku_json(draft: VariantDraft, sku_id: str | None = None, package: Package | None = None) -> dict[str, Any]:
+def _sku_json(
+    draft: VariantDraft,
+    sku_id: str | None = None,
+    package: Package | None = None,
+    attributes: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Every SKU field value is a string ("all field values in the SKU are of string type", error 1001). The
-    package (kg, cm with at most 2 decimals) is per SKU on Lazada: the listing profile's goes on every SKU."""
+    package (kg, cm with at most 2 decimals) is per SKU on Lazada: the listing profile's goes on every SKU, and so
+    do the category's SKU-level attributes (``attribute_type=sku``)."""
     sku: dict[str, Any] = {"SellerSku": draft.sku, "quantity": str(draft.stock), "price": format(draft.price, "f")}
+    sku.update(attributes or {})
     if sku_id:
         sku["SkuId"] = sku_id
     sale = draft.sale_properties or draft.options
@@ -303,7 +310,8 @@ def _product_json(draft: ListingDraft) -> dict[str, Any]:
         if draft.brand.name:
             attributes["brand"] = draft.brand.name
     for attribute in draft.attributes:
-        attributes[attribute.id] = ",".join(attribute.values)
+        if attribute.id not in draft.sku_attribute_ids:
+            attributes[attribute.id] = ",".join(attribute.values)
     product: dict[str, Any] = {"Attributes": attributes}
     if draft.category_id:
         product["PrimaryCategory"] = draft.category_id
@@ -312,9 +320,14 @@ def _product_json(draft: ListingDraft) -> dict[str, Any]:
     return product
 
 
+def sku_attributes(draft: ListingDraft) -> dict[str, str]:
+    """The draft's SKU-level attributes by name, as each SKU carries them."""
+    return {a.id: ",".join(a.values) for a in draft.attributes if a.id in draft.sku_attribute_ids}
+
+
 def create_payload(draft: ListingDraft) -> str:
     """CreateProduct ``payload`` (JSON form): every variant in one request."""
-    skus = [_sku_json(v, package=draft.package) for v in draft.variants]
+    skus = [_sku_json(v, package=draft.package, attributes=sku_attributes(draft)) for v in draft.variants]
     product = {**_product_json(draft), "Skus": {"Sku": skus}}
     return _dump({"Request": {"Product": product}})
 
@@ -332,7 +345,8 @@ def update_payload(
     api-best-practice/product-operation/product-management/update-a-product.md)."""
     product = _product_json(draft) if attributes else {"Attributes": {}}
     product["ItemId"] = item_id
-    product["Skus"] = {"Sku": [_sku_json(v, sku_ids.get(v.sku), draft.package) for v in chunk]}
+    per_sku = sku_attributes(draft)
+    product["Skus"] = {"Sku": [_sku_json(v, sku_ids.get(v.sku), draft.package, per_sku) for v in chunk]}
     return _dump({"Request": {"Product": product}})
 
 
@@ -403,6 +417,7 @@ def _attribute_rule(attribute: Mapping[str, Any]) -> AttributeRule:
         multiple=kind in MULTIPLE_INPUTS,
         custom=kind not in CLOSED_INPUTS or not options,
         sale_property=text(attribute.get("is_sale_prop")) == "1",
+        sku_level=text(attribute.get("attribute_type")) == "sku",
         values=[AttributeOption(id=text(o.get("id")), name=text(o.get("en_name") or o.get("name"))) for o in options],
     )
 

@@ -32,7 +32,7 @@ async def shop(request: pytest.FixtureRequest, sync_settings: Settings) -> Async
 
 
 async def _profile(env: SyncEnv, product: str, **fields: object) -> None:
-    layer = ListingProfile.model_validate({"category_id": T_SHIRTS, **fields})
+    layer = ListingProfile.model_validate({"category_id": T_SHIRTS} | fields)
     await store.save(env.pool, env.org, store.Scope(env.shop.integration_id, product), layer, "api")
 
 
@@ -182,3 +182,28 @@ async def test_an_image_the_fetch_refuses_fails_its_product_before_any_create(sh
     )
     assert reason is not None and reason.startswith(f"image {not_an_image}:"), reason
     assert shop.sandbox.counters.creates == creates and not _issued(shop)
+
+
+async def test_lazada_sku_level_attributes_go_on_every_sku(sync_settings: Settings) -> None:
+    """GetCategoryAttributes marks ``model_code`` of Phone Cases ``attribute_type=sku``: it is written on each SKU,
+    where Lazada reads it (before: on the product, refused with 4108 "[model_code] is mandatory")."""
+    async with sync_env(sync_settings, "lazada", variants=3) as env:
+        product = env.catalog.product_ids[0]
+        attributes = [{"id": "Compatible Model", "values": ["X1"]}, {"id": "model_code", "values": ["PC-7"]}]
+        package = {"weight_kg": "0.2", "length_cm": "16", "width_cm": "8", "height_cm": "2"}
+        await _profile(env, product, category_id="100018", attributes=attributes, package=package)
+        task = await env.run("product_sync", filters={"product_ids": [product]})
+        assert task["failed_items"] == 0, await env.pool.fetchval(
+            "SELECT error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed'", task["id"]
+        )
+        assert env.sandbox.counters.creates == 1
+        session = await env.session()
+        unmarked = ListingDraft(
+            name="A phone case with its model code on the product only",
+            category_id="100018",
+            attributes=attributes,
+            variants=[VariantDraft(sku="CASE-1", price=Decimal(10), stock=1)],
+        )
+        with pytest.raises(PermanentError) as refused:
+            await session.client.create_listing(await listable(session.client, unmarked))
+        assert refused.value.fields["code"] == "4108" and "model_code" in str(refused.value)

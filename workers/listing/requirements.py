@@ -75,5 +75,6 @@ def profile_needs(rules: ListingRules, found: CategoryRequirements) -> list[str]
         needs.append(f"images: {rules.images[0]} to {rules.images[1]}")
     for attribute in found.required():
         choice = f": one of {', '.join(o.name for o in attribute.values[:20])}" if not attribute.custom else ""
-        needs.append(f'attribute "{attribute.name}" (id {attribute.id}){choice}')
+        where = " (written on each SKU)" if attribute.sku_level else ""
+        needs.append(f'attribute "{attribute.name}" (id {attribute.id}){where}{choice}')
     return needs

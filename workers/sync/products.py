@@ -179,7 +179,7 @@ def _listing_job(
         assert d.draft is not None
         try:
             origin = "created"
-            draft = await with_platform_images(shop, d.draft)
+            draft = await with_sku_attributes(shop, await with_platform_images(shop, d.draft))
             if d.action == "create":
                 created = await shop.client.create_or_adopt(draft)
                 listing, origin = created.listing, "adopted" if created.adopted else "created"
@@ -225,6 +225,19 @@ async def with_platform_images(shop: ShopSession, draft: ListingDraft) -> Listin
         refs = await platform_images(shop.pool, shop.client, shop.res.images, owner, urls)
     variants = [v.model_copy(update={"images": [refs[u] for u in v.images]}) for v in draft.variants]
     return draft.model_copy(update={"images": [refs[u] for u in draft.images], "variants": variants})
+
+
+async def with_sku_attributes(shop: ShopSession, draft: ListingDraft) -> ListingDraft:
+    """The draft's attributes that its category takes per SKU, marked for the connector (the category's requirements,
+    cached per shop). Unknown requirements mark none: the platform then says what it refuses."""
+    if not draft.attributes or draft.category_id is None:
+        return draft
+    owner = shop.row["organization_id"]
+    known = await shop_requirements(shop.pool, shop.client, shop.shop_id, owner, [draft.category_id])
+    found = known.found.get(draft.category_id)
+    per_sku = set(found.sku_level_ids()) if found else set()
+    marked = [a.id for a in draft.attributes if a.id in per_sku]
+    return draft.model_copy(update={"sku_attribute_ids": marked}) if marked else draft
 
 
 def _rows(d: Decision, listing: Listing, origin: str) -> tuple[list[MappingRow], list[str]]:

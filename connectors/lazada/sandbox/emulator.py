@@ -1061,7 +1061,7 @@ def _lazada_attribute(attribute: categories.SbAttribute) -> dict[str, Any]:
         "input_type": kind if attribute.values or closed else "text",
         "is_mandatory": int(attribute.required),
         "is_sale_prop": int(attribute.sale_property),
-        "attribute_type": "sku" if attribute.sale_property else "normal",
+        "attribute_type": "sku" if attribute.sale_property or attribute.sku_level else "normal",
         "options": [{"id": k, "name": v, "en_name": v} for k, v in attribute.values.items()],
     }
 
@@ -1106,6 +1106,16 @@ def _check_package(sku: Mapping[str, Any]) -> None:
         )
 
 
+def _sku_level_values(found: categories.SbCategory, skus: list[dict[str, Any]]) -> dict[int, list[str]]:
+    """A SKU-level attribute counts only where every SKU carries it (on the product it is not read)."""
+    out = {}
+    for attribute in (a for a in found.attributes if a.sku_level):
+        values = [_values(sku[attribute.name]) for sku in skus if sku.get(attribute.name)]
+        if skus and len(values) == len(skus):
+            out[attribute.id] = values[0]
+    return out
+
+
 def _check_category(product: Mapping[str, Any]) -> None:
     """What CreateProduct refuses of a category the sandbox's tree holds (docs/platforms/listings/lazada.md): not a
     leaf (4134), a mandatory attribute missing (4108), a value not among the options (4115); an id the tree does not
@@ -1117,8 +1127,9 @@ def _check_category(product: Mapping[str, Any]) -> None:
         raise LzError("4134", "Please select the last level category.")
     raw = product.get("Attributes")
     attributes: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    by_name = {a.name: a.id for a in found.attributes}
+    by_name = {a.name: a.id for a in found.attributes if not a.sku_level}
     given = {by_name[k]: _values(v) for k, v in attributes.items() if k in by_name}
+    given |= _sku_level_values(found, _as_list((product.get("Skus") or {}).get("Sku")))
     missing = categories.missing_attributes(found, given)
     if missing:
         raise LzError("4108", f"[{missing[0].name}] is mandatory")
