@@ -63,6 +63,8 @@ class CategoryRequirements(_Part):
     attributes: list[AttributeRule] = Field(default_factory=list)
     brand_required: bool = False
     package_dimensions_required: bool = False
+    brands: list[AttributeOption] | None = None  # None: not listed here (too many, or the platform has no list)
+    logistics: list[AttributeOption] | None = None  # channels the shop has enabled (Shopee); None: no such list
 
     def required(self) -> list[AttributeRule]:
         return [a for a in self.attributes if a.required and not a.sale_property]
@@ -70,6 +72,22 @@ class CategoryRequirements(_Part):
     def sku_level_ids(self) -> list[str]:
         """Attributes written on each SKU (sale properties have their own place)."""
         return [a.id for a in self.attributes if a.sku_level and not a.sale_property]
+
+
+def choice_problems(
+    requirements: CategoryRequirements, brand_id: str | None, channel_ids: list[str]
+) -> list[tuple[str, str]]:
+    """A brand outside the category's list and channels the shop has not enabled, as (field path, reason), where the
+    platform lists them."""
+    out = []
+    brands = requirements.brands
+    if brands is not None and brand_id is not None and brand_id not in {b.id for b in brands}:
+        out.append(("brand.id", f"brand {brand_id} is not one of the category's brands"))
+    channels = requirements.logistics
+    for index, channel in enumerate(channel_ids if channels is not None else []):
+        if channel not in {c.id for c in channels or []}:
+            out.append((f"logistics.{index}.id", f"logistics channel {channel} is not enabled for this shop"))
+    return out
 
 
 @dataclass

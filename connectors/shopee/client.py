@@ -63,6 +63,7 @@ UPLOAD_IMAGE = "/api/v2/media_space/upload_image"  # a Public API: no access_tok
 ATTRIBUTE_TREE = "/api/v2/product/get_attribute_tree"
 BRAND_LIST = "/api/v2/product/get_brand_list"
 CHANNEL_LIST = "/api/v2/logistics/get_channel_list"  # no parameters (v2.logistics.get_channel_list)
+BRAND_PAGES = 10  # get_brand_list pages of 100 read per category; beyond, the brand list is not held
 ORDER_LIST = "/api/v2/order/get_order_list"
 ORDER_DETAIL = "/api/v2/order/get_order_detail"
 LOST_PUSHES = "/api/v2/push/get_lost_push_message"
@@ -317,10 +318,23 @@ class Client(BaseClient):
         (its ``is_mandatory``; one page of one brand is enough to read it)."""
         category = mapping.platform_int(category_id, "category_id")
         tree = await self._get(ATTRIBUTE_TREE, {"category_id_list": category, "language": "en"}, "product")
-        brands = await self._get(
-            BRAND_LIST, {"category_id": category, "status": 1, "offset": 0, "page_size": 1}, "product"
-        )
-        return mapping.category_requirements(category_id, tree, brands)
+        pages = await self._brand_pages(category)
+        channels = await self._get(CHANNEL_LIST, {}, "logistics")
+        return mapping.category_requirements(category_id, tree, pages, channels)
+
+    async def _brand_pages(self, category: int) -> list[Mapping[str, Any]]:
+        """``get_brand_list`` pages (100 brands each, ``next_offset``), at most ``BRAND_PAGES``: a longer list is not
+        held (the platform still checks the brand at add_item)."""
+        pages: list[Mapping[str, Any]] = []
+        offset = 0
+        while len(pages) < BRAND_PAGES:
+            query = {"category_id": category, "status": 1, "offset": offset, "page_size": 100}
+            page = await self._get(BRAND_LIST, query, "product")
+            pages.append(page)
+            if not page.get("has_next_page") or not isinstance(page.get("next_offset"), int):
+                break
+            offset = page["next_offset"]
+        return pages
 
     async def update_stock(self, updates: Sequence[StockUpdate]) -> list[ItemResult]:
         """Multi-warehouse shops take ``seller_stock`` per ``location_id`` (SHP-RAW update_stock): a split names the

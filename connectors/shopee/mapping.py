@@ -323,14 +323,38 @@ MULTIPLE_INPUTS = {4, 5}
 CUSTOM_INPUTS = {2, 3, 5}
 
 
-def category_requirements(category_id: str, tree: Mapping[str, Any], brands: Mapping[str, Any]) -> CategoryRequirements:
-    """``get_attribute_tree`` ``response.list[]`` entry of the category, and ``get_brand_list``'s ``is_mandatory``."""
+def category_requirements(
+    category_id: str,
+    tree: Mapping[str, Any],
+    brand_pages: Sequence[Mapping[str, Any]],
+    channels: Mapping[str, Any] | None = None,
+) -> CategoryRequirements:
+    """``get_attribute_tree`` ``response.list[]`` entry of the category; ``get_brand_list`` pages (``is_mandatory``,
+    and the brands when the last page read has no next one); ``get_channel_list``'s channels that are ``enabled``
+    and not masked (``mask_channel_id`` 0: docs/platforms/listings/shopee.md, "Logistics")."""
     entries = [e for e in tree.get("list") or [] if isinstance(e, Mapping)]
     entry = next((e for e in entries if str(e.get("category_id")) == category_id), entries[0] if entries else {})
+    complete = bool(brand_pages) and not brand_pages[-1].get("has_next_page")
+    brands = [b for page in brand_pages for b in page.get("brand_list") or [] if isinstance(b, Mapping)]
+    listed = [c for c in (channels or {}).get("logistics_channel_list") or [] if isinstance(c, Mapping)]
     return CategoryRequirements(
         category_id=category_id,
         attributes=[_attribute_rule(a) for a in entry.get("attribute_tree") or [] if isinstance(a, Mapping)],
-        brand_required=bool(brands.get("is_mandatory")),
+        brand_required=any(bool(page.get("is_mandatory")) for page in brand_pages),
+        brands=[_brand(b) for b in brands] if complete else None,
+        logistics=[_channel(c) for c in listed if c.get("enabled") and not c.get("mask_channel_id")]
+        if channels is not None
+        else None,
+    )
+
+
+def _brand(brand: Mapping[str, Any]) -> AttributeOption:
+    return AttributeOption(id=str(brand.get("brand_id")), name=str(brand.get("original_brand_name") or ""))
+
+
+def _channel(channel: Mapping[str, Any]) -> AttributeOption:
+    return AttributeOption(
+        id=str(channel.get("logistics_channel_id")), name=str(channel.get("logistics_channel_name") or "")
     )
 
 

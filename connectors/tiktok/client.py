@@ -72,6 +72,8 @@ PRODUCTS = "/product/202309/products"  # Get Product, Create Product, Update Inv
 EDIT_PRODUCTS = "/product/202509/products"  # Edit Product (PUT) and Partial Edit Product: documented at 202509
 IMAGE_UPLOAD = "/product/202309/images/upload"  # Upload Product Image: multipart, no shop_cipher
 CATEGORIES = "/product/202309/categories"  # {id}/attributes (Get Attributes), {id}/rules (Get Category Rules)
+BRANDS = "/product/202309/brands"  # Get Brands (page_size 1-100, page_token, category_id)
+BRAND_PAGES = 10  # Get Brands pages of 100 read per category; beyond, the brand list is not held
 ORDER_SEARCH = "/order/202309/orders/search"
 ORDER_DETAIL = "/order/202507/orders"  # Get Order Detail: documented at 202507 (get-order-detail.spec.json)
 UNSIGNED_PATHS = frozenset({TOKEN_GET, TOKEN_REFRESH})
@@ -98,7 +100,6 @@ this order (a live product wins). Status definitions: lazykern/ecommerce-api-doc
   and FREEZE (taken down by TikTok; Get Product returns no FREEZE or DELETED product: ``get-product.spec.json``).
   Whether writes to these would work is UNCONFIRMED: the stricter reading leaves them unlinked. A product whose
   ``status`` is omitted (documented for Indonesian products not listed on TIKTOK_SHOP) is not linked either."""
-DEFAULT_PACKAGE_WEIGHT = {"value": "0.5", "unit": "KILOGRAM"}  # required by Create Product; override in extra
 
 U = TypeVar("U", StockUpdate, PriceUpdate)
 T = TypeVar("T")
@@ -237,7 +238,19 @@ class Client(BaseClient):
             raise PermanentError(f"tiktok: category_id must be digits, not {category_id!r}")
         attributes = await self._shop_call("GET", f"{CATEGORIES}/{category_id}/attributes", "product.category")
         rules = await self._shop_call("GET", f"{CATEGORIES}/{category_id}/rules", "product.category")
-        return mapping.category_requirements(category_id, attributes, rules)
+        return mapping.category_requirements(category_id, attributes, rules, await self._brand_pages(category_id))
+
+    async def _brand_pages(self, category_id: str) -> list[dict[str, Any]]:
+        """Get Brands pages of the category (``next_page_token``), at most ``BRAND_PAGES``."""
+        pages: list[dict[str, Any]] = []
+        token = ""
+        while len(pages) < BRAND_PAGES:
+            params = {"page_size": 100, "category_id": category_id, **({"page_token": token} if token else {})}
+            pages.append(await self._shop_call("GET", BRANDS, "product.category", params=params))
+            token = str(pages[-1].get("next_page_token") or "")
+            if not token:
+                break
+        return pages
 
     async def _bounded(self, jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         """Run jobs a few at a time; every job of a round finishes before an error is raised (no orphan tasks)."""
@@ -416,7 +429,7 @@ class Client(BaseClient):
 
     def _package_weight(self) -> dict[str, str]:
         kilograms = self._extra("package_weight_kg")
-        return {"value": kilograms, "unit": "KILOGRAM"} if kilograms else dict(DEFAULT_PACKAGE_WEIGHT)
+        return {"value": kilograms, "unit": "KILOGRAM"} if kilograms else {}  # else the profile's, or none
 
     async def _create_listing(self, draft: ListingDraft) -> Listing:
         body = mapping.product_payload(draft, await self._warehouse(), self._currency(), self._package_weight())

@@ -242,7 +242,7 @@ def product_payload(
         "description": draft.description or draft.name,
         "category_id": draft.category_id or "",
         "main_images": [{"uri": uri} for uri in draft.images],
-        "package_weight": dict(package_weight),
+        **({"package_weight": dict(package_weight)} if package_weight else {}),
         "skus": [sku_payload(v, warehouse_id, currency) for v in draft.variants],
     } | content_fields(draft)
 
@@ -325,15 +325,32 @@ def order(payload: Mapping[str, Any]) -> Order:
 
 
 def category_requirements(
-    category_id: str, attributes: Mapping[str, Any], rules: Mapping[str, Any]
+    category_id: str,
+    attributes: Mapping[str, Any],
+    rules: Mapping[str, Any],
+    brand_pages: list[dict[str, Any]] | None = None,
 ) -> CategoryRequirements:
-    """Get Attributes ``data.attributes[]`` and Get Category Rules ``data`` (docs/platforms/listings/tiktok.md). An
-    attribute with ``requirement_conditions`` is required when another attribute holds one of the values named."""
+    """Get Attributes ``data.attributes[]``, Get Category Rules ``data`` and Get Brands pages
+    (docs/platforms/listings/tiktok.md). An attribute with ``requirement_conditions`` is required when another
+    attribute holds one of the values named. The brands are held when the last page read has no next one."""
+    complete = bool(brand_pages) and not (brand_pages or [{}])[-1].get("next_page_token")
+    brands = [as_dict(b) for page in brand_pages or [] for b in as_list(page.get("brands"))]
     return CategoryRequirements(
         category_id=category_id,
         attributes=[_attribute_rule(as_dict(a)) for a in as_list(attributes.get("attributes"))],
         package_dimensions_required=bool(as_dict(rules.get("package_dimension")).get("is_required")),
+        brands=[AttributeOption(id=str(b.get("id")), name=str(b.get("name") or "")) for b in brands if usable(b)]
+        if complete
+        else None,
     )
+
+
+def usable(brand: Mapping[str, Any]) -> bool:
+    """Authorised and available, or unauthorised and not a T1 brand (Get Brands; the doc spells the unauthorised
+    value "UNAUTHORIEZD", so anything but AUTHORIZED counts as unauthorised)."""
+    if brand.get("authorized_status") == "AUTHORIZED":
+        return bool(brand.get("brand_status", "AVAILABLE") == "AVAILABLE")
+    return not brand.get("is_t1_brand")
 
 
 def _attribute_rule(attribute: Mapping[str, Any]) -> AttributeRule:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from nfsync.connectors.base.categories import AttributeOption, AttributeRule, CategoryRequirements, check_attributes
+from nfsync.connectors.base.categories import (
+    AttributeOption,
+    AttributeRule,
+    CategoryRequirements,
+    check_attributes,
+    choice_problems,
+)
 from nfsync.connectors.base.listing import AttributeValue, Package
 from nfsync.connectors.lazada import mapping as lazada
 from nfsync.connectors.shopee import LISTING_RULES as SHOPEE_RULES
@@ -47,7 +53,7 @@ def test_shopee_attribute_tree_and_brand_list() -> None:
             }
         ]
     }
-    found = shopee.category_requirements("100017", tree, {"is_mandatory": True})
+    found = shopee.category_requirements("100017", tree, [{"is_mandatory": True}])
     material, style = found.attributes
     assert (material.required, material.multiple, material.custom, material.max_values) == (True, False, False, 1)
     assert material.values == [AttributeOption(id="1001", name="Cotton")]
@@ -172,3 +178,32 @@ def test_tiktok_requirement_conditions_make_an_attribute_required_by_another_one
         problems = check_attributes(found, [AttributeValue(id="100134", values=[linen])])
         assert problems.missing == ['attribute "Sleeve Length"'], linen
     assert check_attributes(found, [AttributeValue(id="100134", values=["Cotton"])]).missing == []
+
+
+def test_shopee_brands_are_held_only_when_every_page_was_read_and_channels_only_when_enabled() -> None:
+    page = {"brand_list": [{"brand_id": 0, "original_brand_name": "No brand"}], "has_next_page": False}
+    channels = {
+        "logistics_channel_list": [
+            {"logistics_channel_id": 1, "logistics_channel_name": "On", "enabled": True, "mask_channel_id": 0},
+            {"logistics_channel_id": 2, "logistics_channel_name": "Off", "enabled": False, "mask_channel_id": 0},
+            {"logistics_channel_id": 3, "logistics_channel_name": "Masked", "enabled": True, "mask_channel_id": 9},
+        ]
+    }
+    found = shopee.category_requirements("100017", {}, [page], channels)
+    assert [b.id for b in found.brands or []] == ["0"] and [c.id for c in found.logistics or []] == ["1"]
+    partial = shopee.category_requirements("100017", {}, [{**page, "has_next_page": True, "next_offset": 100}])
+    assert partial.brands is None and partial.logistics is None, "an unread page or list: nothing is refused"
+    assert choice_problems(found, "0", ["1"]) == []
+    assert choice_problems(found, "7", ["2"]) == [
+        ("brand.id", "brand 7 is not one of the category's brands"),
+        ("logistics.0.id", "logistics channel 2 is not enabled for this shop"),
+    ]
+    assert choice_problems(partial, "7", ["2"]) == []
+
+
+def test_tiktok_usable_brands_follow_get_brands_rules() -> None:
+    def brand(status: str, available: str = "AVAILABLE", t1: bool = False) -> dict[str, object]:
+        return {"authorized_status": status, "brand_status": available, "is_t1_brand": t1}
+
+    assert tiktok.usable(brand("AUTHORIZED")) and not tiktok.usable(brand("AUTHORIZED", "UNAVAILABLE"))
+    assert tiktok.usable(brand("UNAUTHORIEZD")) and not tiktok.usable(brand("UNAUTHORIEZD", t1=True))

@@ -3,6 +3,7 @@ tree, connectors/base/sandbox_categories.py) and cached per shop, before any cal
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -207,3 +208,75 @@ async def test_lazada_sku_level_attributes_go_on_every_sku(sync_settings: Settin
         with pytest.raises(PermanentError) as refused:
             await session.client.create_listing(await listable(session.client, unmarked))
         assert refused.value.fields["code"] == "4108" and "model_code" in str(refused.value)
+
+
+PUT_REFUSALS = {  # platform: [(profile fields, the field path the 422 names)]
+    "shopee": [
+        ({"attributes": [{"id": "100134", "values": ["Wool"]}]}, "body.attributes.0"),
+        ({"attributes": [{"id": "424242", "values": ["x"]}]}, "body.attributes.0"),
+        ({"brand": {"id": "987654"}}, "body.brand.id"),
+        ({"logistics": [{"id": "80001"}, {"id": "80002"}]}, "body.logistics.1.id"),
+        ({"category_id": "shirts"}, "body.category_id"),
+    ],
+    "lazada": [({"attributes": [{"id": "Material", "values": ["Wool"]}]}, "body.attributes.0")],
+    "tiktok": [
+        ({"attributes": [{"id": "100134", "values": ["9999"]}]}, "body.attributes.0"),
+        ({"brand": {"id": "987654"}}, "body.brand.id"),
+        ({"category_id": "100001"}, "body.category_id"),  # not a leaf
+    ],
+}
+
+
+@pytest.mark.parametrize("platform", STRICT)
+async def test_a_profile_naming_what_the_platform_lacks_is_422_and_nothing_is_stored(
+    sync_settings: Settings, platform: str
+) -> None:
+    """Issue #16 "Bad input": the category, attribute values, brand and channels a profile names are checked against
+    the platform (through the integration's shop, requirements cached) when it is written; the import says it per
+    row. Lazada's brand list (tens of thousands, country-wide) is not held: CreateProduct refuses an unknown one."""
+    async with sync_env(sync_settings, platform, variants=2, api=True) as env:
+        token = await create_token(env.pool, env.org, ["integrations:write"], "test")
+        product = env.catalog.product_ids[0]
+        base = f"{env.settings.public_base_url}/v1/listing-profiles/{env.shop.integration_id}"
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for fields, path in PUT_REFUSALS[platform]:
+                body = {"category_id": T_SHIRTS} | fields
+                async with http.put(f"{base}/products/{product}", json=body) as response:
+                    answer = await response.json()
+                assert response.status == 422, (fields, answer)
+                assert path in [e["path"] for e in answer["error"]["details"]], (fields, answer)
+            assert await env.pool.fetchval("SELECT count(*) FROM listing_profiles WHERE product_id = $1", product) == 0
+            good = {"category_id": T_SHIRTS, "attributes": [{"id": MATERIAL[platform], "values": ["1001"]}]}
+            async with http.put(f"{base}/products/{product}", json=good) as response:
+                assert response.status == 200, await response.text()
+            bad_row = json.dumps(
+                {"product_id": product, "profile": {"category_id": T_SHIRTS} | PUT_REFUSALS[platform][0][0]}
+            )
+            async with http.post(
+                f"{base}/import", data=bad_row, headers={"Content-Type": "application/x-ndjson"}
+            ) as response:
+                report = await response.json()
+            assert report["refused"] == 1 and report["rows"][0]["errors"][0]["path"].startswith("profile.attributes.0")
+
+
+async def test_a_brand_or_channel_the_platform_lacks_fails_before_any_call(sync_settings: Settings) -> None:
+    """A profile stored before the check existed (or imported around it) is caught by product_sync's check: the
+    category's brands (get_brand_list) and the shop's enabled channels (get_channel_list), no create call."""
+    async with sync_env(sync_settings, "shopee", variants=2) as env:
+        first, second = env.catalog.product_ids[:2]
+        material = [{"id": "100134", "values": ["1001"]}]
+        await _profile(env, first, attributes=material, brand={"id": "987654"})
+        await _profile(env, second, attributes=material, logistics=[{"id": "80002"}])
+        task = await env.run("product_sync", filters={"product_ids": [first, second]})
+        reasons = await env.pool.fetch(
+            "SELECT entity_id, error_message FROM sync_logs WHERE task_id = $1 AND status = 'failed' ORDER BY 1",
+            task["id"],
+        )
+        assert sorted((r["entity_id"], r["error_message"]) for r in reasons) == sorted(
+            [
+                (first, "brand 987654 is not one of the category's brands"),
+                (second, "logistics channel 80002 is not enabled for this shop"),
+            ]
+        )
+        assert env.sandbox.counters.creates == 0

@@ -36,7 +36,7 @@ async def test_plan_writes_nothing(env: SyncEnv) -> None:
     result = await plan(shop, "product_sync", None)
     assert result["summary"] == {"create": len(env.catalog.product_ids)}
     assert env.sandbox.counters.creates == 0 and not env.sandbox.counters.writes_per_sku
-    assert env.sandbox.counters.requests - before <= 2, "one category: its attributes (and brand list or rules)"
+    assert env.sandbox.counters.requests - before <= 3, "one category: its attributes, brands and rules or channels"
     again = env.sandbox.counters.requests
     await plan(await env.session(), "product_sync", None)
     assert env.sandbox.counters.requests == again

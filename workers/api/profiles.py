@@ -104,7 +104,11 @@ async def _get(call: Call, product_id: str | None) -> ProfileOut:
 async def _put(call: Call, product_id: str | None) -> ProfileOut:
     organization_id, scope = await _scope(call, product_id)
     profile = call.body_as(ListingProfile)
-    refused = image_refusals(profile, call.request.app[API_STATE].settings.outbound_policy)
+    state = call.request.app[API_STATE]
+    refused = image_refusals(profile, state.settings.outbound_policy)
+    if not refused:
+        check = requirements.PlatformCheck(state.system_pool, state.clients)
+        refused = await check.refusals(scope.integration_id, scope.shop_id, profile)
     if refused:
         raise InvalidRequest([ErrorDetail(path=f"body.{path}", reason=reason) for path, reason in refused])
     stored = await store.save(_pool(call), organization_id, scope, profile, "api")
@@ -209,13 +213,15 @@ async def import_profiles(call: Call) -> dict[str, Any]:
         rows = imports.parse(body, kind)
     except imports.ImportRefused as exc:
         raise ValidationFailed(str(exc)) from None
+    state = call.request.app[API_STATE]
     async with _pool(call).acquire() as conn:
         report = await imports.run(
             conn,
             integration["organization_id"],
             integration["id"],
             rows,
-            policy=call.request.app[API_STATE].settings.outbound_policy,
+            policy=state.settings.outbound_policy,
+            platform=requirements.PlatformCheck(state.system_pool, state.clients),
             dry_run=call.query_as(ImportQuery).dry_run,
         )
     return imports.report_json(report)

@@ -14,9 +14,13 @@ from pathlib import Path
 
 from nfsync.connectors.base.errors import NotFound
 from nfsync.workers.config import Settings
+from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.runtime import runtime
 from nfsync.workers.listing import imports, store
+from nfsync.workers.listing.requirements import PlatformCheck
+from nfsync.workers.marketplaces import ClientFactory
+from nfsync.workers.ratelimit import PostgresRateLimiter
 
 
 def _format(args: argparse.Namespace) -> imports.Format:
@@ -31,13 +35,21 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, imports.ImportRefused) as exc:
         print(f"nfsync profiles import: {exc}", file=sys.stderr)
         return 2
-    async with runtime(settings, "nfsync-profiles", broker="none", pool_size=1) as rt, rt.pool.acquire() as conn:
+    async with runtime(settings, "nfsync-profiles", broker="none", pool_size=3) as rt, rt.pool.acquire() as conn:
         integration = await conn.fetchrow(QUERIES["integration_get"], args.integration, None)
         if integration is None:
             print(f"nfsync profiles import: integration {args.integration} not found", file=sys.stderr)
             return 2
         owner, policy = (integration["organization_id"], integration["id"]), settings.outbound_policy
-        report = await imports.run(conn, *owner, rows, policy=policy, dry_run=args.dry_run)
+        keyring = Keyring.from_secret(settings.secret_keys) if settings.secret_keys else None
+        factory = ClientFactory(
+            keyring, PostgresRateLimiter(rt.pool), settings.marketplace_read_timeout, settings.outbound_policy
+        )
+        try:
+            platform = PlatformCheck(rt.pool, factory)
+            report = await imports.run(conn, *owner, rows, policy=policy, platform=platform, dry_run=args.dry_run)
+        finally:
+            await factory.close()
     print(imports.dumps(report))
     return 1 if report.refused else 0
 

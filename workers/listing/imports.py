@@ -25,6 +25,7 @@ from nfsync.connectors.base.outbound import OutboundPolicy
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.engine.filters import Id
 from nfsync.workers.listing.profiles import ListingProfile, image_refusals
+from nfsync.workers.listing.requirements import PlatformCheck
 from nfsync.workers.listing.store import Scope, save
 
 MAX_ROWS = 10_000
@@ -178,6 +179,7 @@ async def run(
     rows: list[tuple[int, ImportRow | list[Problem]]],
     *,
     policy: OutboundPolicy,
+    platform: PlatformCheck | None = None,
     dry_run: bool = False,
 ) -> ImportReport:
     """Store each valid row in its own savepoint; a row naming what is not the organization's is refused. A dry run
@@ -186,17 +188,22 @@ async def run(
     await outer.start()
     try:
         owner = (organization_id, integration_id)
-        checked = [(n, _checked(r, policy)) for n, r in rows]
+        checked = [(n, await _checked(r, policy, platform, integration_id)) for n, r in rows]
         return ImportReport([await _row(conn, owner, n, r, dry_run=dry_run) for n, r in checked])
     finally:
         await (outer.rollback() if dry_run else outer.commit())
 
 
-def _checked(row: ImportRow | list[Problem], policy: OutboundPolicy) -> ImportRow | list[Problem]:
-    """A row whose image URLs the operator's outbound policy refuses becomes its problems."""
+async def _checked(
+    row: ImportRow | list[Problem], policy: OutboundPolicy, platform: PlatformCheck | None, integration: uuid.UUID
+) -> ImportRow | list[Problem]:
+    """A row whose image URLs the operator's outbound policy refuses, or that names what the platform does not have,
+    becomes its problems."""
     if isinstance(row, list):
         return row
     refused = image_refusals(row.profile, policy)
+    if not refused and platform is not None:
+        refused = await platform.refusals(integration, row.shop_id, row.profile)
     return [Problem(f"profile.{path}", reason) for path, reason in refused] if refused else row
 
 

@@ -11,14 +11,18 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import asyncpg
 from pydantic import ValidationError
 
-from nfsync.connectors.base.categories import CategoryRequirements
-from nfsync.connectors.base.client import BaseClient
+from nfsync.connectors.base.categories import CategoryRequirements, check_attributes, choice_problems
+from nfsync.connectors.base.client import BaseClient, MissingCredential
 from nfsync.connectors.base.errors import ReauthorizationNeeded, RetryableError, TaskError
 from nfsync.connectors.base.listing import ListingRules
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.listing.profiles import ListingProfile
 from nfsync.workers.listing.store import Executor
+from nfsync.workers.marketplaces import ClientFactory
 
 TTL = 24 * 3600.0  # seconds: category trees and their attributes change rarely
 
@@ -47,8 +51,8 @@ async def shop_requirements(
     for category in (c for c in wanted if c not in out.found):
         try:
             found = await client.category_requirements(category)
-        except ReauthorizationNeeded:
-            raise
+        except (ReauthorizationNeeded, MissingCredential):
+            raise  # the shop's or the integration's problem, not the category's
         except TaskError as exc:
             out.unavailable[category] = str(exc)[:300]
             if isinstance(exc, RetryableError):
@@ -59,6 +63,49 @@ async def shop_requirements(
         )
         out.found[category] = found
     return out
+
+
+@dataclass(frozen=True)
+class PlatformCheck:
+    """Profiles checked against what the platform has (a category it knows, attribute values it takes, a brand of
+    the category, an enabled channel), through one of the integration's shops: the override's own, else the oldest
+    active one. No shop yet, a platform that cannot answer now (timeout, 5xx) or an account that needs
+    re-authorization leave the check to product_sync, which makes it again before any create."""
+
+    pool: asyncpg.Pool  # the system pool: the caller has already checked the integration is the tenant's
+    clients: ClientFactory
+
+    async def refusals(
+        self, integration_id: uuid.UUID, shop_id: uuid.UUID | None, profile: ListingProfile
+    ) -> list[tuple[str, str]]:
+        category = profile.category_id
+        if category is None:
+            return []
+        found_shop = await self.pool.fetchval(QUERIES["profile_check_shop"], integration_id, shop_id)
+        row = await self.pool.fetchrow(QUERIES["sync_shop_context"], found_shop) if found_shop else None
+        if row is None or row["platform"] not in PLATFORM_PACKAGES:
+            return []
+        client = self.clients.shop_client(self.pool, row)
+        try:
+            found = await shop_requirements(self.pool, client, found_shop, row["organization_id"], [category])
+        except (ReauthorizationNeeded, MissingCredential):
+            return []
+        if category in found.transient:
+            return []
+        if category in found.unavailable:
+            return [("category_id", f"category {category}: {found.unavailable[category]}")]
+        return profile_refusals(found.found[category], profile)
+
+
+def profile_refusals(found: CategoryRequirements, profile: ListingProfile) -> list[tuple[str, str]]:
+    """What a profile names that the platform does not have, as (field path, reason): an attribute the category
+    lacks or a value it does not take, a brand outside the category's list, a channel the shop has not enabled.
+    What the profile lacks is no refusal: another layer (the defaults) may hold it."""
+    out = []
+    for index, attribute in enumerate(profile.attributes):
+        out += [(f"attributes.{index}", reason) for reason in check_attributes(found, [attribute]).invalid]
+    brand_id = profile.brand.id if profile.brand else None
+    return out + choice_problems(found, brand_id, [c.id for c in profile.logistics])
 
 
 def profile_needs(rules: ListingRules, found: CategoryRequirements) -> list[str]:

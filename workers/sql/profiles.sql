@@ -56,3 +56,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (shop_id, source_url)
 DO UPDATE SET sha256 = EXCLUDED.sha256, platform_ref = EXCLUDED.platform_ref, content_type = EXCLUDED.content_type,
               bytes = EXCLUDED.bytes, uploaded_at = now();
+
+-- name: profile_check_shop
+-- The shop whose platform answers for a profile's category: the override's own shop, else the integration's oldest
+-- active one (none: the check waits for product_sync).
+SELECT s.id
+FROM marketplace_shops s
+JOIN marketplace_accounts a ON a.id = s.account_id
+WHERE a.integration_id = $1 AND ($2::uuid IS NULL OR s.id = $2) AND s.shop_status = 'active'
+ORDER BY s.created_at, s.id
+LIMIT 1;

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import ValidationError
 
-from nfsync.connectors.base.categories import check_attributes
+from nfsync.connectors.base.categories import check_attributes, choice_problems
 from nfsync.connectors.base.listing import DraftShape, ListingRules, Package, check_rules
 from nfsync.connectors.base.models import ListingDraft, VariantDraft
 from nfsync.workers.crm import CrmProduct, CrmVariant
@@ -333,6 +333,8 @@ def apply_requirements(decision: Decision, requirements: Requirements) -> None:
         problems.missing += [
             f"package_{n}" for n, v in zip(("length", "width", "height"), sides, strict=True) if v is None
         ]
+    brand_id = draft.brand.id if draft.brand else None
+    problems.invalid += [reason for _, reason in choice_problems(found, brand_id, [c.id for c in draft.logistics])]
     if problems.missing or problems.invalid:
         head = [f"missing required fields: {', '.join(problems.missing)}"] if problems.missing else []
         decision.action, decision.reason = "fail", "; ".join(head + problems.invalid)

@@ -56,6 +56,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from nfsync.connectors.base.sandbox import Handler, SandboxBase, SbListing, SbShop, SbVariant
+from nfsync.connectors.base.sandbox_categories import BRANDS
 from nfsync.connectors.base.signing import signatures_match
 from nfsync.connectors.tiktok import client as api
 from nfsync.connectors.tiktok import errors as e
@@ -211,6 +212,7 @@ class Sandbox(SandboxBase):
         router.add_post(api.PRODUCT_SEARCH, self._api(self._search_products))
         router.add_get(api.CATEGORIES + "/{category_id}/attributes", self._api(self._category_attributes))
         router.add_get(api.CATEGORIES + "/{category_id}/rules", self._api(self._category_rules))
+        router.add_get(api.BRANDS, self._api(self._brands))
         router.add_post(api.IMAGE_UPLOAD, self._upload_image)
         router.add_post(api.PRODUCTS, self._api(self._create_product))
         router.add_get(api.PRODUCTS + "/{product_id}", self._api(self._get_product))
@@ -442,6 +444,15 @@ class Sandbox(SandboxBase):
         if problem is not None:
             return problem
         return r.ok({"attributes": [c.attribute_json(a) for a in (found.attributes if found else ())]})
+
+    async def _brands(self, request: web.Request, _shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
+        """Get Brands: ``page_size`` 1-100 required (12019109), one page: the sandboxes' brands, authorised and
+        available."""
+        if r.page_size(request.query) is None:
+            return r.error(400, e.PAGE_SIZE_INVALID, "page size is invalid")
+        state = {"authorized_status": "AUTHORIZED", "brand_status": "AVAILABLE", "is_t1_brand": False}
+        brands = [{"id": str(i), "name": n, **state} for i, n in BRANDS.items()]
+        return r.ok({"brands": brands, "total_count": len(brands), "next_page_token": ""})
 
     async def _category_rules(self, request: web.Request, _shop: SbShop, _body: dict[str, Any]) -> web.StreamResponse:
         found, problem = c.leaf_category(request.match_info["category_id"])
