@@ -241,7 +241,8 @@ def test_results_are_read_among_log_lines() -> None:
 @pytest.mark.parametrize("quick", [False, True])
 def test_scenarios_are_valid_bench_commands(quick: bool) -> None:
     commands = [s.command(quick) for s in br.SCENARIOS]
-    assert len(commands) == 8
+    assert len(commands) == 9
+    assert any(c.startswith("nfsync bench events") for c in commands)
     assert all(c.startswith("nfsync bench ") and c.endswith(" --json") for c in commands)
     assert any("webhooks --rate 1500 --api-processes 2" in c for c in commands)
     assert sum(" sync --platform " in c for c in commands) == 4

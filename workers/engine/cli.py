@@ -15,6 +15,7 @@ from nfsync.connectors.base.errors import ConfigError, NotFound, ValidationFaile
 from nfsync.workers import ops_snapshot as ops
 from nfsync.workers.config import Settings
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.events import EventPublisher
 from nfsync.workers.engine.handlers import load_registry
 from nfsync.workers.engine.models import DIRECTIONS, PLATFORMS, TASK_TYPES, EnqueueRequest
 from nfsync.workers.engine.runtime import install_stop_signals, runtime
@@ -106,9 +107,14 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     async with runtime(settings, "nfsync-scheduler", pool_size=3) as rt:
-        scheduler = Scheduler(settings, rt.pool, rt.service)
+        events = EventPublisher(settings, rt.pool, rt.connection) if rt.connection is not None else None
+        scheduler = Scheduler(settings, rt.pool, rt.service, events)
         install_stop_signals(scheduler.request_stop)
-        await scheduler.run()
+        try:
+            await scheduler.run()
+        finally:
+            if events is not None:
+                await events.close()
     return 0
 
 

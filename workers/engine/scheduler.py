@@ -12,7 +12,9 @@ at its next tick. Each leader tick:
    ``price_sync`` tasks with a ``variant_ids`` filter for every active shop listing the variant - also at once,
    between ticks, when the leader's session hears ``NOTIFY nfsync_crm_changes`` (sent by the outbox trigger);
 6. periodic reconciliation of integrations whose ``config.reconcile_interval`` (minutes) is due;
-7. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
+7. events out: the ``event_outbox`` rows published to RabbitMQ in order (``workers/engine/events.py``) - also at
+   once, between ticks, when the leader's session hears ``NOTIFY nfsync_events`` (sent by the outbox trigger);
+8. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
    forgotten worker rows.
 """
 
@@ -32,6 +34,7 @@ from nfsync.connectors.base.errors import NfsyncError
 from nfsync.workers.config import Settings
 from nfsync.workers.db.connect import connect
 from nfsync.workers.db.queries import QUERIES
+from nfsync.workers.engine.events import EVENTS_CHANNEL, EventPublisher
 from nfsync.workers.engine.filters import InventorySyncFilter, ProductSyncFilter, ShopSyncFilter, dump_filter
 from nfsync.workers.engine.models import NATURAL_DIRECTION, EnqueueRequest, utcnow
 from nfsync.workers.engine.service import TaskService
@@ -53,10 +56,14 @@ _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.Ti
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, service: TaskService) -> None:
+    def __init__(
+        self, settings: Settings, pool: asyncpg.Pool, service: TaskService, events: EventPublisher | None = None
+    ) -> None:
         self.settings = settings
         self._pool = pool
         self._service = service
+        self._events = events
+        self._events_waiting = asyncio.Event()
         self._leader_conn: asyncpg.Connection | None = None
         self._last_tick: datetime = utcnow()
         self._last_maintenance = 0.0
@@ -96,20 +103,37 @@ class Scheduler:
         """Sleep one tick; CRM changes heard meanwhile are propagated at once."""
         deadline = time.monotonic() + self.settings.scheduler_tick
         while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-            waits = [asyncio.ensure_future(self._stopping.wait()), asyncio.ensure_future(self._changed.wait())]
+            signals = (self._stopping, self._changed, self._events_waiting)
+            waits = [asyncio.ensure_future(signal.wait()) for signal in signals]
             await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waits:
                 waiter.cancel()
-            if self._changed.is_set() and not self._stopping.is_set():
-                self._changed.clear()
-                try:
-                    if self.is_leader:
-                        await self.propagate_crm_changes()
-                except _DB_ERRORS as exc:
-                    log.warning("scheduler.tick_failed", error=str(exc) or type(exc).__name__)
+            if self._stopping.is_set():
+                continue
+            try:
+                await self._between_ticks()
+            except _DB_ERRORS as exc:
+                log.warning("scheduler.tick_failed", error=str(exc) or type(exc).__name__)
+
+    async def _between_ticks(self) -> None:
+        """What a NOTIFY asked for: CRM changes to propagate, events to publish."""
+        if self._changed.is_set():
+            self._changed.clear()
+            if self.is_leader:
+                await self.propagate_crm_changes()
+        if self._events_waiting.is_set():
+            self._events_waiting.clear()
+            if self.is_leader:
+                await self.publish_events()
 
     def _on_change(self, *_: object) -> None:
         self._changed.set()
+
+    def _on_event(self, *_: object) -> None:
+        self._events_waiting.set()
+
+    async def publish_events(self) -> int:
+        return await self._events.publish_pending() if self._events is not None else 0
 
     async def _ensure_leadership(self) -> bool:
         """Leader while our dedicated session holds the advisory lock; a standby retries on the same session."""
@@ -122,6 +146,7 @@ class Scheduler:
             return True
         if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
             await conn.add_listener(_CHANGE_CHANNEL, self._on_change)
+            await conn.add_listener(EVENTS_CHANNEL, self._on_event)
             self.is_leader, self._last_tick = True, utcnow()
             log.info("scheduler.became_leader")
         return self.is_leader
@@ -144,6 +169,7 @@ class Scheduler:
         await self.propagate_crm_changes()
         await self._periodic_reconcile()
         await self._lost_push_recovery()
+        await self.publish_events()
         if time.monotonic() - self._last_maintenance >= _MAINTENANCE_EVERY:
             await self.maintenance()
             self._last_maintenance = time.monotonic()

@@ -73,6 +73,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *(Scenario(f"sync-{p}", ("sync", "--platform", p), SYNC_QUICK) for p in SYNC_PLATFORMS),
     Scenario("webhooks-500", ("webhooks", "--rate", "500"), ("--duration", "2")),
     Scenario("webhooks-1500", ("webhooks", "--rate", "1500", "--api-processes", "2"), ("--duration", "2")),
+    Scenario("events", ("events",), ("--events", "2000", "--tasks", "200")),
 )
 
 
@@ -216,11 +217,21 @@ def _webhook_figures(result: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def _events_figures(_result: dict[str, Any]) -> list[Figure]:
+    return [
+        Figure("publish.per_s", "events published, outbox -> confirmed (events/s)", Target(">=", 5000)),
+        Figure("commits_per_task.with_events", "commits per task, with events"),
+        Figure("commits_per_task.without_events", "commits per task, without events"),
+        Figure("added_commits_per_task", "commits per task added by events", Target("<=", 1)),
+    ]
+
+
 FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "dispatch": _dispatch_figures,
     "connector": _connector_figures,
     "sync": _sync_figures,
     "webhooks": _webhook_figures,
+    "events": _events_figures,
 }
 
 SETUP: dict[str, tuple[tuple[str, str], ...]] = {
@@ -242,6 +253,7 @@ SETUP: dict[str, tuple[tuple[str, str], ...]] = {
         ("variants re-synced", "unchanged_resync.variants"),
         ("stock changes", "stock_change_latency.changes"),
     ),
+    "events": (("events", "publish.events"), ("tasks per run", "tasks")),
     "webhooks": (
         ("offered (req/s)", "offered_rate"),
         ("seconds", "duration_s"),
@@ -270,6 +282,8 @@ def section_title(result: dict[str, Any]) -> str:
         return f"Connector: {name}"
     if kind == "sync":
         return f"Sync: {name}"
+    if kind == "events":
+        return "Events out"
     processes = int(lookup(result, "api_processes") or 1)
     plural = "process" if processes == 1 else "processes"
     return f"Webhooks: {fmt(lookup(result, 'offered_rate') or 0)} req/s offered, {processes} API {plural}"

@@ -48,6 +48,7 @@ from nfsync.workers.api.auth import create_organization, create_token
 from nfsync.workers.config import Settings, mask_url
 from nfsync.workers.crypto import generate_key_entry
 from nfsync.workers.db.schema import drop_database, init_database
+from nfsync.workers.engine.events import EventPublisher
 from nfsync.workers.engine.runtime import Runtime, install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
 from nfsync.workers.engine.worker import Worker
@@ -325,7 +326,8 @@ async def environment(settings: Settings, options: DemoOptions, view: View) -> A
         await stack.enter_async_context(serve_api(settings, sock))
         session = await stack.enter_async_context(aiohttp.ClientSession())
         await stack.enter_async_context(run_worker(settings, rt))
-        await stack.enter_async_context(Scheduler(settings, rt.pool, rt.service).running())
+        events = EventPublisher(settings, rt.pool, rt.connection) if rt.connection is not None else None
+        await stack.enter_async_context(Scheduler(settings, rt.pool, rt.service, events).running())
         await stack.enter_async_context(watching(view, rt.pool))
         api = ApiClient(session, api_url, token.reveal())
         yield Demo(options, settings, view, rt, api, org, catalog, sandboxes, deadline)
