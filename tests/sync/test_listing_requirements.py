@@ -14,6 +14,7 @@ from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.models import ListingDraft, VariantDraft
 from nfsync.workers.api.auth import create_token
 from nfsync.workers.config import Settings
+from nfsync.workers.engine.events import ItemsFailedData, TaskEventData
 from nfsync.workers.engine.filters import ProductSyncFilter
 from nfsync.workers.listing import store
 from nfsync.workers.listing.profiles import ListingProfile
@@ -280,3 +281,24 @@ async def test_a_brand_or_channel_the_platform_lacks_fails_before_any_call(sync_
             ]
         )
         assert env.sandbox.counters.creates == 0
+
+
+async def test_a_task_with_failed_items_emits_sync_items_failed_with_the_reasons(sync_settings: Settings) -> None:
+    """Issue #17: the task's events, written with its finish: task.completed, and sync.items_failed naming the
+    failed product and the reason (the schema's model reads it back)."""
+    async with sync_env(sync_settings, "shopee", variants=2) as env:
+        first, second = env.catalog.product_ids[:2]
+        await _profile(env, first)
+        await _profile(env, second, attributes=[{"id": "100134", "values": ["1001"]}])
+        task = await env.run("product_sync", filters={"product_ids": [first, second]})
+        rows = await env.pool.fetch(
+            "SELECT type, data FROM event_outbox WHERE subject = $1 ORDER BY seq", f"tasks/{task['id']}"
+        )
+        assert [r["type"] for r in rows] == ["task.completed", "sync.items_failed"]
+        data = ItemsFailedData.model_validate(rows[1]["data"])
+        assert (data.task_id, data.failed_items, data.shop_id) == (task["id"], 1, env.shop.shop_id)
+        assert [(f.entity_id, f.error_message) for f in data.first_failures] == [
+            (first, 'missing required fields: attribute "Material"')
+        ]
+        done = TaskEventData.model_validate(rows[0]["data"])
+        assert (done.status, done.successful_items, done.failed_items) == ("completed", 1, 1)

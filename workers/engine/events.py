@@ -32,8 +32,8 @@ log = get_logger(__name__)
 
 EVENTS_EXCHANGE = "nfsync.events"
 EVENTS_CHANNEL = "nfsync_events"  # NOTIFY channel of the outbox trigger
-EventType = Literal["task.completed", "task.failed", "task.cancelled"]
-EVENT_TYPES: tuple[EventType, ...] = ("task.completed", "task.failed", "task.cancelled")
+EventType = Literal["task.completed", "task.failed", "task.cancelled", "sync.items_failed"]
+EVENT_TYPES: tuple[EventType, ...] = ("task.completed", "task.failed", "task.cancelled", "sync.items_failed")
 CONTENT_TYPE = "application/cloudevents+json"
 BATCH = 500
 
@@ -59,7 +59,40 @@ class TaskEventData(BaseModel):
     completed_at: datetime | None
 
 
-DATA_MODELS: dict[str, type[BaseModel]] = {t: TaskEventData for t in EVENT_TYPES}
+class FailedItem(BaseModel):
+    """One failed item, as its ``sync_logs`` row says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity_type: str
+    entity_id: str | None
+    platform_entity_id: str | None
+    action: str
+    error_code: str | None
+    error_message: str | None
+
+
+class ItemsFailedData(BaseModel):
+    """``data`` of ``sync.items_failed``: a task that ended with failed items, and the first ten of them (the rest are
+    in the task's sync logs)."""
+
+    model_config = ConfigDict(extra="forbid", title="ItemsFailedData")
+
+    task_id: uuid.UUID
+    task_type: str
+    integration_id: uuid.UUID
+    shop_id: uuid.UUID | None
+    platform: str | None
+    failed_items: int
+    first_failures: list[FailedItem]
+
+
+DATA_MODELS: dict[str, type[BaseModel]] = {
+    "task.completed": TaskEventData,
+    "task.failed": TaskEventData,
+    "task.cancelled": TaskEventData,
+    "sync.items_failed": ItemsFailedData,
+}
 
 
 def event_schema(event_type: EventType) -> dict[str, Any]:

@@ -16,7 +16,8 @@ CREATE TABLE event_outbox (
     CONSTRAINT event_outbox_id_key UNIQUE (id),
     CONSTRAINT event_outbox_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES organizations (id)
         ON DELETE CASCADE,
-    CONSTRAINT event_outbox_type_check CHECK (type IN ('task.completed', 'task.failed', 'task.cancelled'))
+    CONSTRAINT event_outbox_type_check
+        CHECK (type IN ('task.completed', 'task.failed', 'task.cancelled', 'sync.items_failed'))
 );
 CREATE INDEX event_outbox_organization_id_idx ON event_outbox (organization_id);
 COMMENT ON TABLE event_outbox IS
@@ -46,14 +47,29 @@ BEGIN
                 'processed_items', NEW.processed_items, 'successful_items', NEW.successful_items,
                 'failed_items', NEW.failed_items, 'error_message', NEW.error_message,
                 'retry_count', NEW.retry_count, 'completed_at', NEW.completed_at AT TIME ZONE 'UTC'));
+    IF NEW.failed_items > 0 AND NEW.status IN ('completed', 'failed') THEN
+        INSERT INTO event_outbox (organization_id, shop_id, type, subject, data)
+        SELECT NEW.organization_id, NEW.shop_id, 'sync.items_failed', 'tasks/' || NEW.id,
+               jsonb_build_object(
+                   'task_id', NEW.id, 'task_type', NEW.task_type, 'integration_id', NEW.integration_id,
+                   'shop_id', NEW.shop_id, 'platform', NEW.platform, 'failed_items', NEW.failed_items,
+                   'first_failures', coalesce(jsonb_agg(jsonb_build_object(
+                       'entity_type', f.entity_type, 'entity_id', f.entity_id,
+                       'platform_entity_id', f.platform_entity_id, 'action', f.action,
+                       'error_code', f.error_code, 'error_message', f.error_message) ORDER BY f.created_at, f.id),
+                       '[]'::jsonb))
+        FROM (SELECT * FROM sync_logs l WHERE l.task_id = NEW.id AND l.status = 'failed'
+              ORDER BY l.created_at, l.id LIMIT 10) f;
+    END IF;
     PERFORM pg_notify('nfsync_events', '');  -- collapsed to one per transaction by PostgreSQL
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION nfsync_task_event() IS
     'nfsync: a task that reaches completed, failed or cancelled writes its task.<status> event to event_outbox in '
-    'the same transaction, whoever the writer (worker, lease rescue, API cancel), and notifies the channel '
-    'nfsync_events, on which the scheduler leader listens to publish at once.';
+    'the same transaction, whoever the writer (worker, lease rescue, API cancel) - and sync.items_failed with the '
+    'first ten failed items from sync_logs when some failed - and notifies the channel nfsync_events, on which the '
+    'scheduler leader listens to publish at once.';
 CREATE TRIGGER sync_tasks_event AFTER UPDATE OF status ON sync_tasks
     FOR EACH ROW WHEN (NEW.status IN ('completed', 'failed', 'cancelled') AND OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION nfsync_task_event();
