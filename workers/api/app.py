@@ -12,7 +12,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, profiles, tasks, webhooks
+from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, profiles, sync_logs, tasks, webhooks
 from nfsync.workers.api.amqp_commands import CommandConsumer
 from nfsync.workers.api.framework import Api, Call, Route, errors_middleware, principal_resolver, scope_connection
 from nfsync.workers.api.ingest import ingest_pool
@@ -68,6 +68,7 @@ async def openapi(call: Call) -> dict[str, Any]:
 APIS = (
     health,
     tasks.api,
+    sync_logs.api,
     integrations.api,
     profiles.api,
     api_tokens.api,

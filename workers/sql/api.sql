@@ -46,3 +46,21 @@ SELECT set_config('role', $2, false), set_config('app.organization_id', $1, fals
 -- name: organization_list
 -- Every organization (operators' `nfsync orgs list`), oldest first.
 SELECT id, name, status, created_at FROM organizations ORDER BY created_at, id;
+
+-- name: sync_logs_page
+-- GET /v1/sync-logs: newest first, keyset-paged by (created_at, id); served by sync_logs_organization_created_idx
+-- (or the shop / task indexes) and pruned to the partitions of [since, until).
+SELECT id, created_at, integration_id, shop_id, task_id, task_type, direction, entity_type, entity_id,
+       platform_entity_id, action, status, error_code, error_message, details, duration_ms
+FROM sync_logs
+WHERE ($1::uuid IS NULL OR organization_id = $1)
+  AND ($2::uuid IS NULL OR shop_id = $2)
+  AND ($3::uuid IS NULL OR task_id = $3)
+  AND ($4::text IS NULL OR entity_type = $4)
+  AND ($5::text IS NULL OR entity_id = $5)
+  AND ($6::text IS NULL OR status = $6)
+  AND ($7::timestamp IS NULL OR created_at >= $7)
+  AND ($8::timestamp IS NULL OR created_at < $8)
+  AND ($9::timestamp IS NULL OR (created_at, id) < ($9, $10::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $11;
