@@ -126,3 +126,14 @@ async def test_enqueue_many_with_duplicates(world: World) -> None:
     ids = await world.rt.service.enqueue_many(world.org, requests)
     assert len(ids) == 50 and len(set(ids)) == 5
     assert await world.count() == 5
+
+
+async def test_retrying_a_cancelled_task_whose_key_a_newer_pending_task_holds_says_which(world: World) -> None:
+    """Before: a UniqueViolationError (sync_tasks_coalesce_idx) from the service, the CLI and AMQP, and a vague 422
+    from the API. The cancelled task is left as it was."""
+    first = await world.rt.service.enqueue(world.request(scheduled_at="2100-01-01T00:00:00Z"))
+    await world.rt.service.cancel(first.task_id)
+    second = await world.rt.service.enqueue(world.request(scheduled_at="2100-01-01T00:00:00Z"))
+    with pytest.raises(ValidationFailed, match=f"pending task {second.task_id} already covers"):
+        await world.rt.service.retry(first.task_id)
+    assert await world.count("id = $1 AND status = 'cancelled'", first.task_id) == 1

@@ -196,7 +196,14 @@ class TaskService:
     async def retry(self, task_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> str:
         """A failed or cancelled task back to pending with its retry budget restored."""
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(QUERIES["task_retry"], task_id, organization_id, ACTION_STATUSES["retry"])
+            try:
+                row = await conn.fetchrow(QUERIES["task_retry"], task_id, organization_id, ACTION_STATUSES["retry"])
+            except asyncpg.UniqueViolationError:  # a task cancelled before it ever ran, and a newer one pending
+                twin = await conn.fetchval(QUERIES["task_pending_twin"], task_id)
+                raise ValidationFailed(
+                    f"task {task_id} cannot be retried: pending task {twin} already covers its shop, task type "
+                    "and direction"
+                ) from None
         if row is None:
             current = await self.get(task_id, organization_id)
             accepted = " or ".join(ACTION_STATUSES["retry"])

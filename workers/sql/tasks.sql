@@ -269,6 +269,13 @@ SET status = 'pending', retry_count = 0, next_retry_at = NULL, completed_at = NU
 WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) AND status = ANY ($3::text[])
 RETURNING id, status, platform;
 
+-- name: task_pending_twin
+-- The never-started pending task that holds a task's coalescing key (sync_tasks_coalesce_idx), if another one does.
+SELECT twin.id
+FROM sync_tasks t
+JOIN sync_tasks twin ON twin.dedupe_key = t.dedupe_key AND twin.status = 'pending' AND twin.attempt = 0
+WHERE t.id = $1 AND twin.id <> t.id;
+
 -- name: task_status_counts
 SELECT platform, status, count(*)::int AS n FROM sync_tasks GROUP BY platform, status ORDER BY platform, status;
 
