@@ -112,6 +112,7 @@ class Faults:
     timeout_rate: float = 0.0
     malformed_rate: float = 0.0
     lost_write_rate: float = 0.0
+    lose_next_writes: int = 0  # the next N successful writes lose their response, whatever the rate
     latency_ms: float = 0.0
     throttle_until: float = 0.0
     timeout_seconds: float = 60.0
@@ -375,7 +376,9 @@ class SandboxBase(ABC):
 
     def lose_response(self, request: web.Request) -> bool:
         """After a successful write: True when this response is to be lost (the connection is cut)."""
-        if self.random.random() >= self.faults.lost_write_rate:
+        if self.faults.lose_next_writes > 0:
+            self.faults.lose_next_writes -= 1
+        elif self.random.random() >= self.faults.lost_write_rate:
             return False
         self.counters.lost_writes += 1
         if request.transport is not None:

@@ -105,6 +105,8 @@ def _faults(sandbox: SandboxBase, on: bool) -> None:
     sandbox.faults.timeout_rate = 0.05 if on else 0.0
     sandbox.faults.timeout_seconds = READ_TIMEOUT + 1.0
     sandbox.faults.lost_write_rate = 0.05 if on else 0.0
+    # A short run makes few writes: at 5 % none may be lost, so the first write after faults go on always is.
+    sandbox.faults.lose_next_writes = 1 if on else 0
     sandbox.faults.throttle_until = 0.0
 
 
