@@ -451,7 +451,12 @@ class SandboxBase(ABC):
     async def _admin_faults(self, request: web.Request) -> web.Response:
         body = await request.json()
         throttle = float(body.pop("throttle_seconds", 0))
-        self.faults = Faults(**{k: float(v) for k, v in body.items()})
+        faults = Faults()
+        for key, value in body.items():
+            if key not in Faults.__dataclass_fields__:
+                return web.json_response({"error": f"unknown fault {key!r}"}, status=400)
+            setattr(faults, key, type(getattr(faults, key))(value))
+        self.faults = faults
         if throttle:
             self.faults.throttle_until = time.time() + throttle
         return web.json_response({"faults": asdict(self.faults)})

@@ -279,3 +279,12 @@ async def test_deauthorization_and_expiry_pushes(hook: Hook) -> None:
     assert shops[0]["shop_status"] == "inactive"
     task = await hook.rows("SELECT status FROM sync_tasks WHERE id = $1::uuid", pending[1]["task_id"])
     assert task[0]["status"] == "cancelled", "the shop's pending work stopped"
+    deauthorized = await hook.rows("SELECT shop_id, subject, data FROM event_outbox WHERE type = 'shop.deauthorized'")
+    assert [(str(e["shop_id"]), e["subject"]) for e in deauthorized] == [(hook.shop, f"shops/{hook.shop}")]
+    data = json.loads(deauthorized[0]["data"])
+    assert data["reason"] == "deauthorized by the platform" and data["platform_shop_id"] == SHOP
+    assert data["reauthorize"] == f"/v1/integrations/{hook.integration}/authorize-url"
+    headers, body, _ = hook.sandbox.signed_push(shop, {"kind": "shop_deauthorized"})  # a second push, same change
+    assert await hook.post(headers, body) == 200
+    again = await hook.rows("SELECT count(*) AS n FROM event_outbox WHERE type = 'shop.deauthorized'")
+    assert again[0]["n"] == 1, "a shop already deauthorized is announced once"

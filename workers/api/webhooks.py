@@ -60,6 +60,7 @@ WAKE_LINGER = 0.01  # a stream of pushes shares one wake-up message per 10 ms (m
 WAKE_REPEAT_SECONDS = 1.0  # a task woken this recently is not woken again for the next push that joins it
 WOKEN_KEPT = 10_000  # past this many remembered wake-ups the expired ones are dropped
 ECHO = "echo of nfsync's own write (stock and price as last pushed)"
+DEAUTHORIZED = "deauthorized by the platform"
 _KEPT_HEADERS = (
     "content-type",
     "user-agent",
@@ -301,7 +302,8 @@ class WebhookIntake:
         elif event.kind in ("order_status_changed", "product_changed", "product_deleted"):
             task_id = await self._enqueue(conn, integration, shop, event)
         elif event.kind == "shop_deauthorized":
-            await conn.execute(QUERIES["webhook_deauthorize"], shop["account_id"], "deauthorized by the platform")
+            await conn.execute(QUERIES["webhook_deauthorized_events"], shop["account_id"], DEAUTHORIZED)
+            await conn.execute(QUERIES["webhook_deauthorize"], shop["account_id"], DEAUTHORIZED)
             log.warning("account.deauthorized", account_id=str(shop["account_id"]))
         elif event.kind == "authorization_expiring":
             await conn.execute(QUERIES["webhook_expiring"], shop["account_id"], str(event.occurred_at or ""))

@@ -15,8 +15,12 @@ are ``docs/events/``.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+import typing
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import aio_pika
@@ -32,8 +36,21 @@ log = get_logger(__name__)
 
 EVENTS_EXCHANGE = "nfsync.events"
 EVENTS_CHANNEL = "nfsync_events"  # NOTIFY channel of the outbox trigger
-EventType = Literal["task.completed", "task.failed", "task.cancelled", "sync.items_failed"]
-EVENT_TYPES: tuple[EventType, ...] = ("task.completed", "task.failed", "task.cancelled", "sync.items_failed")
+EventType = Literal[
+    "task.completed",
+    "task.failed",
+    "task.cancelled",
+    "sync.items_failed",
+    "order.imported",
+    "order.updated",
+    "listing.created",
+    "listing.linked",
+    "shop.authorization_expiring",
+    "shop.reauthorization_needed",
+    "shop.deauthorized",
+    "shop.stale",
+]
+EVENT_TYPES: tuple[EventType, ...] = typing.get_args(EventType)
 CONTENT_TYPE = "application/cloudevents+json"
 BATCH = 500
 
@@ -87,25 +104,109 @@ class ItemsFailedData(BaseModel):
     first_failures: list[FailedItem]
 
 
+class OrderEventData(BaseModel):
+    """``data`` of ``order.imported`` (the order entered the CRM) and ``order.updated`` (a newer platform version
+    changed its statuses or update time; the previous statuses are given)."""
+
+    model_config = ConfigDict(extra="forbid", title="OrderEventData")
+
+    shop_id: uuid.UUID
+    integration_id: uuid.UUID
+    platform: str
+    platform_order_id: str
+    crm_order_id: str
+    platform_status: str
+    crm_status: str
+    previous_platform_status: str | None
+    previous_crm_status: str | None
+    platform_updated_at: datetime
+
+
+class ListedVariant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant_id: str
+    platform_variant_id: str | None
+    platform_sku: str | None
+
+
+class ListingEventData(BaseModel):
+    """``data`` of ``listing.created`` (nfsync created the listing) and ``listing.linked`` (an existing listing was
+    adopted by SKU on a push, matched on a pull, or linked by hand): one platform item and the CRM variants it
+    carries."""
+
+    model_config = ConfigDict(extra="forbid", title="ListingEventData")
+
+    shop_id: uuid.UUID
+    integration_id: uuid.UUID
+    platform: str
+    platform_item_id: str
+    product_id: str
+    origin: str
+    variants: list[ListedVariant]
+
+
+class ShopEventData(BaseModel):
+    """``data`` of the ``shop.*`` events. ``reauthorize`` is the API path that hands out a fresh authorize URL (an
+    authorize URL's state is single use, short-lived and bound to the API token that asked for it, so none is put
+    in an event that may wait days to be read)."""
+
+    model_config = ConfigDict(extra="forbid", title="ShopEventData")
+
+    shop_id: uuid.UUID
+    account_id: uuid.UUID
+    integration_id: uuid.UUID
+    platform: str
+    platform_shop_id: str
+    shop_name: str
+    reauthorize: str
+    reason: str | None = None
+    expires_at: datetime | None = None
+    days_left: int | None = None
+    last_success_at: datetime | None = None
+    sync_interval_minutes: int | None = None
+
+
 DATA_MODELS: dict[str, type[BaseModel]] = {
     "task.completed": TaskEventData,
     "task.failed": TaskEventData,
     "task.cancelled": TaskEventData,
     "sync.items_failed": ItemsFailedData,
+    "order.imported": OrderEventData,
+    "order.updated": OrderEventData,
+    "listing.created": ListingEventData,
+    "listing.linked": ListingEventData,
+    "shop.authorization_expiring": ShopEventData,
+    "shop.reauthorization_needed": ShopEventData,
+    "shop.deauthorized": ShopEventData,
+    "shop.stale": ShopEventData,
 }
 
 
 def event_schema(event_type: EventType) -> dict[str, Any]:
     """The JSON Schema of one event type's message: the CloudEvents envelope with that type's ``data``
-    (``docs/events/<type>.schema.json`` is this, written by ``nfsync events schema``)."""
+    (``docs/events/<type>.schema.json`` is this, written by ``write_schemas``)."""
     envelope = CloudEvent.model_json_schema()
     data = DATA_MODELS[event_type].model_json_schema()
     envelope["title"] = event_type
     envelope["properties"]["type"] = {"const": event_type, "title": "Type", "type": "string"}
     envelope["properties"]["data"] = {"$ref": "#/$defs/Data"}
-    envelope.setdefault("$defs", {})["Data"] = data
+    defs = envelope.setdefault("$defs", {})
+    defs.update(data.pop("$defs", {}))  # nested models' refs (#/$defs/<Model>) resolve from the root
+    defs["Data"] = data
     envelope["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return envelope
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write ``<type>.schema.json`` for every event type (``python -m nfsync.workers.engine.events docs/events``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for event_type in EVENT_TYPES:
+        path = directory / f"{event_type}.schema.json"
+        path.write_text(json.dumps(event_schema(event_type), indent=2) + "\n")
+        written.append(path)
+    return written
 
 
 class CloudEvent(BaseModel):
@@ -117,7 +218,7 @@ class CloudEvent(BaseModel):
     id: uuid.UUID
     source: str  # /organizations/<id>: where the event happened, unique with id
     type: EventType
-    subject: str  # tasks/<id>
+    subject: str  # tasks/<id>, shops/<id>, shops/<id>/orders/<platform order id>, shops/<id>/listings/<item id>
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
@@ -200,3 +301,8 @@ class EventPublisher:
     async def close(self) -> None:
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
+
+
+if __name__ == "__main__":
+    for written_path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/events")):
+        print(written_path)

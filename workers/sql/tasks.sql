@@ -44,13 +44,15 @@ RETURNING task_id;
 
 -- name: claim_tasks
 -- The best due pending tasks of one platform, in the seed's order, at most one per (shop, task_type) and none
--- whose (shop, task_type) already runs (the unique index sync_tasks_one_running_idx is the backstop).
+-- whose (shop, task_type) already runs (the unique index sync_tasks_one_running_idx is the backstop); a paused
+-- shop's tasks wait.
 -- $1 platform, $2 how many, $3 candidates to look at, $4 owner, $5 lease seconds, $6 task types handled.
 WITH candidates AS (
     SELECT id, shop_id, task_type, priority, scheduled_at, next_retry_at
     FROM sync_tasks
     WHERE platform = $1 AND status = 'pending' AND task_type = ANY($6::text[])
       AND scheduled_at <= now() AND (next_retry_at IS NULL OR next_retry_at <= now())
+      AND (shop_id IS NULL OR shop_id NOT IN (SELECT id FROM marketplace_shops WHERE paused_at IS NOT NULL))
     ORDER BY priority DESC, scheduled_at, next_retry_at NULLS FIRST
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -185,6 +187,7 @@ WHERE status = 'pending'
 WITH stale AS (
     SELECT id FROM sync_tasks
     WHERE status = 'pending' AND scheduled_at <= now() AND (next_retry_at IS NULL OR next_retry_at <= now())
+      AND (shop_id IS NULL OR shop_id NOT IN (SELECT id FROM marketplace_shops WHERE paused_at IS NOT NULL))
       AND greatest(scheduled_at, coalesce(next_retry_at, scheduled_at), updated_at)
           < now() - make_interval(secs => $1)
       AND (dispatched_at IS NULL OR dispatched_at < now() - make_interval(secs => $1))

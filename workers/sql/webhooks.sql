@@ -31,6 +31,12 @@ LIMIT 2;
 -- name: webhook_processed
 UPDATE marketplace_webhooks SET status = $2, task_id = $3, error_message = $4, processed_at = now() WHERE id = $1;
 
+-- name: webhook_deauthorized_events
+-- shop.deauthorized for each shop of the account the platform's push deauthorized, unless already deactivated.
+SELECT nfsync_shop_event($1, s.id, 'shop.deauthorized', jsonb_build_object('reason', $2::text))
+FROM marketplace_shops s
+WHERE s.account_id = $1 AND s.shop_status <> 'inactive';
+
 -- name: webhook_deauthorize
 WITH account AS (
     UPDATE marketplace_accounts SET status = 'error', error_message = $2
