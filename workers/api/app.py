@@ -12,7 +12,18 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
-from nfsync.workers.api import api_tokens, dashboard, integrations, oauth, ops, profiles, sync_logs, tasks, webhooks
+from nfsync.workers.api import (
+    api_tokens,
+    dashboard,
+    integrations,
+    oauth,
+    ops,
+    profiles,
+    shops,
+    sync_logs,
+    tasks,
+    webhooks,
+)
 from nfsync.workers.api.amqp_commands import CommandConsumer
 from nfsync.workers.api.framework import Api, Call, Route, errors_middleware, principal_resolver, scope_connection
 from nfsync.workers.api.ingest import ingest_pool
@@ -70,6 +81,7 @@ APIS = (
     tasks.api,
     sync_logs.api,
     integrations.api,
+    shops.api,
     profiles.api,
     api_tokens.api,
     oauth.api,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +75,24 @@ class SyncTaskQuery(BaseModel):
     task_type: TaskType | None = None
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0)
+
+
+class BulkRetry(BaseModel):
+    """Body of POST /v1/sync-tasks/retry: the list's filters (status failed or cancelled) and how many at most."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["failed", "cancelled"] = "failed"
+    platform: Platform | None = None
+    shop_id: uuid.UUID | None = None
+    task_type: TaskType | None = None
+    limit: int = Field(500, ge=1, le=5000)
+
+
+class BulkRetried(BaseModel):
+    retried: int
+    task_ids: list[uuid.UUID]
+    more: bool  # the limit was reached: more tasks may match (call again)
 
 
 class TaskAction(BaseModel):
@@ -163,3 +181,25 @@ async def cancel_task(call: Call) -> TaskAction:
 async def retry_task(call: Call) -> TaskAction:
     task_id = call.path_uuid("task_id")
     return TaskAction(id=task_id, status=await _service(call).retry(task_id, call.tenant))
+
+
+@api.route(
+    "POST",
+    "/v1/sync-tasks/retry",
+    summary="Retry the failed (or cancelled) tasks that match the list's filters, oldest first",
+    scope=WRITE_SCOPE,
+    body=BulkRetry,
+    response=BulkRetried,
+    tags=("tasks",),
+)
+async def retry_tasks(call: Call) -> BulkRetried:
+    body = call.body_as(BulkRetry)
+    ids = await _service(call).retry_many(
+        call.organization_id,
+        status=body.status,
+        platform=body.platform,
+        shop_id=body.shop_id,
+        task_type=body.task_type,
+        limit=body.limit,
+    )
+    return BulkRetried(retried=len(ids), task_ids=list(ids), more=len(ids) == body.limit)

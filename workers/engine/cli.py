@@ -1,4 +1,4 @@
-"""CLI commands of the task engine: enqueue, worker, scheduler, tasks list|show|retry|cancel."""
+"""CLI commands of the task engine: enqueue, worker, scheduler, tasks list|show|retry|retry-many|cancel."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ async def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
-    broker: Literal["optional", "none"] = "optional" if args.tasks_command == "retry" else "none"
+    broker: Literal["optional", "none"] = "optional" if args.tasks_command in ("retry", "retry-many") else "none"
     async with runtime(settings, "nfsync-tasks", broker=broker, pool_size=2) as rt:
         service = rt.service
         if args.tasks_command == "list":
@@ -136,6 +136,16 @@ async def cmd_tasks(settings: Settings, args: argparse.Namespace) -> int:
             _print_json(await service.get(args.id))
         elif args.tasks_command == "cancel":
             print(f"task {args.id}: {await service.cancel(args.id)}")
+        elif args.tasks_command == "retry-many":
+            ids = await service.retry_many(
+                None,
+                status=args.status,
+                platform=args.platform,
+                shop_id=args.shop,
+                task_type=args.task_type,
+                limit=args.limit,
+            )
+            print(f"{len(ids)} task(s) back to pending" + ("".join(f"\n{task_id}" for task_id in ids)))
         else:
             print(f"task {args.id}: {await service.retry(args.id)}")
     return 0
@@ -208,6 +218,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         command.add_argument("id", type=uuid.UUID)
         command.set_defaults(handler=cmd_tasks)
     listing.set_defaults(handler=cmd_tasks)
+    many = tasks.add_parser("retry-many", help="retry the failed (or cancelled) tasks matching the filters")
+    many.add_argument("--status", choices=["failed", "cancelled"], default="failed")
+    many.add_argument("--platform", choices=PLATFORMS)
+    many.add_argument("--shop", type=uuid.UUID)
+    many.add_argument("--task-type", choices=TASK_TYPES)
+    many.add_argument("--limit", type=int, default=500)
+    many.set_defaults(handler=cmd_tasks)
 
 
 _STATUS_COLUMNS = (

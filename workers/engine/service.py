@@ -212,6 +212,33 @@ class TaskService:
         await self.wake(row["platform"], [task_id], reason="retry")
         return str(row["status"])
 
+    async def retry_many(
+        self,
+        organization_id: uuid.UUID | None,
+        *,
+        status: str = "failed",
+        platform: str | None = None,
+        shop_id: uuid.UUID | None = None,
+        task_type: str | None = None,
+        limit: int = 1000,
+    ) -> tuple[uuid.UUID, ...]:
+        """Bulk retry by the list's filters: the ids of the tasks put back to pending (at most ``limit``; those a
+        pending task already covers are left alone)."""
+        if status not in ACTION_STATUSES["retry"]:
+            accepted = " or ".join(ACTION_STATUSES["retry"])
+            raise ValidationFailed(f"status: only {accepted} tasks retry, not {status!r}")
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                QUERIES["task_retry_many"], organization_id, status, platform, shop_id, task_type, limit
+            )
+        by_platform: dict[str, list[uuid.UUID]] = {}
+        for row in rows:
+            by_platform.setdefault(row["platform"], []).append(row["id"])
+        for task_platform, ids in by_platform.items():
+            await self.wake(task_platform, ids, reason="retry")
+        log.info("task.retried_many", tasks=len(rows), status=status)
+        return tuple(row["id"] for row in rows)
+
 
 async def _targets(
     conn: DbConn, org: uuid.UUID, requests: Sequence[EnqueueRequest]

@@ -1313,6 +1313,7 @@ CREATE INDEX marketplace_webhooks_shop_id_idx ON marketplace_webhooks (shop_id);
 CREATE INDEX marketplace_webhooks_task_id_idx ON marketplace_webhooks (task_id);
 CREATE INDEX marketplace_webhooks_received_at_idx ON marketplace_webhooks (received_at);
 CREATE INDEX marketplace_webhooks_shop_received_idx ON marketplace_webhooks (shop_id, received_at);
+CREATE INDEX marketplace_shops_paused_idx ON marketplace_shops (id) WHERE paused_at IS NOT NULL;
 CREATE TRIGGER marketplace_webhooks_touch_updated_at BEFORE UPDATE ON marketplace_webhooks
     FOR EACH ROW WHEN (NEW.updated_at IS DISTINCT FROM now()::timestamp) EXECUTE FUNCTION nfsync_touch_updated_at();
 

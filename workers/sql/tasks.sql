@@ -272,6 +272,37 @@ SET status = 'pending', retry_count = 0, next_retry_at = NULL, completed_at = NU
 WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2) AND status = ANY ($3::text[])
 RETURNING id, status, platform;
 
+-- name: task_retry_many
+-- Bulk retry: the oldest tasks matching the list's filters ($1 organization or NULL, $2 status: failed or cancelled,
+-- $3 platform, $4 shop, $5 task type) back to pending, at most $6. A task whose coalescing key a pending
+-- never-started task holds is left alone (that task covers it), and so is all but the newest of never-started ones
+-- sharing a key.
+WITH candidates AS (
+    SELECT t.id, t.dedupe_key, t.attempt, t.created_at
+    FROM sync_tasks t
+    WHERE ($1::uuid IS NULL OR t.organization_id = $1) AND t.status = $2
+      AND ($3::text IS NULL OR t.platform = $3) AND ($4::uuid IS NULL OR t.shop_id = $4)
+      AND ($5::text IS NULL OR t.task_type = $5)
+      AND NOT EXISTS (SELECT 1 FROM sync_tasks twin
+                      WHERE twin.dedupe_key = t.dedupe_key AND twin.status = 'pending' AND twin.attempt = 0)
+    ORDER BY t.created_at, t.id
+    LIMIT $6
+    FOR UPDATE SKIP LOCKED
+), chosen AS (
+    SELECT r.id FROM (
+        SELECT c.id, c.attempt,
+               row_number() OVER (PARTITION BY c.dedupe_key, c.attempt = 0 ORDER BY c.created_at DESC, c.id) AS rn
+        FROM candidates c
+    ) r
+    WHERE r.attempt > 0 OR r.rn = 1
+)
+UPDATE sync_tasks t
+SET status = 'pending', retry_count = 0, next_retry_at = NULL, completed_at = NULL, cancel_requested_at = NULL,
+    error_message = NULL, progress = 0, scheduled_at = least(scheduled_at, now()::timestamp)
+FROM chosen
+WHERE t.id = chosen.id
+RETURNING t.id, t.platform;
+
 -- name: task_pending_twin
 -- The never-started pending task that holds a task's coalescing key (sync_tasks_coalesce_idx), if another one does.
 SELECT twin.id

@@ -3,7 +3,8 @@
 -- product_mappings); shop events (authorization expiring, re-authorization needed, deauthorized, stale) are written
 -- by nfsync_shop_event() from the statements that detect them. A shop can be paused (its tasks wait).
 -- Locks: adds nullable columns and triggers (brief ACCESS EXCLUSIVE locks on order_mappings, product_mappings,
--- marketplace_shops, marketplace_accounts, event_outbox); builds one index on marketplace_webhooks.
+-- marketplace_shops, marketplace_accounts, event_outbox); builds an index on marketplace_webhooks and a partial
+-- one on the (few) paused shops.
 
 ALTER TABLE event_outbox DROP CONSTRAINT event_outbox_type_check;
 ALTER TABLE event_outbox ADD CONSTRAINT event_outbox_type_check
@@ -22,6 +23,7 @@ COMMENT ON COLUMN marketplace_accounts.expiry_warned_days IS
     'nfsync: the smallest days-before-lapse threshold (7, 1) already announced by shop.authorization_expiring for '
     'the current refresh_token_expires_at; reset when new tokens are stored.';
 CREATE INDEX marketplace_webhooks_shop_received_idx ON marketplace_webhooks (shop_id, received_at);
+CREATE INDEX marketplace_shops_paused_idx ON marketplace_shops (id) WHERE paused_at IS NOT NULL;
 
 CREATE FUNCTION nfsync_order_event() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 BEGIN
