@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         description="Seconds between recoveries of undelivered pushes (Shopee's lost-push API; 0 = never)",
     )
     lost_push_platforms: str = Field("shopee", description="Comma-separated platforms whose lost pushes are recovered")
+    upkeep_interval: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds between the scheduler's upkeep: tokens refreshed ahead of expiry, authorizations about "
+        "to lapse and stale shops announced (0 = never)",
+    )
+    token_refresh_lead: float = Field(
+        3600.0, gt=0, description="The upkeep refreshes an access token this many seconds before it expires"
+    )
     retention_days_tasks: int = Field(30, ge=1, description="Finished tasks older than this are deleted")
     retention_days_webhooks: int = Field(30, ge=1, description="Stored webhooks older than this are deleted")
     rabbitmq_management_url: str = Field(

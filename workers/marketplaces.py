@@ -104,6 +104,12 @@ class ClientFactory:
     def shop_client(self, pool: asyncpg.Pool, row: asyncpg.Record | Mapping[str, Any]) -> BaseClient:
         """A shop's client from its ``sync_shop_context`` row: its account's tokens (refreshed and stored as they
         change) for an OAuth platform."""
+        return self.shop_client_and_tokens(pool, row)[0]
+
+    def shop_client_and_tokens(
+        self, pool: asyncpg.Pool, row: asyncpg.Record | Mapping[str, Any]
+    ) -> tuple[BaseClient, AccountTokenProvider | None]:
+        """``shop_client``, and the account's token provider bound to it (None for a platform without tokens)."""
         tokens = None
         if load(row["platform"]).client.uses_tokens:
             if self._keyring is None:
@@ -112,7 +118,7 @@ class ClientFactory:
         client = self.client(row, shop=shop_ref(row), tokens=tokens)
         if tokens is not None:
             tokens.bind(client.refresh_access)
-        return client
+        return client, tokens
 
     def _check_urls(self, api_hosts: frozenset[str] | None, base_url: str | None, shop: ShopRef | None) -> None:
         if base_url:

@@ -69,15 +69,22 @@ class AccountTokenProvider:
             refresh_expires_at=_aware(row["refresh_token_expires_at"]),
         )
 
-    async def current(self) -> TokenPair:
-        if self._pair is None:
-            row = await self._pool.fetchrow(QUERIES["account_tokens"], self._account_id)
-            if row is None:
-                raise PermanentError(f"account {self._account_id} not found")
-            self._pair, self._version = self._decode(row), row["token_version"]
-        if expires_soon(self._pair):
-            return await self.refresh(self._pair)
+    async def _load(self) -> TokenPair:
+        row = await self._pool.fetchrow(QUERIES["account_tokens"], self._account_id)
+        if row is None:
+            raise PermanentError(f"account {self._account_id} not found")
+        self._pair, self._version = self._decode(row), row["token_version"]
         return self._pair
+
+    async def current(self) -> TokenPair:
+        pair = self._pair or await self._load()
+        if expires_soon(pair):
+            return await self.refresh(pair)
+        return pair
+
+    async def refresh_now(self) -> TokenPair:
+        """Refresh the stored pair whatever its expiry (the scheduler's upkeep, ahead of any task's need)."""
+        return await self.refresh(await self._load())
 
     async def refresh(self, stale: TokenPair) -> TokenPair:
         async with self._lock:

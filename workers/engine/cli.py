@@ -21,6 +21,7 @@ from nfsync.workers.engine.models import DIRECTIONS, PLATFORMS, TASK_TYPES, Enqu
 from nfsync.workers.engine.runtime import install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
 from nfsync.workers.engine.worker import Worker
+from nfsync.workers.upkeep import upkeep_for
 
 DEFAULT_HANDLERS = "nfsync.workers.sync:REGISTRY"
 
@@ -106,9 +107,9 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
-    async with runtime(settings, "nfsync-scheduler", pool_size=3) as rt:
+    async with runtime(settings, "nfsync-scheduler", pool_size=3) as rt, upkeep_for(settings, rt.pool) as upkeep:
         events = EventPublisher(settings, rt.pool, rt.connection) if rt.connection is not None else None
-        scheduler = Scheduler(settings, rt.pool, rt.service, events)
+        scheduler = Scheduler(settings, rt.pool, rt.service, events, upkeep)
         install_stop_signals(scheduler.request_stop)
         try:
             await scheduler.run()

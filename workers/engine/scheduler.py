@@ -12,9 +12,11 @@ at its next tick. Each leader tick:
    ``price_sync`` tasks with a ``variant_ids`` filter for every active shop listing the variant - also at once,
    between ticks, when the leader's session hears ``NOTIFY nfsync_crm_changes`` (sent by the outbox trigger);
 6. periodic reconciliation of integrations whose ``config.reconcile_interval`` (minutes) is due;
-7. events out: the ``event_outbox`` rows published to RabbitMQ in order (``workers/engine/events.py``) - also at
+7. upkeep every ``upkeep_interval`` seconds (``workers/upkeep.py``): OAuth tokens refreshed ahead of expiry
+   whether or not a task needs them, lapsing authorizations and stale shops announced as events;
+8. events out: the ``event_outbox`` rows published to RabbitMQ in order (``workers/engine/events.py``) - also at
    once, between ticks, when the leader's session hears ``NOTIFY nfsync_events`` (sent by the outbox trigger);
-8. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
+9. every ``_MAINTENANCE_EVERY`` seconds: sync_logs partitions ahead, retention of tasks, webhooks and logs,
    forgotten worker rows.
 """
 
@@ -39,6 +41,7 @@ from nfsync.workers.engine.filters import InventorySyncFilter, ProductSyncFilter
 from nfsync.workers.engine.models import NATURAL_DIRECTION, EnqueueRequest, utcnow
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.logs import get_logger
+from nfsync.workers.upkeep import Upkeep
 
 log = get_logger(__name__)
 _LEADER_LOCK = 0x6E66_7379  # "nfsy"
@@ -57,9 +60,16 @@ _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.Ti
 
 class Scheduler:
     def __init__(
-        self, settings: Settings, pool: asyncpg.Pool, service: TaskService, events: EventPublisher | None = None
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        service: TaskService,
+        events: EventPublisher | None = None,
+        upkeep: Upkeep | None = None,
     ) -> None:
         self.settings = settings
+        self._upkeep = upkeep
+        self._last_upkeep: float | None = None
         self._pool = pool
         self._service = service
         self._events = events
@@ -169,11 +179,22 @@ class Scheduler:
         await self.propagate_crm_changes()
         await self._periodic_reconcile()
         await self._lost_push_recovery()
+        await self._run_upkeep()
         await self.publish_events()
         if time.monotonic() - self._last_maintenance >= _MAINTENANCE_EVERY:
             await self.maintenance()
             self._last_maintenance = time.monotonic()
         self.ticks += 1
+
+    async def _run_upkeep(self) -> None:
+        """Tokens, lapsing authorizations and stale shops (workers/upkeep.py), every ``upkeep_interval`` seconds."""
+        interval = self.settings.upkeep_interval
+        if self._upkeep is None or interval <= 0:
+            return
+        if self._last_upkeep is not None and time.monotonic() - self._last_upkeep < interval:
+            return
+        self._last_upkeep = time.monotonic()
+        await self._upkeep.run()
 
     async def _wake_newly_due(self, since: datetime) -> None:
         for row in await self._pool.fetch(QUERIES["newly_due_platforms"], since):

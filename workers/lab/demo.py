@@ -60,6 +60,7 @@ from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.lab.vhosts import VhostUnavailable, create_vhost
 from nfsync.workers.logs import configure_logging, get_logger
 from nfsync.workers.sync import REGISTRY
+from nfsync.workers.upkeep import upkeep_for
 
 log = get_logger(__name__)
 PLATFORMS = PLATFORM_PACKAGES
@@ -327,7 +328,8 @@ async def environment(settings: Settings, options: DemoOptions, view: View) -> A
         session = await stack.enter_async_context(aiohttp.ClientSession())
         await stack.enter_async_context(run_worker(settings, rt))
         events = EventPublisher(settings, rt.pool, rt.connection) if rt.connection is not None else None
-        await stack.enter_async_context(Scheduler(settings, rt.pool, rt.service, events).running())
+        upkeep = await stack.enter_async_context(upkeep_for(settings, rt.pool))
+        await stack.enter_async_context(Scheduler(settings, rt.pool, rt.service, events, upkeep).running())
         await stack.enter_async_context(watching(view, rt.pool))
         api = ApiClient(session, api_url, token.reveal())
         yield Demo(options, settings, view, rt, api, org, catalog, sandboxes, deadline)

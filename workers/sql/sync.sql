@@ -123,9 +123,10 @@ WHERE id = $1;
 UPDATE marketplace_accounts SET metadata = coalesce(metadata, '{}'::jsonb) || $2::jsonb WHERE id = $1;
 
 -- name: sync_shop_state
--- The shop's sync_status / last_sync_at / error_message after a task.
+-- The shop's sync_status / last_sync_at / error_message after a task; a success ends a stale spell.
 UPDATE marketplace_shops
-SET sync_status = $2, last_sync_at = CASE WHEN $2 = 'synced' THEN now() ELSE last_sync_at END, error_message = $3
+SET sync_status = $2, last_sync_at = CASE WHEN $2 = 'synced' THEN now() ELSE last_sync_at END, error_message = $3,
+    stale_since = CASE WHEN $2 = 'synced' THEN NULL ELSE stale_since END
 WHERE id = $1;
 
 -- name: crm_changes_take

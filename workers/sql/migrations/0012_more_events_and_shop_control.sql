@@ -37,7 +37,7 @@ BEGIN
                 'platform_status', NEW.platform_status, 'crm_status', NEW.crm_status,
                 'previous_platform_status', CASE WHEN TG_OP = 'UPDATE' THEN OLD.platform_status END,
                 'previous_crm_status', CASE WHEN TG_OP = 'UPDATE' THEN OLD.crm_status END,
-                'platform_updated_at', NEW.platform_updated_at));
+                'platform_updated_at', NEW.platform_updated_at AT TIME ZONE 'UTC'));
     PERFORM pg_notify('nfsync_events', '');
     RETURN NULL;
 END;
