@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         description="Seconds between the scheduler's upkeep: tokens refreshed ahead of expiry, authorizations about "
         "to lapse and stale shops announced (0 = never)",
     )
+    subscriber_timeout: float = Field(10.0, gt=0, description="Seconds an event subscriber has to answer a delivery")
+    subscriber_retry_window: float = Field(
+        86400.0, gt=0, description="Seconds a delivery is retried before it fails (its subscription may be disabled)"
+    )
+    subscriber_backoff_base: float = Field(5.0, gt=0, description="First retry delay of a failed delivery (doubles)")
+    subscriber_backoff_max: float = Field(3600.0, gt=0, description="Cap of a failed delivery's retry delay")
+    subscriber_concurrency: int = Field(64, ge=1, description="Deliveries in flight at once per process")
     token_refresh_lead: float = Field(
         3600.0, gt=0, description="The upkeep refreshes an access token this many seconds before it expires"
     )

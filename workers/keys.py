@@ -50,6 +50,7 @@ SECRET_TABLES = (
         frozenset({"auth_data"}),
     ),
     SecretTable("Configuration", "keys_configurations", ("credential",)),
+    SecretTable("event_subscriptions", "keys_subscriptions", ("secret",)),
 )
 
 

@@ -20,6 +20,7 @@ from nfsync.workers.engine.handlers import load_registry
 from nfsync.workers.engine.models import DIRECTIONS, PLATFORMS, TASK_TYPES, EnqueueRequest
 from nfsync.workers.engine.runtime import install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
+from nfsync.workers.engine.subscribers import SubscriberDelivery
 from nfsync.workers.engine.worker import Worker
 from nfsync.workers.upkeep import upkeep_for
 
@@ -107,7 +108,11 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
-    async with runtime(settings, "nfsync-scheduler", pool_size=3) as rt, upkeep_for(settings, rt.pool) as upkeep:
+    async with (
+        runtime(settings, "nfsync-scheduler", pool_size=4) as rt,
+        upkeep_for(settings, rt.pool) as upkeep,
+        SubscriberDelivery.from_settings(settings, rt.pool).running(),
+    ):
         events = EventPublisher(settings, rt.pool, rt.connection) if rt.connection is not None else None
         scheduler = Scheduler(settings, rt.pool, rt.service, events, upkeep)
         install_stop_signals(scheduler.request_stop)

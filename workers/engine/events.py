@@ -49,6 +49,7 @@ EventType = Literal[
     "shop.reauthorization_needed",
     "shop.deauthorized",
     "shop.stale",
+    "subscription.disabled",
 ]
 EVENT_TYPES: tuple[EventType, ...] = typing.get_args(EventType)
 CONTENT_TYPE = "application/cloudevents+json"
@@ -167,6 +168,19 @@ class ShopEventData(BaseModel):
     sync_interval_minutes: int | None = None
 
 
+class SubscriptionDisabledData(BaseModel):
+    """``data`` of ``subscription.disabled``: nfsync stopped delivering to an HTTP subscriber that kept failing (its
+    undelivered events are kept: re-enable it and replay them)."""
+
+    model_config = ConfigDict(extra="forbid", title="SubscriptionDisabledData")
+
+    subscription_id: uuid.UUID
+    url: str
+    reason: str
+    failed_deliveries: int
+    last_success_at: datetime | None
+
+
 DATA_MODELS: dict[str, type[BaseModel]] = {
     "task.completed": TaskEventData,
     "task.failed": TaskEventData,
@@ -180,6 +194,7 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "shop.reauthorization_needed": ShopEventData,
     "shop.deauthorized": ShopEventData,
     "shop.stale": ShopEventData,
+    "subscription.disabled": SubscriptionDisabledData,
 }
 
 
@@ -218,7 +233,8 @@ class CloudEvent(BaseModel):
     id: uuid.UUID
     source: str  # /organizations/<id>: where the event happened, unique with id
     type: EventType
-    subject: str  # tasks/<id>, shops/<id>, shops/<id>/orders/<platform order id>, shops/<id>/listings/<item id>
+    # tasks/<id>, subscriptions/<id>, shops/<id>, shops/<id>/orders/<order id>, shops/<id>/listings/<item id>
+    subject: str
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]

@@ -344,6 +344,7 @@ class Scheduler:
         tasks = await self._prune("prune_finished_tasks", self.settings.retention_days_tasks)
         hooks = await self._prune("prune_webhooks", self.settings.retention_days_webhooks)
         await self._prune("prune_oauth_states", 0)
+        await self._prune("prune_deliveries", self.settings.retention_days_webhooks)
         partitions = await self._pool.fetchval(QUERIES["prune_sync_logs"], self.settings.retention_days_logs)
         await self._pool.execute(QUERIES["prune_dead_workers"], _DEAD_WORKER_SECONDS)
         log.info("scheduler.maintenance", tasks_deleted=tasks, webhooks_deleted=hooks, partitions_dropped=partitions)

@@ -51,6 +51,7 @@ from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.events import EventPublisher
 from nfsync.workers.engine.runtime import Runtime, install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
+from nfsync.workers.engine.subscribers import SubscriberDelivery
 from nfsync.workers.engine.worker import Worker
 from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
 from nfsync.workers.lab.demo_hints import Hint, make_hint
@@ -329,6 +330,7 @@ async def environment(settings: Settings, options: DemoOptions, view: View) -> A
         await stack.enter_async_context(run_worker(settings, rt))
         events = EventPublisher(settings, rt.pool, rt.connection) if rt.connection is not None else None
         upkeep = await stack.enter_async_context(upkeep_for(settings, rt.pool))
+        await stack.enter_async_context(SubscriberDelivery.from_settings(settings, rt.pool).running())
         await stack.enter_async_context(Scheduler(settings, rt.pool, rt.service, events, upkeep).running())
         await stack.enter_async_context(watching(view, rt.pool))
         api = ApiClient(session, api_url, token.reveal())

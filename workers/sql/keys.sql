@@ -10,6 +10,7 @@ FROM (
     UNION ALL SELECT nfsync_secret_key_id(refresh_token) FROM marketplace_accounts
     UNION ALL SELECT k FROM marketplace_accounts, nfsync_secret_key_ids(auth_data) AS k
     UNION ALL SELECT nfsync_secret_key_id(credential) FROM "Configuration"
+    UNION ALL SELECT nfsync_secret_key_id(secret) FROM event_subscriptions
 ) AS s(key_id)
 WHERE key_id IS NOT NULL
 GROUP BY key_id
@@ -52,6 +53,17 @@ FOR UPDATE;
 
 -- name: keys_configurations_update
 UPDATE "Configuration" SET credential = $2 WHERE id = $1;
+
+-- name: keys_subscriptions_batch
+SELECT id::text AS row_id, organization_id::text AS organization_id, secret
+FROM event_subscriptions
+WHERE id::text > $2 AND nfsync_secret_key_id(secret) <> $1
+ORDER BY id::text
+LIMIT $3
+FOR UPDATE;
+
+-- name: keys_subscriptions_update
+UPDATE event_subscriptions SET secret = $2 WHERE id = $1::uuid;
 
 -- name: key_check_get
 SELECT value FROM nfsync_key_check;
