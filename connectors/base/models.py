@@ -53,6 +53,8 @@ class ListingVariant(_Model):
     status: str = "active"
     warehouses: dict[str, int] = Field(default_factory=dict)
     """Stock per platform warehouse or location id where the platform reports it (``stock`` is their sum)."""
+    barcode: str | None = None
+    """The variant's GTIN / EAN / UPC where the platform reports one (matched against CRM BARCODE identifiers)."""
 
 
 class Listing(_Model):
