@@ -1,4 +1,4 @@
--- nfsync-schema-version: 13
+-- nfsync-schema-version: 14
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
@@ -1489,7 +1489,7 @@ CREATE TABLE product_mappings (
     CONSTRAINT product_mappings_platform_check
         CHECK (platform IN ('shopee', 'lazada', 'tiktok', 'woocommerce', 'shopify')),
     CONSTRAINT product_mappings_status_check CHECK (status IN ('active', 'delisted', 'deleted', 'error')),
-    CONSTRAINT product_mappings_origin_check CHECK (origin IN ('created', 'adopted', 'pulled'))
+    CONSTRAINT product_mappings_origin_check CHECK (origin IN ('created', 'adopted', 'pulled', 'linked'))
 );
 CREATE UNIQUE INDEX product_mappings_shop_variant_idx ON product_mappings (shop_id, variant_id);
 CREATE UNIQUE INDEX product_mappings_shop_platform_item_variant_idx
@@ -1528,9 +1528,9 @@ COMMENT ON COLUMN product_mappings.metadata IS 'Extra data (platform category, l
 COMMENT ON COLUMN product_mappings.created_at IS 'Row creation time (UTC).';
 COMMENT ON COLUMN product_mappings.updated_at IS 'Last update time (UTC), kept by trigger.';
 COMMENT ON COLUMN product_mappings.origin IS
-    'How the listing was linked: created (by nfsync; the CRM owns its content), adopted (found by SKU on a push) '
-    'or pulled (matched on a pull); adopted and pulled listings get stock and price only unless '
-    'config.catalog.content is crm.';
+    'How the listing was linked: created (by nfsync; the CRM owns its content), adopted (found by SKU on a push), '
+    'pulled (matched on a pull) or linked (by hand, POST /v1/mappings); adopted, pulled and linked listings get '
+    'stock and price only unless config.catalog.content is crm.';
 COMMENT ON COLUMN product_mappings.last_pushed_fields IS
     'Digest per content field last pushed (name, description, category_id, variants): what a push would change.';
 

@@ -26,7 +26,7 @@ class MappingRow:
     price: Decimal | None
     stock: int | None
     status: str = "active"
-    origin: str = "created"  # created | adopted | pulled (product_mappings.origin)
+    origin: str = "created"  # created | adopted | pulled | linked (product_mappings.origin)
     fields: dict[str, str] | None = None  # digest per content field pushed (catalog.content_fields)
 
 

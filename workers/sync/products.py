@@ -359,7 +359,13 @@ async def _match_page(
                     "skipped",
                     platform_entity_id=variant.platform_variant_id or listing.platform_item_id,
                     error_message=f"no CRM variant has SKU {variant.sku!r}",
-                    details={"sku": variant.sku, "name": listing.name},
+                    details={
+                        "sku": variant.sku,
+                        "name": listing.name,
+                        "platform_item_id": listing.platform_item_id,
+                        "platform_variant_id": variant.platform_variant_id,
+                        "barcode": variant.barcode,
+                    },
                 )
                 continue
             # the listing's own price and stock count as pushed: an unchanged CRM writes nothing
