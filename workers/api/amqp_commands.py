@@ -10,6 +10,8 @@ invalid values, a target of another organization, or anything unexpected - is pu
 (confirmed), answered when it has ``reply_to`` with an error reply (same ``correlation_id``; the service's one error
 body, ``{"error": {"code", "message", "details"}}``, as over HTTP) and then acked: it never stops the consumer. When
 the database is down the command is requeued; the queue's delivery limit dead-letters it if that lasts.
+
+These messages (and the events) are documented at ``/asyncapi.json`` (workers/api/asyncapi.py).
 """
 
 from __future__ import annotations
