@@ -4,8 +4,10 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+# The AsyncAPI validator of tests/api/test_asyncapi.py (@asyncapi/parser, pinned by tests/asyncapi/package-lock.json)
+ASYNCAPI_VALIDATOR = .cache/asyncapi
 
-.PHONY: install unit test lint typecheck pytest demo chaos bench clean
+.PHONY: install asyncapi-validator unit test lint typecheck pytest demo chaos bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "installing nfsync and its tools into $(VENV)" >&2
@@ -16,6 +18,16 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# npm ci from the committed lockfile (no install scripts run); without npm the test that needs it is skipped
+$(ASYNCAPI_VALIDATOR)/.installed: tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing the AsyncAPI validator into $(ASYNCAPI_VALIDATOR)" >&2; \
+		mkdir -p $(ASYNCAPI_VALIDATOR) && cp tests/asyncapi/package.json tests/asyncapi/package-lock.json $(ASYNCAPI_VALIDATOR)/ \
+		&& npm ci --prefix $(ASYNCAPI_VALIDATOR) --ignore-scripts --no-audit --no-fund --loglevel=error >&2 && touch $@; \
+	else echo "npm is not installed: the AsyncAPI validation test will be skipped" >&2; fi
+
+asyncapi-validator: $(ASYNCAPI_VALIDATOR)/.installed
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -23,7 +35,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install asyncapi-validator
 	$(BIN)/pytest
 
 ## unit: the tests that need neither PostgreSQL nor RabbitMQ (no service is touched)
@@ -49,4 +61,4 @@ chaos: install
 	$(BIN)/nfsync chaos $(CHAOS_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info $(ASYNCAPI_VALIDATOR)

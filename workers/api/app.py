@@ -27,6 +27,7 @@ from nfsync.workers.api import (
     webhooks,
 )
 from nfsync.workers.api.amqp_commands import CommandConsumer
+from nfsync.workers.api.asyncapi import build_asyncapi
 from nfsync.workers.api.framework import Api, Call, Route, errors_middleware, principal_resolver, scope_connection
 from nfsync.workers.api.ingest import ingest_pool
 from nfsync.workers.api.limits import Limits, RequestLimiter
@@ -76,6 +77,18 @@ async def _database_ok(pool: asyncpg.Pool) -> bool:
 @health.route("GET", "/openapi.json", summary="This document", scope=None, public=True, tags=("health",))
 async def openapi(call: Call) -> dict[str, Any]:
     return build_openapi(all_routes(), version("nfsync"))
+
+
+@health.route(
+    "GET",
+    "/asyncapi.json",
+    summary="The AMQP interfaces (the enqueue command, its replies and dead letters, the events): AsyncAPI 3.0.0",
+    scope=None,
+    public=True,
+    tags=("health",),
+)
+async def asyncapi(call: Call) -> dict[str, Any]:
+    return build_asyncapi(version("nfsync"))
 
 
 APIS = (

@@ -295,7 +295,7 @@ async def errors_middleware(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = error_response(exc.status, _STATUS_CODES.get(exc.status, "http_error"), exc.reason)
+        response = error_response(exc.status, status_code(exc.status), exc.reason)
         if "Retry-After" in exc.headers:
             response.headers["Retry-After"] = exc.headers["Retry-After"]
         return response
@@ -310,18 +310,33 @@ _BAD_DATA = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 
 
 def _translate(request: web.Request, exc: Exception) -> web.Response:
+    status, error, event = classify_error(exc, "request")
+    if event:
+        log.info(event, path=request.path, error=(str(exc) or type(exc).__name__)[:300])
+    elif status == 500:
+        log.error("api.crashed", path=request.path, exc_info=exc)
+    return error_response(status, error.code, error.message, error.details)
+
+
+def classify_error(exc: Exception, where: str) -> tuple[int, ErrorInfo, str | None]:
+    """The one error taxonomy, for HTTP and the AMQP commands alike: an exception's HTTP status, its error (the body's
+    ``error``) and the event to log it under (None: nothing to log; a 500 is logged by the caller). ``where`` prefixes
+    the paths of a pydantic ValidationError's details (``request``, ``body``)."""
     if isinstance(exc, InvalidRequest):
-        return error_response(422, "validation_failed", "the request is invalid", exc.details)
+        return 422, ErrorInfo(code="validation_failed", message="the request is invalid", details=exc.details), None
     if isinstance(exc, ValidationError):  # a model a handler builds from the request (headers, merged values)
-        return error_response(422, "validation_failed", "the request is invalid", validation_details(exc, "request"))
+        details = validation_details(exc, where)
+        return 422, ErrorInfo(code="validation_failed", message="the request is invalid", details=details), None
     for kinds, status, code, message, event in _TRANSLATIONS:
         if isinstance(exc, kinds):
-            if event:
-                log.info(event, path=request.path, error=(str(exc) or type(exc).__name__)[:300])
             text = exc.message if isinstance(exc, NfsyncError) and message is None else message
-            return error_response(status, code, text or "")
-    log.error("api.crashed", path=request.path, exc_info=exc)
-    return error_response(500, "internal", "internal error")
+            return status, ErrorInfo(code=code, message=text or ""), event
+    return 500, ErrorInfo(code="internal", message="internal error"), None
+
+
+def status_code(status: int) -> str:
+    """The error code of an HTTP status the layer answers by itself (401 ``unauthorized``, 403 ``forbidden``...)."""
+    return _STATUS_CODES.get(status, "http_error")
 
 
 # (exception types, status, code, message (None: the exception's own), log event) - first match wins.
