@@ -69,7 +69,7 @@ async def test_tasks_workers_webhooks_throughput(live_api: LiveApi) -> None:
         assert status == 200 and key in body, path
 
 
-@pytest.mark.parametrize("path", ["/ops/queues", "/metrics", "/ops/workers"])
+@pytest.mark.parametrize("path", ["/ops/queues", "/metrics", "/ops/workers", "/ops/events"])
 async def test_ops_need_the_ops_scope(live_api: LiveApi, path: str) -> None:
     pool = await asyncpg.create_pool(live_api.settings.database_url, min_size=1, max_size=1)
     try:
@@ -209,3 +209,44 @@ async def test_ops_tasks_offer_exactly_the_actions_the_api_accepts(live_api: Liv
             code, body = await live_api.call("POST", f"/v1/sync-tasks/{task}/{action}", live_api.a.token)
             assert (code == 200) == (action in offered), (status, action, code, body, offered)
     assert set(ACTION_STATUSES) == {"cancel", "retry"}
+
+
+async def test_ops_events_count_shop_states_backlog_and_subscribers_per_tenant(live_api: LiveApi) -> None:
+    a = live_api.a
+    conn = await asyncpg.connect(live_api.settings.database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO sync_tasks (organization_id, integration_id, account_id, shop_id, task_type, direction,"
+            " platform, status, attempt, started_at, completed_at, error_message)"
+            " SELECT $1, $2, s.account_id, s.id, 'product_sync', 'crm_to_marketplace', 'shopee', 'failed', 1, now(),"
+            " now(), 'boom' FROM marketplace_shops s WHERE s.id = $3",
+            a.org,
+            a.integration,
+            a.shops[0],
+        )
+        await conn.execute("UPDATE marketplace_shops SET paused_at = now() WHERE id = $1", a.shops[1])
+        await conn.execute(
+            "INSERT INTO event_outbox (organization_id, type, subject, data) VALUES ($1, 'shop.stale', 's', '{}')",
+            a.org,
+        )
+        await conn.execute(
+            "INSERT INTO event_subscriptions (organization_id, url, event_types, secret, status, disabled_reason)"
+            " VALUES ($1, 'https://8.8.8.8/hook', '{*}', 'x', 'disabled', 'deliveries failed')",
+            a.org,
+        )
+    finally:
+        await conn.close()
+    status, body = await live_api.call("GET", "/ops/events", a.token)
+    assert status == 200, body
+    assert body["shop_states"] == {"healthy": 1, "degraded": 0, "failing": 1, "needs_reauthorization": 0, "paused": 1}
+    assert {s["state"] for s in body["shops_needing_attention"]} == {"failing", "paused"}
+    assert body["event_backlog"]["events"] == 1, "the event waits for RabbitMQ (no scheduler runs)"
+    assert [(s["url"], s["status"]) for s in body["subscribers"]] == [("https://8.8.8.8/hook", "disabled")]
+    status, other = await live_api.call("GET", "/ops/events", live_api.b.token)
+    assert other["shop_states"]["healthy"] == 3 and other["subscribers"] == [] and other["event_backlog"]["events"] == 0
+    headers = {"Authorization": f"Bearer {a.token}"}
+    async with live_api.session.get(live_api.url + "/metrics", headers=headers) as response:
+        text = await response.text()
+    assert 'nfsync_shops{state="failing"} 1.0' in text and 'nfsync_shops{state="paused"} 1.0' in text
+    assert "nfsync_event_backlog " in text
+    assert 'nfsync_subscriber_deliveries{status="pending",subscriber_status="disabled"} 0.0' in text

@@ -15,8 +15,10 @@ from nfsync.workers.api.state import API_STATE, ApiState
 from nfsync.workers.api.tasks import WRITE_SCOPE, SyncTask, SyncTaskPage, SyncTaskQuery, list_tasks
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.service import TaskActionName, actions_for
+from nfsync.workers.shop_health import SHOP_STATES, shop_health
 
 api = Api()
+SHOP_HEALTH_LIMIT = 10_000  # shops counted on /ops/events and /metrics
 
 
 def _state(call: Call) -> ApiState:
@@ -106,6 +108,45 @@ _QUEUE_GAUGES = {
 }
 
 
+@api.route(
+    "GET",
+    "/ops/events",
+    summary="Shop health counts, the events not yet published, and the HTTP subscribers' deliveries",
+    scope="ops:read",
+    tags=("ops",),
+)
+async def get_events(call: Call) -> dict[str, Any]:
+    return await _events_snapshot(call)
+
+
+async def _events_snapshot(call: Call) -> dict[str, Any]:
+    pool = _state(call).tenant_pool
+    shops = await shop_health(pool, organization_id=call.tenant, limit=SHOP_HEALTH_LIMIT)
+    states = {state: 0 for state in SHOP_STATES}
+    for shop in shops:
+        states[shop.state] += 1
+    backlog = await pool.fetchrow(QUERIES["ops_event_backlog"], call.tenant)
+    assert backlog is not None  # an aggregate: always one row
+    subscribers = [dict(r) for r in await pool.fetch(QUERIES["ops_subscribers"], call.tenant)]
+    troubled = [
+        {
+            "shop_id": str(s.shop_id),
+            "platform": s.platform,
+            "shop_name": s.shop_name,
+            "state": s.state,
+            "reasons": s.reasons,
+        }
+        for s in shops
+        if s.state != "healthy"
+    ]
+    return {
+        "shop_states": states,
+        "shops_needing_attention": troubled[:50],
+        "event_backlog": {"events": backlog["events"], "oldest_seconds": backlog["oldest_seconds"]},
+        "subscribers": subscribers,
+    }
+
+
 @api.route("GET", "/metrics", summary="Prometheus metrics", scope="ops:read", tags=("ops",))
 async def metrics(call: Call) -> web.Response:
     registry = CollectorRegistry()
@@ -124,6 +165,7 @@ async def metrics(call: Call) -> web.Response:
             ready.labels(row["platform"]).set(row["broker"]["ready"])
     await _task_metrics(call, registry)
     await _limiter_metrics(call, registry)
+    _event_metrics(await _events_snapshot(call), registry)
     body = generate_latest(registry)
     if call.tenant is None:  # this process's counters (every tenant's webhooks, the runtime): operators only
         body += generate_latest()
@@ -167,3 +209,21 @@ async def _limiter_metrics(call: Call, registry: CollectorRegistry) -> None:
         calls.labels(row["platform"]).inc(row["calls"])
         throttles.labels(row["platform"]).inc(row["throttles"])
         waits.labels(row["platform"]).inc(row["wait_seconds"])
+
+
+def _event_metrics(snapshot: dict[str, Any], registry: CollectorRegistry) -> None:
+    shops = Gauge("nfsync_shops", "Shops by health state", ["state"], registry=registry)
+    for state, count in snapshot["shop_states"].items():
+        shops.labels(state).set(count)
+    backlog = snapshot["event_backlog"]
+    Gauge("nfsync_event_backlog", "Events not yet confirmed by RabbitMQ", registry=registry).set(backlog["events"])
+    Gauge("nfsync_event_backlog_oldest_seconds", "Age of the oldest of them", registry=registry).set(
+        backlog["oldest_seconds"] or 0
+    )
+    deliveries = Gauge(
+        "nfsync_subscriber_deliveries", "HTTP subscriber deliveries", ["status", "subscriber_status"], registry=registry
+    )
+    for status, field in (("pending", "pending"), ("failed_24h", "failed_24h"), ("delivered_1h", "delivered_1h")):
+        for subscriber_status in ("active", "disabled"):
+            total = sum(s[field] for s in snapshot["subscribers"] if s["status"] == subscriber_status)
+            deliveries.labels(status, subscriber_status).set(total)

@@ -94,3 +94,22 @@ FROM sync_tasks
 WHERE completed_at > now() - interval '60 minutes' AND status IN ('completed', 'failed', 'cancelled')
   AND started_at IS NOT NULL AND ($1::uuid IS NULL OR organization_id = $1)
 GROUP BY 1, 2, 3;
+
+-- name: ops_event_backlog
+-- Events written but not yet confirmed by RabbitMQ ($1: one organization's, or NULL for all).
+SELECT count(*)::int AS events, extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
+FROM event_outbox WHERE ($1::uuid IS NULL OR organization_id = $1);
+
+-- name: ops_subscribers
+-- HTTP subscribers and their deliveries: pending, failed in the last 24 h, and delivered in the last hour.
+SELECT s.id, s.url, s.status, s.disabled_reason, s.last_success_at, s.last_failure_at,
+       (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')::int
+           AS pending,
+       (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.status = 'failed'
+          AND d.created_at >= now() - interval '24 hours')::int AS failed_24h,
+       (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.status = 'delivered'
+          AND d.delivered_at >= now() - interval '1 hour')::int AS delivered_1h
+FROM event_subscriptions s
+WHERE ($1::uuid IS NULL OR s.organization_id = $1)
+ORDER BY s.status DESC, s.last_failure_at DESC NULLS LAST, s.id
+LIMIT 200;

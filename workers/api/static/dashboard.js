@@ -164,18 +164,38 @@ function renderWebhooks(data) {
   }), "nothing here: no webhook received");
 }
 
+function renderEvents(data) {
+  document.getElementById("shop-states").replaceChildren(
+    Object.entries(data.shop_states).map(([state, n]) => `${state}: ${n}`).join(" · "));
+  fillTable("#shops-attention", data.shops_needing_attention.map((s) => el("tr", { "data-state": s.state },
+    cell(s.shop_name, null, "text"), cell(s.platform), cell(s.state), cell(s.reasons.join("; "), null, "text"))),
+  "nothing here: every shop is healthy");
+  const backlog = data.event_backlog;
+  document.getElementById("event-backlog").replaceChildren(backlog.events
+    ? `events waiting for RabbitMQ: ${backlog.events}, oldest ${Math.round(backlog.oldest_seconds)} s`
+    : "events waiting for RabbitMQ: none");
+  fillTable("#subscribers", data.subscribers.map((s) => {
+    const status = cell(s.status);
+    if (s.disabled_reason) { status.setAttribute("title", s.disabled_reason); }
+    return el("tr", { "data-status": s.status }, cell(s.url, null, "text"), status, cell(s.pending),
+      cell(s.failed_24h), cell(s.delivered_1h), cell(s.last_failure_at, "no failure", "text"));
+  }), "nothing here: no HTTP subscriber");
+}
+
 function showError(error) { document.getElementById("error").textContent = error.message; }
 
 async function refresh() {
   try {
-    const [queues, throughput, failing, workers, webhooks] = await Promise.all([api("/ops/queues"),
-      api("/ops/throughput"), api("/ops/tasks?status=failed&limit=20"), api("/ops/workers"), api("/ops/webhooks")]);
+    const [queues, throughput, failing, workers, webhooks, events] = await Promise.all([api("/ops/queues"),
+      api("/ops/throughput"), api("/ops/tasks?status=failed&limit=20"), api("/ops/workers"), api("/ops/webhooks"),
+      api("/ops/events")]);
     renderQueues(queues);
     renderDeadLetters(queues);
     renderCharts(throughput, queues.platforms.map((p) => p.platform));
     renderFailing(failing);
     renderWorkers(workers);
     renderWebhooks(webhooks);
+    renderEvents(events);
     document.getElementById("error").textContent = "";
     document.getElementById("refreshed").textContent = `refreshed ${new Date().toLocaleTimeString()}`;
   } catch (error) { showError(error); }
