@@ -8,6 +8,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 
 from nfsync.workers.config import Settings
 from nfsync.workers.engine.broker import connect_broker
-from nfsync.workers.engine.events import EVENT_TYPES, EventPublisher, declare_events, event_schema
+from nfsync.workers.engine.events import (
+    EVENT_TYPES,
+    CloudEvent,
+    EventPublisher,
+    declare_events,
+    event_json,
+    event_schema,
+)
 from nfsync.workers.engine.scheduler import Scheduler
 from nfsync.workers.lab.events_bench import run_events
 from tests.engine.conftest import World, running_worker, wait_until
@@ -146,3 +154,26 @@ async def test_the_events_bench_completes_and_reports_every_figure(engine_settin
     commits = result["commits_per_task"]
     assert commits["with_events"] > 0 and commits["without_events"] > 0
     assert isinstance(result["added_commits_per_task"], float)
+
+
+@pytest.mark.parametrize("data", [{"task_id": str(uuid.uuid4()), "failed_items": 3}, '{"n": 1, "name": "Áo thun"}'])
+def test_the_fast_json_is_the_models_json(data: Any) -> None:
+    """The publisher builds each message without the model (its hot path): the same event as the model would give."""
+    row = {
+        "id": uuid.uuid4(),
+        "organization_id": uuid.uuid4(),
+        "shop_id": None,
+        "type": "task.failed",
+        "subject": "tasks/1",
+        "created_at": datetime(2026, 12, 3, 14, 7, 0, 154778),  # the outbox's timestamptz, as a naive UTC value
+        "data": data,
+    }
+    model = CloudEvent(
+        id=row["id"],
+        source=f"/organizations/{row['organization_id']}",
+        type="task.failed",
+        subject="tasks/1",
+        time=datetime(2026, 12, 3, 14, 7, 0, 154778, tzinfo=UTC),
+        data=json.loads(data) if isinstance(data, str) else data,
+    )
+    assert json.loads(event_json(row)) == json.loads(model.model_dump_json())  # type: ignore[arg-type]

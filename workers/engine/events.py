@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import aio_pika
+import aiormq.abc
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from pamqp.commands import Basic
 from pydantic import BaseModel, ConfigDict
 
 from nfsync.workers.config import Settings
@@ -53,7 +55,7 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[EventType, ...] = typing.get_args(EventType)
 CONTENT_TYPE = "application/cloudevents+json"
-BATCH = 500
+BATCH = 2000
 
 
 class TaskEventData(BaseModel):
@@ -241,15 +243,28 @@ class CloudEvent(BaseModel):
 
 
 def cloud_event(row: asyncpg.Record) -> CloudEvent:
-    created = row["created_at"]
-    return CloudEvent(
-        id=row["id"],
-        source=f"/organizations/{row['organization_id']}",
-        type=row["type"],
-        subject=row["subject"],
-        time=created if created.tzinfo else created.replace(tzinfo=UTC),
-        data=row["data"],
-    )
+    return CloudEvent.model_validate_json(event_json(row))
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def event_json(row: asyncpg.Record) -> bytes:
+    """The CloudEvent of an outbox row as JSON - what ``cloud_event(row).model_dump_json()`` gives, built without the
+    model (the publisher's hot path; a test holds the two equal)."""
+    data = row["data"]
+    event = {
+        "specversion": "1.0",
+        "id": str(row["id"]),
+        "source": f"/organizations/{row['organization_id']}",
+        "type": row["type"],
+        "subject": row["subject"],
+        "time": _utc(row["created_at"]).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": json.loads(data) if isinstance(data, str) else data,
+    }
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
 async def declare_events(channel: AbstractChannel) -> AbstractExchange:
@@ -287,32 +302,36 @@ class EventPublisher:
         return total
 
     async def _publish(self, rows: list[asyncpg.Record]) -> int:
-        """How many of ``rows``, from the first, RabbitMQ confirmed (all sent on one channel, in order)."""
+        """How many of ``rows``, from the first, RabbitMQ confirmed (all sent on one channel, in order). The
+        messages go straight to the AMQP channel (aiormq): the aio_pika wrappers cost half the rate."""
         try:
-            exchange = await self._ready()
-            sends = [self._send(exchange, row) for row in rows]
-            outcomes = await asyncio.gather(*sends, return_exceptions=True)
+            await self._ready()
+            assert self._channel is not None
+            channel = await self._channel.get_underlay_channel()
+            sends = asyncio.gather(*[self._send(channel, row) for row in rows], return_exceptions=True)
+            outcomes = await asyncio.wait_for(sends, self._settings.publish_timeout)
         except Exception as exc:  # the broker is down: the rows wait
             log.warning("events.publish_failed", error=str(exc) or type(exc).__name__, pending=len(rows))
             return 0
         for index, outcome in enumerate(outcomes):
-            if isinstance(outcome, BaseException):
-                log.warning("events.publish_failed", error=str(outcome) or type(outcome).__name__, pending=len(rows))
+            if isinstance(outcome, BaseException) or not isinstance(outcome, Basic.Ack):
+                reason = outcome if isinstance(outcome, BaseException) else f"not confirmed: {type(outcome).__name__}"
+                log.warning("events.publish_failed", error=str(reason) or type(reason).__name__, pending=len(rows))
                 return index
         return len(rows)
 
-    async def _send(self, exchange: AbstractExchange, row: asyncpg.Record) -> None:
-        event = cloud_event(row)
-        message = aio_pika.Message(
-            body=event.model_dump_json().encode(),
+    async def _send(self, channel: aiormq.abc.AbstractChannel, row: asyncpg.Record) -> object:
+        properties = Basic.Properties(
             content_type=CONTENT_TYPE,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(event.id),
-            type=event.type,
-            timestamp=event.time,
+            delivery_mode=2,  # persistent
+            message_id=str(row["id"]),
+            message_type=row["type"],
+            timestamp=_utc(row["created_at"]),
             headers={"organization_id": str(row["organization_id"]), "shop_id": str(row["shop_id"] or "")},
         )
-        await exchange.publish(message, routing_key=event.type, timeout=self._settings.publish_timeout)
+        return await channel.basic_publish(
+            event_json(row), exchange=EVENTS_EXCHANGE, routing_key=row["type"], properties=properties
+        )
 
     async def close(self) -> None:
         if self._channel is not None and not self._channel.is_closed:
