@@ -5,6 +5,7 @@ Money is ``Decimal``; times are aware UTC ``datetime``; platform ids are strings
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +56,16 @@ class ListingVariant(_Model):
     """Stock per platform warehouse or location id where the platform reports it (``stock`` is their sum)."""
     barcode: str | None = None
     """The variant's GTIN / EAN / UPC where the platform reports one (matched against CRM BARCODE identifiers)."""
+
+
+def barcode_of(value: Any, *, placeholders: Collection[str] = ()) -> str | None:
+    """A platform's barcode field as ``ListingVariant.barcode``: text only (a number would have lost its leading
+    zeros, so it is not taken), outer whitespace removed; empty, whitespace or a documented "no code" placeholder
+    (``placeholders``) is None."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip()
+    return code if code and code not in placeholders else None
 
 
 class Listing(_Model):

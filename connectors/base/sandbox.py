@@ -45,6 +45,9 @@ class SbVariant:
     price: Decimal
     stock: int
     options: dict[str, str] = field(default_factory=dict)
+    barcode: str | None = None
+    """GTIN / EAN / UPC as the merchant entered it (kept verbatim, "" included); each platform shows it where its
+    real API does (``ListingVariant.barcode`` on the client side)."""
 
 
 @dataclass
@@ -281,6 +284,7 @@ class SandboxBase(ABC):
                     Decimal(str(variant.get("price", "100000"))),
                     int(variant.get("stock", 0)),
                     dict(variant.get("options", {})),
+                    _barcode(variant.get("barcode")),
                 )
             )
         shop.listings[listing.item_id] = listing
@@ -486,7 +490,7 @@ class SandboxBase(ABC):
         return shop
 
     async def _admin_listings(self, request: web.Request) -> web.Response:
-        """{"listings": [{name, variants: [{sku, price, stock, options}]}]} or {"generate": n}."""
+        """{"listings": [{name, variants: [{sku, price, stock, options, barcode}]}]} or {"generate": n}."""
         shop, body = self._shop(request), await request.json()
         specs = body.get("listings") or [
             {"name": f"Generated {i}", "variants": [{"sku": f"GEN-{i:06d}", "price": "150000", "stock": 10}]}
@@ -592,3 +596,9 @@ LAB_PNG = bytes.fromhex(
 def is_jpeg_or_png(data: bytes) -> bool:
     """The image types every platform's upload takes, by their first bytes (the sandboxes' media endpoints)."""
     return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+
+
+def _barcode(value: Any) -> str | None:
+    """A seeded variant's ``barcode``: text as given ("" and whitespace included, so a sandbox can answer them the
+    way a merchant's blank field comes back), None when absent."""
+    return None if value is None else str(value)

@@ -26,6 +26,7 @@ from nfsync.connectors.base.models import (
     ShopInfo,
     TokenPair,
     VariantDraft,
+    barcode_of,
 )
 from nfsync.connectors.base.secret import Secret
 
@@ -191,6 +192,16 @@ def shop_info(data: Mapping[str, Any], region: str | None) -> ShopInfo:
 # ---------------------------------------------------------------------------------------------------- products
 
 
+GTIN_ATTRIBUTE = "gtin"
+"""A SKU's barcode on Lazada: the category attribute named ``gtin`` (text input, ``attribute_type`` sku: a value per
+SKU, written in the SKU node) of the documented GetCategoryAttributes sample (lazykern/ecommerce-api-docs@eba059e
+``data/processed/lazada/guides/api-best-practice/product-operation/product-management/get-category-attributes.md``).
+GetProducts and GetProductItem document ``skus`` only as an object list; their samples show other SKU-level attributes
+(``package_weight``, ``package_length``, ...) as keys of the SKU, but no GTIN (``data/raw/lazada/apis/product-api/
+getproducts.json``, ``getproductitem.json``). So ``skus[].gtin`` is read when present, as text: UNCONFIRMED. No
+other name (``barcode``, ``ean_code``) appears in these references and none is guessed."""
+
+
 def listing(product: Mapping[str, Any]) -> Listing:
     """A GetProducts entry or a GetProductItem ``data`` (snake_case or camelCase)."""
     attributes = product.get("attributes") or {}
@@ -219,6 +230,7 @@ def variant(sku: Mapping[str, Any]) -> ListingVariant:
         options={text(k): text(v) for k, v in options.items()} if isinstance(options, Mapping) else {},
         status=text(sku.get("Status")).lower() or "active",
         warehouses=warehouses,
+        barcode=barcode_of(sku.get(GTIN_ATTRIBUTE)),
     )
 
 

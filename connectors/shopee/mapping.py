@@ -24,6 +24,7 @@ from nfsync.connectors.base.models import (
     ShopInfo,
     TokenPair,
     VariantDraft,
+    barcode_of,
 )
 from nfsync.connectors.base.secret import Secret
 
@@ -44,6 +45,10 @@ ITEM_STATUS = {
     "SHOPEE_DELETE": "deleted",
 }
 MODEL_STATUS = {"MODEL_NORMAL": "active", "MODEL_UNAVAILABLE": "inactive"}
+NO_GTIN = frozenset({"00"})
+"""The ``gtin_code`` value Shopee documents as marking an item declared to have no GTIN (lazykern/ecommerce-api-docs
+@eba059e ``data/raw/shopee/apis/product/v2.product.get_item_base_info.json``, response ``item_list.gtin_code``).
+Documented on the item-level field; treated as "no code" on models too (UNCONFIRMED, stricter reading)."""
 
 T = TypeVar("T")
 
@@ -135,6 +140,9 @@ def _item_variant(item: Mapping[str, Any]) -> ListingVariant:
         price=_original_price(item.get("price_info")),
         stock=_seller_stock(item.get("stock_info_v2")),
         warehouses=_locations(item.get("stock_info_v2")),
+        # get_item_base_info ``item_list[].gtin_code`` (string, optional; documented for BR, on items with a default
+        # model only): v2.product.get_item_base_info.json, same commit as NO_GTIN.
+        barcode=barcode_of(item.get("gtin_code"), placeholders=NO_GTIN),
     )
 
 
@@ -149,6 +157,10 @@ def _model_variants(models: Mapping[str, Any]) -> list[ListingVariant]:
             warehouses=_locations(model.get("stock_info_v2")),
             options=_options(tiers, model.get("tier_index") or []),
             status=MODEL_STATUS.get(str(model.get("model_status") or "MODEL_NORMAL"), "active"),
+            # get_model_list ``model[].gtin_code`` (string, optional; documented for TW sellers and BR local
+            # sellers): lazykern/ecommerce-api-docs@eba059e data/raw/shopee/apis/product/v2.product.get_model_list.json.
+            # No fallback to an item-level code: get_item_base_info gives one only for items without tiers.
+            barcode=barcode_of(model.get("gtin_code"), placeholders=NO_GTIN),
         )
         for model in models.get("model") or []
     ]

@@ -23,6 +23,7 @@ from nfsync.connectors.base.models import (
     ShopInfo,
     TokenPair,
     VariantDraft,
+    barcode_of,
 )
 from nfsync.connectors.base.secret import Secret
 
@@ -149,6 +150,24 @@ def sku_warehouses(sku: Mapping[str, Any]) -> dict[str, int]:
     return stock
 
 
+IDENTIFIER_TYPES = frozenset({"GTIN", "EAN", "UPC", "ISBN", "JAN"})
+"""``skus[].identifier_code.type`` values Get Product 202309 documents (lazykern/ecommerce-api-docs@eba059e
+``data/raw/tiktok/api-reference/products/get-product.spec.json``, ``data.skus[].identifier_code{code, type}``, both
+optional strings)."""
+
+
+def sku_barcode(sku: Mapping[str, Any]) -> str | None:
+    """``identifier_code.code`` of a Get Product SKU, as text; a code whose ``type`` is present but none of the
+    documented ones is not taken as a barcode (stricter reading), an absent type is. Search Products 202502
+    documents no ``identifier_code`` (``search-products.spec.json``): its SKUs read None. ``extra_identifier_codes``
+    (further codes of a virtual-bundle SKU, EU only) is not taken."""
+    identifier = as_dict(sku.get("identifier_code"))
+    kind = identifier.get("type")
+    if kind not in (None, "") and str(kind).upper() not in IDENTIFIER_TYPES:
+        return None
+    return barcode_of(identifier.get("code"))
+
+
 def variant(sku: Mapping[str, Any]) -> ListingVariant:
     options = {
         str(attr.get("name") or attr.get("id") or ""): str(attr.get("value_name") or attr.get("value_id") or "")
@@ -164,6 +183,7 @@ def variant(sku: Mapping[str, Any]) -> ListingVariant:
         options=options,
         warehouses=sku_warehouses(sku),
         status="inactive" if status == "DEACTIVATED" else "active",
+        barcode=sku_barcode(sku),
     )
 
 

@@ -24,6 +24,7 @@ from nfsync.connectors.base.models import (
     Order,
     OrderLine,
     VariantDraft,
+    barcode_of,
 )
 
 _STATUSES = {"publish": "active", "trash": "deleted"}  # draft, pending, private, future: not for sale
@@ -97,6 +98,15 @@ def is_variable(draft: ListingDraft) -> bool:
     return len(draft.variants) > 1 or bool(draft.variants[0].options)
 
 
+GTIN_FIELD = "global_unique_id"
+"""A product's or variation's GTIN, UPC, EAN or ISBN: a string in ``view`` and ``edit`` context, added to the v3
+products and variations endpoints in WooCommerce 9.2 (woocommerce/woocommerce PR #47364; the v3 products schema in
+``plugins/woocommerce/includes/rest-api/Controllers/Version3/class-wc-rest-products-controller.php`` @010784f;
+docs: woocommerce/woocommerce-rest-api-docs PR #261, products and variations). Older stores send no such field, and
+an unset one comes as "": both read None. A simple product's is its own; a variation's is the variation's (whether a
+variation without one shows its parent's is UNCONFIRMED: never taken from the parent here)."""
+
+
 def listing_of(product: Mapping[str, Any], variations: Sequence[Mapping[str, Any]]) -> Listing:
     """A product (and, for a variable product, its variations) as a Listing."""
     if product.get("type") == "variable":
@@ -125,6 +135,7 @@ def variant_of(payload: Mapping[str, Any], *, variation: bool) -> ListingVariant
         stock=_stock(payload.get("stock_quantity")),
         options=options,
         status=_STATUSES.get(str(payload.get("status")), "inactive"),
+        barcode=barcode_of(payload.get(GTIN_FIELD)),
     )
 
 

@@ -72,6 +72,7 @@ from nfsync.connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbSh
 from nfsync.connectors.base.signing import signatures_match
 from nfsync.connectors.lazada import errors as codes
 from nfsync.connectors.lazada import signing
+from nfsync.connectors.lazada.mapping import GTIN_ATTRIBUTE
 from nfsync.connectors.lazada.sandbox import stock, ventures
 
 API_PREFIX = "/rest"
@@ -431,6 +432,8 @@ class Sandbox(SandboxBase):
             "saleProp": dict(variant.options),
             "Images": [],
         }
+        if variant.barcode is not None:  # a SKU-level attribute is a key of the SKU (mapping.GTIN_ATTRIBUTE)
+            sku[GTIN_ATTRIBUTE] = variant.barcode
         if breakdown:
             sku["multiWarehouseInventories"] = stock.inventories(levels)
             sku["fblWarehouseInventories"], sku["channelInventories"] = [], []
@@ -490,6 +493,7 @@ class Sandbox(SandboxBase):
                 "price": _price(sku),
                 "stock": _quantity(sku, "quantity"),
                 "options": sku.get("saleProp") or {},
+                "barcode": _gtin(sku),
             }
             for sku in skus
         ]
@@ -612,6 +616,8 @@ class Sandbox(SandboxBase):
             if quantity is not None:
                 self.stock.set_sellable(target, stock.DROPSHIPPING, quantity)
             target.options = dict(sku.get("saleProp") or target.options)
+            if GTIN_ATTRIBUTE in sku:
+                target.barcode = _gtin(sku)
 
         return apply
 
@@ -1068,6 +1074,13 @@ def _lazada_attribute(attribute: categories.SbAttribute) -> dict[str, Any]:
 
 def _values(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _gtin(sku: Mapping[str, Any]) -> str | None:
+    """The SKU's ``gtin`` attribute as CreateProduct / UpdateProduct take it (every SKU value is a string); its
+    uniqueness (CreateProduct error 4166, an EAN code already in use) is not checked."""
+    value = sku.get(GTIN_ATTRIBUTE)
+    return None if value is None else str(value)
 
 
 def _images(node: Mapping[str, Any]) -> list[str]:

@@ -22,7 +22,8 @@ way Shopee documents it:
   ``init_tier_variation`` (at most 2 tiers, once per item), ``update_item``, ``update_stock`` and ``update_price``
   (one item per call, 1-50 entries, per-model ``success_list``/``failure_list``; model_id 0 for items without
   models; a stock call where every model fails -> ``error_busi_update_stock_failed``; prices must be integers
-  except in SG/MY/BR/MX/PL/ES/AR);
+  except in SG/MY/BR/MX/PL/ES/AR); ``gtin_code`` on items without models for BR shops and on models for BR and
+  TW shops (docs/platforms/listings/shopee.md, "Barcodes");
 - listings (docs/platforms/listings/shopee.md): ``add_item`` requires a description, a weight, ``logistic_info``
   naming channels of ``logistics/get_channel_list`` the shop has enabled (``error_invalid_logistic_info``), 1-9
   ``image_id_list`` entries that ``media_space/upload_image`` issued (``error_image_num_min``, "Image not exist."),
@@ -469,11 +470,15 @@ class Sandbox(SandboxBase):
         currency = CURRENCY.get(shop.region, "VND")
         found = [shop.listings[item_id] for item_id in ids if item_id in shop.listings]
         stock = self._seller_stock(shop)
-        return ok({"item_list": [base_info(listing, self.item_sku(listing), currency, stock) for listing in found]})
+        region = shop.region
+        return ok(
+            {"item_list": [base_info(item, self.item_sku(item), currency, stock, region=region) for item in found]}
+        )
 
     async def _model_list(self, request: web.Request, shop: SbShop) -> Body:
         listing = _listing(shop, request.query.get("item_id"))
-        return ok(model_list(listing, CURRENCY.get(shop.region, "VND"), self._seller_stock(shop)))
+        currency = CURRENCY.get(shop.region, "VND")
+        return ok(model_list(listing, currency, self._seller_stock(shop), region=shop.region))
 
     async def _search_item(self, request: web.Request, shop: SbShop) -> Body:
         query = request.query
@@ -552,7 +557,7 @@ class Sandbox(SandboxBase):
         _check_content(body)
         self._check_images(body.get("image"), required=True)
         sku = str(body.get("item_sku") or "")
-        variant = {"sku": sku, "price": str(price), "stock": stock}
+        variant = {"sku": sku, "price": str(price), "stock": stock, "barcode": _gtin(body)}
         description = str(body.get("description") or "")
         listing = self.add_listing(shop, name, [variant], description=description, category_id=str(category))
         self._parent_sku[listing.item_id] = sku
@@ -612,7 +617,7 @@ class Sandbox(SandboxBase):
         if price is None or stock is None:
             raise ApiError("error_param", reason or "seller_stock is invalid.")
         chosen = {name: choices[i] for name, choices, i in zip(names, options, index, strict=True)}
-        return SbVariant(self.new_id(), str(model.get("model_sku") or ""), price, stock, chosen)
+        return SbVariant(self.new_id(), str(model.get("model_sku") or ""), price, stock, chosen, _gtin(model))
 
     async def _update_item(self, request: web.Request, shop: SbShop) -> Body:
         body = await _json_body(request)
@@ -629,6 +634,8 @@ class Sandbox(SandboxBase):
             _check_logistics(body["logistic_info"])
         if body.get("item_sku") is not None:
             self._set_item_sku(listing, str(body["item_sku"]))
+        if "gtin_code" in body and not is_tiered(listing) and listing.variants:
+            listing.variants[0].barcode = _gtin(body)
         listing.updated_at = time.time()
         for variant in listing.variants:
             self.record_write(variant.sku)
@@ -954,6 +961,13 @@ async def _json_body(request: web.Request) -> Body:
     if not isinstance(body, dict):
         raise ApiError("error_param", "The request body should be a JSON object.")
     return body
+
+
+def _gtin(node: Mapping[str, Any]) -> str | None:
+    """``gtin_code`` as add_item, update_item and init_tier_variation's models take it: a string, kept as sent (the
+    no-GTIN marker "00" included); its format rules (get_item_limit ``gtin_validation_rule``) are not checked."""
+    value = node.get("gtin_code")
+    return value if isinstance(value, str) else None
 
 
 def _listing(shop: SbShop, item_id: Any) -> SbListing:

@@ -39,6 +39,14 @@ ITEM_STATUS = {
     "deleted": "SELLER_DELETE",
 }
 DEFAULT_TIER = "Variation"
+ITEM_GTIN_REGIONS = frozenset({"BR"})
+"""Where get_item_base_info answers ``item_list[].gtin_code``: documented for the BR region, and only on an item with
+a default model, i.e. without tiers (lazykern/ecommerce-api-docs@eba059e
+data/raw/shopee/apis/product/v2.product.get_item_base_info.json). Whether TW items without models carry it too is
+UNCONFIRMED (stricter reading: no)."""
+MODEL_GTIN_REGIONS = frozenset({"BR", "TW"})
+"""Where get_model_list answers ``model[].gtin_code``: documented as available to TW sellers and BR local sellers
+(same commit, v2.product.get_model_list.json); BR cross-border sellers are not told apart here."""
 
 
 class ApiError(Exception):
@@ -116,7 +124,12 @@ def stock_info(variant: SbVariant, seller_stock: SellerStock) -> dict[str, Any]:
 
 
 def base_info(
-    listing: SbListing, item_sku: str, currency: str, seller_stock: SellerStock = single_location
+    listing: SbListing,
+    item_sku: str,
+    currency: str,
+    seller_stock: SellerStock = single_location,
+    *,
+    region: str = "",
 ) -> dict[str, Any]:
     tiered = is_tiered(listing)
     info: dict[str, Any] = {
@@ -133,6 +146,9 @@ def base_info(
     if not tiered:  # price_info and stock live on the models when there are models
         info["price_info"] = price_info(listing.variants[0].price, currency)
         info["stock_info_v2"] = stock_info(listing.variants[0], seller_stock)
+        code = listing.variants[0].barcode
+        if code is not None and region in ITEM_GTIN_REGIONS:
+            info["gtin_code"] = code
     return info
 
 
@@ -149,22 +165,33 @@ def tier_layout(variants: Sequence[SbVariant]) -> tuple[list[dict[str, Any]], li
     return tiers, [[choices[i].index(row[i]) for i in range(len(names))] for row in rows]
 
 
-def model_list(listing: SbListing, currency: str, seller_stock: SellerStock = single_location) -> dict[str, Any]:
+def model_list(
+    listing: SbListing, currency: str, seller_stock: SellerStock = single_location, *, region: str = ""
+) -> dict[str, Any]:
     if not is_tiered(listing):
         return {"tier_variation": [], "model": []}
     tiers, indices = tier_layout(listing.variants)
     models = [
-        {
-            "model_id": int(variant.variant_id),
-            "model_sku": variant.sku,
-            "tier_index": index,
-            "model_status": "MODEL_NORMAL",
-            "price_info": price_info(variant.price, currency),
-            "stock_info_v2": stock_info(variant, seller_stock),
-        }
+        _model(variant, index, currency, seller_stock, region)
         for variant, index in zip(listing.variants, indices, strict=True)
     ]
     return {"tier_variation": tiers, "model": models}
+
+
+def _model(
+    variant: SbVariant, index: list[int], currency: str, seller_stock: SellerStock, region: str
+) -> dict[str, Any]:
+    model: dict[str, Any] = {
+        "model_id": int(variant.variant_id),
+        "model_sku": variant.sku,
+        "tier_index": index,
+        "model_status": "MODEL_NORMAL",
+        "price_info": price_info(variant.price, currency),
+        "stock_info_v2": stock_info(variant, seller_stock),
+    }
+    if variant.barcode is not None and region in MODEL_GTIN_REGIONS:
+        model["gtin_code"] = variant.barcode
+    return model
 
 
 # ---------------------------------------------------------------------------------------------------- orders

@@ -66,7 +66,7 @@ PARTIAL_PROPERTIES = FULL_PROPERTIES - {
     "minimum_order_quantity",
     "shipping_template_id",
 }
-SKU_MODELLED = frozenset({"id", "seller_sku", "price", "inventory"})
+SKU_MODELLED = frozenset({"id", "seller_sku", "price", "inventory", "identifier_code"})
 
 
 # ------------------------------------------------------------------------------------------------- checks

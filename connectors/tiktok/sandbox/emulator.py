@@ -495,6 +495,7 @@ class Sandbox(SandboxBase):
         for variant, sku in zip(listing.variants, body["skus"], strict=True):
             self.store.set_stock(variant, c.stock_split({}, as_dict(sku)))
             self.store.sku_fields[variant.variant_id] = se.sku_fields(as_dict(sku))
+            self.store.set_identifier(variant, as_dict(sku))
         self.counters.creates += 1
         if key:
             self._idempotency[(shop.shop_id, key)] = listing.item_id
@@ -532,6 +533,7 @@ class Sandbox(SandboxBase):
         for gone in set(known) - {v.variant_id for v in listing.variants}:
             self.store.stock.pop(gone, None)
             self.store.sku_fields.pop(gone, None)
+            self.store.identifier_types.pop(gone, None)
 
     def _edited_sku(
         self, shop: SbShop, known: Mapping[str, SbVariant], names: Mapping[str, str], sku: dict[str, Any]
@@ -546,6 +548,7 @@ class Sandbox(SandboxBase):
         if "inventory" in sku:
             self.store.set_stock(variant, c.stock_split(assigned, sku))
         self.store.sku_fields[variant.variant_id] = se.sku_fields(sku)
+        self.store.set_identifier(variant, sku)
         return variant
 
     def _written(

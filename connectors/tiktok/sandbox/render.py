@@ -144,6 +144,9 @@ def sku_json(variant: SbVariant, shop: SbShop, store: Store, *, detail: bool) ->
     }
     if detail:
         sku.update(shown_sku(variant, store.sku_fields.get(variant.variant_id, {})))
+        identifier = store.identifier_json(variant)  # Get Product only: Search Products documents none
+        if identifier is not None:
+            sku["identifier_code"] = identifier
     return sku
 
 

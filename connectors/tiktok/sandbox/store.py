@@ -30,6 +30,28 @@ class Store:
     """the uris Upload Product Image issued."""
     sku_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     """variant id -> the SKU properties nfsync does not model, as last written (external_sku_id, list_price, ...)."""
+    identifier_types: dict[str, str] = field(default_factory=dict)
+    """variant id -> ``identifier_code.type`` as last written (the code itself is ``SbVariant.barcode``)."""
+
+    def set_identifier(self, variant: SbVariant, sku: Mapping[str, Any]) -> None:
+        """``skus[].identifier_code`` as Create Product and the edits take it: the code becomes the variant's
+        barcode and its type is kept; left out, both are cleared (an edit replaces the SKU whole). Not emulated: the
+        code's format check (an invalid one is dropped with a warning) and that it changes only on a DRAFT product."""
+        raw = sku.get("identifier_code")
+        identifier: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        code, kind = identifier.get("code"), identifier.get("type")
+        variant.barcode = None if code is None else str(code)
+        if kind:
+            self.identifier_types[variant.variant_id] = str(kind)
+        else:
+            self.identifier_types.pop(variant.variant_id, None)
+
+    def identifier_json(self, variant: SbVariant) -> dict[str, str] | None:
+        """Get Product's ``skus[].identifier_code`` ({code, type}); a seeded code gets the type its length suggests."""
+        if variant.barcode is None:
+            return None
+        kind = self.identifier_types.get(variant.variant_id) or identifier_type(variant.barcode)
+        return {"code": variant.barcode, "type": kind}
 
     def issue_image(self) -> str:
         uri = f"tos-alisg-i-{secrets.token_hex(10)}-sg"
@@ -73,3 +95,16 @@ class Store:
     def set_stock(self, variant: SbVariant, split: Mapping[str, int]) -> None:
         self.stock[variant.variant_id] = dict(split)
         variant.stock = sum(split.values())
+
+
+def identifier_type(code: str) -> str:
+    """The documented type a code of this shape fits (docs/platforms/listings/tiktok.md: UPC 12 digits, EAN 8 or 13,
+    ISBN 13 starting 978/979 or 10 ending in X, GTIN 14); GTIN otherwise."""
+    text = code.strip()
+    if len(text) == 12:
+        return "UPC"
+    if (len(text) == 13 and text.startswith(("978", "979"))) or (len(text) == 10 and text.upper().endswith("X")):
+        return "ISBN"
+    if len(text) in (8, 13):
+        return "EAN"
+    return "GTIN"

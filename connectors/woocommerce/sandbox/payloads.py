@@ -98,6 +98,7 @@ def product_json(listing: SbListing, home: str, *, variable: bool, parent_sku: s
         "description": listing.description,
         "short_description": "",
         "sku": own.sku if own else parent_sku,
+        "global_unique_id": (own.barcode or "") if own else "",  # WC 9.2+: "" when unset (mapping.GTIN_FIELD)
         "price": price(own.price if own else min(prices, default=Decimal(0))),
         "regular_price": price(own.price) if own else "",
         "sale_price": "",
@@ -120,6 +121,7 @@ def variation_json(listing: SbListing, variant: SbVariant, home: str) -> dict[st
         "description": "",
         "permalink": f"{home}/product/{slug(listing.name)}/?variation_id={variant.variant_id}",
         "sku": variant.sku,
+        "global_unique_id": variant.barcode or "",
         "price": price(variant.price),
         "regular_price": price(variant.price),
         "sale_price": "",

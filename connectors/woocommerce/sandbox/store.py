@@ -193,6 +193,8 @@ def _apply_product(listing: SbListing, body: Mapping[str, Any]) -> None:
 def _apply_stock_price(variant: SbVariant, body: Mapping[str, Any]) -> None:
     if "sku" in body:
         variant.sku = str(body["sku"] or "")
+    if "global_unique_id" in body:  # set_global_unique_id(wc_clean(...)); its uniqueness check is not emulated
+        variant.barcode = str(body["global_unique_id"] or "").strip()
     if "regular_price" in body:
         variant.price = _price(body["regular_price"])
     if "stock_quantity" in body:
