@@ -199,3 +199,27 @@ async def test_the_list_filters_and_pages(rig: Rig) -> None:
     for query in ("limit=0", "limit=501", "status=gone", "after=not-a-uuid", "variant_id=" + "x" * 300):
         status, _ = await rig.call("GET", f"/v1/mappings?{query}")
         assert status == 422, query
+
+
+async def test_a_barcode_suggests_the_crm_variant_that_carries_it(sync_settings: Settings) -> None:
+    async with sync_env(sync_settings, "woocommerce", variants=4, api=True) as env, aiohttp.ClientSession() as http:
+        variant = env.catalog.variant_ids[0]
+        await env.pool.execute(
+            'INSERT INTO "ProductIdentifier" (identifier, "principalType", "principalId", scheme)'
+            " VALUES ('08934567890123', 'ProductVariant', $1, 'BARCODE')",
+            variant,
+        )
+        env.sandbox.add_listing(
+            env.shop.sb_shop,
+            "Typed elsewhere",
+            [{"sku": "SHELF-7", "price": "20000", "stock": 2, "barcode": "08934567890123"}],
+        )
+        pulled = await env.run("product_sync", direction="marketplace_to_crm")
+        assert pulled["status"] == "completed", pulled["error_message"]
+        token = await create_token(env.pool, env.org, SCOPES, "barcode test")
+        rig = Rig(env, http, token, token, {}, "", "")
+        status, page = await rig.call("GET", f"/v1/shops/{env.shop.shop_id}/unmatched")
+        assert status == 200, page
+        shelf = next(item for item in page["items"] if item["sku"] == "SHELF-7")
+        assert shelf["barcode"] == "08934567890123"
+        assert [(s["variant_id"], s["reason"]) for s in shelf["suggestions"]] == [(variant, "same barcode")]
