@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -177,3 +178,47 @@ def test_the_fast_json_is_the_models_json(data: Any) -> None:
         data=json.loads(data) if isinstance(data, str) else data,
     )
     assert json.loads(event_json(row)) == json.loads(model.model_dump_json())  # type: ignore[arg-type]
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=120, capture_output=True)
+
+
+@pytest.mark.slow
+@pytest.mark.disruptive
+async def test_rabbitmq_stopped_the_events_wait_then_go_out_in_order(world: World) -> None:
+    """The real broker stops between events: the scheduler's publisher keeps them in the outbox, and once RabbitMQ is
+    back they reach a durable consumer queue in the order their changes committed, none lost."""
+    assert world.rt.connection is not None
+    name = f"test.events.stop.{uuid.uuid4().hex[:8]}"
+    channel = await world.rt.connection.channel()
+    queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+    await queue.bind(await declare_events(channel), routing_key="task.#")
+    await channel.close()
+    tasks = [await world.rt.service.enqueue(world.request(shop=i)) for i in range(5)]
+    events = EventPublisher(world.settings, world.rt.pool, world.rt.connection)
+    async with Scheduler(world.settings, world.rt.pool, world.rt.service, events).running() as scheduler:
+        for task in tasks[:2]:
+            await world.rt.service.cancel(task.task_id)
+        await wait_until(lambda: _empty(world), what="the first events published")
+        _rabbitmqctl("stop_app")
+        try:
+            for task in tasks[2:]:
+                await world.rt.service.cancel(task.task_id)
+            ticks = scheduler.ticks
+
+            async def two_more_ticks() -> bool:
+                return scheduler.ticks >= ticks + 2
+
+            await wait_until(two_more_ticks, what="two scheduler ticks that find RabbitMQ down")
+            assert len(await _outbox(world)) == 3, "the events written while RabbitMQ was down wait"
+        finally:
+            _rabbitmqctl("start_app")
+            _rabbitmqctl("await_startup")
+        await wait_until(lambda: _empty(world), seconds=60, what="the waiting events published after the restart")
+    channel = await world.rt.connection.channel()
+    queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+    received = await _received(queue, 5, seconds=20)
+    await queue.delete(if_unused=False, if_empty=False)
+    await channel.close()
+    assert [e["subject"] for e in received] == [f"tasks/{t.task_id}" for t in tasks]
