@@ -18,11 +18,13 @@ import pytest
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 
 from nfsync.workers.config import Settings
+from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.broker import connect_broker
 from nfsync.workers.engine.events import (
     EVENT_TYPES,
     CloudEvent,
     EventPublisher,
+    cloud_event,
     declare_events,
     event_json,
     event_schema,
@@ -222,3 +224,21 @@ async def test_rabbitmq_stopped_the_events_wait_then_go_out_in_order(world: Worl
     await queue.delete(if_unused=False, if_empty=False)
     await channel.close()
     assert [e["subject"] for e in received] == [f"tasks/{t.task_id}" for t in tasks]
+
+
+async def test_the_body_the_query_builds_is_the_models_event(world: World) -> None:
+    """``events_pending`` builds each message body in PostgreSQL: the same CloudEvent as the model gives."""
+    data = {
+        "task_id": str(uuid.uuid4()),
+        "error_message": 'quote " and Áo thun \u2028',
+        "nested": {"n": [1, 2.5, None]},
+    }
+    await world.rt.pool.execute(
+        "INSERT INTO event_outbox (organization_id, type, subject, data) VALUES ($1, 'task.failed', 'tasks/1', $2)",
+        world.org,
+        data,
+    )
+    for row in await world.rt.pool.fetch(QUERIES["events_pending"], 0, 10):
+        built, model = json.loads(row["body"]), json.loads(cloud_event(row).model_dump_json())
+        assert datetime.fromisoformat(built.pop("time")) == datetime.fromisoformat(model.pop("time"))
+        assert built == model and built["data"] == data
