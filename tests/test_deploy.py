@@ -1059,6 +1059,10 @@ class _Pool:
         assert query in self._rows, f"the canned pool does not know {query[:80]!r}"
         return self._rows[query]
 
+    async def fetchrow(self, query: str, *args: Any) -> _Row | None:
+        rows = await self.fetch(query, *args)
+        return rows[0] if rows else None
+
 
 @dataclass(frozen=True)
 class Exposed:
@@ -1080,7 +1084,15 @@ async def scrape_metrics(monkeypatch: pytest.MonkeyPatch) -> str:
     state = SimpleNamespace(
         settings=Settings(),
         connection=None,
-        tenant_pool=_Pool({"ops_task_durations": durations}),
+        tenant_pool=_Pool(
+            {
+                "ops_task_durations": durations,
+                "shop_health": [],
+                "shop_health_tasks": [],
+                "ops_event_backlog": [_Row(events=3, oldest_seconds=1.5)],
+                "ops_subscribers": [_Row(status="active", pending=1, failed_24h=0, delivered_1h=2)],
+            }
+        ),
         system_pool=_Pool({"ops_limiter_totals": [_Row(platform=p) for p in PLATFORMS]}),
     )
     response = await api_ops.metrics(Call(SimpleNamespace(app={API_STATE: state}), None))  # type: ignore[arg-type]

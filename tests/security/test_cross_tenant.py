@@ -25,6 +25,8 @@ A_TABLES = (
     "product_mappings",
     "order_mappings",
     "listing_profiles",
+    "event_subscriptions",
+    "event_deliveries",
 )
 # A valid body for each route that takes one: validation must not be what stops B.
 BODIES: dict[str, dict[str, Any]] = {
@@ -34,6 +36,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "ShopIn": {"shop_id": "990099", "shop_name": "planted"},
     "ShopPatch": {"shop_name": "taken over"},
     "ListingProfile": {"category_id": "100017", "brand": {"name": "No brand"}},
+    "SubscriptionPatch": {"url": "https://8.8.8.8/taken-over", "status": "disabled"},
+    "ReplayRequest": {"since": "2020-01-01T00:00:00Z", "statuses": ["delivered", "failed"]},
 }
 PUBLIC = {"/oauth/callback/{platform}", "/webhooks/{platform}/{integration_id}", "/ops/static/{name}"}
 
@@ -55,7 +59,26 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
         account = await conn.fetchval("SELECT account_id FROM marketplace_shops WHERE id = $1", live_api.a.shops[0])
         token = await conn.fetchval("SELECT id FROM api_tokens WHERE organization_id = $1", live_api.a.org)
         await init_connection(conn)
-        product = (await seed_catalog(conn, organization_id=live_api.a.org, variants=2, name="A")).product_ids[0]
+        catalog = await seed_catalog(conn, organization_id=live_api.a.org, variants=2, name="A")
+        product = catalog.product_ids[0]
+        mapping = await conn.fetchval(
+            "INSERT INTO product_mappings (organization_id, integration_id, shop_id, platform, product_id, variant_id,"
+            " platform_item_id) VALUES ($1, $2, $3, 'shopee', $4, $5, '7001') RETURNING id",
+            live_api.a.org,
+            live_api.a.integration,
+            live_api.a.shops[0],
+            product,
+            catalog.variant_ids[0],
+        )
+        subscription = await conn.fetchval(
+            "INSERT INTO event_subscriptions (organization_id, url, event_types, secret)"
+            " VALUES ($1, 'https://8.8.8.8/a', '{*}', 'sealed') RETURNING id",
+            live_api.a.org,
+        )
+        await conn.execute(  # one event of A's, so A's subscription has a delivery
+            "INSERT INTO event_outbox (organization_id, type, subject, data) VALUES ($1, 'shop.stale', 's', '{}')",
+            live_api.a.org,
+        )
         await conn.execute(
             "INSERT INTO listing_profiles (organization_id, integration_id, product_id, profile)"
             ' VALUES ($1, $2, $3, \'{"category_id": "1"}\')',
@@ -80,6 +103,8 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
         "webhook_id": str(webhook),
         "product_id": product,
         "category_id": "100017",
+        "mapping_id": str(mapping),
+        "subscription_id": str(subscription),
     }
 
 

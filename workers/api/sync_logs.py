@@ -14,11 +14,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nfsync.connectors.base.errors import ValidationFailed
 from nfsync.workers.api.framework import Api, Call, UtcDateTime
 from nfsync.workers.api.state import API_STATE
+from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import MAX_ID_LENGTH
 
@@ -101,21 +103,57 @@ def _position(after: str | None) -> tuple[datetime | None, uuid.UUID | None]:
 )
 async def list_sync_logs(call: Call) -> SyncLogPage:
     q = call.query_as(SyncLogQuery)
-    at, row_id = _position(q.after)
-    rows = await call.request.app[API_STATE].tenant_pool.fetch(
-        QUERIES["sync_logs_page"],
-        call.tenant,
-        q.shop_id,
-        q.task_id,
-        q.entity_type,
-        q.entity_id,
-        q.status,
-        _naive(q.since) if q.since else None,
-        _naive(q.until) if q.until else None,
-        at,
-        row_id,
-        q.limit,
-    )
+    async with call.request.app[API_STATE].tenant_pool.acquire() as conn:
+        rows = await page_query(
+            conn,
+            call.tenant,
+            shop_id=q.shop_id,
+            task_id=q.task_id,
+            entity_type=q.entity_type,
+            entity_id=q.entity_id,
+            status=q.status,
+            since=q.since,
+            until=q.until,
+            after=_position(q.after),
+            limit=q.limit,
+        )
     items = [SyncLog.model_validate(dict(r)) for r in rows]
     last = rows[-1] if len(rows) == q.limit else None
     return SyncLogPage(items=items, next_after=cursor(last["created_at"], last["id"]) if last else None)
+
+
+async def page_query(
+    conn: DbConn,
+    organization_id: uuid.UUID | None,
+    *,
+    limit: int,
+    shop_id: uuid.UUID | None = None,
+    task_id: uuid.UUID | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: tuple[datetime | None, uuid.UUID | None] = (None, None),
+) -> list[asyncpg.Record]:
+    """One page, planned for its own filters every time (``plan_cache_mode = force_custom_plan``): a generic plan
+    of the prepared statement would neither prune partitions by the time range nor pick the index of the filter
+    given - on a large history that is the difference between milliseconds and a scan."""
+    async with conn.transaction():
+        await conn.execute(QUERIES["sync_logs_custom_plans"])
+        return list(
+            await conn.fetch(
+                QUERIES["sync_logs_page"],
+                organization_id,
+                shop_id,
+                task_id,
+                entity_type,
+                entity_id,
+                status,
+                _naive(since) if since else None,
+                _naive(until) if until else None,
+                after[0],
+                after[1],
+                limit,
+            )
+        )

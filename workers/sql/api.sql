@@ -47,6 +47,10 @@ SELECT set_config('role', $2, false), set_config('app.organization_id', $1, fals
 -- Every organization (operators' `nfsync orgs list`), oldest first.
 SELECT id, name, status, created_at FROM organizations ORDER BY created_at, id;
 
+-- name: sync_logs_custom_plans
+-- In the page's transaction: plan sync_logs_page for the filters it is given (see workers/api/sync_logs.py).
+SET LOCAL plan_cache_mode = force_custom_plan;
+
 -- name: sync_logs_page
 -- GET /v1/sync-logs: newest first, keyset-paged by (created_at, id); served by sync_logs_organization_created_idx
 -- (or the shop / task indexes) and pruned to the partitions of [since, until).
