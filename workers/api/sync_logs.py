@@ -122,8 +122,17 @@ async def list_sync_logs(call: Call) -> SyncLogPage:
     return SyncLogPage(items=items, next_after=cursor(last["created_at"], last["id"]) if last else None)
 
 
-async def page_query(
-    conn: DbConn,
+async def page_query(conn: DbConn, organization_id: uuid.UUID | None, **filters: Any) -> list[asyncpg.Record]:
+    """One page, planned for its own filters every time (``plan_cache_mode = force_custom_plan``): a generic plan
+    of the prepared statement would neither prune partitions by the time range nor pick the index of the filter
+    given - on a large history that is the difference between milliseconds and a scan. ``filters``: those of
+    ``page_arguments``."""
+    async with conn.transaction():
+        await conn.execute(QUERIES["sync_logs_custom_plans"])
+        return list(await conn.fetch(QUERIES["sync_logs_page"], *page_arguments(organization_id, **filters)))
+
+
+def page_arguments(
     organization_id: uuid.UUID | None,
     *,
     limit: int,
@@ -135,25 +144,18 @@ async def page_query(
     since: datetime | None = None,
     until: datetime | None = None,
     after: tuple[datetime | None, uuid.UUID | None] = (None, None),
-) -> list[asyncpg.Record]:
-    """One page, planned for its own filters every time (``plan_cache_mode = force_custom_plan``): a generic plan
-    of the prepared statement would neither prune partitions by the time range nor pick the index of the filter
-    given - on a large history that is the difference between milliseconds and a scan."""
-    async with conn.transaction():
-        await conn.execute(QUERIES["sync_logs_custom_plans"])
-        return list(
-            await conn.fetch(
-                QUERIES["sync_logs_page"],
-                organization_id,
-                shop_id,
-                task_id,
-                entity_type,
-                entity_id,
-                status,
-                _naive(since) if since else None,
-                _naive(until) if until else None,
-                after[0],
-                after[1],
-                limit,
-            )
-        )
+) -> tuple[Any, ...]:
+    """The parameters of ``sync_logs_page``, in its order."""
+    return (
+        organization_id,
+        shop_id,
+        task_id,
+        entity_type,
+        entity_id,
+        status,
+        _naive(since) if since else None,
+        _naive(until) if until else None,
+        after[0],
+        after[1],
+        limit,
+    )

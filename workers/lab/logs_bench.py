@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import time
 import uuid
@@ -21,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from nfsync.workers.api.sync_logs import page_query
+from nfsync.workers.api.sync_logs import page_arguments, page_query
 from nfsync.workers.config import Settings
 from nfsync.workers.db.connect import connect
 from nfsync.workers.db.schema import drop_database, init_database
@@ -64,7 +65,28 @@ async def _timed(conn: asyncpg.Connection, org: uuid.UUID, filters: dict[str, An
         "rows": len(rows),
         "median_ms": round(statistics.median(seconds) * 1000, 2),
         "max_ms": round(max(seconds) * 1000, 2),
+        **await _plan(conn, org, filters),
     }
+
+
+async def _plan(conn: asyncpg.Connection, org: uuid.UUID, filters: dict[str, Any]) -> dict[str, Any]:
+    """The indexes the page's plan reads and how many partitions it touches."""
+    async with conn.transaction():
+        await conn.execute(QUERIES["sync_logs_custom_plans"])
+        plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + QUERIES["sync_logs_page"], *page_arguments(org, limit=100, **filters)
+        )
+    nodes = list(_nodes(json.loads(plan)[0]["Plan"]))
+    names = {n["Index Name"] for n in nodes if "Index Name" in n}
+    indexes = sorted({re.sub(r"^sync_logs_(default|\d{6})_", "", name) for name in names})
+    partitions = {n["Relation Name"] for n in nodes if "Relation Name" in n}
+    return {"indexes": indexes, "partitions_read": len(partitions)}
+
+
+def _nodes(node: dict[str, Any]) -> Any:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
 
 
 async def run_logs(settings: Settings, rows: int, days: int, repeat: int) -> dict[str, Any]:
@@ -123,7 +145,10 @@ async def cmd_bench_logs(settings: Settings, args: argparse.Namespace) -> int:
             f"(filled in {result['fill_seconds']} s); a page of 100:"
         )
         for name, page in result["pages"].items():
-            print(f"  {name:<22} {page['rows']:>4} rows  median {page['median_ms']:>8} ms  max {page['max_ms']:>8} ms")
+            print(
+                f"  {name:<22} {page['rows']:>4} rows  median {page['median_ms']:>8} ms  max {page['max_ms']:>8} ms"
+                f"  ({page['partitions_read']} partitions, {', '.join(page['indexes']) or 'no index'})"
+            )
     return 0
 
 

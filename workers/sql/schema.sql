@@ -1,4 +1,4 @@
--- nfsync-schema-version: 14
+-- nfsync-schema-version: 15
 --
 -- The whole nfsync database. `nfsync db init` applies this file in ONE transaction to an empty database and
 -- records its version and checksum in nfsync_schema_version; `nfsync db check` compares a live database with it.
@@ -1371,9 +1371,11 @@ CREATE TABLE sync_logs (
     CONSTRAINT sync_logs_entity_type_check
         CHECK (entity_type IN ('product', 'variant', 'inventory', 'price', 'order', 'shop', 'account'))
 ) PARTITION BY RANGE (created_at);
-CREATE INDEX sync_logs_task_id_idx ON sync_logs (task_id);
 CREATE INDEX sync_logs_organization_created_idx ON sync_logs (organization_id, created_at);
 CREATE INDEX sync_logs_shop_created_idx ON sync_logs (shop_id, created_at);
+CREATE INDEX sync_logs_task_created_idx ON sync_logs (task_id, created_at);
+CREATE INDEX sync_logs_entity_created_idx ON sync_logs (entity_id, created_at);
+CREATE INDEX sync_logs_failed_created_idx ON sync_logs (organization_id, created_at) WHERE status = 'failed';
 
 COMMENT ON TABLE sync_logs IS
     'nfsync (named by the seed): one row per item outcome, written in batches; range-partitioned by month on '
