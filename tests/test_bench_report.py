@@ -241,8 +241,9 @@ def test_results_are_read_among_log_lines() -> None:
 @pytest.mark.parametrize("quick", [False, True])
 def test_scenarios_are_valid_bench_commands(quick: bool) -> None:
     commands = [s.command(quick) for s in br.SCENARIOS]
-    assert len(commands) == 9
+    assert len(commands) == 10
     assert any(c.startswith("nfsync bench events") for c in commands)
+    assert any(c.startswith("nfsync bench sync-logs") for c in commands)
     assert all(c.startswith("nfsync bench ") and c.endswith(" --json") for c in commands)
     assert any("webhooks --rate 1500 --api-processes 2" in c for c in commands)
     assert sum(" sync --platform " in c for c in commands) == 4
@@ -261,3 +262,10 @@ def test_number_format() -> None:
         "5.5",
         "0.0312",
     ]
+
+
+def test_only_names_scenarios_and_refuses_others() -> None:
+    assert br.parse_args(["--only", "events", "--only", "sync-logs"]).only == ["events", "sync-logs"]
+    assert br.parse_args([]).only is None
+    with pytest.raises(SystemExit):
+        br.parse_args(["--only", "everything"])

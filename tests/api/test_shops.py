@@ -71,9 +71,10 @@ async def test_item_error_rate_and_stale_and_authorization_states(live_api: Live
     a = live_api.a
     await _sql(
         live_api,
-        "INSERT INTO sync_logs (organization_id, integration_id, shop_id, task_type, direction, entity_type, action,"
-        " status) SELECT $1, $2, $3, 'product_sync', 'crm_to_marketplace', 'product', 'update',"
-        " CASE WHEN n <= 6 THEN 'failed' ELSE 'success' END FROM generate_series(1, 10) n",
+        "INSERT INTO sync_tasks (organization_id, integration_id, account_id, shop_id, task_type, direction, platform,"
+        " status, attempt, started_at, completed_at, processed_items, successful_items, failed_items)"
+        " SELECT $1, $2, s.account_id, s.id, 'inventory_sync', 'crm_to_marketplace', 'shopee', 'completed', 1,"
+        " now(), now(), 10, 4, 6 FROM marketplace_shops s WHERE s.id = $3",
         a.org,
         a.integration,
         a.shops[1],

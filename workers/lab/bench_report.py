@@ -74,6 +74,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("webhooks-500", ("webhooks", "--rate", "500"), ("--duration", "2")),
     Scenario("webhooks-1500", ("webhooks", "--rate", "1500", "--api-processes", "2"), ("--duration", "2")),
     Scenario("events", ("events",), ("--events", "2000", "--tasks", "200")),
+    Scenario("sync-logs", ("sync-logs",), ("--rows", "200000", "--repeat", "3")),
 )
 
 
@@ -226,12 +227,26 @@ def _events_figures(_result: dict[str, Any]) -> list[Figure]:
     ]
 
 
+LOG_PAGES = ("newest", "shop", "failed", "entity", "task", "one_day_in_the_past", "deep_cursor")
+LOG_PAGE_MS = 50  # a page of GET /v1/sync-logs, whatever its filter
+
+
+def _logs_figures(_result: dict[str, Any]) -> list[Figure]:
+    return [
+        Figure(
+            f"pages.{page}.median_ms", f"page of 100, {page.replace('_', ' ')} (ms, median)", Target("<=", LOG_PAGE_MS)
+        )
+        for page in LOG_PAGES
+    ]
+
+
 FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "dispatch": _dispatch_figures,
     "connector": _connector_figures,
     "sync": _sync_figures,
     "webhooks": _webhook_figures,
     "events": _events_figures,
+    "sync_logs": _logs_figures,
 }
 
 SETUP: dict[str, tuple[tuple[str, str], ...]] = {
@@ -254,6 +269,7 @@ SETUP: dict[str, tuple[tuple[str, str], ...]] = {
         ("stock changes", "stock_change_latency.changes"),
     ),
     "events": (("events", "publish.events"), ("tasks per run", "tasks")),
+    "sync_logs": (("rows", "rows"), ("days", "days"), ("partitions", "partitions")),
     "webhooks": (
         ("offered (req/s)", "offered_rate"),
         ("seconds", "duration_s"),
@@ -284,6 +300,8 @@ def section_title(result: dict[str, Any]) -> str:
         return f"Sync: {name}"
     if kind == "events":
         return "Events out"
+    if kind == "sync_logs":
+        return "Sync logs: GET /v1/sync-logs pages"
     processes = int(lookup(result, "api_processes") or 1)
     plural = "process" if processes == 1 else "processes"
     return f"Webhooks: {fmt(lookup(result, 'offered_rate') or 0)} req/s offered, {processes} API {plural}"
@@ -642,6 +660,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), help="default: BENCHMARKS.md")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one benchmark run may take")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[s.slug for s in SCENARIOS],
+        help="run just this scenario (repeatable); the report then holds only these",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -658,7 +682,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench_report: {exc}", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
-    records = run_all(SCENARIOS, args.runs, args.quick, args.timeout)
+    scenarios = tuple(s for s in SCENARIOS if not args.only or s.slug in args.only)
+    records = run_all(scenarios, args.runs, args.quick, args.timeout)
     report = Report(
         invocation,
         started,
@@ -666,7 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.quick,
         provenance(),
         machine,
-        [s.command(args.quick) for s in SCENARIOS],
+        [s.command(args.quick) for s in scenarios],
         records,
     )
     args.output.write_text(render(report))

@@ -1,8 +1,9 @@
 -- Shop health and control (workers/shop_health.py, workers/api/shops.py).
 
 -- name: shop_health
--- One shop's figures: its account's tokens, its work, its item failures over 24 h (sync_logs_shop_created_idx) and
--- the last push it received (marketplace_webhooks_shop_received_idx). $3: shops of one organization (NULL: all).
+-- One shop's figures: its account's tokens, its work, its items tried and failed over 24 h (the counters of the
+-- tasks that ended then: cheap however many sync_logs rows they wrote) and the last push it received
+-- (marketplace_webhooks_shop_received_idx). $1 one shop or NULL, $2 one organization or NULL, $3 at most.
 SELECT s.id, s.organization_id, s.platform, s.shop_id AS platform_shop_id, s.shop_name, s.shop_status, s.sync_status,
        s.last_sync_at, s.paused_at, s.stale_since, s.error_message, a.status AS account_status, a.auth_type,
        a.token_expires_at, a.refresh_token_expires_at, i.sync_interval,
@@ -14,8 +15,9 @@ FROM marketplace_shops s
 JOIN marketplace_accounts a ON a.id = s.account_id
 LEFT JOIN marketplace_integrations i ON i.id = s.integration_id
 CROSS JOIN LATERAL (
-    SELECT count(*)::int AS items, (count(*) FILTER (WHERE g.status = 'failed'))::int AS failed
-    FROM sync_logs g WHERE g.shop_id = s.id AND g.created_at >= now() - interval '24 hours'
+    SELECT coalesce(sum(t.processed_items), 0)::int AS items, coalesce(sum(t.failed_items), 0)::int AS failed
+    FROM sync_tasks t
+    WHERE t.shop_id = s.id AND t.status IN ('completed', 'failed') AND t.completed_at >= now() - interval '24 hours'
 ) l
 WHERE ($1::uuid IS NULL OR s.id = $1) AND ($2::uuid IS NULL OR s.organization_id = $2)
 ORDER BY s.created_at, s.id
