@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 import pytest
+import uvloop
 
-from nfsync.workers.cli import COMMAND_GROUPS
+from nfsync.workers.cli import COMMAND_GROUPS, loop_factory
 from nfsync.workers.config import Settings, load_settings, mask_url, settings_field_names
 from nfsync.workers.crypto import generate_key_entry
 from tests.conftest import drop_database, url_for
@@ -226,3 +227,14 @@ def test_an_interactive_command_fails_at_once_when_postgresql_is_down() -> None:
     assert "db.connect_retry" not in result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
     assert "cannot reach PostgreSQL" in result.stderr
+
+
+def test_commands_run_on_uvloop_unless_told_otherwise() -> None:
+    factory = loop_factory(Settings())
+    assert factory is not None
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+    assert loop_factory(Settings(event_loop="asyncio")) is None

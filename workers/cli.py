@@ -277,6 +277,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop a command runs on: uvloop unless NFSYNC_EVENT_LOOP=asyncio (or uvloop is not installed)."""
+    if settings.event_loop != "uvloop":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
@@ -293,7 +305,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return await handler(settings, args)
 
     try:
-        return asyncio.run(invoke())
+        with asyncio.Runner(loop_factory=loop_factory(settings)) as runner:
+            return runner.run(invoke())
     except NfsyncError as exc:
         print(f"nfsync: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

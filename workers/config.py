@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         description="Keyring 'kid:base64key[,kid:base64key...]', first key is primary (nfsync keys generate)",
     )
     schema_path: Path = Field(SCHEMA_SQL, description="Path of schema.sql (default: the one installed with nfsync)")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", description="The event loop of nfsync's processes: uvloop (faster), or Python's own asyncio"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto = console on a terminal, JSON otherwise"
