@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import typing
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,8 +134,8 @@ class _Lane(asyncio.Protocol):
             self.done.set_result(None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream connection's transport (uvloop's is not an asyncio.Transport subclass, but has its methods)
+        self.transport = typing.cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
