@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from nfsync.connectors.base.errors import NotFound, PermanentError, ValidationFailed
+from nfsync.workers.bundles import BUNDLE_TYPES, BundleOffer, BundleRow, Bundles, Stocked
 from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
 
@@ -56,10 +57,13 @@ class CrmVariant:
     options: dict[str, str]
     active: bool
     by_location: dict[str, int] = field(default_factory=dict)  # available per stock location, when asked for
+    bundle: BundleOffer | None = None  # a combo or kit: what its components make (its own stock row is not read)
 
     @property
     def available(self) -> int:
-        """On hand minus reserved, never below zero, whole units."""
+        """On hand minus reserved, never below zero, whole units; a bundle's offer."""
+        if self.bundle is not None:
+            return self.bundle.available
         return max(0, int(self.on_hand - self.reserved))
 
 
@@ -88,6 +92,7 @@ class VariantValue:
     last_pushed_price: Decimal | None
     last_pushed_stock: int | None
     by_location: dict[str, int] = field(default_factory=dict)  # available per stock location, when asked for
+    bundle: BundleOffer | None = None  # a combo or kit: its offer (``available`` and ``by_location`` are its)
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,12 @@ async def channel_products(
                 _locations(row["by_location"]),
             )
         )
+    variants = [v for p in products.values() for v in p.variants]
+    found = await bundles_around(conn, [v.variant_id for v in variants], per_location=per_location)
+    for variant in variants:
+        if found.is_bundle(variant.variant_id):
+            variant.bundle = found.offer(variant.variant_id, per_location=per_location)
+            variant.by_location = variant.bundle.by_location
     return list(products.values())
 
 
@@ -194,7 +205,7 @@ async def variant_values(
     rows = await conn.fetch(
         QUERIES["crm_variant_values"], list(variant_ids) if variant_ids else None, shop_id, currency, per_location
     )
-    return [
+    values = [
         VariantValue(
             r["variant_id"],
             r["product_id"],
@@ -210,6 +221,45 @@ async def variant_values(
         )
         for r in rows
     ]
+    found = await bundles_around(conn, [v.variant_id for v in values], per_location=per_location)
+    return [_with_bundle(v, found, per_location) if found.is_bundle(v.variant_id) else v for v in values]
+
+
+def _with_bundle(value: VariantValue, found: Bundles, per_location: bool) -> VariantValue:
+    offer = found.offer(value.variant_id, per_location=per_location)
+    return replace(value, available=offer.available, by_location=offer.by_location, bundle=offer)
+
+
+async def bundles_around(
+    conn: DbConn, variant_ids: Sequence[str], *, addons: bool = False, per_location: bool = False
+) -> Bundles:
+    """The bundle rows below the variants (combo rows; add-on rows of the variants themselves when ``addons``) and
+    the stock of every variant they reach (workers/bundles.py does the arithmetic)."""
+    if not variant_ids:
+        return Bundles()
+    kinds = ["000_COMBO", "100_ADDON"] if addons else ["000_COMBO"]
+    rows = await conn.fetch(QUERIES["crm_bundle_rows"], list(dict.fromkeys(variant_ids)), kinds)
+    if not rows:
+        return Bundles()
+    typed = {r["lead"] for r in rows if r["kind"] == "typed"}
+    edges = [BundleRow(r["kind"], r["lead"], r["related"], r["quantity"]) for r in rows if r["kind"] != "typed"]
+    reached = {e.related for e in edges} | {e.lead for e in edges} | typed
+    stock = await conn.fetch(QUERIES["crm_bundle_stock"], sorted(reached), per_location)
+    typed |= {r["variant_id"] for r in stock if r["type"] in BUNDLE_TYPES}
+    return Bundles(edges, typed, {r["variant_id"]: _stocked(r) for r in stock})
+
+
+def _stocked(row: Any) -> Stocked:
+    by_location = row["by_location"]
+    if isinstance(by_location, str):
+        by_location = json.loads(by_location)
+    return Stocked(
+        row["variant_id"],
+        row["sku"],
+        Decimal(row["available"]),
+        bool(row["active"]),
+        {str(k): Decimal(str(v)) for k, v in (by_location or {}).items()},
+    )
 
 
 def _locations(value: Any) -> dict[str, int]:

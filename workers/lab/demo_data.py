@@ -2,7 +2,7 @@
 
 Products cycle through 1 to 4 variants (a simple product, then sizes S/M/L/XL) across five categories; every
 variant has a SKU (``ProductIdentifier`` scheme SKU), a VND price and stock. Rows are copied in bulk, so 10,000
-variants take well under a second.
+variants take well under a second. ``add_combo`` and ``add_addon`` add bundles (``"ProductBundler"``) on top.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ _COLUMNS = {
     "Category": [*_COMMON, "name", "merchantId", "status"],
     "Product": [*_COMMON, "slug", "status", "merchantId", "categoryId"],
     "ProductInfo": [*_COMMON, "principalType", "principalId", "name", "description"],
-    "ProductVariant": [*_COMMON, "slug", "isDefault", "status", "productId"],
+    "ProductVariant": [*_COMMON, "slug", "isDefault", "status", "productId", "type"],
     "ProductIdentifier": [*_COMMON, "identifier", "principalType", "principalId", "scheme"],
     "ProductOption": [*_COMMON, "productId", "key", "name", "sequence"],
     "ProductOptionValue": [*_COMMON, "optionId", "value", "name", "sequence"],
@@ -60,6 +60,7 @@ _COLUMNS = {
     "VariantPrice": [*_COMMON, "variantId", "merchantId", "currency", "amount"],
     "StockLevel": [*_COMMON, "variantId", "merchantId", "locationId", "onHand", "reserved"],
     "SaleChannelProduct": [*_COMMON, "productId", "saleChannelId"],
+    "ProductBundler": [*_COMMON, "type", "leadVariantId", "relatedVariantId", "quantity", "sequence"],
 }
 
 
@@ -120,7 +121,7 @@ def _product(
         catalog.variant_ids.append(vid)
         catalog.skus[vid] = sku
         catalog.product_of[vid] = pid
-        rows.add("ProductVariant", vid, now, now, f"{pid}-{k}", k == 0, "ACTIVATED", pid)
+        rows.add("ProductVariant", vid, now, now, f"{pid}-{k}", k == 0, "ACTIVATED", pid, "000_STORABLE")
         rows.add("ProductIdentifier", f"{vid}-sku", now, now, sku, "ProductVariant", vid, "SKU")
         rows.add("VariantPrice", f"{vid}-pr", now, now, vid, catalog.merchant_id, "VND", base_price + 10000 * k)
         rows.add(
@@ -138,3 +139,46 @@ def _product(
             value = f"{option}-{SIZES[k]}"
             rows.add("ProductOptionValue", value, now, now, option, SIZES[k], {"vi": SIZES[k], "en": SIZES[k]}, k)
             rows.add("ProductVariantOption", f"{vid}-vo", now, now, vid, option, value)
+
+
+async def add_combo(
+    conn: DbConn,
+    catalog: DemoCatalog,
+    parts: list[tuple[str, Decimal]],
+    *,
+    name: str,
+    price: Decimal,
+    own_stock: Decimal | None = None,
+    kind: str = "301_COMBO",
+) -> str:
+    """A one-variant product of type ``kind`` on the channel, made of ``parts`` (component variant, quantity per
+    combo); ``own_stock`` gives it a stock row of its own, which nfsync must ignore. Returns the combo variant id."""
+    now = datetime.now(UTC)
+    number = len(catalog.product_ids)
+    pid, vid = f"{catalog.merchant_id}-combo{number}", f"{catalog.merchant_id}-combo{number}-v"
+    sku = f"NF-COMBO-{number:05d}-{secrets.token_hex(2).upper()}"
+    category = catalog.category_ids[0]
+    rows = _Rows()
+    rows.add("Product", pid, now, now, f"combo-{number}-{sku.lower()}", "ACTIVATED", catalog.merchant_id, category)
+    names = {"vi": f"Combo tiết kiệm: {name}", "en": f"Value combo: {name}, bundled set"}
+    rows.add("ProductInfo", f"{pid}-i", now, now, "Product", pid, names, {"vi": name, "en": name})
+    rows.add("SaleChannelProduct", f"{pid}-sc", now, now, pid, catalog.sale_channel_id)
+    rows.add("ProductVariant", vid, now, now, f"{pid}-0", True, "ACTIVATED", pid, kind)
+    rows.add("ProductIdentifier", f"{vid}-sku", now, now, sku, "ProductVariant", vid, "SKU")
+    rows.add("VariantPrice", f"{vid}-pr", now, now, vid, catalog.merchant_id, "VND", price)
+    if own_stock is not None:
+        rows.add("StockLevel", f"{vid}-st", now, now, vid, catalog.merchant_id, "default", own_stock, Decimal(0))
+    for sequence, (component, quantity) in enumerate(parts):
+        rows.add("ProductBundler", f"{vid}-b{sequence}", now, now, "000_COMBO", vid, component, quantity, sequence)
+    for table, values in rows.tables.items():
+        await conn.copy_records_to_table(table, records=values, columns=_COLUMNS[table])
+    catalog.product_ids.append(pid)
+    catalog.variant_ids.append(vid)
+    catalog.skus[vid] = sku
+    catalog.product_of[vid] = pid
+    return vid
+
+
+async def add_addon(conn: DbConn, host: str, addon: str, quantity: Decimal = Decimal(1)) -> None:
+    """``addon`` given free with every unit of ``host`` sold (a ``100_ADDON`` row)."""
+    await conn.execute(QUERIES["demo_add_addon"], host, addon, quantity)

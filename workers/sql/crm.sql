@@ -164,3 +164,50 @@ ORDER BY om.created_at, om.merchant_id;
 SELECT id AS product_id, metadata -> 'marketplace' -> $2::text AS profile
 FROM "Product"
 WHERE id = ANY($1::text[]) AND jsonb_typeof(metadata -> 'marketplace' -> $2::text) IS NOT NULL;
+
+-- name: crm_bundle_rows
+-- The live "ProductBundler" rows around variants $1 (workers/bundles.py): their 000_COMBO rows and, when $2 holds
+-- '100_ADDON', their add-on rows, then the combo rows of every component below them (to depth 17; a cycle is cut
+-- there and refused by the arithmetic). Only rows whose two variants belong to one merchant count. Plus one row of
+-- kind 'typed' per variant among $1 whose type is 300_KIT or 301_COMBO (a bundle even without rows).
+WITH RECURSIVE down (kind, lead, related, quantity, depth) AS (
+    SELECT b.type, b."leadVariantId", b."relatedVariantId", b.quantity, 1
+    FROM "ProductBundler" b
+    JOIN "ProductVariant" lv ON lv.id = b."leadVariantId"
+    JOIN "Product" lp ON lp.id = lv."productId"
+    JOIN "ProductVariant" rv ON rv.id = b."relatedVariantId"
+    JOIN "Product" rp ON rp.id = rv."productId" AND rp."merchantId" = lp."merchantId"
+    WHERE b.type = ANY ($2::text[]) AND b."leadVariantId" = ANY ($1::text[]) AND b."deletedAt" IS NULL
+    UNION
+    SELECT b.type, b."leadVariantId", b."relatedVariantId", b.quantity, d.depth + 1
+    FROM down d
+    JOIN "ProductBundler" b ON b."leadVariantId" = d.related AND b.type = '000_COMBO' AND b."deletedAt" IS NULL
+    JOIN "ProductVariant" lv ON lv.id = b."leadVariantId"
+    JOIN "Product" lp ON lp.id = lv."productId"
+    JOIN "ProductVariant" rv ON rv.id = b."relatedVariantId"
+    JOIN "Product" rp ON rp.id = rv."productId" AND rp."merchantId" = lp."merchantId"
+    WHERE d.depth < 17
+)
+SELECT DISTINCT kind, lead, related, quantity FROM down
+UNION ALL
+SELECT 'typed', v.id, NULL, NULL FROM "ProductVariant" v WHERE v.id = ANY ($1::text[]) AND v.type IN ('300_KIT', '301_COMBO');
+
+-- name: crm_bundle_stock
+-- What a bundle needs of each of variants $1: available (on hand - reserved, in total and per location when $2),
+-- whether it sells (variant and product activated and live), its type and its first SKU.
+SELECT v.id AS variant_id, v.type, sku.identifier AS sku,
+       (v.status = 'ACTIVATED' AND v."deletedAt" IS NULL AND p.status = 'ACTIVATED' AND p."deletedAt" IS NULL) AS active,
+       coalesce(st.available, 0) AS available, st.by_location
+FROM "ProductVariant" v
+JOIN "Product" p ON p.id = v."productId"
+LEFT JOIN LATERAL (
+    SELECT i.identifier FROM "ProductIdentifier" i
+    WHERE i."principalType" = 'ProductVariant' AND i."principalId" = v.id AND i.scheme = 'SKU' AND i."deletedAt" IS NULL
+    ORDER BY i."createdAt", i.id LIMIT 1
+) sku ON true
+LEFT JOIN LATERAL (
+    SELECT sum(s."onHand" - s.reserved) AS available,
+           CASE WHEN $2::boolean THEN jsonb_object_agg(s."locationId", s."onHand" - s.reserved) END AS by_location
+    FROM "StockLevel" s WHERE s."variantId" = v.id
+) st ON true
+WHERE v.id = ANY ($1::text[]);

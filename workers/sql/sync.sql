@@ -130,10 +130,27 @@ SET sync_status = $2, last_sync_at = CASE WHEN $2 = 'synced' THEN now() ELSE las
 WHERE id = $1;
 
 -- name: crm_changes_take
--- The oldest recorded CRM changes, with every active shop where the variant is listed.
-SELECT e.id, e.variant_id, e.kind, m.organization_id, m.integration_id, m.shop_id
-FROM (SELECT id, variant_id, kind FROM crm_change_events ORDER BY id LIMIT $1) e
-LEFT JOIN product_mappings m ON m.variant_id = e.variant_id AND m.status = 'active'
+-- The oldest recorded CRM changes, with every active shop where the variant is listed, or where a combo containing
+-- it (at any depth, within one merchant; workers/bundles.py) is listed after a stock change. A cycle stops at the
+-- path's first repeat, and the combo's sync then fails it with the reason.
+WITH RECURSIVE e AS (
+    SELECT id, variant_id, kind FROM crm_change_events ORDER BY id LIMIT $1
+), up (id, variant_id, kind, path) AS (
+    SELECT id, variant_id, kind, ARRAY[variant_id] FROM e
+    UNION ALL
+    SELECT up.id, b."leadVariantId", up.kind, up.path || b."leadVariantId"
+    FROM up
+    JOIN "ProductBundler" b
+      ON b."relatedVariantId" = up.variant_id AND b.type = '000_COMBO' AND b."deletedAt" IS NULL
+    JOIN "ProductVariant" lv ON lv.id = b."leadVariantId"
+    JOIN "Product" lp ON lp.id = lv."productId"
+    JOIN "ProductVariant" rv ON rv.id = b."relatedVariantId"
+    JOIN "Product" rp ON rp.id = rv."productId" AND rp."merchantId" = lp."merchantId"
+    WHERE up.kind = 'stock' AND NOT b."leadVariantId" = ANY (up.path) AND cardinality(up.path) <= 16
+)
+SELECT DISTINCT up.id, up.variant_id, up.kind, m.organization_id, m.integration_id, m.shop_id
+FROM up
+LEFT JOIN product_mappings m ON m.variant_id = up.variant_id AND m.status = 'active'
 LEFT JOIN marketplace_shops s ON s.id = m.shop_id
 WHERE m.id IS NULL OR s.shop_status = 'active';
 

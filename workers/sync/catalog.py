@@ -189,8 +189,11 @@ def content_owner(catalog: CatalogRules, mappings: Iterable[Mapping]) -> str:
 
 
 def _missing(variant: CrmVariant) -> str | None:
+    """Why the variant cannot be listed: a required field missing, or a malformed bundle (workers/bundles.py)."""
     fields = [name for name, value in (("sku", variant.sku), ("price", variant.price)) if value is None]
-    return f"missing required fields: {', '.join(fields)}" if fields else None
+    if fields:
+        return f"missing required fields: {', '.join(fields)}"
+    return variant.bundle.error if variant.bundle is not None else None
 
 
 def decide(

@@ -75,10 +75,13 @@ async def plan(shop: ShopSession, task_type: str, filters: TaskFilter | None = N
         changes = stock_changes(values, rules, force=force)
     else:
         changes = price_changes(values, force=force)
+    items = [_change(c) for c in changes]
+    if task_type == "inventory_sync":
+        items = _with_bundles(items, values)
     return {
         "task_type": task_type,
         "summary": {"update": len(changes), "skip": len(values) - len(changes)},
-        "items": [_change(c) for c in changes],
+        "items": items,
     }
 
 
@@ -94,6 +97,31 @@ def _change(change: ValueChange) -> dict[str, Any]:
     if change.warehouses and change.stock is not None:
         out["warehouses"] = {warehouse: str(units) for warehouse, units in change.warehouses.items()}
     return out
+
+
+def _with_bundles(items: list[dict[str, Any]], values: list[crm.VariantValue]) -> list[dict[str, Any]]:
+    """Every combo and kit of the shop with what its components make and the component that limits it (a skip item
+    when its stock on the shop is already right)."""
+    by_variant = {item["variant_id"]: item for item in items}
+    for value in values:
+        if value.bundle is None:
+            continue
+        item = by_variant.get(value.variant_id)
+        if item is None:
+            item = {
+                "variant_id": value.variant_id,
+                "platform_item_id": value.platform_item_id,
+                "sku": value.platform_sku or value.variant_id,
+                "action": "skip",
+                "value": str(value.last_pushed_stock),
+            }
+            items.append(item)
+        item["combo_makes"] = str(value.bundle.available)
+        if value.bundle.error:
+            item["combo_error"] = value.bundle.error
+        elif value.bundle.limited_by:
+            item["limited_by"] = value.bundle.limited_by_sku or value.bundle.limited_by
+    return items
 
 
 async def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
@@ -116,7 +144,7 @@ async def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     summary = ", ".join(f"{k} {v}" for k, v in sorted(result["summary"].items()))
     print(f"{args.task_type} for shop {shop_id}: {summary}")
     for item in result["items"]:
-        if item["action"] != "skip" or args.verbose:
+        if item["action"] != "skip" or args.verbose or "combo_makes" in item:
             print("  " + "  ".join(f"{k}={v}" for k, v in item.items()))
     return 0
 

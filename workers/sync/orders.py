@@ -9,6 +9,8 @@ Each order is stored in one transaction under the lock of its ``order_mappings``
 order id): the first sight inserts the ``"SalesOrder"``, its lines and the mapping; later sights update them only
 when the platform's update time is newer and the CRM status does not move back (see ``ORDER_STATUS_RANK``). Stock
 follows the order: reserved while it is open, taken off hand when it ships, released when it is cancelled.
+A combo or kit line moves its components' stock (never the combo's own row), and a host variant's line its add-ons'
+stock too (workers/bundles.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncpg
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.models import Order
 from nfsync.workers import crm
+from nfsync.workers.bundles import BundleInvalid, Bundles
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import OrderSyncFilter
 from nfsync.workers.engine.handlers import TaskContext
@@ -189,11 +192,21 @@ class OrderStore:
                 QUERIES["sync_order_mapping_for_update"], self.shop.shop_id, order.platform_order_id
             )
             lines = await self._lines(conn, order)
+            bundles = await crm.bundles_around(conn, [ln.variant_id for ln in lines if ln.variant_id], addons=True)
+            stocked, refused = _stocked(lines, bundles)
             if mapping is None:
-                outcome = await self._create(conn, order, status or "PENDING", lines)
+                outcome = await self._create(conn, order, status or "PENDING", lines, stocked)
             else:
-                outcome = await self._update(conn, mapping, order, status, lines)
+                outcome = await self._update(conn, mapping, order, status, lines, stocked=stocked)
         action, result, message = outcome
+        for reason in refused if result == "success" else []:
+            await self.items.add(
+                "order",
+                action,
+                "failed",
+                platform_entity_id=order.platform_order_id,
+                error_message=f"{reason}; the line's stock is not reserved until the bundle is fixed",
+            )
         await self.items.add(
             "order",
             action,
@@ -249,7 +262,7 @@ class OrderStore:
         }
 
     async def _create(
-        self, conn: Any, order: Order, status: str, lines: list[crm.OrderLineRow]
+        self, conn: Any, order: Order, status: str, lines: list[crm.OrderLineRow], stocked: list[tuple[str, Decimal]]
     ) -> tuple[ItemAction, ItemStatus, str | None]:
         values = self._values(order, status)
         crm_id = await crm.insert_order(conn, values)
@@ -259,7 +272,6 @@ class OrderStore:
             crm_id = found[0]
         await crm.replace_lines(conn, crm_id, lines)
         effect = crm.stock_effect(status)
-        stocked = _stocked(lines)
         await crm.adjust_stock(conn, self.merchant, crm.stock_transition([], "none", stocked, effect))
         row = self.shop.row
         await conn.execute(
@@ -278,7 +290,14 @@ class OrderStore:
         return "import", "success", None
 
     async def _update(
-        self, conn: Any, mapping: asyncpg.Record, order: Order, status: str | None, lines: list[crm.OrderLineRow]
+        self,
+        conn: Any,
+        mapping: asyncpg.Record,
+        order: Order,
+        status: str | None,
+        lines: list[crm.OrderLineRow],
+        *,
+        stocked: list[tuple[str, Decimal]],
     ) -> tuple[ItemAction, ItemStatus, str | None]:
         updated_at = to_utc_naive(order.updated_at)
         if updated_at <= mapping["platform_updated_at"]:
@@ -292,7 +311,7 @@ class OrderStore:
             return "skip", "skipped", f"would move the order back from {old_status} to {new_status}"
         meta = mapping["metadata"] if isinstance(mapping["metadata"], dict) else {}
         before = [(str(v), Decimal(q)) for v, q in meta.get("stocked", [])]
-        effect, stocked = crm.stock_effect(new_status), _stocked(lines)
+        effect = crm.stock_effect(new_status)
         await crm.update_order(conn, mapping["crm_order_id"], self._values(order, new_status))
         await crm.replace_lines(conn, mapping["crm_order_id"], lines)
         deltas = crm.stock_transition(before, str(meta.get("stock_effect", "none")), stocked, effect)
@@ -309,8 +328,19 @@ class OrderStore:
         return "update", "success", None
 
 
-def _stocked(lines: list[crm.OrderLineRow]) -> list[tuple[str, Decimal]]:
-    return [(ln.variant_id, ln.quantity) for ln in lines if ln.variant_id]
+def _stocked(lines: list[crm.OrderLineRow], bundles: Bundles) -> tuple[list[tuple[str, Decimal]], list[str]]:
+    """The stocked variants the matched lines reserve and then deduct (a combo's components, never its own row; a
+    host's add-ons), and why a line takes nothing (a malformed bundle)."""
+    stocked: list[tuple[str, Decimal]] = []
+    refused = []
+    for line in lines:
+        if not line.variant_id:
+            continue
+        try:
+            stocked += bundles.consumption(line.variant_id, line.quantity)
+        except BundleInvalid as exc:
+            refused.append(f"line {line.line_no}: {exc}")
+    return stocked, refused
 
 
 def _meta(effect: str, stocked: list[tuple[str, Decimal]]) -> dict[str, Any]:

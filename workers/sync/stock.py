@@ -5,6 +5,9 @@ Stock is the absolute available quantity (on hand - reserved) after the shop's r
 buffer, allocation percentage, zero-below threshold); a variant no longer active on the channel is pushed 0. Prices
 are the merchant-currency ``"VariantPrice"``, two decimals; each connector writes them in its platform's format
 (Shopee integers where the region has no decimals, Lazada and TikTok strings, WooCommerce ``regular_price``).
+
+A combo or kit is offered what its components can make (workers/bundles.py); a malformed one is offered 0 and its
+item fails with the reason.
 """
 
 from __future__ import annotations
@@ -79,6 +82,16 @@ async def _inventory(shop: ShopSession, items: ItemLog) -> dict[str, Any]:
     values = await _values(shop, per_location=bool(rules.warehouses))
     force = shop.ctx.task.filters(InventorySyncFilter).force
     changes = stock_changes(values, rules, force=force)
+    for v in values:
+        if v.bundle is not None and v.bundle.error:
+            await items.add(
+                "inventory",
+                "update",
+                "failed",
+                entity_id=v.variant_id,
+                platform_entity_id=v.platform_variant_id or v.platform_item_id,
+                error_message=f"{v.bundle.error}; the shop is offered 0 until it is fixed",
+            )
     return await _push(shop, items, values, changes, "inventory")
 
 

@@ -32,3 +32,7 @@ RETURNING id;
 -- name: demo_analyze_catalog
 ANALYZE "Product", "ProductVariant", "ProductInfo", "ProductIdentifier", "ProductOption", "ProductOptionValue",
         "ProductVariantOption", "VariantPrice", "StockLevel", "SaleChannelProduct", "Category";
+
+-- name: demo_add_addon
+-- A free add-on $2 given with every unit of host $1 sold, $3 units each (workers/bundles.py).
+INSERT INTO "ProductBundler" (type, "leadVariantId", "relatedVariantId", quantity) VALUES ('100_ADDON', $1, $2, $3);
