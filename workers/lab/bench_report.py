@@ -198,6 +198,8 @@ def _sync_figures(result: dict[str, Any]) -> list[Figure]:
         Figure("stock_change_latency.p50_s", "stock change -> sandbox p50 (s)"),
         Figure("stock_change_latency.p95_s", "stock change -> sandbox p95 (s)", Target("<=", 5)),
         Figure("stock_change_latency.max_s", "stock change -> sandbox max (s)"),
+        Figure("combo_stock_latency.p50_s", "component change -> combo stock p50 (s)"),
+        Figure("combo_stock_latency.p95_s", "component change -> combo stock p95 (s)", Target("<=", 5)),
     ]
 
 
