@@ -189,7 +189,7 @@ async def test_demo_connects_syncs_imports_orders_and_propagates_stock() -> None
     for platform, shop in shops.items():
         checked = platform != "woocommerce"  # the platforms that check a listing against its category's attributes
         assert shop["items_successful"] == products - checked and shop["items_failed"] == checked, platform
-        assert shop["variants_listed"] == VARIANTS - checked * incomplete["variants"], platform
+        assert shop["variants_listed"] == VARIANTS + 2 - checked * incomplete["variants"], platform  # + 2 combos
         reasons = [(f["entity_id"], f["reason"]) for f in shop["failed_items"]]
         expected = [(incomplete["product_id"], 'missing required fields: attribute "Material"')]
         assert reasons == (expected if checked else []), platform
@@ -198,6 +198,9 @@ async def test_demo_connects_syncs_imports_orders_and_propagates_stock() -> None
         assert shop["stock_latency_ms"] is not None and shop["stock_latency_ms"] >= 0, platform
     assert summary["orders"] == {"placed": 4 * ORDERS, "imported": 4 * ORDERS, "duplicates": 0}
     assert summary["stock_change"]["seen_on_every_shop"] is True
+    combos = summary["combo_stock"]
+    assert summary["combos"] == 2 and len(combos["combos"]) == 2 and combos["seen_on_every_shop"] is True
+    assert min(combos["combos"].values()) > 0  # what the changed component makes, on every shop
     assert summary["dashboard_url"].startswith("http://127.0.0.1:") and summary["dashboard_url"].endswith("/ops")
     assert len(summary["hints"]) >= 2
     for command in [summary["token_hint"], *(hint["command"] for hint in summary["hints"])]:

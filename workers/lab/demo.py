@@ -8,6 +8,7 @@
    WooCommerce), on the catalog's sale channel;
 4. shop_sync, then a full product_sync of the catalog to every shop; sandbox orders that come back by webhook and
    must land in the CRM exactly once; a CRM stock change that must reach every shop (its latency is measured);
+   two combos and an add-on, and a change of the combos' shared component that must reach every shop's combos;
 5. a summary: a table and the commands to run next, or ``--json`` one JSON object on stdout (and nothing else
    there). ``--keep-running`` leaves it all up until Ctrl-C.
 
@@ -30,6 +31,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +45,7 @@ from nfsync.connectors.base.sandbox import SandboxBase
 from nfsync.connectors.base.sandboxes import load_sandbox
 from nfsync.connectors.base.secret import Secret
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load
+from nfsync.workers import crm
 from nfsync.workers.api.app import api_runner, api_state
 from nfsync.workers.api.auth import create_organization, create_token
 from nfsync.workers.config import Settings, mask_url
@@ -53,7 +56,7 @@ from nfsync.workers.engine.runtime import Runtime, install_stop_signals, runtime
 from nfsync.workers.engine.scheduler import Scheduler
 from nfsync.workers.engine.subscribers import SubscriberDelivery
 from nfsync.workers.engine.worker import Worker
-from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.demo_data import DemoCatalog, add_addon, add_combo, seed_catalog
 from nfsync.workers.lab.demo_hints import Hint, make_hint
 from nfsync.workers.lab.demo_shops import ApiClient, DemoShop, connect
 from nfsync.workers.lab.demo_view import Snapshot, View, make_view
@@ -75,6 +78,7 @@ VIEW_TASKS = 100  # the newest tasks the view looks at
 WORKER_CONCURRENCY = 8
 POOL_SIZE = 24  # the worker's claims, outcomes, heartbeats and handlers, the scheduler, the view
 NEW_STOCK_BASE = 300  # above any seeded on-hand quantity (0-199): every change is a real change
+COMBO_COMPONENT_AVAILABLE = 3  # the shared component's new available quantity: it then limits both combos
 DEMO_VHOST = "nfsync-demo"  # the demo's own RabbitMQ virtual host: no other installation's wake-ups or commands
 NOT_RERUN = frozenset({"json", "keep_running"})  # the options the --keep-running hint does not repeat
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
@@ -346,6 +350,36 @@ async def seed(pool: asyncpg.Pool, variants: int) -> tuple[uuid.UUID, Secret, De
     return org, token, catalog
 
 
+def bundle_parts(demo: Demo) -> list[str]:
+    """Five plain variants for the demo's bundles: neither the incomplete product's nor the stock-change ones."""
+    catalog = demo.catalog
+    eligible = [
+        v
+        for v in catalog.variant_ids[: len(catalog.variant_ids) - demo.options.stock_changes]
+        if catalog.product_of[v] != incomplete_product(demo)
+    ]
+    middle = len(eligible) // 2
+    return eligible[middle : middle + 5]
+
+
+async def add_bundles(demo: Demo) -> None:
+    """Two combos (2 x a + b; b + c) and one add-on (e free with every d), on the channel before the catalog push."""
+    parts = bundle_parts(demo)
+    if len(parts) < 5:
+        demo.view.note("too few variants for the demo's combos: none added")
+        return
+    a, b, c, d, e = parts
+    async with demo.pool.acquire() as conn:
+        await add_combo(conn, demo.catalog, [(a, Decimal(2)), (b, Decimal(1))], name="duo", price=Decimal(499000))
+        await add_combo(conn, demo.catalog, [(b, Decimal(1)), (c, Decimal(1))], name="pair", price=Decimal(299000))
+        await add_addon(conn, d, e)
+    skus = demo.catalog.skus
+    demo.view.note(
+        f"combos {', '.join(skus[x] for x in demo.catalog.combos)} sell from their components' stock; "
+        f"{skus[e]} comes free with {skus[d]}"
+    )
+
+
 # ---------------------------------------------------------------------------------------------------- phases
 
 
@@ -511,6 +545,45 @@ async def change_stock(demo: Demo) -> dict[str, Any]:
     return {"variants": sorted(wanted), "latency_ms": max(latency.values()), "per_shop": latency}
 
 
+async def change_component(demo: Demo) -> dict[str, Any]:
+    """New CRM stock for the component both combos share; how long until every shop offers the combos what they
+    can now make."""
+    combos = demo.catalog.combos
+    if not combos:
+        return {"combos": [], "latency_ms": None, "per_shop": {}, "seen_on_every_shop": False}
+    component = bundle_parts(demo)[1]
+    async with demo.phase("combo", "component change: CRM -> every combo on every shop"):
+        started = time.monotonic()
+        await demo.pool.execute(QUERIES["demo_stock_set_available"], component, COMBO_COMPONENT_AVAILABLE)
+        async with demo.pool.acquire() as conn:
+            found = await crm.bundles_around(conn, combos)
+        offers = {demo.catalog.skus[c]: found.offer(c) for c in combos}
+        wanted = {sku: offer.available for sku, offer in offers.items()}
+        seen: dict[uuid.UUID, float] = {}
+
+        async def everywhere() -> bool:
+            for shop in demo.shops:
+                if shop.shop_id not in seen and _shows(shop, wanted):
+                    seen[shop.shop_id] = time.monotonic() - started
+            return len(seen) == len(demo.shops)
+
+        await demo.deadline.until(everywhere, "combo stock after a component change", interval=STOCK_POLL_SECONDS)
+    latency = {shop: round(seconds * 1000) for shop, seconds in seen.items()}
+    made = ", ".join(f"{sku} {offer.available} (limited by {offer.limited_by_sku})" for sku, offer in offers.items())
+    demo.view.note(
+        f"component {demo.catalog.skus[component]} now {COMBO_COMPONENT_AVAILABLE} available: combos {made} on every "
+        f"shop after {max(latency.values())} ms"
+    )
+    return {
+        "component": demo.catalog.skus[component],
+        "combos": wanted,
+        "limited_by": {sku: offer.limited_by_sku for sku, offer in offers.items()},
+        "latency_ms": max(latency.values()),
+        "per_shop": latency,
+        "seen_on_every_shop": len(latency) == len(demo.shops),
+    }
+
+
 def _shows(shop: DemoShop, wanted: Mapping[str, int]) -> bool:
     for sku, quantity in wanted.items():
         found = shop.sandbox.find_variant(shop.sb_shop, sku)
@@ -535,6 +608,7 @@ async def summarize(
         "ok": True,
         "database": demo.options.database,
         "variants": len(demo.catalog.variant_ids),
+        "combos": len(demo.catalog.combos),
         "products": len(demo.catalog.product_ids),
         "rate_limit": demo.options.rate,
         "shops": shops,
@@ -617,10 +691,13 @@ def _password_note(demo: Demo, purpose: str) -> str:
 async def run_demo(settings: Settings, options: DemoOptions, view: View) -> dict[str, Any]:
     async with environment(settings.with_local_sandboxes(), options, view) as demo:
         await connect_shops(demo)
+        await add_bundles(demo)
         catalog_rows = await sync_catalog(demo)
         orders = await import_orders(demo)
         stock = await change_stock(demo)
+        combo = await change_component(demo)
         summary = await summarize(demo, catalog_rows, orders, stock)
+        summary["combo_stock"] = {k: v for k, v in combo.items() if k != "per_shop"}
         view.refresh(await snapshot(demo.pool))
         view.finish(summary)
         if options.keep_running:

@@ -38,6 +38,7 @@ class DemoCatalog:
     variant_ids: list[str] = field(default_factory=list)
     skus: dict[str, str] = field(default_factory=dict)  # variant id -> SKU
     product_of: dict[str, str] = field(default_factory=dict)  # variant id -> product id
+    combos: list[str] = field(default_factory=list)  # combo variant ids (add_combo), not in variant_ids
 
 
 @dataclass
@@ -160,7 +161,8 @@ async def add_combo(
     category = catalog.category_ids[0]
     rows = _Rows()
     rows.add("Product", pid, now, now, f"combo-{number}-{sku.lower()}", "ACTIVATED", catalog.merchant_id, category)
-    names = {"vi": f"Combo tiết kiệm: {name}", "en": f"Value combo: {name}, bundled set"}
+    # titles of 25 characters or more, like the plain products (TikTok Shop's floor)
+    names = {"vi": f"Combo tiết kiệm {name}, bộ thời trang", "en": f"Value combo {name}, a bundled fashion set"}
     rows.add("ProductInfo", f"{pid}-i", now, now, "Product", pid, names, {"vi": name, "en": name})
     rows.add("SaleChannelProduct", f"{pid}-sc", now, now, pid, catalog.sale_channel_id)
     rows.add("ProductVariant", vid, now, now, f"{pid}-0", True, "ACTIVATED", pid, kind)
@@ -173,7 +175,7 @@ async def add_combo(
     for table, values in rows.tables.items():
         await conn.copy_records_to_table(table, records=values, columns=_COLUMNS[table])
     catalog.product_ids.append(pid)
-    catalog.variant_ids.append(vid)
+    catalog.combos.append(vid)
     catalog.skus[vid] = sku
     catalog.product_of[vid] = pid
     return vid

@@ -209,6 +209,7 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         *_unlisted_lines(summary),
         f"orders imported: {orders['imported']} of {orders['placed']} placed (duplicates: {orders['duplicates']})",
         f"stock change of {variants} seen on every shop after {stock['latency_ms']} ms",
+        *_combo_lines(summary),
         f"wall time: {summary['wall_seconds']:.1f} s    RabbitMQ vhost: {summary['amqp_vhost']}",
     ]
 
@@ -227,3 +228,15 @@ def make_view(json_output: bool) -> View:
     if json_output:
         return JsonView()
     return LiveView(Console(file=sys.stdout))
+
+
+def _combo_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The combos' stock after their shared component changed, as every shop shows it (one line per combo)."""
+    combo = summary.get("combo_stock") or {}
+    if not combo.get("combos"):
+        return []
+    head = f"component {combo['component']} changed; on every shop after {combo['latency_ms']} ms:"
+    made = [
+        f"    combo {sku}: {units} (limited by {combo['limited_by'][sku]})" for sku, units in combo["combos"].items()
+    ]
+    return [head, *made]

@@ -47,3 +47,7 @@ SET "onHand" = u.on_hand, "modifiedAt" = now()
 FROM unnest($1::text[], $2::numeric[]) AS u(variant_id, on_hand)
 WHERE l."variantId" = u.variant_id
 RETURNING l."variantId" AS variant_id, (l."onHand" - l.reserved)::int AS available;
+
+-- name: demo_stock_set_available
+-- A CRM stock change leaving $2 units available of variant $1 (on hand = reserved + $2).
+UPDATE "StockLevel" SET "onHand" = reserved + $2, "modifiedAt" = now() WHERE "variantId" = $1;
