@@ -47,7 +47,7 @@ WHERE c."deletedAt" IS NULL
   AND ($3::text IS NULL OR c."merchantId" = $3)
   AND ($4::uuid IS NULL OR EXISTS (
         SELECT 1 FROM "SalesOrder" o JOIN marketplace_shops s ON s.id = $4
-        WHERE o."customerId" = c.id AND o."sourcePlatform" = s.platform AND o."sourceShopId" = s.platform_shop_id))
+        WHERE o."customerId" = c.id AND o."sourcePlatform" = s.platform AND o."sourceShopId" = s.shop_id))
   AND ($5::timestamptz IS NULL OR c."modifiedAt" > $5)
   AND ($6::text IS NULL OR c.id > $6)
 ORDER BY c.id
