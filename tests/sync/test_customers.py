@@ -178,3 +178,17 @@ async def test_retention_erases_buyers_without_a_recent_order(cenv: SyncEnv) -> 
     live = await cenv.pool.fetch('SELECT id FROM "Customer" WHERE "deletedAt" IS NULL')
     assert old not in {r["id"] for r in live} and len(live) == 1
     assert await cenv.pool.fetchval("SELECT reason FROM customer_erasures WHERE customer_id = $1", old) == "retention"
+
+
+async def test_upkeep_applies_the_retention_setting(cenv: SyncEnv) -> None:
+    from nfsync.workers.upkeep import upkeep_for
+
+    store = await _store(cenv)
+    await store.save(_order(cenv, 1, _buyer(cenv)))
+    await cenv.pool.execute('UPDATE "Customer" SET "lastOrderAt" = now() - interval \'10 days\'')
+    async with upkeep_for(cenv.settings, cenv.pool) as upkeep:
+        assert (await upkeep.run()).customers_erased == 0  # retention off by default
+    settings = cenv.settings.model_copy(update={"customer_retention_days": 7})
+    async with upkeep_for(settings, cenv.pool) as upkeep:
+        assert (await upkeep.run()).customers_erased == 1
+    assert await cenv.pool.fetchval('SELECT count(*) FROM "Customer" WHERE "deletedAt" IS NULL') == 0
