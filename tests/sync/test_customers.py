@@ -192,3 +192,56 @@ async def test_upkeep_applies_the_retention_setting(cenv: SyncEnv) -> None:
     async with upkeep_for(settings, cenv.pool) as upkeep:
         assert (await upkeep.run()).customers_erased == 1
     assert await cenv.pool.fetchval('SELECT count(*) FROM "Customer" WHERE "deletedAt" IS NULL') == 0
+
+
+@pytest.fixture
+async def woo(sync_settings: Settings) -> AsyncIterator[SyncEnv]:
+    async with sync_env(sync_settings, "woocommerce", variants=2) as made:
+        yield made
+
+
+async def test_customer_sync_pages_the_woocommerce_customers_api(woo: SyncEnv) -> None:
+    sandbox = woo.sandbox
+    for n in range(105):  # two pages of 100
+        sandbox.add_customer(woo.shop.sb_shop, f"buyer{n}@example.vn", "Buyer", f"N{n}", phone="+8490000{n:04d}")  # type: ignore[attr-defined]
+    task = await woo.run("customer_sync", "marketplace_to_crm")
+    assert task["status"] == "completed", task["error_message"]
+    assert task["result"]["customers"] == 105
+    assert await woo.pool.fetchval('SELECT count(*) FROM "Customer" WHERE "deletedAt" IS NULL') == 105
+    again = await woo.run("customer_sync", "marketplace_to_crm")  # nothing duplicated
+    assert again["status"] == "completed"
+    assert await woo.pool.fetchval('SELECT count(*) FROM "Customer"') == 105
+    raw = await woo.pool.fetchval("SELECT string_agg(to_jsonb(c)::text, '') FROM \"Customer\" c")
+    assert "buyer1@example.vn" not in raw and "+8490000" not in raw
+
+
+async def test_the_sandbox_refuses_bad_customer_paging_as_woocommerce_does(woo: SyncEnv) -> None:
+    from nfsync.connectors.base.errors import TaskError
+    from nfsync.connectors.woocommerce.client import API
+    from nfsync.connectors.woocommerce.sandbox.customers import list_customers
+    from nfsync.connectors.woocommerce.sandbox.payloads import WcFailure
+
+    for params in ({"per_page": "0"}, {"per_page": "101"}, {"page": "0"}, {"offset": "-1"}, {"orderby": "date"}):
+        with pytest.raises(WcFailure) as refused:
+            list_customers([], params)
+        assert refused.value.status == 400, params
+    session = await woo.session("customer_sync", "marketplace_to_crm")  # over HTTP, signed: the same refusal
+    with pytest.raises(TaskError) as refused_over_http:
+        await session.client.call("GET", f"{API}/customers", params={"per_page": 101})
+    assert "per_page" in str(refused_over_http.value)
+
+
+async def test_customer_sync_re_derives_customers_from_stored_orders(cenv: SyncEnv) -> None:
+    if cenv.shop.platform != "shopee":
+        pytest.skip("WooCommerce reads its customers API")
+    store = await _store(cenv)
+    for n in range(3):
+        await store.save(_order(cenv, n, _buyer(cenv, n)))
+    await cenv.pool.execute('UPDATE "SalesOrder" SET "customerId" = NULL')
+    await cenv.pool.execute('DELETE FROM "Customer"')
+    task = await cenv.run("customer_sync", "marketplace_to_crm")
+    assert task["status"] == "completed", task["error_message"]
+    assert task["result"]["orders"] == 3
+    customer = await cenv.pool.fetchval('SELECT id FROM "Customer"')
+    assert await cenv.pool.fetchval('SELECT count(*) FROM "SalesOrder" WHERE "customerId" = $1', customer) == 3
+    assert await _plain(cenv, customer, "name") == NAME

@@ -110,3 +110,6 @@ WHERE o."sourcePlatform" = $2 AND o."sourceShopId" = $3 AND o.id > $4
   AND jsonb_typeof(o.buyer) = 'object' AND NOT o.buyer ? 'erased'
 ORDER BY o.id
 LIMIT $5;
+
+-- name: crm_order_link_customer
+UPDATE "SalesOrder" SET "customerId" = $2 WHERE id = $1 AND "customerId" IS DISTINCT FROM $2;
