@@ -191,6 +191,7 @@ COMMAND_GROUPS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ),
     ("nfsync.workers.api.cli", "add_admin_commands", {"orgs": "organizations", "tokens": "API tokens"}),
     ("nfsync.workers.shop_cli", "add_shop_commands", {"shops": "shop health, pause and resume"}),
+    ("nfsync.workers.customers_cli", "add_customer_commands", {"customers": "customers' personal data"}),
     ("nfsync.workers.api.cli", "add_api_command", {"api": "run the HTTP service (webhooks, APIs, ops dashboard)"}),
     (
         "nfsync.workers.engine.cli",
@@ -322,7 +323,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_CRASH
 
 
-INTERACTIVE = frozenset({"enqueue", "tasks", "shops", "orgs", "tokens", "status", "plan", "reconcile"})
+INTERACTIVE = frozenset({"enqueue", "tasks", "shops", "customers", "orgs", "tokens", "status", "plan", "reconcile"})
 """Commands a person runs and waits for: with PostgreSQL down they fail at once with one line, instead of retrying
 for NFSYNC_DB_STARTUP_TIMEOUT as the services (and `db migrate` beside a starting database) do - unless that
 variable is set explicitly."""

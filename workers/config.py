@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Seconds between the scheduler's upkeep: tokens refreshed ahead of expiry, authorizations about "
         "to lapse and stale shops announced (0 = never)",
     )
+    customer_retention_days: int = Field(
+        0,
+        ge=0,
+        le=36500,
+        description="Customers without an order in this many days are erased by the scheduler's upkeep (0 = never)",
+    )
     subscriber_timeout: float = Field(10.0, gt=0, description="Seconds an event subscriber has to answer a delivery")
     subscriber_retry_window: float = Field(
         86400.0, gt=0, description="Seconds a delivery is retried before it fails (its subscription may be disabled)"

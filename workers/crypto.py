@@ -81,12 +81,23 @@ class Keyring:
 
     def __init__(self, keys: dict[str, bytes], primary: str) -> None:
         self._ciphers = {kid: AESGCM(key) for kid, key in keys.items()}
+        self._keys = dict(keys)
         self._primary_key = keys[primary]
         self.primary = primary
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte key for another purpose (OAuth state signing), derived from the primary key by HMAC."""
         return hmac.new(self._primary_key, f"nfsync/{purpose}".encode(), hashlib.sha256).digest()
+
+    def blind_indexes(self, purpose: str, value: str) -> dict[str, str]:
+        """``value``'s HMAC-SHA256 (hex) under a key derived for ``purpose`` from each key of the ring, by key id,
+        primary first: a lookup key that reveals nothing without the keyring (customers' e-mail, issue #18)."""
+        out = {}
+        for kid in sorted(self._keys, key=lambda k: k != self.primary):
+            key = self._keys[kid]
+            derived = hmac.new(key, f"nfsync/{purpose}".encode(), hashlib.sha256).digest()
+            out[kid] = hmac.new(derived, value.encode(), hashlib.sha256).hexdigest()
+        return out
 
     @classmethod
     def parse(cls, text: str) -> Keyring:

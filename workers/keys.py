@@ -20,6 +20,7 @@ from nfsync.workers.db.connect import DbConn
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.errors import DecryptionError, SecretError, UnknownKeyError
 from nfsync.workers.logs import get_logger
+from nfsync.workers.personal import guest_keys
 
 log = get_logger(__name__)
 CHECK_TEXT = "nfsync keyring check v1"
@@ -34,6 +35,7 @@ class SecretTable:
     query_prefix: str
     columns: tuple[str, ...]
     json_columns: frozenset[str] = frozenset()
+    seal_plaintext: bool = False  # json values not yet encrypted are encrypted (buyer data stored before schema 17)
 
 
 SECRET_TABLES = (
@@ -51,6 +53,8 @@ SECRET_TABLES = (
     ),
     SecretTable("Configuration", "keys_configurations", ("credential",)),
     SecretTable("event_subscriptions", "keys_subscriptions", ("secret",)),
+    SecretTable("Customer", "keys_customers", ("name", "email", "phone", "address")),
+    SecretTable("SalesOrder", "keys_sales_orders", ("buyer",), frozenset({"buyer"}), seal_plaintext=True),
 )
 
 
@@ -77,7 +81,7 @@ async def count_by_key_id(conn: asyncpg.Connection) -> dict[str, int]:
     return {row["key_id"]: row["value_count"] for row in await conn.fetch(QUERIES["keys_count_by_key_id"])}
 
 
-def _rotate_value(keyring: Keyring, value: Any, where: SecretField, is_json: bool) -> tuple[Any, int]:
+def _rotate_value(keyring: Keyring, value: Any, where: SecretField, is_json: bool, seal: bool) -> tuple[Any, int]:
     """The value re-encrypted under the primary key, and how many tokens changed."""
     if is_json:
         stored = json.loads(value) if isinstance(value, str) else value
@@ -87,6 +91,10 @@ def _rotate_value(keyring: Keyring, value: Any, where: SecretField, is_json: boo
         for name, token in stored.items():
             if isinstance(token, str) and keyring.needs_rotation(token):
                 stored[name] = keyring.reencrypt(token, where.with_field(name))
+                changed += 1
+            elif seal and not is_ciphertext(token):
+                plain = token if isinstance(token, str) else json.dumps(token)
+                stored[name] = keyring.encrypt(plain, where.with_field(name))
                 changed += 1
         return json.dumps(stored), changed
     if is_ciphertext(value) and keyring.needs_rotation(value):
@@ -98,7 +106,7 @@ def _rotate_row(keyring: Keyring, spec: SecretTable, row: asyncpg.Record) -> tup
     values, changed = [], 0
     for column in spec.columns:
         where = SecretField(spec.table, column, row["organization_id"], row["row_id"])
-        new_value, count = _rotate_value(keyring, row[column], where, column in spec.json_columns)
+        new_value, count = _rotate_value(keyring, row[column], where, column in spec.json_columns, spec.seal_plaintext)
         values.append(new_value)
         changed += count
     return values, changed
@@ -162,10 +170,30 @@ async def rotate_keys(conn: asyncpg.Connection, keyring: Keyring, batch_size: in
         while last is not None:
             last = await _rotate_batch(conn, keyring, spec, after_id=last, size=batch_size, report=report)
         log.info("keys.table_rotated", table=spec.table, rows=report.rows)
+    report.rows += await _rekey_guests(conn, keyring, batch_size)
     report.after = await count_by_key_id(conn)
     await conn.execute(QUERIES["key_check_rotate"], keyring.encrypt(CHECK_TEXT, CHECK_FIELD))
     log.info("keys.rotated", primary=keyring.primary, values=report.reencrypted, errors=len(report.errors))
     return report
+
+
+async def _rekey_guests(conn: asyncpg.Connection, keyring: Keyring, batch_size: int) -> int:
+    """Guest customers keyed by an e-mail hash under an older key get the primary key's hash (from their e-mail),
+    one batch per transaction; how many."""
+    done, last = 0, ""
+    while True:
+        async with conn.transaction():
+            rows = await conn.fetch(QUERIES["keys_guest_customers_batch"], keyring.primary, last, batch_size)
+            for row in rows:
+                if row["email"] is None:
+                    continue
+                where = SecretField("Customer", "email", row["merchant_id"], row["id"])
+                email = keyring.decrypt(row["email"], where).reveal()
+                await conn.execute(QUERIES["keys_guest_customer_rekey"], row["id"], guest_keys(keyring, email)[0])
+                done += 1
+        if not rows:
+            return done
+        last = rows[-1]["id"]
 
 
 def _json_encode(value: Any) -> str:

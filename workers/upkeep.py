@@ -7,7 +7,9 @@
 2. ``shop.authorization_expiring`` for every shop of an account whose authorization (its refresh token) lapses
    within 7 days, and again within 1 day;
 3. ``shop.stale`` for a shop of an integration with a ``sync_interval`` that had no successful sync within three
-   intervals (once per spell: a success ends it).
+   intervals (once per spell: a success ends it);
+4. with ``customer_retention_days`` set, customers without an order in that many days are erased (issue #18;
+   ``workers/crm_customers.py``), up to a batch per upkeep, each in its own transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from nfsync.connectors.base.errors import NfsyncError, ReauthorizationNeeded
+from nfsync.workers import crm_customers
 from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring
 from nfsync.workers.db.queries import QUERIES
@@ -37,6 +40,7 @@ class UpkeepReport(BaseModel):
     unreachable: int = 0
     expiring_events: int = 0
     stale_events: int = 0
+    customers_erased: int = 0
 
 
 class Upkeep:
@@ -52,9 +56,17 @@ class Upkeep:
         report.expiring_events = sum(row["events"] for row in rows)
         rows = await self._pool.fetch(QUERIES["upkeep_mark_stale"], STALE_FACTOR)
         report.stale_events = sum(row["events"] for row in rows)
+        report.customers_erased = await self._retention()
         if report != UpkeepReport():
             log.info("upkeep.done", **report.model_dump())
         return report
+
+    async def _retention(self) -> int:
+        days = self._settings.customer_retention_days
+        if days <= 0:
+            return 0
+        async with self._pool.acquire() as conn:
+            return await crm_customers.erase_past_retention(conn, days, _BATCH)
 
     def _lead(self) -> float:
         return max(self._settings.token_refresh_lead, 2 * self._settings.upkeep_interval)

@@ -5,6 +5,7 @@ Money is ``Decimal``; times are aware UTC ``datetime``; platform ids are strings
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -151,6 +152,33 @@ class OrderLine(_Model):
     unit_price: Decimal
 
 
+PERSONAL_FIELDS = ("name", "email", "phone", "address")
+_MASK = re.compile(r"\*{2,}")  # Shopee "****", Lazada "1******2": the masks the references show
+
+
+class Buyer(_Model):
+    """An order's buyer as the platform reports it (issue #18). ``platform_buyer_id`` is None for a guest; ``masked``
+    names the personal fields whose value the platform masked or anonymised (never a real value)."""
+
+    platform_buyer_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    masked: tuple[str, ...] = ()
+
+    @classmethod
+    def seen(cls, platform_buyer_id: object, *, anonymised: Collection[str] = (), **fields: object) -> Buyer | None:
+        """The buyer from raw values (empty ones dropped); a value with a ``**`` mask, or named in ``anonymised``,
+        is flagged. None when the platform gives nothing at all."""
+        values = {k: str(v).strip() for k, v in fields.items() if k in PERSONAL_FIELDS and str(v or "").strip()}
+        buyer_id = str(platform_buyer_id or "").strip()
+        if buyer_id in ("", "0") and not values:
+            return None
+        masked = tuple(k for k in PERSONAL_FIELDS if k in values and (k in anonymised or _MASK.search(values[k])))
+        return cls(platform_buyer_id=buyer_id if buyer_id not in ("", "0") else None, masked=masked, **values)
+
+
 class Order(_Model):
     platform_order_id: str
     status: str
@@ -162,6 +190,7 @@ class Order(_Model):
     total: Decimal
     buyer: dict[str, Any] = Field(default_factory=dict)
     lines: list[OrderLine] = Field(default_factory=list)
+    customer: Buyer | None = None
 
 
 EventKind = Literal[

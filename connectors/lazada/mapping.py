@@ -18,6 +18,7 @@ from typing import Any
 from nfsync.connectors.base.categories import AttributeOption, AttributeRule, CategoryRequirements
 from nfsync.connectors.base.listing import Package
 from nfsync.connectors.base.models import (
+    Buyer,
     Listing,
     ListingDraft,
     ListingVariant,
@@ -489,6 +490,23 @@ def order(raw: Mapping[str, Any], items: Sequence[Mapping[str, Any]], region: st
         total=subtotal + shipping - money(raw.get("voucher")),
         buyer=_buyer(raw),
         lines=[order_line(item) for item in items],
+        customer=_customer(raw, items),
+    )
+
+
+def _customer(raw: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> Buyer | None:
+    """GetOrders names the customer (``customer_first_name``; ``customer_last_name`` "empty for now") but no buyer id:
+    GetMultipleOrderItems' items carry ``buyer_id`` (LAZ-RAW order-api/getorders.json, getmultipleorderitems.json).
+    Phones and address lines come masked (``1******2``) unless the app has sensitive-data access."""
+    address = raw.get("address_shipping")
+    address = address if isinstance(address, Mapping) else {}
+    name = f"{text(raw.get('customer_first_name'))} {text(raw.get('customer_last_name'))}".strip()
+    parts = ("address1", "address2", "address3", "address4", "address5", "post_code", "country")
+    return Buyer.seen(
+        next((text(item.get("buyer_id")) for item in items if item.get("buyer_id")), None),
+        name=name,
+        phone=address.get("phone"),
+        address=", ".join(text(address[k]) for k in parts if address.get(k)),
     )
 
 

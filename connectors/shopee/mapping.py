@@ -16,6 +16,7 @@ from nfsync.connectors.base.categories import AttributeOption, AttributeRule, Ca
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.listing import LogisticsChannel
 from nfsync.connectors.base.models import (
+    Buyer,
     Listing,
     ListingDraft,
     ListingVariant,
@@ -407,6 +408,9 @@ def order(detail: Mapping[str, Any]) -> Order:
         total=money(total) if total is not None else subtotal + shipping,
         buyer=_buyer(detail),
         lines=lines,
+        # buyer_user_id: empty for a non-integrated TW order; buyer_username: masked "****" there (SHOPEE-RAW
+        # v2.order.get_order_detail response fields)
+        customer=Buyer.seen(detail.get("buyer_user_id"), name=detail.get("buyer_username")),
     )
 
 

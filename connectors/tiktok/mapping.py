@@ -15,6 +15,7 @@ from typing import Any
 from nfsync.connectors.base.categories import AttributeCondition, AttributeOption, AttributeRule, CategoryRequirements
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.models import (
+    Buyer,
     Listing,
     ListingDraft,
     ListingVariant,
@@ -341,6 +342,21 @@ def order(payload: Mapping[str, Any]) -> Order:
         total=money(payment.get("total_amount")),
         buyer=buyer(payload),
         lines=order_lines(as_list(payload.get("line_items"))),
+        customer=customer(payload),
+    )
+
+
+def customer(order: Mapping[str, Any]) -> Buyer | None:
+    """``user_id`` is the buyer; ``buyer_email`` is always an anonymised relay address, and the recipient's name and
+    phone are desensitised when the order ships with platform logistics (TTS-RAW orders/get-order-detail.spec.json)."""
+    address = as_dict(order.get("recipient_address"))
+    return Buyer.seen(
+        order.get("user_id"),
+        anonymised=("email",),
+        name=address.get("name"),
+        email=order.get("buyer_email"),
+        phone=address.get("phone_number"),
+        address=address.get("full_address"),
     )
 
 

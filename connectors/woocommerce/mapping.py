@@ -17,6 +17,7 @@ from typing import Any
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.listing import Package
 from nfsync.connectors.base.models import (
+    Buyer,
     ItemResult,
     Listing,
     ListingDraft,
@@ -261,6 +262,24 @@ def order_of(payload: Mapping[str, Any]) -> Order:
         total=money(payload.get("total")),
         buyer=buyer_of(payload),
         lines=[line_of(item) for item in items],
+        customer=customer_of(payload),
+    )
+
+
+def customer_of(payload: Mapping[str, Any]) -> Buyer | None:
+    """An order's (or a customers-API entry's) buyer: ``customer_id`` 0 is a guest (WC-DOCS orders: "0 for
+    guests"); name, e-mail and phone from ``billing``, the address from its address lines."""
+    billing = payload.get("billing")
+    billing = billing if isinstance(billing, dict) else {}
+    customer_id = payload.get("customer_id", payload.get("id"))
+    name = " ".join(str(billing.get(k) or payload.get(k) or "") for k in ("first_name", "last_name")).strip()
+    lines = ("address_1", "address_2", "city", "state", "postcode", "country")
+    return Buyer.seen(
+        _id(customer_id),
+        name=name,
+        email=billing.get("email") or payload.get("email"),
+        phone=billing.get("phone"),
+        address=", ".join(str(billing[k]) for k in lines if billing.get(k)),
     )
 
 

@@ -27,6 +27,7 @@ A_TABLES = (
     "listing_profiles",
     "event_subscriptions",
     "event_deliveries",
+    "customer_erasures",
 )
 # A valid body for each route that takes one: validation must not be what stops B.
 BODIES: dict[str, dict[str, Any]] = {
@@ -86,6 +87,11 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
             live_api.a.integration,
             product,
         )
+        customer = await conn.fetchval(
+            'INSERT INTO "Customer" ("merchantId", "sourcePlatform", "platformBuyerId") VALUES ($1, \'shopee\','
+            " '9193214') RETURNING id",
+            catalog.merchant_id,
+        )
         webhook = await conn.fetchval(
             "INSERT INTO marketplace_webhooks (organization_id, integration_id, platform, event_type, dedupe_key,"
             " payload) VALUES ($1, $2, 'shopee', 'order_status_changed', 'x', '{}') RETURNING id",
@@ -105,6 +111,7 @@ async def _a_objects(live_api: LiveApi) -> dict[str, str]:
         "category_id": "100017",
         "mapping_id": str(mapping),
         "subscription_id": str(subscription),
+        "customer_id": customer,
     }
 
 
@@ -119,6 +126,15 @@ async def _snapshot(live_api: LiveApi) -> dict[str, list[str]]:
                 )
             )
             for table in A_TABLES
+        } | {
+            "Customer": sorted(  # CRM rows belong to the organization through its merchants
+                r[0]
+                for r in await conn.fetch(
+                    'SELECT to_jsonb(c)::text FROM "Customer" c JOIN organization_merchants om'
+                    ' ON om.merchant_id = c."merchantId" WHERE om.organization_id = $1',
+                    live_api.a.org,
+                )
+            )
         }
     finally:
         await conn.close()

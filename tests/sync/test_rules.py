@@ -66,11 +66,3 @@ def test_stock_follows_the_order() -> None:
     assert stock_transition(lines, "reserved", lines, "none") == [("v1", Decimal(-2), Decimal(0))]
     assert stock_transition(lines, "consumed", lines, "none") == []  # returned: no restock
     assert stock_transition(lines, "reserved", lines, "reserved") == []
-
-
-async def test_customer_sync_fails_clearly() -> None:
-    from nfsync.workers.engine.handlers import TaskContext
-    from nfsync.workers.sync import REGISTRY
-
-    with pytest.raises(PermanentError, match="not supported yet"):
-        await REGISTRY.get("customer_sync")(TaskContext(task=None))  # type: ignore[arg-type]

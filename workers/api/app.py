@@ -14,6 +14,7 @@ from aiohttp import web
 
 from nfsync.workers.api import (
     api_tokens,
+    customers,
     dashboard,
     integrations,
     mappings,
@@ -98,6 +99,7 @@ APIS = (
     integrations.api,
     shops.api,
     mappings.api,
+    customers.api,
     subscriptions.api,
     profiles.api,
     api_tokens.api,

@@ -93,7 +93,7 @@ class ShopSyncFilter(TaskFilter):
 
 
 class CustomerSyncFilter(TaskFilter):
-    pass
+    updated_after: datetime | None = None  # platform customers modified after this (default: every one)
 
 
 FILTERS: dict[str, type[TaskFilter]] = {

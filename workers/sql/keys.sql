@@ -11,6 +11,9 @@ FROM (
     UNION ALL SELECT k FROM marketplace_accounts, nfsync_secret_key_ids(auth_data) AS k
     UNION ALL SELECT nfsync_secret_key_id(credential) FROM "Configuration"
     UNION ALL SELECT nfsync_secret_key_id(secret) FROM event_subscriptions
+    UNION ALL SELECT nfsync_secret_key_id(c.v) FROM "Customer", unnest(ARRAY[name, email, phone, address]) AS c(v)
+    UNION ALL SELECT split_part("platformBuyerId", ':', 2) FROM "Customer" WHERE "platformBuyerId" LIKE 'email:%'
+    UNION ALL SELECT k FROM "SalesOrder", nfsync_secret_key_ids(buyer) AS k
 ) AS s(key_id)
 WHERE key_id IS NOT NULL
 GROUP BY key_id
@@ -74,3 +77,44 @@ INSERT INTO nfsync_key_check (value) VALUES ($1) ON CONFLICT (id) DO NOTHING;
 
 -- name: key_check_rotate
 UPDATE nfsync_key_check SET value = $1, updated_at = now();
+
+-- name: keys_customers_batch
+-- Customers' personal data (issue #18), bound to the merchant (the organization slot of the associated data).
+SELECT id AS row_id, "merchantId" AS organization_id, name, email, phone, address
+FROM "Customer"
+WHERE id > $2
+  AND EXISTS (SELECT 1 FROM unnest(ARRAY[name, email, phone, address]) AS c(v) WHERE nfsync_secret_key_id(c.v) <> $1)
+ORDER BY id
+LIMIT $3
+FOR UPDATE;
+
+-- name: keys_customers_update
+UPDATE "Customer" SET name = $2, email = $3, phone = $4, address = $5 WHERE id = $1;
+
+-- name: keys_sales_orders_batch
+-- Orders' buyer data: fields on another key, and plaintext values stored before schema 17 (encrypted now).
+SELECT id AS row_id, "merchantId" AS organization_id, buyer
+FROM "SalesOrder"
+WHERE id > $2
+  AND jsonb_typeof(buyer) = 'object' AND NOT buyer ? 'erased'
+  AND EXISTS (SELECT 1 FROM jsonb_each(buyer) AS e(k, v)
+              WHERE jsonb_typeof(e.v) <> 'string' OR coalesce(nfsync_secret_key_id(e.v #>> '{}'), '') <> $1)
+ORDER BY id
+LIMIT $3
+FOR UPDATE;
+
+-- name: keys_sales_orders_update
+UPDATE "SalesOrder" SET buyer = $2 WHERE id = $1;
+
+-- name: keys_guest_customers_batch
+-- Guest customers keyed by an e-mail hash under another key than the primary $1: re-keyed from their e-mail.
+SELECT id, "merchantId" AS merchant_id, email
+FROM "Customer"
+WHERE id > $2 AND "deletedAt" IS NULL AND "platformBuyerId" LIKE 'email:%'
+  AND split_part("platformBuyerId", ':', 2) <> $1
+ORDER BY id
+LIMIT $3
+FOR UPDATE;
+
+-- name: keys_guest_customer_rekey
+UPDATE "Customer" SET "platformBuyerId" = $2 WHERE id = $1;

@@ -24,7 +24,7 @@ import asyncpg
 
 from nfsync.connectors.base.errors import PermanentError
 from nfsync.connectors.base.models import Order
-from nfsync.workers import crm
+from nfsync.workers import crm, crm_customers
 from nfsync.workers.bundles import BundleInvalid, Bundles
 from nfsync.workers.db.queries import QUERIES
 from nfsync.workers.engine.filters import OrderSyncFilter
@@ -257,9 +257,22 @@ class OrderStore:
             "subtotal": order.subtotal,
             "shipping_fee": order.shipping_fee,
             "total": order.total,
-            "buyer": order.buyer,
+            "buyer": None,  # sealed by crm_customers.attach_to_order (personal data, issue #18)
             "placed_at": order.created_at,
         }
+
+    async def _attach_customer(self, conn: Any, crm_id: str, order: Order) -> None:
+        """The order's buyer as a CRM customer and its buyer data sealed, in the order's transaction."""
+        source = crm_customers.BuyerSource(
+            self.merchant,
+            self.shop.platform,
+            str(self.shop.row["platform_shop_id"]),
+            order.updated_at,
+            order.created_at,
+        )
+        await crm_customers.attach_to_order(
+            conn, self.shop.res.keyring, crm_id, raw=order.buyer, buyer=order.customer, source=source
+        )
 
     async def _create(
         self, conn: Any, order: Order, status: str, lines: list[crm.OrderLineRow], stocked: list[tuple[str, Decimal]]
@@ -271,6 +284,7 @@ class OrderStore:
             assert found is not None
             crm_id = found[0]
         await crm.replace_lines(conn, crm_id, lines)
+        await self._attach_customer(conn, crm_id, order)
         effect = crm.stock_effect(status)
         await crm.adjust_stock(conn, self.merchant, crm.stock_transition([], "none", stocked, effect))
         row = self.shop.row
@@ -314,6 +328,7 @@ class OrderStore:
         effect = crm.stock_effect(new_status)
         await crm.update_order(conn, mapping["crm_order_id"], self._values(order, new_status))
         await crm.replace_lines(conn, mapping["crm_order_id"], lines)
+        await self._attach_customer(conn, mapping["crm_order_id"], order)
         deltas = crm.stock_transition(before, str(meta.get("stock_effect", "none")), stocked, effect)
         await crm.adjust_stock(conn, self.merchant, deltas)
         kept = effect if meta.get("stock_effect") != "consumed" else "consumed"

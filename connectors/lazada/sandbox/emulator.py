@@ -753,9 +753,9 @@ class Sandbox(SandboxBase):
         address = {
             "first_name": first,
             "last_name": last,
-            "phone": "",
+            "phone": str(order.buyer.get("phone", "")),
             "phone2": "",
-            "address1": "",
+            "address1": str(order.buyer.get("address", "")),
             "city": "",
             "post_code": "",
             "country": REGION_COUNTRY.get(shop.region.lower(), ""),
@@ -801,6 +801,7 @@ class Sandbox(SandboxBase):
                         "status": order.status,
                         "currency": order.currency,
                         "variation": "",
+                        "buyer_id": str(order.buyer.get("user_id", "")),
                         "created_at": str(int(order.created_at * 1000)),
                         "updated_at": str(int(order.updated_at * 1000)),
                     }

@@ -11,6 +11,7 @@ and ``/wc-auth/v1/authorize`` below it); the first shop is also served at the ro
   ``images`` and ``attributes`` replace the whole list, an image ``src`` is downloaded into a new attachment on
   every call, global (``pa_*``) attributes and their terms, ``meta_data`` upserted by key, variation attributes
   matched to the parent's variation attributes (non-matches silently skipped), batch deletes permanent;
+- registered customers (``GET /customers``, ``sandbox/customers``; ``add_customer``);
 - products (simple and variable), variations, their batch endpoints (at most 100 objects, else 413), orders,
   ``settings/general`` and the WordPress index, with WordPress's argument checks (``per_page`` <= 100), paging
   headers (``X-WP-Total``, ``X-WP-TotalPages``, ``Link``), exclusive whole-second date bounds, SKU uniqueness;
@@ -71,6 +72,7 @@ from nfsync.connectors.woocommerce.errors import (
     PRODUCT_INVALID_ID,
 )
 from nfsync.connectors.woocommerce.sandbox.auth import KeyStore, authenticate, caller_key, check_permissions
+from nfsync.connectors.woocommerce.sandbox.customers import SbCustomer, list_customers
 from nfsync.connectors.woocommerce.sandbox.payloads import (
     STATUS_TO_WC,
     WC_VERSION,
@@ -146,6 +148,7 @@ class Sandbox(SandboxBase):
         self.catalog = Catalog(self.new_id)
         self.hooks = Registry(self.new_id)
         self._webhook_ids: dict[tuple[str, str], str] = {}
+        self.customers: dict[str, list[SbCustomer]] = {}  # registered customers per store (GET /customers)
 
     def new_id(self) -> str:
         """WordPress post ids: one sequence for products, variations and orders (starting at 200000001)."""
@@ -189,6 +192,7 @@ class Sandbox(SandboxBase):
             (EDIT, r"/products/{pid:\d+}/variations/batch", self._variations_batch, BATCH),
             (EDIT, r"/products/{pid:\d+}/variations/{id:\d+}", self._update_variation, EDIT_DENIED),
             (("GET",), "/orders", self._orders, LIST),
+            (("GET",), "/customers", self._customers, LIST),
             (("GET",), r"/orders/{id:\d+}", self._order, VIEW),
             (("GET",), "/webhooks", self._webhooks, LIST),
             (("POST",), "/webhooks", self._create_webhook, CREATE),
@@ -450,6 +454,18 @@ class Sandbox(SandboxBase):
         if order is None:
             raise WcFailure(404, ORDER_INVALID_ID, "Invalid ID.")
         return web.json_response(order_json(shop, order, variable=self.catalog.is_variable))
+
+    def add_customer(self, shop: SbShop, email: str, first_name: str, last_name: str, **fields: Any) -> SbCustomer:
+        """A registered customer of the store (a WordPress user with the customer role)."""
+        customers = self.customers.setdefault(shop.shop_id, [])
+        customer = SbCustomer(int(self.new_id()), email, first_name, last_name, **fields)
+        customers.append(customer)
+        return customer
+
+    async def _customers(self, request: web.Request, shop: SbShop) -> web.StreamResponse:
+        items, total, pages = list_customers(self.customers.get(shop.shop_id, []), request.query)
+        query = parse_query({k: v for k, v in request.query.items() if k in ("page", "per_page")}, ORDER_ORDERBY)
+        return web.json_response(items, headers=page_headers(request.url, query, total, pages))
 
     def _collection(self, request: web.Request, rows: list[Row], query: Query) -> web.Response:
         page, total, pages = select(rows, query)
