@@ -95,7 +95,7 @@ async def test_combo_stock_follows_its_components_on_the_shop(bundled: Bundled) 
             return _shop_stock(env, b.combo_a) == 5 and _shop_stock(env, b.combo_b) == 5
 
         await wait_until(followed, 30, "both combos at the cap's new stock")
-        await env.pool.execute('UPDATE "ProductVariant" SET status = \'DEACTIVATED\' WHERE id = $1', b.socks)
+        await env.pool.execute("UPDATE \"ProductVariant\" SET status = 'DEACTIVATED' WHERE id = $1", b.socks)
 
         async def gone() -> bool:
             return _shop_stock(env, b.combo_b) == 0 and _shop_stock(env, b.combo_a) == 5
