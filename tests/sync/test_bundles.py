@@ -105,8 +105,14 @@ async def test_combo_stock_follows_its_components_on_the_shop(bundled: Bundled) 
     assert own == (Decimal(999), Decimal(0))
 
 
-async def test_orders_move_components_and_add_ons_never_the_combo_row(bundled: Bundled) -> None:
-    b, env = bundled, bundled.env
+@pytest.fixture(params=["lazada", "woocommerce"])  # the stock moves are the platforms' own; two status vocabularies
+async def two(request: pytest.FixtureRequest, sync_settings: Settings) -> AsyncIterator[Bundled]:
+    async with sync_env(sync_settings, request.param, variants=12) as made:
+        yield await _bundled(made)
+
+
+async def test_orders_move_components_and_add_ons_never_the_combo_row(two: Bundled) -> None:
+    b, env = two, two.env
     opened, shipped, cancelled = STATUSES[env.shop.platform]
     session = await env.session("order_sync", "marketplace_to_crm")
     store = OrderStore(session, ItemLog(session.ctx, env.pool, env.shop.shop_id), env.catalog.merchant_id)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -162,6 +166,31 @@ async def test_erasure_anonymises_the_customer_and_its_orders_and_records_it(cen
     assert [b["buyer"] for b in buyers] == [{"erased": True}] * 3
     record = await cenv.pool.fetchrow("SELECT * FROM customer_erasures WHERE customer_id = $1", customer)
     assert (record["orders"], record["reason"], record["organization_id"]) == (3, "cli", cenv.org)
+
+
+def _cli(env: SyncEnv, *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
+    clean.update({"NFSYNC_DATABASE_URL": env.settings.database_url, "NFSYNC_LOG_LEVEL": "error"})
+    command = [sys.executable, "-m", "nfsync.workers", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=clean, timeout=60, check=False)
+
+
+async def test_the_erase_command_refuses_another_organization_then_erases(cenv: SyncEnv) -> None:
+    store = await _store(cenv)
+    await store.save(_order(cenv, 1, _buyer(cenv)))
+    customer = await cenv.pool.fetchval('SELECT id FROM "Customer"')
+    other = str(uuid.uuid4())
+    refused = await asyncio.to_thread(_cli, cenv, "customers", "erase", customer, "--org", other)
+    assert refused.returncode != 0 and f"no live customer {customer} in organization {other}" in refused.stderr
+    assert await cenv.pool.fetchval('SELECT status FROM "Customer" WHERE id = $1', customer) != "ERASED"
+    done = await asyncio.to_thread(_cli, cenv, "customers", "erase", customer, "--org", str(cenv.org))
+    assert done.returncode == 0, done.stderr
+    assert f"customer {customer}: erased with 1 order(s)" in done.stdout
+    assert NAME not in done.stdout + done.stderr and EMAIL not in done.stdout + done.stderr
+    record = await cenv.pool.fetchrow("SELECT * FROM customer_erasures WHERE customer_id = $1", customer)
+    assert (record["requested_by"], record["orders"]) == ("cli", 1)
+    again = await asyncio.to_thread(_cli, cenv, "customers", "erase", customer)
+    assert again.returncode != 0 and "no live customer" in again.stderr
 
 
 async def test_retention_erases_buyers_without_a_recent_order(cenv: SyncEnv) -> None:
