@@ -171,7 +171,10 @@ async def attach_to_order(
     buyer: Buyer | None,
     source: BuyerSource,
 ) -> str | None:
-    """Creates or updates the order's customer and stores the order's buyer data sealed; the customer's id."""
+    """Creates or updates the order's customer and stores the order's buyer data sealed; the customer's id. An order
+    whose buyer was erased stays erased: a later sight of it (a poll's overlap, a status change) stores nothing."""
+    if await conn.fetchval(QUERIES["crm_order_buyer_erased"], order_id):
+        return None
     customer_id = await link_customer(conn, keyring, buyer, source) if buyer is not None else None
     sealed = sealed_buyer(keyring, source.merchant_id, order_id, raw, buyer)
     await conn.execute(QUERIES["crm_order_set_customer"], order_id, customer_id, sealed)

@@ -168,6 +168,21 @@ async def test_erasure_anonymises_the_customer_and_its_orders_and_records_it(cen
     assert (record["orders"], record["reason"], record["organization_id"]) == (3, "cli", cenv.org)
 
 
+async def test_an_erased_order_seen_again_stays_erased(cenv: SyncEnv) -> None:
+    """The next poll (or a status change) of an order whose buyer was erased brings no personal data back."""
+    store = await _store(cenv)
+    await store.save(_order(cenv, 1, _buyer(cenv)))
+    customer = await cenv.pool.fetchval('SELECT id FROM "Customer"')
+    async with cenv.pool.acquire() as conn:
+        assert await crm_customers.erase(conn, customer, organization_id=None, requested_by="cli", reason="cli")
+    await store.save(_order(cenv, 1, _buyer(cenv), minutes=5))  # the same order, updated on the platform
+    row = await cenv.pool.fetchrow('SELECT buyer, "customerId" FROM "SalesOrder" WHERE "externalOrderId" = $1', "C-1")
+    assert row["buyer"] == {"erased": True} and row["customerId"] == customer
+    assert await cenv.pool.fetchval('SELECT count(*) FROM "Customer" WHERE "deletedAt" IS NULL') == 0
+    await store.save(_order(cenv, 2, _buyer(cenv, 2), minutes=6))  # a new order of the same buyer: a new customer
+    assert await cenv.pool.fetchval('SELECT count(*) FROM "Customer" WHERE "deletedAt" IS NULL') == 1
+
+
 def _cli(env: SyncEnv, *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
     clean.update({"NFSYNC_DATABASE_URL": env.settings.database_url, "NFSYNC_LOG_LEVEL": "error"})

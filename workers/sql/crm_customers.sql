@@ -31,6 +31,11 @@ WHERE id = $1;
 -- The order's buyer: the customer it belongs to and the platform's buyer fields as ciphertexts ($3 jsonb).
 UPDATE "SalesOrder" SET "customerId" = $2, buyer = $3, "modifiedAt" = now() WHERE id = $1;
 
+-- name: crm_order_buyer_erased
+-- Whether order $1's buyer data was erased (a data-subject erasure): a later sight of the order must not bring it
+-- back.
+SELECT coalesce(buyer @> '{"erased": true}'::jsonb, false) FROM "SalesOrder" WHERE id = $1;
+
 -- name: crm_customer_list
 -- The customers of organization $1's merchants (every organization's when NULL), keyset-paged by id ($7 after).
 -- Filters (NULL = any): $2 platform, $3 merchant, $4 shop (marketplace_shops.id: customers with an order there),
