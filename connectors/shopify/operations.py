@@ -1,0 +1,166 @@
+"""The GraphQL Admin API operations nfsync sends to Shopify, shared by the client and the sandbox: the documents, the
+API version, the page sizes and each operation's requested cost under the cost rule of docs/platforms/shopify.md
+("What the client should send"): an object field 1, a connection 2 + first x node cost, a mutation 10 (the rule is
+UNCONFIRMED there: the client plans with these figures and then believes ``extensions.cost``; the sandbox charges
+exactly these). Sources: tests/contracts/shopify.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+API_VERSION = "2026-04"  # inventorySetQuantities takes changeFromQuantity from this version (docs/platforms/shopify.md)
+GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
+SHOP_DOMAIN_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$"  # the stricter reading (UNCONFIRMED: "_")
+MAX_QUERY_COST = 1000
+MAX_INPUT_ITEMS = 250  # input arrays (quantities, variants) per call
+
+PRODUCTS_PAGE = 10
+PRODUCT_VARIANTS_PAGE = 40
+VARIANTS_PAGE = 100
+ORDERS_PAGE = 5
+ORDER_LINES_PAGE = 30
+LOCATIONS_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # the operationName sent, and the sandbox's dispatch key
+    document: str
+    cost: int  # requested cost under the rule above
+    mutation: bool = False
+
+
+_MONEY = "shopMoney { amount currencyCode }"
+
+SHOP = Operation("Shop", "query Shop { shop { name currencyCode myshopifyDomain } }", 1)
+
+LOCATIONS = Operation(
+    "Locations",
+    f"query Locations {{ locations(first: {LOCATIONS_PAGE}) {{ nodes {{ id name isActive }} }} }}",
+    2 + LOCATIONS_PAGE * 1,
+)
+
+PRODUCTS = Operation(
+    "Products",
+    "query Products($after: String, $q: String) { "
+    f"products(first: {PRODUCTS_PAGE}, after: $after, query: $q) {{ pageInfo {{ hasNextPage endCursor }} "
+    "nodes { id title handle status updatedAt "
+    f"variants(first: {PRODUCT_VARIANTS_PAGE}) {{ nodes {{ id sku price barcode inventoryQuantity "
+    "inventoryItem { id } selectedOptions { name value } } } } } }",
+    2 + PRODUCTS_PAGE * (1 + 2 + PRODUCT_VARIANTS_PAGE * 2) + 1,
+)
+
+VARIANTS = Operation(
+    "Variants",
+    "query Variants($after: String, $q: String!) { "
+    f"productVariants(first: {VARIANTS_PAGE}, after: $after, query: $q) {{ pageInfo {{ hasNextPage endCursor }} "
+    "nodes { id sku price barcode inventoryQuantity updatedAt product { id } inventoryItem { id } "
+    "selectedOptions { name value } } } }",
+    2 + VARIANTS_PAGE * 3 + 1,
+)
+
+ORDERS = Operation(
+    "Orders",
+    "query Orders($after: String, $q: String!) { "
+    f"orders(first: {ORDERS_PAGE}, after: $after, query: $q, sortKey: UPDATED_AT) {{ "
+    "pageInfo { hasNextPage endCursor } nodes { id name createdAt updatedAt cancelledAt displayFinancialStatus "
+    f"displayFulfillmentStatus currencyCode totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }} "
+    f"totalShippingPriceSet {{ {_MONEY} }} customer {{ id email phone firstName lastName }} "
+    f"lineItems(first: {ORDER_LINES_PAGE}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id sku quantity name "
+    f"originalUnitPriceSet {{ {_MONEY} }} variant {{ id }} product {{ id }} }} }} }} }} }}",
+    2 + ORDERS_PAGE * (1 + 6 + 1 + (2 + ORDER_LINES_PAGE * 5 + 1)) + 1,
+)
+
+ORDER = Operation(
+    "Order",
+    "query Order($id: ID!) { order(id: $id) { id name createdAt updatedAt cancelledAt displayFinancialStatus "
+    f"displayFulfillmentStatus currencyCode totalPriceSet {{ {_MONEY} }} subtotalPriceSet {{ {_MONEY} }} "
+    f"totalShippingPriceSet {{ {_MONEY} }} customer {{ id email phone firstName lastName }} "
+    f"lineItems(first: {ORDER_LINES_PAGE}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id sku quantity name "
+    f"originalUnitPriceSet {{ {_MONEY} }} variant {{ id }} product {{ id }} }} }} }} }}",
+    1 + 6 + 1 + (2 + ORDER_LINES_PAGE * 5 + 1),
+)
+
+SET_STOCK = Operation(
+    "SetStock",
+    "mutation SetStock($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { "
+    "inventoryAdjustmentGroup { id } userErrors { field message code } } }",
+    10,
+    mutation=True,
+)
+
+SET_PRICES = Operation(
+    "SetPrices",
+    "mutation SetPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) { "
+    "productVariantsBulkUpdate(productId: $productId, variants: $variants) { productVariants { id price } "
+    "userErrors { field message code } } }",
+    10,
+    mutation=True,
+)
+
+CREATE_PRODUCT = Operation(
+    "CreateProduct",
+    "mutation CreateProduct($input: ProductSetInput!) { productSet(input: $input, synchronous: true) { "
+    "product { id title handle status updatedAt variants(first: 100) { nodes { id sku price barcode inventoryQuantity "
+    "inventoryItem { id } selectedOptions { name value } } } } userErrors { field message code } } }",
+    10,
+    mutation=True,
+)
+
+SUBSCRIBE = Operation(
+    "Subscribe",
+    "mutation Subscribe($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { "
+    "webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { webhookSubscription { id topic uri } "
+    "userErrors { field message } } }",
+    10,
+    mutation=True,
+)
+
+BULK_RUN = Operation(
+    "Bulk",
+    "mutation Bulk($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id status } "
+    "userErrors { field message } } }",
+    10,
+    mutation=True,
+)
+
+BULK_POLL = Operation(
+    "BulkPoll",
+    "query BulkPoll { currentBulkOperation { id status errorCode objectCount url partialDataUrl } }",
+    1,
+)
+
+# The query a bulk catalog import runs (its JSONL: products, then their variants with __parentId).
+BULK_PRODUCTS_QUERY = (
+    "{ products { edges { node { id title handle status updatedAt variants { edges { node { id sku price barcode "
+    "inventoryQuantity inventoryItem { id } selectedOptions { name value } } } } } } } }"
+)
+
+OPERATIONS = {
+    op.name: op
+    for op in (
+        SHOP,
+        LOCATIONS,
+        PRODUCTS,
+        VARIANTS,
+        ORDERS,
+        ORDER,
+        SET_STOCK,
+        SET_PRICES,
+        CREATE_PRODUCT,
+        SUBSCRIBE,
+        BULK_RUN,
+        BULK_POLL,
+    )
+}
+
+
+def gid(kind: str, number: int | str) -> str:
+    """A Shopify global id, e.g. ``gid://shopify/Product/123``."""
+    return f"gid://shopify/{kind}/{number}"
+
+
+def gid_number(value: str) -> str:
+    """The trailing number of a global id (what a webhook's numeric ``id`` holds)."""
+    return value.rsplit("/", 1)[-1]
