@@ -16,7 +16,7 @@ MAX_QUERY_COST = 1000
 MAX_INPUT_ITEMS = 250  # input arrays (quantities, variants) per call
 
 PRODUCTS_PAGE = 10
-PRODUCT_VARIANTS_PAGE = 40
+PRODUCT_VARIANTS_PAGE = 20  # a product with more is completed by VARIANTS (query product_id:...)
 VARIANTS_PAGE = 100
 ORDERS_PAGE = 5
 ORDER_LINES_PAGE = 30
@@ -32,6 +32,11 @@ class Operation:
 
 
 _MONEY = "shopMoney { amount currencyCode }"
+# Node costs under the rule: the node 1, each nested object (inventoryItem, product, variant, a MoneyBag and its
+# shopMoney, customer) 1, a list of objects (selectedOptions) 1, a connection 2 + first x node, scalars 0.
+_VARIANT_NODE = 1 + 1 + 1  # variant, inventoryItem, selectedOptions
+_LINE_NODE = 1 + 2 + 1 + 1  # line item, originalUnitPriceSet (MoneyBag + shopMoney), variant, product
+_ORDER_NODE = 1 + 3 * 2 + 1 + (2 + ORDER_LINES_PAGE * _LINE_NODE + 1)  # 3 MoneyBags, customer, lineItems + pageInfo
 
 SHOP = Operation("Shop", "query Shop { shop { name currencyCode myshopifyDomain } }", 1)
 
@@ -48,7 +53,7 @@ PRODUCTS = Operation(
     "nodes { id title handle status updatedAt "
     f"variants(first: {PRODUCT_VARIANTS_PAGE}) {{ nodes {{ id sku price barcode inventoryQuantity "
     "inventoryItem { id } selectedOptions { name value } } } } } }",
-    2 + PRODUCTS_PAGE * (1 + 2 + PRODUCT_VARIANTS_PAGE * 2) + 1,
+    2 + PRODUCTS_PAGE * (1 + 2 + PRODUCT_VARIANTS_PAGE * _VARIANT_NODE) + 1,
 )
 
 VARIANTS = Operation(
@@ -57,7 +62,7 @@ VARIANTS = Operation(
     f"productVariants(first: {VARIANTS_PAGE}, after: $after, query: $q) {{ pageInfo {{ hasNextPage endCursor }} "
     "nodes { id sku price barcode inventoryQuantity updatedAt product { id } inventoryItem { id } "
     "selectedOptions { name value } } } }",
-    2 + VARIANTS_PAGE * 3 + 1,
+    2 + VARIANTS_PAGE * (_VARIANT_NODE + 1) + 1,  # + product
 )
 
 ORDERS = Operation(
@@ -69,7 +74,7 @@ ORDERS = Operation(
     f"totalShippingPriceSet {{ {_MONEY} }} customer {{ id email phone firstName lastName }} "
     f"lineItems(first: {ORDER_LINES_PAGE}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id sku quantity name "
     f"originalUnitPriceSet {{ {_MONEY} }} variant {{ id }} product {{ id }} }} }} }} }} }}",
-    2 + ORDERS_PAGE * (1 + 6 + 1 + (2 + ORDER_LINES_PAGE * 5 + 1)) + 1,
+    2 + ORDERS_PAGE * _ORDER_NODE + 1,
 )
 
 ORDER = Operation(
@@ -79,7 +84,7 @@ ORDER = Operation(
     f"totalShippingPriceSet {{ {_MONEY} }} customer {{ id email phone firstName lastName }} "
     f"lineItems(first: {ORDER_LINES_PAGE}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id sku quantity name "
     f"originalUnitPriceSet {{ {_MONEY} }} variant {{ id }} product {{ id }} }} }} }} }}",
-    1 + 6 + 1 + (2 + ORDER_LINES_PAGE * 5 + 1),
+    _ORDER_NODE,
 )
 
 SET_STOCK = Operation(
@@ -164,3 +169,12 @@ def gid(kind: str, number: int | str) -> str:
 def gid_number(value: str) -> str:
     """The trailing number of a global id (what a webhook's numeric ``id`` holds)."""
     return value.rsplit("/", 1)[-1]
+
+
+def _check_costs() -> None:
+    over = [op.name for op in OPERATIONS.values() if op.cost > MAX_QUERY_COST]
+    if over:
+        raise AssertionError(f"operations over Shopify's single-query maximum of {MAX_QUERY_COST}: {over}")
+
+
+_check_costs()
