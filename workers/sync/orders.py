@@ -86,6 +86,29 @@ STATUS_MAP: dict[str, dict[str, str]] = {
         "completed": "COMPLETED",
         "cancelled": "CANCELLED",
     },
+    # A status key the client derives from cancelledAt, displayFinancialStatus and displayFulfillmentStatus
+    # (connectors/shopify/mapping.py order_status); the doc's proposed mapping (docs/platforms/shopify.md "Order
+    # statuses", a product decision): no delivered or completed state exists in Shopify's display enums.
+    "shopify": {
+        "cancelled": "CANCELLED",
+        "refunded": "RETURNED",
+        "voided": "CANCELLED",
+        "expired": "CANCELLED",
+        "pending": "PENDING",
+        "authorized": "PENDING",
+        "partially_paid": "PENDING",
+        "fulfilled": "SHIPPED",
+        "partially_fulfilled": "PROCESSING",
+        "in_progress": "PROCESSING",
+        "pending_fulfillment": "PROCESSING",
+        "on_hold": "CONFIRMED",
+        "scheduled": "CONFIRMED",
+        "request_declined": "CONFIRMED",
+        "unfulfilled": "CONFIRMED",
+        "open": "CONFIRMED",
+        "restocked": "CONFIRMED",
+        "fulfillment_not_required": "CONFIRMED",
+    },
     "woocommerce": {
         "pending": "PENDING",
         "on-hold": "PENDING",
