@@ -5,8 +5,9 @@ A delivery is a POST whose JSON body is the REST resource of the topic, with ``X
 HMAC-SHA256 of the raw body under the app's client secret), ``X-Shopify-Topic`` (``orders/updated``...),
 ``X-Shopify-Shop-Domain``, ``X-Shopify-Webhook-Id``, ``X-Shopify-Event-Id`` (newer, SD-WH-DELIVERY),
 ``X-Shopify-Triggered-At`` and ``X-Shopify-API-Version``. Deliveries may repeat and come out of order: the event id
-(else the webhook id) is the dedupe key. The body's numeric ``id`` is not what nfsync stores: ``admin_graphql_api_id``
-is the GID (doc "Global IDs"); a body without it gets the GID built from ``id``.
+(else the webhook id) is the dedupe key; a delivery with neither falls back to shop, topic, resource id and trigger
+time. The body's numeric ``id`` is not what nfsync stores: ``admin_graphql_api_id`` is the GID (doc "Global IDs"); a
+body without it gets the GID built from ``id``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
     return [
         WebhookEvent(
             kind=kind,
-            dedupe_key=f"{shop or ''}|{dedupe}" if dedupe else f"{shop or ''}|{topic}|{payload.get('id', '')}",
+            dedupe_key=dedupe or f"{shop or ''}|{topic}|{payload.get('id', '')}|{_header(headers, TRIGGERED_AT) or ''}",
             platform_shop_id=shop,
             entity_id=_entity_id(payload, gid_kind) if kind != "ignored" else None,
             status=_status(payload) if kind == "order_status_changed" else None,
