@@ -18,7 +18,8 @@ Emulated:
   GIDs, Money as a decimal string, at most 250 input items: SD-LIMITS), then the cost bucket (``gql.Buckets``:
   1000 points, restoring ``rate_limit`` = 50/s by default, the operation's requested cost charged before execution
   and refunded down to the actual cost; THROTTLED and MAX_COST_EXCEEDED as the contract shows them;
-  ``extensions.cost`` on every answer that passed the document check);
+  ``extensions.cost`` on every HTTP 200 GraphQL answer but MAX_COST_EXCEEDED, whose contract sample has none; a
+  refusal before execution charges nothing and shows ``actualQueryCost`` 0, THROTTLED shows null);
 - ``Shop``, ``Locations`` (several locations per shop: ``add_location``; stock per location: ``set_levels``),
   ``Products`` and ``Variants`` (cursor pages, ``updated_at``/``sku``/``product_id`` search terms), ``Orders``
   (``updated_at``/``created_at`` ranges, sort UPDATED_AT, the 60-day window without ``read_all_orders``, customer
