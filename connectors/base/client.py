@@ -165,6 +165,7 @@ class BaseClient(ABC):
     error_table: ClassVar[ErrorTable]
     default_rate: ClassVar[float] = 10.0
     uses_tokens: ClassVar[bool] = True  # False for API-key platforms (WooCommerce)
+    secret_signs_calls: ClassVar[bool] = True  # False where API calls carry only the access token (Shopify)
     uploads_images: ClassVar[bool] = False  # listings take only images uploaded through the platform's media API
 
     def __init__(
@@ -331,6 +332,16 @@ class BaseClient(ABC):
     @abstractmethod
     async def exchange_code(self, code: str, **params: str) -> TokenPair:
         """Exchange an authorization code for tokens."""
+
+    def verify_callback(self, query: Mapping[str, str]) -> bool:
+        """Whether the OAuth callback's whole query (``code`` and ``state`` included) is authentic, for platforms that
+        sign their redirect (Shopify's ``hmac``); the others rely on ``state`` alone."""
+        return True
+
+    @staticmethod
+    def callback_shop(query: Mapping[str, str]) -> str | None:
+        """The shop a callback's query names, if any (``shop_id``; Shopify's ``shop`` domain)."""
+        return query.get("shop_id") or None
 
     @abstractmethod
     def authorize_url(self, redirect_uri: str, state: str) -> str:

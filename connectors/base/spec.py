@@ -12,7 +12,7 @@ from nfsync.connectors.base.client import AppCredentials, BaseClient
 from nfsync.connectors.base.listing import ListingRules
 from nfsync.connectors.base.models import WebhookEvent
 
-PLATFORM_PACKAGES = ("shopee", "lazada", "tiktok", "woocommerce")
+PLATFORM_PACKAGES = ("shopee", "lazada", "tiktok", "woocommerce", "shopify")
 
 WebhookVerifier = Callable[[Mapping[str, str], bytes, AppCredentials, Sequence[str], str], bool]
 """(headers, raw body, app credentials, active webhook secrets, the externally visible URL) -> authentic?"""

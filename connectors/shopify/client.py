@@ -96,10 +96,11 @@ def check_shop(domain: str) -> str:
 
 
 class Client(BaseClient):
+    secret_signs_calls = False  # calls carry X-Shopify-Access-Token; the secret signs OAuth callbacks and webhooks
     platform = "shopify"
     error_table = ERROR_TABLE
     # Shopify limits GraphQL by cost, not calls (connectors.shopify.cost); this calls/s fence only bounds bursts.
-    default_rate = 10.0
+    default_rate = 1000.0
     bulk_poll_first = 0.5  # seconds before the first poll of a bulk operation; doubles up to bulk_poll_max
     bulk_poll_max = 5.0
     bulk_timeout = 1800.0  # seconds a bulk catalog export may take before the client pages instead
@@ -120,7 +121,10 @@ class Client(BaseClient):
         return check_shop(self.shop.platform_shop_id if self.shop is not None else "")
 
     def _origin(self, shop: str) -> str:
-        return self.settings.base_url.rstrip("/") or f"https://{shop}"
+        """``https://{shop}``; with a configured ``base_url`` (an operator-allowed sandbox or proxy, which serves
+        every shop under its domain like a multisite) ``{base_url}/{shop}``."""
+        base = self.settings.base_url.rstrip("/")
+        return f"{base}/{shop}" if base else f"https://{shop}"
 
     def sign(self, request: HttpRequest, token: TokenPair | None, now: float) -> HttpRequest:
         headers = dict(request.headers)
@@ -193,15 +197,23 @@ class Client(BaseClient):
         )
         return f"{self._origin(shop)}/admin/oauth/authorize?{query}"
 
+    def verify_callback(self, query: Mapping[str, str]) -> bool:
+        """The callback's ``hmac`` over its whole query (``code``, ``shop``, ``state``, ``timestamp``, ``host``) and
+        the 90-s timestamp window (SD-OAUTH; JS-API); the service checks it before anything is stored or sent."""
+        return verify_callback(query, self.app.secret("client_secret"), now=time.time())
+
+    @staticmethod
+    def callback_shop(query: Mapping[str, str]) -> str | None:
+        return check_shop(query["shop"]) if query.get("shop") else None
+
     async def exchange_code(self, code: str, **params: str) -> TokenPair:
-        """The callback's code for an offline token. ``params`` are the callback's other query parameters as
-        received (``hmac``, ``shop``, ``timestamp``, ``host`` and ``state``): the HMAC covers all of them and is
-        checked, with the 90-s timestamp window, before anything is sent (SD-OAUTH; JS-API)."""
+        """The callback's code for an offline token, at the shop the callback names (its signature was checked by
+        ``verify_callback`` first)."""
         shop = check_shop(params.get("shop") or (self.shop.platform_shop_id if self.shop else ""))
-        if not verify_callback({**params, "code": code}, self.app.secret("client_secret"), now=time.time()):
-            raise PermanentError("shopify: the callback's hmac or timestamp is not valid", code="callback_hmac")
         body = {"client_id": self.app_id, "client_secret": self.app.text("client_secret"), "code": code}
-        if self.app.values.get("offline_tokens") == "expiring":  # SD-OFFLINE: expires_in + refresh_token
+        # SD-OFFLINE: expiring offline tokens (expires_in + a rotating refresh token) since 2025-12-10, required of
+        # public apps from 2027-01-01; a custom app may keep non-expiring ones (app credential offline_tokens).
+        if self.app.values.get("offline_tokens") != "non-expiring":
             body["expiring"] = "1"
         return await self._token_call(shop, body)
 

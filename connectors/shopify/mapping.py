@@ -1,9 +1,10 @@
 """Shopify GraphQL nodes <-> the shared models (docs/platforms/shopify.md; shapes of tests/contracts/shopify.json).
 
-Ids are full GID strings (``gid://shopify/Product/123``), never the numeric tail (doc "Global IDs"). Money on the
-wire is a decimal string: ``ProductVariant.price`` and ``MoneyBag.shopMoney.amount`` (the shop's currency); times are
-ISO 8601 with ``Z``. A field the contract's samples leave out (``inventoryQuantity``, ``barcode``, ``selectedOptions``)
-is read as absent, never assumed.
+Platform ids are stored as the numeric tail of Shopify's GIDs (``123`` for ``gid://shopify/Product/123``): the
+same value a webhook body's ``id`` carries; the client turns them back into GIDs for every call (doc "Global IDs").
+Money on the wire is a decimal string: ``ProductVariant.price`` and ``MoneyBag.shopMoney.amount`` (the shop's
+currency); times are ISO 8601 with ``Z``. A field the contract's samples leave out (``inventoryQuantity``,
+``barcode``, ``selectedOptions``) is read as absent, never assumed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from nfsync.connectors.base.models import (
     OrderLine,
     barcode_of,
 )
-from nfsync.connectors.shopify.operations import gid
+from nfsync.connectors.shopify.operations import gid, gid_number
 
 PRODUCT_STATUS = {"ACTIVE": "active", "DRAFT": "inactive", "ARCHIVED": "inactive"}  # ProductStatus (SD-REF)
 _NOT_STARTED = frozenset({"UNFULFILLED", "OPEN", "ON_HOLD", "SCHEDULED"})  # fulfillment not started (doc proposal)
@@ -83,6 +84,12 @@ def decimal_string(value: Decimal) -> str:
     return format(value, "f")
 
 
+def number(value: Any) -> str:
+    """The numeric tail of a GID (what nfsync stores as a platform id: it is also a webhook body's ``id``); "" for
+    none. Calls turn it back into the GID (``as_gid``)."""
+    return gid_number(str(value)) if value else ""
+
+
 def as_gid(kind: str, value: str) -> str:
     """A GID as given, or the GID of a bare number (a webhook's numeric ``id``)."""
     return value if value.startswith("gid://") else gid(kind, value)
@@ -99,7 +106,7 @@ def variant_of(node: Mapping[str, Any]) -> ListingVariant:
     }
     quantity = node.get("inventoryQuantity")
     return ListingVariant(
-        platform_variant_id=str(node["id"]),
+        platform_variant_id=number(node["id"]),
         sku=str(node.get("sku") or ""),
         price=money(node.get("price")),
         stock=quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else 0,
@@ -114,7 +121,7 @@ def listing_of(product: Mapping[str, Any], variants: Sequence[Mapping[str, Any]]
     found = nodes(product.get("variants")) if variants is None else list(variants)
     status = str(product.get("status") or "")
     return Listing(
-        platform_item_id=str(product["id"]),
+        platform_item_id=number(product["id"]),
         name=str(product.get("title") or ""),
         status=PRODUCT_STATUS.get(status, status.lower() or "active"),
         variants=[variant_of(v) for v in found],
@@ -186,15 +193,17 @@ def customer_of(node: Any) -> Buyer | None:
     if not customer:
         return None
     name = " ".join(str(customer.get(k) or "") for k in ("firstName", "lastName")).strip()
-    return Buyer.seen(customer.get("id"), name=name, email=customer.get("email"), phone=customer.get("phone"))
+    return Buyer.seen(
+        number(customer.get("id")) or None, name=name, email=customer.get("email"), phone=customer.get("phone")
+    )
 
 
 def line_of(node: Mapping[str, Any]) -> OrderLine:
     price, _ = shop_money(node.get("originalUnitPriceSet"))
     return OrderLine(
-        platform_line_id=str(node["id"]),
-        platform_item_id=str(as_dict(node.get("product")).get("id") or "") or None,
-        platform_variant_id=str(as_dict(node.get("variant")).get("id") or "") or None,
+        platform_line_id=number(node["id"]),
+        platform_item_id=number(as_dict(node.get("product")).get("id")) or None,
+        platform_variant_id=number(as_dict(node.get("variant")).get("id")) or None,
         sku=str(node["sku"]) if node.get("sku") else None,
         name=str(node.get("name") or ""),
         quantity=int(node.get("quantity") or 0),
@@ -216,7 +225,7 @@ def order_of(node: Mapping[str, Any]) -> Order:
         buyer = {"customer_id": customer.platform_buyer_id, "name": customer.name or ""}
         buyer.update({k: v for k, v in (("email", customer.email), ("phone", customer.phone)) if v})
     return Order(
-        platform_order_id=str(node["id"]),
+        platform_order_id=number(node["id"]),
         status=order_status(
             node.get("cancelledAt"), node.get("displayFinancialStatus"), node.get("displayFulfillmentStatus")
         ),

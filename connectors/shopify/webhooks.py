@@ -18,7 +18,7 @@ from typing import Any
 
 from nfsync.connectors.base.client import AppCredentials
 from nfsync.connectors.base.models import EventKind, WebhookEvent
-from nfsync.connectors.shopify.mapping import as_gid, order_status, timestamp
+from nfsync.connectors.shopify.mapping import number, order_status, timestamp
 from nfsync.connectors.shopify.signing import WEBHOOK_SIGNATURE_HEADER, verify_webhook
 
 TOPIC = "X-Shopify-Topic"
@@ -72,8 +72,8 @@ def _entity_id(payload: Mapping[str, Any], kind: str | None) -> str | None:
     if kind is None:
         return None
     if payload.get("admin_graphql_api_id"):
-        return str(payload["admin_graphql_api_id"])
-    return as_gid(kind, str(payload["id"])) if payload.get("id") else None
+        return number(payload["admin_graphql_api_id"])
+    return number(payload["id"]) or None
 
 
 def _status(payload: Mapping[str, Any]) -> str:

@@ -59,10 +59,10 @@ def contract_error(call: str, kind: str, status: int = 200) -> dict[str, Any]:
 def test_product_sample_maps_to_a_listing_with_gids() -> None:
     product = sample("query products")["data"]["products"]["nodes"][0]
     listing = listing_of(product)
-    assert listing.platform_item_id == "gid://shopify/Product/123" and listing.name == "Tee"
+    assert listing.platform_item_id == "123" and listing.name == "Tee"
     assert listing.status == "active" and listing.updated_at == datetime(2026, 5, 1, 10, tzinfo=UTC)
     [variant] = listing.variants
-    assert variant.platform_variant_id == "gid://shopify/ProductVariant/456" and variant.sku == "TEE-1"
+    assert variant.platform_variant_id == "456" and variant.sku == "TEE-1"
     assert variant.price == Decimal("9.90") and variant.stock == 0 and variant.barcode is None  # absent in the sample
     with_more = {**product, "status": "DRAFT"}
     with_more["variants"]["nodes"][0] |= {
@@ -78,21 +78,18 @@ def test_product_sample_maps_to_a_listing_with_gids() -> None:
 def test_order_sample_maps_money_lines_status_and_customer() -> None:
     node = sample("query orders")["data"]["orders"]["nodes"][0]
     order = order_of(node)
-    assert order.platform_order_id == "gid://shopify/Order/1001" and order.currency == "VND"
+    assert order.platform_order_id == "1001" and order.currency == "VND"
     assert (order.total, order.subtotal, order.shipping_fee) == (Decimal(120000), Decimal(100000), Decimal(20000))
     assert order.status == "unfulfilled" and crm_status("shopify", order.status) == "CONFIRMED"
     [line] = order.lines
-    assert line.platform_line_id == "gid://shopify/LineItem/9" and line.unit_price == Decimal(50000)
-    assert (line.platform_item_id, line.platform_variant_id) == (
-        "gid://shopify/Product/123",
-        "gid://shopify/ProductVariant/456",
-    )
+    assert line.platform_line_id == "9" and line.unit_price == Decimal(50000)
+    assert (line.platform_item_id, line.platform_variant_id) == ("123", "456")
     assert line.sku == "TEE-1" and line.quantity == 2
     # protected customer data comes back null: only the buyer id is known
-    assert order.customer is not None and order.customer.platform_buyer_id == "gid://shopify/Customer/5"
+    assert order.customer is not None and order.customer.platform_buyer_id == "5"
     assert order.customer.name is None and order.customer.email is None
     node["customer"] = {
-        "id": "gid://shopify/Customer/5",
+        "id": "5",
         "email": "a@b.c",
         "phone": None,
         "firstName": "An",
@@ -252,7 +249,7 @@ def test_webhook_verify_refuses_a_bad_signature() -> None:
 def test_webhook_parse_topics_ids_and_dedupe_keys() -> None:
     product = json.dumps(CALLS["POST {uri} (inbound webhook delivery)"]["response_sample"]).encode()
     [event] = webhooks.parse(_headers(product, "products/update"), product)
-    assert event.kind == "product_changed" and event.entity_id == "gid://shopify/Product/9554194432293"
+    assert event.kind == "product_changed" and event.entity_id == "9554194432293"
     assert event.platform_shop_id == SHOP and event.dedupe_key == "wh-1"
     assert event.occurred_at == datetime(2026, 5, 1, 10, tzinfo=UTC)
     order = json.dumps(
@@ -266,11 +263,11 @@ def test_webhook_parse_topics_ids_and_dedupe_keys() -> None:
     ).encode()
     for topic in ("orders/create", "orders/updated", "orders/cancelled"):
         [event] = webhooks.parse(_headers(order, topic, **{"X-Shopify-Event-Id": "ev-9"}), order)
-        assert event.kind == "order_status_changed" and event.entity_id == "gid://shopify/Order/1001"
+        assert event.kind == "order_status_changed" and event.entity_id == "1001"
         assert event.dedupe_key == "ev-9" and event.status == "unfulfilled"
     numeric = json.dumps({"id": 77, "cancelled_at": "2026-05-01T00:00:00Z"}).encode()
     [event] = webhooks.parse(_headers(numeric, "orders/cancelled"), numeric)
-    assert event.entity_id == "gid://shopify/Order/77" and event.status == "cancelled"
+    assert event.entity_id == "77" and event.status == "cancelled"
     [event] = webhooks.parse(_headers(b"{}", "app/uninstalled"), b"{}")
     assert event.kind == "shop_deauthorized" and event.platform_shop_id == SHOP and event.entity_id is None
     [event] = webhooks.parse(_headers(b"{}", "customers/create"), b"{}")
@@ -352,8 +349,10 @@ async def fake() -> AsyncIterator[Fake]:
         return web.Response(body=state.files[request.match_info["name"]])
 
     app = web.Application()
-    app.router.add_post(operations.GRAPHQL_PATH, graphql)
-    app.router.add_post("/admin/oauth/access_token", token)
+    app.router.add_post(
+        "/{shop}" + operations.GRAPHQL_PATH, graphql
+    )  # a proxy base_url serves shops under their domain
+    app.router.add_post("/{shop}/admin/oauth/access_token", token)
     app.router.add_get("/files/{name}", files)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -600,7 +599,7 @@ async def test_create_through_product_set_and_update_never_rewrites_the_product(
     client = client_for(fake, session)
     draft = ListingDraft(name="Tee", variants=[VariantDraft(sku="TEE-1", price=Decimal("9.90"), stock=4)])
     created = await client.create_or_adopt(draft)
-    assert not created.adopted and created.listing.platform_item_id == "gid://shopify/Product/123"
+    assert not created.adopted and created.listing.platform_item_id == "123"
     [sent] = fake.sent("CreateProduct")
     variant = sent["variables"]["input"]["variants"][0]
     assert sent["variables"]["input"]["title"] == "Tee" and variant["sku"] == "TEE-1" and variant["price"] == "9.90"
@@ -620,12 +619,12 @@ async def test_orders_by_window_and_by_id(fake: Fake, session: aiohttp.ClientSes
     client = client_for(fake, session)
     start, end = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 2, tzinfo=UTC)
     orders = [o async for o in client.iter_orders(start, end)]
-    assert [o.platform_order_id for o in orders] == ["gid://shopify/Order/1001"]
+    assert [o.platform_order_id for o in orders] == ["1001"]
     assert fake.sent("Orders")[0]["variables"]["q"] == (
         "updated_at:>='2026-05-01T00:00:00Z' updated_at:<'2026-05-02T00:00:00Z'"
     )
     found = await client.get_orders(["1001", "gid://shopify/Order/404"])
-    assert [o.platform_order_id for o in found] == ["gid://shopify/Order/1001"]
+    assert [o.platform_order_id for o in found] == ["1001"]
     assert fake.sent("Order")[0]["variables"] == {"id": "gid://shopify/Order/1001"}
 
 
@@ -639,7 +638,7 @@ async def test_listing_pages_and_sku_lookup(fake: Fake, session: aiohttp.ClientS
     client = client_for(fake, session)
     since = datetime(2026, 5, 1, tzinfo=UTC)
     listings = [item async for item in client.iter_listings(since)]
-    assert [x.platform_item_id for x in listings] == ["gid://shopify/Product/123", "gid://shopify/Product/124"]
+    assert [x.platform_item_id for x in listings] == ["123", "124"]
     assert fake.sent("Products")[1]["variables"] == {
         "after": "eyJsYXN0X2lkIjoxfQ==",
         "q": "updated_at:>='2026-05-01T00:00:00Z'",
@@ -663,7 +662,7 @@ async def test_full_catalog_through_a_bulk_export(fake: Fake, session: aiohttp.C
     client = client_for(fake, session)
     client.bulk_poll_first = 0.01
     [listing] = [item async for item in client.iter_listings()]
-    assert listing.platform_item_id == "gid://shopify/Product/123" and listing.name == "Tee"
+    assert listing.platform_item_id == "123" and listing.name == "Tee"
     assert [v.sku for v in listing.variants] == ["TEE-1"]
     assert fake.sent("Bulk")[0]["variables"] == {"q": operations.BULK_PRODUCTS_QUERY}
 
@@ -697,15 +696,17 @@ async def test_webhook_subscriptions(fake: Fake, session: aiohttp.ClientSession)
 async def test_authorization_code_flow(fake: Fake, session: aiohttp.ClientSession) -> None:
     client = client_for(fake, session)
     url = client.authorize_url("https://nfsync.example/oauth/callback/shopify", "st")
-    assert url.startswith(f"{fake.url}/admin/oauth/authorize?client_id=cid&scope=") and "grant_options%5B%5D=" in url
+    assert url.startswith(f"{fake.url}/demo.myshopify.com/admin/oauth/authorize?client_id=cid&scope=")
+    assert "grant_options%5B%5D=" in url
     with pytest.raises(ValidationFailed):
         client_for(fake, session, shop=None).authorize_url("https://x", "st")
     params = {"shop": SHOP, "state": "st", "timestamp": str(int(datetime.now(UTC).timestamp())), "host": "aG9zdA"}
     signed = {**params, "hmac": callback_hmac({**params, "code": "good-code"}, SECRET)}
     pair = await client_for(fake, session, shop=None).exchange_code("good-code", **signed)
     assert pair.access_token.reveal() == TOKEN and pair.refresh_token is None and pair.shop_ids == [SHOP]
-    with pytest.raises(PermanentError, match="hmac"):
-        await client.exchange_code("good-code", **{**signed, "shop": "other.myshopify.com"})
+    assert client.verify_callback({**signed, "code": "good-code"})  # the service checks it before the exchange
+    assert not client.verify_callback({**signed, "code": "good-code", "shop": "other.myshopify.com"})
+    assert not client.verify_callback({**signed, "code": "other-code"})
     with pytest.raises(ReauthorizationNeeded):
         await client.exchange_code(
             "used-code", **{**params, "hmac": callback_hmac({**params, "code": "used-code"}, SECRET)}

@@ -73,7 +73,7 @@ class Rig:
 
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
-    sandbox = Sandbox(SAMPLE_APP, seed=7)
+    sandbox = Sandbox(SAMPLE_APP, seed=7, rate_limit=50)  # the standard plan's restore rate
     clock = Clock()
     sandbox.clock = clock
     shop = sandbox.add_shop(DOMAIN, "Demo", access_token=TOKEN)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nfsync.connectors.base.client import ShopRef
 from nfsync.connectors.base.errors import NotFound, TaskError, ValidationFailed
 from nfsync.connectors.base.models import TokenPair
-from nfsync.connectors.base.spec import PLATFORM_PACKAGES, uses_oauth
+from nfsync.connectors.base.spec import PLATFORM_PACKAGES, load, uses_oauth
 from nfsync.workers.api.framework import Api, Call
 from nfsync.workers.api.integrations import integration_for_path
 from nfsync.workers.api.state import API_STATE
@@ -148,6 +148,7 @@ async def callback(call: Call) -> Connected:
         raise ValidationFailed("the callback needs code and state")
     if params.get("shop_id") and not _SHOP_ID.fullmatch(params["shop_id"]):
         raise ValidationFailed("shop_id must be the platform's numeric shop id")
+    query = {**params, "code": code, "state": state}
     integration_id = verify_state(_keyring(call), state)
     pool = call.request.app[API_STATE].system_pool
     if await pool.fetchrow(QUERIES["oauth_state_usable"], _nonce(state), integration_id) is None:
@@ -155,9 +156,13 @@ async def callback(call: Call) -> Connected:
     integration = await pool.fetchrow(QUERIES["integration_get"], integration_id, None)
     if integration is None or integration["platform"] != call.path("platform") or integration["status"] != "active":
         raise NotFound("no such active integration for this platform")
-    shop = ShopRef(params["shop_id"]) if params.get("shop_id") else None  # the shop the redirect names, if any
+    client_type = load(integration["platform"]).client
+    named = client_type.callback_shop(params)  # the shop the redirect names, if any
+    client = call.request.app[API_STATE].clients.client(integration, shop=ShopRef(named) if named else None)
+    if not client.verify_callback(query):
+        raise ValidationFailed("the callback's signature does not verify; start the connect again")
     try:
-        pair = await call.request.app[API_STATE].clients.client(integration, shop=shop).exchange_code(code, **params)
+        pair = await client.exchange_code(code, **params)
     except TaskError as exc:  # the platform's (or any host's) words stay in the log: this caller is unauthenticated
         log.warning("oauth.exchange_failed", integration_id=str(integration_id), error=str(exc)[:300])
         raise ValidationFailed("the platform did not accept this authorization; start the connect again") from None

@@ -78,6 +78,7 @@ from nfsync.connectors.shopify.sandbox.store import BulkOp, Store, Subscription,
 Json = dict[str, Any]
 DOMAIN = r"{shop:[A-Za-z0-9][A-Za-z0-9-]*\.myshopify\.com}"
 NEVER = 100 * 365 * 86_400.0  # offline tokens without expiry (SD-OFFLINE)
+UNLIMITED_RESTORE_RATE = 1e9  # rate_limit=inf: the bucket never runs dry
 EXPIRING_ACCESS_TTL = 3600.0  # ``expiring=1``: expires_in ~3600 s (SD-OFFLINE)
 EXPIRING_REFRESH_TTL = 90 * 86_400.0  # refresh_token_expires_in: UNCONFIRMED value
 AUTH_HEADER = "X-Shopify-Access-Token"
@@ -136,7 +137,7 @@ class Sandbox(SandboxBase):
     access_ttl: ClassVar[float] = NEVER
     refresh_ttl: ClassVar[float] = NEVER
     single_use_refresh: ClassVar[bool] = True  # "a rotating refresh_token" (SD-OFFLINE)
-    default_rate_limit: ClassVar[float | None] = g.RESTORE_RATE  # the cost bucket's restore rate, points/s
+    default_rate_limit: ClassVar[float | None] = None  # restore_rate(): the cost bucket's restore rate, points/s
     webhook_retry_schedule: ClassVar[Sequence[float]] = tuple(14_400 * 2**k / 255 for k in range(8))
     """8 retries over 4 hours, exponential (SD-WH-RETRY): ~56 s doubling up to ~7228 s, 14,400 s in all (the exact
     steps are UNCONFIRMED)."""
@@ -176,7 +177,11 @@ class Sandbox(SandboxBase):
 
     @property
     def restore_rate(self) -> float:
-        return float(self.rate_limit) if self.rate_limit is not None else g.RESTORE_RATE
+        """The bucket's restore rate: ``rate_limit`` (the benchmarks and the bucket tests set Shopify's documented
+        50/s), else unlimited like the other sandboxes without a rate (the bucket is then always full, and every answer
+        still carries ``extensions.cost``)."""
+        rate = float(self.rate_limit) if self.rate_limit is not None else UNLIMITED_RESTORE_RATE
+        return min(rate, UNLIMITED_RESTORE_RATE)
 
     def add_shop(
         self,
@@ -189,8 +194,10 @@ class Sandbox(SandboxBase):
     ) -> SbShop:
         """A shop with its ``shop_domain``, a shop number, a currency (VND unless ``currency``) and a primary
         location ``Main``."""
-        shop = super().add_shop(shop_id, name, access_token=access_token, refresh_token=refresh_token, **extra)
+        # the shop's id is its domain, as on Shopify (X-Shopify-Shop-Domain, the callback's shop): "880005" becomes
+        # "880005.myshopify.com"
         domain = shop_id.lower() if shop_id.lower().endswith(".myshopify.com") else f"{slug(shop_id)}.myshopify.com"
+        shop = super().add_shop(domain, name, access_token=access_token, refresh_token=refresh_token, **extra)
         shop.extra.setdefault("shop_domain", domain)
         shop.extra.setdefault("shop_number", self.new_id())
         shop.extra.setdefault("currency", "VND")
