@@ -498,7 +498,7 @@ def test_every_nfsync_command_line_parses() -> None:
     [
         ["worker", "--platfrom", "shopee"],  # misspelled flag
         ["worker", "--platform", "amazon"],  # no such platform
-        ["worker", "--platform", "shopify"],  # a queue, but no connector
+        ["worker", "--platform", "magento"],  # no such platform either
         ["sandbox", "--platform", "shopee", "--listen", "0.0.0.0"],
         ["db", "innit"],
         ["tokens", "create", "--org", ANY_UUID, "--scope", "admin"],  # argparse takes the abbreviation; we do not

@@ -26,10 +26,11 @@ class Hook:
     integration: str
     shop: str
     path: str
+    key: str  # the platform's shop id: SHOP, or Shopify's domain for it
 
     def push(self, order: SbOrder) -> tuple[dict[str, str], bytes]:
         headers, body, _url = self.sandbox.signed_push(
-            self.sandbox.shops[SHOP], {"kind": "order_status_changed", "order": order}
+            self.sandbox.shops[self.key], {"kind": "order_status_changed", "order": order}
         )
         return headers, body
 
@@ -58,7 +59,7 @@ async def hook(request: pytest.FixtureRequest, live_api: LiveApi) -> Any:
     sandbox = spec.sandbox(dict(spec.sample_app))
     sandbox.webhook_secret = sandbox.webhook_secret or "wc-webhook-secret-0001"
     async with sandbox.running():
-        sandbox.add_shop(SHOP, "Hook shop", access_token="tok-1", refresh_token="ref-1")
+        key = sandbox.add_shop(SHOP, "Hook shop", access_token="tok-1", refresh_token="ref-1").shop_id
         config, credentials = _split_credentials(spec)
         body: dict[str, Any] = {
             "name": f"{spec.name} hooks",
@@ -73,23 +74,23 @@ async def hook(request: pytest.FixtureRequest, live_api: LiveApi) -> Any:
             "POST",
             f"/v1/integrations/{integration['id']}/accounts",
             live_api.a.token,
-            json={"name": "a", "platform_account_id": SHOP},
+            json={"name": "a", "platform_account_id": key},
         )
         _, shop = await live_api.call(
             "POST",
             f"/v1/accounts/{account['id']}/shops",
             live_api.a.token,
-            json={"shop_id": SHOP, "shop_name": "Hook shop"},
+            json={"shop_id": key, "shop_name": "Hook shop"},
         )
         path = f"/webhooks/{spec.name}/{integration['id']}"
         sandbox.webhook_url = live_api.url + path
-        sandbox.add_listing(sandbox.shops[SHOP], "Shirt", [{"sku": "HOOK-1", "price": "100000", "stock": 3}])
-        yield Hook(live_api, spec, sandbox, integration["id"], shop["id"], path)
+        sandbox.add_listing(sandbox.shops[key], "Shirt", [{"sku": "HOOK-1", "price": "100000", "stock": 3}])
+        yield Hook(live_api, spec, sandbox, integration["id"], shop["id"], path, key)
 
 
 def _order(hook: Hook) -> SbOrder:
     return hook.sandbox.add_order(
-        hook.sandbox.shops[SHOP], [{"sku": "HOOK-1"}], status=hook.sandbox.initial_order_status()
+        hook.sandbox.shops[hook.key], [{"sku": "HOOK-1"}], status=hook.sandbox.initial_order_status()
     )
 
 
