@@ -182,12 +182,12 @@ async def test_demo_connects_syncs_imports_orders_and_propagates_stock() -> None
     products = summary["products"]
     assert summary["ok"] is True and summary["variants"] == VARIANTS and 0 < products < VARIANTS
     shops = {shop["platform"]: shop for shop in summary["shops"]}
-    assert sorted(shops) == ["lazada", "shopee", "tiktok", "woocommerce"]
+    assert sorted(shops) == ["lazada", "shopee", "shopify", "tiktok", "woocommerce"]
     assert {s["connected_by"] for p, s in shops.items() if p != "woocommerce"} <= {"oauth redirect", "oauth code"}
     assert shops["woocommerce"]["connected_by"] == "api keys"
     incomplete = summary["incomplete_product"]
     for platform, shop in shops.items():
-        checked = platform != "woocommerce"  # the platforms that check a listing against its category's attributes
+        checked = platform not in ("woocommerce", "shopify")  # the platforms that check a listing's category attributes
         assert shop["items_successful"] == products - checked and shop["items_failed"] == checked, platform
         assert shop["variants_listed"] == VARIANTS + 2 - checked * incomplete["variants"], platform  # + 2 combos
         reasons = [(f["entity_id"], f["reason"]) for f in shop["failed_items"]]
@@ -196,7 +196,7 @@ async def test_demo_connects_syncs_imports_orders_and_propagates_stock() -> None
         assert shop["calls"] >= products, platform
         assert shop["orders_placed"] == shop["orders_imported"] == ORDERS, platform
         assert shop["stock_latency_ms"] is not None and shop["stock_latency_ms"] >= 0, platform
-    assert summary["orders"] == {"placed": 4 * ORDERS, "imported": 4 * ORDERS, "duplicates": 0}
+    assert summary["orders"] == {"placed": 5 * ORDERS, "imported": 5 * ORDERS, "duplicates": 0}
     assert summary["stock_change"]["seen_on_every_shop"] is True
     combos = summary["combo_stock"]
     assert summary["combos"] == 2 and len(combos["combos"]) == 2 and combos["seen_on_every_shop"] is True

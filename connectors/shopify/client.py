@@ -154,16 +154,17 @@ class Client(BaseClient):
         if operation is None:
             return await super()._send(request)
         bucket = bucket_for(self.limiter_key(GRAPHQL))
+        expected = bucket.expected(operation.name, operation.cost)
         try:
-            wait = bucket.reserve(operation.cost, time.monotonic())
+            wait = bucket.reserve(operation.cost, time.monotonic(), expected, operation.name)
             if wait > 0:
                 self.stats["cost_waits"] += 1
                 await asyncio.sleep(wait)
             response = await super()._send(request)
         except BaseException:
-            bucket.release(operation.cost)
+            bucket.release(operation.cost, expected, operation.name)
             raise
-        bucket.settle(operation.cost, cost_of(response.json()), time.monotonic())
+        bucket.settle(operation.cost, cost_of(response.json()), time.monotonic(), expected, operation.name)
         return response
 
     async def graphql(

@@ -8,9 +8,11 @@ refills at ``restoreRate`` points a second. Every answer reports the bucket in `
 
 ``CostBucket`` is this process's model of that bucket for one shop:
 
-- ``reserve(cost)`` before a call takes ``cost`` points from the model and says how long to wait first: nothing
-  while the model holds the points, else ``(cost - level) / restoreRate``. Reservations may run the model into debt,
-  so concurrent callers of one shop queue behind each other instead of all firing when the level recovers.
+- ``reserve(cost, expected)`` before a call says how long to wait until the model holds the requested ``cost``
+  (nothing while it does, else ``(cost - level) / restoreRate``) and charges the model the call's *expected* actual
+  cost (the operation's last actual cost, the requested one before any): Shopify admits on the requested cost and
+  refunds the rest at once, so charging the requested cost for calls in flight would wait for points that come
+  back anyway. Reservations may run the model into debt, so concurrent callers queue behind each other.
 - ``settle(cost, answer)`` after the call adopts the bucket Shopify reported (its refund of requested - actual
   included) minus what this process still has in flight; an answer without ``throttleStatus`` but with
   ``actualQueryCost`` hands back ``requested - actual`` to the model itself.
@@ -78,46 +80,78 @@ class CostBucket:
     restore_rate: float = DEFAULT_RESTORE_RATE
     available: float = DEFAULT_MAXIMUM  # at ``stamp``; negative = reserved ahead (debt)
     stamp: float | None = None
-    in_flight: float = 0.0
+    unnamed_in_flight: float = 0.0  # charges of calls in flight reserved without an operation name
     waits: list[float] = field(default_factory=list)  # the waits reserve() asked for (tests, stats)
+    actuals: dict[str, float] = field(default_factory=dict)  # operation name -> its last actual cost
+    pending: dict[str, list[float]] = field(default_factory=dict)  # operation name -> requested costs in flight
+
+    @property
+    def in_flight(self) -> float:
+        """What the calls in flight will likely cost, re-estimated from the latest actual costs: a first wave of calls
+        charged their requested cost stops weighing on the model once one of them reports its actual cost."""
+        named = sum(self.expected(name, cost) for name, costs in self.pending.items() for cost in costs)
+        return self.unnamed_in_flight + named
 
     def level(self, now: float) -> float:
         if self.stamp is None:
             return self.available
         return min(self.maximum, self.available + (now - self.stamp) * self.restore_rate)
 
-    def reserve(self, cost: float, now: float) -> float:
-        """Take ``cost`` points; the seconds to wait before sending the call."""
+    def expected(self, name: str, requested: float) -> float:
+        """What a call of operation ``name`` will really cost: its last actual cost (the requested cost before one)."""
+        return min(self.actuals.get(name, requested), requested)
+
+    def reserve(self, cost: float, now: float, expected: float | None = None, name: str | None = None) -> float:
+        """Admit a call of requested ``cost``: the seconds to wait until the model holds ``cost`` points (Shopify admits
+        a query only then). The model is charged ``expected`` (the likely actual cost; ``cost`` when unknown), since
+        Shopify refunds the rest as soon as the query ran: concurrent callers queue behind what really goes out."""
         if cost > self.maximum:
             raise PermanentError(
                 f"shopify: a call of requested cost {cost:g} can never run in a bucket of {self.maximum:g} points",
                 code="MAX_COST_EXCEEDED",
             )
+        charge = cost if expected is None else expected
         level = self.level(now)
         wait = 0.0 if level >= cost else (cost - level) / self.restore_rate
-        self.available, self.stamp = level - cost, now
-        self.in_flight += cost
+        self.available, self.stamp = level - charge, now
+        self._add(name, cost, charge)
         self.waits.append(wait)
         return wait
 
-    def settle(self, cost: float, answer: CallCost | None, now: float) -> None:
-        """The call reserved with ``cost`` has its answer."""
-        self.in_flight = max(0.0, self.in_flight - cost)
+    def _add(self, name: str | None, cost: float, charge: float) -> None:
+        if name is None:
+            self.unnamed_in_flight += charge
+        else:
+            self.pending.setdefault(name, []).append(cost)
+
+    def _done(self, name: str | None, cost: float, charge: float) -> None:
+        if name is None:
+            self.unnamed_in_flight = max(0.0, self.unnamed_in_flight - charge)
+        elif cost in self.pending.get(name, []):
+            self.pending[name].remove(cost)
+
+    def settle(
+        self, cost: float, answer: CallCost | None, now: float, expected: float | None = None, name: str | None = None
+    ) -> None:
+        """The call reserved with ``cost`` (charged ``expected``) has its answer."""
+        charge = cost if expected is None else expected
+        self._done(name, cost, charge)
         if answer is None:
             return  # no cost reported (an HTTP error): the points stay spent
+        if name is not None and answer.actual is not None:
+            self.actuals[name] = answer.actual
         if answer.status is not None:
             status = answer.status
             self.maximum, self.restore_rate = status.maximum, status.restore_rate
             self.available, self.stamp = status.available - self.in_flight, now
             return
-        requested = answer.requested if answer.requested is not None else cost
-        if answer.actual is not None and answer.actual < requested:
-            self.available = self.level(now) + (requested - answer.actual)  # refund requested - actual
+        if answer.actual is not None and answer.actual < charge:
+            self.available = self.level(now) + (charge - answer.actual)  # hand back what was charged beyond actual
             self.stamp = now
 
-    def release(self, cost: float) -> None:
+    def release(self, cost: float, expected: float | None = None, name: str | None = None) -> None:
         """A call reserved with ``cost`` got no answer: it may have run, so its points stay spent."""
-        self.in_flight = max(0.0, self.in_flight - cost)
+        self._done(name, cost, cost if expected is None else expected)
 
 
 def throttle_wait(answer: CallCost | None, cost: float | None = None) -> float | None:

@@ -712,3 +712,26 @@ async def test_authorization_code_flow(fake: Fake, session: aiohttp.ClientSessio
             "used-code", **{**params, "hmac": callback_hmac({**params, "code": "used-code"}, SECRET)}
         )
     assert len(fake.sent("token")) == 2
+
+
+def test_calls_in_flight_are_charged_their_expected_actual_cost_not_the_requested_one() -> None:
+    """Shopify admits a call on its requested cost and refunds the rest at once: eight SKU lookups in flight (403
+    requested, 7 actual last time) must not make the ninth wait for points that come back anyway."""
+    bucket = CostBucket()
+    bucket.reserve(403, now=0.0, name="Variants")
+    bucket.settle(403, cost.CallCost(requested=403, actual=7, status=None), now=0.0, name="Variants")
+    expected = bucket.expected("Variants", 403)
+    assert expected == 7
+    waits = [bucket.reserve(403, now=0.0, expected=expected, name="Variants") for _ in range(9)]
+    assert waits == [0.0] * 9 and bucket.in_flight == pytest.approx(63)
+    assert bucket.expected("Orders", 808) == 808  # never seen: the requested cost
+
+
+def test_a_first_wave_stops_weighing_once_one_call_reports_its_actual_cost() -> None:
+    bucket = CostBucket()
+    for _ in range(3):
+        bucket.reserve(403, now=0.0, name="Variants")  # nothing known yet: each charged 403
+    assert bucket.in_flight == pytest.approx(1209)
+    answer = cost.CallCost(403, 7, cost.ThrottleStatus(1000.0, 990.0, 50.0))
+    bucket.settle(403, answer, now=0.0, name="Variants")
+    assert bucket.in_flight == pytest.approx(14) and bucket.level(0.0) == pytest.approx(976)

@@ -45,6 +45,7 @@ _SHOP_ID = re.compile(r"[0-9]{1,20}")  # Shopee names the shop in its redirect; 
 class AuthorizeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     redirect_uri: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
+    shop: str | None = Field(None, min_length=1, max_length=255, description="The shop to authorize (Shopify's domain)")
 
 
 class AuthorizeUrl(BaseModel):
@@ -113,7 +114,13 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
     integration = await integration_for_path(call)
     if integration["platform"] not in PLATFORM_PACKAGES or not uses_oauth(integration["platform"]):
         raise ValidationFailed(f"{integration['platform']} is connected with API keys, not OAuth")
-    redirect = call.query_as(AuthorizeQuery).redirect_uri
+    query = call.query_as(AuthorizeQuery)
+    redirect = query.redirect_uri
+    named = (
+        load(integration["platform"]).client.callback_shop({"shop": query.shop, "shop_id": query.shop})
+        if (query.shop)
+        else None
+    )
     if _origin(redirect) not in call.request.app[API_STATE].redirect_origins:
         raise ValidationFailed("redirect_uri must be on an origin in NFSYNC_OAUTH_REDIRECT_ORIGINS (or the API's own)")
     nonce = secrets.token_urlsafe(12)
@@ -128,7 +135,7 @@ async def authorize_url(call: Call) -> AuthorizeUrl:
         redirect,
         float(STATE_TTL),
     )
-    client = call.request.app[API_STATE].clients.client(integration)
+    client = call.request.app[API_STATE].clients.client(integration, shop=ShopRef(named) if named else None)
     return AuthorizeUrl(url=client.authorize_url(redirect, state), state=state)
 
 

@@ -68,7 +68,7 @@ from nfsync.workers.upkeep import upkeep_for
 
 log = get_logger(__name__)
 PLATFORMS = PLATFORM_PACKAGES
-SHOP_IDS = {"shopee": "880001", "lazada": "880002", "tiktok": "880003", "woocommerce": "880004"}
+SHOP_IDS = {"shopee": "880001", "lazada": "880002", "tiktok": "880003", "woocommerce": "880004", "shopify": "880005"}
 TOKEN_SCOPES = ["tasks:read", "tasks:write", "integrations:write", "ops:read", "ops:write"]
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 POLL_SECONDS = 0.2

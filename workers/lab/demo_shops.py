@@ -89,6 +89,7 @@ async def connect(api: ApiClient, sandbox: SandboxBase, *, shop_id: str, channel
     """Integration, account and shop of one platform, on the CRM sale channel ``channel``."""
     integration = await create_integration(api, sandbox, rate)
     sb_shop = sandbox.add_shop(shop_id, f"Demo {sandbox.platform} shop")
+    shop_id = sb_shop.shop_id  # the platform's own id for it (Shopify: a *.myshopify.com domain)
     if load_sandbox(sandbox.platform).client.uses_tokens:
         account_id, how = await _oauth(api, sandbox, integration["id"], shop_id)
     else:
@@ -102,7 +103,7 @@ async def connect(api: ApiClient, sandbox: SandboxBase, *, shop_id: str, channel
 async def _oauth(api: ApiClient, sandbox: SandboxBase, integration_id: str, shop_id: str) -> tuple[str, str]:
     """The OAuth connect; returns the account id and how the code was obtained."""
     callback = f"{api.base_url}/oauth/callback/{sandbox.platform}"
-    query = urlencode({"redirect_uri": callback})
+    query = urlencode({"redirect_uri": callback, "shop": shop_id})
     link = await api.call("GET", f"/v1/integrations/{integration_id}/authorize-url?{query}")
     redirect = await _sandbox_redirect(api.session, sandbox, link["url"], callback)
     if redirect is not None:  # the sandbox approved and sent the merchant back to our callback with a code

@@ -23,7 +23,7 @@ from nfsync.workers.listing import store as profile_store
 from nfsync.workers.listing.profiles import ListingProfile
 from nfsync.workers.tokens import store_pair
 
-PUBLIC_IDS = ("partner_id", "app_key")  # WooCommerce's consumer_key is half of its API key pair: a credential
+PUBLIC_IDS = ("partner_id", "app_key", "client_id")  # WooCommerce's consumer_key is half of an API key pair: secret
 DEFAULT_CATEGORY = "100100"  # a numeric category id every sandbox accepts
 
 
@@ -120,6 +120,7 @@ async def connect_shop(
     sb_shop = sandbox.add_shop(
         platform_shop_id, f"{platform} shop {platform_shop_id}", access_token=access, refresh_token=refresh
     )
+    platform_shop_id = sb_shop.shop_id  # the platform's own id for it (Shopify: a *.myshopify.com domain)
     ref = spec.shop_ref(sb_shop, sandbox.base_url)
     data = {k: v for k, v in ref.extra.items() if k in ("shop_cipher", "store_url")}
     token_based = spec.client.uses_tokens
