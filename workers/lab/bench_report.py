@@ -42,8 +42,16 @@ from nfsync.connectors.base.errors import NfsyncError
 from nfsync.connectors.base.spec import PLATFORM_PACKAGES
 from nfsync.workers.config import load_settings
 
-SYNC_PLATFORMS = PLATFORM_PACKAGES
-PLATFORM_NAMES = {"shopee": "Shopee", "lazada": "Lazada", "tiktok": "TikTok Shop", "woocommerce": "WooCommerce"}
+# Shopify is left out until `bench sync` measures its full push against the cost-bucket minimum (issue #19): the
+# calls-per-second minimum the others are judged by says nothing about a cost-limited platform.
+SYNC_PLATFORMS = tuple(p for p in PLATFORM_PACKAGES if p != "shopify")
+PLATFORM_NAMES = {
+    "shopee": "Shopee",
+    "lazada": "Lazada",
+    "tiktok": "TikTok Shop",
+    "woocommerce": "WooCommerce",
+    "shopify": "Shopify",
+}
 SUSTAINED_RATE = 1500.0
 SUSTAINED_SHARE = 0.99  # the achieved rate counts until the last answer: a perfect run reads a little under offered
 RESYNC_TARGET_VARIANTS = 10_000

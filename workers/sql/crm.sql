@@ -106,7 +106,10 @@ RETURNING id;
 SELECT id, status FROM "SalesOrder" WHERE "sourcePlatform" = $1 AND "sourceShopId" = $2 AND "externalOrderId" = $3;
 
 -- name: crm_order_update
-UPDATE "SalesOrder" SET status = $2, subtotal = $3, "shippingFee" = $4, total = $5, buyer = $6 WHERE id = $1;
+-- The buyer stays as it is unless $6 gives one: crm_customers.attach_to_order seals it (and keeps an erased buyer
+-- erased).
+UPDATE "SalesOrder" SET status = $2, subtotal = $3, "shippingFee" = $4, total = $5, buyer = coalesce($6, buyer)
+WHERE id = $1;
 
 -- name: crm_order_lines_delete
 DELETE FROM "SalesOrderLine" WHERE "orderId" = $1;
