@@ -95,6 +95,9 @@ def check_shop(domain: str) -> str:
     return domain.lower()
 
 
+REPLAN_SECONDS = 0.25  # a call waiting for cost looks again this often (answers may have refunded points)
+
+
 class Client(BaseClient):
     secret_signs_calls = False  # calls carry X-Shopify-Access-Token; the secret signs OAuth callbacks and webhooks
     platform = "shopify"
@@ -159,7 +162,9 @@ class Client(BaseClient):
             wait = bucket.reserve(operation.cost, time.monotonic(), expected, operation.name)
             if wait > 0:
                 self.stats["cost_waits"] += 1
-                await asyncio.sleep(wait)
+            while wait > 0:  # re-planned as other calls' answers arrive
+                await asyncio.sleep(min(wait, REPLAN_SECONDS))
+                wait = bucket.still_to_wait(operation.cost, time.monotonic(), operation.name)
             response = await super()._send(request)
         except BaseException:
             bucket.release(operation.cost, expected, operation.name)

@@ -118,6 +118,14 @@ class CostBucket:
         self.waits.append(wait)
         return wait
 
+    def still_to_wait(self, cost: float, now: float, name: str | None = None) -> float:
+        """For a call already reserved: how long until the model holds its requested ``cost``, its own (re-estimated)
+        charge set aside. Waiters re-plan with this as answers arrive, so a first wave charged its requested cost
+        stops waiting once one call reports what they really cost."""
+        own = cost if name is None else self.expected(name, cost)
+        level = self.level(now) + own
+        return 0.0 if level >= cost else (cost - level) / self.restore_rate
+
     def _add(self, name: str | None, cost: float, charge: float) -> None:
         if name is None:
             self.unnamed_in_flight += charge

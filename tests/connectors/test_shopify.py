@@ -735,3 +735,11 @@ def test_a_first_wave_stops_weighing_once_one_call_reports_its_actual_cost() -> 
     answer = cost.CallCost(403, 7, cost.ThrottleStatus(1000.0, 990.0, 50.0))
     bucket.settle(403, answer, now=0.0, name="Variants")
     assert bucket.in_flight == pytest.approx(14) and bucket.level(0.0) == pytest.approx(976)
+
+
+def test_a_waiter_replans_once_an_answer_shows_the_real_cost() -> None:
+    bucket = CostBucket()
+    waits = [bucket.reserve(403, now=0.0, name="Variants") for _ in range(4)]  # the first wave: nothing known
+    assert waits[2] > 0 and waits[3] > waits[2]
+    bucket.settle(403, cost.CallCost(403, 3, cost.ThrottleStatus(1000.0, 997.0, 50.0)), now=0.1, name="Variants")
+    assert bucket.still_to_wait(403, now=0.1, name="Variants") == 0.0
