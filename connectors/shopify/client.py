@@ -327,11 +327,11 @@ class Client(BaseClient):
     async def _product_variants(self, product_id: str) -> list[dict[str, Any]]:
         return await self._variants(f"product_id:{gid_number(product_id)}")
 
-    async def _variants(self, query: str) -> list[dict[str, Any]]:
+    async def _variants(self, query: str, operation: Operation = operations.VARIANTS) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         after: str | None = None
         while True:
-            data = await self.graphql(operations.VARIANTS, {"after": after, "q": query})
+            data = await self.graphql(operation, {"after": after, "q": query})
             connection = as_dict(data.get("productVariants"))
             found.extend(nodes(connection))
             after = _next_cursor(connection, after)
@@ -352,7 +352,7 @@ class Client(BaseClient):
 
     async def find_by_sku(self, sku: str) -> Listing | None:
         """VARIANTS ``sku:<sku>`` (search may match loosely: only an exact SKU counts), then that product."""
-        for variant in await self._variants(f"sku:{_search_value(sku)}"):
+        for variant in await self._variants(f"sku:{_search_value(sku)}", operations.SKU_LOOKUP):
             product_id = as_dict(variant.get("product")).get("id")
             if variant.get("sku") == sku and product_id:
                 listings = await self.get_listings([str(product_id)])

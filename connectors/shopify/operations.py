@@ -65,6 +65,16 @@ VARIANTS = Operation(
     2 + VARIANTS_PAGE * (_VARIANT_NODE + 1) + 1,  # + product
 )
 
+SKU_LOOKUP_PAGE = 10  # a SKU names one variant (search may match loosely): a small page keeps the requested cost low
+SKU_LOOKUP = Operation(
+    "SkuLookup",
+    "query SkuLookup($after: String, $q: String!) { "
+    f"productVariants(first: {SKU_LOOKUP_PAGE}, after: $after, query: $q) {{ pageInfo {{ hasNextPage endCursor }} "
+    "nodes { id sku price barcode inventoryQuantity updatedAt product { id } inventoryItem { id } "
+    "selectedOptions { name value } } } }",
+    2 + SKU_LOOKUP_PAGE * (_VARIANT_NODE + 1) + 1,
+)
+
 ORDERS = Operation(
     "Orders",
     "query Orders($after: String, $q: String!) { "
@@ -149,6 +159,7 @@ OPERATIONS = {
         LOCATIONS,
         PRODUCTS,
         VARIANTS,
+        SKU_LOOKUP,
         ORDERS,
         ORDER,
         SET_STOCK,

@@ -513,6 +513,7 @@ async def test_stock_needs_a_split_when_the_shop_has_several_locations(
     two["data"]["locations"]["nodes"].append({"id": "gid://shopify/Location/2", "name": "Store", "isActive": True})
     fake.on("Locations", two)
     fake.on("Variants", lambda v: _variants_of(v, 2))
+    fake.on("SkuLookup", lambda v: _variants_of(v, 2))
     fake.on("SetStock", sample("mutation inventorySetQuantities"))
     client = client_for(fake, session)
     base = {"platform_item_id": "gid://shopify/Product/123", "platform_variant_id": None, "quantity": 5}
@@ -592,7 +593,8 @@ async def test_create_through_product_set_and_update_never_rewrites_the_product(
     fake: Fake, session: aiohttp.ClientSession
 ) -> None:
     fake.on("Locations", LOCATIONS)
-    fake.on("Variants", lambda v: _variants_of(v, 0) if v["q"].startswith("sku:") else _variants_of(v, 1))
+    fake.on("SkuLookup", lambda v: _variants_of(v, 0))
+    fake.on("Variants", lambda v: _variants_of(v, 1))
     fake.on("CreateProduct", sample("mutation productSet"))
     fake.on("SetPrices", sample("mutation productVariantsBulkUpdate"))
     fake.on("SetStock", sample("mutation inventorySetQuantities"))
@@ -635,6 +637,7 @@ async def test_listing_pages_and_sku_lookup(fake: Fake, session: aiohttp.ClientS
     last["data"]["products"]["nodes"][0]["id"] = "gid://shopify/Product/124"
     fake.on("Products", first, last)
     fake.on("Variants", lambda v: _variants_of(v, 2))
+    fake.on("SkuLookup", lambda v: _variants_of(v, 2))
     client = client_for(fake, session)
     since = datetime(2026, 5, 1, tzinfo=UTC)
     listings = [item async for item in client.iter_listings(since)]
@@ -645,8 +648,8 @@ async def test_listing_pages_and_sku_lookup(fake: Fake, session: aiohttp.ClientS
     }
     found = await client.find_by_sku("TEE-2")
     assert found is not None and {v.sku for v in found.variants} == {"TEE-1", "TEE-2"}
-    assert fake.sent("Variants")[0]["variables"]["q"] == "sku:TEE-2"
-    assert fake.sent("Variants")[1]["variables"]["q"] == "product_id:123"
+    assert fake.sent("SkuLookup")[0]["variables"]["q"] == "sku:TEE-2"  # a small page: a low requested cost
+    assert fake.sent("Variants")[0]["variables"]["q"] == "product_id:123"
     assert await client.find_by_sku("NOPE") is None
 
 

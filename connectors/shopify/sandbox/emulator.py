@@ -153,6 +153,7 @@ class Sandbox(SandboxBase):
         self.read_all_orders = False  # the read_all_orders scope (orders older than 60 days)
         self.protected_customer_data = False  # approved for customer name/email/phone
         self.bulk_seconds = 0.5  # how long a bulk query runs, on ``clock``
+        self.cost_spent = 0  # actual cost of every executed query, all shops
         self.redirect_uris: set[str] | None = None  # the app's allowed redirection URLs (None: any http(s) URL)
         self._grants: dict[str, str] = {}  # authorization code -> scope granted
         self._prepare: dict[str, Prepare] = {
@@ -160,6 +161,7 @@ class Sandbox(SandboxBase):
             ops.LOCATIONS.name: self._locations,
             ops.PRODUCTS.name: self._products,
             ops.VARIANTS.name: self._variants,
+            ops.SKU_LOOKUP.name: self._sku_lookup,
             ops.ORDERS.name: self._orders,
             ops.ORDER.name: self._order,
             ops.SET_STOCK.name: self._set_stock,
@@ -300,6 +302,7 @@ class Sandbox(SandboxBase):
         except g.GqlFailure as failure:
             return g.answer(None, self._cost(key, requested, 0), [failure.error()])
         self.buckets.refund(key, op.cost - outcome.actual, self.restore_rate)
+        self.cost_spent += outcome.actual  # what the bucket really paid (nfsync bench sync: the cost-bucket minimum)
         for sku in outcome.written:
             self.record_write(sku)
         for event in outcome.pushes:
@@ -361,7 +364,11 @@ class Sandbox(SandboxBase):
 
         return run
 
-    def _variants(self, shop: SbShop, variables: Json) -> Execute:
+    def _sku_lookup(self, shop: SbShop, variables: Json) -> Execute:
+        """``productVariants`` in pages of ``SKU_LOOKUP_PAGE`` (the client's SKU lookups)."""
+        return self._variants(shop, variables, page=ops.SKU_LOOKUP_PAGE)
+
+    def _variants(self, shop: SbShop, variables: Json, page: int = ops.VARIANTS_PAGE) -> Execute:
         after = g.string_var(variables, "after", required=False)
         fields = frozenset({"sku", "product_id", "updated_at"})
         terms = g.parse_search(g.string_var(variables, "q", required=True), fields)
@@ -381,7 +388,7 @@ class Sandbox(SandboxBase):
 
         def run() -> Outcome:
             rows = [(lst, v) for lst in shop.listings.values() for v in lst.variants if matches(lst, v)]
-            chunk = g.page(rows, lambda row: (int(row[1].variant_id),), after, ops.VARIANTS_PAGE)
+            chunk = g.page(rows, lambda row: (int(row[1].variant_id),), after, page)
             chunk["nodes"] = [p.variant_node(self.store, lst, v, extra=True) for lst, v in chunk["nodes"]]
             actual = 2 + len(chunk["nodes"]) * (g.VARIANT_NODE + 1) + 1
             return Outcome({"productVariants": chunk}, actual)
