@@ -243,12 +243,12 @@ def test_results_are_read_among_log_lines() -> None:
 @pytest.mark.parametrize("quick", [False, True])
 def test_scenarios_are_valid_bench_commands(quick: bool) -> None:
     commands = [s.command(quick) for s in br.SCENARIOS]
-    assert len(commands) == 10
+    assert len(commands) == 11  # sync for five platforms
     assert any(c.startswith("nfsync bench events") for c in commands)
     assert any(c.startswith("nfsync bench sync-logs") for c in commands)
     assert all(c.startswith("nfsync bench ") and c.endswith(" --json") for c in commands)
     assert any("webhooks --rate 1500 --api-processes 2" in c for c in commands)
-    assert sum(" sync --platform " in c for c in commands) == 4
+    assert sum(" sync --platform " in c for c in commands) == 5
     for scenario in br.SCENARIOS:
         args = build_parser().parse_args(scenario.argv(quick))  # options the real command accepts
         assert args.json is True
