@@ -104,7 +104,7 @@ async def test_a_delivery_is_signed_like_standard_webhooks(live_api: LiveApi) ->
     async with subscriber() as hook, delivering(live_api):
         created = await _subscribe(live_api, live_api.a, hook.url, ["task.cancelled"])
         assert created["secret"].startswith("whsec_")
-        status, task = await live_api.call(
+        _status, task = await live_api.call(
             "POST",
             "/v1/sync-tasks",
             live_api.a.token,
