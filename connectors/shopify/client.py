@@ -13,10 +13,10 @@
   the client never reads per-location levels (no such operation), so it has no value to compare with. Prices go
   through ``productVariantsBulkUpdate`` per product, as decimal strings. New products through ``productSet``
   (creation only: it replaces list fields, so it would delete merchant variants on an update).
-- ``update_listing`` writes only what is safe with the operations available: the prices and stock of the draft's
-  variants whose SKU the product holds. Title, description, images, options and new variants are not written (no
-  ``productUpdate``/``productVariantsBulkCreate`` in operations.py); a draft with SKUs the product lacks fails with a
-  PermanentError after the safe writes, naming the limitation.
+- ``update_listing`` is a read-modify-write of one product (PRODUCT): ``productUpdate`` with the title and
+  description when they differ, prices and stock of the variants it holds, ``productVariantsBulkCreate`` for the
+  draft's SKUs it lacks; nothing deleted, status and options never changed, images not written (module mapping).
+- Orders are read with their first 30 line items; an order with more pages through the rest (ORDER_LINES).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from nfsync.connectors.base.models import (
     ShopInfo,
     StockUpdate,
     TokenPair,
+    VariantDraft,
 )
 from nfsync.connectors.base.outbound import check_connect_target, check_url
 from nfsync.connectors.base.secret import Secret
@@ -64,8 +65,11 @@ from nfsync.connectors.shopify.mapping import (
     inventory_items,
     listing_of,
     more_lines,
+    new_variant_input,
     nodes,
+    option_mismatch,
     order_of,
+    product_changes,
     product_set_input,
     query_time,
 )
@@ -341,14 +345,25 @@ class Client(BaseClient):
         return found
 
     async def get_listings(self, item_ids: Sequence[str]) -> list[Listing]:
-        """Each product's variants through VARIANTS ``product_id:`` (operations.py has no query of one product by
-        id): the listing's variants are complete, its ``name`` is empty and its ``status`` "active" (not read)."""
+        """PRODUCT by id, its variants completed by VARIANTS ``product_id:`` past the first page; a product that
+        no longer exists is left out."""
         found = []
         for item_id in dict.fromkeys(as_gid("Product", i) for i in item_ids if i):
-            variants = await self._product_variants(item_id)
-            if variants:
-                found.append(listing_of({"id": item_id}, variants))
+            product = await self._product(item_id)
+            if product is not None:
+                found.append(listing_of(*product))
         return found
+
+    async def _product(self, product_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The product node and all its variants, or None when there is no such product."""
+        node = (await self.graphql(operations.PRODUCT, {"id": product_id})).get("product")
+        if not isinstance(node, dict) or not node.get("id"):
+            return None
+        variants = nodes(node.get("variants"))
+        if len(variants) >= operations.PRODUCT_VARIANTS_PAGE:
+            variants = await self._product_variants(product_id)
+        self._items.update(inventory_items(variants))
+        return node, variants
 
     async def find_by_sku(self, sku: str) -> Listing | None:
         """VARIANTS ``sku:<sku>`` (search may match loosely: only an exact SKU counts), then that product."""
@@ -437,38 +452,79 @@ class Client(BaseClient):
         return await self._complete(product)
 
     async def update_listing(self, item_id: str, draft: ListingDraft) -> Listing:
-        """Prices and stock of the draft's variants the product holds (by SKU); nothing else (module docstring).
-        Stock only where the shop has a default location (one active location, or ``warehouse_id``). A draft SKU the
-        product lacks fails the call after the safe writes: adding variants needs productVariantsBulkCreate."""
+        """A read-modify-write: ``productUpdate`` with the title and description when they differ, the prices and
+        stock of the variants the product holds (by SKU), and ``productVariantsBulkCreate`` for the draft's SKUs it
+        lacks (one value for each of the product's options). Nothing is deleted; status, options and the merchant's
+        other variants stay. Problems fail the call after every safe write, each named."""
         product_id = as_gid("Product", item_id)
-        variants = await self._product_variants(product_id)
-        if not variants:
+        found = await self._product(product_id)
+        if found is None:
             raise PermanentError(f"shopify: product {product_id} not found", code="PRODUCT_DOES_NOT_EXIST")
+        node, variants = found
+        problems = await self._update_content(product_id, node, draft)
         by_sku = {str(v.get("sku") or ""): str(v["id"]) for v in variants if v.get("id")}
         known = [v for v in draft.variants if v.sku in by_sku]
-        prices = [
-            PriceUpdate(platform_item_id=product_id, platform_variant_id=by_sku[v.sku], sku=v.sku, price=v.price)
-            for v in known
-        ]
-        results = await self.update_prices(prices)
-        if await self._default_location() is not None:
-            stock = [
-                StockUpdate(platform_item_id=product_id, platform_variant_id=by_sku[v.sku], sku=v.sku, quantity=v.stock)
+        location = await self._default_location()
+        results = await self.update_prices(
+            [
+                PriceUpdate(platform_item_id=product_id, platform_variant_id=by_sku[v.sku], sku=v.sku, price=v.price)
                 for v in known
             ]
-            results += await self.update_stock(stock)
-        problems = [f"{r.sku}: {r.error_message}" for r in results if not r.ok]
-        missing = [v.sku for v in draft.variants if v.sku not in by_sku]
-        if missing:
-            problems.append(
-                f"new variants {', '.join(missing)} were not added (Shopify variants are added with "
-                "productVariantsBulkCreate, which nfsync does not send)"
+        )
+        if location is not None:
+            results += await self.update_stock(
+                [
+                    StockUpdate(
+                        platform_item_id=product_id, platform_variant_id=by_sku[v.sku], sku=v.sku, quantity=v.stock
+                    )
+                    for v in known
+                ]
             )
+        problems += [f"{r.sku}: {r.error_message}" for r in results if not r.ok]
+        missing = [v for v in draft.variants if v.sku not in by_sku]
+        problems += await self._add_variants(product_id, node, missing, location)
         if problems:
             raise PermanentError(
                 f"shopify product {product_id}: " + "; ".join(problems)[:450], code="variation_not_applied"
             )
-        return listing_of({"id": product_id}, await self._product_variants(product_id))
+        updated = await self._product(product_id)
+        if updated is None:
+            raise RetryableError(f"shopify: product {product_id} was not found after its update")
+        return listing_of(*updated)
+
+    async def _update_content(self, product_id: str, node: Mapping[str, Any], draft: ListingDraft) -> list[str]:
+        """UPDATE_PRODUCT with what changed (``product_changes``); the userErrors' messages, [] when it applied."""
+        changes = product_changes(node, draft)
+        if not changes:
+            return []
+        data = await self.graphql(operations.UPDATE_PRODUCT, {"product": {"id": product_id, **changes}})
+        problems = user_errors(as_dict(data.get("productUpdate")))
+        return [f"{', '.join(changes)} not updated: {_messages(problems)}"] if problems else []
+
+    async def _add_variants(
+        self, product_id: str, node: Mapping[str, Any], missing: Sequence[VariantDraft], location: str | None
+    ) -> list[str]:
+        """CREATE_VARIANTS for SKUs the product lacks, at most 250 a call; the refused ones' reasons. Not retried
+        after a lost answer (a retry of the whole update reads the product again and finds what was created)."""
+        names = [str(o.get("name")) for o in map(as_dict, nodes({"nodes": node.get("options")})) if o.get("name")]
+        problems = []
+        fitting = []
+        for variant in missing:
+            reason = option_mismatch(variant, names)
+            if reason is None:
+                fitting.append(variant)
+            else:
+                problems.append(f"{variant.sku}: not added: {reason}")
+        for chunk in _chunks(fitting, MAX_INPUT_ITEMS):
+            variables = {"productId": product_id, "variants": [new_variant_input(v, names, location) for v in chunk]}
+            data = await self.graphql(operations.CREATE_VARIANTS, variables, retry_lost=False)
+            payload = as_dict(data.get("productVariantsBulkCreate"))
+            self._items.update(inventory_items(nodes({"nodes": payload.get("productVariants")})))
+            refused = user_errors(payload)
+            if refused:
+                skus = ", ".join(v.sku for v in chunk)
+                problems.append(f"variants {skus} not added: {_messages(refused)}")
+        return problems
 
     # ------------------------------------------------------------------ stock and prices
 
@@ -630,10 +686,28 @@ class Client(BaseClient):
         return created
 
     async def unregister_webhooks(self, delivery_url: str) -> int:
-        raise PermanentError(
-            "shopify: removing webhook subscriptions needs webhookSubscriptions/webhookSubscriptionDelete, which "
-            "operations.py does not hold; uninstalling the app removes them"
-        )
+        """Every API subscription delivering to ``delivery_url`` (WEBHOOKS, every page) removed with UNSUBSCRIBE
+        (``webhookSubscriptionDelete``); how many were removed. Subscriptions to other addresses stay."""
+        doomed = []
+        after: str | None = None
+        while True:
+            connection = as_dict(
+                (await self.graphql(operations.WEBHOOKS, {"after": after})).get("webhookSubscriptions")
+            )
+            doomed += [str(n["id"]) for n in nodes(connection) if n.get("id") and n.get("uri") == delivery_url]
+            after = _next_cursor(connection, after)
+            if after is None:
+                break
+        removed = 0
+        for sub_id in doomed:
+            payload = as_dict(
+                (await self.graphql(operations.UNSUBSCRIBE, {"id": sub_id})).get("webhookSubscriptionDelete")
+            )
+            problems = user_errors(payload)
+            if problems:
+                raise PermanentError(f"shopify: webhook subscription {sub_id} not removed: {_messages(problems)}"[:500])
+            removed += 1
+        return removed
 
     # ------------------------------------------------------------------ orders
 
@@ -647,7 +721,7 @@ class Client(BaseClient):
             data = await self.graphql(operations.ORDERS, {"after": after, "q": query})
             connection = as_dict(data.get("orders"))
             for node in nodes(connection):
-                order = self._order(node)
+                order = await self._order(node)
                 if order.platform_order_id not in seen:  # an order updated while paging comes round again
                     seen.add(order.platform_order_id)
                     yield order
@@ -660,18 +734,28 @@ class Client(BaseClient):
         for order_id in dict.fromkeys(as_gid("Order", o) for o in order_ids if o):
             node = (await self.graphql(operations.ORDER, {"id": order_id})).get("order")
             if isinstance(node, dict) and node.get("id"):
-                found.append(self._order(node))
+                found.append(await self._order(node))
         return found
 
-    def _order(self, node: Mapping[str, Any]) -> Order:
-        if more_lines(node):  # operations.py reads the first ORDER_LINES_PAGE lines only
-            log.warning(
-                "shopify: order %s has more than %s line items; only the first were read",
-                node.get("id"),
-                operations.ORDER_LINES_PAGE,
-            )
-            self.stats["orders_lines_truncated"] += 1
+    async def _order(self, node: Mapping[str, Any]) -> Order:
+        """The order with every line item: past the first ORDER_LINES_PAGE, ORDER_LINES pages through the rest."""
+        if more_lines(node):
+            node = await self._all_lines(node)
         return order_of(node)
+
+    async def _all_lines(self, node: Mapping[str, Any]) -> dict[str, Any]:
+        lines = as_dict(node.get("lineItems"))
+        found = nodes(lines)
+        after = _next_cursor(lines, None)
+        while after is not None:
+            data = await self.graphql(operations.ORDER_LINES, {"id": str(node["id"]), "after": after})
+            page = as_dict(as_dict(data.get("order")).get("lineItems"))
+            if not page:
+                raise RetryableError(f"shopify: order {node.get('id')} could not be read again for its line items")
+            found.extend(nodes(page))
+            after = _next_cursor(page, after)
+        self.stats["orders_lines_paged"] += 1
+        return {**node, "lineItems": {"nodes": found, "pageInfo": {"hasNextPage": False, "endCursor": None}}}
 
 
 # ---------------------------------------------------------------------------------------------- helpers

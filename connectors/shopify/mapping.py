@@ -21,6 +21,7 @@ from nfsync.connectors.base.models import (
     ListingVariant,
     Order,
     OrderLine,
+    VariantDraft,
     barcode_of,
 )
 from nfsync.connectors.shopify.operations import gid, gid_number
@@ -123,6 +124,7 @@ def listing_of(product: Mapping[str, Any], variants: Sequence[Mapping[str, Any]]
     return Listing(
         platform_item_id=number(product["id"]),
         name=str(product.get("title") or ""),
+        description=str(product.get("descriptionHtml") or ""),
         status=PRODUCT_STATUS.get(status, status.lower() or "active"),
         variants=[variant_of(v) for v in found],
         updated_at=timestamp(product.get("updatedAt")),
@@ -139,8 +141,8 @@ def product_set_input(draft: ListingDraft, location_id: str | None) -> dict[str,
     """``ProductSetInput`` for a **new** product (doc row ``mutation productSet``): title, status, productOptions and
     variants with optionValues, sku, price, ``inventoryItem {sku, tracked}`` and, when a location is known, their
     ``available`` quantity there. Only for creation: productSet replaces list fields (variants) wholesale.
-    The description and images are not sent: ``descriptionHtml`` and media are not in the researched input
-    (UNCONFIRMED fields; see the report of issue #19)."""
+    The description goes as ``descriptionHtml`` (SD-REF ProductSetInput/ProductUpdateInput); images are not sent
+    (media are uploaded by Shopify from a public URL; not emulated, see docs/platforms/shopify.md)."""
     names = list(dict.fromkeys(name for v in draft.variants for name in v.options))
     if not names:
         options = [{"name": DEFAULT_OPTION[0], "values": [{"name": DEFAULT_OPTION[1]}]}]
@@ -165,7 +167,47 @@ def product_set_input(draft: ListingDraft, location_id: str | None) -> dict[str,
         if location_id is not None:
             variant["inventoryQuantities"] = [{"locationId": location_id, "name": "available", "quantity": v.stock}]
         variants.append(variant)
-    return {"title": draft.name, "status": "ACTIVE", "productOptions": options, "variants": variants}
+    product: dict[str, Any] = {"title": draft.name, "status": "ACTIVE", "productOptions": options, "variants": variants}
+    if draft.description:
+        product["descriptionHtml"] = draft.description
+    return product
+
+
+def product_changes(product: Mapping[str, Any], draft: ListingDraft) -> dict[str, Any]:
+    """``ProductUpdateInput`` fields whose value differs from the product's (title, descriptionHtml); {} when none.
+    Status, options, vendor, tags and the rest stay as the merchant set them (read-modify-write)."""
+    changes: dict[str, Any] = {}
+    if draft.name != (product.get("title") or ""):
+        changes["title"] = draft.name
+    if draft.description != (product.get("descriptionHtml") or ""):
+        changes["descriptionHtml"] = draft.description
+    return changes
+
+
+def new_variant_input(variant: VariantDraft, option_names: Sequence[str], location_id: str | None) -> dict[str, Any]:
+    """``ProductVariantsBulkInput`` for productVariantsBulkCreate (SD-REF): one value for each of the product's
+    options, the SKU on ``inventoryItem`` (tracked), the price as a decimal string, and ``available`` at the default
+    location when there is one (``inventoryQuantities: [{locationId, availableQuantity}]``)."""
+    item: dict[str, Any] = {
+        "optionValues": [{"optionName": n, "name": variant.options[n]} for n in option_names],
+        "price": decimal_string(variant.price),
+        "inventoryItem": {"sku": variant.sku, "tracked": True},
+    }
+    if location_id is not None:
+        item["inventoryQuantities"] = [{"locationId": location_id, "availableQuantity": variant.stock}]
+    return item
+
+
+def option_mismatch(variant: VariantDraft, option_names: Sequence[str]) -> str | None:
+    """Why a new variant cannot be added to a product with these options, or None: Shopify wants one value for each
+    of the product's options and no other (NEED_TO_ADD_OPTION_VALUES, OPTION_VALUES_FOR_NUMBER_OF_UNKNOWN_OPTIONS,
+    SD-REF ProductVariantsBulkCreateUserErrorCode); nfsync does not add options to a merchant's product."""
+    names = [n for n in option_names if n != DEFAULT_OPTION[0]]
+    if not names:
+        return "the product has no variant options (a single-variant product): it takes no new variants"
+    if set(variant.options) != set(names):
+        return f"its options {sorted(variant.options)} are not the product's options {names}"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- orders

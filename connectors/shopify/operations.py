@@ -20,7 +20,9 @@ PRODUCT_VARIANTS_PAGE = 20  # a product with more is completed by VARIANTS (quer
 VARIANTS_PAGE = 100
 ORDERS_PAGE = 5
 ORDER_LINES_PAGE = 30
+MORE_LINES_PAGE = 100  # an order's lines after the first ORDER_LINES_PAGE (ORDER_LINES)
 LOCATIONS_PAGE = 50
+WEBHOOKS_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,14 @@ ORDERS = Operation(
     2 + ORDERS_PAGE * _ORDER_NODE + 1,
 )
 
+PRODUCT = Operation(
+    "Product",
+    "query Product($id: ID!) { product(id: $id) { id title descriptionHtml handle status updatedAt options { name } "
+    f"variants(first: {PRODUCT_VARIANTS_PAGE}) {{ nodes {{ id sku price barcode inventoryQuantity "
+    "inventoryItem { id } selectedOptions { name value } } } } }",
+    1 + 1 + 2 + PRODUCT_VARIANTS_PAGE * _VARIANT_NODE,  # product, options, variants
+)
+
 ORDER = Operation(
     "Order",
     "query Order($id: ID!) { order(id: $id) { id name createdAt updatedAt cancelledAt displayFinancialStatus "
@@ -95,6 +105,14 @@ ORDER = Operation(
     f"lineItems(first: {ORDER_LINES_PAGE}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id sku quantity name "
     f"originalUnitPriceSet {{ {_MONEY} }} variant {{ id }} product {{ id }} }} }} }} }}",
     _ORDER_NODE,
+)
+
+ORDER_LINES = Operation(
+    "OrderLines",
+    "query OrderLines($id: ID!, $after: String) { order(id: $id) { id "
+    f"lineItems(first: {MORE_LINES_PAGE}, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id sku "
+    f"quantity name originalUnitPriceSet {{ {_MONEY} }} variant {{ id }} product {{ id }} }} }} }} }}",
+    1 + 2 + MORE_LINES_PAGE * _LINE_NODE + 1,
 )
 
 SET_STOCK = Operation(
@@ -119,6 +137,39 @@ CREATE_PRODUCT = Operation(
     "mutation CreateProduct($input: ProductSetInput!) { productSet(input: $input, synchronous: true) { "
     "product { id title handle status updatedAt variants(first: 100) { nodes { id sku price barcode inventoryQuantity "
     "inventoryItem { id } selectedOptions { name value } } } } userErrors { field message code } } }",
+    10,
+    mutation=True,
+)
+
+UPDATE_PRODUCT = Operation(
+    "UpdateProduct",
+    "mutation UpdateProduct($product: ProductUpdateInput!) { productUpdate(product: $product) { "
+    "product { id title descriptionHtml updatedAt } userErrors { field message } } }",
+    10,
+    mutation=True,
+)
+
+CREATE_VARIANTS = Operation(
+    "CreateVariants",
+    "mutation CreateVariants($productId: ID!, $variants: [ProductVariantsBulkInput!]!) { "
+    "productVariantsBulkCreate(productId: $productId, variants: $variants) { productVariants { id sku price barcode "
+    "inventoryQuantity inventoryItem { id } selectedOptions { name value } } userErrors { field message code } } }",
+    10,
+    mutation=True,
+)
+
+WEBHOOKS = Operation(
+    "Webhooks",
+    "query Webhooks($after: String) { "
+    f"webhookSubscriptions(first: {WEBHOOKS_PAGE}, after: $after) {{ pageInfo {{ hasNextPage endCursor }} "
+    "nodes { id topic uri } } }",
+    2 + WEBHOOKS_PAGE * 1 + 1,
+)
+
+UNSUBSCRIBE = Operation(
+    "Unsubscribe",
+    "mutation Unsubscribe($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId "
+    "userErrors { field message } } }",
     10,
     mutation=True,
 )
@@ -158,13 +209,19 @@ OPERATIONS = {
         SHOP,
         LOCATIONS,
         PRODUCTS,
+        PRODUCT,
         VARIANTS,
         SKU_LOOKUP,
         ORDERS,
         ORDER,
+        ORDER_LINES,
         SET_STOCK,
         SET_PRICES,
         CREATE_PRODUCT,
+        UPDATE_PRODUCT,
+        CREATE_VARIANTS,
+        WEBHOOKS,
+        UNSUBSCRIBE,
         SUBSCRIBE,
         BULK_RUN,
         BULK_POLL,

@@ -488,6 +488,14 @@ async def test_stock_per_location_with_user_errors_per_item(fake: Fake, session:
     assert [q["quantity"] for q in again["variables"]["input"]["quantities"]] == [1, 3]  # the rest went on
 
 
+def _product_of(variables: dict[str, Any], count: int) -> dict[str, Any]:
+    """PRODUCT's answer for product 123 with ``count`` variants (below the first page: no VARIANTS call)."""
+    answer = sample("query product")
+    variants = _variants_of({}, count)["data"]["productVariants"]["nodes"]
+    answer["data"]["product"]["variants"]["nodes"] = variants
+    return answer
+
+
 def _variants_of(variables: dict[str, Any], count: int) -> dict[str, Any]:
     nodes = [
         {
@@ -608,10 +616,70 @@ async def test_create_through_product_set_and_update_never_rewrites_the_product(
     assert variant["inventoryQuantities"] == [
         {"locationId": "gid://shopify/Location/1", "name": "available", "quantity": 4}
     ]
-    more = draft.model_copy(update={"variants": [*draft.variants, VariantDraft(sku="TEE-NEW", price=1, stock=1)]})
-    with pytest.raises(PermanentError, match="productVariantsBulkCreate"):
-        await client.update_listing("gid://shopify/Product/123", more)
-    assert len(fake.sent("SetPrices")) == 1 and len(fake.sent("SetStock")) == 1 and len(fake.sent("CreateProduct")) == 1
+    assert len(fake.sent("CreateProduct")) == 1
+
+
+async def test_update_is_a_read_modify_write_that_adds_variants_and_deletes_nothing(
+    fake: Fake, session: aiohttp.ClientSession
+) -> None:
+    """Title and description only when they differ (productUpdate); known SKUs get price and stock; a SKU the product
+    lacks is added with one value per product option (productVariantsBulkCreate); no productSet on an update."""
+    fake.on("Locations", LOCATIONS)
+    fake.on("Product", sample("query product"))
+    fake.on("UpdateProduct", sample("mutation productUpdate"))
+    fake.on("CreateVariants", sample("mutation productVariantsBulkCreate"))
+    fake.on("SetPrices", sample("mutation productVariantsBulkUpdate"))
+    fake.on("SetStock", sample("mutation inventorySetQuantities"))
+    client = client_for(fake, session)
+    draft = ListingDraft(
+        name="Tee v2",
+        description="<p>Cotton tee</p>",
+        variants=[
+            VariantDraft(sku="TEE-1", price=Decimal("9.90"), stock=4, options={"Size": "S"}),
+            VariantDraft(sku="TEE-2", price=Decimal("11"), stock=3, options={"Size": "M"}),
+        ],
+    )
+    listing = await client.update_listing("123", draft)
+    assert listing.platform_item_id == "123"
+    [update] = fake.sent("UpdateProduct")
+    assert update["variables"] == {"product": {"id": "gid://shopify/Product/123", "title": "Tee v2"}}
+    [created] = fake.sent("CreateVariants")
+    assert created["variables"] == {
+        "productId": "gid://shopify/Product/123",
+        "variants": [
+            {
+                "optionValues": [{"optionName": "Size", "name": "M"}],
+                "price": "11",
+                "inventoryItem": {"sku": "TEE-2", "tracked": True},
+                "inventoryQuantities": [{"locationId": "gid://shopify/Location/1", "availableQuantity": 3}],
+            }
+        ],
+    }
+    [prices] = fake.sent("SetPrices")
+    assert [v["id"] for v in prices["variables"]["variants"]] == ["gid://shopify/ProductVariant/456"]
+    assert not fake.sent("CreateProduct")
+
+
+async def test_update_names_a_variant_that_does_not_fit_the_product_options_after_the_safe_writes(
+    fake: Fake, session: aiohttp.ClientSession
+) -> None:
+    fake.on("Locations", LOCATIONS)
+    fake.on("Product", sample("query product"))
+    fake.on("SetPrices", sample("mutation productVariantsBulkUpdate"))
+    fake.on("SetStock", sample("mutation inventorySetQuantities"))
+    client = client_for(fake, session)
+    draft = ListingDraft(
+        name="Tee",
+        description="<p>Cotton tee</p>",
+        variants=[
+            VariantDraft(sku="TEE-1", price=Decimal("9.90"), stock=4, options={"Size": "S"}),
+            VariantDraft(sku="TEE-RED", price=Decimal("11"), stock=3, options={"Color": "Red"}),
+        ],
+    )
+    with pytest.raises(PermanentError, match=r"TEE-RED: not added: its options \['Color'\]"):
+        await client.update_listing("123", draft)
+    assert len(fake.sent("SetPrices")) == 1 and len(fake.sent("SetStock")) == 1
+    assert not fake.sent("UpdateProduct") and not fake.sent("CreateVariants")
 
 
 async def test_orders_by_window_and_by_id(fake: Fake, session: aiohttp.ClientSession) -> None:
@@ -638,6 +706,7 @@ async def test_listing_pages_and_sku_lookup(fake: Fake, session: aiohttp.ClientS
     fake.on("Products", first, last)
     fake.on("Variants", lambda v: _variants_of(v, 2))
     fake.on("SkuLookup", lambda v: _variants_of(v, 2))
+    fake.on("Product", lambda v: _product_of(v, 2))
     client = client_for(fake, session)
     since = datetime(2026, 5, 1, tzinfo=UTC)
     listings = [item async for item in client.iter_listings(since)]
@@ -649,7 +718,8 @@ async def test_listing_pages_and_sku_lookup(fake: Fake, session: aiohttp.ClientS
     found = await client.find_by_sku("TEE-2")
     assert found is not None and {v.sku for v in found.variants} == {"TEE-1", "TEE-2"}
     assert fake.sent("SkuLookup")[0]["variables"]["q"] == "sku:TEE-2"  # a small page: a low requested cost
-    assert fake.sent("Variants")[0]["variables"]["q"] == "product_id:123"
+    assert fake.sent("Product")[0]["variables"] == {"id": "gid://shopify/Product/123"}
+    assert found.name == "Tee" and found.description == "<p>Cotton tee</p>"
     assert await client.find_by_sku("NOPE") is None
 
 

@@ -29,7 +29,7 @@ from nfsync.workers.sync.session import ShopSession, open_shop_by_id
 from tests.api.conftest import free_port
 from tests.engine.conftest import FAST, wait_until
 
-PLATFORMS = ["shopee", "lazada", "tiktok", "woocommerce"]
+PLATFORMS = ["shopee", "lazada", "tiktok", "woocommerce", "shopify"]
 
 
 @dataclass

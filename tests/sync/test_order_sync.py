@@ -66,7 +66,13 @@ async def test_cancelled_order_releases_its_reservation(env: SyncEnv) -> None:
     assert first["status"] == "completed", first["error_message"]
     assert first["result"]["items"] == {"import:success": 1, "success": 1}, first["result"]
     assert await env.stock(variant) == (on_hand, reserved + 1)
-    cancelled = {"shopee": "CANCELLED", "lazada": "canceled", "tiktok": "CANCELLED", "woocommerce": "cancelled"}
+    cancelled = {
+        "shopee": "CANCELLED",
+        "lazada": "canceled",
+        "tiktok": "CANCELLED",
+        "woocommerce": "cancelled",
+        "shopify": "cancelled",
+    }
     order.status = cancelled[env.shop.platform]
     order.updated_at += 5
     again = await env.run("order_sync", filters={"order_ids": [order.order_id]})
@@ -96,6 +102,7 @@ async def test_out_of_order_updates_never_move_an_order_back(env: SyncEnv) -> No
         "lazada": ("unpaid", "shipped"),
         "tiktok": ("UNPAID", "IN_TRANSIT"),
         "woocommerce": ("pending", "completed"),
+        "shopify": ("pending", "fulfilled"),
     }[env.shop.platform]
     newer = base.model_copy(update={"status": statuses[1], "updated_at": base.updated_at + timedelta(minutes=5)})
     older = base.model_copy(update={"status": statuses[0]})

@@ -13,7 +13,13 @@ from nfsync.workers.engine.events import cloud_event, event_schema
 from tests.sync.conftest import SyncEnv, sync_env
 from tests.sync.test_content_ownership import seed_merchant_listings
 
-CANCELLED = {"shopee": "CANCELLED", "lazada": "canceled", "tiktok": "CANCELLED", "woocommerce": "cancelled"}
+CANCELLED = {
+    "shopee": "CANCELLED",
+    "lazada": "canceled",
+    "tiktok": "CANCELLED",
+    "woocommerce": "cancelled",
+    "shopify": "cancelled",
+}
 
 
 async def _events(env: SyncEnv, prefix: str) -> list[dict[str, Any]]:

@@ -31,6 +31,11 @@ Emulated:
   userError applies nothing, as ``allowPartialUpdates`` false), ``CreateProduct`` (productSet synchronous, creation
   only: options <= 3, variants with option values, SKUs, prices and ``available`` per location, an explicit handle
   must be free);
+- ``Product`` (one product by GID: description and option names too), ``OrderLines`` (an order's line items after
+  a cursor), ``UpdateProduct`` (productUpdate: ProductUpdateInput fields only, title and descriptionHtml applied),
+  ``CreateVariants`` (productVariantsBulkCreate: one value per product option, no id, no repeated combination,
+  ``availableQuantity`` per existing location; any userError applies nothing), ``Webhooks`` and ``Unsubscribe``
+  (webhookSubscriptions, webhookSubscriptionDelete) - the checks are ``sandbox/edits.py``;
 - ``Subscribe`` (webhookSubscriptionCreate: topic enum, https ``uri`` or plain http to a loopback receiver,
   (topic, uri) unique), deliveries signed with the app's client secret with the seven ``X-Shopify-*`` headers,
   retried 8 times over 4 hours (scaled by ``webhook_retry_scale``), an API subscription removed after 8
@@ -44,7 +49,7 @@ Emulated:
 Not emulated: the rest of the schema and search grammar; ``on_hand`` and other quantity names; idempotency keys
 (the ``@idempotent`` directive is not in the shared documents); online (per-user) tokens and the consent screen
 (authorization is approved at once); scopes (every token may call everything); markets and multi-currency;
-line-item paging beyond the first page; products/create, inventory_levels/* and other topics; per-variant
+products/create, inventory_levels/* and other topics; per-variant
 ``updatedAt`` (a variant shows its product's); inventory writes never change ``updatedAt``; Shopify's search-index
 lag after writes; HTTP 429 (REST only per SD-LIMITS).
 """
@@ -70,7 +75,7 @@ from yarl import URL
 from nfsync.connectors.base.sandbox import SandboxBase, SbListing, SbOrder, SbShop, SbToken, SbVariant
 from nfsync.connectors.shopify import operations as ops
 from nfsync.connectors.shopify.operations import gid
-from nfsync.connectors.shopify.sandbox import auth
+from nfsync.connectors.shopify.sandbox import auth, edits
 from nfsync.connectors.shopify.sandbox import gql as g
 from nfsync.connectors.shopify.sandbox import payloads as p
 from nfsync.connectors.shopify.sandbox.store import BulkOp, Store, Subscription, slug
@@ -164,6 +169,12 @@ class Sandbox(SandboxBase):
             ops.SKU_LOOKUP.name: self._sku_lookup,
             ops.ORDERS.name: self._orders,
             ops.ORDER.name: self._order,
+            ops.ORDER_LINES.name: self._order_lines,
+            ops.PRODUCT.name: self._product,
+            ops.UPDATE_PRODUCT.name: self._update_product,
+            ops.CREATE_VARIANTS.name: self._create_variants,
+            ops.WEBHOOKS.name: self._webhooks,
+            ops.UNSUBSCRIBE.name: self._unsubscribe,
             ops.SET_STOCK.name: self._set_stock,
             ops.SET_PRICES.name: self._set_prices,
             ops.CREATE_PRODUCT.name: self._create_product,
@@ -435,7 +446,117 @@ class Sandbox(SandboxBase):
 
         return run
 
+    def _order_lines(self, shop: SbShop, variables: Json) -> Execute:
+        """An order's line items after a cursor, MORE_LINES_PAGE at a time."""
+        number = g.id_var(variables, "id", "Order")
+        after = g.string_var(variables, "after", required=False)
+
+        def run() -> Outcome:
+            order = shop.orders.get(number)
+            if order is None or not self._visible(order):
+                return Outcome({"order": None}, 1)
+            lines = p.line_items(order, after, ops.MORE_LINES_PAGE)
+            actual = 1 + 2 + len(lines["nodes"]) * g.LINE_NODE + 1
+            return Outcome({"order": {"id": gid("Order", order.order_id), "lineItems": lines}}, actual)
+
+        return run
+
+    def _product(self, shop: SbShop, variables: Json) -> Execute:
+        number = g.id_var(variables, "id", "Product")
+
+        def run() -> Outcome:
+            listing = shop.listings.get(number)
+            if listing is None:
+                return Outcome({"product": None}, 1)
+            node = p.full_product_node(self.store, listing)
+            return Outcome({"product": node}, 1 + g.product_node_cost(len(listing.variants)))  # + options
+
+        return run
+
+    def _webhooks(self, shop: SbShop, variables: Json) -> Execute:
+        after = g.string_var(variables, "after", required=False)
+
+        def run() -> Outcome:
+            subs = self.store.subscriptions.get(shop.shop_id, [])
+            chunk = g.page(subs, lambda sub: (int(sub.sub_id),), after, ops.WEBHOOKS_PAGE)
+            chunk["nodes"] = [
+                {"id": gid("WebhookSubscription", s.sub_id), "topic": s.topic, "uri": s.uri} for s in chunk["nodes"]
+            ]
+            return Outcome({"webhookSubscriptions": chunk}, 2 + len(chunk["nodes"]) + 1)
+
+        return run
+
     # ------------------------------------------------------------------ mutations
+
+    def _update_product(self, shop: SbShop, variables: Json) -> Execute:
+        """productUpdate (SD-REF): title and descriptionHtml applied; products/update pushed."""
+        update = edits.product_update(variables)
+
+        def run() -> Outcome:
+            listing = shop.listings.get(update.product_id)
+            errors = edits.update_errors(update, listing)
+            if errors or listing is None:
+                return Outcome({"productUpdate": {"product": None, "userErrors": errors}}, 10)
+            listing.name = listing.name if update.title is None else update.title
+            listing.description = listing.description if update.description is None else update.description
+            listing.updated_at = max(time.time(), listing.updated_at + 0.001)
+            node = {
+                "id": gid("Product", listing.item_id),
+                "title": listing.name,
+                "descriptionHtml": listing.description,
+                "updatedAt": g.iso(listing.updated_at),
+            }
+            echo = {"kind": "product_changed", "listing": listing}
+            return Outcome({"productUpdate": {"product": node, "userErrors": []}}, 10, pushes=[echo])
+
+        return run
+
+    def _create_variants(self, shop: SbShop, variables: Json) -> Execute:
+        """productVariantsBulkCreate (SD-REF): variants added to the product, ``available`` per location."""
+        product_id, variants = edits.new_variants(variables)
+
+        def refused(errors: list[Json]) -> Outcome:
+            return Outcome({"productVariantsBulkCreate": {"productVariants": None, "userErrors": errors}}, 10)
+
+        def run() -> Outcome:
+            listing = shop.listings.get(product_id)
+            if listing is None:
+                return refused([g.user_error(["productId"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST")])
+            errors = edits.variant_errors(listing, variants, lambda n: self.store.location(shop, n) is not None)
+            if errors:
+                return refused(errors)
+            made = [self._add_variant(shop, listing, v) for v in variants]
+            listing.updated_at = max(time.time(), listing.updated_at + 0.001)
+            nodes = [p.variant_node(self.store, listing, v) for v in made]
+            data = {"productVariantsBulkCreate": {"productVariants": nodes, "userErrors": []}}
+            return Outcome(data, 10, written=[v.sku for v in made if v.sku])
+
+        return run
+
+    def _add_variant(self, shop: SbShop, listing: SbListing, new: edits.NewVariant) -> SbVariant:
+        variant = SbVariant(self.new_id(), new.sku, new.price, sum(new.levels.values()), dict(new.options), new.barcode)
+        listing.variants.append(variant)
+        self.store.item_id(variant)
+        if new.levels:
+            self.store.stock[variant.variant_id] = dict(new.levels)
+        return variant
+
+    def _unsubscribe(self, shop: SbShop, variables: Json) -> Execute:
+        """webhookSubscriptionDelete (SD-REF): an API subscription of this shop removed."""
+        number = g.id_var(variables, "id", "WebhookSubscription")
+
+        def run() -> Outcome:
+            subs = self.store.subscriptions.get(shop.shop_id, [])
+            found = next((s for s in subs if s.sub_id == number), None)
+            if found is None:
+                errors = [g.user_error(["id"], "Webhook subscription does not exist")]  # text UNCONFIRMED
+                payload: Json = {"deletedWebhookSubscriptionId": None, "userErrors": errors}
+            else:
+                subs.remove(found)
+                payload = {"deletedWebhookSubscriptionId": gid("WebhookSubscription", number), "userErrors": []}
+            return Outcome({"webhookSubscriptionDelete": payload}, 10)
+
+        return run
 
     def _set_stock(self, shop: SbShop, variables: Json) -> Execute:
         """inventorySetQuantities (2026-04; contract 'mutation inventorySetQuantities')."""
@@ -548,6 +669,7 @@ class Sandbox(SandboxBase):
             raise g.variable_error("input", "ProductSetInput!", data, "Expected an input object")
         title = g.string_var(data, "title", required=False)
         handle = g.string_var(data, "handle", required=False)
+        description = g.string_var(data, "descriptionHtml", required=False) or ""
         status = g.string_var(data, "status", required=False) or "ACTIVE"  # default: UNCONFIRMED
         if status not in PRODUCT_STATUSES:
             raise g.variable_error("input.status", "ProductStatus", status, f"Expected one of {PRODUCT_STATUSES}")
@@ -566,6 +688,7 @@ class Sandbox(SandboxBase):
             if errors or title is None:
                 return Outcome({"productSet": {"product": None, "userErrors": errors}}, 10)
             listing = self._make_product(shop, title, handle, status, variants)
+            listing.description = description
             product = p.product_node(self.store, listing, variants_page=100)
             written = [v.sku for v in listing.variants if v.sku]
             return Outcome({"productSet": {"product": product, "userErrors": []}}, 10, written=written)

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbShop, SbVariant
+from nfsync.connectors.base.sandbox import SbListing, SbOrder, SbOrderLine, SbShop, SbVariant
 from nfsync.connectors.shopify import operations as ops
 from nfsync.connectors.shopify.operations import gid
-from nfsync.connectors.shopify.sandbox.gql import iso
+from nfsync.connectors.shopify.sandbox.gql import iso, page
 from nfsync.connectors.shopify.sandbox.store import Store
 
 Json = dict[str, Any]
@@ -121,6 +121,16 @@ def product_node(store: Store, listing: SbListing, variants_page: int = ops.PROD
     }
 
 
+def full_product_node(store: Store, listing: SbListing) -> Json:
+    """A Product as the Product document selects it: description and option names besides product_node's."""
+    names = list(dict.fromkeys(name for v in listing.variants for name in v.options)) or ["Title"]
+    return {
+        **product_node(store, listing),
+        "descriptionHtml": listing.description,
+        "options": [{"name": n} for n in names],
+    }
+
+
 def location_node(location: Any) -> Json:
     return {"id": gid("Location", location.location_id), "name": location.name, "isActive": location.is_active}
 
@@ -143,7 +153,6 @@ def order_node(store: Store, shop: SbShop, order: SbOrder, *, protected_data: bo
             "firstName": (buyer.get("first_name") or first or None) if protected_data else None,
             "lastName": (buyer.get("last_name") or last or None) if protected_data else None,
         }
-    lines = order.lines[: ops.ORDER_LINES_PAGE]
     return {
         "id": gid("Order", order.order_id),
         "name": store.order_name(shop, order.order_id),
@@ -157,24 +166,26 @@ def order_node(store: Store, shop: SbShop, order: SbOrder, *, protected_data: bo
         "subtotalPriceSet": _money(subtotal, currency),
         "totalShippingPriceSet": _money(order.shipping_fee, currency),
         "customer": customer,
-        "lineItems": {
-            "pageInfo": {
-                "hasNextPage": len(order.lines) > ops.ORDER_LINES_PAGE,
-                "endCursor": None,  # line-item paging beyond the first page is not emulated
-            },
-            "nodes": [
-                {
-                    "id": gid("LineItem", line.line_id),
-                    "sku": line.sku or None,
-                    "quantity": line.quantity,
-                    "name": line.name,
-                    "originalUnitPriceSet": _money(line.unit_price, currency),
-                    "variant": {"id": gid("ProductVariant", line.variant_id)} if line.variant_id else None,
-                    "product": {"id": gid("Product", line.item_id)} if line.item_id else None,
-                }
-                for line in lines
-            ],
-        },
+        "lineItems": line_items(order, None, ops.ORDER_LINES_PAGE),
+    }
+
+
+def line_items(order: SbOrder, after: str | None, size: int) -> Json:
+    """A page of the order's ``lineItems`` connection, in the order's line order, after the cursor."""
+    chunk = page(list(enumerate(order.lines)), lambda row: (row[0],), after, size)
+    chunk["nodes"] = [_line_node(line, order.currency) for _, line in chunk["nodes"]]
+    return chunk
+
+
+def _line_node(line: SbOrderLine, currency: str) -> Json:
+    return {
+        "id": gid("LineItem", line.line_id),
+        "sku": line.sku or None,
+        "quantity": line.quantity,
+        "name": line.name,
+        "originalUnitPriceSet": _money(line.unit_price, currency),
+        "variant": {"id": gid("ProductVariant", line.variant_id)} if line.variant_id else None,
+        "product": {"id": gid("Product", line.item_id)} if line.item_id else None,
     }
 
 
