@@ -47,7 +47,7 @@ class CatalogFilter:
     statuses: list[str] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class CrmVariant:
     variant_id: str
     sku: str | None
@@ -67,7 +67,7 @@ class CrmVariant:
         return max(0, int(self.on_hand - self.reserved))
 
 
-@dataclass
+@dataclass(slots=True)
 class CrmProduct:
     product_id: str
     name: str
@@ -185,7 +185,7 @@ async def channel_products(
                 row["price"],
                 row["on_hand"],
                 row["reserved"],
-                {str(k): str(v) for k, v in (row["options"] or {}).items()},
+                options_of(row["option_names"], row["option_values"]),
                 bool(row["variant_active"]) and product.active,
                 _locations(row["by_location"]),
             )
@@ -260,6 +260,23 @@ def _stocked(row: Any) -> Stocked:
         bool(row["active"]),
         {str(k): Decimal(str(v)) for k, v in (by_location or {}).items()},
     )
+
+
+def options_of(names: Sequence[str] | None, values: Sequence[str | None] | None) -> dict[str, str]:
+    """A variant's options from the two arrays of ``crm_channel_variants``, as ``jsonb_object_agg`` over the same
+    rows gave them before: a repeated name keeps its last value, and the names are ordered as jsonb orders object
+    keys (shorter UTF-8 first, then bytewise). The connectors see this order (e.g. Shopify's product options)."""
+    if not names:
+        return {}
+    if len(names) == 1:
+        return {str(names[0]): str((values or [None])[0])}
+    pairs = dict(zip(names, values or [], strict=True))
+    return {str(k): str(pairs[k]) for k in sorted(pairs, key=_jsonb_key_order)}
+
+
+def _jsonb_key_order(key: str) -> tuple[int, bytes]:
+    raw = key.encode()
+    return len(raw), raw
 
 
 def _locations(value: Any) -> dict[str, int]:

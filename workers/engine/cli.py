@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import uuid
 from datetime import datetime
@@ -103,6 +104,8 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             resources=resources,
         )
         install_stop_signals(worker.request_stop)
+        gc.collect()
+        gc.freeze()  # what startup loaded lives as long as the process: full collections no longer rescan it
         await worker.run()
     return 0
 

@@ -5,7 +5,8 @@
 -- One row per variant of the products of a sale channel, with what a listing needs. Filters (NULL = any):
 -- $2 product ids, $3 variant ids, $4 category ids, $5 modified after, $6 product statuses; $7 currency,
 -- $8 locale, $10 whether to add the available quantity per stock location (by_location). Inactive and
--- soft-deleted rows are returned too (flagged): the caller delists what is mapped.
+-- soft-deleted rows are returned too (flagged): the caller delists what is mapped. A variant's options come as two
+-- arrays in option order (text arrays decode without JSON: crm.options_of builds the dict).
 SELECT p.id AS product_id, p.slug AS product_slug, p."categoryId" AS category_id,
        (p.status = 'ACTIVATED' AND p."deletedAt" IS NULL AND scp.id IS NOT NULL) AS product_active,
        coalesce(pi.name ->> $8, pi.name ->> 'en', pi.name ->> 'vi', p.slug) AS product_name,
@@ -15,7 +16,7 @@ SELECT p.id AS product_id, p.slug AS product_slug, p."categoryId" AS category_id
        sku.identifier AS sku,
        pr.amount AS price,
        coalesce(st.on_hand, 0) AS on_hand, coalesce(st.reserved, 0) AS reserved, st.by_location,
-       coalesce(opts.options, '{}'::jsonb) AS options
+       opts.option_names, opts.option_values
 FROM "Product" p
 LEFT JOIN "SaleChannelProduct" scp
        ON scp."productId" = p.id AND scp."saleChannelId" = $1 AND scp."deletedAt" IS NULL
@@ -34,8 +35,8 @@ LEFT JOIN LATERAL (
     FROM "StockLevel" s WHERE s."variantId" = v.id
 ) st ON true
 LEFT JOIN LATERAL (
-    SELECT jsonb_object_agg(coalesce(o.name ->> $8, o.name ->> 'en', o.key),
-                            coalesce(ov.name ->> $8, ov.name ->> 'en', ov.value) ORDER BY o.sequence) AS options
+    SELECT array_agg(coalesce(o.name ->> $8, o.name ->> 'en', o.key) ORDER BY o.sequence) AS option_names,
+           array_agg(coalesce(ov.name ->> $8, ov.name ->> 'en', ov.value) ORDER BY o.sequence) AS option_values
     FROM "ProductVariantOption" pvo
     JOIN "ProductOption" o ON o.id = pvo."optionId"
     JOIN "ProductOptionValue" ov ON ov.id = pvo."optionValueId"

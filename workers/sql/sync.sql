@@ -14,7 +14,7 @@ WHERE s.id = $1;
 
 -- name: sync_mappings_of_shop
 SELECT variant_id, product_id, platform_item_id, platform_variant_id, platform_sku, status, last_pushed_hash,
-       last_pushed_price, last_pushed_stock, origin, last_pushed_fields
+       last_pushed_price, last_pushed_stock, origin, last_pushed_fields::text AS last_pushed_fields
 FROM product_mappings WHERE shop_id = $1;
 
 -- name: sync_mappings_free

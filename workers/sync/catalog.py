@@ -7,6 +7,7 @@ and whether the product is to be created, updated, only re-priced / re-stocked, 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,7 +25,7 @@ from nfsync.workers.listing.requirements import Requirements
 from nfsync.workers.sync.rules import CatalogRules, StockRules, money
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mapping:
     variant_id: str
     product_id: str
@@ -36,7 +37,15 @@ class Mapping:
     last_pushed_price: Decimal | None
     last_pushed_stock: int | None
     origin: str = "created"  # created | adopted | pulled
-    fields: dict[str, str] | None = None  # digest per content field last pushed
+    fields: dict[str, str] | str | None = None
+    """Digest per content field last pushed; as read, the JSON text (decoded only when a plan names the changed
+    fields: an unchanged re-sync never needs it)."""
+
+    def pushed_fields(self) -> dict[str, str] | None:
+        if isinstance(self.fields, str):
+            decoded = json.loads(self.fields)
+            return {str(k): str(v) for k, v in decoded.items()} if isinstance(decoded, dict) else None
+        return self.fields
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Mapping:
@@ -55,7 +64,7 @@ class Mapping:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ValueChange:
     """A price and/or stock write of one mapped variant (None = leave it)."""
 
@@ -109,7 +118,7 @@ Action = Literal["create", "update", "values", "skip", "delist", "fail"]
 to do; fail: the product cannot be listed (``reason`` says why)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     product: CrmProduct
     action: Action
@@ -148,9 +157,13 @@ class Decision:
 
 
 def _variant_text(v: VariantDraft) -> str:
-    parts = [v.sku, *(f"{k}\x1d{value}" for k, value in sorted(v.options.items()))]
-    if v.images or v.sale_properties:  # only then: a draft without profile content hashes as it always did
-        parts += ["\x1c".join(v.images), *(f"{k}\x1d{value}" for k, value in sorted(v.sale_properties.items()))]
+    return _text_of(v.sku, v.options, v.images, v.sale_properties)
+
+
+def _text_of(sku: str, options: dict[str, str], images: list[str], sale_properties: dict[str, str]) -> str:
+    parts = [sku, *(f"{k}\x1d{value}" for k, value in sorted(options.items()))]
+    if images or sale_properties:  # only then: a draft without profile content hashes as it always did
+        parts += ["\x1c".join(images), *(f"{k}\x1d{value}" for k, value in sorted(sale_properties.items()))]
     return "\x1f".join(parts)
 
 
@@ -159,11 +172,13 @@ def content_hash(draft: ListingDraft, listing: str | None = None) -> str:
     ``listing``: ``listing_text`` of the draft when the caller has it already.
 
     Fields are joined with ASCII separators (unit, record, group) that never occur in catalog text."""
-    variants = sorted(_variant_text(v) for v in draft.variants)
-    listing = listing_text(draft) if listing is None else listing
-    content = "\x1e".join(
-        [draft.name, draft.description, draft.category_id or "", *variants, *([listing] if listing else [])]
-    )
+    texts = [_variant_text(v) for v in draft.variants]
+    text = listing_text(draft) if listing is None else listing
+    return _hash_of(draft.name, draft.description, draft.category_id, texts, text)
+
+
+def _hash_of(name: str, description: str, category_id: str | None, variants: list[str], listing: str) -> str:
+    content = "\x1e".join([name, description, category_id or "", *sorted(variants), *([listing] if listing else [])])
     return hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -196,6 +211,26 @@ def _missing(variant: CrmVariant) -> str | None:
     return variant.bundle.error if variant.bundle is not None else None
 
 
+@dataclass
+class _Start:
+    """What every decision of a product with valid variants and a platform category starts from."""
+
+    decision: Decision
+    valid: list[CrmVariant]
+    kept: list[CrmVariant]  # mapped variants no longer active: they stay on the listing at zero stock
+    live: list[Mapping]
+    category: str
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a listing variant should carry: the draft's SKU, price and stock, without building the draft."""
+
+    sku: str
+    price: Decimal
+    stock: int
+
+
 def decide(
     product: CrmProduct,
     mappings: dict[str, Mapping],
@@ -203,16 +238,42 @@ def decide(
     stock: StockRules,
     listing: ListingInput = NO_LISTING_INPUT,
 ) -> Decision:
-    """The action for one product against its mappings in the shop."""
+    """The action for one product against its mappings in the shop. A mapped product whose content is unchanged (or
+    owned by the platform) is decided without building its draft (``_without_draft``, issue #20: the unchanged
+    re-sync); every other one by ``decide_by_draft``. The two agree on every product (tests/test_decide_fast.py)."""
+    start = _start(product, mappings, catalog, stock, listing)
+    if isinstance(start, Decision):
+        return start
+    fast = _without_draft(start, product, mappings, catalog, listing)
+    return fast if fast is not None else _by_draft(start, product, mappings, catalog, listing)
+
+
+def decide_by_draft(
+    product: CrmProduct,
+    mappings: dict[str, Mapping],
+    catalog: CatalogRules,
+    stock: StockRules,
+    listing: ListingInput = NO_LISTING_INPUT,
+) -> Decision:
+    """The decision from the product's full listing draft (validated, hashed): the reference ``decide`` keeps."""
+    start = _start(product, mappings, catalog, stock, listing)
+    return start if isinstance(start, Decision) else _by_draft(start, product, mappings, catalog, listing)
+
+
+def _start(
+    product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRules, stock: StockRules, listing: ListingInput
+) -> Decision | _Start:
+    """The delists, invalid variants and stock offers; a final decision when nothing valid can be listed."""
     live = [m for m in (mappings.get(v.variant_id) for v in product.variants) if m and m.status == "active"]
     delists = [
         ValueChange.of(mappings[v.variant_id], v.sku, stock=0, status="delisted", warehouses=stock.nothing())
         for v in product.variants
         if not v.active and v.variant_id in mappings and mappings[v.variant_id].status == "active"
     ]
+    missing = {v.variant_id: _missing(v) for v in product.variants}
     active = [v for v in product.variants if v.active]
-    invalid = [(v, reason) for v in active if (reason := _missing(v)) is not None]
-    valid = [v for v in active if _missing(v) is None]
+    invalid = [(v, reason) for v in active if (reason := missing[v.variant_id]) is not None]
+    valid = [v for v in active if missing[v.variant_id] is None]
     decision = Decision(
         product,
         "skip",
@@ -224,28 +285,41 @@ def decide(
         decision.action = "delist" if delists else ("fail" if invalid else "skip")
         decision.reason = None if delists or invalid else "no active variant on this channel"
         return decision
-    profile = listing.profile
-    category = profile.category_id or catalog.platform_category(product.category_id)
+    category = listing.profile.category_id or catalog.platform_category(product.category_id)
     if category is None:
         decision.action, decision.reason = (
             "fail",
             "missing required fields: platform category (listing profile or config.catalog)",
         )
         return decision
-    # mapped variants no longer active stay on the listing at zero stock (they come back with their history)
     kept = [
         v
         for v in product.variants
         if not v.active
-        and _missing(v) is None
+        and missing[v.variant_id] is None
         and v.variant_id in mappings
         and mappings[v.variant_id].status in ("active", "delisted")
     ]
+    return _Start(decision, valid, kept, live, category)
+
+
+def _listed(valid: list[CrmVariant], mappings: dict[str, Mapping]) -> dict[str, Mapping]:
+    return {
+        v.variant_id: mappings[v.variant_id]
+        for v in valid
+        if v.variant_id in mappings and mappings[v.variant_id].status in ("active", "delisted")
+    }
+
+
+def _by_draft(
+    start: _Start, product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRules, listing: ListingInput
+) -> Decision:
+    decision, valid, profile = start.decision, start.valid, listing.profile
     try:
         draft = ListingDraft(
             name=product.name,
             description=product.description,
-            category_id=category,
+            category_id=start.category,
             images=profile.images,
             brand=profile.brand,
             attributes=profile.attributes,
@@ -259,7 +333,7 @@ def decide(
                     options=v.options,
                     **_variant_content(profile, v),
                 )
-                for v in [*valid, *kept]
+                for v in [*valid, *start.kept]
             ],
         )
     except ValidationError as exc:
@@ -267,11 +341,7 @@ def decide(
         decision.reason = "missing required fields: " + ", ".join(str(e["loc"][0]) for e in exc.errors())
         return decision
     decision.draft, decision.content_hash = draft, content_hash(draft, listing.text)
-    mapped = {
-        v.variant_id: mappings[v.variant_id]
-        for v in valid
-        if v.variant_id in mappings and mappings[v.variant_id].status in ("active", "delisted")
-    }
+    mapped = _listed(valid, mappings)
     if not mapped:
         decision.action, decision.delists = "create", []
         refusal = listing.error or _refusal(draft, listing.rules)
@@ -279,7 +349,59 @@ def decide(
             decision.action, decision.reason = "fail", refusal
         return decision
     decision.content = content_owner(catalog, mapped.values())
-    return _mapped(decision, valid, mapped, live, draft)
+    wanted = [Wanted(v.sku, v.price, v.stock) for v in draft.variants]
+    decision.item_id = _item_id(mapped, start.live)
+    if decision.content == "link":
+        return _linked(decision, valid, mapped, wanted)
+    if not _same_content(decision.content_hash, valid, mapped, start.live):
+        decision.action, decision.delists = "update", []  # the update writes the zero stock itself
+        decision.fields = _changed_fields(draft, mapped.values())
+        return decision
+    return _values(decision, valid, mapped, wanted)
+
+
+def _without_draft(
+    start: _Start, product: CrmProduct, mappings: dict[str, Mapping], catalog: CatalogRules, listing: ListingInput
+) -> Decision | None:
+    """The decision of a mapped product that needs no listing write (its content unchanged, or the platform's), or
+    None: the same values as ``_by_draft`` computes from the draft, read straight from the CRM variants. The draft
+    would validate (``_valid_draft``), so ``_by_draft`` would not have failed it."""
+    decision, valid = start.decision, start.valid
+    mapped = _listed(valid, mappings)
+    if not mapped:
+        return None
+    variants = [*valid, *start.kept]
+    wanted = [
+        Wanted(str(v.sku), money(v.price) or Decimal(0), decision.splits[v.variant_id][0] if v.active else 0)
+        for v in variants
+    ]
+    if not _valid_draft(product, wanted):
+        return None
+    content = content_owner(catalog, mapped.values())
+    digest = _digest(product, start.category, listing, variants)
+    if content == "crm" and not _same_content(digest, valid, mapped, start.live):
+        return None
+    decision.content_hash, decision.content = digest, content
+    decision.item_id = _item_id(mapped, start.live)
+    if content == "link":
+        return _linked(decision, valid, mapped, wanted)
+    return _values(decision, valid, mapped, wanted)
+
+
+def _valid_draft(product: CrmProduct, wanted: list[Wanted]) -> bool:
+    """Whether ``ListingDraft`` would accept the product (its other fields come from a validated profile)."""
+    text = isinstance(product.name, str) and isinstance(product.description, str)
+    return text and len(product.name) >= 1 and all(w.stock >= 0 for w in wanted)
+
+
+def _digest(product: CrmProduct, category: str, listing: ListingInput, variants: list[CrmVariant]) -> str:
+    """``content_hash`` of the draft ``_by_draft`` would build, from the same values."""
+    texts = []
+    for v in variants:
+        content = _variant_content(listing.profile, v)
+        texts.append(_text_of(str(v.sku), v.options, content["images"], content["sale_properties"]))
+    text = listing_text(listing.profile) if listing.text is None else listing.text
+    return _hash_of(product.name, product.description, category, texts, text)
 
 
 def _variant_content(profile: ListingProfile, variant: CrmVariant) -> dict[str, Any]:
@@ -350,36 +472,33 @@ def _missing_sides(package: Package | None) -> list[str]:
     return [f"package_{name}" for name, value in sides.items() if value is None]
 
 
-def _mapped(
-    decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mapping], live: list[Mapping], draft: ListingDraft
-) -> Decision:
-    """A product already on the platform: update its content (the CRM owns it), or only its values."""
+def _item_id(mapped: dict[str, Mapping], live: list[Mapping]) -> str:
+    """The listing holding most of the product's mapped variants."""
     items = {m.platform_item_id for m in mapped.values()} | {m.platform_item_id for m in live}
-    decision.item_id = max(items, key=lambda i: sum(1 for m in mapped.values() if m.platform_item_id == i))
-    if decision.content == "link":
-        return _linked(decision, valid, mapped, draft)
-    same_content = (
-        len(mapped) == len(valid)
-        and len(items) == 1
-        and all(m.last_pushed_hash == decision.content_hash for m in mapped.values())
-    )
-    if not same_content:
-        decision.action, decision.delists = "update", []  # the update writes the zero stock itself
-        decision.fields = _changed_fields(draft, mapped.values())
-        return decision
-    decision.changes = _value_changes(valid, mapped, draft.variants[: len(valid)], decision.splits)
+    return max(items, key=lambda i: sum(1 for m in mapped.values() if m.platform_item_id == i))
+
+
+def _same_content(digest: str | None, valid: list[CrmVariant], mapped: dict[str, Mapping], live: list[Mapping]) -> bool:
+    """Every valid variant mapped, on one listing, each last pushed with this content."""
+    items = {m.platform_item_id for m in mapped.values()} | {m.platform_item_id for m in live}
+    return len(mapped) == len(valid) and len(items) == 1 and all(m.last_pushed_hash == digest for m in mapped.values())
+
+
+def _values(decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mapping], wanted: list[Wanted]) -> Decision:
+    """A listing whose content stays: only its changed prices and stock."""
+    decision.changes = _value_changes(valid, mapped, wanted[: len(valid)], decision.splits)
     decision.action = "values" if decision.changes or decision.delists else "skip"
     decision.fields = _value_fields(decision)
     return decision
 
 
-def _linked(decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mapping], draft: ListingDraft) -> Decision:
+def _linked(decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mapping], wanted: list[Wanted]) -> Decision:
     """A listing whose content the platform owns: its mapped variants' stock and price, nothing else - no content
     write, no variant added or removed, no status change (a delisted variant goes to zero stock)."""
     linked = [v for v in valid if v.variant_id in mapped]
     decision.unlinked = [v for v in valid if v.variant_id not in mapped]
-    wanted = {w.sku: w for w in draft.variants}
-    decision.changes = _value_changes(linked, mapped, [wanted[str(v.sku)] for v in linked], decision.splits)
+    by_sku = {w.sku: w for w in wanted}
+    decision.changes = _value_changes(linked, mapped, [by_sku[str(v.sku)] for v in linked], decision.splits)
     decision.action = "values" if decision.changes or decision.delists else "skip"
     if decision.action == "skip":
         decision.reason = "unchanged since the last push (content owned by the platform listing)"
@@ -388,7 +507,7 @@ def _linked(decision: Decision, valid: list[CrmVariant], mapped: dict[str, Mappi
 
 
 def _changed_fields(draft: ListingDraft, mappings: Iterable[Mapping]) -> list[str]:
-    pushed = next((m.fields for m in mappings if m.fields), None)
+    pushed = next((f for m in mappings if (f := m.pushed_fields())), None)
     wanted = content_fields(draft)
     changed = [name for name, digest in wanted.items() if pushed is None or pushed.get(name) != digest]
     return [*(changed or list(wanted)), "price", "stock"]
@@ -409,7 +528,7 @@ def _value_fields(decision: Decision) -> list[str]:
 def _value_changes(
     valid: list[CrmVariant],
     mapped: dict[str, Mapping],
-    wanted_variants: list[VariantDraft],
+    wanted_variants: list[Wanted],
     splits: dict[str, tuple[int, dict[str, int]]],
 ) -> list[ValueChange]:
     changes = []

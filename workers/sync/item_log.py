@@ -102,6 +102,13 @@ class ItemLog:
         if len(self.pending) >= FLUSH_EVERY:
             await self.flush()
 
+    def tally(self, action: ItemAction, status: ItemStatus, count: int = 1) -> None:
+        """Outcomes counted in the task's progress and result without a ``sync_logs`` row: products found unchanged
+        (an hourly re-sync of a large catalog would otherwise write a row per product and find nothing)."""
+        self.counts[f"{action}:{status}"] += count
+        self.counts[status] += count
+        self.ctx.report(processed=count, successful=count)
+
     async def flush(self) -> None:
         if not self.pending:
             return

@@ -14,6 +14,7 @@ bidirectional: the pull, then the push (the CRM wins for catalog fields).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -78,7 +79,7 @@ async def plan_catalog(shop: ShopSession, filters: ProductSyncFilter) -> list[De
     catalog, stock = CatalogRules.parse(shop.rules("catalog")), StockRules.parse(shop.rules("inventory"))
     async with shop.pool.acquire() as conn:
         _, currency = await crm.channel_merchant(conn, channel, shop.row["organization_id"])
-        products = await crm.channel_products(
+        read = crm.channel_products(
             conn,
             sale_channel_id=channel,
             shop_id=shop.shop_id,
@@ -87,10 +88,10 @@ async def plan_catalog(shop: ShopSession, filters: ProductSyncFilter) -> list[De
             locale=catalog.locale,
             per_location=bool(stock.warehouses),
         )
+        products, mappings = await asyncio.gather(read, load_mappings(shop))  # two connections, read at once
         profiles = await shop_profiles(
             conn, shop.integration_id, shop.shop_id, shop.platform, [p.product_id for p in products]
         )
-    mappings = await load_mappings(shop)
     rules = load(shop.platform).listing
     decisions = [decide(p, mappings, catalog, stock, _listing_input(profiles, rules, p.product_id)) for p in products]
     new = {d.draft.category_id for d in decisions if d.action == "create" and d.draft and d.draft.category_id}
@@ -146,15 +147,10 @@ async def _log_quiet(items: ItemLog, d: Decision) -> None:
             entity_id=variant.variant_id,
             error_message=reason,
         )
-    if d.action == "skip":
-        await items.add(
-            "product",
-            "skip",
-            "skipped",
-            entity_id=pid,
-            platform_entity_id=d.item_id,
-            error_message=d.reason or "unchanged since the last push",
-        )
+    if d.action == "skip" and d.item_id is not None:  # unchanged since the last push: counted, no row
+        items.tally("skip", "skipped")
+    elif d.action == "skip":
+        await items.add("product", "skip", "skipped", entity_id=pid, error_message=d.reason)
     for variant in d.unlinked:
         await items.add(
             "variant",
