@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(2.0, gt=0, description="First retry backoff (doubles each retry, full jitter)")
     retry_max_seconds: float = Field(300.0, gt=0, description="Cap of the retry backoff")
     scheduler_tick: float = Field(1.0, gt=0, description="Seconds between scheduler ticks")
+    tick_report_seconds: float = Field(
+        60.0, gt=0, description="Seconds between the scheduler's scheduler.ticks log lines (tick count and durations)"
+    )
     redispatch_after: float = Field(
         5.0, gt=0, description="A due task nobody claimed for this long gets its wake-up re-sent"
     )

@@ -39,6 +39,7 @@ from nfsync.workers.engine.runtime import runtime
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.lab.connector_bench import add_commands as add_connector_commands
 from nfsync.workers.lab.events_bench import add_commands as add_events_commands
+from nfsync.workers.lab.fleet_bench import add_commands as add_fleet_commands
 from nfsync.workers.lab.logs_bench import add_commands as add_logs_commands
 from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.lab.seed import seed_platform_shops
@@ -211,6 +212,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_sync_commands(bench)
     add_events_commands(bench)
     add_logs_commands(bench)
+    add_fleet_commands(bench)
     dispatch = bench.add_parser("dispatch", help="task engine throughput with no-op handlers")
     dispatch.add_argument("--tasks", type=int, default=20_000)
     dispatch.add_argument("--workers", type=int, default=2, help="worker processes")
