@@ -288,30 +288,35 @@ class Scheduler:
                 if row["shop_id"] is not None:
                     key = (row["organization_id"], row["integration_id"], row["shop_id"], row["kind"])
                     groups[key].add(row["variant_id"])
+            by_org: dict[uuid.UUID, list[EnqueueRequest]] = defaultdict(list)
             for (org, integration, shop, kind), variants in groups.items():
-                await self._enqueue_change(org, integration, shop, kind, sorted(variants))
+                by_org[org].append(_change_request(org, integration, shop, kind, sorted(variants)))
+            for org, requests in by_org.items():
+                await self._enqueue_changes(org, requests)
             if events:
                 await self._pool.execute(QUERIES["crm_changes_done"], list(events))
             handled += len(events)
             if len(events) < _CHANGES_BATCH:
                 return handled
 
-    async def _enqueue_change(
-        self, org: uuid.UUID, integration: uuid.UUID, shop: uuid.UUID, kind: str, variants: list[str]
-    ) -> None:
-        request = EnqueueRequest(
-            organization_id=org,
-            integration_id=integration,
-            shop_id=shop,
-            task_type=_CHANGE_TASKS[kind],
-            direction="crm_to_marketplace",
-            priority=_CHANGE_PRIORITY,
-            filter_criteria=dump_filter(InventorySyncFilter(variant_ids=variants)),
-        )
+    async def _enqueue_changes(self, org: uuid.UUID, requests: list[EnqueueRequest]) -> None:
+        """An organization's change tasks in one statement (issue #20: one transaction per shop kept a fleet's
+        ticks busy for seconds); when one target is refused (a shop went away meanwhile), one by one, logging it."""
         try:
-            await self._service.enqueue(request)
-        except (NfsyncError, ValueError) as exc:
-            log.warning("scheduler.change_enqueue_failed", shop_id=str(shop), kind=kind, error=str(exc))
+            await self._service.enqueue_many(org, requests)
+            return
+        except (NfsyncError, ValueError):
+            pass
+        for request in requests:
+            try:
+                await self._service.enqueue(request)
+            except (NfsyncError, ValueError) as exc:
+                log.warning(
+                    "scheduler.change_enqueue_failed",
+                    shop_id=str(request.shop_id),
+                    task_type=request.task_type,
+                    error=str(exc),
+                )
 
     async def _enqueue_logged(self, request: EnqueueRequest, event: str) -> None:
         """Enqueue; a refusal (the shop went away meanwhile, a bad config) is logged and the tick goes on."""
@@ -377,3 +382,17 @@ class Scheduler:
             total += deleted
             if deleted < _PRUNE_BATCH:
                 return total
+
+
+def _change_request(
+    org: uuid.UUID, integration: uuid.UUID, shop: uuid.UUID, kind: str, variants: list[str]
+) -> EnqueueRequest:
+    return EnqueueRequest(
+        organization_id=org,
+        integration_id=integration,
+        shop_id=shop,
+        task_type=_CHANGE_TASKS[kind],
+        direction="crm_to_marketplace",
+        priority=_CHANGE_PRIORITY,
+        filter_criteria=dump_filter(InventorySyncFilter(variant_ids=variants)),
+    )
