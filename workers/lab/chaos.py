@@ -19,9 +19,7 @@ import contextlib
 import functools
 import os
 import random
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -43,6 +41,7 @@ from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.runtime import engine_pool, runtime
 from nfsync.workers.engine.service import TaskService
 from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.processes import free_port, service_env, spawn, stop_all
 from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.lab.sandbox_shops import PUBLIC_IDS, ConnectedShop, connect_shop, create_integration
 from nfsync.workers.logs import get_logger
@@ -142,20 +141,8 @@ async def _seed(chaos: Chaos, api_url: str) -> None:
 
 
 def _spawn(chaos: Chaos, name: str, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
-    env.update(PROCESS_ENV)
-    env.update(
-        {
-            "NFSYNC_DATABASE_URL": chaos.settings.database_url,
-            "NFSYNC_AMQP_URL": chaos.settings.amqp_url,
-            "NFSYNC_SECRET_KEYS": chaos.key,
-            "NFSYNC_PUBLIC_BASE_URL": chaos.settings.public_base_url,
-            "NFSYNC_OUTBOUND_ALLOWED_HOSTS": chaos.settings.outbound_allowed_hosts,
-        }
-    )
-    command = [sys.executable, "-m", "nfsync.workers", *args]
-    with (chaos.logs / f"{name}.log").open("ab") as out:  # the child keeps its own descriptor
-        chaos.processes[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    env = service_env(chaos.settings, chaos.key, PROCESS_ENV)
+    spawn(chaos.processes, chaos.logs, env, name, *args)
 
 
 def _start_all(chaos: Chaos, port: int) -> None:
@@ -167,14 +154,7 @@ def _start_all(chaos: Chaos, port: int) -> None:
 
 
 def _stop_all(chaos: Chaos) -> None:
-    for process in chaos.processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in chaos.processes.values():
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_all(chaos.processes)
 
 
 # ------------------------------------------------------------------------------------------------ load and faults
@@ -398,7 +378,7 @@ def summary_line(result: dict[str, Any], events: list[str]) -> str:
 
 async def run_chaos(settings: Settings, options: Options) -> tuple[dict[str, Any], list[str]]:
     name = settings.database_name + "_chaos"
-    port = _free_port()
+    port = free_port()
     key = generate_key_entry("chaos")
     chaos_settings = settings.with_local_sandboxes().model_copy(
         update={
@@ -439,15 +419,6 @@ async def run_chaos(settings: Settings, options: Options) -> tuple[dict[str, Any
     result["seconds"] = round(time.monotonic() - started, 1)
     result["log_dir"] = str(logs)
     return result, chaos.events
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415 - only here
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 QUICK = Options(tasks=200, shops=1, variants=40, orders=3, window=20.0, restart_postgres=True, restart_rabbitmq=True)

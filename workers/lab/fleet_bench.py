@@ -28,10 +28,8 @@ import contextlib
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -52,6 +50,7 @@ from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.runtime import engine_pool, runtime
 from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
+from nfsync.workers.lab.processes import free_port, service_env, spawn, stop_all
 from nfsync.workers.lab.queries import QUERIES
 from nfsync.workers.lab.sandbox_shops import connect_shop, create_integration
 from nfsync.workers.logs import get_logger
@@ -184,31 +183,12 @@ async def _push_all(fleet: Fleet, seconds: float = 1800.0) -> None:
 
 
 def _spawn(fleet: Fleet, name: str, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NFSYNC_")}
-    env.update(PROCESS_ENV)
-    env.update(
-        {
-            "NFSYNC_DATABASE_URL": fleet.settings.database_url,
-            "NFSYNC_AMQP_URL": fleet.settings.amqp_url,
-            "NFSYNC_SECRET_KEYS": fleet.key,
-            "NFSYNC_PUBLIC_BASE_URL": fleet.settings.public_base_url,
-            "NFSYNC_OUTBOUND_ALLOWED_HOSTS": fleet.settings.outbound_allowed_hosts,
-        }
-    )
-    command = [sys.executable, "-m", "nfsync.workers", *args]
-    with (fleet.logs / f"{name}.log").open("ab") as out:
-        fleet.processes[name] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    env = service_env(fleet.settings, fleet.key, PROCESS_ENV)
+    spawn(fleet.processes, fleet.logs, env, name, *args)
 
 
 def _stop_all(fleet: Fleet) -> None:
-    for process in fleet.processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in fleet.processes.values():
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_all(fleet.processes)
 
 
 # ------------------------------------------------------------------------------------------------ load
@@ -431,7 +411,7 @@ async def _report(fleet: Fleet, window: tuple[float, float], commits: int, cpu: 
 
 async def run_fleet(settings: Settings, options: Options) -> dict[str, Any]:
     name = settings.database_name + "_fleet"
-    port = _free_port()
+    port = free_port()
     key = generate_key_entry("fleet")
     api_url = f"http://127.0.0.1:{port}"
     fleet_settings = settings.with_local_sandboxes().model_copy(
@@ -487,14 +467,6 @@ async def _until_api(url: str, seconds: float = 60.0) -> None:
                         return
             await asyncio.sleep(0.2)
     raise RuntimeError("the API did not start")
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415 - only here
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def find_max(settings: Settings, options: Options) -> dict[str, Any]:

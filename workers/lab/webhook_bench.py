@@ -15,7 +15,6 @@ import collections
 import functools
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,18 +30,12 @@ from nfsync.workers.config import Settings
 from nfsync.workers.crypto import Keyring, SecretField, generate_key_entry
 from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.runtime import engine_pool
+from nfsync.workers.lab.processes import free_port
 from nfsync.workers.lab.seed import seed_platform_shops
 
 SHOPS = 20
 LANES = 64  # keep-alive connections of the load generator
 WARMUP = 500  # requests sent (and not measured) before the run: connections, caches, prepared statements
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _seed(settings: Settings, keyring: Keyring) -> tuple[str, list[str]]:
@@ -210,7 +203,7 @@ async def run_webhook_bench(settings: Settings, rate: float, duration: float, pr
     await drop_database(settings, bench.database_name)
     await init_database(bench)
     key = generate_key_entry("bench")
-    port = _free_port()
+    port = free_port()
     api = _start_api(bench, key, port, processes)
     try:
         integration, shops = await _seed(bench, Keyring.parse(key))
