@@ -71,6 +71,8 @@ SYNC = {
         "first_push_seconds": 40.2,
         "write_calls": 0,
         "calls": 0,
+        "cold_seconds": 0.6,
+        "runs_seconds": [0.5, 0.52, 0.53],
         "seconds": 0.52,
         "wall_seconds_incl_dispatch": 0.55,
         "target_write_calls": 0,

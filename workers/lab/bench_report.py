@@ -200,6 +200,7 @@ def _sync_figures(result: dict[str, Any]) -> list[Figure]:
         Figure("full_push.throttled", "full push: throttled responses", ZERO_EVERY_RUN),
         Figure("unchanged_resync.write_calls", "unchanged re-sync: write calls", ZERO_EVERY_RUN, small),
         Figure("unchanged_resync.seconds", "unchanged re-sync (s)", Target("<=", 0.6), small),
+        Figure("unchanged_resync.cold_seconds", "unchanged re-sync straight after the push (s)"),
         Figure("unchanged_resync.calls", "unchanged re-sync: marketplace calls"),
         Figure("stock_change_latency.p50_s", "stock change -> sandbox p50 (s)"),
         Figure("stock_change_latency.p95_s", "stock change -> sandbox p95 (s)", Target("<=", 5)),

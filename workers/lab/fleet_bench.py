@@ -13,11 +13,12 @@ Load, for ``--minutes`` minutes: CRM stock changes at ``--stock-rate`` per secon
 and signed order webhooks at ``--webhook-rate`` per second (a new sandbox order on a random shop, pushed to the
 API, imported by an ``order_sync``).
 
-Report: scheduler tick p50/p99 (its ``scheduler.ticks`` lines), tasks/s by type, PostgreSQL commits/s, CPU seconds
-per shop-hour of PostgreSQL, the workers, the API and the scheduler (``/proc``), stock-change latency p50/p95, queue
-depth over time, the periodic polls' lateness, and whether the two conditions hold: stock p95 <= 5 s, and no task
-started later than its interval after it was due. ``--find-max`` runs growing fleets (1/8, 1/4, 1/2, 1 x
-``--shops``) and reports the largest that meets both.
+Report: set-up time, scheduler tick p50/p99 (its ``scheduler.ticks`` lines), tasks/s by type, PostgreSQL commits/s
+and, among them, writing transactions/s (read-only statements commit too), per task: both, and the rows written per
+table; CPU seconds per shop-hour of PostgreSQL, the workers, the API and the scheduler (``/proc``), stock-change
+latency p50/p95, queue depth over time, the periodic polls' lateness, and whether the two conditions hold: stock
+p95 <= 5 s, and no task started later than its interval after it was due. ``--find-max`` runs growing fleets (1/8,
+1/4, 1/2, 1 x ``--shops``, the stock and webhook rates scaled with the fleet) and reports the largest that meets both.
 """
 
 from __future__ import annotations
@@ -109,6 +110,38 @@ class Fleet:
     push_failures: int = 0
     queue: list[dict[str, Any]] = field(default_factory=list)
     tick_log_offset: int = 0  # where the scheduler's log stood when the measurement began
+    setup_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DbCounters:
+    """PostgreSQL's own counters at one moment: commits (every transaction, read-only ones included), the next
+    transaction id (only writing transactions take one) and the rows written per table."""
+
+    commits: int
+    xid: int
+    writes: dict[str, int]
+
+    @classmethod
+    async def read(cls, pool: asyncpg.Pool) -> DbCounters:
+        rows = await pool.fetch(QUERIES["fleet_table_writes"])
+        return cls(
+            int(await pool.fetchval(QUERIES["fleet_commits"])),
+            int(await pool.fetchval(QUERIES["fleet_xid"])),
+            {r["name"]: int(r["writes"]) for r in rows},
+        )
+
+    def since(self, before: DbCounters, seconds: float, tasks: int) -> dict[str, Any]:
+        commits, writing = self.commits - before.commits, self.xid - before.xid
+        rows = {name: n - before.writes.get(name, 0) for name, n in self.writes.items()}
+        busiest = sorted(((n, name) for name, n in rows.items() if n > 0), reverse=True)[:8]
+        return {
+            "commits_per_s": round(commits / seconds, 1),
+            "writing_transactions_per_s": round(writing / seconds, 1),
+            "commits_per_task": round(commits / tasks, 1) if tasks else None,
+            "writing_transactions_per_task": round(writing / tasks, 1) if tasks else None,
+            "rows_written_per_task": {name: round(n / tasks, 2) for n, name in busiest} if tasks else {},
+        }
 
 
 # ------------------------------------------------------------------------------------------------ set-up
@@ -367,9 +400,12 @@ def _percentile(values: list[float], share: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))], 3)
 
 
-async def _report(fleet: Fleet, window: tuple[float, float], commits: int, cpu: dict[str, float]) -> dict[str, Any]:
+async def _report(
+    fleet: Fleet, window: tuple[float, float], database: tuple[DbCounters, DbCounters], cpu: dict[str, float]
+) -> dict[str, Any]:
     seconds = window[1] - window[0]
     by_type = {r["task_type"]: r["tasks"] for r in await fleet.pool.fetch(QUERIES["fleet_tasks"], seconds)}
+    db = database[1].since(database[0], seconds, sum(by_type.values()))
     lateness = {
         r["task_type"]: round(float(r["late_s"]), 1) for r in await fleet.pool.fetch(QUERIES["fleet_lateness"], seconds)
     }
@@ -384,10 +420,13 @@ async def _report(fleet: Fleet, window: tuple[float, float], commits: int, cpu: 
         "organizations": fleet.options.orgs,
         "workers": fleet.options.workers,
         "seconds": round(seconds, 1),
+        "setup_seconds": fleet.setup_seconds,
+        "stock_rate_per_s": fleet.options.stock_rate,
+        "webhook_rate_per_s": fleet.options.webhook_rate,
         "sync_interval_min": fleet.options.sync_interval,
         "scheduler_ticks": _ticks(fleet),
         "tasks_per_s": {k: round(v / seconds, 2) for k, v in sorted(by_type.items())},
-        "commits_per_s": round(commits / seconds, 1),
+        **db,
         "cpu_seconds_per_shop_hour": {k: round(v / shop_hours, 4) for k, v in sorted(cpu.items())},
         "cpu_seconds": {k: round(v, 1) for k, v in sorted(cpu.items())},
         "stock_changes": len(fleet.latencies) + fleet.unfinished_changes,
@@ -423,13 +462,17 @@ async def run_fleet(settings: Settings, options: Options) -> dict[str, Any]:
     pool = await engine_pool(fleet_settings, "nfsync-fleet", max_size=8)
     fleet = Fleet(fleet_settings, options, key, pool, logs)
     try:
+        started = time.monotonic()
         await _seed(fleet)
+        fleet.setup_seconds["seed"] = round(time.monotonic() - started, 1)
         _spawn(fleet, "api", "api", "--port", str(port))
         _spawn(fleet, "scheduler", "scheduler")
         for number in range(options.workers):
             _spawn(fleet, f"worker-{number}", "worker", "--platform", "all")
         await _until_api(api_url)
+        started = time.monotonic()
         await _push_all(fleet)
+        fleet.setup_seconds["first_pushes"] = round(time.monotonic() - started, 1)
         return await _measure(fleet, api_url)
     finally:
         _stop_all(fleet)
@@ -443,7 +486,7 @@ async def _measure(fleet: Fleet, api_url: str) -> dict[str, Any]:
     meter = CpuMeter(fleet)
     meter.sample()
     fleet.tick_log_offset = (fleet.logs / "scheduler.log").stat().st_size
-    commits_before = await fleet.pool.fetchval(QUERIES["fleet_commits"])
+    before = await DbCounters.read(fleet.pool)
     start = time.monotonic()
     until = start + fleet.options.minutes * 60
     await asyncio.gather(
@@ -453,8 +496,8 @@ async def _measure(fleet: Fleet, api_url: str) -> dict[str, Any]:
         meter.run(until),
     )
     end = time.monotonic()
-    commits = int(await fleet.pool.fetchval(QUERIES["fleet_commits"]) - commits_before)
-    return await _report(fleet, (start, end), commits, meter.totals())
+    after = await DbCounters.read(fleet.pool)
+    return await _report(fleet, (start, end), (before, after), meter.totals())
 
 
 async def _until_api(url: str, seconds: float = 60.0) -> None:
@@ -470,12 +513,23 @@ async def _until_api(url: str, seconds: float = 60.0) -> None:
 
 
 async def find_max(settings: Settings, options: Options) -> dict[str, Any]:
-    """Growing fleets until one fails a condition: the largest that met both, and every run's figures."""
+    """Growing fleets until one fails a condition: the largest that met both, and every run's figures. The load
+    grows with the fleet: a fleet of 1/8 of ``--shops`` gets 1/8 of the stock and webhook rates (the same activity
+    per shop), so the search finds how many such shops the machine serves."""
     runs = []
     best = 0
     for share in (8, 4, 2, 1):
         shops = max(5, options.shops // share)
-        sized = Options(**{**options.__dict__, "shops": shops, "orgs": max(1, options.orgs * shops // options.shops)})
+        part = shops / options.shops
+        sized = Options(
+            **{
+                **options.__dict__,
+                "shops": shops,
+                "orgs": max(1, options.orgs * shops // options.shops),
+                "stock_rate": options.stock_rate * part,
+                "webhook_rate": options.webhook_rate * part,
+            }
+        )
         result = await run_fleet(settings, sized)
         runs.append(result)
         if not all(result["meets"].values()):

@@ -39,3 +39,11 @@ GROUP BY 1;
 -- How far the periodic polls are behind their interval (<= 0: none is late).
 SELECT coalesce(max(extract(epoch FROM now() - (last_sync_at + make_interval(mins => sync_interval)))), 0)
 FROM marketplace_integrations WHERE status = 'active' AND sync_interval > 0;
+
+-- name: fleet_xid
+-- The next transaction id: it advances only for transactions that write (read-only ones get none), so its change
+-- over the window counts the writing transactions among the commits.
+SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+
+-- name: fleet_table_writes
+SELECT relname AS name, n_tup_ins + n_tup_upd + n_tup_del AS writes FROM pg_stat_user_tables;
