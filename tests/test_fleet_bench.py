@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nfsync.workers.config import Settings
-from nfsync.workers.lab.fleet_bench import Options, run_fleet
+from nfsync.workers.lab.fleet_bench import Options, _doubling, run_fleet
 
 SMOKE = Options(shops=40, orgs=8, variants=4, workers=1, minutes=0.25, stock_rate=4, webhook_rate=8, sync_interval=1)
 FIGURES = (
@@ -37,3 +37,9 @@ async def test_a_small_fleet_runs_and_reports_every_figure(database: Settings) -
     assert result["scheduler_ticks"]["reports"] >= 1, result
     assert result["queue_depth"], result
     assert set(result["meets"]) == {"stock_p95_le_5s", "no_task_overdue_by_its_interval"}
+
+
+def test_find_max_doubles_from_a_sixty_fourth_up_to_the_fleet_asked_for() -> None:
+    assert _doubling(10_000) == [156, 312, 624, 1248, 2496, 4992, 10_000]
+    assert _doubling(100) == [10, 20, 40, 100]
+    assert _doubling(10) == [10]

@@ -17,8 +17,9 @@ Report: set-up time, scheduler tick p50/p99 (its ``scheduler.ticks`` lines), tas
 and, among them, writing transactions/s (read-only statements commit too), per task: both, and the rows written per
 table; CPU seconds per shop-hour of PostgreSQL, the workers, the API and the scheduler (``/proc``), stock-change
 latency p50/p95, queue depth over time, the periodic polls' lateness, and whether the two conditions hold: stock
-p95 <= 5 s, and no task started later than its interval after it was due. ``--find-max`` runs growing fleets (1/8,
-1/4, 1/2, 1 x ``--shops``, the stock and webhook rates scaled with the fleet) and reports the largest that meets both.
+p95 <= 5 s, and no task started later than its interval after it was due. ``--find-max`` runs growing fleets
+(doubling up to ``--shops``, the stock and webhook rates scaled with the fleet) and reports the largest that meets
+both.
 """
 
 from __future__ import annotations
@@ -513,29 +514,49 @@ async def _until_api(url: str, seconds: float = 60.0) -> None:
 
 
 async def find_max(settings: Settings, options: Options) -> dict[str, Any]:
-    """Growing fleets until one fails a condition: the largest that met both, and every run's figures. The load
-    grows with the fleet: a fleet of 1/8 of ``--shops`` gets 1/8 of the stock and webhook rates (the same activity
-    per shop), so the search finds how many such shops the machine serves."""
-    runs = []
-    best = 0
-    for share in (8, 4, 2, 1):
-        shops = max(5, options.shops // share)
-        part = shops / options.shops
-        sized = Options(
-            **{
-                **options.__dict__,
-                "shops": shops,
-                "orgs": max(1, options.orgs * shops // options.shops),
-                "stock_rate": options.stock_rate * part,
-                "webhook_rate": options.webhook_rate * part,
-            }
-        )
-        result = await run_fleet(settings, sized)
-        runs.append(result)
-        if not all(result["meets"].values()):
+    """Growing fleets until one fails a condition: the largest that met both, and every run's figures. The sizes
+    double from 1/64 of ``--shops`` (at least 10) up to ``--shops``; between the last fleet that met both and the
+    first that did not, one more run halves the gap. The load grows with the fleet: a fleet of 1/8 of ``--shops``
+    gets 1/8 of the stock and webhook rates (the same activity per shop), so the search finds how many such shops
+    the machine serves."""
+    runs: list[dict[str, Any]] = []
+    best, failed = 0, None
+    for shops in _doubling(options.shops):
+        if not await _run_sized(settings, options, shops, runs):
+            failed = shops
             break
         best = shops
-    return {"scenario": "fleet-find-max", "largest_meeting_both": best, "runs": runs}
+    if failed is not None and best and failed - best > 1:
+        middle = (best + failed) // 2
+        if await _run_sized(settings, options, middle, runs):
+            best = middle
+    return {"scenario": "fleet-find-max", "largest_meeting_both": best, "first_failing": failed, "runs": runs}
+
+
+def _doubling(shops: int) -> list[int]:
+    sizes, size = [], max(10, shops // 64)
+    while size <= shops // 2:
+        sizes.append(size)
+        size *= 2
+    return [*sizes, shops]
+
+
+async def _run_sized(settings: Settings, options: Options, shops: int, runs: list[dict[str, Any]]) -> bool:
+    """One fleet of ``shops`` with the load scaled to it; whether it met both conditions."""
+    part = shops / options.shops
+    sized = Options(
+        **{
+            **options.__dict__,
+            "shops": shops,
+            "orgs": max(1, round(options.orgs * part)),
+            "stock_rate": options.stock_rate * part,
+            "webhook_rate": options.webhook_rate * part,
+        }
+    )
+    result = await run_fleet(settings, sized)
+    runs.append(result)
+    log.info("fleet.find_max_run", shops=shops, meets=result["meets"])
+    return all(result["meets"].values())
 
 
 def _options(args: argparse.Namespace) -> Options:
