@@ -81,7 +81,26 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("webhooks-1500", ("webhooks", "--rate", "1500", "--api-processes", "2"), ("--duration", "2")),
     Scenario("events", ("events",), ("--events", "2000", "--tasks", "200")),
     Scenario("sync-logs", ("sync-logs",), ("--rows", "200000", "--repeat", "3")),
+    Scenario(
+        "fleet",
+        ("fleet", "--shops", "500", "--minutes", "1", "--stock-rate", "2.5", "--webhook-rate", "10"),
+        (
+            "--shops",
+            "40",
+            "--orgs",
+            "8",
+            "--variants",
+            "4",
+            "--workers",
+            "1",
+            "--minutes",
+            "0.25",
+            "--sync-interval",
+            "1",
+        ),
+    ),
 )
+RECORDED = REPO / "docs" / "benchmarks"  # long runs `make bench` does not repeat (nfsync bench fleet --save)
 
 
 # ------------------------------------------------------------------------------------------------ figures and targets
@@ -260,6 +279,30 @@ def _logs_figures(_result: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def _fleet_figures(result: dict[str, Any]) -> list[Figure]:
+    interval = (lookup(result, "sync_interval_min") or 5) * 60
+    on_time = Target("<=", interval, text=f"<= {fmt(interval)} (the poll interval)")
+    return [
+        Figure("tasks_per_s.inventory_sync", "inventory_sync tasks/s"),
+        Figure("tasks_per_s.order_sync", "order_sync tasks/s"),
+        Figure("scheduler_ticks.p50_ms", "scheduler tick p50 (ms)"),
+        Figure("scheduler_ticks.p99_ms", "scheduler tick p99 (ms)"),
+        Figure("commits_per_s", "PostgreSQL commits/s"),
+        Figure("commits_per_task", "commits per task"),
+        Figure("writing_transactions_per_task", "writing transactions per task"),
+        *(
+            Figure(f"cpu_seconds_per_shop_hour.{role}", f"CPU s per shop-hour: {role}")
+            for role in ("postgresql", "workers", "scheduler", "api")
+        ),
+        Figure("stock_latency_p50_s", "stock change -> every shop p50 (s)"),
+        Figure("stock_latency_p95_s", "stock change -> every shop p95 (s)", Target("<=", 5)),
+        Figure("stock_unfinished", "stock changes never shown", ZERO_EVERY_RUN),
+        Figure("start_lateness_max_s.inventory_sync", "inventory_sync start lateness max (s)", on_time),
+        Figure("start_lateness_max_s.order_sync", "order_sync start lateness max (s)", on_time),
+        Figure("periodic_polls_behind_s", "periodic polls behind (s)", on_time),
+    ]
+
+
 FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "dispatch": _dispatch_figures,
     "connector": _connector_figures,
@@ -267,6 +310,7 @@ FIGURES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "webhooks": _webhook_figures,
     "events": _events_figures,
     "sync_logs": _logs_figures,
+    "fleet": _fleet_figures,
 }
 
 SETUP: dict[str, tuple[tuple[str, str], ...]] = {
@@ -290,6 +334,15 @@ SETUP: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "events": (("events", "publish.events"), ("tasks per run", "tasks")),
     "sync_logs": (("rows", "rows"), ("days", "days"), ("partitions", "partitions")),
+    "fleet": (
+        ("shops", "shops"),
+        ("organizations", "organizations"),
+        ("worker processes", "workers"),
+        ("seconds", "seconds"),
+        ("stock changes/s", "stock_rate_per_s"),
+        ("webhooks/s", "webhook_rate_per_s"),
+        ("poll interval (min)", "sync_interval_min"),
+    ),
     "webhooks": (
         ("offered (req/s)", "offered_rate"),
         ("seconds", "duration_s"),
@@ -309,19 +362,24 @@ def section_key(result: dict[str, Any]) -> tuple[str, str]:
     return kind, ""
 
 
+TITLES = {
+    "dispatch": "Task engine: dispatch",
+    "events": "Events out",
+    "sync_logs": "Sync logs: GET /v1/sync-logs pages",
+}
+
+
 def section_title(result: dict[str, Any]) -> str:
     kind = str(result.get("scenario"))
     name = PLATFORM_NAMES.get(str(result.get("platform")), str(result.get("platform")))
-    if kind == "dispatch":
-        return "Task engine: dispatch"
+    if kind in TITLES:
+        return TITLES[kind]
     if kind == "connector":
         return f"Connector: {name}"
     if kind == "sync":
         return f"Sync: {name}"
-    if kind == "events":
-        return "Events out"
-    if kind == "sync_logs":
-        return "Sync logs: GET /v1/sync-logs pages"
+    if kind == "fleet":
+        return f"Fleet: {fmt(lookup(result, 'shops') or 0)} shops"
     processes = int(lookup(result, "api_processes") or 1)
     plural = "process" if processes == 1 else "processes"
     return f"Webhooks: {fmt(lookup(result, 'offered_rate') or 0)} req/s offered, {processes} API {plural}"
@@ -440,6 +498,7 @@ def render(report: Report) -> str:
         *_commands(report.commands, report.runs),
         *_summary(sections, report.records),
         *_details(sections),
+        *_recorded(RECORDED),
         *_failures(report.records),
     ]
     return "\n".join(lines).rstrip() + "\n"
@@ -492,6 +551,74 @@ def _details(sections: list[Section]) -> list[str]:
         lines += [f"### {section.title}", "", f"{section.setup}; {runs}.", ""]
         lines += [*_table(header, [_cells(r) for r in section.rows]), ""]
     return lines
+
+
+def _recorded(folder: Path) -> list[str]:
+    """The long runs recorded in ``folder`` (``nfsync bench fleet --save``): each once, as it ran."""
+    records = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        with contextlib.suppress(ValueError, OSError):
+            records.append(json.loads(path.read_text()))
+    if not records:
+        return []
+    lines = [
+        "## Recorded long runs",
+        "",
+        "Runs too long for three rounds here, each made once on this machine and recorded with `--save` in "
+        "`docs/benchmarks/` (this report copies them; it did not run them).",
+        "",
+    ]
+    for record in records:
+        result = record.get("result") or {}
+        lines += [
+            f"### `{record.get('command')}`",
+            "",
+            f"Recorded {record.get('recorded_at')}, {record.get('commit')}.",
+            "",
+        ]
+        if result.get("scenario") == "fleet-find-max":
+            lines += _find_max_lines(result)
+        elif result.get("scenario") == "fleet":
+            lines += _one_fleet_lines(result)
+    return lines
+
+
+def _one_fleet_lines(result: dict[str, Any]) -> list[str]:
+    setup = ", ".join(
+        f"{label} {fmt(value)}" for label, path in SETUP["fleet"] if (value := lookup(result, path)) is not None
+    )
+    rows = []
+    for figure in _fleet_figures(result):
+        value = lookup(result, figure.path)
+        values = [] if value is None else [value]
+        target = "" if figure.target is None else figure.target.label()
+        rows.append([figure.label, "-" if value is None else fmt(value), target, judge(figure, values)])
+    return [f"{setup}.", "", *_table(["figure", "value", "target", "verdict"], rows), ""]
+
+
+def _find_max_lines(result: dict[str, Any]) -> list[str]:
+    best, failing = result.get("largest_meeting_both"), result.get("first_failing")
+    head = f"**Largest fleet meeting both conditions: {fmt(best or 0)} shops**" + (
+        f" (the first size that failed: {fmt(failing)})." if failing else " (every size tried met both)."
+    )
+    rows = []
+    for run in result.get("runs", []):
+        tasks = sum(float(v) for v in (run.get("tasks_per_s") or {}).values())
+        meets = run.get("meets") or {}
+        rows.append(
+            [
+                fmt(lookup(run, "shops") or 0),
+                fmt(lookup(run, "stock_rate_per_s") or 0),
+                fmt(lookup(run, "webhook_rate_per_s") or 0),
+                fmt(round(tasks, 1)),
+                fmt(lookup(run, "stock_latency_p95_s") or 0),
+                fmt(lookup(run, "periodic_polls_behind_s") or 0),
+                "yes" if meets.get("stock_p95_le_5s") else "**no**",
+                "yes" if meets.get("no_task_overdue_by_its_interval") else "**no**",
+            ]
+        )
+    header = ["shops", "stock changes/s", "webhooks/s", "tasks/s", "stock p95 (s)", "polls behind (s)", "p95 <= 5 s"]
+    return [head, "", *_table([*header, "none overdue"], rows), ""]
 
 
 def _failures(records: Sequence[RunRecord]) -> list[str]:

@@ -30,12 +30,15 @@ import contextlib
 import json
 import os
 import random
+import shlex
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,7 @@ from nfsync.workers.crypto import Keyring, generate_key_entry
 from nfsync.workers.db.schema import drop_database, init_database
 from nfsync.workers.engine.models import EnqueueRequest
 from nfsync.workers.engine.runtime import engine_pool, runtime
+from nfsync.workers.lab.bench_report import provenance
 from nfsync.workers.lab.demo_data import DemoCatalog, seed_catalog
 from nfsync.workers.lab.processes import free_port, service_env, spawn, stop_all
 from nfsync.workers.lab.queries import QUERIES
@@ -578,6 +582,8 @@ def _options(args: argparse.Namespace) -> Options:
 async def cmd_bench_fleet(settings: Settings, args: argparse.Namespace) -> int:
     options = _options(args)
     result = await (find_max(settings, options) if args.find_max else run_fleet(settings, options))
+    if args.save is not None:
+        _save(args.save, result)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -597,5 +603,23 @@ def add_commands(bench: Any) -> None:
     command.add_argument("--webhook-rate", type=float, default=200.0, help="order webhooks per second, fleet-wide")
     command.add_argument("--sync-interval", type=int, default=5, help="minutes between order polls of each shop")
     command.add_argument("--find-max", action="store_true", help="grow the fleet until a condition fails")
+    command.add_argument(
+        "--save", type=Path, default=None, help="also write the result, with its command, as JSON here"
+    )
     command.add_argument("--json", action="store_true")
     command.set_defaults(handler=cmd_bench_fleet)
+
+
+def _save(path: Path, result: dict[str, Any]) -> None:
+    """The result with what produced it (``make bench`` copies such records into BENCHMARKS.md)."""
+    argv = [a for a in sys.argv[1:] if a != "--json"]
+    if "--save" in argv:
+        at = argv.index("--save")
+        del argv[at : at + 2]
+    record = {
+        "command": shlex.join(["nfsync", *argv]),
+        "recorded_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": provenance(),
+        "result": result,
+    }
+    path.write_text(json.dumps(record, indent=1) + "\n")
