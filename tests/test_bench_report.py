@@ -81,6 +81,57 @@ SYNC = {
     "stock_change_latency": {"changes": 20, "p50_s": 0.037, "p95_s": 0.055, "max_s": 0.06, "target_p95_s": 5.0},
     "combo_stock_latency": {"changes": 20, "combos": 5, "p50_s": 0.05, "p95_s": 0.07, "max_s": 0.08, "target_p95_s": 5},
 }
+FLEET: dict[str, Any] = {
+    "scenario": "fleet",
+    "shops": 500,
+    "organizations": 50,
+    "workers": 2,
+    "seconds": 60.4,
+    "setup_seconds": {"seed": 2.0, "first_pushes": 17.3},
+    "stock_rate_per_s": 2.5,
+    "webhook_rate_per_s": 10.0,
+    "sync_interval_min": 5,
+    "scheduler_ticks": {"reports": 6, "ticks": 60, "p50_ms": 15.850000000000001, "p99_ms": 71.9, "max_ms": 71.9},
+    "tasks_per_s": {"inventory_sync": 106.94, "order_sync": 9.67},
+    "commits_per_s": 1988.4,
+    "writing_transactions_per_s": 928.9,
+    "commits_per_task": 17.1,
+    "writing_transactions_per_task": 8.0,
+    "rows_written_per_task": {
+        "sync_tasks": 2.99,
+        "rate_limit_buckets": 2.34,
+        "event_outbox": 2.13,
+        "marketplace_shops": 2.07,
+        "sync_logs_202612": 1.0,
+        "product_mappings": 0.93,
+        "crm_change_events": 0.18,
+        "SalesOrder": 0.14,
+    },
+    "cpu_seconds_per_shop_hour": {
+        "api": 0.2074,
+        "load generator and sandboxes": 0.8058,
+        "postgresql": 4.1253,
+        "scheduler": 0.6901,
+        "workers": 3.2481,
+    },
+    "cpu_seconds": {
+        "api": 1.7,
+        "load generator and sandboxes": 6.8,
+        "postgresql": 34.6,
+        "scheduler": 5.8,
+        "workers": 27.3,
+    },
+    "stock_changes": 151,
+    "stock_unfinished": 0,
+    "stock_latency_p50_s": 0.066,
+    "stock_latency_p95_s": 0.109,
+    "webhooks_sent": 600,
+    "webhook_failures": 0,
+    "queue_depth": [{"at_s": 0.0, "pending": 0, "processing": 0}, {"at_s": 5.0, "pending": 1, "processing": 0}],
+    "start_lateness_max_s": {"inventory_sync": 0.2, "order_sync": 0.0},
+    "periodic_polls_behind_s": 0.0,
+    "meets": {"stock_p95_le_5s": True, "no_task_overdue_by_its_interval": True},
+}
 WEBHOOKS = {
     "scenario": "webhooks",
     "offered_rate": 500.0,
@@ -152,7 +203,7 @@ def test_verdicts() -> None:
 
 
 def test_every_figure_exists_in_the_benchmarks_json() -> None:
-    for result in (DISPATCH, CONNECTOR, SYNC, WEBHOOKS, variant(WEBHOOKS, offered_rate=1500.0, api_processes=2)):
+    for result in (DISPATCH, CONNECTOR, SYNC, FLEET, WEBHOOKS, variant(WEBHOOKS, offered_rate=1500.0, api_processes=2)):
         for figure in br.FIGURES[str(result["scenario"])](result):
             assert br.lookup(result, figure.path) is not None, figure.path
         for _, path in br.SETUP[str(result["scenario"])]:
@@ -245,7 +296,8 @@ def test_results_are_read_among_log_lines() -> None:
 @pytest.mark.parametrize("quick", [False, True])
 def test_scenarios_are_valid_bench_commands(quick: bool) -> None:
     commands = [s.command(quick) for s in br.SCENARIOS]
-    assert len(commands) == 11  # sync for five platforms
+    assert len(commands) == 12  # sync for five platforms
+    assert any(c.startswith("nfsync bench fleet --shops 500") for c in commands)
     assert any(c.startswith("nfsync bench events") for c in commands)
     assert any(c.startswith("nfsync bench sync-logs") for c in commands)
     assert all(c.startswith("nfsync bench ") and c.endswith(" --json") for c in commands)
@@ -273,3 +325,53 @@ def test_only_names_scenarios_and_refuses_others() -> None:
     assert br.parse_args([]).only is None
     with pytest.raises(SystemExit):
         br.parse_args(["--only", "everything"])
+
+
+def test_fleet_targets_follow_the_poll_interval() -> None:
+    def targets(result: dict[str, Any]) -> dict[str, str]:
+        return {f.path: f.target.label() for f in br.FIGURES["fleet"](result) if f.target}
+
+    assert targets(FLEET)["stock_latency_p95_s"] == "<= 5"
+    assert targets(FLEET)["periodic_polls_behind_s"] == "<= 300 (the poll interval)"
+    assert (
+        targets(variant(FLEET, sync_interval_min=1))["start_lateness_max_s.order_sync"] == "<= 60 (the poll interval)"
+    )
+    [section] = br.build_sections([record("fleet", 1, variant(FLEET, stock_latency_p95_s=6.2))])
+    verdicts = {row.figure.path: row.verdict for row in section.rows}
+    assert verdicts["stock_latency_p95_s"] == "not met" and verdicts["periodic_polls_behind_s"] == "met"
+    assert section.title == "Fleet: 500 shops"
+
+
+def test_recorded_fleet_runs_are_copied_with_their_command(tmp_path: Any) -> None:
+    failing = variant(FLEET, shops=1000, **{"meets.stock_p95_le_5s": False, "stock_latency_p95_s": 7.5})
+    search = {
+        "scenario": "fleet-find-max",
+        "largest_meeting_both": 500,
+        "first_failing": 1000,
+        "runs": [FLEET, failing],
+    }
+    (tmp_path / "a-find-max.json").write_text(
+        json.dumps(
+            {
+                "command": "nfsync bench fleet --find-max",
+                "recorded_at": "2026-12-04 14:00 UTC",
+                "commit": "nfsync 0.1.0, commit abc1234",
+                "result": search,
+            }
+        )
+    )
+    big = variant(FLEET, shops=10000, organizations=1000)
+    (tmp_path / "b-10000.json").write_text(
+        json.dumps(
+            {"command": "nfsync bench fleet", "recorded_at": "2026-12-04 15:00 UTC", "commit": "c", "result": big}
+        )
+    )
+    (tmp_path / "broken.json").write_text("{not json")
+    text = "\n".join(br._recorded(tmp_path))
+    assert "## Recorded long runs" in text
+    assert "### `nfsync bench fleet --find-max`" in text
+    assert "**Largest fleet meeting both conditions: 500 shops** (the first size that failed: 1,000)." in text
+    assert "| 1,000 | 2.5 | 10 | 116.6 | 7.5 | 0 | **no** | yes |" in text
+    assert "shops 10,000, organizations 1,000" in text
+    assert "| stock change -> every shop p95 (s) | 0.109 | <= 5 | met |" in text
+    assert br._recorded(tmp_path / "missing") == []
