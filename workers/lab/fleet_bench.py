@@ -15,11 +15,11 @@ API, imported by an ``order_sync``).
 
 Report: set-up time, scheduler tick p50/p99 (its ``scheduler.ticks`` lines), tasks/s by type, PostgreSQL commits/s
 and, among them, writing transactions/s (read-only statements commit too), per task: both, and the rows written per
-table; CPU seconds per shop-hour of PostgreSQL, the workers, the API and the scheduler (``/proc``), stock-change
-latency p50/p95, queue depth over time, the periodic polls' lateness, and whether the two conditions hold: stock
-p95 <= 5 s, and no task started later than its interval after it was due. ``--find-max`` runs growing fleets
-(doubling up to ``--shops``, the stock and webhook rates scaled with the fleet) and reports the largest that meets
-both.
+table; CPU seconds per shop-hour of PostgreSQL, RabbitMQ, the workers, the API and the scheduler (``/proc``),
+stock-change latency p50/p95, queue depth over time, the periodic polls' lateness, and whether the two conditions
+hold: stock p95 <= 5 s, and no task started later than its interval after it was due. ``--find-max`` runs growing
+fleets (doubling up to ``--shops``, the stock and webhook rates scaled with the fleet) and reports the largest that
+meets both.
 """
 
 from __future__ import annotations
@@ -332,13 +332,18 @@ def _cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / CLOCK_TICKS  # utime + stime
 
 
-def _postgres_pids() -> list[int]:
-    pids = []
+SERVICE_ROLES = {"postgres": "postgresql", "postmaster": "postgresql", "beam.smp": "rabbitmq"}
+
+
+def _service_pids() -> dict[int, str]:
+    """PostgreSQL's and RabbitMQ's processes on this machine, by their command names."""
+    pids = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
-                    pids.append(int(entry.name))
+                role = SERVICE_ROLES.get((entry / "comm").read_text().strip())
+                if role is not None:
+                    pids[int(entry.name)] = role
     return pids
 
 
@@ -351,7 +356,7 @@ class CpuMeter:
         self.last: dict[int, tuple[str, float]] = {}
 
     def _roles(self) -> dict[int, str]:
-        roles = {pid: "postgresql" for pid in _postgres_pids()}
+        roles = _service_pids()
         for name, process in self.fleet.processes.items():
             roles[process.pid] = "workers" if name.startswith("worker") else name
         roles[os.getpid()] = "load generator and sandboxes"
