@@ -70,7 +70,7 @@ async def seed_catalog(
 ) -> DemoCatalog:
     """A merchant of the organization with one sale channel holding ``variants`` variants; returns the ids."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not cryptography
-    prefix = secrets.token_hex(3)
+    prefix = secrets.token_hex(6)  # 48 bits: a 1,000-organization fleet met a collision with 24
     now = datetime.now(UTC)
     merchant = await conn.fetchval(
         'INSERT INTO "Merchant" (slug, name) VALUES ($1, $2) RETURNING id', f"demo-{prefix}", {"vi": name, "en": name}
