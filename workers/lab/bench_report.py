@@ -1,7 +1,9 @@
 """`make bench`: every ``nfsync bench`` scenario, several times, summarised in ``BENCHMARKS.md``.
 
-Scenarios: ``dispatch``; ``connector`` (all platforms); ``sync`` for each of the four platforms; ``webhooks`` at
-500 req/s with one API process and at 1,500 req/s with ``--api-processes 2``. Each runs ``--runs`` times (default
+Scenarios: ``dispatch``; ``connector`` (all platforms); ``sync`` for each of the five platforms; ``webhooks`` at
+500 req/s with one API process and at 1,500 req/s with ``--api-processes 2``; ``events``; ``sync-logs``; a 500-shop
+``fleet``. The long fleet runs recorded in ``docs/benchmarks/`` (``nfsync bench fleet --save``) are copied in as they
+are. Each runs ``--runs`` times (default
 3) with ``--json``, in rounds (every scenario once, then again), so a slow minute of the machine does not land on
 one scenario's runs only. Per figure the report shows the median and the spread (min-max) of the runs, the target
 beside it, and whether the target is met: on the median, or on every run for the targets that say so (0 throttled,
