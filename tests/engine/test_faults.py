@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -181,6 +182,27 @@ async def test_periodic_sync_enqueues_and_updates_last_sync(world: World) -> Non
     assert await world.rt.pool.fetchval(
         "SELECT last_sync_at IS NOT NULL FROM marketplace_integrations WHERE id = $1", world.integrations["lazada"]
     )
+
+
+async def test_one_tick_polls_every_due_integration_and_skips_a_bad_direction(world: World) -> None:
+    """The due polls of a tick go out together (issue #20); a configured direction the engine refuses costs only its
+    own integration's polls, and every due integration is touched."""
+    for platform, settings in (("lazada", {}), ("shopee", {"order_sync_direction": "sideways"}), ("tiktok", {})):
+        config = {"periodic_task_types": ["order_sync"], "sync_settings": settings}
+        await world.rt.pool.execute(
+            "UPDATE marketplace_integrations SET sync_interval = 15, config = $2::jsonb WHERE id = $1",
+            world.integrations[platform],
+            json.dumps(config),
+        )
+    await Scheduler(world.settings, world.rt.pool, world.rt.service).tick()
+    assert await world.count("task_type = 'order_sync' AND platform = 'lazada'") == 20
+    assert await world.count("task_type = 'order_sync' AND platform = 'tiktok'") == 20
+    assert await world.count("platform = 'shopee'") == 0
+    touched = await world.rt.pool.fetchval(
+        "SELECT count(*) FROM marketplace_integrations WHERE id = ANY($1::uuid[]) AND last_sync_at IS NOT NULL",
+        [world.integrations[p] for p in ("lazada", "shopee", "tiktok")],
+    )
+    assert touched == 3
 
 
 async def _true(value: bool) -> bool:

@@ -211,8 +211,14 @@ SELECT s.id FROM marketplace_shops s
 JOIN marketplace_accounts a ON a.id = s.account_id
 WHERE a.integration_id = $1 AND a.status = 'active' AND s.shop_status = 'active';
 
--- name: touch_integration_last_sync
-UPDATE marketplace_integrations SET last_sync_at = now() WHERE id = $1;
+-- name: active_shops_of_integrations
+-- The active shops of the due integrations $1, in one read (the scheduler's periodic polls).
+SELECT a.integration_id, s.id FROM marketplace_shops s
+JOIN marketplace_accounts a ON a.id = s.account_id
+WHERE a.integration_id = ANY($1::uuid[]) AND a.status = 'active' AND s.shop_status = 'active';
+
+-- name: touch_integrations_last_sync
+UPDATE marketplace_integrations SET last_sync_at = now() WHERE id = ANY($1::uuid[]);
 
 -- name: prune_finished_tasks
 WITH old AS (
