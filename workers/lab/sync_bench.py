@@ -342,6 +342,8 @@ async def run_sync_bench(settings: Settings, args: argparse.Namespace) -> dict[s
 
 
 async def cmd_bench_sync(settings: Settings, args: argparse.Namespace) -> int:
+    if args.repeats < 1:
+        raise SystemExit("nfsync bench sync: --repeats must be >= 1")
     result = await run_sync_bench(settings, args)
     if args.json:
         print(json.dumps(result))
